@@ -1,0 +1,75 @@
+"""Pure check functions, one module per contract area, in catalogue order.
+
+Every check takes recorded data (exchanges, log lines) and plain values, and
+has three outcomes: it returns ``None`` (the property holds), raises
+:class:`~conformance.outcomes.Violation` (it does not) or raises
+:class:`~conformance.outcomes.NotApplicable` (it has nothing to say).
+
+:func:`every_response` bundles the properties that hold for any response at
+all; the fuzzer (API-1) and the load profiles (PERF-1) run it on each one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from conformance.checks import envelope, request_id
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, Violation
+
+if TYPE_CHECKING:
+    from conformance.profile import Profile
+
+
+def every_response(exchange: Exchange, profile: Profile, *, hsts_required: bool = False) -> list[Violation]:
+    """The violations of ENV-1, ENV-7, RID-1, HDR-1 and (bearer requests) AUTH-1 by one exchange."""
+    header_names = profile.headers
+    checks: list[Callable[[], None]] = [
+        lambda: envelope.error_body_is_envelope(exchange),
+        lambda: envelope.failure_not_reported_as_success(exchange),
+        lambda: request_id.request_id_matches_header(
+            exchange, header_name=header_names.get("request_id", request_id.DEFAULT_HEADER)
+        ),
+    ]
+    headers = _sibling("headers")
+    if headers is not None:
+        checks.append(lambda: headers.security_headers_present(exchange, hsts_required=hsts_required))
+        if hasattr(headers, "cache_control_no_store"):
+            checks.append(lambda: headers.cache_control_no_store(exchange))
+    auth = _sibling("auth")
+    if auth is not None and carries_bearer(exchange):
+        decodes_header = header_names.get("debug_decodes", "X-Debug-JWT-Decodes")
+        checks.append(lambda: auth.bearer_decoded_once(exchange, decodes_header))
+    violations = []
+    for check in checks:
+        try:
+            check()
+        except Violation as violation:
+            violations.append(violation)
+        except NotApplicable:
+            pass
+    return violations
+
+
+def carries_bearer(exchange: Exchange) -> bool:
+    """Whether the request sent ``Authorization: Bearer ...``."""
+    value = exchange.request.headers.get("authorization") or ""
+    return value[:7].lower() == "bearer "
+
+
+def _sibling(name: str) -> ModuleType | None:
+    """A check module written by another area, or ``None`` while it does not exist yet.
+
+    Imported lazily so that this package imports on its own; any other import
+    error is a real bug and propagates.
+    """
+    qualified = f"{__name__}.{name}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as error:
+        if error.name == qualified:
+            return None
+        raise

@@ -1,0 +1,270 @@
+"""The error envelope of contract §4 (ENV-1, ENV-3 .. ENV-7).
+
+ENV-2 has no check of its own: it is ENV-1 applied to framework-level errors,
+which is the suite's job (it provokes them). Each check blames exactly one
+requirement, so that a defect shows up under the requirement it breaks and
+nowhere else: a body without ``request_id`` is an ENV-1 failure, not an ENV-3
+one; a wrong code in a well-formed envelope is ENV-3, not ENV-1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, Violation
+
+if TYPE_CHECKING:
+    from conformance.profile import Profile
+
+ENVELOPE_KEYS = frozenset({"success", "error", "request_id"})
+ERROR_KEYS = frozenset({"message", "code", "field", "context"})
+CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
+
+#: What internals look like in a 5xx body (ENV-6), each with a name for the message.
+LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a Python traceback", re.compile(r"Traceback \(most recent call last\)")),
+    ("a stack frame", re.compile(r"File \"[^\"]+\", line \d+|\bat [\w$.]+\([\w$]+\.(?:java|kt|cs|js|ts):\d+\)")),
+    ("a file path", re.compile(r"(?:/(?:usr|home|opt|srv|app|var|tmp|site-packages|lib)/[\w./-]+|[A-Za-z]:\\\\?[\w\\. -]+|[\w/-]+\.py\b)")),
+    ("an exception class name", re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b|\b(?:KeyboardInterrupt|StopIteration)\b")),
+    ("SQL text", re.compile(
+        r"\bSELECT\b[\s\S]{1,200}?\bFROM\b|\bINSERT\s+INTO\b|\bUPDATE\b[\s\S]{1,200}?\bSET\b|\bDELETE\s+FROM\b"
+        r"|\b(?:sqlalchemy|sqlite3|psycopg2?|asyncpg|pymongo|aiosqlite)\b",
+        re.IGNORECASE,
+    )),
+)  # fmt: skip
+
+
+def error_body_is_envelope(exchange: Exchange) -> None:
+    """ENV-1: a ≥400 response is ``application/json`` and exactly the §4 envelope."""
+    response = exchange.response
+    if response.status < 400:
+        raise NotApplicable(f"status {response.status} is not an error")
+    problems = []
+    if response.media_type != "application/json":
+        problems.append(f"content-type {response.headers.get('content-type')!r}, not application/json")
+    problems += envelope_problems(response.json)
+    if problems:
+        raise Violation(
+            "ENV-1",
+            expected='{"success": false, "error": {"message", "code", "field"?, "context"?}, "request_id"} as JSON',
+            actual="; ".join(problems),
+            exchange=exchange,
+            hint=_envelope_hint(response.json),
+        )
+
+
+def envelope_problems(body: Any) -> list[str]:
+    """Everything that keeps ``body`` (parsed JSON) from being the §4 envelope; empty when it is one."""
+    if not isinstance(body, dict):
+        return [f"body is {_shape(body)}, not a JSON object"]
+    problems = []
+    extra = sorted(set(body) - ENVELOPE_KEYS)
+    missing = sorted(ENVELOPE_KEYS - set(body))
+    if extra:
+        problems.append(f"unexpected top-level key(s) {', '.join(map(repr, extra))}")
+    if missing:
+        problems.append(f"missing top-level key(s) {', '.join(map(repr, missing))}")
+    if "success" in body and body["success"] is not False:
+        problems.append(f"success is {json.dumps(body['success'])}, not false")
+    if "request_id" in body and not (isinstance(body["request_id"], str) and body["request_id"]):
+        problems.append(f"request_id is {json.dumps(body['request_id'])}, not a non-empty string")
+    if "error" in body:
+        problems += _error_object_problems(body["error"])
+    return problems
+
+
+def _error_object_problems(error: Any) -> list[str]:
+    if not isinstance(error, dict):
+        return [f"error is {_shape(error)}, not an object"]
+    problems = []
+    extra = sorted(set(error) - ERROR_KEYS)
+    if extra:
+        problems.append(f"unexpected key(s) in error: {', '.join(map(repr, extra))}")
+    if not isinstance(error.get("message"), str):
+        problems.append("error.message is missing or not a string")
+    code = error.get("code")
+    if not isinstance(code, str):
+        problems.append("error.code is missing or not a string")
+    elif not CODE_PATTERN.match(code):
+        problems.append(f"error.code {code!r} is not UPPER_SNAKE_CASE")
+    if error.get("field") is not None and not isinstance(error["field"], str):
+        problems.append(f"error.field is {_shape(error['field'])}, not a string or null")
+    if error.get("context") is not None and not isinstance(error["context"], dict):
+        problems.append(f"error.context is {_shape(error['context'])}, not an object or null")
+    return problems
+
+
+def status_matches_code(exchange: Exchange, profile: Profile, *, expected_code: str | None = None) -> None:
+    """ENV-3: the code is one of the profile's codes and goes with the status (and is ``expected_code``)."""
+    response = exchange.response
+    codes = profile.codes
+    if expected_code is not None and expected_code not in codes:
+        raise ValueError(f"profile {profile.name!r} has no code {expected_code!r}")
+    if response.status < 400 and expected_code is None:
+        raise NotApplicable(f"status {response.status} is not an error")
+    code = error_code(exchange)
+    actual = f"{response.status} with code {code}" if code else f"{response.status} without an error code"
+    if expected_code is not None:
+        if (response.status, code) != (codes[expected_code], expected_code):
+            raise Violation(
+                "ENV-3",
+                expected=f"{codes[expected_code]} with code {expected_code}",
+                actual=actual,
+                exchange=exchange,
+            )
+        return
+    if code is None:
+        raise NotApplicable("no error code to compare (ENV-1 judges the body)")
+    if codes.get(code) != response.status:
+        raise Violation("ENV-3", expected=_expected_for(code, response.status, codes), actual=actual, exchange=exchange)
+
+
+def _expected_for(code: str, status: int, codes: dict[str, int]) -> str:
+    if code in codes:
+        return f"code {code} with status {codes[code]}"
+    fitting = [c for c, s in codes.items() if s == status]
+    if fitting:
+        return f"a code of the contract table for {status}: {', '.join(fitting)}"
+    return f"a status of the contract table ({', '.join(map(str, sorted(set(codes.values()))))})"
+
+
+def not_found_has_context(
+    exchange: Exchange, *, resource: str | None = None, identifier: str | None = None
+) -> None:
+    """ENV-4: a missing resource is 404 NOT_FOUND naming ``context.resource`` and ``context.identifier``."""
+    response = exchange.response
+    error = _error_object(exchange)
+    context = error.get("context") if error else None
+    context = context if isinstance(context, dict) else {}
+    problems = []
+    if response.status != 404 or (error or {}).get("code") != "NOT_FOUND":
+        problems.append(f"{response.status} with code {(error or {}).get('code')}")
+    for key, wanted in (("resource", resource), ("identifier", identifier)):
+        value = context.get(key)
+        if not isinstance(value, str) or not value:
+            problems.append(f"context.{key} is {json.dumps(value)}")
+        elif wanted is not None and value != wanted:
+            problems.append(f"context.{key} is {value!r}, not {wanted!r}")
+    if problems:
+        raise Violation(
+            "ENV-4",
+            expected="404 NOT_FOUND with context.resource"
+            + (f" = {resource!r}" if resource else "")
+            + " and context.identifier"
+            + (f" = {identifier!r}" if identifier else ""),
+            actual="; ".join(problems),
+            exchange=exchange,
+            hint="raise NotFoundException(resource, identifier) rather than a bare 404",
+        )
+
+
+def validation_error_names_field(exchange: Exchange, expected_field: str | Collection[str] | None = None) -> None:
+    """ENV-5: a 422 VALIDATION_ERROR names the offending input in ``error.field``.
+
+    ``expected_field`` is the input the test broke, or several names when the
+    test broke several inputs (the contract lets the SUT name any one of them).
+    """
+    error = _error_object(exchange)
+    if exchange.response.status != 422 or error is None or error.get("code") != "VALIDATION_ERROR":
+        raise NotApplicable("not a VALIDATION_ERROR envelope (ENV-3 and ENV-1 judge that)")
+    wanted = [expected_field] if isinstance(expected_field, str) else list(expected_field or ())
+    field = error.get("field")
+    if not isinstance(field, str) or not field or (wanted and field not in wanted):
+        raise Violation(
+            "ENV-5",
+            expected="error.field = " + (" or ".join(map(repr, wanted)) if wanted else "the offending input's name"),
+            actual=f"error.field = {json.dumps(field)}",
+            exchange=exchange,
+            hint="map the validation error's location (e.g. pydantic's loc[-1]) to error.field",
+        )
+
+
+def server_error_leaks_nothing(exchange: Exchange) -> None:
+    """ENV-6: a 5xx body shows no traceback, file path, exception class name or SQL text."""
+    response = exchange.response
+    if response.status < 500:
+        raise NotApplicable(f"status {response.status} is not a server error")
+    text = _searchable_text(response.body)
+    for what, pattern in LEAK_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            raise Violation(
+                "ENV-6",
+                expected="a generic message without internals",
+                actual=f"the body contains {what}: {match.group(0)[:120]!r}",
+                exchange=exchange,
+                hint="log the exception server-side; answer INTERNAL_ERROR with a fixed message",
+            )
+
+
+def failure_not_reported_as_success(exchange: Exchange) -> None:
+    """ENV-7: a 2xx body does not describe a failure (``success: false`` or an ``error`` object)."""
+    response = exchange.response
+    if not 200 <= response.status < 300:
+        raise NotApplicable(f"status {response.status} is not a success status")
+    body = response.json
+    if not isinstance(body, dict):
+        return
+    if body.get("success") is False or isinstance(body.get("error"), dict):
+        raise Violation(
+            "ENV-7",
+            expected="a failure answered with its 4xx/5xx status and the error envelope",
+            actual=f"{response.status} whose body reports a failure",
+            exchange=exchange,
+            hint="raise the APIException instead of returning (False, message) from the service",
+        )
+
+
+def error_code(exchange: Exchange) -> str | None:
+    """The ``error.code`` of the body, when there is one."""
+    error = _error_object(exchange)
+    code = error.get("code") if error else None
+    return code if isinstance(code, str) else None
+
+
+def _error_object(exchange: Exchange) -> dict[str, Any] | None:
+    body = exchange.response.json
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def _searchable_text(body: bytes) -> str:
+    """The raw body plus its JSON strings unescaped, so ``\\n``-escaped tracebacks are found too."""
+    raw = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    strings: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                strings.append(str(key))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return raw + "\n" + "\n".join(strings)
+
+
+def _shape(value: Any) -> str:
+    if value is None:
+        return "null or not JSON"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def _envelope_hint(body: Any) -> str | None:
+    if isinstance(body, dict) and "detail" in body:
+        return "a framework error escaped the handlers: register handlers for HTTPException and RequestValidationError"
+    if body is None:
+        return "an error was answered before the application's error handlers (HTML or text body)"
+    return None

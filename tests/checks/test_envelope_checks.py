@@ -1,0 +1,316 @@
+"""Envelope checks on good and bad recorded exchanges."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import profile as profiles
+from conformance.checks import envelope
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, Violation
+
+JSON = {"content-type": "application/json", "x-request-id": "rid-1"}
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return profiles.load()
+
+
+def error(status, code, *, message="Something went wrong", field=None, context=None, body=None, headers=JSON):
+    if body is None:
+        body = {"success": False, "error": {"message": message, "code": code}, "request_id": "rid-1"}
+        if field is not None:
+            body["error"]["field"] = field
+        if context is not None:
+            body["error"]["context"] = context
+    return Exchange.build("GET", "http://sut/api/x", status, response_headers=headers, response_body=body)
+
+
+def ok(body, status=200):
+    return Exchange.build("POST", "http://sut/api/auth/verify-otp", status, response_headers=JSON, response_body=body)
+
+
+# -- ENV-1 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"success": False, "error": {"message": "No", "code": "NOT_FOUND"}, "request_id": "r"},
+        {"success": False, "error": {"message": "No", "code": "NOT_FOUND", "field": None, "context": None}, "request_id": "r"},
+        {"success": False, "error": {"message": "Bad", "code": "VALIDATION_ERROR", "field": "email", "context": {}}, "request_id": "r"},
+    ],
+)  # fmt: skip
+def test_envelope_accepts_the_contract_shape(body):
+    assert envelope.error_body_is_envelope(error(404, "NOT_FOUND", body=body)) is None
+
+
+def test_envelope_is_not_applicable_below_400():
+    with pytest.raises(NotApplicable):
+        envelope.error_body_is_envelope(ok({"success": True}))
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ({"detail": "Not Found"}, "'detail'"),
+        ({"success": False, "error": {"message": "x", "code": "NOT_FOUND"}}, "missing top-level key(s) 'request_id'"),
+        ({"success": True, "error": {"message": "x", "code": "NOT_FOUND"}, "request_id": "r"}, "success is true"),
+        ({"success": False, "error": {"message": "x", "code": "not_found"}, "request_id": "r"}, "not UPPER_SNAKE_CASE"),
+        ({"success": False, "error": {"message": "x"}, "request_id": "r"}, "error.code is missing"),
+        ({"success": False, "error": {"code": "X"}, "request_id": "r"}, "error.message is missing"),
+        ({"success": False, "error": "Not Found", "request_id": "r"}, "error is a string"),
+        ({"success": False, "error": {"message": "x", "code": "X", "field": 3}, "request_id": "r"}, "error.field"),
+        ({"success": False, "error": {"message": "x", "code": "X", "context": []}, "request_id": "r"}, "error.context"),
+        ({"success": False, "error": {"message": "x", "code": "X", "trace": "t"}, "request_id": "r"}, "'trace'"),
+        ({"success": False, "error": {"message": "x", "code": "X"}, "request_id": None}, "request_id is null"),
+        ({"success": False, "error": {"message": "x", "code": "X"}, "request_id": "r", "detail": "x"}, "'detail'"),
+        ([{"loc": ["body"], "msg": "x"}], "an array, not a JSON object"),
+    ],
+)  # fmt: skip
+def test_envelope_rejects_what_differs_from_the_contract(body, complaint):
+    with pytest.raises(Violation) as raised:
+        envelope.error_body_is_envelope(error(404, "NOT_FOUND", body=body))
+    assert raised.value.requirement == "ENV-1"
+    assert complaint in raised.value.actual
+
+
+def test_envelope_rejects_html_and_text_errors():
+    html = Exchange.build("GET", "http://sut/nope", 500, response_headers={"content-type": "text/html"}, response_body="<h1>Internal Server Error</h1>")
+    with pytest.raises(Violation) as raised:
+        envelope.error_body_is_envelope(html)
+    assert "not application/json" in raised.value.actual
+    assert "not a JSON object" in raised.value.actual
+
+
+def test_envelope_rejects_a_json_body_with_another_media_type():
+    body = {"success": False, "error": {"message": "x", "code": "X"}, "request_id": "r"}
+    with pytest.raises(Violation, match="text/plain"):
+        envelope.error_body_is_envelope(error(400, "X", body=body, headers={"content-type": "text/plain"}))
+
+
+def test_envelope_violation_renders_reproduction_and_hint():
+    with pytest.raises(Violation) as raised:
+        envelope.error_body_is_envelope(error(404, "NOT_FOUND", body={"detail": "Not Found"}))
+    text = str(raised.value)
+    assert text.startswith("ENV-1")
+    assert "Reproduce: curl" in text and "HTTPException" in text
+
+
+# -- ENV-3 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "code"), [(404, "NOT_FOUND"), (401, "TOKEN_EXPIRED"), (429, "ACCOUNT_LOCKED"), (400, "INVALID_OTP")])
+def test_status_and_code_from_the_table_pass(profile, status, code):
+    assert envelope.status_matches_code(error(status, code), profile) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (404, "UNKNOWN_ERROR", "NOT_FOUND"),
+        (400, "NOT_FOUND", "code NOT_FOUND with status 404"),
+        (418, "TEAPOT", "a status of the contract table"),
+        (403, "UNAUTHORIZED", "code UNAUTHORIZED with status 401"),
+    ],
+)
+def test_status_and_code_outside_the_table_fail(profile, status, code, expected):
+    with pytest.raises(Violation) as raised:
+        envelope.status_matches_code(error(status, code), profile)
+    assert raised.value.requirement == "ENV-3"
+    assert expected in raised.value.expected
+
+
+def test_expected_code_is_demanded(profile):
+    envelope.status_matches_code(error(401, "TOKEN_INVALID"), profile, expected_code="TOKEN_INVALID")
+    with pytest.raises(Violation) as raised:
+        envelope.status_matches_code(error(401, "UNAUTHORIZED"), profile, expected_code="TOKEN_INVALID")
+    assert raised.value.expected == "401 with code TOKEN_INVALID"
+    assert raised.value.actual == "401 with code UNAUTHORIZED"
+
+
+def test_expected_code_fails_on_a_success(profile):
+    with pytest.raises(Violation, match="200 without an error code"):
+        envelope.status_matches_code(ok({"success": False}), profile, expected_code="INVALID_OTP")
+
+
+def test_unknown_expected_code_is_a_harness_error(profile):
+    with pytest.raises(ValueError):
+        envelope.status_matches_code(error(404, "NOT_FOUND"), profile, expected_code="NOPE")
+
+
+def test_status_and_code_leave_bodies_without_code_to_env1(profile):
+    with pytest.raises(NotApplicable):
+        envelope.status_matches_code(error(404, None, body={"detail": "x"}), profile)
+    with pytest.raises(NotApplicable):
+        envelope.status_matches_code(ok({"success": True}), profile)
+
+
+# -- ENV-4 -----------------------------------------------------------------
+
+
+def test_not_found_with_context_passes():
+    exchange = error(404, "NOT_FOUND", context={"resource": "patient", "identifier": "abc"})
+    envelope.not_found_has_context(exchange)
+    envelope.not_found_has_context(exchange, resource="patient", identifier="abc")
+
+
+@pytest.mark.parametrize(
+    ("exchange", "complaint"),
+    [
+        (error(404, "NOT_FOUND"), "context.resource is null"),
+        (error(404, "NOT_FOUND", context={"resource": "patient"}), "context.identifier is null"),
+        (error(404, "NOT_FOUND", context={"resource": "patient", "identifier": "zzz"}), "not 'abc'"),
+        (error(400, "BAD_REQUEST", context={"resource": "patient", "identifier": "abc"}), "400 with code BAD_REQUEST"),
+        (error(404, "NOT_FOUND", body={"detail": "Patient not found"}), "404 with code None"),
+    ],
+)
+def test_not_found_without_context_fails(exchange, complaint):
+    with pytest.raises(Violation) as raised:
+        envelope.not_found_has_context(exchange, identifier="abc")
+    assert raised.value.requirement == "ENV-4"
+    assert complaint in raised.value.actual
+
+
+# -- ENV-5 -----------------------------------------------------------------
+
+
+def test_validation_error_naming_the_field_passes():
+    exchange = error(422, "VALIDATION_ERROR", field="password")
+    envelope.validation_error_names_field(exchange)
+    envelope.validation_error_names_field(exchange, "password")
+    envelope.validation_error_names_field(exchange, ["email", "password"])
+
+
+@pytest.mark.parametrize(("field", "expected_field"), [(None, None), ("", None), ("email", "password"), ("body", ["name", "phone"])])
+def test_validation_error_without_the_field_fails(field, expected_field):
+    with pytest.raises(Violation) as raised:
+        envelope.validation_error_names_field(error(422, "VALIDATION_ERROR", field=field), expected_field)
+    assert raised.value.requirement == "ENV-5"
+
+
+def test_validation_field_check_ignores_other_errors():
+    with pytest.raises(NotApplicable):
+        envelope.validation_error_names_field(error(400, "BAD_REQUEST", field="password"))
+    with pytest.raises(NotApplicable):
+        envelope.validation_error_names_field(error(422, None, body={"detail": [{"loc": ["body", "password"]}]}))
+
+
+# -- ENV-6 -----------------------------------------------------------------
+
+
+def test_generic_server_error_passes():
+    envelope.server_error_leaks_nothing(error(500, "INTERNAL_ERROR", message="Internal server error"))
+    envelope.server_error_leaks_nothing(error(503, "SERVICE_UNAVAILABLE", message="Service temporarily unavailable"))
+
+
+@pytest.mark.parametrize(
+    ("message", "what"),
+    [
+        ('Traceback (most recent call last):\n  File "/app/main.py", line 3, in f\nZeroDivisionError: division by zero', "traceback"),
+        ('File "/srv/heallog/routes.py", line 42', "stack frame"),
+        ("failed in /usr/lib/python3.11/site-packages/starlette/routing.py", "file path"),
+        ("ZeroDivisionError: division by zero", "exception class name"),
+        ("HTTPException raised", "exception class name"),
+        ("sqlite3: no such table: patients", "SQL text"),
+        ("SELECT users.id, users.email FROM users WHERE users.email = ?", "SQL text"),
+        ("insert into patients values (1)", "SQL text"),
+    ],
+)
+def test_server_error_with_internals_fails(message, what):
+    with pytest.raises(Violation) as raised:
+        envelope.server_error_leaks_nothing(error(500, "INTERNAL_ERROR", message=message))
+    assert raised.value.requirement == "ENV-6"
+    assert what in raised.value.actual
+
+
+def test_traceback_in_a_text_body_fails():
+    exchange = Exchange.build("GET", "http://sut/x", 500, response_body="Traceback (most recent call last):\n  ...")
+    with pytest.raises(Violation):
+        envelope.server_error_leaks_nothing(exchange)
+
+
+def test_leak_check_is_for_server_errors_only():
+    with pytest.raises(NotApplicable):
+        envelope.server_error_leaks_nothing(error(422, "VALIDATION_ERROR", message="ValueError in field"))
+
+
+# -- ENV-7 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"success": True, "access_token": "t"}, {"id": "1"}, [{"id": "1"}], "plain"],
+)
+def test_real_successes_pass(body):
+    envelope.failure_not_reported_as_success(ok(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"success": False, "message": "Invalid OTP"}, {"error": {"code": "INVALID_OTP", "message": "x"}}],
+)
+def test_failure_in_a_200_fails(body):
+    with pytest.raises(Violation) as raised:
+        envelope.failure_not_reported_as_success(ok(body))
+    assert raised.value.requirement == "ENV-7"
+
+
+def test_success_check_ignores_error_statuses():
+    with pytest.raises(NotApplicable):
+        envelope.failure_not_reported_as_success(error(400, "INVALID_OTP"))
+
+
+# -- every_response ------------------------------------------------------------
+
+
+def fake_module(name, check_name, requirement, calls):
+    import types
+
+    module = types.ModuleType(name)
+
+    def check(exchange, *args, **kwargs):
+        calls.append((check_name, args, kwargs))
+        raise Violation(requirement, expected="x", actual="y", exchange=exchange)
+
+    setattr(module, check_name, check)
+    return module
+
+
+def test_every_response_collects_each_violated_requirement(profile, monkeypatch):
+    import sys
+
+    from conformance.checks import every_response
+
+    calls = []
+    monkeypatch.setitem(sys.modules, "conformance.checks.headers", fake_module("h", "security_headers_present", "HDR-1", calls))
+    monkeypatch.setitem(sys.modules, "conformance.checks.auth", fake_module("a", "bearer_decoded_once", "AUTH-1", calls))
+    exchange = Exchange.build(
+        "GET", "http://sut/api/users/me", 401,
+        request_headers={"Authorization": "Bearer abc"},
+        response_headers={"content-type": "text/html"}, response_body="<h1>401</h1>",
+    )  # fmt: skip
+    violations = every_response(exchange, profile, hsts_required=True)
+    assert [v.requirement for v in violations] == ["ENV-1", "RID-1", "HDR-1", "AUTH-1"]
+    assert ("security_headers_present", (), {"hsts_required": True}) in calls
+    assert ("bearer_decoded_once", ("X-Debug-JWT-Decodes",), {}) in calls
+
+
+def test_every_response_checks_decodes_only_for_bearer_requests(profile, monkeypatch):
+    import sys
+
+    from conformance.checks import every_response
+
+    calls = []
+    monkeypatch.setitem(sys.modules, "conformance.checks.auth", fake_module("a", "bearer_decoded_once", "AUTH-1", calls))
+    exchange = Exchange.build("GET", "http://sut/health", 200, response_headers={"x-request-id": "r"}, response_body={"status": "healthy"})
+    assert [v.requirement for v in every_response(exchange, profile) if v.requirement != "HDR-1"] == []
+    assert calls == []
+
+
+def test_every_response_reports_a_failure_dressed_as_success(profile):
+    from conformance.checks import every_response
+
+    violations = every_response(ok({"success": False, "message": "Invalid OTP"}), profile)
+    assert "ENV-7" in [v.requirement for v in violations]

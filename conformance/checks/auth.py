@@ -1,0 +1,187 @@
+"""Authentication checks (AUTH-1..6): how a SUT answers tokens and credentials.
+
+Every function is pure: it judges recorded exchanges and returns ``None``,
+raises :class:`~conformance.outcomes.Violation`, or raises
+:class:`~conformance.outcomes.NotApplicable` when the exchange says nothing
+about the property (e.g. a challenge check on a 200).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from conformance.exchange import Exchange
+from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, NotApplicable, Violation
+
+DEBUG_DECODES_HEADER = "X-Debug-JWT-Decodes"
+#: A ``Bearer`` challenge among possibly several comma-separated ones (RFC 9110 §11.6.1).
+BEARER_CHALLENGE = re.compile(r"(?:^|,)\s*bearer(?:\s|,|$)", re.IGNORECASE)
+
+
+def carries_bearer(exchange: Exchange) -> bool:
+    """Whether the request sent ``Authorization: Bearer <token>`` (a non-empty token)."""
+    value = exchange.request.headers.get("authorization") or ""
+    scheme, _, credentials = value.strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(credentials.strip())
+
+
+def error_code(exchange: Exchange) -> str | None:
+    """``error.code`` of an envelope body, or ``None`` when the body has none."""
+    body = exchange.response.json
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def error_message(exchange: Exchange) -> Any:
+    body = exchange.response.json
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("message") if isinstance(error, dict) else None
+
+
+def describe(exchange: Exchange) -> str:
+    """``401 TOKEN_INVALID``-style summary of an answer."""
+    code = error_code(exchange)
+    return f"{exchange.response.status} with code {code}" if code else f"{exchange.response.status} without an error code"
+
+
+def status_and_code(exchange: Exchange, status: int, code: str, requirement: str, *, hint: str | None = None) -> None:
+    """The answer has exactly ``status`` and error ``code``."""
+    __tracebackhide__ = True
+    if exchange.response.status != status or error_code(exchange) != code:
+        raise Violation(
+            requirement,
+            expected=f"{status} with code {code}",
+            actual=describe(exchange),
+            exchange=exchange,
+            hint=hint,
+        )
+
+
+def bearer_decoded_once(exchange: Exchange, header_name: str = DEBUG_DECODES_HEADER) -> None:
+    """AUTH-1: the bearer token was decoded exactly once (zero times without one)."""
+    __tracebackhide__ = True
+    expected = 1 if carries_bearer(exchange) else 0
+    shown = () if header_name.lower() in RELEVANT_HEADERS else (header_name,)
+    raw = exchange.response.headers.get(header_name)
+    if raw is None:
+        raise Violation(
+            "AUTH-1",
+            expected=f"{header_name}: {expected}",
+            actual=f"no {header_name} header",
+            exchange=exchange,
+            hint=f"run the SUT with its debug instrumentation on (reference: DEBUG_JWT_DECODES=1) so that "
+            f"every response reports {header_name}",
+            extra_headers=shown,
+        )
+    try:
+        decodes = int(raw.strip())
+    except ValueError:
+        decodes = None
+    if decodes != expected:
+        with_or_without = "with" if expected else "without"
+        raise Violation(
+            "AUTH-1",
+            expected=f"{header_name}: {expected} (a request {with_or_without} a bearer token)",
+            actual=f"{header_name}: {raw}",
+            exchange=exchange,
+            hint="decode the token once in one authentication layer and let guards, logging and handlers "
+            "read the decoded claims from the request context",
+            extra_headers=shown,
+        )
+
+
+def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange]) -> None:
+    """AUTH-2: one bad-token variant is refused by every guard class with 401 and one code.
+
+    ``exchanges_by_guard_class`` maps a guard class (user, pro, role) to the
+    answer its representative operation gave to the same bad token.
+    """
+    __tracebackhide__ = True
+    if not exchanges_by_guard_class:
+        raise NotApplicable("no guard class was exercised")
+    for klass, exchange in exchanges_by_guard_class.items():
+        if exchange.response.status != 401:
+            raise Violation(
+                "AUTH-2",
+                expected=f"401 on the {klass} guard class, like every other class",
+                actual=describe(exchange),
+                exchange=exchange,
+                hint="authenticate (signature, expiry, type, revocation) before any plan or role guard runs, "
+                "and let every guard read that one verdict",
+            )
+    codes = {klass: error_code(exchange) for klass, exchange in exchanges_by_guard_class.items()}
+    if len(set(codes.values())) > 1:
+        first_class = next(iter(codes))
+        odd_class = next(k for k, c in codes.items() if c != codes[first_class])
+        summary = ", ".join(f"{klass}: {code}" for klass, code in codes.items())
+        raise Violation(
+            "AUTH-2",
+            expected=f"the same 401 code on every guard class (like {first_class}: {codes[first_class]})",
+            actual=summary,
+            exchange=exchanges_by_guard_class[odd_class],
+            hint="every guard must reuse the authentication layer's verdict instead of deciding on its own",
+        )
+
+
+def unauthenticated_has_challenge(exchange: Exchange) -> None:
+    """AUTH-4: a 401 carries a ``WWW-Authenticate`` header with a ``Bearer`` challenge."""
+    __tracebackhide__ = True
+    if exchange.response.status != 401:
+        raise NotApplicable(f"status {exchange.response.status} is not 401")
+    challenges = exchange.response.headers.get_all("www-authenticate")
+    if not any(BEARER_CHALLENGE.search(value) for value in challenges):
+        raise Violation(
+            "AUTH-4",
+            expected="WWW-Authenticate: Bearer",
+            actual="WWW-Authenticate: " + " | ".join(challenges) if challenges else "no WWW-Authenticate header",
+            exchange=exchange,
+            hint='add headers={"WWW-Authenticate": "Bearer"} to every 401 (RFC 6750 §3)',
+        )
+
+
+def login_failures_indistinguishable(wrong_password: Exchange, unknown_email: Exchange) -> None:
+    """AUTH-5: wrong password and unknown email get the same status, code and message."""
+    __tracebackhide__ = True
+    for exchange in (wrong_password, unknown_email):
+        if exchange.response.status == 429:
+            raise Inconclusive(f"a login was rate limited or locked ({describe(exchange)}), so nothing was compared")
+    if wrong_password.response.status < 400:
+        raise Violation(
+            "AUTH-5",
+            expected="a wrong password is refused",
+            actual=describe(wrong_password),
+            exchange=wrong_password,
+        )
+
+    def observable(exchange: Exchange) -> tuple[int, Any, Any]:
+        return exchange.response.status, error_code(exchange), error_message(exchange)
+
+    if observable(wrong_password) != observable(unknown_email):
+        w_status, w_code, w_message = observable(wrong_password)
+        u_status, u_code, u_message = observable(unknown_email)
+        raise Violation(
+            "AUTH-5",
+            expected=f"unknown email answered like the wrong password: {w_status} {w_code} {w_message!r}",
+            actual=f"unknown email: {u_status} {u_code} {u_message!r}",
+            exchange=unknown_email,
+            hint="answer both with one INVALID_CREDENTIALS error, so that login does not reveal which emails exist",
+        )
+
+
+def unverified_login_refused(exchange: Exchange, *, status: int = 403) -> None:
+    """AUTH-6: login before email verification is 403 EMAIL_NOT_VERIFIED."""
+    __tracebackhide__ = True
+    status_and_code(
+        exchange, status, "EMAIL_NOT_VERIFIED", "AUTH-6", hint="check the account's verification before issuing tokens"
+    )
+
+
+def wrong_otp_refused(exchange: Exchange, *, status: int = 400) -> None:
+    """AUTH-6: a wrong one-time code is 400 INVALID_OTP (never a 2xx with ``success: false``)."""
+    __tracebackhide__ = True
+    status_and_code(
+        exchange, status, "INVALID_OTP", "AUTH-6", hint="raise the INVALID_OTP error instead of returning a result"
+    )

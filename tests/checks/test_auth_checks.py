@@ -1,0 +1,187 @@
+"""The AUTH checks on good and bad recorded exchanges."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks import auth
+from conformance.exchange import Exchange
+from conformance.outcomes import Inconclusive, NotApplicable, Violation
+
+BEARER = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig"}
+
+
+def envelope(code: str, message: str = "nope") -> dict:
+    return {"success": False, "error": {"message": message, "code": code, "field": None}, "request_id": "r1"}
+
+
+def answer(status: int, code: str | None = None, *, path: str = "/api/users/me", request_headers=None,
+           response_headers=None, message: str = "nope") -> Exchange:  # fmt: skip
+    body = envelope(code, message) if code else {"ok": True}
+    return Exchange.build(
+        "GET",
+        f"http://127.0.0.1:8000{path}",
+        status,
+        request_headers=request_headers,
+        response_headers={"content-type": "application/json", **(response_headers or {})},
+        response_body=body,
+    )
+
+
+class TestBearerDecodedOnce:
+    def test_one_decode_with_a_bearer_token_passes(self):
+        auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"}))
+
+    def test_a_failed_request_with_one_decode_passes(self):
+        exchange = answer(401, "TOKEN_INVALID", request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"})
+        auth.bearer_decoded_once(exchange)
+
+    def test_zero_decodes_without_a_token_passes(self):
+        auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "0"}))
+
+    def test_three_decodes_fail(self):
+        exchange = answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "3"})
+        with pytest.raises(Violation) as failure:
+            auth.bearer_decoded_once(exchange)
+        assert failure.value.requirement == "AUTH-1"
+        assert "X-Debug-JWT-Decodes: 3" in str(failure.value)
+
+    def test_a_decode_without_a_token_fails(self):
+        with pytest.raises(Violation, match="without a bearer token"):
+            auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "1"}))
+
+    def test_zero_decodes_of_a_sent_token_fail(self):
+        with pytest.raises(Violation):
+            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "0"}))
+
+    def test_missing_header_names_the_instrumentation(self):
+        with pytest.raises(Violation, match="debug instrumentation"):
+            auth.bearer_decoded_once(answer(200, request_headers=BEARER))
+
+    def test_non_numeric_header_fails(self):
+        with pytest.raises(Violation):
+            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "x"}))
+
+    def test_header_name_comes_from_the_profile(self):
+        exchange = answer(200, request_headers=BEARER, response_headers={"X-Decodes": "1"})
+        auth.bearer_decoded_once(exchange, header_name="X-Decodes")
+
+    def test_basic_credentials_are_not_a_bearer_token(self):
+        exchange = answer(401, "UNAUTHORIZED", request_headers={"Authorization": "Basic dTpw"},
+                          response_headers={"X-Debug-JWT-Decodes": "0"})  # fmt: skip
+        auth.bearer_decoded_once(exchange)
+
+
+class TestRejectionsAgree:
+    def test_same_401_code_on_every_class_passes(self):
+        auth.rejections_agree({k: answer(401, "TOKEN_EXPIRED") for k in ("user", "pro", "role")})
+
+    def test_403_on_the_pro_class_fails(self):
+        rejections = {"user": answer(401, "TOKEN_EXPIRED"), "pro": answer(403, "PRO_REQUIRED"),
+                      "role": answer(401, "TOKEN_EXPIRED")}  # fmt: skip
+        with pytest.raises(Violation) as failure:
+            auth.rejections_agree(rejections)
+        assert failure.value.requirement == "AUTH-2"
+        assert failure.value.exchange is rejections["pro"]
+
+    def test_an_accepted_token_fails(self):
+        rejections = {"user": answer(401, "TOKEN_INVALID"), "pro": answer(200), "role": answer(401, "TOKEN_INVALID")}
+        with pytest.raises(Violation, match="pro guard class"):
+            auth.rejections_agree(rejections)
+
+    def test_different_codes_fail(self):
+        rejections = {"user": answer(401, "TOKEN_REVOKED"), "pro": answer(401, "TOKEN_REVOKED"),
+                      "role": answer(401, "TOKEN_INVALID")}  # fmt: skip
+        with pytest.raises(Violation, match="role: TOKEN_INVALID") as failure:
+            auth.rejections_agree(rejections)
+        assert failure.value.exchange is rejections["role"]
+
+    def test_nothing_to_compare_is_not_applicable(self):
+        with pytest.raises(NotApplicable):
+            auth.rejections_agree({})
+
+
+class TestChallenge:
+    def test_bearer_challenge_passes(self):
+        auth.unauthenticated_has_challenge(answer(401, "UNAUTHORIZED", response_headers={"WWW-Authenticate": "Bearer"}))
+
+    def test_challenge_with_parameters_passes(self):
+        header = {"WWW-Authenticate": 'Basic realm="x", Bearer error="invalid_token"'}
+        auth.unauthenticated_has_challenge(answer(401, "TOKEN_INVALID", response_headers=header))
+
+    def test_missing_challenge_fails(self):
+        with pytest.raises(Violation, match="no WWW-Authenticate") as failure:
+            auth.unauthenticated_has_challenge(answer(401, "UNAUTHORIZED"))
+        assert failure.value.requirement == "AUTH-4"
+
+    def test_other_scheme_fails(self):
+        with pytest.raises(Violation, match="Basic"):
+            auth.unauthenticated_has_challenge(answer(401, "UNAUTHORIZED", response_headers={"WWW-Authenticate": "Basic"}))
+
+    def test_scheme_prefix_is_not_bearer(self):
+        with pytest.raises(Violation):
+            header = {"WWW-Authenticate": "Bearerish"}
+            auth.unauthenticated_has_challenge(answer(401, "UNAUTHORIZED", response_headers=header))
+
+    def test_non_401_is_not_applicable(self):
+        with pytest.raises(NotApplicable):
+            auth.unauthenticated_has_challenge(answer(403, "FORBIDDEN"))
+
+
+class TestLoginFailuresIndistinguishable:
+    def test_identical_answers_pass(self):
+        auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS", message="Invalid email or password"),
+                                              answer(401, "INVALID_CREDENTIALS", message="Invalid email or password"))  # fmt: skip
+
+    def test_different_status_fails(self):
+        with pytest.raises(Violation) as failure:
+            auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS"), answer(404, "NOT_FOUND"))
+        assert failure.value.requirement == "AUTH-5"
+
+    def test_different_message_fails(self):
+        with pytest.raises(Violation, match="No such user"):
+            auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS", message="Wrong password"),
+                                                  answer(401, "INVALID_CREDENTIALS", message="No such user"))  # fmt: skip
+
+    def test_different_code_fails(self):
+        with pytest.raises(Violation):
+            auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS"), answer(401, "USER_NOT_FOUND"))
+
+    def test_accepted_wrong_password_fails(self):
+        with pytest.raises(Violation, match="refused"):
+            auth.login_failures_indistinguishable(answer(200), answer(200))
+
+    def test_rate_limited_attempt_is_inconclusive(self):
+        with pytest.raises(Inconclusive):
+            auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS"), answer(429, "RATE_LIMIT_EXCEEDED"))
+
+
+class TestAuth6:
+    def test_unverified_login_403_passes(self):
+        auth.unverified_login_refused(answer(403, "EMAIL_NOT_VERIFIED"))
+
+    def test_unverified_login_with_tokens_fails(self):
+        with pytest.raises(Violation) as failure:
+            auth.unverified_login_refused(answer(200))
+        assert failure.value.requirement == "AUTH-6"
+
+    def test_wrong_otp_400_passes(self):
+        auth.wrong_otp_refused(answer(400, "INVALID_OTP"))
+
+    def test_wrong_otp_as_200_failure_fails(self):
+        exchange = Exchange.build("POST", "http://h/api/auth/verify-otp", 200,
+                                  response_body={"success": False, "message": "Invalid OTP"})  # fmt: skip
+        with pytest.raises(Violation, match="200 without an error code"):
+            auth.wrong_otp_refused(exchange)
+
+    def test_wrong_otp_with_bad_request_code_fails(self):
+        with pytest.raises(Violation):
+            auth.wrong_otp_refused(answer(400, "BAD_REQUEST"))
+
+
+def test_status_and_code_names_the_requirement():
+    with pytest.raises(Violation) as failure:
+        auth.status_and_code(answer(401, "TOKEN_INVALID"), 401, "TOKEN_EXPIRED", "ENV-3")
+    assert failure.value.requirement == "ENV-3"
+    assert "Expected: 401 with code TOKEN_EXPIRED" in str(failure.value)
+    auth.status_and_code(answer(401, "TOKEN_EXPIRED"), 401, "TOKEN_EXPIRED", "ENV-3")

@@ -1,0 +1,82 @@
+"""The SIZE-1 and 429 checks on good and bad recorded exchanges."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks import limits
+from conformance.exchange import Exchange
+from conformance.outcomes import Violation
+
+
+def answer(status: int, code: str | None, headers=None) -> Exchange:
+    body = {"success": False, "error": {"message": "m", "code": code}, "request_id": "r"} if code else "<html>nope</html>"
+    return Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", status,
+                          response_headers={"content-type": "application/json", **(headers or {})},
+                          response_body=body)  # fmt: skip
+
+
+class TestRetryAfter:
+    @pytest.mark.parametrize("value", ["0", "42", " 900 ", "Wed, 21 Oct 2015 07:28:00 GMT"])
+    def test_valid_values_parse(self, value):
+        assert limits.retry_after_seconds(value) is not None
+
+    @pytest.mark.parametrize("value", ["", "-5", "1.5", "soon", "42s", "٣"])
+    def test_invalid_values_do_not_parse(self, value):
+        assert limits.retry_after_seconds(value) is None
+
+    def test_duplicate_headers_fail(self):
+        exchange = answer(429, "RATE_LIMIT_EXCEEDED", headers={"Retry-After": ["10", "20"]})
+        with pytest.raises(Violation):
+            limits.retry_after_is_valid(exchange, "RATE-1")
+
+
+class TestRateLimited:
+    def test_429_with_code_and_retry_after_passes(self):
+        limits.rate_limited(answer(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "17"}))
+
+    def test_http_date_retry_after_passes(self):
+        limits.rate_limited(answer(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+
+    def test_missing_retry_after_fails(self):
+        with pytest.raises(Violation, match="no Retry-After header") as failure:
+            limits.rate_limited(answer(429, "RATE_LIMIT_EXCEEDED"))
+        assert failure.value.requirement == "RATE-1"
+
+    def test_garbage_retry_after_fails(self):
+        with pytest.raises(Violation, match="Retry-After: later"):
+            limits.rate_limited(answer(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "later"}))
+
+    def test_wrong_code_fails(self):
+        with pytest.raises(Violation, match="RATE_LIMIT_EXCEEDED"):
+            limits.rate_limited(answer(429, "TOO_MANY", {"Retry-After": "1"}))
+
+    def test_not_limited_fails(self):
+        with pytest.raises(Violation, match="401 with code INVALID_CREDENTIALS"):
+            limits.rate_limited(answer(401, "INVALID_CREDENTIALS"))
+
+    def test_lockout_expects_account_locked(self):
+        limits.rate_limited(answer(429, "ACCOUNT_LOCKED", {"Retry-After": "900"}), requirement="LOCK-1")
+        with pytest.raises(Violation) as failure:
+            limits.rate_limited(answer(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "9"}), requirement="LOCK-1")
+        assert failure.value.requirement == "LOCK-1"
+
+    def test_lockout_without_retry_after_is_a_lockout_violation(self):
+        with pytest.raises(Violation) as failure:
+            limits.rate_limited(answer(429, "ACCOUNT_LOCKED"), requirement="LOCK-1")
+        assert failure.value.requirement == "LOCK-1"
+
+
+class TestPayloadTooLarge:
+    def test_413_envelope_passes(self):
+        limits.payload_too_large(answer(413, "PAYLOAD_TOO_LARGE"))
+
+    def test_html_413_fails(self):
+        with pytest.raises(Violation, match="413 without an error code") as failure:
+            limits.payload_too_large(answer(413, None))
+        assert failure.value.requirement == "SIZE-1"
+
+    @pytest.mark.parametrize(("status", "code"), [(401, "TOKEN_INVALID"), (404, "NOT_FOUND"), (422, "VALIDATION_ERROR")])
+    def test_routing_or_auth_first_fails(self, status, code):
+        with pytest.raises(Violation):
+            limits.payload_too_large(answer(status, code))

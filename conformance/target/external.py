@@ -1,0 +1,146 @@
+"""The external target: a SUT someone else runs, with the capabilities its options provide.
+
+Each option enables one capability; without it the base class raises
+:class:`~conformance.outcomes.NotRun` naming the option:
+
+    --restart-cmd CMD      restart()       run CMD, then wait for health
+    --log-file PATH        log_mark/lines  a file the SUT writes (line offsets)
+    --log-cmd CMD          log_mark/lines  a command printing the SUT's log
+    --peer-url URL         peer_url()      a second instance on the same stores
+    --accounts FILE        privileged_account()  pre-provisioned credentials
+    --seed-cmd CMD         privileged_account()  creates one ({email} {password} {plan} {role})
+    --otp-cmd CMD          otp_code()      prints the code for {email}
+    --fixed-otp CODE       otp_code()      the SUT pins every code
+    --jwt-secret SECRET    jwt_secret      lets the harness sign tokens
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+
+from conformance.outcomes import NotRun
+from conformance.target import health
+from conformance.target.base import PrivilegedAccount, Target
+from conformance.target.errors import TargetError
+from conformance.target.logs import LogCommand, LogFile
+from conformance.target.otp import CommandOtp, FixedOtp
+from conformance.target.privileged import load_accounts_file, matching, new_credentials, run_seed
+from conformance.target.process import render_command
+
+if TYPE_CHECKING:
+    from conformance.profile import Profile
+    from conformance.target import TargetSettings
+
+RESTART_CMD_TIMEOUT = 300.0
+POLL_INTERVAL = 0.2
+
+
+class ExternalTarget(Target):
+    def __init__(self, settings: TargetSettings, profile: Profile) -> None:
+        super().__init__(
+            base_url=settings.base_url.rstrip("/"), profile=profile, mode="external", jwt_secret=settings.jwt_secret
+        )
+        self.settings = settings
+        self.startup_timeout = float(settings.startup_timeout or 20.0)
+        length = int(profile.accounts.get("otp_length", 6))
+        self._otp = FixedOtp(settings.fixed_otp) if settings.fixed_otp else (
+            CommandOtp(settings.otp_cmd, length) if settings.otp_cmd else None
+        )
+        self._log = LogFile(settings.log_file) if settings.log_file else (
+            LogCommand(settings.log_cmd) if settings.log_cmd else None
+        )
+        self._accounts = (
+            load_accounts_file(
+                settings.accounts_file,
+                default_plan=profile.accounts.get("default_plan", "basic"),
+                default_role=profile.accounts.get("default_role", "doctor"),
+            )
+            if settings.accounts_file
+            else []
+        )
+        if settings.restart_cmd:
+            render_command(settings.restart_cmd, {}, option="--restart-cmd")
+        self._seeded: dict[tuple[str | None, str | None], PrivilegedAccount] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: TargetSettings, profile: Profile) -> ExternalTarget:
+        """Check the options, then the SUT's health (5 s), then the peer's."""
+        target = cls(settings, profile)
+        health.preflight(target.base_url, profile, what="--base-url")
+        if settings.peer_url:
+            health.preflight(settings.peer_url.rstrip("/"), profile, what="--peer-url")
+        return target
+
+    # -- accounts -------------------------------------------------------
+    def otp_code(self, email: str, *, timeout: float = 10.0) -> str:
+        if self._otp is None:
+            return super().otp_code(email, timeout=timeout)
+        return self._otp.code(email, timeout)
+
+    def privileged_account(self, *, plan: str | None = None, role: str | None = None) -> PrivilegedAccount:
+        found = matching(self._accounts, plan, role)
+        if found is not None:
+            return found
+        if not self.settings.seed_cmd:
+            wanted = " and ".join(filter(None, (f"plan {plan}" if plan else "", f"role {role}" if role else "")))
+            reason = f"no account with {wanted or 'any plan'}" + (" in --accounts" if self._accounts else "")
+            raise NotRun(reason, option="--accounts or --seed-cmd")
+        with self._lock:
+            if (plan, role) not in self._seeded:
+                email, password = new_credentials("-".join(filter(None, (plan, role))) or "user")
+                plan_, role_ = (plan or self.profile.accounts.get("default_plan", "basic"),
+                                role or self.profile.accounts.get("default_role", "doctor"))  # fmt: skip
+                run_seed(self.settings.seed_cmd, {"email": email, "password": password, "plan": plan_, "role": role_})
+                self._seeded[(plan, role)] = PrivilegedAccount(email, password, plan_, role_)
+            return self._seeded[(plan, role)]
+
+    # -- logs -----------------------------------------------------------
+    def log_mark(self) -> int:
+        if self._log is None:
+            return super().log_mark()
+        return self._log.mark()
+
+    def log_lines(self, since: int = 0, *, settle: float = 0.3) -> list[str]:
+        if self._log is None:
+            return super().log_lines(since, settle=settle)
+        return self._log.lines(since, settle=settle)
+
+    # -- process control --------------------------------------------------
+    def restart(self) -> None:
+        """Run ``--restart-cmd``, then wait until the health operation answers again."""
+        if not self.settings.restart_cmd:
+            return super().restart()
+        argv = render_command(self.settings.restart_cmd, {}, option="--restart-cmd")
+        try:
+            done = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=RESTART_CMD_TIMEOUT, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TargetError(f"--restart-cmd failed: {exc}") from None
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).decode("utf-8", "replace").strip()
+            raise TargetError(f"--restart-cmd exited with code {done.returncode}: {output[-500:]}")
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        url = health.health_url(self.base_url, self.profile)
+        method = health.health_method(self.profile)
+        deadline = time.monotonic() + self.startup_timeout
+        with httpx.Client(timeout=2.0) as client:
+            while (reason := health.problem(client, method, url)) is not None:
+                if time.monotonic() >= deadline:
+                    raise TargetError(
+                        f"after --restart-cmd, {url} was not healthy within {self.startup_timeout:g} s ({reason})"
+                    )
+                time.sleep(POLL_INTERVAL)
+
+    def peer_url(self) -> str:
+        if not self.settings.peer_url:
+            return super().peer_url()
+        return self.settings.peer_url.rstrip("/")

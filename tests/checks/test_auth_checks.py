@@ -101,6 +101,17 @@ class TestRejectionsAgree:
             auth.rejections_agree({})
 
 
+class TestGuardAdmits:
+    def test_2xx_passes(self):
+        auth.guard_admits(answer(200))
+
+    @pytest.mark.parametrize(("status", "code"), [(403, "PRO_REQUIRED"), (403, "FORBIDDEN"), (401, "TOKEN_INVALID")])
+    def test_refusal_fails(self, status, code):
+        with pytest.raises(Violation) as failure:
+            auth.guard_admits(answer(status, code))
+        assert failure.value.requirement == "AUTH-3"
+
+
 class TestChallenge:
     def test_bearer_challenge_passes(self):
         auth.unauthenticated_has_challenge(answer(401, "UNAUTHORIZED", response_headers={"WWW-Authenticate": "Bearer"}))

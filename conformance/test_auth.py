@@ -1,0 +1,280 @@
+"""AUTH-1..6: tokens, guards and credentials, seen from outside.
+
+The bad-token matrix (every AUTH-2 variant against the representative
+operation of every guard class) is sent once per module and judged by several
+tests: AUTH-2 (the classes agree), ENV-3 (the code of the user class follows
+the table), AUTH-1 (one decode each) and AUTH-4 (a Bearer challenge).
+
+Login budget: the per-IP login rate of the profile is shared by the whole
+run, so this module logs in at most three times (one throwaway session to
+revoke, one wrong password, one unknown email, one unverified account).
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from conformance.checks import auth
+from conformance.exchange import Exchange
+from conformance.outcomes import Inconclusive, NotRun
+from conformance.profile import Operation, Profile
+from conformance.tokens import EXPECTED_CODES, VARIANTS, BadToken, Session, TokenForge
+
+GUARD_CLASSES = ("user", "pro", "role")
+#: Fills ``{id}``-style path parameters: authentication must answer before any lookup.
+PLACEHOLDER_VALUE = "hlc-no-such-resource"
+
+
+def guard_operation(profile: Profile, klass: str) -> Operation:
+    return profile.operation(profile.guard_classes[klass])
+
+
+def call_guarded(api, operation: Operation, token: str | None) -> Exchange:
+    """Call ``operation`` with ``token`` (``None``: no Authorization header) and a harmless body."""
+    fields = [name for _, name, _, _ in string.Formatter().parse(operation.path) if name]
+    return api.call(
+        operation.name,
+        token=token,
+        path_params={name: PLACEHOLDER_VALUE for name in fields} or None,
+        json={} if operation.body == "json" else None,
+    )
+
+
+def decodes_header(profile: Profile) -> str:
+    return profile.headers.get("debug_decodes", auth.DEBUG_DECODES_HEADER)
+
+
+def unknown_email(accounts) -> str:
+    """An address no account has (nor ever will: the run id and a random part)."""
+    return f"hlc-{accounts.run_id}-nobody-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
+
+
+def log_out_a_throwaway(api, accounts) -> Session:
+    """A throwaway session that was logged out (refresh token included): its tokens are revoked."""
+    account = accounts.new()
+    logout = api.call("logout", token=account.access_token, json={"refresh_token": account.refresh_token})
+    if not 200 <= logout.response.status < 300:
+        raise Inconclusive(f"logout of a throwaway session failed ({auth.describe(logout)}), so no revoked token")
+    return Session(account.access_token, account.refresh_token, revoked_access_token=account.access_token)
+
+
+class RejectionMatrix:
+    """The answers of every guard class to every bad-token variant, each sent on first use."""
+
+    def __init__(self, api, accounts, profile: Profile, forge: TokenForge, user) -> None:
+        self.api = api
+        self.accounts = accounts
+        self.profile = profile
+        self.forge = forge
+        self.user = user
+        self._logged_out: Session | None = None
+        self._answers: dict[str, dict[str, Exchange]] = {}
+
+    def logged_out(self) -> Session:
+        """Made on first use: only the revoked variant costs a throwaway account and a login."""
+        if self._logged_out is None:
+            self._logged_out = log_out_a_throwaway(self.api, self.accounts)
+        return self._logged_out
+
+    def bad_token(self, variant: str) -> BadToken:
+        if variant == "revoked":
+            return self.forge.make(variant, self.logged_out())
+        return self.forge.make(variant, Session(self.user.access_token, self.user.refresh_token))
+
+    def answers(self, variant: str) -> dict[str, Exchange]:
+        if variant not in self._answers:
+            token = self.bad_token(variant).token
+            self._answers[variant] = {
+                klass: call_guarded(self.api, guard_operation(self.profile, klass), token) for klass in GUARD_CLASSES
+            }
+        return self._answers[variant]
+
+
+@pytest.fixture(scope="module")
+def forge(profile: Profile, target) -> TokenForge:
+    role = guard_operation(profile, "role").role or profile.accounts.get("privileged_role", "admin")
+    elevated = {"plan": profile.accounts.get("privileged_plan", "pro"), "role": role}
+    return TokenForge(target.jwt_secret, algorithm=profile.tokens.get("algorithm", "HS256"), elevated_claims=elevated)
+
+
+@pytest.fixture(scope="module")
+def rejections(api, accounts, profile, forge, user) -> RejectionMatrix:
+    return RejectionMatrix(api, accounts, profile, forge, user)
+
+
+# -- AUTH-2 and the code table ----------------------------------------------------------
+
+
+@pytest.mark.requirement("AUTH-2")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bad_token_is_refused_alike_by_every_guard_class(rejections, variant):
+    auth.rejections_agree(rejections.answers(variant))
+
+
+@pytest.mark.requirement("ENV-3")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bad_token_refusal_has_the_code_of_its_kind(rejections, variant):
+    """Judged on the user class only: whether the other classes agree with it is AUTH-2."""
+    exchange = rejections.answers(variant)["user"]
+    if exchange.response.status < 400:
+        return  # an accepted bad token is AUTH-2's finding, not a wrong error code
+    auth.status_and_code(exchange, 401, EXPECTED_CODES[variant], "ENV-3")
+
+
+# -- AUTH-1 ------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("AUTH-1")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_refused_token_is_decoded_once_on_every_guard_class(rejections, profile, variant):
+    for exchange in rejections.answers(variant).values():
+        auth.bearer_decoded_once(exchange, decodes_header(profile))
+
+
+@pytest.mark.requirement("AUTH-1")
+@pytest.mark.parametrize("klass", GUARD_CLASSES)
+def test_token_with_access_is_decoded_once(api, profile, klass, privileged_for_class):
+    """The success path (whether the guard really admits it is AUTH-3's question)."""
+    account = privileged_for_class(klass)
+    exchange = call_guarded(api, guard_operation(profile, klass), account.access_token)
+    auth.bearer_decoded_once(exchange, decodes_header(profile))
+
+
+@pytest.mark.requirement("AUTH-1")
+@pytest.mark.parametrize("klass", ("pro", "role"))
+def test_wrong_plan_or_role_is_decoded_once(api, profile, user, klass):
+    exchange = call_guarded(api, guard_operation(profile, klass), user.access_token)
+    auth.bearer_decoded_once(exchange, decodes_header(profile))
+
+
+@pytest.mark.requirement("AUTH-1")
+def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejections):
+    """Unguarded operations, and a token sent in the body, which is not the bearer token (§5)."""
+    exchanges = [
+        api.call("health"),
+        api.call("register", json={}),
+        api.call("refresh", json={"refresh_token": rejections.logged_out().refresh_token}),
+    ]
+    for exchange in exchanges:
+        auth.bearer_decoded_once(exchange, decodes_header(profile))
+
+
+# -- AUTH-3 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def privileged_for_class(profile, user, accounts) -> Callable[[str], object]:
+    """The account that should pass each guard class: ``user``, else a privileged one (NotRun without)."""
+
+    def account(klass: str):
+        if klass == "user":
+            return user
+        if klass == "pro":
+            return accounts.privileged(plan=profile.accounts.get("privileged_plan", "pro"))
+        return accounts.privileged(role=guard_operation(profile, "role").role)
+
+    return account
+
+
+@pytest.mark.requirement("AUTH-3")
+def test_wrong_plan_gets_pro_required(api, profile, user):
+    plan = profile.accounts.get("privileged_plan", "pro")
+    if user.user.get("plan") == plan:
+        raise Inconclusive(f"the ordinary throwaway account already has plan {plan!r}")
+    exchange = call_guarded(api, guard_operation(profile, "pro"), user.access_token)
+    auth.status_and_code(exchange, profile.codes["PRO_REQUIRED"], "PRO_REQUIRED", "AUTH-3")
+
+
+@pytest.mark.requirement("AUTH-3")
+def test_wrong_role_gets_forbidden(api, profile, user):
+    role = guard_operation(profile, "role").role
+    if user.user.get("role") == role:
+        raise Inconclusive(f"the ordinary throwaway account already has role {role!r}")
+    exchange = call_guarded(api, guard_operation(profile, "role"), user.access_token)
+    auth.status_and_code(exchange, profile.codes["FORBIDDEN"], "FORBIDDEN", "AUTH-3")
+
+
+@pytest.mark.requirement("AUTH-3")
+@pytest.mark.parametrize("klass", ("pro", "role"))
+def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
+    account = privileged_for_class(klass)
+    auth.guard_admits(call_guarded(api, guard_operation(profile, klass), account.access_token))
+
+
+# -- AUTH-4 ------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("AUTH-4")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bad_token_refusal_carries_a_bearer_challenge(rejections, variant):
+    """Judged on the 401s only: a bad token answered otherwise is AUTH-2's finding."""
+    for exchange in rejections.answers(variant).values():
+        if exchange.response.status == 401:
+            auth.unauthenticated_has_challenge(exchange)
+
+
+@pytest.mark.requirement("AUTH-4")
+def test_failed_login_carries_a_bearer_challenge(login_failures):
+    for exchange in login_failures:
+        if exchange.response.status == 401:
+            auth.unauthenticated_has_challenge(exchange)
+
+
+# -- AUTH-5 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def login_failures(api, accounts) -> tuple[Exchange, Exchange]:
+    """One wrong password for a verified throwaway account, and the same attempt for an unknown email."""
+    account = accounts.new(login=False)
+    wrong_password = accounts.password()
+    return api.login(account.email, wrong_password), api.login(unknown_email(accounts), wrong_password)
+
+
+@pytest.mark.requirement("AUTH-5")
+def test_wrong_password_and_unknown_email_are_indistinguishable(login_failures):
+    auth.login_failures_indistinguishable(*login_failures)
+
+
+# -- AUTH-6 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unverified(accounts):
+    return accounts.new(verified=False, login=False)
+
+
+def wrong_code(target, profile, email: str) -> str:
+    """A well-formed code that is surely not the one sent to ``email`` (when the run can read it)."""
+    length = int(profile.accounts.get("otp_length", 6))
+    try:
+        real = int(target.otp_code(email))
+    except NotRun:
+        real = 0  # cannot read the mailbox: 1 in 10**length that the wrong code is right
+    except ValueError:
+        raise Inconclusive(f"the OTP source gave a code that is not {length} digits") from None
+    return f"{(real + 1) % 10**length:0{length}d}"
+
+
+@pytest.mark.requirement("AUTH-6")
+def test_unverified_account_cannot_log_in(api, profile, unverified):
+    exchange = api.login(unverified.email, unverified.password)
+    auth.unverified_login_refused(exchange, status=profile.codes["EMAIL_NOT_VERIFIED"])
+
+
+@pytest.mark.requirement("AUTH-6")
+def test_wrong_otp_is_refused(api, profile, target, unverified):
+    code = wrong_code(target, profile, unverified.email)
+    exchange = api.call("verify_otp", json={"email": unverified.email, "otp_code": code})
+    auth.wrong_otp_refused(exchange, status=profile.codes["INVALID_OTP"])
+
+
+@pytest.mark.requirement("AUTH-6")
+def test_otp_without_pending_verification_is_refused(api, profile, accounts):
+    length = int(profile.accounts.get("otp_length", 6))
+    exchange = api.call("verify_otp", json={"email": unknown_email(accounts), "otp_code": "1" * length})
+    auth.wrong_otp_refused(exchange, status=profile.codes["INVALID_OTP"])

@@ -281,8 +281,27 @@ def result_as_dict(result: GateResult) -> dict[str, Any]:
     }
 
 
+def measurement_as_dict(measurement: Measurement) -> dict[str, Any]:
+    """The measured figures as JSON-ready data (the benchmark reads the total from here)."""
+
+    def figures(stats: EndpointStats) -> dict[str, Any]:
+        return {
+            "requests": stats.requests,
+            "failures": stats.failures,
+            "rps": stats.rps,
+            **{metric: stats.percentiles.get(p) for metric, p in PERCENTILES.items()},
+        }
+
+    return {
+        "total": figures(measurement.total),
+        "endpoints": {e.scope: figures(e) for e in measurement.endpoints},
+        "violations": dict(measurement.violations),
+    }
+
+
 def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+    value = float(value)
+    return f"{value:.0f}" if value.is_integer() or abs(value) >= 100 else f"{value:.3g}"
 
 
 # -- locust's CSV ----------------------------------------------------------

@@ -224,3 +224,14 @@ def test_result_as_dict_is_json_ready():
         "measured": 40.0,
         "passed": False,
     }
+
+
+def test_measurement_as_dict_has_total_endpoints_and_violations():
+    m = Measurement.from_entries(
+        [stats(), stats(gate.VIOLATION_TYPE, "AUTH-1 GET /api/users/me", requests=2, failures=2)],
+        stats("", "Aggregated", rps=50.0, p95=45),
+    )
+    data = gate.measurement_as_dict(m)
+    assert data["total"] == {"requests": 100, "failures": 0, "rps": 50.0, "p50": 10, "p95": 45, "p99": 80}
+    assert list(data["endpoints"]) == ["GET /api/users/me"]
+    assert data["violations"] == {"AUTH-1 GET /api/users/me": 2}

@@ -1,0 +1,349 @@
+"""What every load profile shares: the checked ``ApiUser``, provisioned accounts, the SLO gate hook.
+
+This module imports locust (and with it gevent's monkey-patching): only locust
+processes import it, never pytest or the runner. The runner passes everything
+through locust's command line (the options registered below):
+
+    --accounts-file   JSON written by :mod:`load.provision` before the load starts
+    --slo-file        thresholds (TOML, :mod:`load.gate`); --threshold overrides one
+    --gate-out        folder for gate.txt, gate.json and violations.txt
+    --conformance-profile  the harness profile TOML (paths, codes), default profile without it
+    --no-conformance-checks  measure only (the benchmark), never for a gate run
+
+Conformance under load: every response goes through
+``conformance.checks.every_response`` (ENV-1, ENV-7, RID-1, HDR-1, AUTH-1) and
+the profile's own checks; a violation is recorded as a locust failure of type
+``CHECK`` named ``"<REQUIREMENT> <METHOD> <name>"``, which fails the gate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from locust import FastHttpUser, events
+from locust.stats import StatsEntry
+
+from conformance import profile as profiles
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, Violation
+from load import gate
+
+#: Longest excerpt of a violation kept in locust's error table (its key must stay low-cardinality).
+FAILURE_MESSAGE_LIMIT = 160
+#: Request ids, token ids and other long hex values, which would make every error message unique.
+VARYING_IDS = re.compile(r"[0-9a-fA-F][0-9a-fA-F-]{15,}")
+
+
+class ConformanceFailure(Exception):
+    """A conformance violation, as the exception of a locust ``CHECK`` request event."""
+
+
+# -- options -----------------------------------------------------------------
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser: Any) -> None:
+    group = parser.add_argument_group("HealLog load profile")
+    group.add_argument("--accounts-file", default=None, help="JSON of pre-provisioned accounts (load.provision)")
+    group.add_argument("--slo-file", default=None, help="SLO thresholds (TOML); the packaged load/slo.toml without it")
+    group.add_argument("--slo-profile", default=None, help="profile name in the SLO file; the locustfile's name without it")
+    group.add_argument("--threshold", action="append", default=[], help="SCOPE.METRIC=VALUE, overrides the SLO file")
+    group.add_argument("--gate-out", default=None, help="folder for gate.txt, gate.json and violations.txt")
+    group.add_argument("--conformance-profile", default=None, help="harness profile TOML (default: HealLog)")
+    group.add_argument(
+        "--no-conformance-checks", action="store_true", default=False, help="measure only (benchmarks); no checks"
+    )
+
+
+# -- shared run state ----------------------------------------------------------
+
+
+class RunState:
+    """Per-process state the users share: options, profile, accounts, first violation of each kind."""
+
+    def __init__(self) -> None:
+        self.options: Any = None
+        self.profile: profiles.Profile = profiles.load()
+        self.data: dict[str, Any] = {"accounts": []}
+        self._cycle: Iterator[int] | None = None
+        self._first_violations: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def configure(self, options: Any) -> None:
+        self.options = options
+        if options.conformance_profile:
+            self.profile = profiles.load(options.conformance_profile)
+        if options.accounts_file:
+            self.data = json.loads(Path(options.accounts_file).read_text("utf-8"))
+        self._cycle = itertools.count()
+
+    @property
+    def checks_enabled(self) -> bool:
+        return not (self.options and self.options.no_conformance_checks)
+
+    @property
+    def accounts(self) -> list[dict[str, Any]]:
+        return self.data.get("accounts", [])
+
+    def next_index(self) -> int:
+        """A distinct number per user instance (round-robin over accounts and sessions)."""
+        if self._cycle is None:
+            self._cycle = itertools.count()
+        return next(self._cycle)
+
+    def keep_first(self, key: str, rendering: str) -> None:
+        """Keep the full rendering (with its curl line) of the first violation of each kind."""
+        with self._lock:
+            if key in self._first_violations:
+                return
+            self._first_violations[key] = rendering
+        out = self.out_dir
+        if out is not None:
+            with open(out / "violations.txt", "a", encoding="utf-8") as handle:
+                handle.write(rendering + "\n\n")
+
+    @property
+    def out_dir(self) -> Path | None:
+        if self.options is None or not self.options.gate_out:
+            return None
+        path = Path(self.options.gate_out)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+RUN = RunState()
+
+
+@events.init.add_listener
+def configure_run(environment: Any, **_kwargs: Any) -> None:
+    if environment.parsed_options is not None:
+        RUN.configure(environment.parsed_options)
+
+
+# -- the gate -------------------------------------------------------------------
+
+
+def measurement_from_stats(stats: Any) -> gate.Measurement:
+    """Adapt locust's ``RequestStats`` to the gate's plain data."""
+
+    def plain(entry: Any) -> gate.EndpointStats:
+        percentiles = (
+            {p: float(entry.get_response_time_percentile(p)) for p in gate.PERCENTILES.values()}
+            if entry.num_requests
+            else {}
+        )
+        return gate.EndpointStats(
+            entry.method or "", entry.name, entry.num_requests, entry.num_failures, entry.total_rps, percentiles
+        )
+
+    # locust's own total also counts the CHECK entries (zero-time violation
+    # records); the gate's total is the HTTP requests alone.
+    requests_only = StatsEntry(stats, "Aggregated", "", use_response_times_cache=False)
+    for entry in stats.entries.values():
+        if entry.method != gate.VIOLATION_TYPE:
+            requests_only.extend(entry)
+    total = plain(requests_only)
+    total = gate.EndpointStats("", "Aggregated", total.requests, total.failures, total.rps, total.percentiles)
+    return gate.Measurement.from_entries([plain(e) for e in stats.entries.values()], total)
+
+
+@events.quitting.add_listener
+def slo_gate(environment: Any, **_kwargs: Any) -> None:
+    """Judge the run: print the SLO table and set the process exit code (0 pass, 1 fail)."""
+    options = environment.parsed_options
+    if options is None:
+        return
+    name = options.slo_profile or Path(str(options.locustfile)).stem
+    try:
+        thresholds = gate.merge(
+            gate.load_thresholds(name, options.slo_file), [gate.parse_override(t) for t in options.threshold]
+        )
+    except gate.SloError as exc:
+        print(f"SLO gate: {exc}", flush=True)
+        environment.process_exit_code = 2
+        return
+    measurement = measurement_from_stats(environment.stats)
+    result = gate.evaluate(name, thresholds, measurement)
+    table = gate.render_table(result)
+    print("\n" + table, flush=True)
+    out = RUN.out_dir
+    if out is not None:
+        (out / "gate.txt").write_text(table + "\n", encoding="utf-8")
+        report = {**gate.result_as_dict(result), "measurement": gate.measurement_as_dict(measurement)}
+        (out / "gate.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    environment.process_exit_code = result.exit_code
+
+
+# -- the checked user ----------------------------------------------------------------
+
+
+def exchange_of(method: str, url: str, sent_headers: dict[str, str], body: bytes, response: Any) -> Exchange:
+    """Record a locust (geventhttpclient) response as the harness's ``Exchange``."""
+    raw = response.headers.items() if response.headers is not None else ()
+    return Exchange.build(
+        method,
+        url,
+        response.status_code,
+        request_headers=sent_headers,
+        request_body=body,
+        response_headers=list(raw),
+        response_body=response.content or b"",
+    )
+
+
+def error_code(exchange: Exchange) -> str | None:
+    """The envelope's ``error.code`` when the body has one."""
+    data = exchange.response.json
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        code = data["error"].get("code")
+        return code if isinstance(code, str) else None
+    return None
+
+
+class ApiUser(FastHttpUser):
+    """A user whose every request is checked for conformance.
+
+    Tasks call ``with self.rest(method, path, token=..., expect=...) as resp:``
+    (or :meth:`call` with a logical operation of the profile); ``resp.exchange``
+    is the recorded exchange. A status outside ``expect`` is a locust failure;
+    a violated requirement is recorded by :meth:`record` and fails the gate.
+    """
+
+    abstract = True
+    # Bounded requests: a hung SUT shows up as failures, never as a hung run.
+    network_timeout = 10.0
+    connection_timeout = 5.0
+    max_retries = 0
+
+    def on_start(self) -> None:
+        self.index = RUN.next_index()
+        self.profile = RUN.profile
+        base = urlsplit(self.host or "")
+        self.hsts_required = self.profile.is_production or base.scheme == "https"
+
+    # -- accounts --------------------------------------------------------------
+    def account(self) -> dict[str, Any]:
+        """This user's provisioned account (round-robin when there are fewer accounts than users)."""
+        accounts = RUN.accounts
+        if not accounts:
+            raise RuntimeError("no provisioned accounts: run through `python -m load` (it writes --accounts-file)")
+        return accounts[self.index % len(accounts)]
+
+    def credentials(self, email: str, password: str) -> dict[str, Any]:
+        """The login body for ``call("login", **...)``: form or JSON, with the profile's field names."""
+        op = self.profile.operation("login")
+        fields = {op.extra.get("username_field", "username"): email, op.extra.get("password_field", "password"): password}
+        return {"data": fields} if op.body == "form" else {"json": fields}
+
+    def privileged(self, kind: str) -> dict[str, Any] | None:
+        """The pro (``kind="pro"``) or admin account, when the run could provide one."""
+        return RUN.data.get(kind)
+
+    # -- requests --------------------------------------------------------------
+    @contextmanager
+    def rest(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        expect: tuple[int, ...] = (200,),
+        name: str | None = None,
+        json: Any = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Iterator[Any]:
+        sent = dict(headers or {})
+        sent.setdefault("Accept", "application/json")
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        body = b""
+        if json is not None:
+            body = _json_bytes(json)
+            sent.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            body = urlencode(data).encode()
+            sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        name = name or path
+        label = f"{method} {name}"
+        with self.client.request(
+            method, path, name=name, data=body or None, headers=sent, catch_response=True, allow_redirects=False
+        ) as resp:
+            resp.exchange = None
+            if resp.content is None or not resp.status_code:
+                resp.failure(f"transport failure: {getattr(resp, 'error', None)!r}"[:FAILURE_MESSAGE_LIMIT])
+                yield resp
+                return
+            exchange = exchange_of(method, self.client.base_url + path, sent, body, resp)
+            resp.exchange = exchange
+            if resp.status_code in expect:
+                resp.success()
+            else:
+                code = error_code(exchange)
+                resp.failure(f"unexpected {resp.status_code}" + (f" {code}" if code else "") + f", expected {expect}")
+            if RUN.checks_enabled:
+                for violation in every_response_violations(exchange, self.profile, self.hsts_required):
+                    self.record(violation, label)
+            yield resp
+
+    @contextmanager
+    def call(self, operation: str, *, path_params: dict[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
+        """:meth:`rest` on a logical operation of the profile (its path template is the stats name)."""
+        op = self.profile.operation(operation)
+        kwargs.setdefault("name", op.path)
+        with self.rest(op.method, op.url_path(**(path_params or {})), **kwargs) as resp:
+            yield resp
+
+    def label(self, operation: str) -> str:
+        """The stats label of a logical operation: ``"GET /api/patients/{id}"``."""
+        op = self.profile.operation(operation)
+        return f"{op.method} {op.path}"
+
+    # -- conformance -----------------------------------------------------------
+    def verify(self, label: str, check: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+        """Run one check function; a violation is recorded, not applicable is no verdict. True if it held."""
+        if not RUN.checks_enabled:
+            return True
+        try:
+            check(*args, **kwargs)
+        except Violation as violation:
+            self.record(violation, label)
+            return False
+        except NotApplicable:
+            return True
+        return True
+
+    def record(self, violation: Violation, label: str) -> None:
+        """Record a violation as a failure in locust's statistics, named by its requirement ID."""
+        name = f"{violation.requirement} {label}"
+        message = f"{violation.requirement}: expected {violation.expected}; actual {violation.actual}"
+        message = VARYING_IDS.sub("<id>", message)
+        self.environment.events.request.fire(
+            request_type=gate.VIOLATION_TYPE,
+            name=name,
+            response_time=0,
+            response_length=0,
+            response=None,
+            context={},
+            exception=ConformanceFailure(message[:FAILURE_MESSAGE_LIMIT]),
+        )
+        RUN.keep_first(name, violation.render())
+
+
+def every_response_violations(exchange: Exchange, profile: profiles.Profile, hsts_required: bool) -> list[Violation]:
+    """The checks every response must pass (the same function the suites and schemathesis call)."""
+    from conformance.checks import every_response
+
+    return every_response(exchange, profile, hsts_required=hsts_required)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value).encode()

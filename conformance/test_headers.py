@@ -1,0 +1,175 @@
+"""HDR-1..3: security headers on every class of response, no fingerprinting headers, CORS.
+
+Each response class (200, 201, 307, 401, 403, 404, 405, 413, 422, 500 and
+both kinds of preflight) is sampled once per module and judged by every
+header check, because a SUT that adds headers in a handler or a late
+middleware typically misses exactly the error responses. The 500 sample
+needs an admin account (``error_trigger``): without one that case is *not
+run*.
+"""
+
+from __future__ import annotations
+
+import secrets
+import warnings
+from collections.abc import Callable
+
+import pytest
+
+from conformance.checks import headers
+from conformance.exchange import Exchange
+from conformance.outcomes import Violation
+
+#: Methods tried, in order, for a method the SUT does not route on a path.
+UNROUTED_METHODS = ("DELETE", "PATCH", "PUT", "POST")
+
+
+class Samples:
+    """One response per class, made on first use and kept for the module."""
+
+    def __init__(self, api, accounts, user, profile) -> None:
+        self.api, self.accounts, self.user, self.profile = api, accounts, user, profile
+        self._made: dict[str, Exchange] = {}
+
+    def get(self, name: str) -> Exchange:
+        if name not in self._made:
+            self._made[name] = MAKERS[name](self)
+        return self._made[name]
+
+    # -- makers, one per response class ---------------------------------------------
+    def health(self) -> Exchange:
+        return self.api.call("health")
+
+    def me(self) -> Exchange:
+        return self.api.call(self.profile.guard_classes["user"], token=self.user.access_token)
+
+    def registered(self) -> Exchange:
+        body = {"email": self.accounts.next_email(), "password": self.accounts.password(),
+                "full_name": "Header Probe", "phone": "+15550100123"}  # fmt: skip
+        return self.api.call("register", json=body)
+
+    def redirect(self) -> Exchange:
+        path = self.profile.operation("list_patients").path
+        if not path.endswith("/") or path == "/":
+            pytest.skip(f"the profile's list_patients path {path} has no trailing slash to redirect to")
+        return self.api.request("GET", path.rstrip("/"), token=self.user.access_token)
+
+    def unauthenticated(self) -> Exchange:
+        return self.api.call(self.profile.guard_classes["user"])
+
+    def forbidden(self) -> Exchange:
+        return self.api.call(self.profile.guard_classes["role"], token=self.user.access_token)
+
+    def unknown_api_route(self) -> Exchange:
+        return self.api.request("GET", f"{headers.API_PREFIX}hlc-no-such-route-{secrets.token_hex(4)}")
+
+    def unknown_route(self) -> Exchange:
+        return self.api.request("GET", f"/hlc-no-such-route-{secrets.token_hex(4)}")
+
+    def method_not_allowed(self) -> Exchange:
+        path = self.profile.operation(self.profile.guard_classes["user"]).path
+        routed = {op.method for op in self.profile.operations.values() if op.path == path}
+        method = next(m for m in UNROUTED_METHODS if m not in routed)
+        return self.api.request(method, path, token=self.user.access_token)
+
+    def too_large(self) -> Exchange:
+        size = int(self.profile.limits["max_body_bytes"]) + 1
+        return self.api.call("register", content=b"x" * size, headers={"Content-Type": "application/json"})
+
+    def invalid(self) -> Exchange:
+        return self.api.call("register", json={})
+
+    def server_error(self) -> Exchange:
+        admin = self.accounts.privileged(role=self.profile.accounts.get("privileged_role", "admin"))
+        return self.api.call("error_trigger", token=admin.access_token)
+
+    def preflight_allowed(self) -> Exchange:
+        return self._preflight(self.profile.cors["allowed_origin"])
+
+    def preflight_disallowed(self) -> Exchange:
+        return self._preflight(self.profile.cors["disallowed_origin"])
+
+    def _preflight(self, origin: str) -> Exchange:
+        path = self.profile.operation(self.profile.guard_classes["user"]).path
+        return self.api.request("OPTIONS", path, headers={
+            "Origin": origin, "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})  # fmt: skip
+
+
+MAKERS: dict[str, Callable[[Samples], Exchange]] = {
+    "200-health": Samples.health,
+    "200-me": Samples.me,
+    "201-register": Samples.registered,
+    "307-redirect": Samples.redirect,
+    "401-no-token": Samples.unauthenticated,
+    "403-wrong-role": Samples.forbidden,
+    "404-unknown-api-route": Samples.unknown_api_route,
+    "404-unknown-route": Samples.unknown_route,
+    "405-wrong-method": Samples.method_not_allowed,
+    "413-too-large": Samples.too_large,
+    "422-invalid-body": Samples.invalid,
+    "500-unhandled-error": Samples.server_error,
+    "preflight-allowed": Samples.preflight_allowed,
+    "preflight-disallowed": Samples.preflight_disallowed,
+}
+
+
+@pytest.fixture(scope="module")
+def samples(api, accounts, user, profile) -> Samples:
+    return Samples(api, accounts, user, profile)
+
+
+@pytest.fixture(scope="module")
+def hsts_required(profile, target) -> bool:
+    """HSTS is a MUST for production targets and https base URLs (§6), a SHOULD elsewhere."""
+    return profile.is_production or target.base_url.lower().startswith("https://")
+
+
+@pytest.mark.requirement("HDR-1")
+@pytest.mark.parametrize("response_class", list(MAKERS))
+def test_security_headers_on_every_response_class(samples, response_class, hsts_required, record_property):
+    exchange = samples.get(response_class)
+    record_property("observatory_score", headers.observatory_score(exchange))
+    headers.security_headers_present(exchange, hsts_required=hsts_required)
+    if not hsts_required:
+        try:
+            headers.hsts_present(exchange)
+        except Violation as violation:
+            warnings.warn(headers.HstsRecommended(f"HSTS recommended (SHOULD, §6): {violation.actual}"), stacklevel=1)
+
+
+@pytest.mark.requirement("HDR-2")
+@pytest.mark.parametrize("response_class", ["200-health", "200-me", "401-no-token", "404-unknown-route",
+                                            "405-wrong-method", "500-unhandled-error", "preflight-allowed"])
+def test_no_fingerprinting_headers(samples, response_class):
+    headers.no_fingerprinting_headers(samples.get(response_class))
+
+
+@pytest.mark.requirement("HDR-3")
+def test_preflight_from_allowed_origin_is_echoed_with_credentials(samples, profile):
+    headers.cors_allows_only(samples.get("preflight-allowed"), origin=profile.cors["allowed_origin"], allowed=True)
+
+
+@pytest.mark.requirement("HDR-3")
+def test_preflight_from_disallowed_origin_gets_no_grant(samples, profile):
+    origin = profile.cors["disallowed_origin"]
+    headers.cors_allows_only(samples.get("preflight-disallowed"), origin=origin, allowed=False)
+
+
+@pytest.mark.requirement("HDR-3")
+def test_credentialed_request_from_allowed_origin_is_echoed(api, user, profile):
+    origin = profile.cors["allowed_origin"]
+    exchange = api.call(profile.guard_classes["user"], token=user.access_token, headers={"Origin": origin})
+    headers.cors_allows_only(exchange, origin=origin, allowed=True)
+
+
+@pytest.mark.requirement("HDR-3")
+@pytest.mark.parametrize("authenticated", [False, True], ids=["health", "me"])
+def test_request_from_disallowed_origin_gets_no_grant(api, user, profile, authenticated):
+    origin = profile.cors["disallowed_origin"]
+    if authenticated:
+        exchange = api.call(profile.guard_classes["user"], token=user.access_token, headers={"Origin": origin})
+    else:
+        exchange = api.call("health", headers={"Origin": origin})
+    headers.cors_allows_only(exchange, origin=origin, allowed=False)
+

@@ -167,6 +167,7 @@ def locust_command(run: LoadRun, base_url: str, accounts_file: Path) -> list[str
 
 def run_locust(run: LoadRun, base_url: str, accounts_file: Path) -> LoadResult:
     """Run locust in its own process group, bounded in time; its output goes to ``locust.log``."""
+    run.out.mkdir(parents=True, exist_ok=True)
     for stale in ("gate.txt", "gate.json", "violations.txt"):
         (run.out / stale).unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))}

@@ -101,15 +101,16 @@ class LogCommand:
 
 
 def after_anchor(output: list[str], anchor: list[str]) -> list[str]:
-    """The lines of ``output`` after the first occurrence of ``anchor`` (all lines if it is absent).
+    """The lines of ``output`` after the remembered ``anchor`` lines (all lines if none is found).
 
-    The first occurrence, because a repeat of the anchor later on must not hide
-    the lines before it: more lines, never fewer.
+    The longest tail of the anchor still present is used (older lines scroll
+    out of a window first), at its first occurrence, because a repeat later on
+    must not hide the lines before it: more lines, never fewer.
     """
-    if not anchor:
-        return output
-    size = len(anchor)
-    for start in range(len(output) - size + 1):
-        if output[start : start + size] == anchor:
-            return output[start + size :]
+    for skip in range(len(anchor)):
+        tail = anchor[skip:]
+        size = len(tail)
+        for start in range(len(output) - size + 1):
+            if output[start : start + size] == tail:
+                return output[start + size :]
     return output

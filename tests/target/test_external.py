@@ -1,0 +1,146 @@
+"""The external target: preflight errors, and each capability enabled by its option."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from conformance.outcomes import NotRun
+from conformance.profile import load
+from conformance.target import TargetError, TargetSettings, open_target
+from conformance.target.ports import free_port
+
+HEALTHY = (200, "application/json", b'{"status": "healthy"}')
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return load()
+
+
+def test_a_closed_port_is_one_clear_line_within_5_seconds(profile):
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(TargetError) as caught:
+        open_target(TargetSettings(base_url=url), profile)
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == f"--base-url: cannot reach {url}/health (connection refused)"
+
+
+def test_an_html_health_answer_is_named_as_html(profile, answering):
+    url = answering(200, "text/html; charset=utf-8", b"<!doctype html><html><body>Welcome</body></html>")
+    with pytest.raises(TargetError, match=r"^--base-url: health check failed for .*/health \(answered HTML"):
+        open_target(TargetSettings(base_url=url), profile)
+
+
+def test_a_non_json_health_answer_is_named_as_such(profile, answering):
+    url = answering(200, "text/plain", b"OK")
+    with pytest.raises(TargetError, match=r"answered non-JSON \(status 200, content-type text/plain\): 'OK'"):
+        open_target(TargetSettings(base_url=url), profile)
+
+
+def test_an_unhealthy_status_is_reported(profile, answering):
+    url = answering(503, "application/json", b'{"status": "degraded"}')
+    with pytest.raises(TargetError, match=r"answered status 503, expected 200"):
+        open_target(TargetSettings(base_url=url), profile)
+
+
+def test_a_base_url_without_scheme_is_refused(profile):
+    with pytest.raises(TargetError, match="must start with http:// or https://"):
+        open_target(TargetSettings(base_url="127.0.0.1:8000"), profile)
+
+
+def test_an_unreachable_peer_is_refused_at_open(profile, answering):
+    url = answering(*HEALTHY)
+    peer = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TargetError, match=r"^--peer-url: cannot reach"):
+        open_target(TargetSettings(base_url=url, peer_url=peer), profile)
+
+
+def test_missing_capabilities_are_not_run_naming_the_option(profile, answering):
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY) + "/"), profile)
+    assert target.mode == "external" and not target.base_url.endswith("/")
+    cases = [
+        (lambda: target.otp_code("a@example.com"), "--otp-cmd or --fixed-otp"),
+        (lambda: target.privileged_account(role="admin"), "--accounts or --seed-cmd"),
+        (target.log_mark, "--log-file or --log-cmd"),
+        (target.restart, "--restart-cmd"),
+        (target.peer_url, "--peer-url"),
+        (lambda: target.stop_store("redis"), "managed mode (no --base-url)"),
+        (lambda: target.start_with({}), "managed mode (no --base-url)"),
+    ]
+    for call, option in cases:
+        with pytest.raises(NotRun) as caught:
+            call()
+        assert caught.value.option == option
+
+
+def test_otp_sources(profile, answering):
+    url = answering(*HEALTHY)
+    assert open_target(TargetSettings(base_url=url, fixed_otp="000111"), profile).otp_code("a@example.com") == "000111"
+    command = f"{sys.executable} -c 'import sys; print(\"code for\", sys.argv[1], \"is 424242\")' {{email}}"
+    target = open_target(TargetSettings(base_url=url, otp_cmd=command), profile)
+    assert target.otp_code("a@example.com") == "424242"
+
+
+def test_an_otp_command_without_a_code_fails_within_its_timeout(profile, answering):
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), otp_cmd="true"), profile)
+    with pytest.raises(TargetError, match="--otp-cmd printed no 6-digit code for a@example.com within 1 s"):
+        target.otp_code("a@example.com", timeout=1)
+
+
+def test_accounts_file_provides_privileged_accounts(profile, answering, tmp_path):
+    path = tmp_path / "accounts.toml"
+    path.write_text(
+        '[[account]]\nemail = "pro@s.example"\npassword = "P"\nplan = "pro"\n'
+        '[[account]]\nemail = "admin@s.example"\npassword = "A"\nrole = "admin"\n'
+    )
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), accounts_file=str(path)), profile)
+    assert target.privileged_account(plan="pro").email == "pro@s.example"
+    admin = target.privileged_account(role="admin")
+    assert (admin.email, admin.plan, admin.role) == ("admin@s.example", "basic", "admin")
+    with pytest.raises(NotRun, match="no account with plan pro and role admin in --accounts"):
+        target.privileged_account(plan="pro", role="admin")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("not toml [", "not valid TOML"), ("[[account]]\nemail = 'x@y'\n", "account #1 needs an email and a password")],
+)
+def test_a_malformed_accounts_file_is_refused_at_open(profile, answering, tmp_path, content, message):
+    path = tmp_path / "accounts.toml"
+    path.write_text(content)
+    with pytest.raises(TargetError, match=message):
+        open_target(TargetSettings(base_url=answering(*HEALTHY), accounts_file=str(path)), profile)
+
+
+def test_seed_command_creates_one_account_per_plan_and_role(profile, answering, tmp_path):
+    seeded = tmp_path / "seeded.txt"
+    command = f"{sys.executable} -c 'import sys; open(sys.argv[1], \"a\").write(\" \".join(sys.argv[2:]) + \"\\n\")' {seeded} {{email}} {{plan}} {{role}}"
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), seed_cmd=command), profile)
+    first = target.privileged_account(plan="pro")
+    assert target.privileged_account(plan="pro") == first
+    assert (first.plan, first.role) == ("pro", "doctor")
+    assert seeded.read_text().splitlines() == [f"{first.email} pro doctor"]
+
+
+def test_log_file_and_restart_command(profile, answering, tmp_path):
+    log = tmp_path / "sut.log"
+    log.write_text("before\n")
+    marker = tmp_path / "restarted"
+    restart = f"{sys.executable} -c 'import pathlib, sys; pathlib.Path(sys.argv[1]).touch()' {marker}"
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), log_file=str(log), restart_cmd=restart), profile)
+    mark = target.log_mark()
+    with open(log, "a") as handle:
+        handle.write("after\n")
+    assert target.log_lines(mark, settle=0) == ["after"]
+    target.restart()
+    assert marker.exists()
+
+
+def test_a_failing_restart_command_is_reported(profile, answering):
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="false"), profile)
+    with pytest.raises(TargetError, match="--restart-cmd exited with code 1"):
+        target.restart()

@@ -1,0 +1,122 @@
+"""The process manager: commands from templates, readiness, and stopping whole process groups."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conformance.target import TargetError
+from conformance.target.health import problem
+from conformance.target.ports import free_port
+from conformance.target.process import ManagedProcess, render_command
+
+from .conftest import stub_argv
+
+
+def test_placeholders_are_filled_word_by_word():
+    argv = render_command("{python} -m app --port {port} --dir '{data_dir}'", {"python": "py", "port": 8, "data_dir": "/a b"})
+    assert argv == ["py", "-m", "app", "--port", "8", "--dir", "/a b"]
+
+
+def test_braces_that_are_not_placeholders_pass_through():
+    assert render_command("sh -c 'awk \"{print $1}\"' {{x}}", {}) == ["sh", "-c", 'awk "{print $1}"', "{x}"]
+
+
+def test_unknown_placeholder_names_the_available_ones():
+    with pytest.raises(TargetError, match=r"--sut-cmd: unknown placeholder \{prot\} \(available here: \{port\}\)"):
+        render_command("app --port {prot}", {"port": 1})
+
+
+def stub(tmp_path: Path, mode: str = "ok") -> ManagedProcess:
+    port = free_port()
+    env = dict(os.environ, STUB_MODE=mode)
+    return ManagedProcess(stub_argv(port, tmp_path), env=env, log_path=tmp_path / "sut.log", port=port)
+
+
+def ready_check(process: ManagedProcess):
+    client = httpx.Client(timeout=1.0, trust_env=False)
+    return lambda: problem(client, "GET", f"http://127.0.0.1:{process.port}/health")
+
+
+def test_a_sut_that_dies_at_start_is_reported_with_its_output(tmp_path):
+    process = stub(tmp_path, "die")
+    process.start()
+    try:
+        with pytest.raises(TargetError) as caught:
+            process.wait_ready(ready_check(process), timeout=20, what="health")
+    finally:
+        process.stop()
+    message = str(caught.value)
+    assert message.startswith("the SUT exited with code 3 while starting")
+    assert "cannot connect to the database" in message
+
+
+def test_a_sut_that_never_becomes_ready_is_given_up_after_the_bound(tmp_path):
+    process = stub(tmp_path, "never")
+    process.start()
+    try:
+        with pytest.raises(TargetError, match=r"the SUT was not ready within 1.5 s: health \(answered status 503"):
+            process.wait_ready(ready_check(process), timeout=1.5, what="health")
+        assert process.running, "giving up on readiness does not stop the process by itself"
+    finally:
+        process.stop()
+    assert not process.running
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list a process group")
+def test_stop_leaves_no_orphan_of_the_process_group(tmp_path):
+    process = stub(tmp_path, "child")
+    process.start()
+    try:
+        process.wait_ready(ready_check(process), timeout=20, what="health")
+        deadline = time.monotonic() + 10
+        while len(group_members(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(group_members(process.pid)) == 2, "the stub and its sleeping grandchild"
+    finally:
+        process.stop()
+    assert group_members(process.pid) == []
+
+
+def test_stop_kills_a_process_that_ignores_sigterm(tmp_path):
+    script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(600)"
+    process = ManagedProcess(["python3", "-c", script], env=dict(os.environ), log_path=tmp_path / "out.log")
+    process.start()
+    deadline = time.monotonic() + 10
+    while "up" not in process.output() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code = process.stop(grace=0.5)
+    assert code is not None and code < 0, "killed by a signal"
+    assert not process.running
+
+
+def test_output_is_appended_across_starts(tmp_path):
+    process = ManagedProcess(["python3", "-c", "print('hello')"], env=dict(os.environ), log_path=tmp_path / "out.log")
+    for _ in range(2):
+        process.start()
+        assert process.wait_exit(10) == 0
+    assert process.output().splitlines() == ["hello", "hello"]
+
+
+def test_an_unknown_executable_is_one_clear_error(tmp_path):
+    process = ManagedProcess(["no-such-binary-hlc"], env=dict(os.environ), log_path=tmp_path / "out.log")
+    with pytest.raises(TargetError, match="cannot start the SUT: no-such-binary-hlc"):
+        process.start()

@@ -119,7 +119,7 @@ class ApiClient:
         """Call a logical operation of the profile (its method and path, ``{id}`` from ``path_params``)."""
         op = self.profile.operation(operation)
         try:
-            path = op.url_path(**(path_params or {}))
+            path = op.path.format(**(path_params or {}))
         except KeyError as missing:
             raise TypeError(f"operation {operation!r} ({op.path}) needs path_params={{{missing}: ...}}") from None
         return self.request(

@@ -1,0 +1,155 @@
+"""The requirement marker at collection, --requirements selection, and when the target is opened."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import conformance.target as targets
+
+SUITE = """
+import pytest
+
+@pytest.mark.requirement("ENV-1")
+def test_envelope():
+    pass
+
+@pytest.mark.requirement("AUTH-2", "AUTH-1")
+def test_guards():
+    pass
+
+@pytest.mark.requirement("RID-1")
+def test_request_id():
+    pass
+"""
+
+
+def test_unknown_requirement_id_is_a_collection_error(run, fake_target):
+    result, report = run("""
+import pytest
+
+@pytest.mark.requirement("ENV-99")
+def test_typo():
+    pass
+""")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*test_suite.py::test_typo: unknown requirement ID 'ENV-99'*"])
+    assert fake_target.calls == []
+
+
+def test_unknown_id_on_a_class_marker_is_caught_too(run):
+    result, _ = run("""
+import pytest
+
+@pytest.mark.requirement("NOPE-1")
+class TestThings:
+    def test_a(self):
+        pass
+""")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*unknown requirement ID 'NOPE-1'*"])
+
+
+def test_requirements_option_deselects_other_tests(run):
+    result, report = run(SUITE, "--requirements", "AUTH-*,rid-1")
+    result.assert_outcomes(passed=2, deselected=1)
+    verdicts = {rid: (r["verdict"], r["reason"]) for rid, r in report["requirements"].items()}
+    assert verdicts["AUTH-1"] == ("pass", None) and verdicts["RID-1"] == ("pass", None)
+    assert verdicts["ENV-1"] == ("not run", "not selected (--requirements)")
+    assert verdicts["AUTH-3"] == ("not run", "no test in this run")
+
+
+def test_requirements_option_with_an_unknown_pattern_is_a_usage_error(run):
+    result, _ = run(SUITE, "--requirements", "ENV-1,FOO-*")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--requirements: FOO-* match no requirement ID*"])
+
+
+def test_requirement_ids_become_junit_properties(run, pytester):
+    junit = pytester.path / "junit.xml"
+    run(SUITE, f"--junitxml={junit}")
+    case = ET.parse(junit).find(".//testcase[@name='test_guards']")
+    properties = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+    assert properties == [("requirement", "AUTH-2"), ("requirement", "AUTH-1")]
+
+
+def test_target_is_opened_once_after_collection(run, fake_target):
+    result, report = run(SUITE + """
+def test_uses_target(target, api, profile):
+    assert api.base_url == target.base_url == "http://127.0.0.1:9"
+    assert profile.name == "heallog"
+""")
+    result.assert_outcomes(passed=4)
+    assert len(fake_target.calls) == 1
+    assert fake_target.target.closed >= 1
+    assert report["target"] == {"base_url": "http://127.0.0.1:9", "mode": "fake"}
+    assert report["profile"] == {"name": "heallog", "source": "default"}
+
+
+def test_no_target_without_requirement_tests(run, fake_target):
+    result, report = run("""
+def test_plain():
+    pass
+""")
+    result.assert_outcomes(passed=1)
+    assert fake_target.calls == []
+    assert "= requirements =" not in result.stdout.str()
+    assert report is None
+
+
+def test_collect_only_opens_no_target(run, fake_target):
+    result, _ = run(SUITE, "--collect-only")
+    assert result.ret == 0
+    assert fake_target.calls == []
+
+
+def test_options_reach_the_target_settings(run, fake_target, pytester):
+    run(SUITE, "--base-url", "http://127.0.0.1:8", "--sut-env", "REFERENCE_DEFECTS=multi-decode",
+        "--sut-env", "A=b=c", "--peer-url", "http://127.0.0.1:7", "--jwt-secret", "s3",
+        "--sut-log-file", "sut.log", "--startup-timeout", "7.5", "--services", "redis, mongo")  # fmt: skip
+    settings = fake_target.settings
+    assert isinstance(settings, targets.TargetSettings)
+    assert settings.base_url == "http://127.0.0.1:8"
+    assert settings.sut_env == {"REFERENCE_DEFECTS": "multi-decode", "A": "b=c"}
+    assert (settings.peer_url, settings.jwt_secret, settings.log_file) == ("http://127.0.0.1:7", "s3", "sut.log")
+    assert settings.startup_timeout == 7.5 and settings.services == ["redis", "mongo"]
+
+
+def test_target_error_stops_the_run_with_one_line(run, monkeypatch):
+    def refuse(settings, profile):
+        raise targets.TargetError("cannot reach http://127.0.0.1:1 (connection refused)")
+
+    monkeypatch.setattr(targets, "open_target", refuse)
+    result, report = run(SUITE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*conformance: cannot reach http://127.0.0.1:1 (connection refused)*"])
+    result.assert_outcomes()
+    assert report is None
+
+
+def test_bad_profile_stops_the_run_with_one_message(run, pytester):
+    bad = pytester.makefile(".toml", bad='[profile]\nauthorization = "magic"\n')
+    result, _ = run(SUITE, "--profile", str(bad))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*conformance: profile * is invalid*", "*profile.authorization must be*"])
+
+
+def test_unreachable_base_url_exits_within_5_seconds_with_one_line(pytester):
+    """The real open_target, no fake: a closed loopback port."""
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago and has no listener now
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pytester.makepyfile(test_suite=SUITE)
+    started = time.monotonic()
+    result = pytester.runpytest("-p", "no:cacheprovider", "--base-url", f"http://127.0.0.1:{port}")
+    elapsed = time.monotonic() - started
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines([f"*conformance: *cannot reach http://127.0.0.1:{port}*"])
+    result.assert_outcomes()
+    # The 5 s bound is the requirement itself; the slack absorbs a loaded 2-core machine, not a retry loop.
+    assert elapsed < 5 + 5

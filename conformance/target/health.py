@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 
 from conformance.target.errors import TargetError
 
+if TYPE_CHECKING:
+    from conformance.profile import Profile
+
 PREFLIGHT_BUDGET = 5.0  # seconds for connect + answer, in total
 
 
-def health_url(base_url: str, profile) -> str:
+def health_url(base_url: str, profile: Profile) -> str:
     return base_url.rstrip("/") + profile.operation("health").url_path()
 
 
-def health_method(profile) -> str:
+def health_method(profile: Profile) -> str:
     return profile.operation("health").method
 
 
@@ -54,7 +58,7 @@ def answer_problem(status: int, content_type: str, body: bytes) -> str | None:
     return None
 
 
-def preflight(base_url: str, profile, *, budget: float = PREFLIGHT_BUDGET, what: str = "--base-url") -> None:
+def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDGET, what: str = "--base-url") -> None:
     """Raise :class:`TargetError` unless the health operation answers 200 JSON within ``budget`` s."""
     url = health_url(base_url, profile)
     started = time.monotonic()

@@ -118,7 +118,8 @@ def test_a_malformed_accounts_file_is_refused_at_open(profile, answering, tmp_pa
 
 def test_seed_command_creates_one_account_per_plan_and_role(profile, answering, tmp_path):
     seeded = tmp_path / "seeded.txt"
-    command = f"{sys.executable} -c 'import sys; open(sys.argv[1], \"a\").write(\" \".join(sys.argv[2:]) + \"\\n\")' {seeded} {{email}} {{plan}} {{role}}"
+    script = 'import sys; open(sys.argv[1], "a").write(" ".join(sys.argv[2:]) + "\\n")'
+    command = f"{sys.executable} -c '{script}' {seeded} {{email}} {{plan}} {{role}}"
     target = open_target(TargetSettings(base_url=answering(*HEALTHY), seed_cmd=command), profile)
     first = target.privileged_account(plan="pro")
     assert target.privileged_account(plan="pro") == first

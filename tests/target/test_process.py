@@ -18,7 +18,8 @@ from .conftest import stub_argv
 
 
 def test_placeholders_are_filled_word_by_word():
-    argv = render_command("{python} -m app --port {port} --dir '{data_dir}'", {"python": "py", "port": 8, "data_dir": "/a b"})
+    values = {"python": "py", "port": 8, "data_dir": "/a b"}
+    argv = render_command("{python} -m app --port {port} --dir '{data_dir}'", values)
     assert argv == ["py", "-m", "app", "--port", "8", "--dir", "/a b"]
 
 
@@ -97,7 +98,9 @@ def test_stop_leaves_no_orphan_of_the_process_group(tmp_path):
 
 
 def test_stop_kills_a_process_that_ignores_sigterm(tmp_path):
-    script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(600)"
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(600)"
+    )
     process = ManagedProcess(["python3", "-c", script], env=dict(os.environ), log_path=tmp_path / "out.log")
     process.start()
     deadline = time.monotonic() + 10

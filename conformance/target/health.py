@@ -35,6 +35,8 @@ def problem(client: httpx.Client, method: str, url: str) -> str | None:
         response = client.request(method, url)
     except httpx.ConnectError as exc:
         return _connect_reason(exc)
+    except httpx.ConnectTimeout:
+        return "connection timed out"
     except httpx.TimeoutException:
         return "no answer in time"
     except httpx.HTTPError as exc:
@@ -62,13 +64,13 @@ def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDG
     """Raise :class:`TargetError` unless the health operation answers 200 JSON within ``budget`` s."""
     url = health_url(base_url, profile)
     started = time.monotonic()
-    timeout = httpx.Timeout(budget, connect=min(budget, 3.0))
+    timeout = httpx.Timeout(budget / 2)  # connect, then read: together within the budget
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         reason = problem(client, health_method(profile), url)
     if reason is not None:
         waited = time.monotonic() - started
         if reason == "no answer in time":
-            reason = f"no answer within {waited:.0f} s"
+            reason = f"connected, but no answer within {waited:.1f} s"
         prefix = "cannot reach" if _is_unreachable(reason) else "health check failed for"
         raise TargetError(f"{what}: {prefix} {url} ({reason})")
 

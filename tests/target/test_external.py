@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 
@@ -27,6 +28,17 @@ def test_a_closed_port_is_one_clear_line_within_5_seconds(profile):
         open_target(TargetSettings(base_url=url), profile)
     assert time.monotonic() - started < 5
     assert str(caught.value) == f"--base-url: cannot reach {url}/health (connection refused)"
+
+
+def test_a_server_that_never_answers_is_given_up_within_5_seconds(profile):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(TargetError, match=r"cannot reach .*/health \(connected, but no answer within"):
+            open_target(TargetSettings(base_url=url), profile)
+        assert time.monotonic() - started < 5
 
 
 def test_an_html_health_answer_is_named_as_html(profile, answering):

@@ -1,0 +1,79 @@
+"""The defect catalogue: switchable anti-patterns, each violating exactly the requirements listed.
+
+`REFERENCE_DEFECTS=a,b` builds the application from `Components()` with each
+named defect's `apply(components)` run on it. Every defect lives in its own
+module here and replaces one or two components with a sibling implementation;
+the clean code has no `if defect:` branches.
+
+`DEFECTS` is data, imported by the harness's kill matrix.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from reference.components import Components
+
+
+@dataclass(frozen=True)
+class Defect:
+    requirements: tuple[str, ...]
+    description: str
+
+    @property
+    def module(self) -> str:
+        return "reference.defects." + self.name.replace("-", "_")
+
+    name: str = ""
+
+
+def _catalogue(*entries: tuple[str, tuple[str, ...], str]) -> dict[str, Defect]:
+    return {name: Defect(requirements, description, name) for name, requirements, description in entries}
+
+
+DEFECTS: dict[str, Defect] = _catalogue(
+    ("http-exception-envelope", ("ENV-1", "ENV-2"),
+     "patients and users routes answer plain {'detail': ...} errors; request-validation errors are not wrapped"),
+    ("generic-codes", ("ENV-3",), "every error carries the code UNKNOWN_ERROR"),
+    ("tuple-returns-otp", ("ENV-7", "AUTH-6"), "a wrong OTP is answered 200 {'success': false, ...}"),
+    ("traceback-500", ("ENV-6",), "unhandled errors return the traceback in the body"),
+    ("request-id-mismatch", ("RID-1",), "the body's request_id differs from the X-Request-ID header"),
+    ("multi-decode", ("AUTH-1",), "the JWT is decoded again by the logging middleware and by the plan and role guards"),
+    ("lax-guards", ("AUTH-2",), "plan and role guards accept expired and revoked tokens"),
+    ("unverified-claims", ("AUTH-2",), "the plan guard reads `plan` without verifying the signature"),
+    ("refresh-as-access", ("AUTH-2", "REV-2"), "the token type is not checked (refresh accepted as access and vice versa)"),
+    ("user-enumeration", ("AUTH-5",), "unknown email and wrong password get different messages at login"),
+    ("memory-revocation", ("REV-3", "REV-4"), "revocations kept in a process dict"),
+    ("fail-open-revocation", ("REV-5",), "when Redis errors, tokens are treated as not revoked"),
+    ("racy-lockout", ("LOCK-2",), "the failure counter is read, then written back after an await"),
+    ("memory-lockout", ("LOCK-4",), "lockout counters kept in process memory"),
+    ("unmasked-logs", ("LOG-1",), "logs keep full emails and phones, and a 401 logs the Authorization header"),
+    ("plain-logs", ("LOG-2",), "text log lines built with f-strings instead of JSON"),
+    ("headers-success-only", ("HDR-1",), "security headers only on responses below 400 (missing on 404, 405, 500...)"),
+    ("cors-wildcard", ("HDR-3",), "Access-Control-Allow-Origin: * together with credentials, for every origin"),
+    ("content-length-only-limit", ("SIZE-1",), "the size limit trusts Content-Length, so chunked bodies pass"),
+    ("no-retry-after", ("RATE-1", "LOCK-1"), "429 responses lack Retry-After"),
+    ("shared-cache", ("DATA-1",), "the patient list cache key ignores the user"),
+    ("stale-cache", ("DATA-2",), "writes do not invalidate the patient list cache"),
+    ("count-patient-id", ("DATA-3",), "patient_id from count()+1, racing under concurrent creates"),
+    ("wildcard-search", ("DATA-4",), "search terms go into LIKE unescaped"),
+    ("weak-secret-accepted", ("CONF-1",), "production starts with a placeholder or short SECRET_KEY"),
+)
+
+
+class DefectError(ValueError):
+    """An unknown defect name (a start-up error)."""
+
+
+def build_components(names: tuple[str, ...] | list[str]) -> Components:
+    """The clean components with the named defects applied, in order."""
+    unknown = [name for name in names if name not in DEFECTS]
+    if unknown:
+        raise DefectError(
+            f"REFERENCE_DEFECTS: unknown defect(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFECTS))}"
+        )
+    components = Components()
+    for name in names:
+        importlib.import_module(DEFECTS[name].module).apply(components)
+    return components

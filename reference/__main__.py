@@ -1,0 +1,41 @@
+"""Command line: `python -m reference serve ...` and `python -m reference seed-user ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_DATA_DIR = ".data"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m reference", description="HealLog reference server")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="SQLite file, generated secret, embedded Redis data")
+
+    seed = commands.add_parser("seed-user", help="create a verified account (e.g. pro plan or admin role)")
+    seed.add_argument("--email", required=True)
+    seed.add_argument("--password", required=True)
+    seed.add_argument("--full-name", default="Seeded User")
+    seed.add_argument("--plan", default="basic")
+    seed.add_argument("--role", default="doctor")
+    seed.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        from reference.serve import serve
+        return serve(args.host, args.port, Path(args.data_dir))
+    from reference import seed
+    return seed.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The swappable parts of the service, in one place.
+
+The application is assembled from a `Components` value; each defect of the
+catalogue (reference/defects/) replaces exactly one or two of these fields
+with a sibling implementation. The clean service is `Components()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from reference.config import PRODUCTION_CHECKS, ProductionCheck
+from reference.credentials import CredentialErrors, OTPOutcomes
+from reference.envelope import EnvelopeRenderer, install_error_handlers
+from reference.guards import Guards
+from reference.list_cache import ListCache, PerUserKeys
+from reference.lockout import RedisLockout
+from reference.logs import LogFormat
+from reference.middleware.access_log import AccessLogMiddleware
+from reference.middleware.auth import AuthMiddleware, TokenTypes
+from reference.middleware.body_limit import BodyLimitMiddleware
+from reference.middleware.cors import CORSMiddleware
+from reference.middleware.error_layer import ErrorLayerMiddleware
+from reference.middleware.security_headers import SecurityHeadersMiddleware
+from reference.patient_ids import CounterPatientIds, PatientIdGenerator
+from reference.revocation import RedisRevocationStore
+from reference.search import LiteralSearch, SearchMatcher
+
+
+@dataclass
+class Components:
+    # error rendering
+    renderer: EnvelopeRenderer = field(default_factory=EnvelopeRenderer)
+    install_error_handlers: Callable[..., None] = install_error_handlers
+    # middlewares (their order is fixed in reference.app.build_middleware)
+    security_headers: type = SecurityHeadersMiddleware
+    error_layer: type = ErrorLayerMiddleware
+    cors: type = CORSMiddleware
+    body_limit: type = BodyLimitMiddleware
+    auth: type = AuthMiddleware
+    access_log: type = AccessLogMiddleware
+    log_format: LogFormat = field(default_factory=LogFormat)
+    # authentication and authorization
+    token_types: TokenTypes = field(default_factory=TokenTypes)
+    guards: Guards = field(default_factory=Guards)
+    credential_errors: CredentialErrors = field(default_factory=CredentialErrors)
+    otp_outcomes: OTPOutcomes = field(default_factory=OTPOutcomes)
+    # stores (factories: they need the Redis client, which exists only at start-up)
+    revocation: Callable[..., Any] = RedisRevocationStore
+    lockout: Callable[..., Any] = RedisLockout
+    list_cache: Callable[..., Any] = ListCache
+    list_cache_keys: PerUserKeys = field(default_factory=PerUserKeys)
+    # data
+    patient_ids: PatientIdGenerator = field(default_factory=CounterPatientIds)
+    search: SearchMatcher = field(default_factory=LiteralSearch)
+    # configuration
+    production_checks: tuple[ProductionCheck, ...] = PRODUCTION_CHECKS

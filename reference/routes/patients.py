@@ -1,0 +1,106 @@
+"""Patients CRUD, scoped to the caller (DATA-1..4).
+
+`/pro-feature/` is declared before `/{id}` so it is not taken for an id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+from starlette.responses import JSONResponse
+
+from reference.db import Patient, User, utcnow
+from reference.errors import NotFound
+from reference.guards import current_user, require_plan, require_role
+from reference.logs import get_logger
+from reference.schemas import PatientCreate, PatientUpdate, patient_out
+
+router = APIRouter(prefix="/api/patients")
+log = get_logger("heallog.patients")
+Reader = Annotated[User, Depends(current_user)]
+Doctor = Annotated[User, Depends(require_role("doctor"))]
+
+
+@router.get("/pro-feature/", dependencies=[Depends(require_plan("pro"))])
+async def pro_feature() -> dict[str, Any]:
+    return {"success": True, "message": "Pro feature unlocked"}
+
+
+@router.post("/", status_code=201)
+async def create_patient(body: PatientCreate, user: Doctor, request: Request) -> JSONResponse:
+    services = request.app.state.services
+    now = utcnow()
+    patient_id = await services.patient_ids.next_id(services.db, user.id, now)
+    patient = Patient(
+        patient_id=patient_id, user_id=user.id, created_at=now, updated_at=now, **body.model_dump()
+    )
+    async with services.db.write() as session:
+        session.add(patient)
+    await services.list_cache.invalidate(user.id)
+    log.info("patient created", user_id=user.id, patient=patient.id)
+    return JSONResponse(patient_out(patient), status_code=201)
+
+
+@router.get("/")
+async def list_patients(
+    user: Reader,
+    request: Request,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    group: Annotated[str | None, Query(max_length=100)] = None,
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    services = request.app.state.services
+    query = {"search": search, "group": group, "skip": skip, "limit": limit}
+    key, cached = await services.list_cache.get(user.id, query)
+    if cached is not None:
+        return cached
+    statement = select(Patient).where(Patient.user_id == user.id)
+    if search:
+        statement = statement.where(
+            services.search.condition([Patient.name, Patient.phone, Patient.email], search)
+        )
+    if group:
+        statement = statement.where(Patient.group == group)
+    statement = statement.order_by(Patient.created_at, Patient.id).offset(skip).limit(limit)
+    async with services.db.read() as session:
+        items = [patient_out(p) for p in (await session.execute(statement)).scalars()]
+    await services.list_cache.put(key, items)
+    return items
+
+
+async def owned_patient(session: Any, user: User, patient_id: str) -> Patient:
+    result = await session.execute(select(Patient).where(Patient.id == patient_id, Patient.user_id == user.id))
+    patient = result.scalar_one_or_none()
+    if patient is None:
+        raise NotFound("patient", patient_id)
+    return patient
+
+
+@router.get("/{id}")
+async def get_patient(id: str, user: Reader, request: Request) -> dict[str, Any]:
+    async with request.app.state.services.db.read() as session:
+        return patient_out(await owned_patient(session, user, id))
+
+
+@router.put("/{id}")
+async def update_patient(id: str, body: PatientUpdate, user: Doctor, request: Request) -> dict[str, Any]:
+    services = request.app.state.services
+    async with services.db.write() as session:
+        patient = await owned_patient(session, user, id)
+        for name, value in body.model_dump(exclude_unset=True).items():
+            setattr(patient, name, value)
+        patient.updated_at = utcnow()
+    await services.list_cache.invalidate(user.id)
+    return patient_out(patient)
+
+
+@router.delete("/{id}")
+async def delete_patient(id: str, user: Doctor, request: Request) -> dict[str, Any]:
+    services = request.app.state.services
+    async with services.db.write() as session:
+        await session.delete(await owned_patient(session, user, id))
+    await services.list_cache.invalidate(user.id)
+    return {"success": True, "message": "Patient deleted"}

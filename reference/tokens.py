@@ -1,0 +1,98 @@
+"""HS256 access and refresh tokens (CONTRACT §3).
+
+`iat` is a float with sub-second precision so that a password change revokes
+every earlier token while a token issued in the same second after it still works.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from reference import context
+from reference.errors import TokenExpired, TokenInvalid
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti")
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+
+
+class TokenService:
+    def __init__(self, secret: str, *, access_lifetime: int, refresh_lifetime: int) -> None:
+        if not secret:
+            raise ValueError("an empty signing secret")
+        self._secret = secret
+        self.access_lifetime = access_lifetime
+        self.refresh_lifetime = refresh_lifetime
+
+    def issue(self, *, user_id: str, plan: str, role: str) -> IssuedTokens:
+        now = round(time.time(), 6)
+        access = {
+            "sub": user_id, "plan": plan, "role": role, "type": "access",
+            "iat": now, "exp": int(now) + self.access_lifetime, "jti": uuid.uuid4().hex,
+        }
+        refresh = {
+            "sub": user_id, "type": "refresh",
+            "iat": now, "exp": int(now) + self.refresh_lifetime, "jti": uuid.uuid4().hex,
+        }
+        return IssuedTokens(
+            jwt.encode(access, self._secret, algorithm=ALGORITHM),
+            jwt.encode(refresh, self._secret, algorithm=ALGORITHM),
+        )
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Verify signature and shape, not expiry: the claims of an expired token are still wanted."""
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM],
+                options={"verify_exp": False, "require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.PyJWTError:
+            raise TokenInvalid() from None
+        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("jti"), str):
+            raise TokenInvalid()
+        if not isinstance(claims.get("exp"), (int, float)):
+            raise TokenInvalid()
+        return claims
+
+    def verify_bearer(self, token: str) -> dict[str, Any]:
+        """Verify the Authorization header's token; counted for X-Debug-JWT-Decodes."""
+        context.current().jwt_decodes += 1
+        return self.verify(token)
+
+    def decode_bearer_unverified(self, token: str) -> dict[str, Any]:
+        """Decode without verifying anything; counted (used only by defects)."""
+        context.current().jwt_decodes += 1
+        return jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+
+
+def raise_if_expired(claims: dict[str, Any]) -> None:
+    if claims["exp"] <= time.time():
+        raise TokenExpired()
+
+
+def remaining_lifetime(claims: dict[str, Any]) -> int:
+    return max(1, int(claims["exp"] - time.time()) + 1)
+
+
+def peek_payload(token: str) -> dict[str, Any]:
+    """The payload segment as sent, without verification (part of the single decode pass)."""
+    try:
+        segment = token.split(".")[1]
+        padded = segment + "=" * (-len(segment) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded))
+        return payload if isinstance(payload, dict) else {}
+    except (IndexError, ValueError):
+        return {}

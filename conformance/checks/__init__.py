@@ -37,8 +37,6 @@ def every_response(exchange: Exchange, profile: Profile, *, hsts_required: bool 
     headers = _sibling("headers")
     if headers is not None:
         checks.append(lambda: headers.security_headers_present(exchange, hsts_required=hsts_required))
-        if hasattr(headers, "cache_control_no_store"):
-            checks.append(lambda: headers.cache_control_no_store(exchange))
     auth = _sibling("auth")
     if auth is not None and carries_bearer(exchange):
         decodes_header = header_names.get("debug_decodes", "X-Debug-JWT-Decodes")

@@ -135,6 +135,12 @@ def test_expected_code_fails_on_a_success(profile):
         envelope.status_matches_code(ok({"success": False}), profile, expected_code="INVALID_OTP")
 
 
+def test_expected_code_fails_on_a_wrong_status_without_code(profile):
+    html = Exchange.build("GET", "http://sut/x", 500, response_body="<h1>Internal Server Error</h1>")
+    with pytest.raises(Violation, match="500 without an error code"):
+        envelope.status_matches_code(html, profile, expected_code="VALIDATION_ERROR")
+
+
 def test_unknown_expected_code_is_a_harness_error(profile):
     with pytest.raises(ValueError):
         envelope.status_matches_code(error(404, "NOT_FOUND"), profile, expected_code="NOPE")
@@ -143,6 +149,8 @@ def test_unknown_expected_code_is_a_harness_error(profile):
 def test_status_and_code_leave_bodies_without_code_to_env1(profile):
     with pytest.raises(NotApplicable):
         envelope.status_matches_code(error(404, None, body={"detail": "x"}), profile)
+    with pytest.raises(NotApplicable):
+        envelope.status_matches_code(error(404, None, body={"detail": "x"}), profile, expected_code="NOT_FOUND")
     with pytest.raises(NotApplicable):
         envelope.status_matches_code(ok({"success": True}), profile)
 

@@ -1,0 +1,172 @@
+"""The harness's checks as schemathesis checks (API-1).
+
+Schemathesis calls a check with ``(ctx, response, case)``; the adapter turns
+its response into an :class:`~conformance.exchange.Exchange` and runs the same
+:func:`conformance.checks.every_response` as the suites and the load profiles.
+
+API-1 is "no 5xx, and every response satisfies ENV-1, RID-1 and HDR-1, nothing
+more". ``every_response`` also reports ENV-7 and AUTH-1; the fuzzer does not
+fail API-1 for those (their own suites judge them), but says what it saw with
+a :class:`FuzzFinding` warning, so that nothing found is silently dropped.
+
+The checks read the profile from :func:`judging`, a context manager the API-1
+suite enters; outside it they judge by the default profile, so that
+``schemathesis run --checks all`` with this module loaded as a hook file works too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import schemathesis
+from requests.adapters import HTTPAdapter
+
+from conformance import profile as profiles
+from conformance.checks import every_response
+from conformance.exchange import Exchange
+
+if TYPE_CHECKING:
+    from conformance.profile import Profile
+
+#: The requirements API-1 is made of (besides "no 5xx").
+API1_REQUIREMENTS = frozenset({"ENV-1", "RID-1", "HDR-1"})
+
+
+class FuzzFinding(UserWarning):
+    """A violation of a requirement outside API-1, seen while fuzzing."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    profile: Profile
+    hsts_required: bool
+
+
+_judgement: ContextVar[Judgement | None] = ContextVar("conformance_schemathesis_judgement", default=None)
+
+
+@contextlib.contextmanager
+def judging(profile: Profile, *, hsts_required: bool) -> Iterator[None]:
+    """Make the registered checks judge by ``profile`` inside the block."""
+    token = _judgement.set(Judgement(profile, hsts_required))
+    try:
+        yield
+    finally:
+        _judgement.reset(token)
+
+
+def current_judgement() -> Judgement:
+    judgement = _judgement.get()
+    return judgement if judgement is not None else Judgement(profiles.load(), hsts_required=False)
+
+
+def to_exchange(response: schemathesis.Response) -> Exchange:
+    """A schemathesis response (with its ``requests`` request) as a recorded exchange."""
+    request = response.request
+    return Exchange.build(
+        request.method or "GET",
+        request.url or "",
+        response.status_code,
+        request_headers=dict(request.headers),
+        request_body=_request_body(request.body),
+        response_headers=response.headers,
+        response_body=response.content,
+    )
+
+
+def _request_body(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return b"<streamed body>"
+
+
+@schemathesis.check
+def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    """API-1: fuzzed input never makes the SUT answer 5xx."""
+    if response.status_code >= 500:
+        raise AssertionError(
+            f"API-1  fuzzed input got {response.status_code}: a 5xx means the input reached code that does not validate it"
+        )
+
+
+@schemathesis.check
+def every_response_conforms(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    """API-1: the response satisfies ENV-1, RID-1 and HDR-1 (see the module docstring for the rest)."""
+    judgement = current_judgement()
+    violations = every_response(to_exchange(response), judgement.profile, hsts_required=judgement.hsts_required)
+    failing = [v for v in violations if v.requirement in API1_REQUIREMENTS]
+    for other in violations:
+        if other.requirement not in API1_REQUIREMENTS:
+            warnings.warn(FuzzFinding(f"found while fuzzing (judged by its own suite):\n{other}"), stacklevel=1)
+    if failing:
+        raise AssertionError("\n\n".join(str(v) for v in failing))
+
+
+# -- adapters for the API-1 suite ------------------------------------------------
+
+#: Vendor extensions the suite writes into its copy of the OpenAPI document.
+OPERATION_KEY = "x-conformance-operation"
+EXCLUDED_KEY = "x-conformance-excluded"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def annotate_operations(document: dict[str, Any], profile: Profile, *, excluded: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``document`` whose operations name their logical operation of the profile.
+
+    Operations are matched by method and path, with path parameters compared by
+    position only (``/api/patients/{id}`` is ``/api/patients/{patient_id}``).
+    The ``excluded`` logical operations are flagged for the lazy schema's filter.
+    """
+    document = copy.deepcopy(document)
+    by_route = {(op.method.lower(), _route_shape(op.path)): op.name for op in profile.operations.values()}
+    excluded = set(excluded)
+    for path, item in (document.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for method in HTTP_METHODS:
+            definition = item.get(method)
+            name = by_route.get((method, _route_shape(path)))
+            if isinstance(definition, dict) and name is not None:
+                definition[OPERATION_KEY] = name
+                if name in excluded:
+                    definition[EXCLUDED_KEY] = True
+    return document
+
+
+def logical_operation(operation: Any) -> str | None:
+    """The logical name :func:`annotate_operations` gave a schemathesis ``APIOperation``."""
+    raw = operation.definition.raw
+    return raw.get(OPERATION_KEY) if isinstance(raw, dict) else None
+
+
+def is_excluded(ctx: Any) -> bool:
+    """Filter for the lazy schema: the operations :func:`annotate_operations` flagged."""
+    raw = ctx.operation.definition.raw
+    return isinstance(raw, dict) and bool(raw.get(EXCLUDED_KEY))
+
+
+def _route_shape(path: str) -> str:
+    return re.sub(r"\{[^/}]*\}", "{}", path)
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Sends from a chosen local address, so per-client-IP limits count the fuzzer apart."""
+
+    def __init__(self, source_address: str) -> None:
+        self.source_address = source_address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.source_address, 0)
+        super().init_poolmanager(*args, **kwargs)

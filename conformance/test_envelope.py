@@ -1,0 +1,278 @@
+"""The error envelope (ENV-1 .. ENV-7): provoke each kind of error, judge the answer.
+
+Every case runs the checks in one order and stops at the first violation, so
+that a defect is reported under the requirement it breaks and not under the
+ones that merely follow from it: a 2xx failure is ENV-7 (not a wrong code), a
+5xx that leaks is ENV-6 (whatever its shape), a broken body is ENV-1 (and
+ENV-2 when a framework produced it), a wrong code in a good envelope is ENV-3,
+and ENV-4/ENV-5 are judged only once the code is right.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from conformance.checks import envelope
+from conformance.exchange import Exchange
+from conformance.outcomes import NotApplicable, NotRun, Violation
+
+#: The loopback source address of this suite's rate-limit burst (other suites use others).
+RATE_BURST_SOURCE = "127.0.0.202"
+#: Requests beyond the declared limit before giving up on seeing a 429.
+RATE_BURST_SLACK = 10
+
+
+@dataclass(frozen=True)
+class Kit:
+    """What a case needs to provoke its error."""
+
+    api: Any
+    profile: Any
+    user: Any
+    accounts: Any
+    target: Any
+
+
+@dataclass(frozen=True)
+class Case:
+    provoke: Callable[[Kit], Exchange]
+    code: str
+    #: Produced by the framework (routing, parsing, validation, limits, middleware): ENV-2.
+    framework: bool = False
+    #: The input ENV-5 wants named in ``error.field`` (one name, or any of several).
+    field: str | tuple[str, ...] | None = None
+    #: A missing resource (ENV-4): the identifier the context must name.
+    missing: bool = False
+
+
+def judge(exchange: Exchange, case: Case, profile: Any, **details: Any) -> None:
+    """Apply the envelope requirements to one provoked error, in the order of the module docstring."""
+    __tracebackhide__ = True
+    _unless_inapplicable(envelope.failure_not_reported_as_success, exchange)
+    if exchange.response.status >= 500:
+        _unless_inapplicable(envelope.server_error_leaks_nothing, exchange)
+    framework_error_is_envelope(exchange) if case.framework else envelope.error_body_is_envelope(exchange)
+    _unless_inapplicable(envelope.status_matches_code, exchange, profile, expected_code=case.code)
+    if case.code == "METHOD_NOT_ALLOWED":
+        method_not_allowed_names_allowed(exchange)
+    if case.missing:
+        envelope.not_found_has_context(exchange, identifier=details.get("identifier"))
+    if case.field is not None:
+        envelope.validation_error_names_field(exchange, case.field)
+
+
+def framework_error_is_envelope(exchange: Exchange) -> None:
+    """ENV-1 for an error a framework produced, which is also ENV-2's failure."""
+    __tracebackhide__ = True
+    try:
+        envelope.error_body_is_envelope(exchange)
+    except Violation as violation:
+        also = Violation(
+            "ENV-2",
+            expected="framework-level errors in the envelope too",
+            actual=violation.actual,
+            exchange=exchange,
+            hint=violation.hint,
+        )
+        raise ExceptionGroup("a framework-level error is not in the envelope", [violation, also]) from None
+
+
+def method_not_allowed_names_allowed(exchange: Exchange) -> None:
+    """ENV-3's table: 405 comes with an ``Allow`` header."""
+    __tracebackhide__ = True
+    if not (exchange.response.headers.get("allow") or "").strip():
+        raise Violation(
+            "ENV-3",
+            expected="405 METHOD_NOT_ALLOWED with an Allow header",
+            actual="no Allow header",
+            exchange=exchange,
+            extra_headers=("allow",),
+        )
+
+
+def _unless_inapplicable(check: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    __tracebackhide__ = True
+    try:
+        check(*args, **kwargs)
+    except NotApplicable:
+        pass
+
+
+# -- how each error is provoked -----------------------------------------------------
+
+
+def unknown_route(kit: Kit) -> Exchange:
+    return kit.api.request("GET", f"/api/hlc-no-such-route-{uuid.uuid4().hex[:8]}")
+
+
+def wrong_method(kit: Kit) -> Exchange:
+    op = kit.profile.operation(kit.profile.guard_classes["user"])
+    declared = {o.method for o in kit.profile.operations.values() if o.path == op.path}
+    method = next(m for m in ("DELETE", "PATCH", "PUT", "POST") if m not in declared)
+    return kit.api.request(method, op.path, token=kit.user.access_token)
+
+
+def malformed_json(kit: Kit) -> Exchange:
+    return kit.api.call("register", content=b'{"email": "hlc@example.com", "password": ', headers=JSON_HEADERS)
+
+
+def weak_password(kit: Kit) -> Exchange:
+    body = {"email": f"hlc-weak-{uuid.uuid4().hex[:8]}@example.com", "password": "short", "full_name": "Weak Password"}
+    return kit.api.call("register", json=body)
+
+
+def missing_email(kit: Kit) -> Exchange:
+    return kit.api.call("register", json={"password": "Aa1!" + uuid.uuid4().hex, "full_name": "No Email"})
+
+
+def wrong_type(kit: Kit) -> Exchange:
+    body = {"email": f"hlc-type-{uuid.uuid4().hex[:8]}@example.com", "password": ["not", "a", "string"], "full_name": "x y"}
+    return kit.api.call("register", json=body)
+
+
+def short_otp(kit: Kit) -> Exchange:
+    length = int(kit.profile.accounts.get("otp_length", 6))
+    return kit.api.call("verify_otp", json={"email": kit.user.email, "otp_code": "1" * (length - 1)})
+
+
+def short_patient_name(kit: Kit) -> Exchange:
+    return kit.api.call("create_patient", json={"name": "x"}, token=kit.user.access_token)
+
+
+def oversized_body(kit: Kit) -> Exchange:
+    size = int(kit.profile.limits["max_body_bytes"]) + 1
+    return kit.api.call("register", content=b" " * size, headers=JSON_HEADERS)
+
+
+def no_token(kit: Kit) -> Exchange:
+    return kit.api.call(kit.profile.guard_classes["user"])
+
+
+def malformed_token(kit: Kit) -> Exchange:
+    return kit.api.call(kit.profile.guard_classes["user"], token="not-a-jwt")
+
+
+def wrong_credentials(kit: Kit) -> Exchange:
+    return kit.api.login(f"hlc-nobody-{uuid.uuid4().hex[:8]}@example.com", "Wrong-Passw0rd!")
+
+
+def wrong_role(kit: Kit) -> Exchange:
+    return kit.api.call(kit.profile.guard_classes["role"], token=kit.user.access_token)
+
+
+def wrong_plan(kit: Kit) -> Exchange:
+    return kit.api.call(kit.profile.guard_classes["pro"], token=kit.user.access_token)
+
+
+def duplicate_email(kit: Kit) -> Exchange:
+    body = {"email": kit.user.email, "password": "Aa1!" + uuid.uuid4().hex, "full_name": "Duplicate Email"}
+    return kit.api.call("register", json=body)
+
+
+def unhandled_error(kit: Kit) -> Exchange:
+    if kit.profile.is_production:
+        raise NotRun("error_trigger is absent from production targets", option="a development target")
+    admin = kit.accounts.privileged(role=kit.profile.accounts.get("privileged_role", "admin"))
+    return kit.api.call("error_trigger", token=admin.access_token)
+
+
+def rate_limited(kit: Kit) -> Exchange:
+    """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
+    host = urlsplit(kit.target.base_url).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).version == 4 and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise NotRun(
+            "the rate-limit case sends from a loopback address of its own; the target is not on IPv4 loopback "
+            "(RATE-1 judges 429s there)",
+            option="a loopback --base-url or managed mode",
+        )
+    count, _ = kit.profile.rate("login_rate")
+    op = kit.profile.operation("login")
+    fields = (op.extra.get("username_field", "username"), op.extra.get("password_field", "password"))
+    transport = httpx.HTTPTransport(local_address=RATE_BURST_SOURCE)
+    with httpx.Client(base_url=kit.target.base_url, transport=transport, timeout=10.0, trust_env=False) as client:
+        exchange = None
+        for _ in range(count + RATE_BURST_SLACK):
+            body = {fields[0]: f"hlc-burst-{uuid.uuid4().hex[:10]}@example.com", fields[1]: "Wrong-Passw0rd!"}
+            sent = client.post(op.path, **({"data": body} if op.body == "form" else {"json": body}))
+            exchange = kit.api.record(Exchange.from_httpx(sent))
+            if exchange.response.status == 429:
+                return exchange
+    return exchange
+
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+CASES = {
+    # ENV-2: what frameworks and middlewares answer
+    "unknown-route": Case(unknown_route, "NOT_FOUND", framework=True),
+    "wrong-method": Case(wrong_method, "METHOD_NOT_ALLOWED", framework=True),
+    "malformed-json": Case(malformed_json, "VALIDATION_ERROR", framework=True),
+    "weak-password": Case(weak_password, "VALIDATION_ERROR", framework=True, field="password"),
+    "missing-email": Case(missing_email, "VALIDATION_ERROR", framework=True, field="email"),
+    "wrong-type": Case(wrong_type, "VALIDATION_ERROR", framework=True, field="password"),
+    "short-otp": Case(short_otp, "VALIDATION_ERROR", framework=True, field="otp_code"),
+    "short-patient-name": Case(short_patient_name, "VALIDATION_ERROR", framework=True, field="name"),
+    "oversized-body": Case(oversized_body, "PAYLOAD_TOO_LARGE", framework=True),
+    "rate-limited": Case(rate_limited, "RATE_LIMIT_EXCEEDED", framework=True),
+    "no-token": Case(no_token, "UNAUTHORIZED", framework=True),
+    "malformed-token": Case(malformed_token, "TOKEN_INVALID", framework=True),
+    "unhandled-error": Case(unhandled_error, "INTERNAL_ERROR", framework=True),
+    # ENV-1: what the application answers
+    "wrong-credentials": Case(wrong_credentials, "INVALID_CREDENTIALS"),
+    "wrong-role": Case(wrong_role, "FORBIDDEN"),
+    "wrong-plan": Case(wrong_plan, "PRO_REQUIRED"),
+    "duplicate-email": Case(duplicate_email, "DUPLICATE_EMAIL"),
+}
+
+
+def requirements_of(case: Case) -> tuple[str, ...]:
+    ids = ["ENV-1", "ENV-3", "ENV-7"]
+    ids += ["ENV-2"] if case.framework else []
+    ids += ["ENV-5"] if case.field else []
+    ids += ["ENV-6"] if case.code == "INTERNAL_ERROR" else []
+    return tuple(sorted(ids))
+
+
+@pytest.fixture
+def kit(api, profile, user, accounts, target) -> Kit:
+    return Kit(api, profile, user, accounts, target)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=pytest.mark.requirement(*requirements_of(case)), id=name) for name, case in CASES.items()],
+)
+def test_error_is_answered_with_the_envelope(kit, profile, name):
+    case = CASES[name]
+    judge(case.provoke(kit), case, profile)
+
+
+@pytest.mark.requirement("ENV-1", "ENV-3", "ENV-4", "ENV-7")
+@pytest.mark.parametrize("operation", ["get_patient", "update_patient", "delete_patient"])
+def test_missing_patient_is_not_found_with_context(api, profile, user, operation):
+    identifier = uuid.uuid4().hex
+    body = {"name": "Nobody Here"} if profile.operation(operation).body == "json" else None
+    exchange = api.call(operation, token=user.access_token, path_params={"id": identifier}, json=body)
+    judge(exchange, Case(lambda kit: exchange, "NOT_FOUND", missing=True), profile, identifier=identifier)
+
+
+@pytest.mark.requirement("ENV-7", "ENV-3")
+def test_wrong_otp_is_not_reported_as_success(api, profile, accounts, target):
+    account = accounts.new(verified=False, login=False)
+    real = target.otp_code(account.email)
+    length = int(profile.accounts.get("otp_length", 6))
+    wrong = next(code for code in ("0" * length, "1" * length) if code != real)
+    exchange = api.call("verify_otp", json={"email": account.email, "otp_code": wrong})
+    judge(exchange, Case(lambda kit: exchange, "INVALID_OTP"), profile)

@@ -1,0 +1,85 @@
+"""Request ids (RID-1 .. RID-3): one id per request, in the header and in the error body."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conformance.checks import request_id
+from conformance.outcomes import Inconclusive, NotApplicable, NotRun
+
+#: Requests of the uniqueness sample, and how many are in flight at once (a race in an id counter needs overlap).
+UNIQUENESS_SAMPLE = 48
+UNIQUENESS_CONCURRENCY = 8
+
+
+@pytest.fixture(scope="module")
+def header_name(profile) -> str:
+    return profile.headers.get("request_id", request_id.DEFAULT_HEADER)
+
+
+def unknown_path() -> str:
+    return f"/api/hlc-no-such-route-{uuid.uuid4().hex[:8]}"
+
+
+def admin_token(accounts, profile) -> str:
+    return accounts.privileged(role=profile.accounts.get("privileged_role", "admin")).access_token
+
+
+RESPONSES = {
+    "health-200": lambda api, profile, user, accounts: api.call("health"),
+    "me-200": lambda api, profile, user, accounts: api.call("me", token=user.access_token),
+    "unknown-route-404": lambda api, profile, user, accounts: api.request("GET", unknown_path()),
+    "no-token-401": lambda api, profile, user, accounts: api.call("me"),
+    "forbidden-403": lambda api, profile, user, accounts: api.call("list_users", token=user.access_token),
+    "wrong-method-405": lambda api, profile, user, accounts: api.request("DELETE", profile.operation("health").path),
+    "validation-422": lambda api, profile, user, accounts: api.call("register", json={"email": "not-an-email"}),
+    "unhandled-500": lambda api, profile, user, accounts: api.call("error_trigger", token=admin_token(accounts, profile)),
+}
+
+
+@pytest.mark.requirement("RID-1")
+@pytest.mark.parametrize("kind", list(RESPONSES))
+def test_response_carries_the_request_id_of_its_body(api, profile, user, accounts, header_name, kind):
+    if kind == "unhandled-500" and profile.is_production:
+        raise NotRun("error_trigger is absent from production targets", option="a development target")
+    exchange = RESPONSES[kind](api, profile, user, accounts)
+    request_id.request_id_matches_header(exchange, header_name=header_name)
+
+
+WELL_FORMED = {
+    "uuid": lambda: str(uuid.uuid4()),
+    "hex": lambda: uuid.uuid4().hex,
+}
+MALFORMED = {
+    "too-long": lambda: "a" * 1024,
+    "spaces": lambda: "request id with spaces " + uuid.uuid4().hex[:6],
+    "markup": lambda: f"<script>alert('{uuid.uuid4().hex[:6]}')</script>",
+    "injection": lambda: f"{uuid.uuid4().hex[:6]}\"; DROP TABLE users;--",
+}
+
+
+@pytest.mark.requirement("RID-2")
+@pytest.mark.parametrize("where", ["success", "error"])
+@pytest.mark.parametrize("value", [pytest.param(v, id=f"well-formed-{k}") for k, v in WELL_FORMED.items()]
+                         + [pytest.param(v, id=f"malformed-{k}") for k, v in MALFORMED.items()])  # fmt: skip
+def test_incoming_request_id_is_propagated_or_replaced(api, header_name, value, where):
+    sent = value()
+    headers = {header_name: sent}
+    exchange = api.call("health", headers=headers) if where == "success" else api.request("GET", unknown_path(), headers=headers)
+    request_id.incoming_request_id_handled(exchange, sent, header_name=header_name)
+
+
+@pytest.mark.requirement("RID-3")
+def test_generated_request_ids_are_unique(api, header_name):
+    def one(n: int):
+        return api.call("health") if n % 2 else api.request("GET", unknown_path())
+
+    with ThreadPoolExecutor(max_workers=UNIQUENESS_CONCURRENCY) as pool:
+        exchanges = list(pool.map(one, range(UNIQUENESS_SAMPLE), timeout=120))
+    try:
+        request_id.request_ids_unique(exchanges, header_name=header_name)
+    except NotApplicable as why:
+        raise Inconclusive(f"the SUT generated too few request ids to compare ({why}); RID-1 says why") from None

@@ -1,0 +1,28 @@
+"""ENV-1, ENV-2: users and patients routes raise bare HTTP errors ({"detail": ...}); validation errors are FastAPI's default."""
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import JSONResponse
+
+from reference.envelope import EnvelopeRenderer, install_error_handlers
+from reference.errors import APIException
+
+BARE_PREFIXES = ("/api/users", "/api/patients")
+
+
+def install_bare_handlers(app: FastAPI, renderer: EnvelopeRenderer) -> None:
+    install_error_handlers(app, renderer)
+    # Back to FastAPI's own {"detail": [...]} for request validation.
+    app.add_exception_handler(RequestValidationError, request_validation_exception_handler)
+
+    async def api_exception(request: Request, exc: APIException) -> JSONResponse:
+        if request.url.path.startswith(BARE_PREFIXES):
+            return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
+        return renderer.response(exc)
+
+    app.add_exception_handler(APIException, api_exception)
+
+
+def apply(components) -> None:
+    components.install_error_handlers = install_bare_handlers

@@ -92,6 +92,13 @@ def control_succeeded(exchange: Exchange, *, what: str) -> None:
         raise Inconclusive(f"positive control failed: {what}: {exchange.label} answered {_describe(exchange)}")
 
 
+def control_rejected(exchange: Exchange, *, what: str) -> None:
+    """Precondition: ``exchange`` (``what`` it shows, e.g. "the logged-out token is refused") must be refused."""
+    __tracebackhide__ = True
+    if exchange.response.status < 400:
+        raise Inconclusive(f"precondition failed: {what}: {exchange.label} answered {_describe(exchange)}")
+
+
 def _describe(exchange: Exchange) -> str:
     code = error_code(exchange)
     return f"{exchange.response.status}" + (f" with code {code}" if code else "")

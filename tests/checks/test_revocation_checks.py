@@ -69,3 +69,9 @@ def test_failed_positive_control_is_inconclusive():
     revocation.control_succeeded(OK, what="the unrevoked token works after the restart")
     with pytest.raises(Inconclusive, match="positive control failed: the unrevoked token .* 401 with code TOKEN_INVALID"):
         revocation.control_succeeded(INVALID, what="the unrevoked token works after the restart")
+
+
+def test_failed_precondition_is_inconclusive():
+    revocation.control_rejected(REVOKED, what="the logged-out token is refused before the restart")
+    with pytest.raises(Inconclusive, match="precondition failed: the logged-out token .* 200"):
+        revocation.control_rejected(OK, what="the logged-out token is refused before the restart")

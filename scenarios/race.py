@@ -1,0 +1,29 @@
+"""The LOCK-2 race: many wrong passwords for one email at once.
+
+Shared by the scenario test and by ``python -m scenarios.measure_lockout_race``,
+which measures how often the race is caught against a given SUT.
+"""
+
+from __future__ import annotations
+
+from conformance.exchange import Exchange
+from conformance.profile import Profile
+from scenarios.burst import login_request, send_concurrently
+
+#: Wrong passwords per burst, all in flight at once. Below the default per-IP login limit (60/60),
+#: so that a burst from a fresh source address is never rate-limited.
+RACE_BURST = 48
+
+
+def burst_size(profile: Profile, *, own_address: bool) -> int:
+    """How many attempts one burst may send: the full burst from a fresh address, else a third of the limit."""
+    count, _ = profile.rate("login_rate")
+    return min(RACE_BURST, count - 2) if own_address else min(RACE_BURST, count // 3)
+
+
+def wrong_password_burst(base_url: str, profile: Profile, email: str, password: str, *, size: int,
+                         local_address: str | None) -> list[Exchange]:  # fmt: skip
+    """``size`` concurrent logins of ``email`` with the wrong ``password``, over warmed-up connections."""
+    planned = [login_request(profile, email, password) for _ in range(size)]
+    return send_concurrently(base_url, planned, concurrency=size, warm_path=profile.operation("health").path,
+                             local_address=local_address)  # fmt: skip

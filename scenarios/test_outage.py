@@ -1,0 +1,43 @@
+"""Revocation while the revocation store is down, and recovery (REV-5).
+
+Managed mode stops the SUT's Redis and starts it again (same port, same
+data); external mode cannot, and the test is not run. The store is always
+started again, also when a check fails. Positive control: before the outage
+the revoked token is refused and an unrevoked session works.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks import revocation
+from conformance.outcomes import Violation
+from scenarios.helpers import guard_calls, logout, poll, user_call
+
+#: Seconds the SUT gets to serve again once the store is back (reconnect and retry back-off).
+RECOVERY_SECONDS = 30.0
+
+
+@pytest.mark.requirement("REV-5")
+def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, accounts, profile):
+    account = accounts.new()
+    kept = accounts.login(account)
+    revocation.control_succeeded(logout(api, account), what="logout succeeds")
+    revocation.control_rejected(user_call(api, profile, account.access_token), what="the logged-out token is refused")
+    revocation.control_succeeded(user_call(api, profile, kept.access_token), what="an unrevoked session works")
+
+    target.stop_store("redis")
+    try:
+        during = guard_calls(api, profile, account.access_token)
+    finally:
+        target.start_store("redis")
+    for exchange in during.values():
+        revocation.token_refused_during_outage(exchange)
+
+    resumed = poll(lambda: user_call(api, profile, kept.access_token),
+                   until=lambda e: 200 <= e.response.status < 300, seconds=RECOVERY_SECONDS)  # fmt: skip
+    if not 200 <= resumed.response.status < 300:
+        raise Violation("REV-5", expected=f"service resumes within {RECOVERY_SECONDS:g} s of the store's return",
+                        actual=f"an unrevoked session still gets {resumed.response.status}", exchange=resumed,
+                        hint="reconnect to the store instead of keeping a dead connection")  # fmt: skip
+    revocation.token_rejected_as_revoked(user_call(api, profile, account.access_token), requirement="REV-5")

@@ -10,7 +10,7 @@ fail API-1 for those (their own suites judge them), but says what it saw with
 a :class:`FuzzFinding` warning, so that nothing found is silently dropped.
 
 The checks read the profile from :func:`judging`, a context manager the API-1
-suite enters; outside it they judge by the default profile, so that
+suite enters around each call; outside it they judge by the default profile, so that
 ``schemathesis run --checks all`` with this module loaded as a hook file works too.
 """
 
@@ -22,7 +22,7 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import schemathesis
@@ -47,15 +47,17 @@ class FuzzFinding(UserWarning):
 class Judgement:
     profile: Profile
     hsts_required: bool
+    #: Requirements outside API-1 already reported as a FuzzFinding (one warning each, not one per request).
+    reported: set[str] = field(default_factory=set)
 
 
 _judgement: ContextVar[Judgement | None] = ContextVar("conformance_schemathesis_judgement", default=None)
 
 
 @contextlib.contextmanager
-def judging(profile: Profile, *, hsts_required: bool) -> Iterator[None]:
-    """Make the registered checks judge by ``profile`` inside the block."""
-    token = _judgement.set(Judgement(profile, hsts_required))
+def judging(judgement: Judgement) -> Iterator[None]:
+    """Make the registered checks judge by ``judgement`` inside the block."""
+    token = _judgement.set(judgement)
     try:
         yield
     finally:
@@ -107,7 +109,8 @@ def every_response_conforms(ctx: Any, response: schemathesis.Response, case: sch
     violations = every_response(to_exchange(response), judgement.profile, hsts_required=judgement.hsts_required)
     failing = [v for v in violations if v.requirement in API1_REQUIREMENTS]
     for other in violations:
-        if other.requirement not in API1_REQUIREMENTS:
+        if other.requirement not in API1_REQUIREMENTS and other.requirement not in judgement.reported:
+            judgement.reported.add(other.requirement)
             warnings.warn(FuzzFinding(f"found while fuzzing (judged by its own suite):\n{other}"), stacklevel=1)
     if failing:
         raise AssertionError("\n\n".join(str(v) for v in failing))

@@ -22,7 +22,6 @@ import ipaddress
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,8 +53,7 @@ class FuzzClient:
     """Sends schemathesis cases to the target with the run's safety rules applied."""
 
     base_url: str
-    profile: Any
-    hsts_required: bool
+    judgement: schemathesis_checks.Judgement
     token: str
     sacrificial_token: str
     email_domain: str
@@ -72,7 +70,7 @@ class FuzzClient:
         if name in EMAIL_BODIES:
             self._rewrite_emails(case, name)
         token = self.sacrificial_token if name in SESSION_ENDING else self.token
-        with schemathesis_checks.judging(self.profile, hsts_required=self.hsts_required):
+        with schemathesis_checks.judging(self.judgement):
             case.call_and_validate(
                 base_url=self.base_url,
                 session=self.session,
@@ -137,8 +135,9 @@ def fuzz_client(accounts, profile, target) -> FuzzClient:
         budgets = {op: max(1, int(profile.rate(limit)[0] * RATE_BUDGET_SHARE)) for op, limit in RATE_LIMITED.items()}
     client = FuzzClient(
         base_url=target.base_url,
-        profile=profile,
-        hsts_required=profile.is_production or target.base_url.startswith("https://"),
+        judgement=schemathesis_checks.Judgement(
+            profile, hsts_required=profile.is_production or target.base_url.startswith("https://")
+        ),
         token=account.access_token,
         sacrificial_token=sacrificial.access_token,
         email_domain=account.email.rsplit("@", 1)[-1],

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import types
+from types import SimpleNamespace
+
 import pytest
+import requests
+import schemathesis
 
 from conformance import profile as profiles
-from conformance.checks import envelope
+from conformance import schemathesis_checks as sc
+from conformance.checks import envelope, every_response
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
@@ -274,8 +282,6 @@ def test_success_check_ignores_error_statuses():
 
 
 def fake_module(name, check_name, requirement, calls):
-    import types
-
     module = types.ModuleType(name)
 
     def check(exchange, *args, **kwargs):
@@ -287,10 +293,6 @@ def fake_module(name, check_name, requirement, calls):
 
 
 def test_every_response_collects_each_violated_requirement(profile, monkeypatch):
-    import sys
-
-    from conformance.checks import every_response
-
     calls = []
     monkeypatch.setitem(sys.modules, "conformance.checks.headers", fake_module("h", "security_headers_present", "HDR-1", calls))
     monkeypatch.setitem(sys.modules, "conformance.checks.auth", fake_module("a", "bearer_decoded_once", "AUTH-1", calls))
@@ -306,10 +308,6 @@ def test_every_response_collects_each_violated_requirement(profile, monkeypatch)
 
 
 def test_every_response_checks_decodes_only_for_bearer_requests(profile, monkeypatch):
-    import sys
-
-    from conformance.checks import every_response
-
     calls = []
     monkeypatch.setitem(sys.modules, "conformance.checks.auth", fake_module("a", "bearer_decoded_once", "AUTH-1", calls))
     exchange = Exchange.build("GET", "http://sut/health", 200, response_headers={"x-request-id": "r"}, response_body={"status": "healthy"})
@@ -318,7 +316,77 @@ def test_every_response_checks_decodes_only_for_bearer_requests(profile, monkeyp
 
 
 def test_every_response_reports_a_failure_dressed_as_success(profile):
-    from conformance.checks import every_response
-
     violations = every_response(ok({"success": False, "message": "Invalid OTP"}), profile)
     assert "ENV-7" in [v.requirement for v in violations]
+
+
+# -- API-1 adapters (conformance.schemathesis_checks) -------------------------------
+
+
+def schemathesis_response(status, headers, body, *, request_headers=None):
+    request = requests.Request("POST", "http://sut/api/auth/login", headers=request_headers or {}, data=b"x=1").prepare()
+    return schemathesis.Response(status, headers, body, request, elapsed=0.01, verify=False)
+
+
+GOOD_HEADERS = {
+    "content-type": ["application/json"],
+    "x-request-id": ["rid-1"],
+    "x-content-type-options": ["nosniff"],
+    "x-frame-options": ["DENY"],
+    "content-security-policy": ["default-src 'none'; frame-ancestors 'none'"],
+    "referrer-policy": ["no-referrer"],
+    "cache-control": ["no-store"],
+}
+
+
+def test_schemathesis_response_becomes_an_exchange():
+    response = schemathesis_response(401, GOOD_HEADERS, b'{"a": 1}', request_headers={"Authorization": "Bearer t"})
+    exchange = sc.to_exchange(response)
+    assert exchange.label == "POST http://sut/api/auth/login"
+    assert exchange.request.headers.get("authorization") == "Bearer t"
+    assert exchange.request.body == b"x=1"
+    assert exchange.response.status == 401
+    assert exchange.response.headers.get("X-Request-ID") == "rid-1"
+    assert exchange.response.json == {"a": 1}
+
+
+def test_api1_check_passes_a_conforming_error_and_fails_a_bare_one(profile):
+    good = {"success": False, "error": {"message": "x", "code": "NOT_FOUND"}, "request_id": "rid-1"}
+    with sc.judging(sc.Judgement(profile, hsts_required=False)):
+        sc.every_response_conforms(None, schemathesis_response(404, GOOD_HEADERS, json.dumps(good).encode()), None)
+        with pytest.raises(AssertionError, match="ENV-1"):
+            sc.every_response_conforms(None, schemathesis_response(404, GOOD_HEADERS, b'{"detail": "Not Found"}'), None)
+    with pytest.raises(AssertionError, match="API-1"):
+        sc.no_server_error(None, schemathesis_response(500, GOOD_HEADERS, json.dumps(good).encode()), None)
+    sc.no_server_error(None, schemathesis_response(404, GOOD_HEADERS, b""), None)
+
+
+def test_api1_check_only_warns_once_about_other_requirements(profile):
+    success_dressed = b'{"success": false, "message": "Invalid OTP"}'
+    judgement = sc.Judgement(profile, hsts_required=False)
+    with sc.judging(judgement), pytest.warns(sc.FuzzFinding, match="ENV-7") as caught:
+        for _ in range(3):
+            sc.every_response_conforms(None, schemathesis_response(200, GOOD_HEADERS, success_dressed), None)
+    assert len([w for w in caught if issubclass(w.category, sc.FuzzFinding)]) == 1
+    assert judgement.reported == {"ENV-7"}
+
+
+def test_document_operations_are_named_after_the_profile(profile):
+    document = {"paths": {
+        "/api/patients/{patient_id}": {"get": {"responses": {}}, "put": {"responses": {}}, "parameters": []},
+        "/api/debug/sentry-test": {"get": {"responses": {}}},
+        "/api/extra": {"get": {"responses": {}}},
+    }}  # fmt: skip
+    annotated = sc.annotate_operations(document, profile, excluded=["error_trigger"])
+    paths = annotated["paths"]
+    assert paths["/api/patients/{patient_id}"]["get"][sc.OPERATION_KEY] == "get_patient"
+    assert paths["/api/patients/{patient_id}"]["put"][sc.OPERATION_KEY] == "update_patient"
+    assert sc.OPERATION_KEY not in paths["/api/extra"]["get"]
+    assert "x-conformance-operation" not in document["paths"]["/api/debug/sentry-test"]["get"], "the input is not modified"
+
+    def ctx(raw):
+        return SimpleNamespace(operation=SimpleNamespace(definition=SimpleNamespace(raw=raw)))
+
+    assert sc.is_excluded(ctx(paths["/api/debug/sentry-test"]["get"]))
+    assert not sc.is_excluded(ctx(paths["/api/patients/{patient_id}"]["get"]))
+    assert sc.logical_operation(ctx(paths["/api/debug/sentry-test"]["get"]).operation) == "error_trigger"

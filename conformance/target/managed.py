@@ -56,11 +56,12 @@ class ManagedTarget(Target):
     def __init__(self, settings: TargetSettings, profile: Profile) -> None:
         super().__init__(base_url="", profile=profile, mode="managed", jwt_secret=settings.jwt_secret)
         self.settings = settings
+        self.sink = SmtpSink()  # nothing runs before start()
+        self._otp = _otp_source(settings, self.sink, int(profile.accounts.get("otp_length", 6)))
         self.root = Path(tempfile.mkdtemp(prefix="hlc-run-"))
         self.data_dir = self.root / "data"
         self.data_dir.mkdir()
         self.services: dict[str, Service] = {}
-        self.sink = SmtpSink()
         self.sut_cmd = settings.sut_cmd or DEFAULT_SUT_CMD
         self.startup_timeout = float(settings.startup_timeout or 20.0)
         self._main: ManagedProcess | None = None
@@ -70,7 +71,6 @@ class ManagedTarget(Target):
         self._privileged: dict[tuple[str | None, str | None], PrivilegedAccount] = {}
         self._conf_runs = 0
         self._closed = False
-        self._otp = _otp_source(settings, self.sink, int(profile.accounts.get("otp_length", 6)))
 
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:

@@ -55,8 +55,11 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        """Stop serving; idempotent, and also frees the event loop of a sink never started."""
         if self._controller._thread is not None:  # Controller.stop asserts it is running
             self._controller.stop()
+        elif not self._controller.loop.is_closed():
+            self._controller.loop.close()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         """aiosmtpd handler hook: store the mail under each envelope recipient."""

@@ -59,7 +59,10 @@ def judge(exchange: Exchange, case: Case, profile: Any, **details: Any) -> None:
     _unless_inapplicable(envelope.failure_not_reported_as_success, exchange)
     if exchange.response.status >= 500:
         _unless_inapplicable(envelope.server_error_leaks_nothing, exchange)
-    framework_error_is_envelope(exchange) if case.framework else envelope.error_body_is_envelope(exchange)
+    if case.framework:
+        framework_error_is_envelope(exchange)
+    else:
+        envelope.error_body_is_envelope(exchange)
     _unless_inapplicable(envelope.status_matches_code, exchange, profile, expected_code=case.code)
     if case.code == "METHOD_NOT_ALLOWED":
         method_not_allowed_names_allowed(exchange)
@@ -109,8 +112,12 @@ def _unless_inapplicable(check: Callable[..., None], *args: Any, **kwargs: Any) 
 # -- how each error is provoked -----------------------------------------------------
 
 
-def unknown_route(kit: Kit) -> Exchange:
+def unknown_api_route(kit: Kit) -> Exchange:
     return kit.api.request("GET", f"/api/hlc-no-such-route-{uuid.uuid4().hex[:8]}")
+
+
+def unknown_route(kit: Kit) -> Exchange:
+    return kit.api.request("POST", f"/hlc-no-such-route-{uuid.uuid4().hex[:8]}", json={})
 
 
 def wrong_method(kit: Kit) -> Exchange:
@@ -216,6 +223,7 @@ JSON_HEADERS = {"content-type": "application/json"}
 
 CASES = {
     # ENV-2: what frameworks and middlewares answer
+    "unknown-api-route": Case(unknown_api_route, "NOT_FOUND", framework=True),
     "unknown-route": Case(unknown_route, "NOT_FOUND", framework=True),
     "wrong-method": Case(wrong_method, "METHOD_NOT_ALLOWED", framework=True),
     "malformed-json": Case(malformed_json, "VALIDATION_ERROR", framework=True),

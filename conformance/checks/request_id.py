@@ -1,9 +1,9 @@
 """Request ids (RID-1 .. RID-3): one id per request, in the header and in the error body.
 
 The contract does not define "well-formed" for an incoming id; the harness
-takes a conservative reading (1-128 characters of letters, digits and
-``._:-``, which covers UUIDs and the usual trace ids), and its suites only
-send values that are clearly on one side of that line.
+takes a common reading (8-128 characters of letters, digits and ``._:-``,
+starting with a letter or digit: UUIDs and the usual trace ids), and its
+suites only send values that are clearly on one side of that line.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
 DEFAULT_HEADER = "X-Request-ID"
-WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 
 
 def is_well_formed(request_id: str) -> bool:

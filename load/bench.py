@@ -145,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side (default 3)")
     parser.add_argument("--users", type=int, default=8, help="concurrent users (default 8)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per round (default 10)")
-    parser.add_argument("--out", type=Path, default=Path("load-report/bench"), help="folder for each round's reports")
+    parser.add_argument("--out", type=Path, default=Path("load-out/bench"), help="folder for each round's reports")
     args = parser.parse_args(argv)
     comparison = COMPARISONS[args.comparison]
     print(f"{args.comparison}: {args.rounds} rounds x 2 sides x {args.duration:g}s, {args.users} users", flush=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from conformance import profile as profiles
+from conformance.outcomes import NotRun
 from conformance.target.base import Target
 from load.gate import SloError, parse_override
 from load.provision import Needs, Provisioner, ProvisioningError, write_accounts
@@ -53,7 +54,7 @@ class LoadRun:
     users: int = 5
     spawn_rate: float = 5.0
     duration: float = 10.0
-    out: Path = field(default_factory=lambda: Path("load-report"))
+    out: Path = field(default_factory=lambda: Path("load-out"))
     slo_file: Path | None = None
     thresholds: list[str] = field(default_factory=list)
     conformance_profile: str | None = None
@@ -135,6 +136,8 @@ def provision(target: Target, profile: profiles.Profile, run: LoadRun) -> Path:
             data = provisioner.provision(needs)
         except ProvisioningError as exc:
             raise RunnerError(f"provisioning accounts failed: {exc}") from exc
+        except NotRun as exc:
+            raise RunnerError(f"cannot provision accounts: {exc}") from exc
     return write_accounts(data, run.out / "accounts.json")
 
 
@@ -179,7 +182,12 @@ def run_locust(run: LoadRun, base_url: str, accounts_file: Path) -> LoadResult:
         )  # fmt: skip
         try:
             code = process.wait(timeout=run.duration + LOCUST_GRACE)
-        except BaseException:
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+            raise RunnerError(
+                f"locust did not finish within {run.duration + LOCUST_GRACE:.0f}s; its output is in {log_path}"
+            ) from None
+        except BaseException:  # Ctrl-C included: never leave locust behind
             _stop_group(process)
             raise
     gate_path = run.out / "gate.txt"
@@ -225,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threshold", action="append", default=[], metavar="SCOPE.METRIC=VALUE", help="override one SLO, e.g. total.p95=800"
     )
-    parser.add_argument("--out", type=Path, default=Path("load-report"), help="folder for CSV, HTML and the gate table")
+    parser.add_argument("--out", type=Path, default=Path("load-out"), help="folder for CSV, HTML and the gate table")
     parser.add_argument("--sut-env", action="append", default=[], metavar="K=V", help="setting for the embedded SUT")
     parser.add_argument("--profile-file", help="harness profile TOML of the SUT (default: HealLog)")
     parser.add_argument("--otp-cmd", help="command printing the OTP for {email} (external SUT)")

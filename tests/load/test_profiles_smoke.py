@@ -98,3 +98,10 @@ def test_gate_fails_on_multi_decode_and_names_auth_1(tmp_path):
     assert report["failed_requirements"] == ["AUTH-1"]
     assert any(name.startswith("AUTH-1 ") for name in report["measurement"]["violations"])
     assert "X-Debug-JWT-Decodes" in (tmp_path / "violations.txt").read_text()
+
+
+def test_external_target_without_an_otp_source_is_refused_before_any_load(embedded_sut, tmp_path):
+    result = run_load("auth_read", "--base-url", embedded_sut.base_url, "--duration", "1", out=tmp_path)
+    assert result.returncode == 2
+    assert "cannot provision accounts" in result.stderr and "--fixed-otp" in result.stderr
+    assert not (tmp_path / "locust.log").exists()

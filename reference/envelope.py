@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from reference import context
 from reference.errors import (
@@ -69,11 +70,28 @@ def from_validation_error(exc: RequestValidationError) -> APIException:
     return ValidationFailed(validation_message(errors), field=validation_field(errors))
 
 
-def from_http_exception(exc: StarletteHTTPException) -> APIException:
+PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method some route accepts at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    methods = [
+        method for method in PROBED_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(methods) or None
+
+
+def from_http_exception(request: Request, exc: StarletteHTTPException) -> APIException:
     if exc.status_code == 404:
         return RouteNotFound()
     if exc.status_code == 405:
-        return MethodNotAllowed(headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        allow = allowed_methods(request)
+        if allow:
+            headers["Allow"] = allow
+        return MethodNotAllowed(headers=headers)
     if exc.status_code == 422:
         return ValidationFailed()
     return BadRequest(str(exc.detail) if exc.detail else None)
@@ -86,8 +104,8 @@ def install_error_handlers(app: FastAPI, renderer: EnvelopeRenderer) -> None:
     async def request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return renderer.response(from_validation_error(exc))
 
-    async def http_exception(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return renderer.response(from_http_exception(exc))
+    async def http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return renderer.response(from_http_exception(request, exc))
 
     async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("backing store unavailable", error_type=type(exc).__name__)

@@ -72,6 +72,7 @@ def test_every_encoding_of_a_canary_is_found(label, leak, form):
         logs.no_canary_in_logs([*CLEAN, leak], SECRETS)
     assert caught.value.requirement == "LOG-1"
     assert f"line 4 contains the {label} ({form})" in caught.value.actual
+    assert caught.value.actual.startswith("1 line(s) with secrets")
 
 
 def test_form_encoded_space_is_found():
@@ -97,6 +98,14 @@ def test_otp_in_a_message_with_the_same_timestamp_is_still_found():
     leaky = line(event=f"verification code {OTP}")
     with pytest.raises(Violation, match=r"line 1 contains the OTP \(raw\)"):
         logs.no_canary_in_logs([leaky], {"OTP": OTP})
+
+
+def test_several_secrets_in_one_line_are_reported_together_and_masked():
+    leak = line(email=EMAIL, phone=PHONE, request_id="r7")
+    with pytest.raises(Violation) as caught:
+        logs.no_canary_in_logs([*CLEAN, leak], SECRETS)
+    assert "line 4 contains the email (raw), the phone (raw)" in caught.value.actual
+    assert EMAIL not in caught.value.actual and PHONE not in caught.value.actual
 
 
 def test_leak_is_masked_in_the_message():
@@ -159,6 +168,11 @@ def test_request_without_a_line_is_a_log3_violation():
     with pytest.raises(Violation, match="no log line carries request id r3") as caught:
         logs.request_lines_carry_request_id(CLEAN, ["r1", "r3"])
     assert caught.value.requirement == "LOG-3"
+
+
+def test_text_line_holding_the_request_id_carries_it():
+    """LOG-3 judges the id only; that the line is not JSON is LOG-2's verdict."""
+    logs.request_lines_carry_request_id(["2026-11-26T14:00:00Z INFO request request_id=r5 status=200"], ["r5"])
 
 
 def test_request_id_only_in_the_message_is_pointed_out():

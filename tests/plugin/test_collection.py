@@ -153,3 +153,12 @@ def test_unreachable_base_url_exits_within_5_seconds_with_one_line(pytester):
     result.assert_outcomes()
     # The 5 s bound is the requirement itself; the slack absorbs a loaded 2-core machine, not a retry loop.
     assert elapsed < 5 + 5
+
+
+def test_target_is_closed_on_ctrl_c(run, fake_target):
+    result, _ = run(SUITE + """
+def test_interrupted(target):
+    raise KeyboardInterrupt
+""")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert fake_target.target.closed >= 1

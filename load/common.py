@@ -32,6 +32,7 @@ from locust import FastHttpUser, events
 from locust.stats import StatsEntry
 
 from conformance import profile as profiles
+from conformance.checks import every_response
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 from load import gate
@@ -340,8 +341,6 @@ class ApiUser(FastHttpUser):
 
 def every_response_violations(exchange: Exchange, profile: profiles.Profile, hsts_required: bool) -> list[Violation]:
     """The checks every response must pass (the same function the suites and schemathesis call)."""
-    from conformance.checks import every_response
-
     return every_response(exchange, profile, hsts_required=hsts_required)
 
 

@@ -33,7 +33,7 @@ EXTRA_ATTEMPTS = 3
 
 
 @dataclass
-class Target:
+class AttackedEmail:
     email: str
     account: dict[str, Any] | None = None  # a real account of this run (LOCK-1 can be checked)
     attempts: list[Exchange] = field(default_factory=list)
@@ -45,29 +45,29 @@ class Ledger:
     """The emails under attack and every answer they got (shared by the users of this process)."""
 
     def __init__(self) -> None:
-        self.pool: list[Target] = []
+        self.pool: list[AttackedEmail] = []
         self.serial = 0
         self.real: list[dict[str, Any]] | None = None
 
-    def pick(self) -> Target:
+    def pick(self) -> AttackedEmail:
         if self.real is None:
             self.real = list(RUN.accounts)
         while len(self.pool) < POOL_SIZE:
             self.pool.append(self._fresh())
         return random.choice(self.pool)
 
-    def retire(self, target: Target) -> None:
+    def retire(self, target: AttackedEmail) -> None:
         if target in self.pool:
             self.pool.remove(target)
 
-    def _fresh(self) -> Target:
+    def _fresh(self) -> AttackedEmail:
         if self.real:
             account = self.real.pop()
-            return Target(account["email"], account)
+            return AttackedEmail(account["email"], account)
         self.serial += 1
         run = RUN.data.get("run_id", "run")
         domain = RUN.data.get("email_domain", "example.com")
-        return Target(f"hlc-storm-{run}-{self.serial}@{domain}")
+        return AttackedEmail(f"hlc-storm-{run}-{self.serial}@{domain}")
 
 
 LEDGER = Ledger()
@@ -100,7 +100,7 @@ class LoginStormUser(ApiUser):
                 target.right_password_tried = True
                 self.right_password_while_locked(target)
 
-    def right_password_while_locked(self, target: Target) -> None:
+    def right_password_while_locked(self, target: AttackedEmail) -> None:
         """After N failures the right password is refused too: 429 ACCOUNT_LOCKED (LOCK-1)."""
         kinds = [lockout.answer_kind(e) for e in target.attempts]
         if kinds.count(lockout.FAILED) + kinds.count(lockout.LOCK) < self.threshold:

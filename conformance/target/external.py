@@ -4,8 +4,8 @@ Each option enables one capability; without it the base class raises
 :class:`~conformance.outcomes.NotRun` naming the option:
 
     --restart-cmd CMD      restart()       run CMD, then wait for health
-    --log-file PATH        log_mark/lines  a file the SUT writes (line offsets)
-    --log-cmd CMD          log_mark/lines  a command printing the SUT's log
+    --sut-log-file PATH    log_mark/lines  a file the SUT writes (line offsets)
+    --sut-log-cmd CMD      log_mark/lines  a command printing the SUT's log
     --peer-url URL         peer_url()      a second instance on the same stores
     --accounts FILE        privileged_account()  pre-provisioned credentials
     --seed-cmd CMD         privileged_account()  creates one ({email} {password} {plan} {role})
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from conformance.target import TargetSettings
 
 RESTART_CMD_TIMEOUT = 300.0
+#: The plugin's names for the log options (pytest owns --log-file).
+LOG_OPTIONS = "--sut-log-file or --sut-log-cmd"
 POLL_INTERVAL = 0.2
 
 
@@ -90,7 +92,10 @@ class ExternalTarget(Target):
         if not self.settings.seed_cmd:
             wanted = " and ".join(filter(None, (f"plan {plan}" if plan else "", f"role {role}" if role else "")))
             reason = f"no account with {wanted or 'any plan'}" + (" in --accounts" if self._accounts else "")
-            raise NotRun(reason, option="--accounts or --seed-cmd")
+            options = "--accounts or --seed-cmd"
+            if self.profile.authorization == "claims":  # the account factory can then mint with the secret
+                options = "--accounts, --seed-cmd or --jwt-secret"
+            raise NotRun(reason, option=options)
         with self._lock:
             if (plan, role) not in self._seeded:
                 email, password = new_credentials("-".join(filter(None, (plan, role))) or "user")
@@ -103,12 +108,12 @@ class ExternalTarget(Target):
     # -- logs -----------------------------------------------------------
     def log_mark(self) -> int:
         if self._log is None:
-            return super().log_mark()
+            raise NotRun("no access to the SUT's logs", option=LOG_OPTIONS)
         return self._log.mark()
 
     def log_lines(self, since: int = 0, *, settle: float = 0.3) -> list[str]:
         if self._log is None:
-            return super().log_lines(since, settle=settle)
+            raise NotRun("no access to the SUT's logs", option=LOG_OPTIONS)
         return self._log.lines(since, settle=settle)
 
     # -- process control --------------------------------------------------

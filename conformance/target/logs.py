@@ -16,7 +16,7 @@ from conformance.target.errors import TargetError
 from conformance.target.process import render_command
 
 LOG_CMD_TIMEOUT = 30.0
-#: Lines remembered at a --log-cmd mark to find the same place in a later output.
+#: Lines remembered at a --sut-log-cmd mark to find the same place in a later output.
 ANCHOR_LINES = 5
 
 
@@ -66,7 +66,7 @@ class LogCommand:
     """
 
     def __init__(self, template: str) -> None:
-        self.argv = render_command(template, {}, option="--log-cmd")
+        self.argv = render_command(template, {}, option="--sut-log-cmd")
         self._anchors: list[list[str]] = []
         self._lock = threading.Lock()
 
@@ -92,11 +92,10 @@ class LogCommand:
                 self.argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=LOG_CMD_TIMEOUT, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise TargetError(f"--log-cmd {self.argv[0]} failed: {exc}") from None
+            raise TargetError(f"--sut-log-cmd {self.argv[0]} failed: {exc}") from None
         if done.returncode != 0:
-            raise TargetError(
-                f"--log-cmd exited with code {done.returncode}: {done.stderr.decode('utf-8', 'replace').strip()[:300]}"
-            )
+            error = done.stderr.decode("utf-8", "replace").strip()[:300]
+            raise TargetError(f"--sut-log-cmd exited with code {done.returncode}: {error}")
         return done.stdout.decode("utf-8", "replace").splitlines()
 
 

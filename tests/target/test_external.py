@@ -76,8 +76,9 @@ def test_missing_capabilities_are_not_run_naming_the_option(profile, answering):
     assert target.mode == "external" and not target.base_url.endswith("/")
     cases = [
         (lambda: target.otp_code("a@example.com"), "--otp-cmd or --fixed-otp"),
-        (lambda: target.privileged_account(role="admin"), "--accounts or --seed-cmd"),
-        (target.log_mark, "--log-file or --log-cmd"),
+        (lambda: target.privileged_account(role="admin"), "--accounts, --seed-cmd or --jwt-secret"),
+        (target.log_mark, "--sut-log-file or --sut-log-cmd"),
+        (target.log_lines, "--sut-log-file or --sut-log-cmd"),
         (target.restart, "--restart-cmd"),
         (target.peer_url, "--peer-url"),
         (lambda: target.stop_store("redis"), "managed mode (no --base-url)"),

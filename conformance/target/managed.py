@@ -36,7 +36,7 @@ from conformance.target.logs import LogFile
 from conformance.target.otp import CommandOtp, FixedOtp, MailboxOtp
 from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
 from conformance.target.privileged import new_credentials, run_seed
-from conformance.target.process import ManagedProcess, render_command
+from conformance.target.process import PLACEHOLDERS, ManagedProcess, render_command
 from conformance.target.providers import Service, check_services, start_service
 from conformance.target.smtp_sink import SmtpSink
 
@@ -77,6 +77,7 @@ class ManagedTarget(Target):
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""
         services = list(settings.services or ["redis"])
         check_services(services)
+        _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)
         target = cls(settings, profile)
         try:
             target._start(services)
@@ -277,6 +278,15 @@ class ManagedTarget(Target):
         for service in reversed(list(self.services.values())):
             _quietly(service.close)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _check_command(template: str, services: list[str]) -> None:
+    """Fail before anything starts on a placeholder typo or a store the command wants but will not get."""
+    for name in ("redis", "mongo"):
+        if "{" + name + "_url}" in template and name not in services:
+            raise TargetError(f"--sut-cmd uses {{{name}_url}}, but --services does not include {name}")
+    dummy = {name: "" for name in PLACEHOLDERS if not name.endswith("_url")}
+    render_command(template, dummy | {f"{name}_url": "" for name in services})
 
 
 def _exit_or_ready(process: ManagedProcess, profile: Profile, timeout: float) -> int | None:

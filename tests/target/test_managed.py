@@ -9,6 +9,7 @@ import redis
 from conformance.outcomes import NotRun
 from conformance.profile import load
 from conformance.target import TargetError, TargetSettings, open_target
+from conformance.target import managed
 from conformance.target import process as process_module
 from conformance.target.providers import docker_available
 from conformance.target.smtp_sink import SmtpSink
@@ -179,6 +180,22 @@ def test_mongo_without_docker_fails_before_anything_starts(profile, nothing_left
     with pytest.raises(TargetError, match="^--services mongo needs a Docker engine"):
         open_target(TargetSettings(sut_cmd=STUB_SERVE, services=["redis", "mongo"]), profile)
     assert nothing_left_running()
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        ("app --port {prot}", r"^--sut-cmd: unknown placeholder \{prot\}"),
+        ("app --mongo {mongo_url}", r"^--sut-cmd uses \{mongo_url\}, but --services does not include mongo"),
+    ],
+)
+def test_a_bad_command_fails_before_anything_starts(profile, monkeypatch, command, message):
+    def must_not_start(*args):
+        raise AssertionError("a store was started for a command that cannot run")
+
+    monkeypatch.setattr(managed, "start_service", must_not_start)
+    with pytest.raises(TargetError, match=message):
+        open_target(TargetSettings(sut_cmd=command), profile)
 
 
 def test_ctrl_c_while_opening_stops_what_already_started(profile, monkeypatch, nothing_left_running):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from reference.config import PRODUCTION_CHECKS, ProductionCheck
 from reference.credentials import CredentialErrors, OTPOutcomes
 from reference.envelope import EnvelopeRenderer, install_error_handlers
 from reference.guards import Guards
@@ -54,5 +53,3 @@ class Components:
     # data
     patient_ids: PatientIdGenerator = field(default_factory=CounterPatientIds)
     search: SearchMatcher = field(default_factory=LiteralSearch)
-    # configuration
-    production_checks: tuple[ProductionCheck, ...] = PRODUCTION_CHECKS

@@ -1,4 +1,8 @@
-"""`python -m reference serve`: configuration, defects, logging, Redis, then uvicorn."""
+"""`python -m reference serve`: configuration, defects, logging, Redis, then uvicorn.
+
+The configuration is checked before the application stack is imported, so a
+refused production start exits quickly even on a busy machine.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import uvicorn
-
-from reference.app import create_app
-from reference.components import Components
 from reference.config import ConfigError, Settings, resolve_database_url, resolve_secret, validate
-from reference.defects import DefectError, build_components
-from reference.embedded_redis import EmbeddedRedis, RedisStartError
-from reference.logs import configure_logging, get_logger
-from reference.services import build_services
+from reference.defects import DefectError, production_checks
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:
@@ -24,7 +21,7 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 
 def fail(message: str) -> int:
-    """Report a start-up failure as a JSON line on stderr (logging may not be configured yet)."""
+    """Report a start-up failure as a JSON line on stderr (logging is not configured yet)."""
     line = {
         "event": "startup failed", "level": "error", "error": message,
         "timestamp": datetime.now(timezone.utc).isoformat(),
@@ -33,21 +30,30 @@ def fail(message: str) -> int:
     return 2
 
 
-def load(data_dir: Path) -> tuple[Settings, Components]:
+def load_settings() -> Settings:
     settings = Settings()
-    components = build_components(settings.defect_names)
-    validate(settings, components.production_checks)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return settings, components
+    validate(settings, production_checks(settings.defect_names))
+    return settings
 
 
 def serve(host: str, port: int, data_dir: Path) -> int:
     try:
-        settings, components = load(data_dir)
+        settings = load_settings()
     except (ConfigError, DefectError) as exc:
         return fail(str(exc))
     except ValueError as exc:  # pydantic-settings: a value of the wrong type
         return fail("invalid configuration: " + " ".join(str(exc).split()))
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    import uvicorn
+
+    from reference.app import create_app
+    from reference.defects import build_components
+    from reference.embedded_redis import EmbeddedRedis, RedisStartError
+    from reference.logs import configure_logging, get_logger
+    from reference.services import build_services
+
+    components = build_components(settings.defect_names)
     configure_logging(components.log_format)
     log = get_logger("heallog.serve")
     embedded = None

@@ -3,7 +3,9 @@
 `REFERENCE_DEFECTS=a,b` builds the application from `Components()` with each
 named defect's `apply(components)` run on it. Every defect lives in its own
 module here and replaces one or two components with a sibling implementation;
-the clean code has no `if defect:` branches.
+the clean code has no `if defect:` branches. A defect of the start-up
+configuration instead defines `production_checks(checks) -> checks`: those run
+before the (slow) application imports, so a refused start is quick.
 
 `DEFECTS` is data, imported by the harness's kill matrix.
 """
@@ -12,8 +14,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from reference.components import Components
+from reference.config import PRODUCTION_CHECKS, ProductionCheck
+
+if TYPE_CHECKING:
+    from reference.components import Components
 
 
 @dataclass(frozen=True)
@@ -66,14 +72,31 @@ class DefectError(ValueError):
     """An unknown defect name (a start-up error)."""
 
 
-def build_components(names: tuple[str, ...] | list[str]) -> Components:
-    """The clean components with the named defects applied, in order."""
+def check_names(names: tuple[str, ...] | list[str]) -> None:
     unknown = [name for name in names if name not in DEFECTS]
     if unknown:
         raise DefectError(
             f"REFERENCE_DEFECTS: unknown defect(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFECTS))}"
         )
+
+
+def production_checks(names: tuple[str, ...] | list[str]) -> tuple[ProductionCheck, ...]:
+    """The start-up checks of production, as the named defects leave them."""
+    check_names(names)
+    checks = PRODUCTION_CHECKS
+    for name in names:
+        module = importlib.import_module(DEFECTS[name].module)
+        checks = getattr(module, "production_checks", lambda kept: kept)(checks)
+    return checks
+
+
+def build_components(names: tuple[str, ...] | list[str]) -> "Components":
+    """The clean components with the named defects applied, in order."""
+    from reference.components import Components
+
+    check_names(names)
     components = Components()
     for name in names:
-        importlib.import_module(DEFECTS[name].module).apply(components)
+        module = importlib.import_module(DEFECTS[name].module)
+        getattr(module, "apply", lambda _components: None)(components)
     return components

@@ -3,5 +3,5 @@
 from reference.config import secret_key_is_strong
 
 
-def apply(components) -> None:
-    components.production_checks = tuple(c for c in components.production_checks if c is not secret_key_is_strong)
+def production_checks(checks):
+    return tuple(check for check in checks if check is not secret_key_is_strong)

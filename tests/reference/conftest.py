@@ -34,21 +34,28 @@ class Servers:
         self.running: dict[str, ServerProcess] = {}
 
     def get(self, key: str, **env: str) -> ServerProcess:
-        if key not in self.running:
-            server = ServerProcess(self.root / key, base_env(**env))
-            self.running[key] = server  # registered first: stopped at session end even if start fails
-            server.start()
-        return self.running[key]
+        return self.get_many({key: env})[key]
 
-    def defect_group(self, group: str, **env: str) -> ServerProcess:
-        defects = ",".join(DEFECT_GROUPS[group])
-        return self.get(f"defects-{group}", REFERENCE_DEFECTS=defects, RATE_LIMIT_LOGIN=HIGH_LOGIN_RATE, **env)
+    def get_many(self, wanted: dict[str, dict[str, str]]) -> dict[str, ServerProcess]:
+        """Start the servers not running yet, all at once (boot time dominates), and wait for each."""
+        new = []
+        for key, env in wanted.items():
+            if key not in self.running:
+                server = ServerProcess(self.root / key, base_env(**env))
+                self.running[key] = server  # registered first: stopped at session end even if start fails
+                server.spawn()
+                new.append(server)
+        for server in new:
+            server.wait_ready()
+        return {key: self.running[key] for key in wanted}
 
-    def for_defect(self, name: str) -> ServerProcess:
-        for group, members in DEFECT_GROUPS.items():
-            if name in members:
-                return self.defect_group(group)
-        raise KeyError(name)
+    def defect_groups(self) -> dict[str, ServerProcess]:
+        """One server per group of DEFECT_GROUPS, keyed by defect name."""
+        started = self.get_many({
+            f"defects-{group}": {"REFERENCE_DEFECTS": ",".join(members), "RATE_LIMIT_LOGIN": HIGH_LOGIN_RATE}
+            for group, members in DEFECT_GROUPS.items()
+        })
+        return {name: started[f"defects-{group}"] for group, members in DEFECT_GROUPS.items() for name in members}
 
     def stop_all(self) -> None:
         for server in self.running.values():

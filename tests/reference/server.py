@@ -70,6 +70,7 @@ class ServerProcess:
     process: subprocess.Popen | None = None
     log_path: Path = field(init=False)
     children: list[int] = field(default_factory=list)
+    survivors: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -79,21 +80,30 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ServerProcess":
-        """Start and wait for /health; retried on another port if the first one was taken meanwhile."""
-        for _attempt in range(3):
-            self.port = free_port()
-            with open(self.log_path, "ab") as out:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1",
-                     "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                    env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                )
+    def spawn(self) -> None:
+        """Start the process without waiting (several servers can then boot in parallel)."""
+        self.port = free_port()
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self) -> "ServerProcess":
+        """Wait for /health; on failure retry on another port (it may have been taken meanwhile)."""
+        for attempt in range(3):
+            if attempt:
+                self.spawn()
             if self._wait_healthy():
                 self.children = child_pids(self.process.pid)
                 return self
             self.stop()
         raise RuntimeError(f"reference server did not start; output:\n{self.output()[-3000:]}")
+
+    def start(self) -> "ServerProcess":
+        self.spawn()
+        return self.wait_ready()
 
     def _wait_healthy(self) -> bool:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -118,9 +128,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=STOP_SECONDS)
-        for pid in self.children:  # never leave an orphan behind, even if the server failed to
-            if is_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+        self.survivors = [pid for pid in self.children if is_alive(pid)]
+        for pid in self.survivors:  # recorded for the tests, then never left behind
+            os.kill(pid, signal.SIGKILL)
         return self.process.returncode
 
     def restart(self) -> None:

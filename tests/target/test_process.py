@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -123,3 +125,41 @@ def test_an_unknown_executable_is_one_clear_error(tmp_path):
     process = ManagedProcess(["no-such-binary-hlc"], env=dict(os.environ), log_path=tmp_path / "out.log")
     with pytest.raises(TargetError, match="cannot start the SUT: no-such-binary-hlc"):
         process.start()
+
+
+HARNESS = """
+import os, sys, time
+from pathlib import Path
+from conformance.target.process import ManagedProcess
+child = ManagedProcess([sys.executable, "-c", "import time; time.sleep(600)"], env=dict(os.environ),
+                       log_path=Path(sys.argv[1]))
+child.start()
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_children_die_with_a_harness_killed_without_cleanup(tmp_path):
+    harness = subprocess.Popen(
+        [sys.executable, "-c", HARNESS, str(tmp_path / "child.log")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child_pid = int(harness.stdout.readline())
+        assert pid_alive(child_pid)
+    finally:
+        harness.kill()  # SIGKILL: no atexit, no finally in the harness
+        harness.wait(10)
+        harness.stdout.close()
+    deadline = time.monotonic() + 10
+    while pid_alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(child_pid)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -137,14 +137,18 @@ def _expected_for(code: str, status: int, codes: dict[str, int]) -> str:
 def not_found_has_context(
     exchange: Exchange, *, resource: str | None = None, identifier: str | None = None
 ) -> None:
-    """ENV-4: a missing resource is 404 NOT_FOUND naming ``context.resource`` and ``context.identifier``."""
-    response = exchange.response
+    """ENV-4: the 404 for a missing resource names ``context.resource`` and ``context.identifier``.
+
+    Only the context is judged: a wrong status or code is ENV-3's failure and a
+    broken body ENV-1's, so both make this check not applicable.
+    """
     error = _error_object(exchange)
-    context = error.get("context") if error else None
-    context = context if isinstance(context, dict) else {}
+    if exchange.response.status != 404:
+        raise NotApplicable(f"status {exchange.response.status}, not 404 (ENV-3 judges the status)")
+    if error is None:
+        raise NotApplicable("no error object (ENV-1 judges the body)")
+    context = error.get("context") if isinstance(error.get("context"), dict) else {}
     problems = []
-    if response.status != 404 or (error or {}).get("code") != "NOT_FOUND":
-        problems.append(f"{response.status} with code {(error or {}).get('code')}")
     for key, wanted in (("resource", resource), ("identifier", identifier)):
         value = context.get(key)
         if not isinstance(value, str) or not value:
@@ -154,7 +158,7 @@ def not_found_has_context(
     if problems:
         raise Violation(
             "ENV-4",
-            expected="404 NOT_FOUND with context.resource"
+            expected="context.resource"
             + (f" = {resource!r}" if resource else "")
             + " and context.identifier"
             + (f" = {identifier!r}" if identifier else ""),
@@ -165,14 +169,16 @@ def not_found_has_context(
 
 
 def validation_error_names_field(exchange: Exchange, expected_field: str | Collection[str] | None = None) -> None:
-    """ENV-5: a 422 VALIDATION_ERROR names the offending input in ``error.field``.
+    """ENV-5: a 422 validation error names the offending input in ``error.field``.
 
     ``expected_field`` is the input the test broke, or several names when the
     test broke several inputs (the contract lets the SUT name any one of them).
+    The code is ENV-3's business and the body's shape ENV-1's: without a 422
+    and an error object this check is not applicable.
     """
     error = _error_object(exchange)
-    if exchange.response.status != 422 or error is None or error.get("code") != "VALIDATION_ERROR":
-        raise NotApplicable("not a VALIDATION_ERROR envelope (ENV-3 and ENV-1 judge that)")
+    if exchange.response.status != 422 or error is None:
+        raise NotApplicable("not a 422 with an error object (ENV-3 and ENV-1 judge that)")
     wanted = [expected_field] if isinstance(expected_field, str) else list(expected_field or ())
     field = error.get("field")
     if not isinstance(field, str) or not field or (wanted and field not in wanted):

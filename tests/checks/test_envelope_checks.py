@@ -178,8 +178,7 @@ def test_not_found_with_context_passes():
         (error(404, "NOT_FOUND"), "context.resource is null"),
         (error(404, "NOT_FOUND", context={"resource": "patient"}), "context.identifier is null"),
         (error(404, "NOT_FOUND", context={"resource": "patient", "identifier": "zzz"}), "not 'abc'"),
-        (error(400, "BAD_REQUEST", context={"resource": "patient", "identifier": "abc"}), "400 with code BAD_REQUEST"),
-        (error(404, "NOT_FOUND", body={"detail": "Patient not found"}), "404 with code None"),
+        (error(404, "UNKNOWN_ERROR", context={"resource": "", "identifier": "abc"}), "context.resource is \"\""),
     ],
 )
 def test_not_found_without_context_fails(exchange, complaint):
@@ -187,6 +186,19 @@ def test_not_found_without_context_fails(exchange, complaint):
         envelope.not_found_has_context(exchange, identifier="abc")
     assert raised.value.requirement == "ENV-4"
     assert complaint in raised.value.actual
+
+
+@pytest.mark.parametrize(
+    "exchange",
+    [
+        error(400, "BAD_REQUEST", context={"resource": "patient", "identifier": "abc"}),
+        error(404, "NOT_FOUND", body={"detail": "Patient not found"}),
+        ok({"id": "abc"}),
+    ],
+)
+def test_not_found_context_leaves_status_and_shape_to_other_checks(exchange):
+    with pytest.raises(NotApplicable):
+        envelope.not_found_has_context(exchange, identifier="abc")
 
 
 # -- ENV-5 -----------------------------------------------------------------
@@ -211,6 +223,12 @@ def test_validation_field_check_ignores_other_errors():
         envelope.validation_error_names_field(error(400, "BAD_REQUEST", field="password"))
     with pytest.raises(NotApplicable):
         envelope.validation_error_names_field(error(422, None, body={"detail": [{"loc": ["body", "password"]}]}))
+
+
+def test_validation_field_is_judged_whatever_the_code():
+    envelope.validation_error_names_field(error(422, "UNKNOWN_ERROR", field="password"), "password")
+    with pytest.raises(Violation):
+        envelope.validation_error_names_field(error(422, "UNKNOWN_ERROR"), "password")
 
 
 # -- ENV-6 -----------------------------------------------------------------

@@ -102,6 +102,22 @@ def report(comparison: Comparison, results: list[list[Figures]]) -> str:
     return "\n".join(lines)
 
 
+def hs256_verify_microseconds(iterations: int = 2000) -> float:
+    """What one HS256 verification (PyJWT, as the reference does it) costs here, in microseconds.
+
+    The end-to-end figures above are noisy on a shared machine; this is the
+    floor of what each extra decode adds to a request.
+    """
+    import timeit
+
+    import jwt
+
+    secret = "k" * 64
+    token = jwt.encode({"sub": "1", "exp": 4102444800, "jti": "x", "type": "access"}, secret, algorithm="HS256")
+    seconds = timeit.timeit(lambda: jwt.decode(token, secret, algorithms=["HS256"]), number=iterations)
+    return seconds / iterations * 1e6
+
+
 def _cpus() -> str:
     import os
 
@@ -148,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("load-out/bench"), help="folder for each round's reports")
     args = parser.parse_args(argv)
     comparison = COMPARISONS[args.comparison]
+    if args.comparison == "decode-cost":
+        print(f"one HS256 verification (PyJWT) costs {hs256_verify_microseconds():.1f} us here", flush=True)
     print(f"{args.comparison}: {args.rounds} rounds x 2 sides x {args.duration:g}s, {args.users} users", flush=True)
     try:
         text = bench(comparison, rounds=args.rounds, users=args.users, duration=args.duration, out=args.out.resolve() / args.comparison)

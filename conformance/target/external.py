@@ -70,6 +70,10 @@ class ExternalTarget(Target):
         self._seeded: dict[tuple[str | None, str | None], PrivilegedAccount] = {}
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        """Never the signing secret: reprs end up in failure reports."""
+        return f"<{type(self).__name__} {self.base_url} {self.mode}>"
+
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ExternalTarget:
         """Check the options, then the SUT's health (5 s), then the peer's."""

@@ -72,6 +72,10 @@ class ManagedTarget(Target):
         self._conf_runs = 0
         self._closed = False
 
+    def __repr__(self) -> str:
+        """Never the signing secret: reprs end up in failure reports."""
+        return f"<{type(self).__name__} {self.base_url} {self.mode}>"
+
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""

@@ -158,3 +158,9 @@ def test_a_failing_restart_command_is_reported(profile, answering):
     target = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="false"), profile)
     with pytest.raises(TargetError, match="--restart-cmd exited with code 1"):
         target.restart()
+
+
+def test_the_signing_secret_never_shows_in_a_repr(profile, answering):
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), jwt_secret="s3cr3t-value-hlc"), profile)
+    assert target.jwt_secret == "s3cr3t-value-hlc"
+    assert "s3cr3t-value-hlc" not in repr(target)

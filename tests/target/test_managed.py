@@ -206,3 +206,7 @@ def test_ctrl_c_while_opening_stops_what_already_started(profile, monkeypatch, n
     with pytest.raises(KeyboardInterrupt):
         open_target(TargetSettings(sut_cmd=STUB_SERVE), profile)
     assert nothing_left_running(), "the Redis started before the interruption was stopped"
+
+
+def test_the_signing_secret_never_shows_in_a_repr(target):
+    assert target.jwt_secret not in repr(target)

@@ -112,7 +112,9 @@ def open_load_target(args: argparse.Namespace, profile: profiles.Profile) -> Tar
             f"refusing to load {args.base_url}: not a loopback address. A load test is a denial of service "
             "for anyone else's system; pass --i-own-this-system if this one is yours."
         )
-    sut_env = {**load_sut_env(profile), **parse_env(args.sut_env)} if not args.base_url else parse_env(args.sut_env)
+    if args.base_url and args.sut_env:
+        raise RunnerError("--sut-env configures the embedded SUT; it cannot change a SUT given by --base-url")
+    sut_env = {} if args.base_url else {**load_sut_env(profile), **parse_env(args.sut_env)}
     settings = TargetSettings(
         base_url=args.base_url,
         profile_path=args.profile_file,

@@ -97,3 +97,9 @@ def test_mixed_provisions_one_session_per_user():
     for users in (1, 4, 5, 6, 23):
         needs = runner.NEEDS["mixed"](users)
         assert needs.accounts * needs.sessions_per_account >= users
+
+
+def test_sut_env_with_an_external_target_is_refused(capsys):
+    code = runner.main(["auth_read", "--base-url", "http://127.0.0.1:9", "--sut-env", "REFERENCE_DEFECTS=multi-decode"])
+    assert code == 2
+    assert "--sut-env configures the embedded SUT" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import time
 from pathlib import Path
 
 from conformance.target.errors import TargetError
@@ -132,19 +133,27 @@ class LocalRedis(Service):
         ]  # fmt: skip
 
     def _ping_problem(self) -> str | None:
-        import redis
+        return redis_ping_problem(LOOPBACK, self.port)
 
-        client = redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=1, socket_connect_timeout=1)
-        try:
-            return None if client.ping() else "PING was not answered"
-        except redis.RedisError as exc:
-            return str(exc)
-        finally:
-            client.close()
+
+def redis_ping_problem(host: str, port: int) -> str | None:
+    """``None`` when Redis at host:port answers PING, else why not."""
+    import redis
+
+    client = redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return None if client.ping() else "PING was not answered"
+    except redis.RedisError as exc:
+        return str(exc)
+    finally:
+        client.close()
 
 
 class ContainerRedis(Service):
-    """Redis in a container; an outage is a paused container (same port, same data)."""
+    """Redis in a container on a host port of its own, with AOF: a stop/start keeps address and data.
+
+    (Untested here: this machine has no Docker engine.)
+    """
 
     name = "redis"
 
@@ -153,34 +162,43 @@ class ContainerRedis(Service):
             from testcontainers.community.redis import RedisContainer
         except ImportError:  # testcontainers < 4.10
             from testcontainers.redis import RedisContainer
-        self._container = RedisContainer().start()
-        host = self._container.get_container_host_ip()
-        self.url = f"redis://{host}:{self._container.get_exposed_port(6379)}/0"
+        self.port = free_port()
+        command = ["redis-server", "--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+        self._container = RedisContainer().with_bind_ports(6379, self.port).with_command(command).start()
+        self.host = self._container.get_container_host_ip()
+        self.url = f"redis://{self.host}:{self.port}/0"
 
     def stop(self) -> None:
-        self._container.get_wrapped_container().pause()
+        self._container.get_wrapped_container().stop(timeout=5)
 
     def start(self) -> None:
-        self._container.get_wrapped_container().unpause()
+        self._container.get_wrapped_container().start()
+        deadline = time.monotonic() + REDIS_READY_TIMEOUT
+        while (reason := redis_ping_problem(self.host, self.port)) is not None:
+            if time.monotonic() >= deadline:
+                raise TargetError(f"the Redis container did not answer PING in {REDIS_READY_TIMEOUT:g} s ({reason})")
+            time.sleep(0.1)
 
     def close(self) -> None:
         self._container.stop()
 
 
 class ContainerMongo(Service):
+    """MongoDB in a container on a host port of its own; stop/start keep address and data (untested here)."""
+
     name = "mongo"
 
     def __init__(self) -> None:
         from testcontainers.mongodb import MongoDbContainer
 
-        self._container = MongoDbContainer().start()
+        self._container = MongoDbContainer().with_bind_ports(27017, free_port()).start()
         self.url = self._container.get_connection_url()
 
     def stop(self) -> None:
-        self._container.get_wrapped_container().pause()
+        self._container.get_wrapped_container().stop(timeout=5)
 
     def start(self) -> None:
-        self._container.get_wrapped_container().unpause()
+        self._container.get_wrapped_container().start()
 
     def close(self) -> None:
         self._container.stop()

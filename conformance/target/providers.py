@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
 from conformance.target.process import ManagedProcess
 
 DOCKER_PING_TIMEOUT = 2
-REDIS_READY_TIMEOUT = 10.0
+REDIS_READY_TIMEOUT = 10.0  # seconds for a (re)started store to answer
 PORT_ATTEMPTS = 3
 KNOWN_SERVICES = ("redis", "mongo")
 
@@ -189,9 +190,13 @@ class ContainerMongo(Service):
     name = "mongo"
 
     def __init__(self) -> None:
-        from testcontainers.mongodb import MongoDbContainer
-
-        self._container = MongoDbContainer().with_bind_ports(27017, free_port()).start()
+        try:
+            from testcontainers.community.mongodb import MongoDbContainer
+        except ImportError:  # testcontainers < 4.10
+            from testcontainers.mongodb import MongoDbContainer
+        self.port = free_port()
+        self._container = MongoDbContainer().with_bind_ports(27017, self.port).start()
+        self.host = self._container.get_container_host_ip()
         self.url = self._container.get_connection_url()
 
     def stop(self) -> None:
@@ -199,6 +204,15 @@ class ContainerMongo(Service):
 
     def start(self) -> None:
         self._container.get_wrapped_container().start()
+        deadline = time.monotonic() + REDIS_READY_TIMEOUT
+        while True:
+            try:
+                socket.create_connection((self.host, self.port), timeout=1).close()
+                return
+            except OSError as exc:
+                if time.monotonic() >= deadline:
+                    raise TargetError(f"the MongoDB container did not accept connections again ({exc})") from None
+                time.sleep(0.1)
 
     def close(self) -> None:
         self._container.stop()

@@ -58,6 +58,9 @@ class Servers:
         return {name: started[f"defects-{group}"] for group, members in DEFECT_GROUPS.items() for name in members}
 
     def stop_all(self) -> None:
+        for server in self.running.values():  # signal all first: they shut down in parallel
+            if server.process is not None and server.process.poll() is None:
+                server.process.terminate()
         for server in self.running.values():
             server.stop()
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
+
+from reference.embedded_redis import redis_server_binary
 
 STARTUP_SECONDS = 30.0
 STOP_SECONDS = 10.0
@@ -147,6 +150,15 @@ class ServerProcess:
     def log_lines(self, since: int = 0) -> list[str]:
         return self.output().splitlines()[since:]
 
+    def wait_for_log(self, text: str, since: int = 0, timeout: float = 10.0) -> list[str]:
+        """The lines since `since`, once one contains `text` (lines are written after the response)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.log_lines(since)
+            if any(text in line for line in lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def json_lines(self, since: int = 0) -> list[dict]:
         return [json.loads(line) for line in self.log_lines(since)]
 
@@ -155,3 +167,38 @@ def run_command(args: list[str], env: dict[str, str], timeout: float = 20.0) -> 
     return subprocess.run(
         [sys.executable, "-m", "reference", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+class ExternalRedis:
+    """A redis-server the test controls (stop/start on the same port and data)."""
+
+    def __init__(self, tmp_path) -> None:
+        self.binary = redis_server_binary()
+        self.dir = tmp_path
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+             "--appendonly", "yes", "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

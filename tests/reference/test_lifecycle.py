@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from tests.reference.helpers import assert_envelope, fresh_session, login, new_account, unique_email
-from tests.reference.server import ServerProcess, base_env, free_port, run_command
+from tests.reference.server import ExternalRedis, ServerProcess, base_env, free_port, run_command
 
 STRONG_SECRET = "q7Vn2LrX9pT4wZ8mK3sB6yH1dF5gJ0cA-prod-key"
 
 
 @pytest.fixture(scope="module")
-def redis_for_outage(tmp_path_factory) -> Iterator["ExternalRedis"]:
+def redis_for_outage(tmp_path_factory) -> Iterator[ExternalRedis]:
     redis = ExternalRedis(tmp_path_factory.mktemp("external-redis"))
     try:
         yield redis
@@ -79,43 +79,6 @@ def test_production_has_no_error_trigger_and_stops_on_sigint(lifecycle):
     assert "x-debug-jwt-decodes" not in response.headers
     assert server.stop(signal.SIGINT) == 0
     assert server.survivors == [], "a child outlived SIGINT"
-
-
-class ExternalRedis:
-    """A redis-server the test controls (stop/start on the same port and data)."""
-
-    def __init__(self, tmp_path) -> None:
-        from reference.embedded_redis import redis_server_binary
-        self.binary = redis_server_binary()
-        self.dir = tmp_path
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-             "--appendonly", "yes", "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import redis
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 BAD_PRODUCTION_SETTINGS = {

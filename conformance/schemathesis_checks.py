@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import schemathesis
 from requests.adapters import HTTPAdapter
+from schemathesis.core.failures import FailureGroup
 
 from conformance import profile as profiles
 from conformance.checks import every_response
 from conformance.exchange import Exchange
+from conformance.outcomes import Violation
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
@@ -93,13 +95,25 @@ def _request_body(body: Any) -> bytes:
     return b"<streamed body>"
 
 
+class ChecksFailed(AssertionError):
+    """What the registered checks raise: schemathesis reports the text, the suite reads ``violations``."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        super().__init__("\n\n".join(str(v) for v in violations))
+
+
 @schemathesis.check
 def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: fuzzed input never makes the SUT answer 5xx."""
     if response.status_code >= 500:
-        raise AssertionError(
-            f"API-1  fuzzed input got {response.status_code}: a 5xx means the input reached code that does not validate it"
-        )
+        raise ChecksFailed([Violation(
+            "API-1",
+            expected="no 5xx for any input",
+            actual=f"{response.status_code}",
+            exchange=to_exchange(response),
+            hint="a 5xx means the input reached code that does not validate it",
+        )])  # fmt: skip
 
 
 @schemathesis.check
@@ -113,7 +127,33 @@ def every_response_conforms(ctx: Any, response: schemathesis.Response, case: sch
             judgement.reported.add(other.requirement)
             warnings.warn(FuzzFinding(f"found while fuzzing (judged by its own suite):\n{other}"), stacklevel=1)
     if failing:
-        raise AssertionError("\n\n".join(str(v) for v in failing))
+        raise ChecksFailed(failing)
+
+
+API1_CHECKS = (no_server_error, every_response_conforms)
+
+
+def validate(case: schemathesis.Case, response: schemathesis.Response) -> None:
+    """Run the API-1 checks through schemathesis; a failure is raised as one API-1 :class:`Violation`.
+
+    The Violation names what broke (ENV-1, RID-1, HDR-1 or a 5xx), so that the
+    report's first line says it, with the request to reproduce.
+    """
+    __tracebackhide__ = True
+    try:
+        case.validate_response(response, checks=list(API1_CHECKS))
+    except FailureGroup as group:
+        found = [v for failure in group.exceptions for v in getattr(getattr(failure, "exception", None), "violations", ())]
+        if not found:
+            raise
+        raise Violation(
+            "API-1",
+            expected="no 5xx, and ENV-1, RID-1 and HDR-1 hold for every response",
+            actual="; ".join(f"{v.requirement}: {v.actual}" for v in found),
+            exchange=found[0].exchange,
+            hint=found[0].hint,
+            extra_headers=tuple(h for v in found for h in v.extra_headers),
+        ) from None
 
 
 # -- adapters for the API-1 suite ------------------------------------------------

@@ -114,7 +114,7 @@ def validate(settings: Settings, production_checks: tuple[ProductionCheck, ...])
     parse_rate(settings.rate_limit_register, setting="RATE_LIMIT_REGISTER")
     if settings.max_body_bytes < 1:
         raise ConfigError("MAX_BODY_BYTES must be positive")
-    if settings.reference_fixed_otp is not None and not (
+    if settings.reference_fixed_otp and not (
         len(settings.reference_fixed_otp) == 6 and settings.reference_fixed_otp.isdigit()
     ):
         raise ConfigError("REFERENCE_FIXED_OTP must be 6 digits")

@@ -17,7 +17,7 @@ SMTP_TIMEOUT_SECONDS = 10
 
 class OTPMailer:
     def __init__(self, settings: Settings) -> None:
-        self.fixed_code = settings.reference_fixed_otp
+        self.fixed_code = settings.reference_fixed_otp or None
         if settings.email_enabled and settings.email_host:
             self.host, self.port = settings.email_host, settings.email_port
             self.user, self.password = settings.email_user, settings.email_password

@@ -12,7 +12,8 @@ from typing import Iterator
 import httpx
 import pytest
 
-from tests.reference.helpers import assert_envelope, fresh_session, login, new_account, unique_email
+from tests.reference.helpers import assert_envelope, fresh_session, login, new_account, register, unique_email
+from tests.reference.mail_sink import MailSink
 from tests.reference.server import ExternalRedis, ServerProcess, base_env, free_port, run_command
 
 STRONG_SECRET = "q7Vn2LrX9pT4wZ8mK3sB6yH1dF5gJ0cA-prod-key"
@@ -28,13 +29,32 @@ def redis_for_outage(tmp_path_factory) -> Iterator[ExternalRedis]:
 
 
 @pytest.fixture(scope="module")
-def lifecycle(servers, redis_for_outage) -> dict[str, ServerProcess]:
+def mail_sink() -> Iterator[MailSink]:
+    with MailSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def lifecycle(servers, redis_for_outage, mail_sink) -> dict[str, ServerProcess]:
     """The servers of this module, booted in parallel."""
     return servers.get_many({
         "restart": {},
+        "mail": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_sink.port), "REFERENCE_FIXED_OTP": ""},
         "outage": {"REDIS_URL": redis_for_outage.url},
         "production": {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_SECRET, "DEBUG_JWT_DECODES": "0"},
     })
+
+
+def test_verification_code_arrives_by_smtp(lifecycle, mail_sink):
+    with httpx.Client(base_url=lifecycle["mail"].base_url, timeout=30) as client:
+        email = unique_email("mail")
+        assert register(client, email).status_code == 201
+        subject, code = mail_sink.wait_for_code(email)
+        assert subject == "HealLog verification code" and len(code) == 6
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        assert_envelope(client.post("/api/auth/verify-otp", json={"email": email, "otp_code": wrong}), 400, "INVALID_OTP")
+        verified = client.post("/api/auth/verify-otp", json={"email": email, "otp_code": code})
+        assert verified.status_code == 200 and verified.json()["user"]["is_verified"] is True
 
 
 def test_restart_keeps_revocations_lockouts_and_sessions(lifecycle):

@@ -30,7 +30,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
 from conformance import schemathesis_checks
-from conformance.outcomes import Violation
+from conformance.outcomes import NotRun, Violation
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).
 NOT_FUZZED = ("error_trigger",)
@@ -54,9 +54,11 @@ class FuzzClient:
 
     base_url: str
     judgement: schemathesis_checks.Judgement
-    token: str
-    sacrificial_token: str
+    #: The bearer token for each logical operation; ``default_token`` for the rest.
+    tokens: dict[str, str]
+    default_token: str
     email_domain: str
+    email_fields: frozenset[str]
     rate_budgets: dict[str, int]
     session: requests.Session = field(default_factory=requests.Session)
     spent: dict[str, int] = field(default_factory=dict)
@@ -72,8 +74,8 @@ class FuzzClient:
         if not self._within_budget(name):
             return
         if name in EMAIL_BODIES:
-            self._rewrite_emails(case, name)
-        token = self.sacrificial_token if name in SESSION_ENDING else self.token
+            self._rewrite_emails(case)
+        token = self.tokens.get(name or "", self.default_token)
         response = case.call(
             base_url=self.base_url,
             session=self.session,
@@ -90,11 +92,12 @@ class FuzzClient:
         self.spent[name] = self.spent.get(name, 0) + 1
         return self.spent[name] <= self.rate_budgets[name]
 
-    def _rewrite_emails(self, case: schemathesis.Case, name: str) -> None:
+    def _rewrite_emails(self, case: schemathesis.Case) -> None:
+        """Addresses of this run instead of whatever was generated: no real inbox, no real account."""
         if not isinstance(case.body, dict):
             return
         for key, value in case.body.items():
-            if isinstance(value, str) and "@" in value and key in {"email", "username"}:
+            if isinstance(value, str) and "@" in value and key in self.email_fields:
                 case.body[key] = f"hlc-fuzz-{self._run}-{next(self._numbers)}@{self.email_domain}"
 
 
@@ -126,11 +129,10 @@ def published_api(api, profile, target) -> schemathesis.BaseSchema:
 
 @pytest.fixture(scope="module")
 def fuzz_client(accounts, profile, target) -> FuzzClient:
-    """Two throwaway sessions and a transport that keeps the fuzzer apart from the other suites."""
+    """Throwaway sessions and a transport that keep the fuzzer apart from the other suites."""
     account, sacrificial = accounts.new(), accounts.new()
     session = requests.Session()
-    isolated = is_loopback_ip(target.base_url)
-    if isolated:
+    if is_loopback_ip(target.base_url):
         adapter = schemathesis_checks.SourceAddressAdapter(FUZZ_SOURCE_ADDRESS)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -142,14 +144,37 @@ def fuzz_client(accounts, profile, target) -> FuzzClient:
         judgement=schemathesis_checks.Judgement(
             profile, hsts_required=profile.is_production or target.base_url.startswith("https://")
         ),
-        token=account.access_token,
-        sacrificial_token=sacrificial.access_token,
+        tokens=tokens_by_operation(profile, accounts, sacrificial.access_token),
+        default_token=account.access_token,
         email_domain=account.email.rsplit("@", 1)[-1],
+        email_fields=frozenset({"email", profile.operation("login").extra.get("username_field", "username")}),
         rate_budgets=budgets,
         session=session,
     )
     yield client
     session.close()
+
+
+def tokens_by_operation(profile, accounts, sacrificial_token: str) -> dict[str, str]:
+    """Session-ending operations get the sacrificial session; plan and role guarded ones a
+    privileged session when the run can provide one (read-only operations only), so the
+    fuzzer reaches past the guard; everything else the ordinary throwaway session."""
+    tokens = {name: sacrificial_token for name in SESSION_ENDING}
+    privileged: dict[tuple[str | None, str | None], str | None] = {}
+    for name, op in profile.operations.items():
+        if name in SESSION_ENDING or op.method != "GET":
+            continue
+        wanted = (op.guard == "pro" and profile.accounts.get("privileged_plan", "pro") or None, op.role)
+        if wanted == (None, None) or op.role == profile.accounts.get("default_role"):
+            continue
+        if wanted not in privileged:
+            try:
+                privileged[wanted] = accounts.privileged(plan=wanted[0], role=wanted[1]).access_token
+            except NotRun:
+                privileged[wanted] = None
+        if privileged[wanted]:
+            tokens[name] = privileged[wanted]
+    return tokens
 
 
 fuzzed_api = schemathesis.pytest.from_fixture("published_api").exclude(func=schemathesis_checks.is_excluded)

@@ -58,11 +58,11 @@ class Target:
     # -- logs -----------------------------------------------------------
     def log_mark(self) -> int:
         """An opaque position in the SUT's log; pass it to :meth:`log_lines`."""
-        raise NotRun("no access to the SUT's logs", option="--log-file or --log-cmd")
+        raise NotRun("no access to the SUT's logs", option="--sut-log-file or --sut-log-cmd")
 
     def log_lines(self, since: int = 0, *, settle: float = 0.3) -> list[str]:
         """Log lines written after ``since``, waiting ``settle`` seconds for buffers to flush."""
-        raise NotRun("no access to the SUT's logs", option="--log-file or --log-cmd")
+        raise NotRun("no access to the SUT's logs", option="--sut-log-file or --sut-log-cmd")
 
     # -- process control --------------------------------------------------
     def restart(self) -> None:

@@ -4,11 +4,12 @@
     python -m scenarios.measure_lockout_race --runs 100 --defects racy-lockout
     python -m scenarios.measure_lockout_race --runs 20 --base-url http://127.0.0.1:8000
 
-Each run is exactly the scenario test's burst (``scenarios.race``): a fresh
-unknown email, ``RACE_BURST`` concurrent wrong passwords from a fresh loopback
-address, judged by ``lockout.at_most_n_invalid_credentials``. Prints one line
-per run and a summary: flagged / judged / inconclusive, and the spread of
-INVALID_CREDENTIALS answers per burst.
+Each run is exactly what the scenario test does (``scenarios.race``):
+``RACE_ROUNDS`` bursts, each of ``RACE_BURST`` concurrent wrong passwords for a
+fresh unknown email from a fresh loopback address, judged by
+``lockout.at_most_n_invalid_credentials``; a run is flagged when any burst is.
+Prints one line per run and a summary: runs flagged / judged / inconclusive,
+bursts flagged, and the spread of INVALID_CREDENTIALS answers per burst.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from conformance import profile as profiles
 from conformance.checks import lockout
 from conformance.outcomes import Violation
 from conformance.target import TargetSettings, open_target
-from scenarios.race import burst_size, wrong_password_burst
+from scenarios.race import RACE_ROUNDS, burst_size, wrong_password_burst
 from scenarios.sources import SourceAddresses
 
 
@@ -52,27 +53,38 @@ def _measure(base_url: str, profile: profiles.Profile, runs: int, *, label: str)
     verdicts: collections.Counter[str] = collections.Counter()
     invalid_counts: list[int] = []
     started = time.monotonic()
+    bursts_flagged = 0
     for run in range(1, runs + 1):
-        email = f"hlc-race-{secrets.token_hex(4)}@example.com"
-        exchanges = wrong_password_burst(base_url, profile, email, password, size=size, local_address=sources.next())
-        kinds = collections.Counter(lockout.answer_kind(e) for e in exchanges)
-        invalid_counts.append(kinds[lockout.FAILED])
-        if size - kinds[lockout.LIMITED] <= threshold:
-            verdict = "inconclusive"
-        else:
-            try:
-                lockout.at_most_n_invalid_credentials(exchanges, threshold)
-                verdict = "passed"
-            except Violation:
-                verdict = "flagged"
+        outcomes = []
+        for _ in range(RACE_ROUNDS):
+            email = f"hlc-race-{secrets.token_hex(4)}@example.com"
+            exchanges = wrong_password_burst(base_url, profile, email, password, size=size,
+                                             local_address=sources.next())  # fmt: skip
+            kinds = collections.Counter(lockout.answer_kind(e) for e in exchanges)
+            invalid_counts.append(kinds[lockout.FAILED])
+            outcomes.append(_verdict(exchanges, kinds, size, threshold))
+            bursts_flagged += outcomes[-1] == "flagged"
+            print(f"run {run:3}: {outcomes[-1]:12} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())),
+                  flush=True)  # fmt: skip
+        verdict = "flagged" if "flagged" in outcomes else "inconclusive" if "inconclusive" in outcomes else "passed"
         verdicts[verdict] += 1
-        print(f"run {run:3}: {verdict:12} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), flush=True)
     judged = verdicts["passed"] + verdicts["flagged"]
     spread = collections.Counter(invalid_counts)
-    print(f"\n{label}: burst {size}, threshold {threshold}, {runs} runs in {time.monotonic() - started:.0f} s: "
-          f"flagged {verdicts['flagged']}/{judged} judged, inconclusive {verdicts['inconclusive']}")  # fmt: skip
+    print(f"\n{label}: {RACE_ROUNDS} bursts of {size} per run, threshold {threshold}, {runs} runs in "
+          f"{time.monotonic() - started:.0f} s: flagged {verdicts['flagged']}/{judged} judged runs "
+          f"(bursts: {bursts_flagged}/{runs * RACE_ROUNDS}), inconclusive {verdicts['inconclusive']}")  # fmt: skip
     print("INVALID_CREDENTIALS per burst: " + ", ".join(f"{k}: {n}×" for k, n in sorted(spread.items())))
     return 0
+
+
+def _verdict(exchanges, kinds, size: int, threshold: int) -> str:
+    if size - kinds[lockout.LIMITED] <= threshold:
+        return "inconclusive"
+    try:
+        lockout.at_most_n_invalid_credentials(exchanges, threshold)
+    except Violation:
+        return "flagged"
+    return "passed"
 
 
 if __name__ == "__main__":

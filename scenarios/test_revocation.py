@@ -12,6 +12,7 @@ import dataclasses
 import pytest
 
 from conformance.checks import revocation
+from conformance.plugin import strict
 from scenarios.helpers import guard_calls, logout, refresh, should, user_call
 
 
@@ -59,7 +60,7 @@ def test_used_refresh_token_cannot_be_reused(api, accounts, pytestconfig):
 
     reused = refresh(api, account.refresh_token)
     should(lambda: revocation.refresh_refused(reused, what="a refresh token that was already used"),
-           strict=pytestconfig.getoption("strict"))  # fmt: skip
+           strict=strict(pytestconfig))  # fmt: skip
 
 
 @pytest.mark.requirement("REV-6")

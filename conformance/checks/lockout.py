@@ -47,8 +47,13 @@ def answer_kind(exchange: Exchange) -> str:
     return OTHER
 
 
-def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1") -> None:
-    """A locked account's attempt is 429 ``ACCOUNT_LOCKED`` with a ``Retry-After`` header."""
+def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_after: bool = True) -> None:
+    """A locked account's attempt is 429 ``ACCOUNT_LOCKED`` with a ``Retry-After`` header.
+
+    LOCK-4 (the lock persists, is shared) asks only whether the lock is still
+    there: ``retry_after=False`` leaves the header to LOCK-1, so that one
+    defect fails one requirement.
+    """
     __tracebackhide__ = True
     kind = answer_kind(exchange)
     if kind == LIMITED:
@@ -61,7 +66,7 @@ def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1") -> None:
             exchange=exchange,
             hint="check the lock before verifying the password, and answer every attempt while it holds",
         )
-    if not _retry_after_valid(exchange):
+    if retry_after and not _retry_after_valid(exchange):
         raise Violation(
             requirement,
             expected=f"429 {LOCKED} with a Retry-After header (seconds or an HTTP date)",

@@ -58,6 +58,10 @@ def test_rate_limited_answer_says_nothing_about_the_lock():
         lockout.account_locked(LIMITED)
 
 
+def test_lock_4_asks_only_whether_the_lock_holds():
+    lockout.account_locked(answer(429, "ACCOUNT_LOCKED", retry_after=None), requirement="LOCK-4", retry_after=False)
+
+
 def test_requirement_can_be_named_for_lock_4():
     with pytest.raises(Violation) as failure:
         lockout.account_locked(FAILED, requirement="LOCK-4")

@@ -6,12 +6,14 @@ tests: AUTH-2 (the classes agree), ENV-3 (the code of the user class follows
 the table), AUTH-1 (one decode each) and AUTH-4 (a Bearer challenge).
 
 Login budget: the per-IP login rate of the profile is shared by the whole
-run, so this module logs in at most three times (one throwaway session to
-revoke, one wrong password, one unknown email, one unverified account).
+run, so this module sends at most six logins: a throwaway session to revoke,
+a wrong password, an unknown email, an unverified account, and one session
+per privileged account (cached).
 """
 
 from __future__ import annotations
 
+import functools
 import string
 import uuid
 from collections.abc import Callable
@@ -168,8 +170,12 @@ def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejection
 
 @pytest.fixture(scope="module")
 def privileged_for_class(profile, user, accounts) -> Callable[[str], object]:
-    """The account that should pass each guard class: ``user``, else a privileged one (NotRun without)."""
+    """The account that should pass each guard class: ``user``, else a privileged one (NotRun without).
 
+    Cached: each privileged account costs a login, and logins are rate limited.
+    """
+
+    @functools.cache
     def account(klass: str):
         if klass == "user":
             return user

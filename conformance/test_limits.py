@@ -10,6 +10,8 @@ RATE-1 is *not run* against a SUT that is not on an IPv4 loopback address.
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 import time
 import uuid
 import warnings
@@ -69,7 +71,7 @@ def size_request(profile, case: tuple) -> tuple[str, str, str, str | None]:
     if operation_name is None:
         return method, f"/hlc-no-such-route-{uuid.uuid4().hex[:8]}", "json", token
     operation = profile.operation(operation_name)
-    path = operation.path.replace("{id}", "hlc-no-such-resource")
+    path = re.sub(r"\{[^}]*\}", "hlc-no-such-resource", operation.path)
     return method or operation.method, path, operation.body, token
 
 
@@ -126,8 +128,22 @@ def burst_client(base_url: str) -> httpx.Client:
             "(from the run's own address it would refuse the run's later logins)",
             option="managed mode or a --base-url on 127.0.0.1",
         )
+    if not can_bind(BURST_SOURCE):
+        raise NotRun(
+            f"this machine cannot send from {BURST_SOURCE} (only 127.0.0.1 is configured on its loopback interface)",
+            option="a machine routing 127.0.0.0/8 to loopback (Linux does by default)",
+        )
     transport = httpx.HTTPTransport(local_address=BURST_SOURCE)
     return httpx.Client(base_url=base_url, transport=transport, timeout=BURST_TIMEOUT, trust_env=False)
+
+
+def can_bind(address: str) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
 
 
 def login_request(profile, email: str, password: str) -> dict:

@@ -23,7 +23,7 @@ from conformance.outcomes import RELEVANT_HEADERS, excerpt
 from conformance.profile import Profile
 
 #: Seconds. Generous for a 2-core machine under load, but always finite.
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=10.0)
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0, pool=10.0)
 #: How many exchanges of one test the failure report shows (the last ones).
 KEEP_PER_TEST = 8
 

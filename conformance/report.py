@@ -204,10 +204,15 @@ class RequirementReport:
         lines = [(f"{'ID':<8} {'level':<6} {'verdict':<12} {'tests':>5}  first failure / reason", {})]
         for rid, (verdict, reason) in self.verdicts().items():
             result = self.results[rid]
-            detail = result.first_failure or reason or ""
-            detail = detail.splitlines()[0] if detail else ""
-            lines.append((f"{rid:<8} {result.requirement.level:<6} {verdict:<12} {len(result.tests):>5}  {detail[:100]}", colours[verdict]))
+            detail = headline(result.first_failure) if result.first_failure else reason or ""
+            lines.append((f"{rid:<8} {result.requirement.level:<6} {verdict:<12} {len(result.tests):>5}  {detail[:200]}", colours[verdict]))
         return lines
+
+
+def headline(message: str) -> str:
+    """One line of a failure for the table: its "Actual:" line (the row names the requirement), else its first."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Actual:")), lines[0] if lines else "")
 
 
 def _now() -> str:

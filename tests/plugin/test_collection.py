@@ -155,10 +155,25 @@ def test_unreachable_base_url_exits_within_5_seconds_with_one_line(pytester):
     assert elapsed < 5 + 5
 
 
-def test_target_is_closed_on_ctrl_c(run, fake_target):
-    result, _ = run(SUITE + """
+
+def test_target_is_closed_on_ctrl_c(pytester):
+    """In a subprocess: an in-process KeyboardInterrupt would interrupt the outer run too."""
+    closed = pytester.path / "closed"
+    pytester.makeconftest(f"""
+import pathlib
+import conformance.target as targets
+from conformance.target.base import Target
+
+class FakeTarget(Target):
+    def close(self):
+        pathlib.Path({str(closed)!r}).write_text("closed")
+
+targets.open_target = lambda settings, profile: FakeTarget(base_url="http://127.0.0.1:9", profile=profile)
+""")
+    pytester.makepyfile(test_suite=SUITE + """
 def test_interrupted(target):
     raise KeyboardInterrupt
 """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    assert fake_target.target.closed >= 1
+    assert closed.read_text() == "closed"

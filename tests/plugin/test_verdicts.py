@@ -184,7 +184,7 @@ def test_failure_not_success():
         "*= requirements =*",
         "ID*level*verdict*tests*first failure / reason",
         "ENV-1*MUST*not run*0*no test in this run",
-        "ENV-7*MUST*fail*1*ENV-7  Failures are never reported with 2xx*",
+        "ENV-7*MUST*fail*1*Actual: 200 with success false",
         "RID-2*SHOULD*not run*",
     ])  # fmt: skip
 

@@ -54,8 +54,9 @@ class BodyLimitMiddleware:
         self.max_body_bytes = max_body_bytes
         self.renderer = renderer
 
-    async def reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await drain(receive, self.max_body_bytes * DRAIN_FACTOR)
+    async def reject(self, scope: Scope, receive: Receive, send: Send, *, body_pending: bool = True) -> None:
+        if body_pending:
+            await drain(receive, self.max_body_bytes * DRAIN_FACTOR)
         await self.renderer.response(PayloadTooLarge())(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,12 +74,13 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request":
                 return  # the client went away before sending its body
             chunk = message.get("body", b"")
+            more_body = message.get("more_body", False)
             received += len(chunk)
             if received > self.max_body_bytes:
-                await self.reject(scope, receive, send)
+                await self.reject(scope, receive, send, body_pending=more_body)
                 return
             chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not more_body:
                 break
         await self.app(scope, replay(b"".join(chunks), receive), send)
 

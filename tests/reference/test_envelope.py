@@ -73,19 +73,30 @@ def test_collection_path_without_slash_redirects(client, account):
     assert response.headers["location"].endswith("/api/patients/")
 
 
-@pytest.mark.parametrize("method, path", [("POST", "/api/auth/login"), ("PUT", "/nowhere"), ("POST", "/api/patients/")])
-def test_oversized_body_with_content_length_gets_413(client, method, path):
-    response = client.request(method, path, content=b"x" * ELEVEN_MIB, headers=bearer("not-a-token"))
+@pytest.mark.parametrize("method, path, size", [
+    ("POST", "/api/auth/login", ELEVEN_MIB), ("PUT", "/nowhere", 10 * 1024 * 1024 + 1), ("POST", "/api/patients/", ELEVEN_MIB),
+])
+def test_oversized_body_with_content_length_gets_413(client, method, path, size):
+    response = client.request(method, path, content=b"x" * size, headers=bearer("not-a-token"))
     assert_envelope(response, 413, "PAYLOAD_TOO_LARGE")
     assert_security_headers(response)
     assert response.headers["x-debug-jwt-decodes"] == "0"  # rejected before authentication
 
 
-@pytest.mark.parametrize("method, path", [("POST", "/api/users/me/password"), ("DELETE", "/api/patients/x")])
-def test_oversized_chunked_body_gets_413(client, method, path):
+LIMIT = 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize("method, path, size, chunk", [
+    ("POST", "/api/users/me/password", ELEVEN_MIB, 1024 * 1024),
+    ("DELETE", "/api/patients/x", ELEVEN_MIB, 1024 * 1024),
+    ("PATCH", "/nowhere", LIMIT + 1, 64 * 1024),  # the body ends in the chunk that crosses the limit
+])
+def test_oversized_chunked_body_gets_413(client, method, path, size, chunk):
+    body = b"y" * size
+
     def chunks():
-        for _ in range(11):
-            yield b"y" * (1024 * 1024)
+        for start in range(0, size, chunk):
+            yield body[start:start + chunk]
 
     response = client.request(method, path, content=chunks(), headers=bearer("not-a-token"))
     assert "content-length" not in response.request.headers
@@ -93,7 +104,7 @@ def test_oversized_chunked_body_gets_413(client, method, path):
 
 
 def test_body_at_the_limit_is_not_413(client):
-    response = client.post("/api/auth/login", content=b"a" * (10 * 1024 * 1024),
+    response = client.post("/api/auth/login", content=b"a" * LIMIT,
                            headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code != 413
 

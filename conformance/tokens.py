@@ -149,6 +149,7 @@ class TokenForge:
     def _expired(self, session: Session) -> str:
         if not self.secret:
             raise NotRun("an expired token must be signed with the SUT's key", option="--jwt-secret")
+        self._check_secret(session.access_token)
         now = int(time.time())
         claims = claims_of(session.access_token)
         lifetime = max(int(claims.get("exp", now)) - int(claims.get("iat", now)), 60)
@@ -156,6 +157,15 @@ class TokenForge:
         if "jti" in claims:
             claims["jti"] = uuid.uuid4().hex
         return jwt.encode(claims, self.secret, algorithm=self.algorithm)
+
+    def _check_secret(self, token: str) -> None:
+        """Positive control: the secret verifies a genuine token, else an expiry test would judge a bad signature."""
+        try:
+            jwt.decode(token, self.secret, algorithms=[self.algorithm], options={"verify_exp": False, "verify_aud": False})
+        except jwt.InvalidSignatureError:
+            raise Inconclusive("the given signing secret does not verify the SUT's own tokens (wrong --jwt-secret?)") from None
+        except jwt.PyJWTError:
+            pass  # other claims problems are not the secret's fault; the variant is still well made
 
     def _revoked(self, session: Session) -> str:
         if not session.revoked_access_token:

@@ -91,6 +91,11 @@ def test_expired_without_the_secret_is_not_run(session):
     assert outcome.value.option == "--jwt-secret"
 
 
+def test_expired_with_a_wrong_secret_is_inconclusive(session):
+    with pytest.raises(Inconclusive, match="--jwt-secret"):
+        TokenForge("w" * 64).make("expired", session)
+
+
 def test_revoked_is_the_logged_out_sessions_token(session):
     assert TokenForge(None).make("revoked", session).token == "revoked.token.value"
 

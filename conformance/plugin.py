@@ -25,7 +25,8 @@ from conformance.report import INCONCLUSIVE_PREFIX, NOT_RUN_PREFIX, WARN_PREFIX,
 report_key = pytest.StashKey[RequirementReport]()
 state_key = pytest.StashKey[dict[str, Any]]()
 
-#: option -> (environment variable, help). Values from the environment are the defaults.
+#: option -> (environment variable, help). Precedence: command line, environment, ini key
+#: (``conformance_<name>``, e.g. ``conformance_profile``), then DEFAULTS; read with setting().
 OPTIONS = {
     "--profile": ("CONFORMANCE_PROFILE", "TOML file describing the SUT's HTTP surface, merged over the default HealLog profile."),
     "--sut-cmd": ("CONFORMANCE_SUT_CMD", "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} {redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference."),
@@ -52,8 +53,8 @@ DEFAULTS = {"--email-domain": "example.com", "--startup-timeout": "20", "--servi
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "HealLog conformance (the target is --base-url, or managed when absent)")
     for option, (env, help_text) in OPTIONS.items():
-        default = os.environ.get(env, DEFAULTS.get(option))
-        group.addoption(option, default=default, help=f"{help_text} [env {env}]")
+        group.addoption(option, default=os.environ.get(env), help=f"{help_text} [env {env}, ini {ini_name(option)}]")
+        parser.addini(ini_name(option), help=help_text)
     group.addoption(
         "--sut-env", action="append", default=[], metavar="K=V",
         help="Managed mode: extra environment for the SUT (repeatable), e.g. REFERENCE_DEFECTS=multi-decode.",
@@ -66,18 +67,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )  # fmt: skip
 
 
+def ini_name(option: str) -> str:
+    name = option.lstrip("-").replace("-", "_")
+    return name if name.startswith("conformance_") else f"conformance_{name}"
+
+
+def setting(config: pytest.Config, option: str) -> str | None:
+    """An option's value: command line, else environment, else ini key, else default."""
+    value = config.getoption(option.lstrip("-").replace("-", "_"))
+    if value is None:
+        value = config.getini(ini_name(option)) or None
+    return value if value is not None else DEFAULTS.get(option)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
     try:
-        selected = requirements.select(config.getoption("requirements"))
+        selected = requirements.select(setting(config, "--requirements"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[state_key] = {"selected": selected, "target": None, "profile": None, "error": None}
     if not hasattr(config, "workerinput"):
         report = RequirementReport(
-            config, json_path=config.getoption("conformance_report"), strict=strict(config), selected=selected
+            config, json_path=setting(config, "--conformance-report"), strict=strict(config), selected=selected
         )
         config.stash[report_key] = report
         config.pluginmanager.register(report, "conformance-report")
@@ -91,8 +105,8 @@ def strict(config: pytest.Config) -> bool:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     base_url = config.getoption("base_url")
-    target = f"external {base_url}" if base_url else f"managed ({config.getoption('sut_cmd') or 'embedded reference'})"
-    return [f"conformance: target {target}; profile {config.getoption('profile') or 'default'}"]
+    target = f"external {base_url}" if base_url else f"managed ({setting(config, '--sut-cmd') or 'embedded reference'})"
+    return [f"conformance: target {target}; profile {setting(config, '--profile') or 'default'}"]
 
 
 # -- the requirement marker -----------------------------------------------------------
@@ -119,7 +133,7 @@ def requirement_ids(item: pytest.Item) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selected = set(config.stash[state_key]["selected"])
-    filtering = bool(config.getoption("requirements"))
+    filtering = bool(setting(config, "--requirements"))
     keep, drop = [], []
     for item in items:
         ids = requirement_ids(item)
@@ -200,7 +214,7 @@ def _load_profile(config: pytest.Config) -> Any:
     state = config.stash[state_key]
     if state["profile"] is None:
         try:
-            state["profile"] = load(config.getoption("profile"))
+            state["profile"] = load(setting(config, "--profile"))
         except ProfileError as exc:
             pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     return state["profile"]
@@ -217,25 +231,25 @@ def target_settings(config: pytest.Config) -> Any:
             raise pytest.UsageError(f"--sut-env {pair!r}: expected KEY=VALUE")
         sut_env[key] = value
     try:
-        startup_timeout = float(config.getoption("startup_timeout"))
+        startup_timeout = float(setting(config, "--startup-timeout"))
     except ValueError:
-        raise pytest.UsageError(f"--startup-timeout {config.getoption('startup_timeout')!r}: expected seconds") from None
-    services = [s.strip() for s in (config.getoption("services") or "").split(",") if s.strip()]
+        raise pytest.UsageError(f"--startup-timeout {setting(config, '--startup-timeout')!r}: expected seconds") from None
+    services = [s.strip() for s in (setting(config, "--services") or "").split(",") if s.strip()]
     return TargetSettings(
         base_url=config.getoption("base_url") or None,
-        profile_path=config.getoption("profile"),
-        sut_cmd=config.getoption("sut_cmd"),
+        profile_path=setting(config, "--profile"),
+        sut_cmd=setting(config, "--sut-cmd"),
         sut_env=sut_env,
         services=services,
-        restart_cmd=config.getoption("restart_cmd"),
-        log_file=config.getoption("sut_log_file"),
-        log_cmd=config.getoption("sut_log_cmd"),
-        peer_url=config.getoption("peer_url"),
-        accounts_file=config.getoption("accounts"),
-        otp_cmd=config.getoption("otp_cmd"),
-        fixed_otp=config.getoption("fixed_otp"),
-        jwt_secret=config.getoption("jwt_secret"),
-        seed_cmd=config.getoption("seed_cmd"),
+        restart_cmd=setting(config, "--restart-cmd"),
+        log_file=setting(config, "--sut-log-file"),
+        log_cmd=setting(config, "--sut-log-cmd"),
+        peer_url=setting(config, "--peer-url"),
+        accounts_file=setting(config, "--accounts"),
+        otp_cmd=setting(config, "--otp-cmd"),
+        fixed_otp=setting(config, "--fixed-otp"),
+        jwt_secret=setting(config, "--jwt-secret"),
+        seed_cmd=setting(config, "--seed-cmd"),
         startup_timeout=startup_timeout,
     )
 
@@ -303,7 +317,7 @@ def accounts(api: Any, target: Any, profile: Any, pytestconfig: pytest.Config) -
     """``conformance.accounts.AccountFactory``: throwaway accounts of this run."""
     from conformance.accounts import AccountFactory
 
-    return AccountFactory(api, target, profile, email_domain=pytestconfig.getoption("email_domain"))
+    return AccountFactory(api, target, profile, email_domain=setting(pytestconfig, "--email-domain"))
 
 
 @pytest.fixture(scope="session")

@@ -177,3 +177,15 @@ def test_interrupted(target):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert closed.read_text() == "closed"
+
+
+def test_option_comes_from_command_line_then_environment_then_ini(run, fake_target, pytester, monkeypatch):
+    pytester.makeini("[pytest]\nconformance_peer_url = http://ini:1\nconformance_email_domain = ini.example\n")
+    run(SUITE)
+    assert fake_target.settings.peer_url == "http://ini:1"
+    monkeypatch.setenv("CONFORMANCE_PEER_URL", "http://env:2")
+    run(SUITE)
+    assert fake_target.settings.peer_url == "http://env:2"
+    run(SUITE, "--peer-url", "http://cli:3")
+    assert fake_target.settings.peer_url == "http://cli:3"
+    assert fake_target.settings.startup_timeout == 20.0, "the default when nothing says otherwise"

@@ -101,11 +101,13 @@ class FuzzClient:
                 case.body[key] = f"hlc-fuzz-{self._run}-{next(self._numbers)}@{self.email_domain}"
 
 
-def is_loopback_ip(base_url: str) -> bool:
+def is_ipv4_loopback(base_url: str) -> bool:
+    """Whether the target is an IPv4 loopback address (the fuzzer's own source address can reach it)."""
     try:
-        return ipaddress.ip_address(urlsplit(base_url).hostname or "").is_loopback
+        address = ipaddress.ip_address(urlsplit(base_url).hostname or "")
     except ValueError:
         return False
+    return address.version == 4 and address.is_loopback
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,7 @@ def fuzz_client(accounts, profile, target) -> FuzzClient:
     """Throwaway sessions and a transport that keep the fuzzer apart from the other suites."""
     account, sacrificial = accounts.new(), accounts.new()
     session = requests.Session()
-    if is_loopback_ip(target.base_url):
+    if is_ipv4_loopback(target.base_url):
         adapter = schemathesis_checks.SourceAddressAdapter(FUZZ_SOURCE_ADDRESS)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

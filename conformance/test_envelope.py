@@ -50,7 +50,7 @@ class Case:
     #: Produced by the framework (routing, parsing, validation, limits, middleware): ENV-2.
     framework: bool = False
     #: The input ENV-5 wants named in ``error.field`` (one name, or any of several).
-    field: str | tuple[str, ...] | None = None
+    offending_input: str | tuple[str, ...] | None = None
     #: A missing resource (ENV-4): the context must name the identifier the case sent.
     missing: bool = False
 
@@ -206,14 +206,17 @@ def unhandled_error(kit: Kit) -> Exchange:
     return kit.api.call("error_trigger", token=admin.access_token)
 
 
+def is_ipv4_loopback(base_url: str) -> bool:
+    try:
+        address = ipaddress.ip_address(urlsplit(base_url).hostname or "")
+    except ValueError:
+        return False
+    return address.version == 4 and address.is_loopback
+
+
 def rate_limited(kit: Kit) -> Exchange:
     """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
-    host = urlsplit(kit.target.base_url).hostname or ""
-    try:
-        loopback = ipaddress.ip_address(host).version == 4 and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_ipv4_loopback(kit.target.base_url):
         raise NotRun(
             "the rate-limit case sends from a loopback address of its own; the target is not on IPv4 loopback "
             "(RATE-1 judges 429s there)",
@@ -232,32 +235,6 @@ def rate_limited(kit: Kit) -> Exchange:
             if exchange.response.status == 429:
                 return exchange
     return exchange
-
-
-JSON_HEADERS = {"content-type": "application/json"}
-
-CASES = {
-    # ENV-2: what frameworks and middlewares answer
-    "unknown-api-route": Case(unknown_api_route, "NOT_FOUND", framework=True),
-    "unknown-route": Case(unknown_route, "NOT_FOUND", framework=True),
-    "wrong-method": Case(wrong_method, "METHOD_NOT_ALLOWED", framework=True),
-    "malformed-json": Case(malformed_json, "VALIDATION_ERROR", framework=True),
-    "weak-password": Case(weak_password, "VALIDATION_ERROR", framework=True, field="password"),
-    "missing-email": Case(missing_email, "VALIDATION_ERROR", framework=True, field="email"),
-    "wrong-type": Case(wrong_type, "VALIDATION_ERROR", framework=True, field="password"),
-    "short-otp": Case(short_otp, "VALIDATION_ERROR", framework=True, field="otp_code"),
-    "short-patient-name": Case(short_patient_name, "VALIDATION_ERROR", framework=True, field="name"),
-    "oversized-body": Case(oversized_body, "PAYLOAD_TOO_LARGE", framework=True),
-    "rate-limited": Case(rate_limited, "RATE_LIMIT_EXCEEDED", framework=True),
-    "no-token": Case(no_token, "UNAUTHORIZED", framework=True),
-    "malformed-token": Case(malformed_token, "TOKEN_INVALID", framework=True),
-    "unhandled-error": Case(unhandled_error, "INTERNAL_ERROR", framework=True),
-    # ENV-1: what the application answers
-    "wrong-credentials": Case(wrong_credentials, "INVALID_CREDENTIALS"),
-    "wrong-role": Case(wrong_role, "FORBIDDEN"),
-    "wrong-plan": Case(wrong_plan, "PRO_REQUIRED"),
-    "duplicate-email": Case(duplicate_email, "DUPLICATE_EMAIL"),
-}
 
 
 MISSING_PATIENT = {"get_patient": None, "update_patient": {"name": "Nobody Here"}, "delete_patient": None}
@@ -279,8 +256,34 @@ def wrong_otp(kit: Kit) -> Exchange:
     return kit.api.call("verify_otp", json={"email": account.email, "otp_code": wrong})
 
 
-CASES.update({f"missing-{op.split('_')[0]}-patient": Case(missing_patient(op), "NOT_FOUND", missing=True) for op in MISSING_PATIENT})
-CASES["wrong-otp"] = Case(wrong_otp, "INVALID_OTP")
+JSON_HEADERS = {"content-type": "application/json"}
+
+CASES = {
+    # ENV-2: what frameworks and middlewares answer
+    "unknown-api-route": Case(unknown_api_route, "NOT_FOUND", framework=True),
+    "unknown-route": Case(unknown_route, "NOT_FOUND", framework=True),
+    "wrong-method": Case(wrong_method, "METHOD_NOT_ALLOWED", framework=True),
+    "malformed-json": Case(malformed_json, "VALIDATION_ERROR", framework=True),
+    "weak-password": Case(weak_password, "VALIDATION_ERROR", framework=True, offending_input="password"),
+    "missing-email": Case(missing_email, "VALIDATION_ERROR", framework=True, offending_input="email"),
+    "wrong-type": Case(wrong_type, "VALIDATION_ERROR", framework=True, offending_input="password"),
+    "short-otp": Case(short_otp, "VALIDATION_ERROR", framework=True, offending_input="otp_code"),
+    "short-patient-name": Case(short_patient_name, "VALIDATION_ERROR", framework=True, offending_input="name"),
+    "oversized-body": Case(oversized_body, "PAYLOAD_TOO_LARGE", framework=True),
+    "rate-limited": Case(rate_limited, "RATE_LIMIT_EXCEEDED", framework=True),
+    "no-token": Case(no_token, "UNAUTHORIZED", framework=True),
+    "malformed-token": Case(malformed_token, "TOKEN_INVALID", framework=True),
+    "unhandled-error": Case(unhandled_error, "INTERNAL_ERROR", framework=True),
+    # ENV-1: what the application answers
+    "wrong-credentials": Case(wrong_credentials, "INVALID_CREDENTIALS"),
+    "wrong-role": Case(wrong_role, "FORBIDDEN"),
+    "wrong-plan": Case(wrong_plan, "PRO_REQUIRED"),
+    "duplicate-email": Case(duplicate_email, "DUPLICATE_EMAIL"),
+    "wrong-otp": Case(wrong_otp, "INVALID_OTP"),
+    "missing-get-patient": Case(missing_patient("get_patient"), "NOT_FOUND", missing=True),
+    "missing-update-patient": Case(missing_patient("update_patient"), "NOT_FOUND", missing=True),
+    "missing-delete-patient": Case(missing_patient("delete_patient"), "NOT_FOUND", missing=True),
+}
 
 
 def cases(*requirement_ids: str, where: Callable[[Case], bool] = lambda case: True) -> list[Any]:
@@ -324,9 +327,9 @@ def test_missing_resource_names_resource_and_identifier(provoked, name):
     judged_by(envelope.not_found_has_context, exchange, identifier=identifier)
 
 
-@pytest.mark.parametrize("name", cases("ENV-5", where=lambda case: case.field is not None))
+@pytest.mark.parametrize("name", cases("ENV-5", where=lambda case: case.offending_input is not None))
 def test_validation_error_names_the_offending_input(provoked, name):
-    judged_by(envelope.validation_error_names_field, provoked(name), CASES[name].field)
+    judged_by(envelope.validation_error_names_field, provoked(name), CASES[name].offending_input)
 
 
 @pytest.mark.parametrize("name", cases("ENV-6", where=lambda case: case.code == "INTERNAL_ERROR"))

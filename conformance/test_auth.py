@@ -114,7 +114,7 @@ def rejections(api, accounts, profile, forge, user) -> RejectionMatrix:
 @pytest.mark.requirement("AUTH-2")
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_bad_token_is_refused_alike_by_every_guard_class(rejections, variant):
-    auth.rejections_agree(rejections.answers(variant))
+    auth.rejections_agree(rejections.answers(variant), variant=variant)
 
 
 @pytest.mark.requirement("ENV-3")

@@ -93,11 +93,12 @@ def bearer_decoded_once(exchange: Exchange, header_name: str = DEBUG_DECODES_HEA
         )
 
 
-def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange]) -> None:
+def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange], *, variant: str = "bad") -> None:
     """AUTH-2: one bad-token variant is refused by every guard class with 401 and one code.
 
     ``exchanges_by_guard_class`` maps a guard class (user, pro, role) to the
-    answer its representative operation gave to the same bad token.
+    answer its representative operation gave to the same bad token;
+    ``variant`` names that token in the message.
     """
     __tracebackhide__ = True
     if not exchanges_by_guard_class:
@@ -106,7 +107,7 @@ def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange]) -> None:
         if exchange.response.status != 401:
             raise Violation(
                 "AUTH-2",
-                expected=f"401 on the {klass} guard class, like every other class",
+                expected=f"the {variant} token refused with 401 on the {klass} guard class, like on every other",
                 actual=describe(exchange),
                 exchange=exchange,
                 hint="authenticate (signature, expiry, type, revocation) before any plan or role guard runs, "
@@ -119,7 +120,8 @@ def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange]) -> None:
         summary = ", ".join(f"{klass}: {code}" for klass, code in codes.items())
         raise Violation(
             "AUTH-2",
-            expected=f"the same 401 code on every guard class (like {first_class}: {codes[first_class]})",
+            expected=f"the {variant} token refused with the same code on every guard class "
+            f"(like {first_class}: {codes[first_class]})",
             actual=summary,
             exchange=exchanges_by_guard_class[odd_class],
             hint="every guard must reuse the authentication layer's verdict instead of deciding on its own",

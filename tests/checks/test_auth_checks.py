@@ -79,8 +79,8 @@ class TestRejectionsAgree:
     def test_403_on_the_pro_class_fails(self):
         rejections = {"user": answer(401, "TOKEN_EXPIRED"), "pro": answer(403, "PRO_REQUIRED"),
                       "role": answer(401, "TOKEN_EXPIRED")}  # fmt: skip
-        with pytest.raises(Violation) as failure:
-            auth.rejections_agree(rejections)
+        with pytest.raises(Violation, match="the expired token refused with 401 on the pro") as failure:
+            auth.rejections_agree(rejections, variant="expired")
         assert failure.value.requirement == "AUTH-2"
         assert failure.value.exchange is rejections["pro"]
 

@@ -73,22 +73,27 @@ class PatientCounter(Base):
 
 
 class Database:
-    """The engine plus a process-wide write lock.
+    """A read engine, a write engine and a process-wide write lock.
 
-    SQLite has one writer at a time; serialising this process's write
-    transactions avoids "database is locked" errors under concurrent requests,
-    and busy_timeout covers writers in other processes (a second instance).
+    SQLite has one writer at a time. Write transactions start with
+    BEGIN IMMEDIATE, so they wait (busy_timeout) for a writer in another
+    process (a second instance on the same file) instead of failing when their
+    read snapshot turns stale; the lock serialises this process's writers.
     """
 
     def __init__(self, url: str) -> None:
         self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
+        self.write_engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
         if url.startswith("sqlite"):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            for engine in (self.engine, self.write_engine):
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.write_engine.sync_engine, "begin", _begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.write_lock = asyncio.Lock()
 
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write_lock, self.write_engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
 
     @asynccontextmanager
@@ -99,17 +104,24 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         async with self.write_lock:
-            async with self.sessions() as session:
+            async with self.write_sessions() as session:
                 async with session.begin():
                     yield session
 
     async def close(self) -> None:
         await self.engine.dispose()
+        await self.write_engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # The driver's own implicit BEGIN is switched off: transactions begin in the "begin" event.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

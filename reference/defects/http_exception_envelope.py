@@ -1,4 +1,9 @@
-"""ENV-1, ENV-2: users and patients routes raise bare HTTP errors ({"detail": ...}); validation errors are FastAPI's default."""
+"""ENV-1, ENV-2: the users and patients route handlers raise bare HTTP errors ({"detail": ...});
+request-validation errors are FastAPI's default {"detail": [...]}.
+
+The shared guards (401, 403) were migrated to the envelope, so only the
+handlers' own errors (404, 400) and validation errors are bare.
+"""
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -9,15 +14,15 @@ from reference.envelope import EnvelopeRenderer, install_error_handlers
 from reference.errors import APIException
 
 BARE_PREFIXES = ("/api/users", "/api/patients")
+GUARD_STATUSES = (401, 403)
 
 
 def install_bare_handlers(app: FastAPI, renderer: EnvelopeRenderer) -> None:
     install_error_handlers(app, renderer)
-    # Back to FastAPI's own {"detail": [...]} for request validation.
     app.add_exception_handler(RequestValidationError, request_validation_exception_handler)
 
     async def api_exception(request: Request, exc: APIException) -> JSONResponse:
-        if request.url.path.startswith(BARE_PREFIXES):
+        if request.url.path.startswith(BARE_PREFIXES) and exc.status not in GUARD_STATUSES:
             return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
         return renderer.response(exc)
 

@@ -92,11 +92,14 @@ def use(defective):
 
 def test_http_exception_envelope_answers_bare_detail(use):
     client = use("http-exception-envelope")
-    unauthenticated = client.get("/api/users/me")
-    assert unauthenticated.status_code == 401 and set(unauthenticated.json()) == {"detail"}
+    account = new_account(client, "bare")
+    missing = client.get("/api/patients/nope", headers=account.auth)
+    assert missing.status_code == 404 and missing.json() == {"detail": "Patient not found"}
     invalid = client.post("/api/auth/register", json={"email": "x"})
     assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], list)
-    assert_envelope(client.get("/nope"), 404, "NOT_FOUND")  # elsewhere the envelope remains
+    # The guards and the other routes keep the envelope.
+    assert status_and_code(client.get("/api/users/me")) == (401, "UNAUTHORIZED")
+    assert_envelope(client.get("/nope"), 404, "NOT_FOUND")
 
 
 def test_generic_codes_hide_the_situation(use):

@@ -178,7 +178,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         _attach_exchanges(item, report)
         return report
     violations = [e for e in leaves if isinstance(e, Violation)]
-    if violations and len(violations) == len(leaves):
+    unexplained = [e for e in leaves if not isinstance(e, (Violation, NotRun, Inconclusive))]
+    if violations and not unexplained:  # a Violation fails only the requirement it names
         for violation in violations:
             report.user_properties.append(("violated", violation.requirement))
         if not strict(item.config) and all(_is_should(v.requirement) for v in violations):

@@ -174,6 +174,17 @@ def test_every_response():
     assert (verdicts["ENV-1"], verdicts["RID-1"], verdicts["HDR-1"]) == ("fail", "fail", "not run")
 
 
+def test_violation_beside_not_run_still_fails_only_its_requirement(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("HDR-1", "HDR-3")
+def test_headers():
+    raise ExceptionGroup("mixed", [NotRun("no admin", option="--accounts"), Violation("HDR-3", expected="a", actual="b")])
+""")
+    assert result.ret == 1
+    verdicts = {rid: r["verdict"] for rid, r in report["requirements"].items()}
+    assert (verdicts["HDR-1"], verdicts["HDR-3"]) == ("not run", "fail")
+
+
 def test_terminal_table_lists_every_requirement(run):
     result, _ = run(HEADER + """
 @pytest.mark.requirement("ENV-7")

@@ -1,4 +1,4 @@
-"""ENV-6: the 500 body carries the traceback (file paths, exception class, message)."""
+"""ENV-6: the 500's message is the traceback (file paths, exception class, message); the envelope's shape is kept."""
 
 import traceback
 
@@ -8,8 +8,7 @@ from reference.middleware.error_layer import ErrorLayerMiddleware
 class TracebackErrorLayer(ErrorLayerMiddleware):
     def error_body(self, exc):
         body = super().error_body(exc)
-        body["error"]["message"] = f"{type(exc).__name__}: {exc}"
-        body["traceback"] = traceback.format_exception(exc)
+        body["error"]["message"] = "".join(traceback.format_exception(exc))
         return body
 
 

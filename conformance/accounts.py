@@ -33,6 +33,7 @@ from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
 from conformance.profile import Profile
 from conformance.target.base import Target
+from conformance.target.errors import TargetError
 
 SPECIALS = "!#%&*+-=?@^_"
 PASSWORD_LENGTH = 20
@@ -41,14 +42,13 @@ RATE_LIMIT_PATIENCE = 70.0
 
 
 class ProvisioningFailed(Inconclusive):
-    """The SUT refused a step of creating or logging in a throwaway account."""
+    """A step of creating or logging in a throwaway account failed (the SUT refused, or no OTP came)."""
 
-    def __init__(self, step: str, exchange: Exchange) -> None:
+    def __init__(self, step: str, exchange: Exchange | None = None, *, why: str | None = None) -> None:
         self.exchange = exchange
-        super().__init__(
-            f"cannot provision a throwaway account: {step} answered {exchange.response.status} "
-            f"{excerpt(exchange.response.body, 300)} ({exchange.label})"
-        )
+        if exchange is not None:
+            why = f"answered {exchange.response.status} {excerpt(exchange.response.body, 300)} ({exchange.label})"
+        super().__init__(f"cannot provision a throwaway account: {step} {why}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,10 @@ class AccountFactory:
             raise ProvisioningFailed("register", registered)
         if not verified:
             return account
-        code = self.target.otp_code(account.email)
+        try:
+            code = self.target.otp_code(account.email)
+        except TargetError as exc:  # e.g. no mail arrived: the test cannot be judged
+            raise ProvisioningFailed("otp_code", why=f"failed: {exc}") from exc
         verification = self._patiently(lambda: self.api.call("verify_otp", json={"email": account.email, "otp_code": code}))
         if verification.response.status != 200:
             raise ProvisioningFailed("verify_otp", verification)
@@ -155,6 +158,8 @@ class AccountFactory:
             if self.profile.authorization != "claims" or not self.target.jwt_secret:
                 raise
             return self._minted(plan, role)
+        except TargetError as exc:  # e.g. the seed command failed
+            raise ProvisioningFailed("privileged_account", why=f"failed: {exc}") from exc
         account = Account(email=credentials.email, password=credentials.password, full_name="", phone="")
         return self.login(account)
 

@@ -160,6 +160,17 @@ def test_no_otp_source_means_not_run(sut):
         factory.new()
 
 
+def test_otp_that_never_arrives_is_inconclusive_naming_the_step(factory):
+    from conformance.target.errors import TargetError
+
+    def no_mail(email, *, timeout=10.0):
+        raise TargetError(f"no 6-digit verification code mailed to {email} within 10 s")
+
+    factory.target.otp_code = no_mail
+    with pytest.raises(ProvisioningFailed, match="otp_code failed: no 6-digit verification code mailed"):
+        factory.new()
+
+
 def test_privileged_account_comes_from_the_target_when_it_has_one(factory, sut):
     sut.users["admin@corp.test"] = {"email": "admin@corp.test", "password": "Adm1n-passw0rd!", "id": "a1",
                                     "verified": True, "role": "admin"}  # fmt: skip

@@ -115,17 +115,26 @@ def test_chunked_body_over_limit_gets_413(api, profile, case):
 # -- RATE-1 ------------------------------------------------------------------------------
 
 
+def loopback_ipv4(host: str) -> str | None:
+    """The IPv4 loopback address ``host`` names (a literal, or a name like ``localhost``), else ``None``."""
+    try:
+        infos = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    addresses = {info[4][0] for info in infos}
+    if addresses and all(ipaddress.ip_address(address).is_loopback for address in addresses):
+        return sorted(addresses)[0]
+    return None
+
+
 def burst_client(base_url: str) -> httpx.Client:
     """A client sending from :data:`BURST_SOURCE`; ``NotRun`` when the SUT is not on IPv4 loopback."""
-    host = urlsplit(base_url).hostname or ""
-    try:
-        loopback = ipaddress.ip_address(host).version == 4 and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    parts = urlsplit(base_url)
+    address = loopback_ipv4(parts.hostname or "")
+    if address is None:
         raise NotRun(
-            f"the login rate limit is only exhausted from a second loopback address, and {host} is not 127.x "
-            "(from the run's own address it would refuse the run's later logins)",
+            f"the login rate limit is only exhausted from a second loopback address, and {parts.hostname} is not "
+            "on 127.0.0.0/8 (from the run's own address it would refuse the run's later logins)",
             option="managed mode or a --base-url on 127.0.0.1",
         )
     if not can_bind(BURST_SOURCE):
@@ -133,8 +142,12 @@ def burst_client(base_url: str) -> httpx.Client:
             f"this machine cannot send from {BURST_SOURCE} (only 127.0.0.1 is configured on its loopback interface)",
             option="a machine routing 127.0.0.0/8 to loopback (Linux does by default)",
         )
+    # The address itself, not the name: a name may also resolve to ::1, unreachable from an IPv4 source.
+    netloc = f"{address}:{parts.port}" if parts.port else address
     transport = httpx.HTTPTransport(local_address=BURST_SOURCE)
-    return httpx.Client(base_url=base_url, transport=transport, timeout=BURST_TIMEOUT, trust_env=False)
+    return httpx.Client(
+        base_url=parts._replace(netloc=netloc).geturl(), transport=transport, timeout=BURST_TIMEOUT, trust_env=False
+    )
 
 
 def can_bind(address: str) -> bool:

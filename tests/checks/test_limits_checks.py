@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qs
+
 import pytest
 
 from conformance.checks import limits
 from conformance.exchange import Exchange
 from conformance.outcomes import Violation
+from conformance.test_limits import chunks_of, oversized_body
 
 
 def answer(status: int, code: str | None, headers=None) -> Exchange:
@@ -80,3 +84,23 @@ class TestPayloadTooLarge:
     def test_routing_or_auth_first_fails(self, status, code):
         with pytest.raises(Violation):
             limits.payload_too_large(answer(status, code))
+
+
+class TestOversizedBodies:
+    """The SIZE-1 suite's bodies are exactly one byte over the limit, and well-formed."""
+
+    @pytest.mark.parametrize("style", ["json", "form", "none"])
+    def test_body_has_exactly_the_requested_size(self, style):
+        assert len(oversized_body(style, 1025)) == 1025
+
+    def test_json_body_parses(self):
+        assert set(json.loads(oversized_body("json", 100))) == {"pad"}
+
+    def test_form_body_is_one_field(self):
+        assert set(parse_qs(oversized_body("form", 100).decode())) == {"pad"}
+
+    def test_chunks_reassemble_the_body(self):
+        body = bytes(range(256)) * 1000
+        chunks = list(chunks_of(body, size=4096))
+        assert b"".join(chunks) == body
+        assert max(map(len, chunks)) == 4096

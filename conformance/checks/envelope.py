@@ -43,6 +43,8 @@ def error_body_is_envelope(exchange: Exchange) -> None:
     response = exchange.response
     if response.status < 400:
         raise NotApplicable(f"status {response.status} is not an error")
+    if exchange.request.method == "HEAD":
+        raise NotApplicable("the answer to HEAD has no body (RFC 9110 §9.3.2)")
     problems = []
     if response.media_type != "application/json":
         problems.append(f"content-type {response.headers.get('content-type')!r}, not application/json")

@@ -59,6 +59,12 @@ def test_envelope_is_not_applicable_below_400():
         envelope.error_body_is_envelope(ok({"success": True}))
 
 
+def test_envelope_is_not_applicable_to_head_requests():
+    head = Exchange.build("HEAD", "http://sut/api/users/me", 401, response_headers=JSON)
+    with pytest.raises(NotApplicable):
+        envelope.error_body_is_envelope(head)
+
+
 @pytest.mark.parametrize(
     ("body", "complaint"),
     [

@@ -62,12 +62,13 @@ def payload_too_large(exchange: Exchange, *, status: int = 413, code: str = "PAY
     transport failure into a SIZE-1 violation themselves.
     """
     __tracebackhide__ = True
-    if exchange.response.status != status or error_code(exchange) != code:
-        raise Violation(
-            "SIZE-1",
-            expected=f"{status} with code {code}",
-            actual=describe(exchange),
-            exchange=exchange,
-            hint="count the bytes actually received (chunked bodies too) in an outer middleware, before "
-            "routing and authentication, and answer 413 once the limit is passed",
+    if exchange.response.status != status:
+        hint = (
+            "count the bytes actually received (chunked bodies too) in an outer middleware, before "
+            "routing and authentication, and answer 413 once the limit is passed"
         )
+    elif error_code(exchange) != code:
+        hint = f"the limit works; answer it with the error code {code} of the contract's table"
+    else:
+        return
+    raise Violation("SIZE-1", expected=f"{status} with code {code}", actual=describe(exchange), exchange=exchange, hint=hint)

@@ -82,8 +82,12 @@ class TestPayloadTooLarge:
 
     @pytest.mark.parametrize(("status", "code"), [(401, "TOKEN_INVALID"), (404, "NOT_FOUND"), (422, "VALIDATION_ERROR")])
     def test_routing_or_auth_first_fails(self, status, code):
-        with pytest.raises(Violation):
+        with pytest.raises(Violation, match="before routing and authentication"):
             limits.payload_too_large(answer(status, code))
+
+    def test_413_with_another_code_fails_with_a_code_hint(self):
+        with pytest.raises(Violation, match="error code PAYLOAD_TOO_LARGE"):
+            limits.payload_too_large(answer(413, "TOO_BIG"))
 
 
 class TestOversizedBodies:

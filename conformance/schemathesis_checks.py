@@ -10,8 +10,11 @@ fail API-1 for those (their own suites judge them), but says what it saw with
 a :class:`FuzzFinding` warning, so that nothing found is silently dropped.
 
 The checks read the profile from :func:`judging`, a context manager the API-1
-suite enters around each call; outside it they judge by the default profile, so that
-``schemathesis run --checks all`` with this module loaded as a hook file works too.
+suite enters around each call; outside it they judge by the default profile, so
+the schemathesis CLI can use them too::
+
+    SCHEMATHESIS_HOOKS=conformance.schemathesis_checks \
+        schemathesis run URL/openapi.json --checks every_response_conforms,no_server_error
 """
 
 from __future__ import annotations

@@ -189,3 +189,10 @@ def test_option_comes_from_command_line_then_environment_then_ini(run, fake_targ
     run(SUITE, "--peer-url", "http://cli:3")
     assert fake_target.settings.peer_url == "http://cli:3"
     assert fake_target.settings.startup_timeout == 20.0, "the default when nothing says otherwise"
+
+
+def test_report_header_names_target_and_profile(run):
+    result, _ = run(SUITE, "--base-url", "http://127.0.0.1:8")
+    result.stdout.fnmatch_lines(["conformance: target external http://127.0.0.1:8; profile default"])
+    result, _ = run(SUITE)
+    result.stdout.fnmatch_lines(["conformance: target managed (embedded reference); profile default"])

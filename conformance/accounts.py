@@ -117,7 +117,8 @@ class AccountFactory:
 
     def password(self) -> str:
         rules = self.profile.accounts
-        length = max(int(rules.get("password_min_length", 12)), min(PASSWORD_LENGTH, int(rules.get("password_max_length", 128))))
+        longest = min(PASSWORD_LENGTH, int(rules.get("password_max_length", 128)))
+        length = max(int(rules.get("password_min_length", 12)), longest)
         return strong_password(length)
 
     # -- the public API ----------------------------------------------------------
@@ -126,8 +127,9 @@ class AccountFactory:
         if login and not verified:
             raise ValueError("an unverified account cannot log in: use new(verified=False, login=False)")
         email = self.next_email()
-        account = Account(email=email, password=self.password(), full_name=f"Conformance Tester {email.split('@')[0][-6:]}", phone=random_phone())
-        body = {"email": account.email, "password": account.password, "full_name": account.full_name, "phone": account.phone}
+        name = f"Conformance Tester {email.split('@')[0][-6:]}"
+        account = Account(email=email, password=self.password(), full_name=name, phone=random_phone())
+        body = {"email": email, "password": account.password, "full_name": name, "phone": account.phone}
         registered = self._patiently(lambda: self.api.call("register", json=body))
         if registered.response.status not in (200, 201):
             raise ProvisioningFailed("register", registered)
@@ -137,7 +139,8 @@ class AccountFactory:
             code = self.target.otp_code(account.email)
         except TargetError as exc:  # e.g. no mail arrived: the test cannot be judged
             raise ProvisioningFailed("otp_code", why=f"failed: {exc}") from exc
-        verification = self._patiently(lambda: self.api.call("verify_otp", json={"email": account.email, "otp_code": code}))
+        verify = {"email": email, "otp_code": code}
+        verification = self._patiently(lambda: self.api.call("verify_otp", json=verify))
         if verification.response.status != 200:
             raise ProvisioningFailed("verify_otp", verification)
         account = _with_session(account, verification.response.json)

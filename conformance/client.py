@@ -74,7 +74,8 @@ class Recorder:
 
 def render_entry(entry: Exchange | TransportFailure) -> str:
     if isinstance(entry, TransportFailure):
-        return f"> {entry.request.method} {entry.request.url}\n  {to_curl(entry.request)}\n< no response: {entry.cause!r}"
+        request = entry.request
+        return f"> {request.method} {request.url}\n  {to_curl(request)}\n< no response: {entry.cause!r}"
     request, response = entry.request, entry.response
     lines = [f"> {request.method} {request.url}", f"  {to_curl(request)}", f"< {response.status}"]
     for name in RELEVANT_HEADERS:
@@ -153,7 +154,8 @@ class ApiClient:
             method.upper(), self._url(path, base_url), json=json, data=data, content=content,
             headers=self._headers(headers, token), params=params,
         )  # fmt: skip
-        return self._send(request, RecordedRequest(request.method, str(request.url), _headers_of(request), request.read()))
+        recorded = RecordedRequest(request.method, str(request.url), _headers_of(request), request.read())
+        return self._send(request, recorded)
 
     def stream(
         self,
@@ -200,7 +202,9 @@ class ApiClient:
             merged["Authorization"] = f"Bearer {token}"
         return merged
 
-    def _send(self, request: httpx.Request, recorded: RecordedRequest, chunked_body: bytearray | None = None) -> Exchange:
+    def _send(
+        self, request: httpx.Request, recorded: RecordedRequest, chunked_body: bytearray | None = None
+    ) -> Exchange:
         try:
             response = self._http.send(request)
             response.read()

@@ -28,24 +28,34 @@ state_key = pytest.StashKey[dict[str, Any]]()
 #: option -> (environment variable, help). Precedence: command line, environment, ini key
 #: (``conformance_<name>``, e.g. ``conformance_profile``), then DEFAULTS; read with setting().
 OPTIONS = {
-    "--profile": ("CONFORMANCE_PROFILE", "TOML file describing the SUT's HTTP surface, merged over the default HealLog profile."),
-    "--sut-cmd": ("CONFORMANCE_SUT_CMD", "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} {redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference."),
-    "--services": ("CONFORMANCE_SERVICES", "Managed mode: comma-separated backing services the SUT needs (redis, mongo). Default: redis."),
+    "--profile": ("CONFORMANCE_PROFILE",
+                  "TOML file describing the SUT's HTTP surface, merged over the default HealLog profile."),
+    "--sut-cmd": ("CONFORMANCE_SUT_CMD",
+                  "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} "
+                  "{redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference."),
+    "--services": ("CONFORMANCE_SERVICES",
+                   "Managed mode: comma-separated backing services the SUT needs (redis, mongo). Default: redis."),
     "--restart-cmd": ("CONFORMANCE_RESTART_CMD", "External mode: command that restarts the SUT (REV-3, LOCK-4)."),
     # Not --log-file: that is pytest's own (where pytest writes *its* log).
     "--sut-log-file": ("CONFORMANCE_SUT_LOG_FILE", "External mode: file the SUT writes its log lines to (LOG-1..3)."),
     "--sut-log-cmd": ("CONFORMANCE_SUT_LOG_CMD", "External mode: command printing the SUT's log lines (LOG-1..3)."),
     "--peer-url": ("CONFORMANCE_PEER_URL", "Base URL of a second instance sharing the SUT's stores (REV-4, LOCK-4)."),
-    "--accounts": ("CONFORMANCE_ACCOUNTS", "TOML file of pre-provisioned privileged accounts ([[account]] email password plan role)."),
+    "--accounts": ("CONFORMANCE_ACCOUNTS",
+                   "TOML file of pre-provisioned privileged accounts ([[account]] email password plan role)."),
     "--otp-cmd": ("CONFORMANCE_OTP_CMD", "Command printing the one-time code for {email}."),
     "--fixed-otp": ("CONFORMANCE_FIXED_OTP", "The one-time code of a SUT running in a test mode that pins codes."),
-    "--jwt-secret": ("CONFORMANCE_JWT_SECRET", "The SUT's HS256 signing secret (expired-token variants; minted privileged tokens)."),
-    "--seed-cmd": ("CONFORMANCE_SEED_CMD", "Command creating a verified account ({email} {password} {plan} {role} {data_dir})."),
-    "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT", "Seconds to wait for a started SUT to become healthy. Default: 20."),
-    "--requirements": ("CONFORMANCE_REQUIREMENTS", "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
+    "--jwt-secret": ("CONFORMANCE_JWT_SECRET",
+                     "The SUT's HS256 signing secret (expired-token variants; minted privileged tokens)."),
+    "--seed-cmd": ("CONFORMANCE_SEED_CMD",
+                   "Command creating a verified account ({email} {password} {plan} {role} {data_dir})."),
+    "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT",
+                          "Seconds to wait for a started SUT to become healthy. Default: 20."),
+    "--requirements": ("CONFORMANCE_REQUIREMENTS",
+                       "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
-    "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN", "Domain of the throwaway accounts' addresses. Default: example.com."),
-}
+    "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
+                       "Domain of the throwaway accounts' addresses. Default: example.com."),
+}  # fmt: skip
 DEFAULTS = {"--email-domain": "example.com", "--startup-timeout": "20", "--services": "redis"}
 
 
@@ -231,10 +241,11 @@ def target_settings(config: pytest.Config) -> Any:
         if not sep or not key:
             raise pytest.UsageError(f"--sut-env {pair!r}: expected KEY=VALUE")
         sut_env[key] = value
+    timeout = setting(config, "--startup-timeout")
     try:
-        startup_timeout = float(setting(config, "--startup-timeout"))
+        startup_timeout = float(timeout)
     except ValueError:
-        raise pytest.UsageError(f"--startup-timeout {setting(config, '--startup-timeout')!r}: expected seconds") from None
+        raise pytest.UsageError(f"--startup-timeout {timeout!r}: expected seconds") from None
     services = [s.strip() for s in (setting(config, "--services") or "").split(",") if s.strip()]
     return TargetSettings(
         base_url=config.getoption("base_url") or None,

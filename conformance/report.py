@@ -34,6 +34,7 @@ INCONCLUSIVE_PREFIX = "inconclusive: "
 WARN_PREFIX = "warn: "
 SCHEMA_VERSION = 1
 MESSAGE_LIMIT = 4000
+SELF_DESCRIBING = ("Violation", "TransportFailure")  # exception names dropped from failure messages
 
 
 @dataclass
@@ -61,7 +62,8 @@ class RequirementResult:
         if worst in ("inconclusive", "not run"):
             return worst, self._first_reason(worst)
         if worst == "pass" and counts["not run"]:
-            return "pass", f"partial: {counts['not run']} of {len(self.tests)} tests not run: {self._first_reason('not run')}"
+            skipped = f"{counts['not run']} of {len(self.tests)} tests not run"
+            return "pass", f"partial: {skipped}: {self._first_reason('not run')}"
         return worst, None
 
     def _first_reason(self, verdict: str) -> str | None:
@@ -102,8 +104,8 @@ def failure_message(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else report.longreprtext
     head, sep, rest = text.partition(": ")
-    # "conformance.outcomes.Violation: ENV-3 ..." -> "ENV-3 ..."
-    if sep and " " not in head and "\n" not in head:
+    # "conformance.outcomes.Violation: ENV-3 ..." -> "ENV-3 ...": these messages say what they are.
+    if sep and head.endswith(SELF_DESCRIBING):
         text = rest
     return f"[{report.when}] {text}" if report.when != "call" else text
 
@@ -159,7 +161,8 @@ class RequirementReport:
         if self.json_path:
             path = Path(self.json_path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(self.as_json(int(session.exitstatus)), indent=2, ensure_ascii=False) + "\n", "utf-8")
+            document = self.as_json(int(session.exitstatus))
+            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
     def as_json(self, exit_status: int) -> dict[str, Any]:
         verdicts = self.verdicts()
@@ -205,7 +208,8 @@ class RequirementReport:
         for rid, (verdict, reason) in self.verdicts().items():
             result = self.results[rid]
             detail = headline(result.first_failure) if result.first_failure else reason or ""
-            lines.append((f"{rid:<8} {result.requirement.level:<6} {verdict:<12} {len(result.tests):>5}  {detail[:200]}", colours[verdict]))
+            row = f"{rid:<8} {result.requirement.level:<6} {verdict:<12} {len(result.tests):>5}  {detail[:200]}"
+            lines.append((row, colours[verdict]))
         return lines
 
 

@@ -61,13 +61,16 @@ class FakeSut:
 
     def session(self, user: dict, how: str) -> httpx.Response:
         count = self.requests.count("/api/auth/login")
-        public = {"id": user["id"], "email": user["email"], "plan": user.get("plan", "basic"), "role": user.get("role", "doctor")}
+        public = {"id": user["id"], "email": user["email"],
+                  "plan": user.get("plan", "basic"), "role": user.get("role", "doctor")}
         return httpx.Response(200, json={"success": True, "access_token": f"{how}-access-{count}",
-                                         "refresh_token": f"{how}-refresh-{count}", "token_type": "bearer", "user": public})  # fmt: skip
+                                         "refresh_token": f"{how}-refresh-{count}", "token_type": "bearer",
+                                         "user": public})  # fmt: skip
 
 
 def error(status: int, code: str, headers: dict | None = None) -> httpx.Response:
-    return httpx.Response(status, headers=headers, json={"success": False, "error": {"message": code, "code": code}, "request_id": "r"})
+    body = {"success": False, "error": {"message": code, "code": code}, "request_id": "r"}
+    return httpx.Response(status, headers=headers, json=body)
 
 
 class FakeTarget(Target):

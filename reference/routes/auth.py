@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from starlette.responses import JSONResponse
 
 from reference import context
 from reference.db import User, utcnow

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import jwt
-import pytest
 
 from tests.reference.helpers import (
     PASSWORD, assert_envelope, bearer, fresh_session, login, mint, new_account, register, unique_email,

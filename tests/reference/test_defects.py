@@ -19,9 +19,9 @@ from conformance import requirements
 from reference.defects import DEFECTS
 from tests.reference.conftest import DEFECT_GROUPS
 from tests.reference.helpers import (
-    PASSWORD, assert_envelope, bearer, error_code, fresh_session, login, mint, new_account, register, unique_email,
+    assert_envelope, bearer, error_code, fresh_session, login, mint, new_account, register, unique_email,
 )
-from tests.reference.server import FIXED_OTP, ExternalRedis, ServerProcess
+from tests.reference.server import ExternalRedis, ServerProcess
 
 WRONG = "Wrong-Passw0rd!"
 

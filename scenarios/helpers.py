@@ -1,4 +1,4 @@
-"""Small steps the scenarios share: calling every guard class, logging out, waiting, SHOULD sub-clauses."""
+"""Small steps the scenarios share: guard-class calls, logout, refresh, locking, polling, SHOULD sub-clauses."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from conformance.checks import lockout
 from conformance.exchange import Exchange
 from conformance.outcomes import Violation
 
@@ -68,8 +69,6 @@ def lock_account(api: Any, email: str, threshold: int, wrong: str, *, base_url: 
     Returns None once the lock is confirmed, else why not (for an Inconclusive:
     this only prepares another requirement's scenario; LOCK-1 judges locking).
     """
-    from conformance.checks import lockout
-
     for _ in range(threshold):
         api.login(email, wrong, base_url=base_url)
     probe = api.login(email, wrong, base_url=base_url)

@@ -59,7 +59,7 @@ def sound(names) -> dict[str, str | None]:
 def sound_start(target, sound):
     """The positive control, started once for the module."""
     result = target.start_with(sound, timeout=BOUND + GRACE)
-    configuration.started(result, situation="a sound production configuration")
+    configuration.started(result, situation="a sound production configuration", bound=BOUND)
     return result
 
 

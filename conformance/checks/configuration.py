@@ -44,13 +44,23 @@ def refused_to_start(result: StartResult, *, setting: str, bound: float, situati
     )
 
 
-def started(result: StartResult, *, situation: str) -> None:
-    """Positive control: a sound production configuration must start, else no CONF-1 verdict holds."""
+def started(result: StartResult, *, situation: str, bound: float) -> None:
+    """Positive control: a sound production configuration must start, else no CONF-1 verdict holds.
+
+    Started means still running, and ready within ``bound`` seconds: a SUT
+    that needs longer to start (a slow machine) cannot be judged against a
+    bound on refusing to start either.
+    """
     __tracebackhide__ = True
     if result.exit_code is not None:
         raise Inconclusive(
             f"positive control failed: the SUT did not start with {situation} "
             f"(exit code {result.exit_code} after {result.seconds:.1f} s; output: {_tail(result.output)})"
+        )
+    if result.seconds > bound:
+        raise Inconclusive(
+            f"positive control failed: the SUT took {result.seconds:.1f} s to start with {situation}, "
+            f"more than the {bound:g} s bound it is judged by"
         )
 
 

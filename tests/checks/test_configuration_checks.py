@@ -34,6 +34,11 @@ def test_anything_but_a_prompt_named_refusal_fails(result, text):
 
 
 def test_positive_control():
-    configuration.started(StartResult(None, "ready", 2.0), situation="a strong production configuration")
+    configuration.started(StartResult(None, "ready", 2.0), situation="a strong production configuration", bound=10)
     with pytest.raises(Inconclusive, match=r"did not start .*\(exit code 1"):
-        configuration.started(REFUSED, situation="a strong production configuration")
+        configuration.started(REFUSED, situation="a strong production configuration", bound=10)
+
+
+def test_positive_control_too_slow_for_the_bound():
+    with pytest.raises(Inconclusive, match="took 15.0 s to start"):
+        configuration.started(StartResult(None, "", 15.0), situation="a strong production configuration", bound=10)

@@ -130,6 +130,15 @@ class Exchange:
         )
 
 
+def mask_json(data: Any) -> Any:
+    """``data`` with the values of secret fields masked, at any depth."""
+    if isinstance(data, dict):
+        return {k: (MASK if k in SECRET_FIELDS and v is not None else mask_json(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_json(item) for item in data]
+    return data
+
+
 def mask_body(body: bytes) -> str:
     """The request body as text with secret fields masked (JSON and form bodies)."""
     text = body.decode("utf-8", errors="replace")
@@ -137,8 +146,8 @@ def mask_body(body: bytes) -> str:
         data = json.loads(text)
     except ValueError:
         data = None
-    if isinstance(data, dict):
-        return json.dumps({k: (MASK if k in SECRET_FIELDS else v) for k, v in data.items()})
+    if isinstance(data, (dict, list)):
+        return json.dumps(mask_json(data))
     if "=" in text and "{" not in text:
         parts = []
         for pair in text.split("&"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 
 from conformance import requirements
-from conformance.exchange import Exchange, to_curl
+from conformance.exchange import Exchange, mask_json, to_curl
 
 #: Response headers worth showing in a failure message.
 RELEVANT_HEADERS = (
@@ -99,9 +99,9 @@ class Inconclusive(Exception):
 
 
 def excerpt(body: bytes, limit: int = BODY_EXCERPT) -> str:
-    """A one-line excerpt of a body: compact JSON when it parses, else text."""
+    """A one-line excerpt of a body: compact JSON with secret fields masked when it parses, else text."""
     try:
-        text = json.dumps(json.loads(body), ensure_ascii=False)
+        text = json.dumps(mask_json(json.loads(body)), ensure_ascii=False)
     except (ValueError, UnicodeDecodeError):
         text = body.decode("utf-8", errors="replace").replace("\n", "\\n")
     return text if len(text) <= limit else text[:limit] + f"... ({len(body)} bytes)"

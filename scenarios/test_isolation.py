@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from hypothesis import given
+from hypothesis import given, note
 
 from conformance.checks import isolation
 from conformance.outcomes import Inconclusive, NotApplicable
@@ -48,6 +48,7 @@ def test_users_only_ever_see_their_own_patients(target, api, profile, sides):
 
     @given(plan=isolation_plans())
     def run(plan):
+        note(f"plan: {plan!r}")  # this Hypothesis prints drawn arguments empty in "Failing test case"
         side = sides.new()
         users = [side.accounts.new() for _ in range(plan.users)]
         fragment = f"Iso{secrets.token_hex(3)}"

@@ -11,14 +11,17 @@ instances (LOCK-4) is in ``test_restart.py`` and ``test_instances.py``.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, note
 
 from conformance.checks import lockout
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun
 from scenarios.burst import login_request, send_concurrently
 from scenarios.helpers import lock_account, wrong_password
 from scenarios.race import RACE_ROUNDS, burst_size, wrong_password_burst
-from scenarios.strategies import attack_plans, login_sequences
+from scenarios.strategies import AttackPlan, Attempt, EmailCase, attack_plans, login_sequences
+
+
+SAME, UPPER = EmailCase((False,)), EmailCase((True,))
 
 
 def _judged(exchanges) -> list:
@@ -84,7 +87,10 @@ def test_any_login_sequence_follows_the_lockout_policy(profile, accounts, sides)
     judged: list[int] = []
 
     @given(sequence=login_sequences(max_size=2 * threshold + 2))
+    # Failures under mixed cases of the email count for one account, and lock it for its exact address.
+    @example(sequence=[(False, UPPER), (False, SAME)] * ((threshold + 1) // 2) + [(True, SAME)])
     def run(sequence):
+        note(f"sequence: {sequence!r}")  # this Hypothesis prints drawn arguments empty in "Failing test case"
         side = sides.new()
         account = side.accounts.new(login=False)
         attempts = []
@@ -108,7 +114,10 @@ def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, pro
     health = profile.operation("health").path
 
     @given(plan=attack_plans(max_attempts=burst_size(profile, own_address=True) // 2))
+    # The densest race every run: one account, all attempts at once, half of them upper-cased.
+    @example(plan=AttackPlan(1, tuple(Attempt(0, UPPER if n % 2 else SAME, 0.0) for n in range(24)), 24))
     def run(plan):
+        note(f"plan: {plan!r}")
         side = sides.new()
         victim, bystander = side.accounts.new(login=False), side.accounts.new(login=False)
         emails = [victim.email] + [side.accounts.next_email() for _ in range(plan.accounts - 1)]

@@ -72,7 +72,8 @@ class Sides:
             return Side(None, self.main_api, self.main_accounts)
         transport = httpx.HTTPTransport(local_address=address)
         client = ApiClient(self.target.base_url, self.profile, recorder=self.main_api.recorder, transport=transport)
-        factory = AccountFactory(client, self.target, self.profile, run_id=f"{self.main_accounts.run_id}s{len(self._made)}",
+        run_id = f"{self.main_accounts.run_id}s{len(self._made)}"  # unique addresses, still this run's
+        factory = AccountFactory(client, self.target, self.profile, run_id=run_id,
                                  email_domain=self.main_accounts.email_domain)  # fmt: skip
         side = Side(address, client, factory)
         self._made.append(side)

@@ -29,7 +29,8 @@ from scenarios.sources import SourceAddresses
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scenarios.measure_lockout_race", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m scenarios.measure_lockout_race",
+                                     description=__doc__.split("\n")[0])  # fmt: skip
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--defects", default="", help="REFERENCE_DEFECTS for the embedded reference (managed mode)")
     parser.add_argument("--base-url", help="an already running SUT instead of the embedded reference")

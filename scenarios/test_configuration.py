@@ -44,8 +44,8 @@ def names(profile) -> dict:
 @pytest.fixture(scope="module")
 def sound(names) -> dict[str, str | None]:
     """A production configuration with a strong secret, complete email settings and no instrumentation."""
-    email = {name: value for name, value in zip(names["email_settings"],
-                                                 ["127.0.0.1", "heallog", "Mail-Pass-12345!", "noreply@example.com"])}  # fmt: skip
+    values = ["127.0.0.1", "heallog", "Mail-Pass-12345!", "noreply@example.com"]  # host, user, password, from
+    email = dict(zip(names["email_settings"], values))
     return {
         names["environment"]: names.get("production_value", "production"),
         names["secret_key"]: _strong_secret(),

@@ -100,7 +100,8 @@ def test_duplicate_patient_id_fails():
 
 
 def test_failed_concurrent_create_fails():
-    crashed = Exchange.build("POST", "http://sut/api/patients/", 500, response_body={"error": {"code": "INTERNAL_ERROR"}})
+    body = {"error": {"code": "INTERNAL_ERROR"}}
+    crashed = Exchange.build("POST", "http://sut/api/patients/", 500, response_body=body)
     with pytest.raises(Violation, match="every concurrent create succeeds"):
         isolation.patient_ids_distinct([created("PT202611001"), crashed])
 

@@ -67,7 +67,7 @@ def test_refresh_refusal():
 
 def test_failed_positive_control_is_inconclusive():
     revocation.control_succeeded(OK, what="the unrevoked token works after the restart")
-    with pytest.raises(Inconclusive, match="positive control failed: the unrevoked token .* 401 with code TOKEN_INVALID"):
+    with pytest.raises(Inconclusive, match="positive control failed: the unrevoked .* 401 with code TOKEN_INVALID"):
         revocation.control_succeeded(INVALID, what="the unrevoked token works after the restart")
 
 

@@ -1,0 +1,80 @@
+"""Pure verdicts on conformance reports: is a defect caught, is the blame precise, is the clean reference clean.
+
+Each function returns the problems it found as sentences (empty: all good),
+so a test asserts on an empty list and its message says what to act on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BLAME = ("fail", "warn")  # verdicts that accuse the SUT
+FIRST_FAILURE_LINES = 12
+
+
+def expected_catch(level: str) -> tuple[str, ...]:
+    """The verdicts that show a violated requirement caught: a SHOULD only warns outside --strict."""
+    return ("fail",) if level == "MUST" else ("warn", "fail")
+
+
+def uncaught(report: dict[str, Any], own: tuple[str, ...]) -> list[str]:
+    """The defect's requirements that the run did not catch."""
+    problems = []
+    for rid in own:
+        entry = report["requirements"][rid]
+        wanted = expected_catch(entry["level"])
+        if entry["verdict"] not in wanted:
+            reason = f" ({entry['reason']})" if entry["reason"] else ""
+            problems.append(f"{rid} ({entry['level']}) is {entry['verdict']}{reason}, expected {' or '.join(wanted)}")
+    return problems
+
+
+def blamed_elsewhere(report: dict[str, Any], own: tuple[str, ...]) -> list[str]:
+    """IDs outside the defect's own that the run accused: false alarms, or overlaps to put in the catalogue."""
+    return [rid for rid, entry in report["requirements"].items() if rid not in own and entry["verdict"] in BLAME]
+
+
+def describe(report: dict[str, Any], rid: str) -> str:
+    entry = report["requirements"][rid]
+    return f"{rid} ({entry['level']}) is {entry['verdict']}" + (f" ({entry['reason']})" if entry["reason"] else "")
+
+
+def unclean(report: dict[str, Any], allowed_not_run: dict[str, str]) -> dict[str, str]:
+    """Requirements of the clean reference that did not plainly pass, ID -> sentence (a partial pass counts)."""
+    problems = {}
+    for rid, entry in report["requirements"].items():
+        verdict, reason = entry["verdict"], entry["reason"]
+        if rid in allowed_not_run:
+            if (verdict, reason) != ("not run", allowed_not_run[rid]):
+                problems[rid] = f"{rid} is {verdict} ({reason}), expected not run ({allowed_not_run[rid]})"
+        elif verdict != "pass" or reason:
+            problems[rid] = describe(report, rid)
+    return problems
+
+
+def verdict_table(report: dict[str, Any], own: tuple[str, ...] = ()) -> str:
+    """The report's verdicts as text, the defect's own requirements marked with '*'; unselected ones left out."""
+    lines = [f"  {'ID':<8} {'level':<6} {'verdict':<12} reason"]
+    for rid, entry in report["requirements"].items():
+        if entry["reason"] == "not selected (--requirements)" and rid not in own:
+            continue
+        mark = "*" if rid in own else " "
+        lines.append(f"{mark} {rid:<8} {entry['level']:<6} {entry['verdict']:<12} {entry['reason'] or ''}".rstrip())
+    return "\n".join(lines)
+
+
+def first_failures(report: dict[str, Any], requirement_ids: list[str]) -> str:
+    """The first failure message of the first requirement named that has one, shortened."""
+    for rid in requirement_ids:
+        message = report["requirements"][rid].get("first_failure")
+        if message:
+            lines = message.splitlines()
+            more = f"\n    ... ({len(lines) - FIRST_FAILURE_LINES} more lines)" if len(lines) > FIRST_FAILURE_LINES else ""
+            return f"first failure of {rid}:\n" + "\n".join("    " + line for line in lines[:FIRST_FAILURE_LINES]) + more
+    return "no failure message in the report"
+
+
+def explain(report: dict[str, Any], own: tuple[str, ...], problems: list[str], focus: list[str]) -> str:
+    """A failure message a reader can act on: the problems, the verdict table, the first failure among ``focus``."""
+    return "\n".join(["", *(f"- {p}" for p in problems), "", "verdicts (* = the defect's own requirements):",
+                      verdict_table(report, own), "", first_failures(report, focus)])  # fmt: skip

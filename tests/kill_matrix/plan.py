@@ -1,0 +1,46 @@
+"""Which harness runs the kill matrix needs.
+
+Every defect gets one run. The precision sample (one defect per contract area)
+runs the full suite, so that run shows both that the defect is caught and that
+nothing else is blamed; the other defects run only their own requirements,
+which is much quicker. The clean reference runs the full suite.
+"""
+
+from __future__ import annotations
+
+from reference.defects import DEFECTS
+
+from tests.kill_matrix.runs import HarnessRun
+
+FULL_RUN_TIMEOUT_S = 420  # ~1 min alone; two at a time on a busy 2-core machine can take several
+SELECTED_RUN_TIMEOUT_S = 240
+
+# One defect per area of the contract: envelope, auth, revocation, lockout, logs, headers, size, data.
+PRECISION_SAMPLE = (
+    "generic-codes",
+    "multi-decode",
+    "memory-revocation",
+    "racy-lockout",
+    "unmasked-logs",
+    "headers-success-only",
+    "content-length-only-limit",
+    "shared-cache",
+)
+
+CLEAN_RUN = HarnessRun(defect=None, requirements=None, timeout_s=FULL_RUN_TIMEOUT_S)
+
+# Requirements that a plain conformance run cannot judge, and the reason the report must give.
+NOT_RUN_ON_CLEAN = {"PERF-1": "no test in this run"}  # load profiles are a separate runner: python -m load
+
+
+def run_for(defect: str) -> HarnessRun:
+    """The run that judges this defect."""
+    if defect in PRECISION_SAMPLE:
+        return HarnessRun(defect=defect, requirements=None, timeout_s=FULL_RUN_TIMEOUT_S)
+    return HarnessRun(defect=defect, requirements=DEFECTS[defect].requirements, timeout_s=SELECTED_RUN_TIMEOUT_S)
+
+
+def all_runs() -> list[HarnessRun]:
+    """Every run, longest first so the two workers finish close together."""
+    return [CLEAN_RUN, *(run_for(d) for d in PRECISION_SAMPLE),
+            *(run_for(d) for d in DEFECTS if d not in PRECISION_SAMPLE)]  # fmt: skip

@@ -1,0 +1,130 @@
+"""One harness run in a subprocess, and a pool that runs them two at a time.
+
+Each run is a plain ``python -m pytest`` of the conformance suite from the
+repository root in managed mode: it starts its own SUT, Redis and SMTP sink on
+free ports, so two runs never share state. Two at a time because the machine
+has two cores; more only makes each run slower and timing-sensitive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARALLEL_RUNS = 2
+STARTUP_TIMEOUT_S = 60  # the harness's --startup-timeout: generous, the machine is shared and noisy
+INTERRUPT_GRACE_S = 30  # after SIGINT, time for the inner pytest to stop its SUT, Redis and SMTP sink
+OUTPUT_TAIL_CHARS = 3000
+# The plugin reads these from the environment; an outer CI setting must not turn a run external or filtered.
+INHERITED_SETTINGS_PREFIXES = ("CONFORMANCE_", "PYTEST_")
+
+
+@dataclass(frozen=True)
+class HarnessRun:
+    """A run of the conformance suite: against the clean reference or one defect, full or selected."""
+
+    defect: str | None  # None: the clean reference
+    requirements: tuple[str, ...] | None  # None: the full suite
+    timeout_s: float
+
+    @property
+    def name(self) -> str:
+        scope = "full" if self.requirements is None else ",".join(self.requirements)
+        return f"{self.defect or 'clean'} [{scope}]"
+
+    def argv(self, report_path: Path) -> list[str]:
+        argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                "--startup-timeout", str(STARTUP_TIMEOUT_S), "--conformance-report", str(report_path)]  # fmt: skip
+        if self.defect:
+            argv += ["--sut-env", f"REFERENCE_DEFECTS={self.defect}"]
+        if self.requirements is not None:
+            argv += ["--requirements", ",".join(self.requirements)]
+        return argv
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: HarnessRun
+    exit_code: int | None  # None: killed at the timeout
+    report: dict[str, Any] | None  # None: the run wrote no report (did not start, crashed, timed out)
+    duration_s: float
+    output_tail: str
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        if self.report is None:
+            return {}
+        return {rid: entry["verdict"] for rid, entry in self.report["requirements"].items()}
+
+    def describe_failure_to_run(self) -> str:
+        """Why there is no report, with the end of the run's output."""
+        status = f"killed after {self.run.timeout_s:.0f} s" if self.exit_code is None else f"exit code {self.exit_code}"
+        return f"{self.run.name}: no conformance report ({status}); end of its output:\n{self.output_tail}"
+
+
+def run_harness(run: HarnessRun, workdir: Path) -> RunResult:
+    """Run the suite once; never leaves a process behind, also at the timeout."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    report_path = workdir / "report.json"
+    output_path = workdir / "output.txt"
+    report_path.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_SETTINGS_PREFIXES)}
+    started = time.monotonic()
+    with open(output_path, "wb") as output:
+        process = subprocess.Popen(run.argv(report_path), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        exit_code = _wait_or_stop(process, run.timeout_s)
+    duration = time.monotonic() - started
+    report = json.loads(report_path.read_text("utf-8")) if report_path.exists() and exit_code is not None else None
+    tail = output_path.read_text("utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+    return RunResult(run=run, exit_code=exit_code, report=report, duration_s=duration, output_tail=tail)
+
+
+def _wait_or_stop(process: subprocess.Popen[bytes], timeout_s: float) -> int | None:
+    """The exit code, or None after stopping a run that overran: SIGINT first so pytest tears its SUT down."""
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pass
+    for sig, grace in ((signal.SIGINT, INTERRUPT_GRACE_S), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    return None
+
+
+class RunPool:
+    """Starts every run at once on two workers; ``result`` waits for one of them."""
+
+    def __init__(self, runs: list[HarnessRun], workdir: Path) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="kill-matrix")
+        self._futures: dict[HarnessRun, Future[RunResult]] = {}
+        for index, run in enumerate(runs):
+            slug = "".join(c if c.isalnum() or c == "-" else "_" for c in run.name)
+            self._futures[run] = self._executor.submit(run_harness, run, workdir / f"{index:02d}-{slug}"[:80])
+
+    def result(self, run: HarnessRun) -> RunResult:
+        return self._futures[run].result()
+
+    def finished_results(self) -> list[RunResult]:
+        """The results of the runs that completed, in submission order."""
+        return [f.result() for f in self._futures.values() if f.done() and not f.cancelled() and not f.exception()]
+
+    def close(self) -> None:
+        """Drop the runs not started yet and wait for the running ones (which are bounded by their timeouts)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

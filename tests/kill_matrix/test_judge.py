@@ -1,0 +1,52 @@
+"""The kill matrix's judgements on hand-made reports: each can fail, and says why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.kill_matrix import judge
+
+
+def report(**verdicts: str | tuple[str, str]) -> dict[str, Any]:
+    """A report with the given verdicts (``ENV_1="fail"`` or ``PERF_1=("not run", reason)``); SHOULD if 'RID-2'."""
+    entries = {}
+    for key, value in verdicts.items():
+        rid = key.replace("_", "-")
+        verdict, reason = value if isinstance(value, tuple) else (value, None)
+        entries[rid] = {"level": "SHOULD" if rid == "RID-2" else "MUST", "verdict": verdict, "reason": reason,
+                        "first_failure": f"{rid}  broken\n  Expected: x\n    Actual: y" if verdict == "fail" else None}
+    return {"requirements": entries}
+
+
+def test_a_must_is_caught_only_by_fail():
+    assert judge.uncaught(report(ENV_3="fail"), ("ENV-3",)) == []
+    assert judge.uncaught(report(ENV_3="pass"), ("ENV-3",)) == ["ENV-3 (MUST) is pass, expected fail"]
+    assert judge.uncaught(report(ENV_3="warn"), ("ENV-3",)) != []
+
+
+def test_a_should_is_caught_by_warn():
+    assert judge.uncaught(report(RID_2="warn"), ("RID-2",)) == []
+    assert judge.uncaught(report(RID_2=("inconclusive", "control failed")), ("RID-2",)) == [
+        "RID-2 (SHOULD) is inconclusive (control failed), expected warn or fail"
+    ]
+
+
+def test_blame_outside_the_defects_requirements_is_named():
+    run = report(ENV_3="fail", AUTH_3="fail", RID_2="warn", LOCK_1=("inconclusive", "x"), HDR_1="pass")
+    assert judge.blamed_elsewhere(run, ("ENV-3",)) == ["AUTH-3", "RID-2"]
+
+
+def test_clean_run_allows_only_the_named_not_run():
+    allowed = {"PERF-1": "no test in this run"}
+    assert judge.unclean(report(ENV_1="pass", PERF_1=("not run", "no test in this run")), allowed) == {}
+    problems = judge.unclean(report(ENV_1=("pass", "partial: 1 of 2 tests not run: x"), REV_4=("not run", "y"),
+                                    PERF_1="pass"), allowed)  # fmt: skip
+    assert list(problems) == ["ENV-1", "REV-4", "PERF-1"]
+
+
+def test_explanation_shows_the_table_and_the_first_failure():
+    run = report(ENV_3="fail", AUTH_3="fail", HDR_1=("not run", "not selected (--requirements)"))
+    text = judge.explain(run, ("ENV-3",), ["AUTH-3 (MUST) is fail"], ["AUTH-3"])
+    assert "* ENV-3    MUST   fail" in text and "  AUTH-3   MUST   fail" in text
+    assert "HDR-1" not in text  # unselected rows are noise
+    assert "first failure of AUTH-3:\n    AUTH-3  broken\n      Expected: x" in text

@@ -56,9 +56,6 @@ class AttackPlan:
     attempts: tuple[Attempt, ...]
     concurrency: int
 
-    def attempts_on(self, account: int) -> list[Attempt]:
-        return [a for a in self.attempts if a.account == account]
-
 
 @dataclass(frozen=True)
 class IsolationPlan:

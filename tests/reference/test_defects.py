@@ -42,7 +42,9 @@ def test_catalogue_is_complete_and_names_known_requirements():
     assert set(DEFECTS) == ISSUE_DEFECTS
     known = requirements.catalogue()
     for name, defect in DEFECTS.items():
-        assert defect.requirements and all(rid in known for rid in defect.requirements), name
+        assert defect.name == name and defect.requirements, name
+        assert all(rid in known for rid in defect.violates), name
+        assert not set(defect.requirements) & set(defect.also), name
         module = importlib.import_module(defect.module)
         assert hasattr(module, "apply") or hasattr(module, "production_checks"), name
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 BLAME = ("fail", "warn")  # verdicts that accuse the SUT
 FIRST_FAILURE_LINES = 12
 
@@ -53,13 +55,20 @@ def unclean(report: dict[str, Any], allowed_not_run: dict[str, str]) -> dict[str
 
 
 def verdict_table(report: dict[str, Any], own: tuple[str, ...] = ()) -> str:
-    """The report's verdicts as text, the defect's own requirements marked with '*'; unselected ones left out."""
+    """The report's verdicts as text: the defect's own requirements (marked '*') and every one that did not
+    pass get a row; passing ones share a line; unselected ones are left out."""
     lines = [f"  {'ID':<8} {'level':<6} {'verdict':<12} reason"]
+    passed = []
     for rid, entry in report["requirements"].items():
-        if entry["reason"] == "not selected (--requirements)" and rid not in own:
+        if rid not in own and entry["reason"] == "not selected (--requirements)":
+            continue
+        if rid not in own and entry["verdict"] == "pass" and not entry["reason"]:
+            passed.append(rid)
             continue
         mark = "*" if rid in own else " "
         lines.append(f"{mark} {rid:<8} {entry['level']:<6} {entry['verdict']:<12} {entry['reason'] or ''}".rstrip())
+    if passed:
+        lines.append(f"  pass: {', '.join(passed)}")
     return "\n".join(lines)
 
 
@@ -72,6 +81,14 @@ def first_failures(report: dict[str, Any], requirement_ids: list[str]) -> str:
             more = f"\n    ... ({len(lines) - FIRST_FAILURE_LINES} more lines)" if len(lines) > FIRST_FAILURE_LINES else ""
             return f"first failure of {rid}:\n" + "\n".join("    " + line for line in lines[:FIRST_FAILURE_LINES]) + more
     return "no failure message in the report"
+
+
+def expect_none(problems: list[str], headline: str, report: dict[str, Any], own: tuple[str, ...],
+                focus: list[str]) -> None:
+    """Fail the test with ``explain``'s message when there are problems."""
+    __tracebackhide__ = True
+    if problems:
+        pytest.fail(headline + explain(report, own, problems, focus), pytrace=False)
 
 
 def explain(report: dict[str, Any], own: tuple[str, ...], problems: list[str], focus: list[str]) -> str:

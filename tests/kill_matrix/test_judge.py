@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.kill_matrix import judge
 
 
@@ -45,8 +47,17 @@ def test_clean_run_allows_only_the_named_not_run():
 
 
 def test_explanation_shows_the_table_and_the_first_failure():
-    run = report(ENV_3="fail", AUTH_3="fail", HDR_1=("not run", "not selected (--requirements)"))
+    run = report(ENV_3="fail", AUTH_3="fail", HDR_1=("not run", "not selected (--requirements)"), ENV_1="pass",
+                 ENV_2="pass")  # fmt: skip
     text = judge.explain(run, ("ENV-3",), ["AUTH-3 (MUST) is fail"], ["AUTH-3"])
     assert "* ENV-3    MUST   fail" in text and "  AUTH-3   MUST   fail" in text
+    assert "  pass: ENV-1, ENV-2" in text
     assert "HDR-1" not in text  # unselected rows are noise
     assert "first failure of AUTH-3:\n    AUTH-3  broken\n      Expected: x" in text
+
+
+def test_problems_fail_the_test_with_the_explanation():
+    run = report(ENV_3="pass")
+    with pytest.raises(pytest.fail.Exception, match="(?s)defect x:.*- ENV-3 .*is pass"):
+        judge.expect_none(judge.uncaught(run, ("ENV-3",)), "defect x:", run, ("ENV-3",), ["ENV-3"])
+    judge.expect_none([], "defect x:", run, ("ENV-3",), ["ENV-3"])

@@ -53,10 +53,14 @@ OPTIONS = {
     "--requirements": ("CONFORMANCE_REQUIREMENTS",
                        "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
+    "--load": ("CONFORMANCE_LOAD",
+               "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
+               "Load is never run unless asked."),
+    "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile. Default: 20."),
     "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
                        "Domain of the throwaway accounts' addresses. Default: example.com."),
 }  # fmt: skip
-DEFAULTS = {"--email-domain": "example.com", "--startup-timeout": "20", "--services": "redis"}
+DEFAULTS = {"--email-domain": "example.com", "--load-duration": "20", "--startup-timeout": "20", "--services": "redis"}
 
 
 # -- options and configuration -----------------------------------------------------

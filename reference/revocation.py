@@ -18,7 +18,10 @@ class RevocationStore(Protocol):
     async def is_revoked(self, claims: dict[str, Any]) -> bool: ...
 
     async def revoke(self, claims: dict[str, Any]) -> bool:
-        """Revoke the token; True if this call revoked it (False: it already was)."""
+        """Revoke the token's `jti`; True if this call did (False: that `jti` already was).
+
+        Atomic, so that refresh-token rotation lets exactly one of two concurrent uses through.
+        """
 
     async def revoke_issued_before(self, user_id: str, instant: float, ttl: int) -> None: ...
 

@@ -21,11 +21,11 @@ class OTPMailer:
         if settings.email_enabled and settings.email_host:
             self.host, self.port = settings.email_host, settings.email_port
             self.user, self.password = settings.email_user, settings.email_password
-            self.starttls = settings.is_production
         else:
             self.host, self.port = settings.smtp_host, settings.smtp_port
             self.user = self.password = None
-            self.starttls = False
+        # Plain SMTP is for development sinks only; production mail goes over STARTTLS.
+        self.starttls = settings.is_production
         self.sender = settings.email_from or "no-reply@heallog.local"
 
     def new_code(self) -> str:

@@ -31,9 +31,10 @@ def uncaught(report: dict[str, Any], own: tuple[str, ...]) -> list[str]:
     return problems
 
 
-def blamed_elsewhere(report: dict[str, Any], own: tuple[str, ...]) -> list[str]:
-    """IDs outside the defect's own that the run accused: false alarms, or overlaps to put in the catalogue."""
-    return [rid for rid, entry in report["requirements"].items() if rid not in own and entry["verdict"] in BLAME]
+def blamed_elsewhere(report: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    """IDs outside ``allowed`` (a defect's requirements and catalogued consequences) that the run accused:
+    false alarms, or overlaps the catalogue does not name."""
+    return [rid for rid, entry in report["requirements"].items() if rid not in allowed and entry["verdict"] in BLAME]
 
 
 def describe(report: dict[str, Any], rid: str) -> str:
@@ -42,21 +43,24 @@ def describe(report: dict[str, Any], rid: str) -> str:
 
 
 def unclean(report: dict[str, Any], allowed_not_run: dict[str, str]) -> dict[str, str]:
-    """Requirements of the clean reference that did not plainly pass, ID -> sentence (a partial pass counts)."""
+    """Requirements of the clean reference that did not plainly pass, ID -> sentence (a partial pass counts).
+
+    ``allowed_not_run`` maps the IDs that may be *not run* to a text their reason must contain.
+    """
     problems = {}
     for rid, entry in report["requirements"].items():
         verdict, reason = entry["verdict"], entry["reason"]
         if rid in allowed_not_run:
-            if (verdict, reason) != ("not run", allowed_not_run[rid]):
-                problems[rid] = f"{rid} is {verdict} ({reason}), expected not run ({allowed_not_run[rid]})"
+            if verdict != "not run" or allowed_not_run[rid] not in (reason or ""):
+                problems[rid] = f"{rid} is {verdict} ({reason}), expected not run ({allowed_not_run[rid]}...)"
         elif verdict != "pass" or reason:
             problems[rid] = describe(report, rid)
     return problems
 
 
-def verdict_table(report: dict[str, Any], own: tuple[str, ...] = ()) -> str:
-    """The report's verdicts as text: the defect's own requirements (marked '*') and every one that did not
-    pass get a row; passing ones share a line; unselected ones are left out."""
+def verdict_table(report: dict[str, Any], own: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> str:
+    """The report's verdicts as text: the defect's own requirements (marked '*'), its catalogued consequences
+    ('+') and every one that did not pass get a row; passing ones share a line; unselected ones are left out."""
     lines = [f"  {'ID':<8} {'level':<6} {'verdict':<12} reason"]
     passed = []
     for rid, entry in report["requirements"].items():
@@ -65,7 +69,7 @@ def verdict_table(report: dict[str, Any], own: tuple[str, ...] = ()) -> str:
         if rid not in own and entry["verdict"] == "pass" and not entry["reason"]:
             passed.append(rid)
             continue
-        mark = "*" if rid in own else " "
+        mark = "*" if rid in own else "+" if rid in also else " "
         lines.append(f"{mark} {rid:<8} {entry['level']:<6} {entry['verdict']:<12} {entry['reason'] or ''}".rstrip())
     if passed:
         lines.append(f"  pass: {', '.join(passed)}")
@@ -78,20 +82,24 @@ def first_failures(report: dict[str, Any], requirement_ids: list[str]) -> str:
         message = report["requirements"][rid].get("first_failure")
         if message:
             lines = message.splitlines()
-            more = f"\n    ... ({len(lines) - FIRST_FAILURE_LINES} more lines)" if len(lines) > FIRST_FAILURE_LINES else ""
-            return f"first failure of {rid}:\n" + "\n".join("    " + line for line in lines[:FIRST_FAILURE_LINES]) + more
+            shown = ["    " + line for line in lines[:FIRST_FAILURE_LINES]]
+            if len(lines) > FIRST_FAILURE_LINES:
+                shown.append(f"    ... ({len(lines) - FIRST_FAILURE_LINES} more lines)")
+            return f"first failure of {rid}:\n" + "\n".join(shown)
     return "no failure message in the report"
 
 
-def expect_none(problems: list[str], headline: str, report: dict[str, Any], own: tuple[str, ...],
-                focus: list[str]) -> None:
+def expect_none(problems: list[str], headline: str, report: dict[str, Any], focus: list[str],
+                own: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> None:
     """Fail the test with ``explain``'s message when there are problems."""
     __tracebackhide__ = True
     if problems:
-        pytest.fail(headline + explain(report, own, problems, focus), pytrace=False)
+        pytest.fail(headline + explain(report, problems, focus, own, also), pytrace=False)
 
 
-def explain(report: dict[str, Any], own: tuple[str, ...], problems: list[str], focus: list[str]) -> str:
+def explain(report: dict[str, Any], problems: list[str], focus: list[str], own: tuple[str, ...] = (),
+            also: tuple[str, ...] = ()) -> str:
     """A failure message a reader can act on: the problems, the verdict table, the first failure among ``focus``."""
-    return "\n".join(["", *(f"- {p}" for p in problems), "", "verdicts (* = the defect's own requirements):",
-                      verdict_table(report, own), "", first_failures(report, focus)])  # fmt: skip
+    legend = "verdicts (* the defect's requirements, + its catalogued consequences):"
+    return "\n".join(["", *(f"- {p}" for p in problems), "", legend, verdict_table(report, own, also), "",
+                      first_failures(report, focus)])  # fmt: skip

@@ -39,8 +39,10 @@ def test_blame_outside_the_defects_requirements_is_named():
 
 
 def test_clean_run_allows_only_the_named_not_run():
-    allowed = {"PERF-1": "no test in this run"}
-    assert judge.unclean(report(ENV_1="pass", PERF_1=("not run", "no test in this run")), allowed) == {}
+    allowed = {"PERF-1": "(enable with --load"}
+    not_asked = ("not run", "not asked for (enable with --load all)")
+    assert judge.unclean(report(ENV_1="pass", PERF_1=not_asked), allowed) == {}
+    assert list(judge.unclean(report(PERF_1=("not run", "no test in this run")), allowed)) == ["PERF-1"]
     problems = judge.unclean(report(ENV_1=("pass", "partial: 1 of 2 tests not run: x"), REV_4=("not run", "y"),
                                     PERF_1="pass"), allowed)  # fmt: skip
     assert list(problems) == ["ENV-1", "REV-4", "PERF-1"]
@@ -49,7 +51,7 @@ def test_clean_run_allows_only_the_named_not_run():
 def test_explanation_shows_the_table_and_the_first_failure():
     run = report(ENV_3="fail", AUTH_3="fail", HDR_1=("not run", "not selected (--requirements)"), ENV_1="pass",
                  ENV_2="pass")  # fmt: skip
-    text = judge.explain(run, ("ENV-3",), ["AUTH-3 (MUST) is fail"], ["AUTH-3"])
+    text = judge.explain(run, ["AUTH-3 (MUST) is fail"], ["AUTH-3"], own=("ENV-3",), also=("ENV-1",))
     assert "* ENV-3    MUST   fail" in text and "  AUTH-3   MUST   fail" in text
     assert "  pass: ENV-1, ENV-2" in text
     assert "HDR-1" not in text  # unselected rows are noise
@@ -59,5 +61,5 @@ def test_explanation_shows_the_table_and_the_first_failure():
 def test_problems_fail_the_test_with_the_explanation():
     run = report(ENV_3="pass")
     with pytest.raises(pytest.fail.Exception, match="(?s)defect x:.*- ENV-3 .*is pass"):
-        judge.expect_none(judge.uncaught(run, ("ENV-3",)), "defect x:", run, ("ENV-3",), ["ENV-3"])
-    judge.expect_none([], "defect x:", run, ("ENV-3",), ["ENV-3"])
+        judge.expect_none(judge.uncaught(run, ("ENV-3",)), "defect x:", run, ["ENV-3"], own=("ENV-3",))
+    judge.expect_none([], "defect x:", run, ["ENV-3"], own=("ENV-3",))

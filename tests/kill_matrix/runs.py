@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,8 +72,8 @@ class RunResult:
         return f"{self.run.name}: no conformance report ({status}); end of its output:\n{self.output_tail}"
 
 
-def run_harness(run: HarnessRun, workdir: Path) -> RunResult:
-    """Run the suite once; never leaves a process behind, also at the timeout."""
+def run_harness(run: HarnessRun, workdir: Path, interrupt: threading.Event | None = None) -> RunResult:
+    """Run the suite once; never leaves a process behind, also at the timeout or when ``interrupt`` is set."""
     workdir.mkdir(parents=True, exist_ok=True)
     report_path = workdir / "report.json"
     output_path = workdir / "output.txt"
@@ -82,19 +83,24 @@ def run_harness(run: HarnessRun, workdir: Path) -> RunResult:
     with open(output_path, "wb") as output:
         process = subprocess.Popen(run.argv(report_path), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        exit_code = _wait_or_stop(process, run.timeout_s)
+        exit_code = _wait_or_stop(process, run.timeout_s, interrupt or threading.Event())
     duration = time.monotonic() - started
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() and exit_code is not None else None
     tail = output_path.read_text("utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
     return RunResult(run=run, exit_code=exit_code, report=report, duration_s=duration, output_tail=tail)
 
 
-def _wait_or_stop(process: subprocess.Popen[bytes], timeout_s: float) -> int | None:
-    """The exit code, or None after stopping a run that overran: SIGINT first so pytest tears its SUT down."""
-    try:
-        return process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        pass
+def _wait_or_stop(process: subprocess.Popen[bytes], timeout_s: float, interrupt: threading.Event) -> int | None:
+    """The exit code, or None after stopping a run that overran or was interrupted: SIGINT first, so that the
+    inner pytest tears its SUT, Redis and SMTP sink down."""
+    deadline = time.monotonic() + timeout_s
+    while not interrupt.is_set() and time.monotonic() < deadline:
+        try:
+            return process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            continue
+    if process.poll() is not None:
+        return process.returncode
     for sig, grace in ((signal.SIGINT, INTERRUPT_GRACE_S), (signal.SIGKILL, 10)):
         try:
             os.killpg(process.pid, sig)
@@ -113,10 +119,12 @@ class RunPool:
 
     def __init__(self, runs: list[HarnessRun], workdir: Path) -> None:
         self._executor = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="kill-matrix")
+        self._interrupt = threading.Event()
         self._futures: dict[HarnessRun, Future[RunResult]] = {}
         for index, run in enumerate(runs):
             slug = "".join(c if c.isalnum() or c == "-" else "_" for c in run.name)
-            self._futures[run] = self._executor.submit(run_harness, run, workdir / f"{index:02d}-{slug}"[:80])
+            workdir_of_run = workdir / f"{index:02d}-{slug}"[:80]
+            self._futures[run] = self._executor.submit(run_harness, run, workdir_of_run, self._interrupt)
 
     def result(self, run: HarnessRun) -> RunResult:
         return self._futures[run].result()
@@ -126,5 +134,6 @@ class RunPool:
         return [f.result() for f in self._futures.values() if f.done() and not f.cancelled() and not f.exception()]
 
     def close(self) -> None:
-        """Drop the runs not started yet and wait for the running ones (which are bounded by their timeouts)."""
+        """Drop the runs not started yet and stop the running ones (after Ctrl-C, say); no-op once all are done."""
+        self._interrupt.set()
         self._executor.shutdown(wait=True, cancel_futures=True)

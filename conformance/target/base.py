@@ -75,15 +75,15 @@ class Target:
 
     def stop_store(self, name: str = "redis") -> None:
         """Make a backing store unreachable (REV-5)."""
-        raise NotRun(f"cannot stop the {name} store", option="managed mode (no --base-url)")
+        raise NotRun(f"cannot stop the {name} store", option="managed mode: run without --base-url")
 
     def start_store(self, name: str = "redis") -> None:
         """Bring a store stopped by :meth:`stop_store` back; returns once it answers."""
-        raise NotRun(f"cannot start the {name} store", option="managed mode (no --base-url)")
+        raise NotRun(f"cannot start the {name} store", option="managed mode: run without --base-url")
 
     def start_with(self, env: dict[str, str], *, timeout: float = 10.0) -> StartResult:
         """Start a fresh SUT process with ``env`` added, for at most ``timeout`` seconds (CONF-1)."""
-        raise NotRun("cannot start the SUT with another configuration", option="managed mode (no --base-url)")
+        raise NotRun("cannot start the SUT with another configuration", option="managed mode: run without --base-url")
 
     def close(self) -> None:
         """Stop whatever this target started. Idempotent."""

@@ -110,18 +110,20 @@ def _defect_row(defect: str, own: tuple[str, ...], also: tuple[str, ...], result
         verdicts = result.verdicts
         missed = judge.uncaught(result.report, own)
         caught = "NO: " + "; ".join(missed) if missed else "yes: " + ", ".join(f"{rid} {verdicts[rid]}" for rid in own)
-        consequences = _tally(verdicts, also) if also else "–"
+        consequences = _tally(result.report, also) if also else "–"
         outside = ", ".join(f"{rid} {verdicts[rid]}" for rid in judge.blamed_elsewhere(result.report, own + also))
     cells = [f"`{defect}`", requirements_cell, _scope(result), caught, consequences, outside or "none",
              f"{result.duration_s:.0f} s"]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
 
 
-def _tally(verdicts: dict[str, str], ids: tuple[str, ...]) -> str:
-    """``3 fail, 2 not run`` style count of the verdicts of ``ids``."""
+def _tally(report: dict, ids: tuple[str, ...]) -> str:
+    """``3 fail, 2 not selected`` style count of the verdicts of ``ids``."""
     counts: dict[str, int] = {}
     for rid in ids:
-        counts[verdicts[rid]] = counts.get(verdicts[rid], 0) + 1
+        entry = report["requirements"][rid]
+        verdict = "not selected" if entry["reason"] == "not selected (--requirements)" else entry["verdict"]
+        counts[verdict] = counts.get(verdict, 0) + 1
     return ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
 
 

@@ -17,9 +17,9 @@ The contract leaves two details open, and the sequential model of
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from email.utils import parsedate_to_datetime
 
 from conformance.checks.envelope import error_code
+from conformance.checks.limits import retry_after_is_valid
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
@@ -66,14 +66,8 @@ def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_aft
             exchange=exchange,
             hint="check the lock before verifying the password, and answer every attempt while it holds",
         )
-    if retry_after and not _retry_after_valid(exchange):
-        raise Violation(
-            requirement,
-            expected=f"429 {LOCKED} with a Retry-After header (seconds or an HTTP date)",
-            actual=f"Retry-After {exchange.response.headers.get('retry-after')!r}",
-            exchange=exchange,
-            hint="set Retry-After to the remaining lock time",
-        )
+    if retry_after:
+        retry_after_is_valid(exchange, requirement)
 
 
 def no_server_errors(exchanges: Iterable[Exchange], *, requirement: str = "LOCK-2") -> None:
@@ -192,16 +186,6 @@ def _policy_violation(
         exchange=exchange,
         hint=hint,
     )
-
-
-def _retry_after_valid(exchange: Exchange) -> bool:
-    value = (exchange.response.headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return True
-    try:
-        return parsedate_to_datetime(value) is not None
-    except (TypeError, ValueError):
-        return False
 
 
 def _describe(exchange: Exchange) -> str:

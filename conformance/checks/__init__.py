@@ -11,17 +11,18 @@ all; the fuzzer (API-1) and the load profiles (PERF-1) run it on each one.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from types import ModuleType
 from typing import TYPE_CHECKING
 
-from conformance.checks import envelope, request_id
+from conformance.checks import auth, envelope, headers, request_id
+from conformance.checks.auth import carries_bearer
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
+
+__all__ = ["carries_bearer", "every_response"]
 
 
 def every_response(exchange: Exchange, profile: Profile, *, hsts_required: bool = False) -> list[Violation]:
@@ -33,13 +34,10 @@ def every_response(exchange: Exchange, profile: Profile, *, hsts_required: bool 
         lambda: request_id.request_id_matches_header(
             exchange, header_name=header_names.get("request_id", request_id.DEFAULT_HEADER)
         ),
+        lambda: headers.security_headers_present(exchange, hsts_required=hsts_required),
     ]
-    headers = _sibling("headers")
-    if headers is not None:
-        checks.append(lambda: headers.security_headers_present(exchange, hsts_required=hsts_required))
-    auth = _sibling("auth")
-    if auth is not None and carries_bearer(exchange):
-        decodes_header = header_names.get("debug_decodes", "X-Debug-JWT-Decodes")
+    if carries_bearer(exchange):
+        decodes_header = header_names.get("debug_decodes", auth.DEBUG_DECODES_HEADER)
         checks.append(lambda: auth.bearer_decoded_once(exchange, decodes_header))
     violations = []
     for check in checks:
@@ -50,24 +48,3 @@ def every_response(exchange: Exchange, profile: Profile, *, hsts_required: bool 
         except NotApplicable:
             pass
     return violations
-
-
-def carries_bearer(exchange: Exchange) -> bool:
-    """Whether the request sent ``Authorization: Bearer ...``."""
-    value = exchange.request.headers.get("authorization") or ""
-    return value[:7].lower() == "bearer "
-
-
-def _sibling(name: str) -> ModuleType | None:
-    """A check module written by another area, or ``None`` while it does not exist yet.
-
-    Imported lazily so that this package imports on its own; any other import
-    error is a real bug and propagates.
-    """
-    qualified = f"{__name__}.{name}"
-    try:
-        return importlib.import_module(qualified)
-    except ModuleNotFoundError as error:
-        if error.name == qualified:
-            return None
-        raise

@@ -61,8 +61,14 @@ def status_and_code(exchange: Exchange, status: int, code: str, requirement: str
 
 
 def bearer_decoded_once(exchange: Exchange, header_name: str = DEBUG_DECODES_HEADER) -> None:
-    """AUTH-1: the bearer token was decoded exactly once (zero times without one)."""
+    """AUTH-1: the bearer token was decoded exactly once (zero times without one).
+
+    A 413 is not judged: §6 puts the size limit before authentication, so an
+    oversized request is refused before its token is read.
+    """
     __tracebackhide__ = True
+    if exchange.response.status == 413:
+        raise NotApplicable("a 413 is answered before authentication (§6)")
     expected = 1 if carries_bearer(exchange) else 0
     shown = () if header_name.lower() in RELEVANT_HEADERS else (header_name,)
     raw = exchange.response.headers.get(header_name)

@@ -196,3 +196,15 @@ def test_status_and_code_names_the_requirement():
     assert failure.value.requirement == "ENV-3"
     assert "Expected: 401 with code TOKEN_EXPIRED" in str(failure.value)
     auth.status_and_code(answer(401, "TOKEN_EXPIRED"), 401, "TOKEN_EXPIRED", "ENV-3")
+
+
+def test_decode_count_is_not_judged_on_a_413_refused_before_authentication():
+    exchange = Exchange.build(
+        "POST",
+        "http://127.0.0.1:9/api/users/me/password",
+        413,
+        request_headers={"Authorization": "Bearer a.b.c"},
+        response_headers={"X-Debug-JWT-Decodes": "0"},
+    )
+    with pytest.raises(NotApplicable):
+        auth.bearer_decoded_once(exchange)

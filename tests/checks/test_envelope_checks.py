@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from types import SimpleNamespace
 
 import pytest
@@ -305,21 +303,7 @@ def test_success_check_ignores_error_statuses():
 # -- every_response ------------------------------------------------------------
 
 
-def fake_module(name, check_name, requirement, calls):
-    module = types.ModuleType(name)
-
-    def check(exchange, *args, **kwargs):
-        calls.append((check_name, args, kwargs))
-        raise Violation(requirement, expected="x", actual="y", exchange=exchange)
-
-    setattr(module, check_name, check)
-    return module
-
-
-def test_every_response_collects_each_violated_requirement(profile, monkeypatch):
-    calls = []
-    monkeypatch.setitem(sys.modules, "conformance.checks.headers", fake_module("h", "security_headers_present", "HDR-1", calls))
-    monkeypatch.setitem(sys.modules, "conformance.checks.auth", fake_module("a", "bearer_decoded_once", "AUTH-1", calls))
+def test_every_response_collects_each_violated_requirement(profile):
     exchange = Exchange.build(
         "GET", "http://sut/api/users/me", 401,
         request_headers={"Authorization": "Bearer abc"},
@@ -327,16 +311,11 @@ def test_every_response_collects_each_violated_requirement(profile, monkeypatch)
     )  # fmt: skip
     violations = every_response(exchange, profile, hsts_required=True)
     assert [v.requirement for v in violations] == ["ENV-1", "RID-1", "HDR-1", "AUTH-1"]
-    assert ("security_headers_present", (), {"hsts_required": True}) in calls
-    assert ("bearer_decoded_once", ("X-Debug-JWT-Decodes",), {}) in calls
 
 
-def test_every_response_checks_decodes_only_for_bearer_requests(profile, monkeypatch):
-    calls = []
-    monkeypatch.setitem(sys.modules, "conformance.checks.auth", fake_module("a", "bearer_decoded_once", "AUTH-1", calls))
+def test_every_response_checks_decodes_only_for_bearer_requests(profile):
     exchange = Exchange.build("GET", "http://sut/health", 200, response_headers={"x-request-id": "r"}, response_body={"status": "healthy"})
     assert [v.requirement for v in every_response(exchange, profile) if v.requirement != "HDR-1"] == []
-    assert calls == []
 
 
 def test_every_response_reports_a_failure_dressed_as_success(profile):

@@ -27,7 +27,10 @@ def uncaught(report: dict[str, Any], own: tuple[str, ...]) -> list[str]:
         wanted = expected_catch(entry["level"])
         if entry["verdict"] not in wanted:
             reason = f" ({entry['reason']})" if entry["reason"] else ""
-            problems.append(f"{rid} ({entry['level']}) is {entry['verdict']}{reason}, expected {' or '.join(wanted)}")
+            tests = f" over {len(entry['tests'])} tests" if entry.get("tests") else ""
+            problems.append(
+                f"{rid} ({entry['level']}) is {entry['verdict']}{reason}{tests}, expected {' or '.join(wanted)}"
+            )
     return problems
 
 
@@ -86,7 +89,7 @@ def first_failures(report: dict[str, Any], requirement_ids: list[str]) -> str:
             if len(lines) > FIRST_FAILURE_LINES:
                 shown.append(f"    ... ({len(lines) - FIRST_FAILURE_LINES} more lines)")
             return f"first failure of {rid}:\n" + "\n".join(shown)
-    return "no failure message in the report"
+    return f"no failure message for {', '.join(requirement_ids)} in the report"
 
 
 def expect_none(problems: list[str], headline: str, report: dict[str, Any], focus: list[str],

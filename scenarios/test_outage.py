@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import revocation
-from conformance.outcomes import Violation
+from conformance.checks import envelope, revocation
+from conformance.outcomes import NotRun, Violation
 from scenarios.helpers import guard_calls, logout, poll, user_call
 
 #: Seconds the SUT gets to serve again once the store is back (reconnect and retry back-off).
@@ -47,3 +47,21 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, ac
                             actual=f"{what} still gets {resumed.response.status}", exchange=resumed,
                             hint="reconnect to the store instead of keeping a dead connection")  # fmt: skip
     revocation.token_rejected_as_revoked(user_call(api, profile, account.access_token), requirement="REV-5")
+
+
+@pytest.mark.requirement("ENV-3")
+def test_store_outage_is_answered_service_unavailable(target, api, accounts, profile):
+    """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone."""
+    account = accounts.new()
+    revocation.control_succeeded(user_call(api, profile, account.access_token), what="the session works")
+    target.stop_store("redis")
+    try:
+        during = user_call(api, profile, account.access_token)
+    finally:
+        target.start_store("redis")
+    poll(lambda: user_call(api, profile, account.access_token),
+         until=lambda e: 200 <= e.response.status < 300, seconds=RECOVERY_SECONDS)  # fmt: skip
+    if during.response.status != 503:
+        raise NotRun(f"the outage was answered {during.response.status}, not 503: no SERVICE_UNAVAILABLE to judge "
+                     "(REV-5 judges the answer itself)")  # fmt: skip
+    envelope.status_matches_code(during, profile, expected_code="SERVICE_UNAVAILABLE")

@@ -47,16 +47,15 @@ class Defect:
         return self.requirements + self.also
 
 
-CODES_NAMED_BY_REQUIREMENTS = (
-    "AUTH-3", "AUTH-6", "REV-1", "REV-2", "REV-3", "REV-4", "REV-5", "REV-6", "LOCK-1", "LOCK-2", "SIZE-1", "RATE-1",
-)
+CODES_NAMED_BY_REQUIREMENTS = ("AUTH-3", "AUTH-6", "LOCK-1", "LOCK-2", "SIZE-1", "RATE-1")
 
 DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("http-exception-envelope", ("ENV-1", "ENV-2"),
            "users and patients handlers raise bare {'detail': ...} errors; request-validation errors are not wrapped",
            also=("API-1",)),
     Defect("generic-codes", ("ENV-3",), "every error carries the code UNKNOWN_ERROR",
-           # Those requirements name the code that tells their outcomes apart (TOKEN_REVOKED, ACCOUNT_LOCKED...).
+           # Those requirements' texts name the code that tells their outcomes apart (PRO_REQUIRED,
+           # ACCOUNT_LOCKED, INVALID_CREDENTIALS...); revocation is judged by the refusal, codes by ENV-3.
            also=CODES_NAMED_BY_REQUIREMENTS),
     Defect("tuple-returns-otp", ("ENV-7", "AUTH-6"), "a wrong OTP is answered 200 {'success': false, ...}"),
     Defect("traceback-500", ("ENV-6",), "unhandled errors return the traceback as the error message"),

@@ -81,8 +81,8 @@ def test_missing_capabilities_are_not_run_naming_the_option(profile, answering):
         (target.log_lines, "--sut-log-file or --sut-log-cmd"),
         (target.restart, "--restart-cmd"),
         (target.peer_url, "--peer-url"),
-        (lambda: target.stop_store("redis"), "managed mode (no --base-url)"),
-        (lambda: target.start_with({}), "managed mode (no --base-url)"),
+        (lambda: target.stop_store("redis"), "managed mode: run without --base-url"),
+        (lambda: target.start_with({}), "managed mode: run without --base-url"),
     ]
     for call, option in cases:
         with pytest.raises(NotRun) as caught:

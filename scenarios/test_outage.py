@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks import envelope, revocation
+from conformance.exchange import Exchange
 from conformance.outcomes import NotRun, Violation
 from scenarios.helpers import guard_calls, logout, poll, user_call
 
@@ -35,13 +36,7 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, ac
         revocation.token_refused_during_outage(exchange)
 
     # Resumed: guarded routes serve unrevoked tokens again, and a login (rate limit, lockout) succeeds.
-    # Polling also drops the connections the SUT kept to the old store before the next test needs them.
-    side = sides.new()
-    for what, send in [
-        ("an unrevoked session", lambda: user_call(api, profile, kept.access_token)),
-        ("a login with the right password", lambda: side.api.login(account.email, account.password)),
-    ]:
-        resumed = poll(send, until=lambda e: 200 <= e.response.status < 300, seconds=RECOVERY_SECONDS)
+    for what, resumed in wait_for_service(api, profile, sides, kept).items():
         if not 200 <= resumed.response.status < 300:
             raise Violation("REV-5", expected=f"service resumes within {RECOVERY_SECONDS:g} s of the store's return",
                             actual=f"{what} still gets {resumed.response.status}", exchange=resumed,
@@ -50,7 +45,7 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, ac
 
 
 @pytest.mark.requirement("ENV-3")
-def test_store_outage_is_answered_service_unavailable(target, api, accounts, profile):
+def test_store_outage_is_answered_service_unavailable(target, api, accounts, profile, sides):
     """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone."""
     account = accounts.new()
     revocation.control_succeeded(user_call(api, profile, account.access_token), what="the session works")
@@ -59,9 +54,25 @@ def test_store_outage_is_answered_service_unavailable(target, api, accounts, pro
         during = user_call(api, profile, account.access_token)
     finally:
         target.start_store("redis")
-    poll(lambda: user_call(api, profile, account.access_token),
-         until=lambda e: 200 <= e.response.status < 300, seconds=RECOVERY_SECONDS)  # fmt: skip
+    wait_for_service(api, profile, sides, account)  # REV-5 judges recovery; this only leaves the SUT serving
     if during.response.status != 503:
         raise NotRun(f"the outage was answered {during.response.status}, not 503: no SERVICE_UNAVAILABLE to judge "
                      "(REV-5 judges the answer itself)")  # fmt: skip
     envelope.status_matches_code(during, profile, expected_code="SERVICE_UNAVAILABLE")
+
+
+def wait_for_service(api, profile, sides, account) -> dict[str, Exchange]:
+    """Poll, bounded, until a guarded read and a login (rate limit, lockout) succeed again after an outage.
+
+    Polling both also makes the SUT drop the connections it kept to the old store, on every path
+    that uses it, before the next test needs them. Returns the last answer of each, by what it shows.
+    """
+    side = sides.new()
+    sends = {
+        "an unrevoked session": lambda: user_call(api, profile, account.access_token),
+        "a login with the right password": lambda: side.api.login(account.email, account.password),
+    }
+    return {
+        what: poll(send, until=lambda e: 200 <= e.response.status < 300, seconds=RECOVERY_SECONDS)
+        for what, send in sends.items()
+    }

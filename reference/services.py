@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
-from redis.retry import Retry
+from redis.asyncio.retry import Retry  # the asyncio one: a sync Retry never retries a coroutine
 
 from reference.components import Components
 from reference.config import Settings, parse_rate

@@ -80,6 +80,14 @@ def test_redis_outage_fails_closed_and_recovers(target, client, token):
     assert me(client, token).status_code == 200
 
 
+def test_the_first_request_after_a_silent_redis_restart_is_served(target, client, token):
+    """A pooled connection left dead by a Redis restart is retried, not answered 503 (a sync Retry did that)."""
+    assert me(client, token).status_code == 200
+    target.stop_store("redis")
+    target.start_store("redis")
+    assert me(client, token).status_code == 200
+
+
 def test_tokens_survive_a_restart_and_work_on_the_peer(target, client, token):
     target.restart()
     assert me(client, token).status_code == 200

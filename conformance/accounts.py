@@ -28,6 +28,7 @@ from typing import Any
 
 import jwt
 
+from conformance.checks.envelope import error_code
 from conformance.client import ApiClient
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
@@ -197,9 +198,7 @@ class AccountFactory:
         while True:
             exchange = send()
             response = exchange.response
-            body = response.json if isinstance(response.json, dict) else {}
-            code = (body.get("error") or {}).get("code") if isinstance(body.get("error"), dict) else None
-            if response.status != 429 or code != "RATE_LIMIT_EXCEEDED":
+            if response.status != 429 or error_code(exchange) != "RATE_LIMIT_EXCEEDED":
                 return exchange
             wait = _retry_after(response.headers.get("retry-after"))
             if time.monotonic() + wait > deadline:

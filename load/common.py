@@ -33,6 +33,7 @@ from locust.stats import StatsEntry
 
 from conformance import profile as profiles
 from conformance.checks import every_response
+from conformance.checks.envelope import error_code
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 from load import gate
@@ -198,15 +199,6 @@ def exchange_of(method: str, url: str, sent_headers: dict[str, str], body: bytes
         response_headers=list(raw),
         response_body=response.content or b"",
     )
-
-
-def error_code(exchange: Exchange) -> str | None:
-    """The envelope's ``error.code`` when the body has one."""
-    data = exchange.response.json
-    if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        code = data["error"].get("code")
-        return code if isinstance(code, str) else None
-    return None
 
 
 class ApiUser(FastHttpUser):

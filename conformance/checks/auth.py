@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from conformance.checks.envelope import describe, error_code, error_message
 from conformance.exchange import Exchange
 from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, NotApplicable, Violation
 
@@ -25,26 +26,6 @@ def carries_bearer(exchange: Exchange) -> bool:
     value = exchange.request.headers.get("authorization") or ""
     scheme, _, credentials = value.strip().partition(" ")
     return scheme.lower() == "bearer" and bool(credentials.strip())
-
-
-def error_code(exchange: Exchange) -> str | None:
-    """``error.code`` of an envelope body, or ``None`` when the body has none."""
-    body = exchange.response.json
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def error_message(exchange: Exchange) -> Any:
-    body = exchange.response.json
-    error = body.get("error") if isinstance(body, dict) else None
-    return error.get("message") if isinstance(error, dict) else None
-
-
-def describe(exchange: Exchange) -> str:
-    """``401 TOKEN_INVALID``-style summary of an answer."""
-    code = error_code(exchange)
-    return f"{exchange.response.status} with code {code}" if code else f"{exchange.response.status} without an error code"
 
 
 def status_and_code(exchange: Exchange, status: int, code: str, requirement: str, *, hint: str | None = None) -> None:

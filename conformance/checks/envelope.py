@@ -236,6 +236,18 @@ def error_code(exchange: Exchange) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def error_message(exchange: Exchange) -> Any:
+    """The ``error.message`` of the body, when there is one."""
+    error = _error_object(exchange)
+    return error.get("message") if error else None
+
+
+def describe(exchange: Exchange) -> str:
+    """``401 with code TOKEN_INVALID``-style summary of an answer, for the ``Actual:`` line of a failure."""
+    code = error_code(exchange)
+    return f"{exchange.response.status} with code {code}" if code else f"{exchange.response.status} without an error code"
+
+
 def _error_object(exchange: Exchange) -> dict[str, Any] | None:
     body = exchange.response.json
     error = body.get("error") if isinstance(body, dict) else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from conformance.checks.envelope import error_code
+from conformance.checks.envelope import describe, error_code
 from conformance.checks.limits import retry_after_is_valid
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
@@ -62,7 +62,7 @@ def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_aft
         raise Violation(
             requirement,
             expected=f"429 with code {LOCKED} (the account is locked)",
-            actual=_describe(exchange),
+            actual=describe(exchange),
             exchange=exchange,
             hint="check the lock before verifying the password, and answer every attempt while it holds",
         )
@@ -78,7 +78,7 @@ def no_server_errors(exchanges: Iterable[Exchange], *, requirement: str = "LOCK-
             raise Violation(
                 requirement,
                 expected="no 5xx answer to any login attempt",
-                actual=_describe(exchange),
+                actual=describe(exchange),
                 exchange=exchange,
                 hint="make the failure counter atomic instead of retrying or failing on contention",
             )
@@ -117,7 +117,7 @@ def other_account_unaffected(exchange: Exchange, *, correct_password: bool) -> N
         raise Violation(
             "LOCK-3",
             expected="a successful login" if correct_password else f"401 {INVALID} (not locked)",
-            actual=_describe(exchange),
+            actual=describe(exchange),
             exchange=exchange,
             hint="key the failure counter and the lock by the account's lower-cased email, nothing broader",
         )
@@ -182,20 +182,15 @@ def _policy_violation(
     return Violation(
         requirement,
         expected=f"attempt {position} ({attempt}): {expected}",
-        actual=_describe(exchange),
+        actual=describe(exchange),
         exchange=exchange,
         hint=hint,
     )
 
 
-def _describe(exchange: Exchange) -> str:
-    code = error_code(exchange)
-    return f"{exchange.response.status}" + (f" with code {code}" if code else "")
-
-
 def _tally(exchanges: Iterable[Exchange]) -> str:
     counts: dict[str, int] = {}
     for exchange in exchanges:
-        label = _describe(exchange)
+        label = describe(exchange)
         counts[label] = counts.get(label, 0) + 1
     return ", ".join(f"{n}× {label}" for label, n in sorted(counts.items(), key=lambda item: -item[1]))

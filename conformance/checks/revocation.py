@@ -14,7 +14,7 @@ wrong code table is blamed once, under ENV-3, and not again for revocation.
 
 from __future__ import annotations
 
-from conformance.checks.envelope import error_code
+from conformance.checks.envelope import describe, error_code
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, Violation
 
@@ -32,7 +32,7 @@ def token_rejected_as_revoked(exchange: Exchange, *, requirement: str = "REV-1")
     raise Violation(
         requirement,
         expected=f"401 (with code {REVOKED})",
-        actual=_describe(exchange) + (" (the revoked token was accepted)" if accepted else ""),
+        actual=describe(exchange) + (" (the revoked token was accepted)" if accepted else ""),
         exchange=exchange,
         hint="keep revocations in the shared store with a TTL of the token's remaining lifetime, "
         "and check it on every guarded request" if accepted else None,
@@ -47,7 +47,7 @@ def token_still_accepted(exchange: Exchange, *, requirement: str = "REV-1") -> N
     raise Violation(
         requirement,
         expected="2xx: this token was never revoked",
-        actual=_describe(exchange),
+        actual=describe(exchange),
         exchange=exchange,
         hint="revoke the presented token's jti only, not every session of the user",
     )
@@ -62,7 +62,7 @@ def token_refused_during_outage(exchange: Exchange, *, requirement: str = "REV-5
     raise Violation(
         requirement,
         expected=f"503 (with code {UNAVAILABLE}: fail closed) or 401 (with code {REVOKED})",
-        actual=_describe(exchange) + (" (a revoked token was accepted while the store was down)" if accepted else ""),
+        actual=describe(exchange) + (" (a revoked token was accepted while the store was down)" if accepted else ""),
         exchange=exchange,
         hint="when the revocation store cannot be read, refuse the request with 503 instead of "
         "treating the token as not revoked",
@@ -78,7 +78,7 @@ def refresh_refused(exchange: Exchange, *, what: str, requirement: str = "REV-2"
     raise Violation(
         requirement,
         expected=f"401 (with code {REVOKED} or {INVALID}) for {what}",
-        actual=_describe(exchange) + (f" (refresh accepted {what})" if accepted else ""),
+        actual=describe(exchange) + (f" (refresh accepted {what})" if accepted else ""),
         exchange=exchange,
         hint="check the token's type and its revocation before issuing new tokens; "
         "revoke a refresh token when it is used" if accepted else None,
@@ -89,16 +89,11 @@ def control_succeeded(exchange: Exchange, *, what: str) -> None:
     """Positive control: ``exchange`` (``what`` it shows) must be 2xx, else no verdict can be given."""
     __tracebackhide__ = True
     if not 200 <= exchange.response.status < 300:
-        raise Inconclusive(f"positive control failed: {what}: {exchange.label} answered {_describe(exchange)}")
+        raise Inconclusive(f"positive control failed: {what}: {exchange.label} answered {describe(exchange)}")
 
 
 def control_rejected(exchange: Exchange, *, what: str) -> None:
     """Precondition: ``exchange`` (``what`` it shows, e.g. "the logged-out token is refused") must be refused."""
     __tracebackhide__ = True
     if exchange.response.status < 400:
-        raise Inconclusive(f"precondition failed: {what}: {exchange.label} answered {_describe(exchange)}")
-
-
-def _describe(exchange: Exchange) -> str:
-    code = error_code(exchange)
-    return f"{exchange.response.status}" + (f" with code {code}" if code else "")
+        raise Inconclusive(f"precondition failed: {what}: {exchange.label} answered {describe(exchange)}")

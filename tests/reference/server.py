@@ -2,6 +2,11 @@
 
 Everything middleware-level must be seen through a real HTTP server: the ASGI
 transport alone would hide exactly the bugs this project is about.
+
+Deliberately not the harness's ``conformance.target.process.ManagedProcess``:
+that one stops a SUT by killing its whole process group, which would also kill
+an orphaned ``redis-server`` and so hide exactly what the lifecycle tests look
+for (``ServerProcess.stop`` records the survivors first, then kills them).
 """
 
 from __future__ import annotations

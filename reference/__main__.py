@@ -20,7 +20,9 @@ def parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed-user", help="create a verified account (e.g. pro plan or admin role)")
     seed.add_argument("--email", required=True)
-    seed.add_argument("--password", required=True)
+    secret = seed.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password", help="the password (visible in `ps`: prefer --password-stdin)")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     seed.add_argument("--full-name", default="Seeded User")
     seed.add_argument("--plan", default="basic")
     seed.add_argument("--role", default="doctor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -41,12 +42,13 @@ async def seed_user(
 
 
 def run(args) -> int:
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else args.password
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     url = resolve_database_url(Settings(), data_dir)
     try:
         user_id = asyncio.run(seed_user(
-            url, email=args.email, password=args.password, full_name=args.full_name,
+            url, email=args.email, password=password, full_name=args.full_name,
             plan=args.plan, role=args.role,
         ))
     except SeedError as exc:

@@ -7,13 +7,11 @@ while the mark is taken is returned by the next ``lines(since)`` whole.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-from conformance.target.errors import TargetError
-from conformance.target.process import render_command
+from conformance.target.process import render_command, run_bounded
 
 LOG_CMD_TIMEOUT = 30.0
 #: Lines remembered at a --sut-log-cmd mark to find the same place in a later output.
@@ -66,7 +64,7 @@ class LogCommand:
     """
 
     def __init__(self, template: str) -> None:
-        self.argv = render_command(template, {}, option="--sut-log-cmd")
+        self.command = render_command(template, {}, option="--sut-log-cmd")
         self._anchors: list[list[str]] = []
         self._lock = threading.Lock()
 
@@ -87,16 +85,8 @@ class LogCommand:
         return after_anchor(output, anchor)
 
     def _run(self) -> list[str]:
-        try:
-            done = subprocess.run(
-                self.argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=LOG_CMD_TIMEOUT, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise TargetError(f"--sut-log-cmd {self.argv[0]} failed: {exc}") from None
-        if done.returncode != 0:
-            error = done.stderr.decode("utf-8", "replace").strip()[:300]
-            raise TargetError(f"--sut-log-cmd exited with code {done.returncode}: {error}")
-        return done.stdout.decode("utf-8", "replace").splitlines()
+        done = run_bounded(self.command, timeout=LOG_CMD_TIMEOUT, check=True, what="--sut-log-cmd")
+        return done.stdout.splitlines()
 
 
 def after_anchor(output: list[str], anchor: list[str]) -> list[str]:

@@ -8,11 +8,10 @@ the code cannot be had (the account fixture then fails with that message).
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 
 from conformance.target.errors import TargetError
-from conformance.target.process import render_command
+from conformance.target.process import render_command, run_bounded
 from conformance.target.smtp_sink import SmtpSink
 
 COMMAND_TIMEOUT = 10.0
@@ -32,31 +31,27 @@ class FixedOtp:
 class CommandOtp:
     """``--otp-cmd 'cmd {email}'``: a command that prints the code; retried until it does."""
 
-    def __init__(self, template: str, length: int = 6) -> None:
+    def __init__(self, template: str, length: int) -> None:
         self.template = template
         self.length = length
         render_command(template, {"email": "probe@example.com"}, option="--otp-cmd")  # fail early on typos
 
     def code(self, email: str, timeout: float) -> str:
-        argv = render_command(self.template, {"email": email}, option="--otp-cmd")
+        command = render_command(self.template, {"email": email}, option="--otp-cmd")
         deadline = time.monotonic() + timeout
         last = ""
         while True:
             try:
-                done = subprocess.run(
-                    argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=COMMAND_TIMEOUT, check=False
-                )
-                last = (done.stdout + done.stderr).decode("utf-8", "replace").strip()
-                match = re.search(rf"(?<!\d)\d{{{self.length}}}(?!\d)", done.stdout.decode("utf-8", "replace"))
+                done = run_bounded(command, timeout=COMMAND_TIMEOUT, what="--otp-cmd")
+                match = re.search(rf"(?<!\d)\d{{{self.length}}}(?!\d)", done.stdout)
                 if done.returncode == 0 and match:
                     return match.group(0)
-            except (OSError, subprocess.TimeoutExpired) as exc:
+                last = f"exit code {done.returncode}" + (f", stderr {done.stderr.strip()[-200:]!r}" if done.stderr.strip() else "")
+            except TargetError as exc:
                 last = str(exc)
             if time.monotonic() + RETRY_INTERVAL > deadline:
-                raise TargetError(
-                    f"--otp-cmd printed no {self.length}-digit code for {email} within {timeout:g} s "
-                    f"(last output: {last[:200]!r})"
-                )
+                # Never the output itself: it may hold the code of another account.
+                raise TargetError(f"--otp-cmd printed no {self.length}-digit code for {email} within {timeout:g} s ({last})")
             time.sleep(RETRY_INTERVAL)
 
 

@@ -19,18 +19,20 @@ Accounts file (TOML)::
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
-import subprocess
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 from conformance.target.base import PrivilegedAccount
 from conformance.target.errors import TargetError
-from conformance.target.process import render_command
+from conformance.target.process import render_command, run_bounded
 
 SEED_TIMEOUT = 60.0
+#: The environment variable a seed command finds the password in (it is also written to its standard input).
+PASSWORD_VARIABLE = "CONFORMANCE_SEED_PASSWORD"
 
 
 def load_accounts_file(path: str | Path, *, default_plan: str, default_role: str) -> list[PrivilegedAccount]:
@@ -75,16 +77,24 @@ def new_credentials(tag: str) -> tuple[str, str]:
     return email, f"Hl{body}7!x"
 
 
-def run_seed(template: str, values: Mapping[str, object], *, env: Mapping[str, str] | None = None) -> str:
-    """Run the seed command; its output on success, :class:`TargetError` with the output on failure."""
-    argv = render_command(template, values, option="--seed-cmd")
-    try:
-        done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=SEED_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise TargetError(f"--seed-cmd failed to run: {exc}") from None
-    output = (done.stdout + done.stderr).decode("utf-8", "replace").strip()
-    if done.returncode != 0:
-        raise TargetError(f"--seed-cmd exited with code {done.returncode}: {output[-500:]}")
-    return output
+def render_seed_command(template: str, values: Mapping[str, object]) -> str:
+    """The seed command line; a ``{password}`` placeholder is refused, saying where the password comes from."""
+    if "{password}" in template:
+        raise TargetError(f"--seed-cmd: {{password}} is not a placeholder (a password on a command line is visible "
+                          f"in `ps`): read it from ${PASSWORD_VARIABLE} or the first line of standard input")
+    return render_command(template, values, option="--seed-cmd")
+
+
+def run_seed(template: str, values: Mapping[str, object], password: str, *,
+             env: Mapping[str, str] | None = None) -> str:  # fmt: skip
+    """Run the seed command; its output on success, :class:`CommandError` on failure.
+
+    The password never goes on the command line (``ps`` shows that to every
+    user of the machine): the command gets it in ``CONFORMANCE_SEED_PASSWORD``
+    and as the first line of its standard input.
+    """
+    command = render_seed_command(template, values)
+    full_env = {**(os.environ if env is None else env), PASSWORD_VARIABLE: password}
+    done = run_bounded(command, timeout=SEED_TIMEOUT, env=full_env, input=password + "\n", check=True,
+                       what="--seed-cmd")  # fmt: skip
+    return done.output

@@ -1,14 +1,23 @@
-"""Child processes the harness starts (SUT, local Redis): started, watched, always stopped.
+"""Child processes the harness starts: long-lived ones (SUT, local Redis) and bounded commands.
 
 Each child runs in its own process group (``start_new_session``), so stopping
-it (SIGTERM to the group, SIGKILL after a bound) also stops whatever it
-spawned, and a Ctrl-C in the terminal reaches pytest only, which then stops
-the children in order. Every live child is also stopped by an ``atexit`` hook,
-and on Linux asks the kernel for SIGTERM if the harness dies without cleaning up
-(``PR_SET_PDEATHSIG``), so no orphan outlives the pytest process.
+it also stops whatever it spawned, and a Ctrl-C in the terminal reaches
+pytest only, which then stops the children in order. Every live child is also
+stopped by an ``atexit`` hook, and on Linux asks the kernel for SIGTERM if the
+harness dies without cleaning up (``PR_SET_PDEATHSIG``), so no orphan outlives
+the pytest process.
 
-Command templates are split like a shell would (``shlex``) and then each word
-is filled in: ``{name}`` placeholders, see :data:`PLACEHOLDERS`.
+- :class:`ManagedProcess`: a long-lived child (the SUT, redis-server) whose
+  output goes to a log file; SIGTERM to its group, SIGKILL after a grace.
+- :func:`run_bounded`: one command that must finish within a bound
+  (``--restart-cmd``, ``--otp-cmd``, ``--seed-cmd``, ``--sut-log-cmd``, the
+  load runner, the kill matrix); at the bound or on interruption its group gets
+  SIGINT, then SIGTERM, then SIGKILL. Failures are one :class:`CommandError`
+  with the command and the tail of its stderr.
+
+Every ``*-cmd`` option is a shell command line (run with ``/bin/sh -c``) whose
+``{name}`` placeholders are replaced by shell-quoted values, see
+:func:`render_command`; write placeholders bare, the harness quotes them.
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.target.errors import TargetError
@@ -40,47 +50,193 @@ PLACEHOLDERS = {
     "mongo_url": "mongodb:// URL of the MongoDB container (--services mongo)",
 }
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+INTERRUPT_GRACE = 10.0  # seconds a bounded command gets after SIGINT to tidy up (stop its own children)
 TAIL_LINES = 20
+TAIL_CHARS = 500
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 POLL_INTERVAL = 0.1
+SHELL = "/bin/sh"
 
 _live: set[ManagedProcess] = set()
 _live_lock = threading.Lock()
 
 
-def render_command(template: str, values: Mapping[str, object], *, option: str = "--sut-cmd") -> list[str]:
-    """``template`` split into words, each with its ``{placeholders}`` filled in.
+class CommandError(TargetError):
+    """A command could not be run, did not finish in time, or (when checked) exited non-zero."""
 
-    Only ``{name}`` words are placeholders (``{{``/``}}`` stand for a brace), so
-    shell-ish text such as ``awk '{print $1}'`` passes through untouched; an
-    unknown ``{name}`` is an error, because it is most likely a typo.
+    def __init__(self, command: str, problem: str, stderr: str = "") -> None:
+        self.command = command
+        self.problem = problem
+        self.stderr_tail = stderr.strip()[-TAIL_CHARS:]
+        tail = f"; its stderr ends: {self.stderr_tail!r}" if self.stderr_tail else ""
+        super().__init__(f"{command} {problem}{tail}")
+
+
+def render_command(template: str, values: Mapping[str, object], *, option: str = "--sut-cmd") -> str:
+    """``template`` as a shell command line, each ``{placeholder}`` replaced by its value, quoted for the shell.
+
+    A value is quoted for where it stands: bare, inside '...' or inside "..."
+    (so ``--dir '{data_dir}'`` and ``--dir {data_dir}`` both give the directory
+    as one word). Only ``{name}`` is a placeholder (``{{``/``}}`` stand for a
+    brace), so shell text such as ``awk '{print $1}'`` passes through
+    untouched; an unknown ``{name}`` is an error, because it is most likely a typo.
     """
-    try:
-        words = shlex.split(template)
-    except ValueError as exc:
-        raise TargetError(f"{option}: cannot split {template!r} into words ({exc})") from None
-    if not words:
+    if not template.strip():
         raise TargetError(f"{option} is empty")
+    try:
+        shlex.split(template)
+    except ValueError as exc:
+        raise TargetError(f"{option}: cannot read {template!r} as a command line ({exc})") from None
+    out: list[str] = []
+    quote: str | None = None  # the quote character we are inside, if any
+    position = 0
+    while position < len(template):
+        char = template[position]
+        match = PLACEHOLDER.match(template, position)
+        if match:
+            out.append(_filled(match, values, option, quote))
+            position = match.end()
+            continue
+        if quote is None and char == "\\" and position + 1 < len(template):
+            out.append(template[position : position + 2])
+            position += 2
+            continue
+        if quote == '"' and char == "\\" and position + 1 < len(template):
+            out.append(template[position : position + 2])
+            position += 2
+            continue
+        if char in "'\"" and (quote is None or quote == char):
+            quote = None if quote == char else char
+        out.append(char)
+        position += 1
+    return "".join(out)
 
-    def fill(match: re.Match[str]) -> str:
-        if match.group(0) in ("{{", "}}"):
-            return match.group(0)[0]
-        name = match.group(1)
-        if name not in values:
-            known = ", ".join("{" + key + "}" for key in values) or "none"
-            raise TargetError(f"{option}: unknown placeholder {{{name}}} (available here: {known})")
-        return str(values[name])
 
-    return [PLACEHOLDER.sub(fill, word) for word in words]
+def _filled(match: re.Match[str], values: Mapping[str, object], option: str, quote: str | None) -> str:
+    if match.group(0) in ("{{", "}}"):
+        return match.group(0)[0]
+    name = match.group(1)
+    if name not in values:
+        known = ", ".join("{" + key + "}" for key in values) or "none"
+        raise TargetError(f"{option}: unknown placeholder {{{name}}} (available here: {known})")
+    value = str(values[name])
+    if quote == "'":
+        return value.replace("'", "'\\''")
+    if quote == '"':
+        return re.sub(r'([\\"$`])', r"\\\1", value)
+    return shlex.quote(value)
+
+
+def shell_argv(command: str | Sequence[str]) -> list[str]:
+    """The argv that runs ``command``: a string through the shell, a sequence as it is."""
+    return [SHELL, "-c", command] if isinstance(command, str) else list(command)
+
+
+def describe_command(command: str | Sequence[str]) -> str:
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """How a bounded command ended; ``returncode`` is ``None`` when it was stopped (bound or interrupt)."""
+
+    command: str
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return (self.stdout + self.stderr).strip()
+
+
+def run_bounded(
+    command: str | Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    input: str | None = None,
+    output_path: Path | None = None,
+    interrupt: threading.Event | None = None,
+    check: bool = False,
+    what: str | None = None,
+) -> Completed:
+    """Run ``command`` in its own process group for at most ``timeout`` seconds; never leaves a process behind.
+
+    Output is captured (decoded, errors replaced), or written to
+    ``output_path`` (stdout and stderr together) for long runs. At the bound,
+    or when ``interrupt`` is set, the group gets SIGINT, then SIGTERM, then
+    SIGKILL, and ``returncode`` is ``None``. With ``check`` a stopped or failed
+    command raises :class:`CommandError` (``what`` names it, e.g. ``--otp-cmd``).
+    """
+    name = what or repr(describe_command(command))
+    started = time.monotonic()
+    sink = open(output_path, "wb") if output_path is not None else None  # noqa: SIM115 - closed below
+    try:
+        try:
+            popen = subprocess.Popen(
+                shell_argv(command), cwd=cwd, env=None if env is None else dict(env),
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=sink if sink is not None else subprocess.PIPE,
+                stderr=subprocess.STDOUT if sink is not None else subprocess.PIPE,
+                start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            raise CommandError(name, f"cannot be started ({exc.strerror or exc})") from None
+        out, err, code = _communicate(popen, input, timeout, interrupt or threading.Event())
+    finally:
+        if sink is not None:
+            sink.close()
+    result = Completed(name, code, out, err, time.monotonic() - started)
+    if check and code is None:
+        stopped = "was interrupted" if interrupt is not None and interrupt.is_set() else f"did not finish within {timeout:g} s"
+        raise CommandError(name, stopped, result.stderr or result.stdout)
+    if check and code != 0:
+        raise CommandError(name, f"exited with code {code}", result.stderr or result.stdout)
+    return result
+
+
+def _communicate(popen: subprocess.Popen[bytes], input: str | None, timeout: float,
+                 interrupt: threading.Event) -> tuple[str, str, int | None]:  # fmt: skip
+    """Wait for ``popen`` (retrying ``communicate`` keeps the output), stopping its group at the bound."""
+    deadline = time.monotonic() + timeout
+    data = input.encode("utf-8") if input is not None else None
+    chunks: tuple[bytes | None, bytes | None] = (None, None)
+    while True:
+        try:
+            chunks = popen.communicate(data, timeout=max(0.05, min(1.0, deadline - time.monotonic())))
+            break
+        except subprocess.TimeoutExpired:
+            data = None  # already written
+            if interrupt.is_set() or time.monotonic() >= deadline:
+                for sig, grace in ((signal.SIGINT, INTERRUPT_GRACE), (signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 5)):
+                    _signal_group(popen.pid, sig)
+                    try:
+                        chunks = popen.communicate(timeout=grace)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
+                _signal_group(popen.pid, signal.SIGKILL)  # stragglers the leader left behind
+                return _decoded(chunks[0]), _decoded(chunks[1]), None
+    # A finished command's group is left alone: a --restart-cmd may rightly leave the restarted SUT running.
+    return _decoded(chunks[0]), _decoded(chunks[1]), popen.returncode
+
+
+def _decoded(data: bytes | None) -> str:
+    return data.decode("utf-8", errors="replace") if data else ""
 
 
 class ManagedProcess:
     """One child process whose stdout and stderr are appended to ``log_path``."""
 
     def __init__(
-        self, argv: list[str], *, env: Mapping[str, str], log_path: Path, name: str = "the SUT", port: int | None = None
+        self, command: str | Sequence[str], *, env: Mapping[str, str], log_path: Path, name: str = "the SUT",
+        port: int | None = None,
     ) -> None:
-        self.argv = list(argv)
+        self.argv = shell_argv(command)
+        self._command = describe_command(command)
         self.port = port  # the port it was told to listen on, if any
         self.env = dict(env)
         self.log_path = Path(log_path)
@@ -96,7 +252,7 @@ class ManagedProcess:
 
     @property
     def command(self) -> str:
-        return shlex.join(self.argv)
+        return self._command
 
     def start(self) -> None:
         if self.running:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.target.process import run_bounded
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PARALLEL_RUNS = 2
 STARTUP_TIMEOUT_S = 60  # the harness's --startup-timeout: generous, the machine is shared and noisy
-INTERRUPT_GRACE_S = 30  # after SIGINT, time for the inner pytest to stop its SUT, Redis and SMTP sink
 OUTPUT_TAIL_CHARS = 3000
 # The plugin reads these from the environment; an outer CI setting must not turn a run external or filtered.
 INHERITED_SETTINGS_PREFIXES = ("CONFORMANCE_", "PYTEST_")
@@ -73,45 +71,19 @@ class RunResult:
 
 
 def run_harness(run: HarnessRun, workdir: Path, interrupt: threading.Event | None = None) -> RunResult:
-    """Run the suite once; never leaves a process behind, also at the timeout or when ``interrupt`` is set."""
+    """Run the suite once; never leaves a process behind, also at the timeout or when ``interrupt`` is set
+    (the run gets SIGINT first, so that the inner pytest tears its SUT, Redis and SMTP sink down)."""
     workdir.mkdir(parents=True, exist_ok=True)
     report_path = workdir / "report.json"
     output_path = workdir / "output.txt"
     report_path.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_SETTINGS_PREFIXES)}
-    started = time.monotonic()
-    with open(output_path, "wb") as output:
-        process = subprocess.Popen(run.argv(report_path), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        exit_code = _wait_or_stop(process, run.timeout_s, interrupt or threading.Event())
-    duration = time.monotonic() - started
+    done = run_bounded(run.argv(report_path), timeout=run.timeout_s, env=env, cwd=REPO_ROOT, output_path=output_path,
+                       interrupt=interrupt)  # fmt: skip
+    exit_code = done.returncode
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() and exit_code is not None else None
     tail = output_path.read_text("utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
-    return RunResult(run=run, exit_code=exit_code, report=report, duration_s=duration, output_tail=tail)
-
-
-def _wait_or_stop(process: subprocess.Popen[bytes], timeout_s: float, interrupt: threading.Event) -> int | None:
-    """The exit code, or None after stopping a run that overran or was interrupted: SIGINT first, so that the
-    inner pytest tears its SUT, Redis and SMTP sink down."""
-    deadline = time.monotonic() + timeout_s
-    while not interrupt.is_set() and time.monotonic() < deadline:
-        try:
-            return process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            continue
-    if process.poll() is not None:
-        return process.returncode
-    for sig, grace in ((signal.SIGINT, INTERRUPT_GRACE_S), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    return None
+    return RunResult(run=run, exit_code=exit_code, report=report, duration_s=done.seconds, output_tail=tail)
 
 
 class RunPool:

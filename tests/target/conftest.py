@@ -12,7 +12,7 @@ import pytest
 STUB = Path(__file__).with_name("stub_sut.py")
 STUB_SERVE = f"{{python}} {STUB} serve --port {{port}} --data-dir {{data_dir}}"
 STUB_SEED = (
-    f"{{python}} {STUB} seed --email {{email}} --password {{password}} --plan {{plan}} --role {{role}} "
+    f"{{python}} {STUB} seed --email {{email}} --plan {{plan}} --role {{role}} "
     "--data-dir {data_dir}"
 )
 

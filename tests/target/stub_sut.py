@@ -7,7 +7,7 @@
         html          /health answers an HTML page
         text          /health answers plain text
         child         like ok, and starts a grandchild (sleep) that must not outlive the target
-    python stub_sut.py seed --email E --password P [--plan X] [--role Y] --data-dir D
+    python stub_sut.py seed --email E [--plan X] [--role Y] --data-dir D    (password on stdin)
 
 With ENVIRONMENT=production and a SECRET_KEY shorter than 32 characters it
 refuses to start, naming SECRET_KEY (a CONF-1 look-alike).
@@ -119,7 +119,10 @@ def serve(args: argparse.Namespace) -> int:
 
 def seed(args: argparse.Namespace) -> int:
     accounts = load_accounts(args.data_dir)
-    accounts.append({"email": args.email, "password": args.password, "plan": args.plan, "role": args.role})
+    password = sys.stdin.readline().rstrip("\n")  # the harness never puts it on the command line
+    same = password == os.environ.get("CONFORMANCE_SEED_PASSWORD")
+    accounts.append({"email": args.email, "password": password, "plan": args.plan, "role": args.role,
+                     "argv": sys.argv, "environment_agrees": same})
     (Path(args.data_dir) / "accounts.json").write_text(json.dumps(accounts))
     print(json.dumps({"id": len(accounts)}))
     return 0
@@ -132,7 +135,7 @@ def main() -> int:
     serve_parser.add_argument("--port", type=int, required=True)
     serve_parser.add_argument("--data-dir", default=".")
     seed_parser = sub.add_parser("seed")
-    for name in ("--email", "--password", "--data-dir"):
+    for name in ("--email", "--data-dir"):
         seed_parser.add_argument(name, required=True)
     seed_parser.add_argument("--plan", default="basic")
     seed_parser.add_argument("--role", default="doctor")

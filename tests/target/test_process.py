@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,19 +16,27 @@ import pytest
 from conformance.target import TargetError
 from conformance.target.health import problem
 from conformance.target.ports import free_port
-from conformance.target.process import ManagedProcess, render_command
+from conformance.target.process import CommandError, ManagedProcess, render_command, run_bounded
 
 from .conftest import stub_argv
 
 
 def test_placeholders_are_filled_word_by_word():
     values = {"python": "py", "port": 8, "data_dir": "/a b"}
-    argv = render_command("{python} -m app --port {port} --dir '{data_dir}'", values)
-    assert argv == ["py", "-m", "app", "--port", "8", "--dir", "/a b"]
+    command = render_command("{python} -m app --port {port} --dir '{data_dir}' --also {data_dir}", values)
+    assert shlex.split(command) == ["py", "-m", "app", "--port", "8", "--dir", "/a b", "--also", "/a b"]
+
+
+def test_placeholder_values_are_quoted_for_the_shell_wherever_they_stand():
+    value = "it's \"q\" $HOME `id` \\ ; rm -rf x"
+    for template in ("printf %s {v}", "printf %s '{v}'", 'printf %s "{v}"'):
+        done = run_bounded(render_command(template, {"v": value}), timeout=10)
+        assert done.stdout == value, template
 
 
 def test_braces_that_are_not_placeholders_pass_through():
-    assert render_command("sh -c 'awk \"{print $1}\"' {{x}}", {}) == ["sh", "-c", 'awk "{print $1}"', "{x}"]
+    command = render_command("sh -c 'awk \"{print $1}\"' {{x}}", {})
+    assert shlex.split(command) == ["sh", "-c", 'awk "{print $1}"', "{x}"]
 
 
 def test_unknown_placeholder_names_the_available_ones():
@@ -163,3 +173,63 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# -- run_bounded: the one way every *-cmd, the load runner and the kill matrix run a command ------------------
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+#: A command that starts a grandchild and ignores SIGINT and SIGTERM: only SIGKILL of the group stops both.
+STUBBORN = (
+    f"{shlex.quote(sys.executable)} -c 'import signal, subprocess, sys, time; "
+    "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "child = subprocess.Popen([sys.executable, \"-c\", \"import time; time.sleep(60)\"]); "
+    "print(child.pid, flush=True); time.sleep(60)'"
+)
+
+
+def test_a_bounded_command_gives_its_exit_code_and_decoded_output():
+    done = run_bounded("printf 'h\\303\\251'; printf 'oops\\377' >&2; exit 3", timeout=10)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "hé", "oops\ufffd")
+
+
+def test_a_command_that_overruns_is_stopped_with_nothing_left(tmp_path, monkeypatch):
+    monkeypatch.setattr("conformance.target.process.INTERRUPT_GRACE", 0.5)
+    monkeypatch.setattr("conformance.target.process.STOP_GRACE", 0.5)
+    started = time.monotonic()
+    done = run_bounded(STUBBORN, timeout=2, output_path=tmp_path / "out.txt")
+    assert done.returncode is None and time.monotonic() - started < 30
+    grandchild = int((tmp_path / "out.txt").read_text().split()[0])
+    deadline = time.monotonic() + 10
+    while running(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(grandchild), "the grandchild is gone too"
+
+
+def test_an_interrupted_command_is_stopped():
+    interrupt = threading.Event()
+    interrupt.set()
+    started = time.monotonic()
+    assert run_bounded(SLEEPER, timeout=60, interrupt=interrupt).returncode is None
+    assert time.monotonic() - started < 30
+
+
+def test_a_checked_command_that_fails_is_one_error_with_the_tail_of_its_stderr():
+    with pytest.raises(CommandError, match=r"--restart-cmd exited with code 4; its stderr ends: 'no permission'"):
+        run_bounded("echo fine; echo 'no permission' >&2; exit 4", timeout=10, check=True, what="--restart-cmd")
+    with pytest.raises(CommandError, match="--otp-cmd did not finish within 0.5 s"):
+        run_bounded(SLEEPER, timeout=0.5, check=True, what="--otp-cmd")
+    with pytest.raises(CommandError, match="cannot be started"):
+        run_bounded(["no-such-binary-hlc"], timeout=5, check=True)
+
+
+def test_input_reaches_the_command_on_standard_input():
+    assert run_bounded("read line; printf '%s' \"$line\"", timeout=10, input="s3cret\n").stdout == "s3cret"
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a killed orphan may wait a while to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

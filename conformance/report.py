@@ -27,11 +27,12 @@ from typing import Any
 import pytest
 
 from conformance import requirements
+from conformance.outcomes import (
+    BLOCKED_PREFIX, INCONCLUSIVE_PREFIX, NOT_APPLICABLE_PREFIX, NOT_RUN_PREFIX, WARN_PREFIX,
+)  # fmt: skip
 
-VERDICTS = ("fail", "inconclusive", "warn", "pass", "not run")  # precedence, worst first
-NOT_RUN_PREFIX = "not run: "
-INCONCLUSIVE_PREFIX = "inconclusive: "
-WARN_PREFIX = "warn: "
+#: Requirement verdicts, worst first (the precedence of a test's verdict over another's).
+VERDICTS = ("fail", "inconclusive", "warn", "pass", "blocked", "not run", "not applicable")
 SCHEMA_VERSION = 1
 MESSAGE_LIMIT = 4000
 SELF_DESCRIBING = ("Violation", "TransportFailure")  # exception names dropped from failure messages
@@ -54,17 +55,34 @@ class RequirementResult:
             self.first_failure = message[:MESSAGE_LIMIT]
 
     def verdict(self, selected: bool) -> tuple[str, str | None]:
-        """The requirement's verdict and its reason."""
+        """The requirement's verdict and its reason.
+
+        A requirement with passing tests passes, saying how many others could
+        not be judged; with none, it is *blocked* when a test was blocked by
+        another requirement's failure, else *not run* (a missing capability),
+        else *not applicable*.
+        """
         if not self.tests:
             return "not run", ("no test in this run" if selected else "not selected (--requirements)")
         counts = {v: sum(1 for t in self.tests.values() if t == v) for v in VERDICTS}
         worst = next(v for v in VERDICTS if counts[v])
-        if worst in ("inconclusive", "not run"):
+        if worst in ("inconclusive", "blocked", "not run", "not applicable"):
             return worst, self._first_reason(worst)
-        if worst == "pass" and counts["not run"]:
-            skipped = f"{counts['not run']} of {len(self.tests)} tests not run"
-            return "pass", f"partial: {skipped}: {self._first_reason('not run')}"
+        unjudged = [v for v in ("blocked", "not run", "not applicable") if counts[v]]
+        if worst == "pass" and unjudged:
+            skipped = sum(counts[v] for v in unjudged)
+            first = self._first_reason(unjudged[0])
+            label = unjudged[0] if len(unjudged) == 1 else "not judged"
+            return "pass", f"partial: {skipped} of {len(self.tests)} tests {label}: {first}"
         return worst, None
+
+    def blockers(self) -> list[str]:
+        """The requirement IDs named by the blocked tests' reasons."""
+        found: list[str] = []
+        for nodeid, verdict in self.tests.items():
+            if verdict == "blocked":
+                found += [rid for rid in _blockers_of(self.reasons.get(nodeid, "")) if rid not in found]
+        return found
 
     def _first_reason(self, verdict: str) -> str | None:
         return next((self.reasons.get(n) for n, v in self.tests.items() if v == verdict and self.reasons.get(n)), None)
@@ -86,6 +104,10 @@ def classify(report: pytest.TestReport, test_requirements: list[str]) -> list[tu
         reason = skip_reason(report)
         if reason.startswith(INCONCLUSIVE_PREFIX):
             return [(rid, "inconclusive", reason[len(INCONCLUSIVE_PREFIX):], None) for rid in test_requirements]
+        if reason.startswith(BLOCKED_PREFIX):
+            return [(rid, "blocked", reason, None) for rid in test_requirements]
+        if reason.startswith(NOT_APPLICABLE_PREFIX):
+            return [(rid, "not applicable", reason[len(NOT_APPLICABLE_PREFIX):], None) for rid in test_requirements]
         reason = reason.removeprefix(NOT_RUN_PREFIX)
         return [(rid, "not run", reason, None) for rid in test_requirements]
     message = failure_message(report)
@@ -141,7 +163,17 @@ class RequirementReport:
 
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> dict[str, tuple[str, str | None]]:
-        return {rid: result.verdict(rid in self.selected) for rid, result in self.results.items()}
+        """Each requirement's verdict; a *blocked* one whose blockers did not fail is *inconclusive* instead:
+        the harness could not judge it and cannot say why."""
+        raw = {rid: result.verdict(rid in self.selected) for rid, result in self.results.items()}
+        verdicts = dict(raw)
+        for rid, (verdict, reason) in raw.items():
+            if verdict != "blocked":
+                continue
+            named = self.results[rid].blockers()
+            if not any(raw.get(blocker, ("",))[0] in ("fail", "warn") for blocker in named):
+                verdicts[rid] = ("inconclusive", f"{reason} (but {', '.join(named) or 'no blocker'} did not fail)")
+        return verdicts
 
     def run_failed(self) -> bool:
         """True when a MUST failed or was inconclusive (with --strict: any requirement)."""
@@ -203,12 +235,13 @@ class RequirementReport:
 
     def table_lines(self) -> list[tuple[str, dict[str, bool]]]:
         colours = {"pass": {"green": True}, "fail": {"red": True, "bold": True}, "warn": {"yellow": True},
-                   "inconclusive": {"yellow": True, "bold": True}, "not run": {}}  # fmt: skip
-        lines = [(f"{'ID':<8} {'level':<6} {'verdict':<12} {'tests':>5}  first failure / reason", {})]
+                   "inconclusive": {"yellow": True, "bold": True}, "blocked": {"purple": True}, "not run": {},
+                   "not applicable": {}}  # fmt: skip
+        lines = [(f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  first failure / reason", {})]
         for rid, (verdict, reason) in self.verdicts().items():
             result = self.results[rid]
             detail = headline(result.first_failure) if result.first_failure else reason or ""
-            row = f"{rid:<8} {result.requirement.level:<6} {verdict:<12} {len(result.tests):>5}  {detail[:200]}"
+            row = f"{rid:<8} {result.requirement.level:<6} {verdict:<14} {len(result.tests):>5}  {detail[:200]}"
             lines.append((row, colours[verdict]))
         return lines
 
@@ -217,6 +250,12 @@ def headline(message: str) -> str:
     """One line of a failure for the table: its "Actual:" line (the row names the requirement), else its first."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return next((line for line in lines if line.startswith("Actual:")), lines[0] if lines else "")
+
+
+def _blockers_of(reason: str) -> list[str]:
+    """The IDs of a "blocked by RID-1, ENV-3: ..." reason."""
+    names = reason.removeprefix(BLOCKED_PREFIX).split(":", 1)[0]
+    return [name.strip() for name in names.split(",") if name.strip() in requirements.catalogue()]
 
 
 def _now() -> str:

@@ -9,39 +9,16 @@ health preflight; without one it starts the SUT itself
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from conformance.target.base import PrivilegedAccount, StartResult, Target
 from conformance.target.errors import TargetError
+from conformance.target.settings import TargetSettings
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
 
 __all__ = ["PrivilegedAccount", "StartResult", "Target", "TargetError", "TargetSettings", "open_target"]
-
-DEFAULT_STARTUP_TIMEOUT = 20.0
-
-
-@dataclass
-class TargetSettings:
-    """The harness's target options, as given on the command line (``None`` = not given)."""
-
-    base_url: str | None = None
-    profile_path: str | None = None
-    sut_cmd: str | None = None  # managed: the command, with {placeholders} (see process.PLACEHOLDERS)
-    sut_env: dict[str, str] = field(default_factory=dict)
-    services: list[str] = field(default_factory=list)  # managed: empty means ["redis"]
-    restart_cmd: str | None = None
-    log_file: str | None = None
-    log_cmd: str | None = None
-    peer_url: str | None = None
-    accounts_file: str | None = None
-    otp_cmd: str | None = None
-    fixed_otp: str | None = None
-    jwt_secret: str | None = None
-    seed_cmd: str | None = None
-    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
 
 
 def open_target(settings: TargetSettings, profile: Profile) -> Target:

@@ -6,7 +6,7 @@ import pytest
 
 HEADER = """
 import pytest
-from conformance.outcomes import Inconclusive, NotRun, Violation
+from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation
 """
 
 
@@ -225,3 +225,61 @@ def test_envelope(api):
     assert "< 500" in section and "x-request-id: r-1" in section
     assert "Bearer ***" in section and "password=***" in section
     assert "abc.def.ghi" not in section and "Sup3r!secret" not in section
+
+
+def test_a_check_blocked_by_another_requirements_failure_is_blocked_and_names_it(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("RID-1")
+def test_header():
+    raise Violation("RID-1", expected="a X-Request-ID header", actual="none")
+
+@pytest.mark.requirement("RID-2")
+def test_propagation():
+    raise NotApplicable("no X-Request-ID in the response", blocked_by="RID-1")
+""", "-rs", "--tb=long")
+    assert result.ret == 1
+    rid2 = report["requirements"]["RID-2"]
+    assert rid2["verdict"] == "blocked"
+    assert rid2["reason"] == "blocked by RID-1: no X-Request-ID in the response"
+    out = result.stdout.str()
+    assert "NotApplicable" not in out and "Traceback" not in out, "a check that does not apply is no traceback"
+
+
+def test_a_blocked_check_whose_blocker_passed_is_inconclusive(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("RID-1")
+def test_header():
+    pass
+
+@pytest.mark.requirement("RID-2")
+def test_propagation():
+    raise NotApplicable("no X-Request-ID in the response", blocked_by="RID-1")
+""")
+    rid2 = report["requirements"]["RID-2"]
+    assert rid2["verdict"] == "inconclusive" and "RID-1 did not fail" in rid2["reason"]
+    assert result.ret == 0, "RID-2 is a SHOULD"
+
+
+def test_not_applicable_raised_anywhere_is_neither_a_failure_nor_a_pass(run):
+    result, report = run(HEADER + """
+@pytest.fixture
+def nothing():
+    raise NotApplicable("the SUT has no such answer")
+
+@pytest.mark.requirement("ENV-6")
+def test_leaks(nothing):
+    pass
+
+@pytest.mark.requirement("ENV-4")
+def test_ok():
+    pass
+
+@pytest.mark.requirement("ENV-4")
+def test_na():
+    raise NotApplicable("no 404 here")
+""")
+    assert result.ret == 0
+    assert (report["requirements"]["ENV-6"]["verdict"], report["requirements"]["ENV-6"]["reason"]) == (
+        "not applicable", "the SUT has no such answer")
+    env4 = report["requirements"]["ENV-4"]
+    assert env4["verdict"] == "pass" and env4["reason"] == "partial: 1 of 2 tests not applicable: no 404 here"

@@ -1,0 +1,150 @@
+"""The plugin's options: their names, environment variables and ini keys, and the typed values of one run.
+
+Precedence for every option: command line, environment variable, ini key
+(``conformance_<name>``, e.g. ``conformance_profile``), then the default
+written in :class:`RunOptions` (the only place a default lives). The values
+are read and validated once, in ``pytest_configure``, into :class:`RunOptions`;
+fixtures and hooks read that, never ``config.getoption`` again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+
+#: option -> (environment variable, help).
+OPTIONS = {
+    "--profile": ("CONFORMANCE_PROFILE",
+                  "TOML file describing the SUT's HTTP surface, merged over the default HealLog profile."),
+    "--sut-cmd": ("CONFORMANCE_SUT_CMD",
+                  "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} "
+                  "{redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference."),
+    "--services": ("CONFORMANCE_SERVICES",
+                   "Managed mode: comma-separated backing services the SUT needs (redis, mongo). Default: redis."),
+    "--restart-cmd": ("CONFORMANCE_RESTART_CMD", "External mode: command that restarts the SUT (REV-3, LOCK-4)."),
+    # Not --log-file: that is pytest's own (where pytest writes *its* log).
+    "--sut-log-file": ("CONFORMANCE_SUT_LOG_FILE", "External mode: file the SUT writes its log lines to (LOG-1..3)."),
+    "--sut-log-cmd": ("CONFORMANCE_SUT_LOG_CMD", "External mode: command printing the SUT's log lines (LOG-1..3)."),
+    "--peer-url": ("CONFORMANCE_PEER_URL", "Base URL of a second instance sharing the SUT's stores (REV-4, LOCK-4)."),
+    "--accounts": ("CONFORMANCE_ACCOUNTS",
+                   "TOML file of pre-provisioned privileged accounts ([[account]] email password plan role)."),
+    "--otp-cmd": ("CONFORMANCE_OTP_CMD", "Command printing the one-time code for {email}."),
+    "--fixed-otp": ("CONFORMANCE_FIXED_OTP", "The one-time code of a SUT running in a test mode that pins codes."),
+    "--jwt-secret": ("CONFORMANCE_JWT_SECRET",
+                     "The SUT's HS256 signing secret (expired-token variants; minted privileged tokens)."),
+    "--seed-cmd": ("CONFORMANCE_SEED_CMD",
+                   "Command creating a verified account ({email} {plan} {role} {data_dir}; the password comes "
+                   "in the environment variable CONFORMANCE_SEED_PASSWORD and on standard input)."),
+    "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT",
+                          "Seconds to wait for a started (or restarted) SUT to become healthy. Default: 20."),
+    "--requirements": ("CONFORMANCE_REQUIREMENTS",
+                       "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
+    "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
+    "--load": ("CONFORMANCE_LOAD",
+               "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
+               "Load is never run unless asked."),
+    "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile. Default: 20."),
+    "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
+                       "Domain of the throwaway accounts' addresses. Default: example.com."),
+}  # fmt: skip
+
+
+def addoptions(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "HealLog conformance (the target is --base-url, or managed when absent)")
+    for option, (env, help_text) in OPTIONS.items():
+        group.addoption(option, default=os.environ.get(env), help=f"{help_text} [env {env}, ini {ini_name(option)}]")
+        parser.addini(ini_name(option), help=help_text)
+    group.addoption(
+        "--sut-env", action="append", default=[], metavar="K=V",
+        help="Managed mode: extra environment for the SUT (repeatable), e.g. REFERENCE_DEFECTS=multi-decode.",
+    )  # fmt: skip
+    # pytest owns --strict (strict markers, xfail, config...); it is honoured too, see RunOptions.strict.
+    group.addoption(
+        "--conformance-strict", action="store_true",
+        default=os.environ.get("CONFORMANCE_STRICT", "") not in ("", "0", "false"),
+        help="SHOULD failures fail the run too (so does pytest's --strict). [env CONFORMANCE_STRICT]",
+    )  # fmt: skip
+
+
+def ini_name(option: str) -> str:
+    name = option.lstrip("-").replace("-", "_")
+    return name if name.startswith("conformance_") else f"conformance_{name}"
+
+
+def raw(config: pytest.Config, option: str) -> str | None:
+    """An option's text: command line, else environment, else ini key; ``None`` when none says it."""
+    value = config.getoption(option.lstrip("-").replace("-", "_"))
+    if value is None:
+        value = config.getini(ini_name(option)) or None
+    return value
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every option of one run, typed; ``None`` means "not given" (the capability is then missing)."""
+
+    base_url: str | None = None
+    profile: str | None = None
+    sut_cmd: str | None = None
+    sut_env: dict[str, str] = field(default_factory=dict)
+    services: tuple[str, ...] = ("redis",)
+    restart_cmd: str | None = None
+    sut_log_file: str | None = None
+    sut_log_cmd: str | None = None
+    peer_url: str | None = None
+    accounts: str | None = None
+    otp_cmd: str | None = None
+    fixed_otp: str | None = None
+    jwt_secret: str | None = None
+    seed_cmd: str | None = None
+    startup_timeout: float = 20.0
+    requirements: str | None = None
+    conformance_report: str | None = None
+    load: tuple[str, ...] = ()
+    load_duration: float = 20.0
+    email_domain: str = "example.com"
+    strict: bool = False
+
+    @classmethod
+    def read(cls, config: pytest.Config) -> RunOptions:
+        """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
+        given = {option.lstrip("-").replace("-", "_"): raw(config, option) for option in OPTIONS}
+        values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
+        for key in ("startup_timeout", "load_duration"):
+            if key in values:
+                values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
+        if "services" in values:
+            values["services"] = _words(str(values["services"]))
+        if "load" in values:
+            values["load"] = _words(str(values["load"]))
+        values["sut_env"] = _assignments(config.getoption("sut_env") or [])
+        values["base_url"] = config.getoption("base_url") or None
+        # SHOULD failures fail the run: --conformance-strict, or pytest's own --strict (ini ``strict``).
+        values["strict"] = bool(config.getoption("conformance_strict") or config.getini("strict"))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _seconds(option: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise pytest.UsageError(f"{option} {text!r}: expected seconds") from None
+    if value <= 0:
+        raise pytest.UsageError(f"{option} {text!r}: expected a positive number of seconds")
+    return value
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(word.strip() for word in text.split(",") if word.strip())
+
+
+def _assignments(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise pytest.UsageError(f"--sut-env {pair!r}: expected KEY=VALUE")
+        env[key] = value
+    return env

@@ -1,0 +1,69 @@
+"""The run's session state: options, profile, target, recorder and client, opened once and closed once.
+
+The plugin keeps one :class:`RunSession` in ``config.stash``; its fixtures
+read the typed attributes here. The target is opened after collection, only
+when a collected test carries a ``requirement`` marker, and bad input
+(an unreachable URL, a wrong profile) becomes :class:`SessionError`, which
+the plugin turns into one line and exit code 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import conformance.target as targets
+from conformance.profile import Profile, ProfileError, load
+
+if TYPE_CHECKING:
+    from conformance.client import ApiClient, Recorder
+    from conformance.options import RunOptions
+    from conformance.target.base import Target
+
+
+class SessionError(Exception):
+    """The run cannot start: the message is one line for the user (profile or target problem)."""
+
+
+@dataclass
+class RunSession:
+    options: RunOptions
+    selected: list[str]
+    profile: Profile | None = None
+    target: Target | None = None
+    recorder: Recorder | None = None
+    api: ApiClient | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    def load_profile(self) -> Profile:
+        if self.profile is None:
+            try:
+                self.profile = load(self.options.profile)
+            except ProfileError as exc:
+                raise SessionError(str(exc)) from None
+        return self.profile
+
+    def open(self) -> Target:
+        """Open the target once (later calls return it); :class:`SessionError` on bad input."""
+        if self.target is not None:
+            return self.target
+        from conformance.client import ApiClient, Recorder
+
+        profile = self.load_profile()
+        try:
+            target = targets.open_target(targets.TargetSettings.from_options(self.options), profile)
+        except targets.TargetError as exc:
+            raise SessionError(str(exc)) from None
+        self.target = target
+        self.recorder = Recorder()
+        self.api = ApiClient(target.base_url, profile, recorder=self.recorder)
+        return target
+
+    def close(self) -> None:
+        """Close the client and stop what the target started; idempotent."""
+        api, target = self.api, self.target
+        self.api, self.target = None, None
+        if api is not None:
+            api.close()
+        if target is not None:
+            target.close()

@@ -28,7 +28,7 @@ from typing import Any
 
 import jwt
 
-from conformance.checks.envelope import error_code
+from conformance.body import error_code
 from conformance.client import ApiClient
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
@@ -117,10 +117,7 @@ class AccountFactory:
         return f"hlc-{self.run_id}-{number}@{self.email_domain}"
 
     def password(self) -> str:
-        rules = self.profile.accounts
-        longest = min(PASSWORD_LENGTH, int(rules.get("password_max_length", 128)))
-        length = max(int(rules.get("password_min_length", 12)), longest)
-        return strong_password(length)
+        return strong_password(self.profile.accounts.password_length(PASSWORD_LENGTH))
 
     # -- the public API ----------------------------------------------------------
     def new(self, *, verified: bool = True, login: bool = True) -> Account:
@@ -181,14 +178,14 @@ class AccountFactory:
         now = int(time.time())
         claims = {
             "sub": base.id,
-            "plan": plan or self.profile.accounts.get("default_plan", "basic"),
-            "role": role or self.profile.accounts.get("default_role", "doctor"),
+            "plan": plan or self.profile.accounts.default_plan,
+            "role": role or self.profile.accounts.default_role,
             "iat": now,
-            "exp": now + int(self.profile.tokens.get("access_lifetime_seconds", 1800)),
+            "exp": now + self.profile.tokens.access_lifetime_seconds,
             "jti": uuid.uuid4().hex,
             "type": "access",
         }
-        token = jwt.encode(claims, self.target.jwt_secret, algorithm=self.profile.tokens.get("algorithm", "HS256"))
+        token = jwt.encode(claims, self.target.jwt_secret, algorithm=self.profile.tokens.algorithm)
         user = {**base.user, "plan": claims["plan"], "role": claims["role"]}
         return dataclasses.replace(base, access_token=token, user=user)
 

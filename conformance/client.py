@@ -130,11 +130,7 @@ class ApiClient:
 
     def login(self, email: str, password: str, *, base_url: str | None = None) -> Exchange:
         """Call ``login`` with the credentials in the profile's body style and field names."""
-        op = self.profile.operation("login")
-        body = {op.extra.get("username_field", "username"): email, op.extra.get("password_field", "password"): password}
-        if op.body == "form":
-            return self.call("login", data=body, base_url=base_url)
-        return self.call("login", json=body, base_url=base_url)
+        return self.call("login", base_url=base_url, **self.profile.login.body(email, password))
 
     def request(
         self,

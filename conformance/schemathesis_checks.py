@@ -51,7 +51,6 @@ class FuzzFinding(UserWarning):
 @dataclass(frozen=True)
 class Judgement:
     profile: Profile
-    hsts_required: bool
     #: Requirements outside API-1 already reported as a FuzzFinding (one warning each, not one per request).
     reported: set[str] = field(default_factory=set)
 
@@ -71,7 +70,7 @@ def judging(judgement: Judgement) -> Iterator[None]:
 
 def current_judgement() -> Judgement:
     judgement = _judgement.get()
-    return judgement if judgement is not None else Judgement(profiles.load(), hsts_required=False)
+    return judgement if judgement is not None else Judgement(profiles.load())
 
 
 def to_exchange(response: schemathesis.Response) -> Exchange:
@@ -123,7 +122,7 @@ def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesi
 def every_response_conforms(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: the response satisfies ENV-1, RID-1 and HDR-1 (see the module docstring for the rest)."""
     judgement = current_judgement()
-    violations = every_response(to_exchange(response), judgement.profile, hsts_required=judgement.hsts_required)
+    violations = every_response(to_exchange(response), judgement.profile)
     failing = [v for v in violations if v.requirement in API1_REQUIREMENTS]
     for other in violations:
         if other.requirement not in API1_REQUIREMENTS and other.requirement not in judgement.reported:

@@ -20,30 +20,24 @@ Safety, because the fuzzer sends whatever it likes:
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from conformance import schemathesis_checks
+from conformance import schemathesis_checks, sources
 from conformance.outcomes import NotRun, Violation
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).
 NOT_FUZZED = ("error_trigger",)
 #: Operations that end the session or change the credentials they are called with.
 SESSION_ENDING = frozenset({"logout", "change_password"})
-#: Operations limited per client IP (contract §6), with the profile's limit that applies.
-RATE_LIMITED = {"login": "login_rate", "register": "register_rate"}
 #: Operations whose bodies carry e-mail addresses that reach mailboxes or lockout counters.
 EMAIL_BODIES = frozenset({"register", "login", "verify_otp"})
-#: The fuzzer's own loopback source address (other suites use 127.0.0.2 and up).
-FUZZ_SOURCE_ADDRESS = "127.0.0.201"
 #: Seconds per request: bounded, generous for a 2-core machine.
 REQUEST_TIMEOUT = 10.0
 #: Share of a rate limit the fuzzer may spend when it cannot send from its own address.
@@ -106,15 +100,6 @@ class FuzzClient:
                 case.body[key] = f"hlc-fuzz-{self._run}-{next(self._numbers)}@{self.email_domain}"
 
 
-def is_ipv4_loopback(base_url: str) -> bool:
-    """Whether the target is an IPv4 loopback address (the fuzzer's own source address can reach it)."""
-    try:
-        address = ipaddress.ip_address(urlsplit(base_url).hostname or "")
-    except ValueError:
-        return False
-    return address.version == 4 and address.is_loopback
-
-
 @pytest.fixture(scope="module")
 def published_api(api, profile, target) -> schemathesis.BaseSchema:
     """The SUT's OpenAPI document as a schemathesis schema aimed at the target only."""
@@ -139,22 +124,22 @@ def fuzz_client(accounts, profile, target) -> FuzzClient:
     """Throwaway sessions and a transport that keep the fuzzer apart from the other suites."""
     account, sacrificial = accounts.new(), accounts.new()
     session = requests.Session()
-    if is_ipv4_loopback(target.base_url):
-        adapter = schemathesis_checks.SourceAddressAdapter(FUZZ_SOURCE_ADDRESS)
+    base_url = target.base_url
+    if sources.reachable_from_other_sources(base_url) and sources.can_bind(profile.sources.fuzz):
+        adapter = schemathesis_checks.SourceAddressAdapter(profile.sources.fuzz)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
+        base_url = sources.as_ipv4_literal(base_url)
         budgets: dict[str, int] = {}
     else:
-        budgets = {op: max(1, int(profile.rate(limit)[0] * RATE_BUDGET_SHARE)) for op, limit in RATE_LIMITED.items()}
+        budgets = {op: max(1, int(rate.count * RATE_BUDGET_SHARE)) for op, rate in profile.rate_limits.items()}
     client = FuzzClient(
-        base_url=target.base_url,
-        judgement=schemathesis_checks.Judgement(
-            profile, hsts_required=profile.is_production or target.base_url.startswith("https://")
-        ),
+        base_url=base_url,
+        judgement=schemathesis_checks.Judgement(profile),
         tokens=tokens_by_operation(profile, accounts, sacrificial.access_token),
         default_token=account.access_token,
         email_domain=account.email.rsplit("@", 1)[-1],
-        email_fields=frozenset({"email", profile.operation("login").extra.get("username_field", "username")}),
+        email_fields=frozenset({"email", profile.login.username_field}),
         rate_budgets=budgets,
         session=session,
     )
@@ -171,8 +156,8 @@ def tokens_by_operation(profile, accounts, sacrificial_token: str) -> dict[str, 
     for name, op in profile.operations.items():
         if name in SESSION_ENDING or op.method != "GET":
             continue
-        wanted = (op.guard == "pro" and profile.accounts.get("privileged_plan", "pro") or None, op.role)
-        if wanted == (None, None) or op.role == profile.accounts.get("default_role"):
+        wanted = (op.guard == "pro" and profile.accounts.privileged_plan or None, op.role)
+        if wanted == (None, None) or op.role == profile.accounts.default_role:
             continue
         if wanted not in privileged:
             try:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.body import describe
 from conformance.checks import auth
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun
@@ -29,10 +30,6 @@ from conformance.tokens import EXPECTED_CODES, VARIANTS, BadToken, Session, Toke
 GUARD_CLASSES = ("user", "pro", "role")
 #: Fills ``{id}``-style path parameters: authentication must answer before any lookup.
 PLACEHOLDER_VALUE = "hlc-no-such-resource"
-
-
-def guard_operation(profile: Profile, klass: str) -> Operation:
-    return profile.operation(profile.guard_classes[klass])
 
 
 def call_guarded(api, operation: Operation, token: str | None) -> Exchange:
@@ -46,10 +43,6 @@ def call_guarded(api, operation: Operation, token: str | None) -> Exchange:
     )
 
 
-def decodes_header(profile: Profile) -> str:
-    return profile.headers.get("debug_decodes", auth.DEBUG_DECODES_HEADER)
-
-
 def unknown_email(accounts) -> str:
     """An address no account has (nor ever will: the run id and a random part)."""
     return f"hlc-{accounts.run_id}-nobody-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
@@ -60,7 +53,7 @@ def log_out_a_throwaway(api, accounts) -> Session:
     account = accounts.new()
     logout = api.call("logout", token=account.access_token, json={"refresh_token": account.refresh_token})
     if not 200 <= logout.response.status < 300:
-        raise Inconclusive(f"logout of a throwaway session failed ({auth.describe(logout)}), so no revoked token")
+        raise Inconclusive(f"logout of a throwaway session failed ({describe(logout)}), so no revoked token")
     return Session(account.access_token, account.refresh_token, revoked_access_token=account.access_token)
 
 
@@ -91,16 +84,16 @@ class RejectionMatrix:
         if variant not in self._answers:
             token = self.bad_token(variant).token
             self._answers[variant] = {
-                klass: call_guarded(self.api, guard_operation(self.profile, klass), token) for klass in GUARD_CLASSES
+                klass: call_guarded(self.api, self.profile.guard_operation(klass), token) for klass in GUARD_CLASSES
             }
         return self._answers[variant]
 
 
 @pytest.fixture(scope="module")
 def forge(profile: Profile, target) -> TokenForge:
-    role = guard_operation(profile, "role").role or profile.accounts.get("privileged_role", "admin")
-    elevated = {"plan": profile.accounts.get("privileged_plan", "pro"), "role": role}
-    return TokenForge(target.jwt_secret, algorithm=profile.tokens.get("algorithm", "HS256"), elevated_claims=elevated)
+    role = profile.guard_operation("role").role or profile.accounts.privileged_role
+    elevated = {"plan": profile.accounts.privileged_plan, "role": role}
+    return TokenForge(target.jwt_secret, algorithm=profile.tokens.algorithm, elevated_claims=elevated)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +127,7 @@ def test_bad_token_refusal_has_the_code_of_its_kind(rejections, variant):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_refused_token_is_decoded_once_on_every_guard_class(rejections, profile, variant):
     for exchange in rejections.answers(variant).values():
-        auth.bearer_decoded_once(exchange, decodes_header(profile))
+        auth.bearer_decoded_once(exchange, profile.headers.debug_decodes)
 
 
 @pytest.mark.requirement("AUTH-1")
@@ -142,15 +135,15 @@ def test_refused_token_is_decoded_once_on_every_guard_class(rejections, profile,
 def test_token_with_access_is_decoded_once(api, profile, klass, privileged_for_class):
     """The success path (whether the guard really admits it is AUTH-3's question)."""
     account = privileged_for_class(klass)
-    exchange = call_guarded(api, guard_operation(profile, klass), account.access_token)
-    auth.bearer_decoded_once(exchange, decodes_header(profile))
+    exchange = call_guarded(api, profile.guard_operation(klass), account.access_token)
+    auth.bearer_decoded_once(exchange, profile.headers.debug_decodes)
 
 
 @pytest.mark.requirement("AUTH-1")
 @pytest.mark.parametrize("klass", ("pro", "role"))
 def test_wrong_plan_or_role_is_decoded_once(api, profile, user, klass):
-    exchange = call_guarded(api, guard_operation(profile, klass), user.access_token)
-    auth.bearer_decoded_once(exchange, decodes_header(profile))
+    exchange = call_guarded(api, profile.guard_operation(klass), user.access_token)
+    auth.bearer_decoded_once(exchange, profile.headers.debug_decodes)
 
 
 @pytest.mark.requirement("AUTH-1")
@@ -162,7 +155,7 @@ def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejection
         api.call("refresh", json={"refresh_token": rejections.logged_out().refresh_token}),
     ]
     for exchange in exchanges:
-        auth.bearer_decoded_once(exchange, decodes_header(profile))
+        auth.bearer_decoded_once(exchange, profile.headers.debug_decodes)
 
 
 # -- AUTH-3 ------------------------------------------------------------------------------
@@ -180,27 +173,27 @@ def privileged_for_class(profile, user, accounts) -> Callable[[str], object]:
         if klass == "user":
             return user
         if klass == "pro":
-            return accounts.privileged(plan=profile.accounts.get("privileged_plan", "pro"))
-        return accounts.privileged(role=guard_operation(profile, "role").role)
+            return accounts.privileged(plan=profile.accounts.privileged_plan)
+        return accounts.privileged(role=profile.guard_operation("role").role)
 
     return account
 
 
 @pytest.mark.requirement("AUTH-3")
 def test_wrong_plan_gets_pro_required(api, profile, user):
-    plan = profile.accounts.get("privileged_plan", "pro")
+    plan = profile.accounts.privileged_plan
     if user.user.get("plan") == plan:
         raise Inconclusive(f"the ordinary throwaway account already has plan {plan!r}")
-    exchange = call_guarded(api, guard_operation(profile, "pro"), user.access_token)
+    exchange = call_guarded(api, profile.guard_operation("pro"), user.access_token)
     auth.status_and_code(exchange, profile.codes["PRO_REQUIRED"], "PRO_REQUIRED", "AUTH-3")
 
 
 @pytest.mark.requirement("AUTH-3")
 def test_wrong_role_gets_forbidden(api, profile, user):
-    role = guard_operation(profile, "role").role
+    role = profile.guard_operation("role").role
     if user.user.get("role") == role:
         raise Inconclusive(f"the ordinary throwaway account already has role {role!r}")
-    exchange = call_guarded(api, guard_operation(profile, "role"), user.access_token)
+    exchange = call_guarded(api, profile.guard_operation("role"), user.access_token)
     auth.status_and_code(exchange, profile.codes["FORBIDDEN"], "FORBIDDEN", "AUTH-3")
 
 
@@ -208,7 +201,7 @@ def test_wrong_role_gets_forbidden(api, profile, user):
 @pytest.mark.parametrize("klass", ("pro", "role"))
 def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
     account = privileged_for_class(klass)
-    auth.guard_admits(call_guarded(api, guard_operation(profile, klass), account.access_token))
+    auth.guard_admits(call_guarded(api, profile.guard_operation(klass), account.access_token))
 
 
 # -- AUTH-4 ------------------------------------------------------------------------------
@@ -256,7 +249,7 @@ def unverified(accounts):
 
 def wrong_code(target, profile, email: str) -> str:
     """A well-formed code that is surely not the one sent to ``email`` (when the run can read it)."""
-    length = int(profile.accounts.get("otp_length", 6))
+    length = profile.accounts.otp_length
     try:
         real = int(target.otp_code(email))
     except NotRun:
@@ -281,6 +274,6 @@ def test_wrong_otp_is_refused(api, profile, target, unverified):
 
 @pytest.mark.requirement("AUTH-6")
 def test_otp_without_pending_verification_is_refused(api, profile, accounts):
-    length = int(profile.accounts.get("otp_length", 6))
+    length = profile.accounts.otp_length
     exchange = api.call("verify_otp", json={"email": unknown_email(accounts), "otp_code": "1" * length})
     auth.wrong_otp_refused(exchange, status=profile.codes["INVALID_OTP"])

@@ -11,22 +11,18 @@ and the field only once there is a 404 or 422 with an error object.
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
+from conformance import sources
 from conformance.checks import envelope
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, NotRun, Violation
 
-#: The loopback source address of this suite's rate-limit burst (other suites use others).
-RATE_BURST_SOURCE = "127.0.0.202"
 #: Requests beyond twice the declared limit before giving up on seeing a 429: a burst that
 #: straddles the boundary of a fixed window needs up to twice the limit.
 RATE_BURST_SLACK = 10
@@ -113,25 +109,6 @@ def method_not_allowed_names_allowed(exchange: Exchange) -> None:
         )
 
 
-def judged_by(check: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-    """Run ``check``; when it has nothing to say, skip the test with its reason (no verdict)."""
-    __tracebackhide__ = True
-    try:
-        check(*args, **kwargs)
-    except NotApplicable as why:
-        pytest.skip(f"not judged here: {why}")
-
-
-def is_failure_dressed_as_success(exchange: Exchange) -> bool:
-    try:
-        envelope.failure_not_reported_as_success(exchange)
-    except Violation:
-        return True
-    except NotApplicable:
-        pass
-    return False
-
-
 # -- how each error is provoked -----------------------------------------------------
 
 
@@ -169,7 +146,7 @@ def wrong_type(kit: Kit) -> Exchange:
 
 
 def short_otp(kit: Kit) -> Exchange:
-    length = int(kit.profile.accounts.get("otp_length", 6))
+    length = kit.profile.accounts.otp_length
     return kit.api.call("verify_otp", json={"email": kit.user.email, "otp_code": "1" * (length - 1)})
 
 
@@ -178,7 +155,7 @@ def short_patient_name(kit: Kit) -> Exchange:
 
 
 def oversized_body(kit: Kit) -> Exchange:
-    size = int(kit.profile.limits["max_body_bytes"]) + 1
+    size = kit.profile.limits.max_body_bytes + 1
     return kit.api.call("register", content=b" " * size, headers=JSON_HEADERS)
 
 
@@ -210,35 +187,21 @@ def duplicate_email(kit: Kit) -> Exchange:
 def unhandled_error(kit: Kit) -> Exchange:
     if kit.profile.is_production:
         raise NotRun("error_trigger is absent from production targets", option="a development target")
-    admin = kit.accounts.privileged(role=kit.profile.accounts.get("privileged_role", "admin"))
+    admin = kit.accounts.privileged(role=kit.profile.accounts.privileged_role)
     return kit.api.call("error_trigger", token=admin.access_token)
-
-
-def is_ipv4_loopback(base_url: str) -> bool:
-    try:
-        address = ipaddress.ip_address(urlsplit(base_url).hostname or "")
-    except ValueError:
-        return False
-    return address.version == 4 and address.is_loopback
 
 
 def rate_limited(kit: Kit) -> Exchange:
     """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
-    if not is_ipv4_loopback(kit.target.base_url):
-        raise NotRun(
-            "the rate-limit case sends from a loopback address of its own; the target is not on IPv4 loopback "
-            "(RATE-1 judges 429s there)",
-            option="a loopback --base-url or managed mode",
-        )
-    count, _ = kit.profile.rate("login_rate")
-    op = kit.profile.operation("login")
-    fields = (op.extra.get("username_field", "username"), op.extra.get("password_field", "password"))
-    transport = httpx.HTTPTransport(local_address=RATE_BURST_SOURCE)
-    with httpx.Client(base_url=kit.target.base_url, transport=transport, timeout=10.0, trust_env=False) as client:
+    address = sources.require_source(kit.target.base_url, kit.profile.sources.envelope_rate_burst,
+                                     purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)")  # fmt: skip
+    count = kit.profile.rate_limits.login.count
+    login = kit.profile.login
+    with sources.client_from(kit.target.base_url, address, timeout=10.0) as client:
         exchange = None
         for _ in range(2 * count + RATE_BURST_SLACK):
-            body = {fields[0]: f"hlc-burst-{uuid.uuid4().hex[:10]}@example.com", fields[1]: "Wrong-Passw0rd!"}
-            sent = client.post(op.path, **({"data": body} if op.body == "form" else {"json": body}))
+            body = login.body(f"hlc-burst-{uuid.uuid4().hex[:10]}@example.com", "Wrong-Passw0rd!")
+            sent = client.request(login.operation.method, login.operation.path, **body)
             exchange = kit.api.record(Exchange.from_httpx(sent))
             if exchange.response.status == 429:
                 return exchange
@@ -262,7 +225,7 @@ def wrong_otp(kit: Kit) -> Exchange:
         real = kit.target.otp_code(account.email)
     except NotRun:
         real = None  # a guessed code is wrong but for a one-in-a-million chance
-    length = int(kit.profile.accounts.get("otp_length", 6))
+    length = kit.profile.accounts.otp_length
     wrong = next(code for code in ("0" * length, "1" * length) if code != real)
     return kit.api.call("verify_otp", json={"email": account.email, "otp_code": wrong})
 
@@ -314,7 +277,7 @@ def provoked(api, profile, target, request) -> Provoked:
 def test_error_is_answered_with_the_envelope(provoked, name):
     exchange = provoked(name)
     if exchange.response.status < 400:
-        pytest.skip(f"answered {exchange.response.status}: ENV-3 and ENV-7 judge that")
+        raise NotApplicable(f"answered {exchange.response.status}, not an error", blocked_by=("ENV-3", "ENV-7"))
     if CASES[name].framework:
         framework_error_is_envelope(exchange)
     else:
@@ -324,9 +287,9 @@ def test_error_is_answered_with_the_envelope(provoked, name):
 @pytest.mark.parametrize("name", cases("ENV-3"))
 def test_error_has_the_status_and_code_of_the_table(provoked, profile, name):
     exchange, case = provoked(name), CASES[name]
-    if is_failure_dressed_as_success(exchange):
-        pytest.skip("a failure answered with 2xx: ENV-7 judges that")
-    judged_by(envelope.status_matches_code, exchange, profile, expected_code=case.code)
+    if envelope.reports_failure_as_success(exchange):
+        raise NotApplicable("a failure answered with 2xx", blocked_by="ENV-7")
+    envelope.status_matches_code(exchange, profile, expected_code=case.code)
     if case.code == "METHOD_NOT_ALLOWED":
         method_not_allowed_names_allowed(exchange)
 
@@ -335,23 +298,26 @@ def test_error_has_the_status_and_code_of_the_table(provoked, profile, name):
 def test_missing_resource_names_resource_and_identifier(provoked, name):
     exchange = provoked(name)
     identifier = exchange.request.url.rstrip("/").rsplit("/", 1)[-1]
-    judged_by(envelope.not_found_has_context, exchange, identifier=identifier)
+    envelope.not_found_has_context(exchange, identifier=identifier)
 
 
 @pytest.mark.parametrize("name", cases("ENV-5", where=lambda case: case.offending_input is not None))
 def test_validation_error_names_the_offending_input(provoked, name):
-    judged_by(envelope.validation_error_names_field, provoked(name), CASES[name].offending_input)
+    envelope.validation_error_names_field(provoked(name), CASES[name].offending_input)
 
 
 @pytest.mark.parametrize("name", cases("ENV-6", where=lambda case: case.code == "INTERNAL_ERROR"))
 def test_server_error_leaks_no_internals(provoked, name):
-    judged_by(envelope.server_error_leaks_nothing, provoked(name))
+    exchange = provoked(name)
+    if exchange.response.status < 500:
+        raise NotApplicable(f"answered {exchange.response.status}, not a server error", blocked_by="ENV-3")
+    envelope.server_error_leaks_nothing(exchange)
 
 
 @pytest.mark.parametrize("name", cases("ENV-7"))
 def test_failure_is_not_reported_as_success(provoked, name):
     exchange = provoked(name)
     if 300 <= exchange.response.status < 400:
-        pytest.skip(f"answered {exchange.response.status}: ENV-3 judges that")
+        raise NotApplicable(f"answered {exchange.response.status}", blocked_by="ENV-3")
     if exchange.response.status < 300:
         envelope.failure_not_reported_as_success(exchange)

@@ -61,7 +61,7 @@ class Samples:
         return self.api.call(self.profile.guard_classes["role"], token=self.user.access_token)
 
     def unknown_api_route(self) -> Exchange:
-        return self.api.request("GET", f"{headers.API_PREFIX}hlc-no-such-route-{secrets.token_hex(4)}")
+        return self.api.request("GET", f"{self.profile.api_prefix}hlc-no-such-route-{secrets.token_hex(4)}")
 
     def unknown_route(self) -> Exchange:
         return self.api.request("GET", f"/hlc-no-such-route-{secrets.token_hex(4)}")
@@ -73,21 +73,21 @@ class Samples:
         return self.api.request(method, path, token=self.user.access_token)
 
     def too_large(self) -> Exchange:
-        size = int(self.profile.limits["max_body_bytes"]) + 1
+        size = self.profile.limits.max_body_bytes + 1
         return self.api.call("register", content=b"x" * size, headers={"Content-Type": "application/json"})
 
     def invalid(self) -> Exchange:
         return self.api.call("register", json={})
 
     def server_error(self) -> Exchange:
-        admin = self.accounts.privileged(role=self.profile.accounts.get("privileged_role", "admin"))
+        admin = self.accounts.privileged(role=self.profile.accounts.privileged_role)
         return self.api.call("error_trigger", token=admin.access_token)
 
     def preflight_allowed(self) -> Exchange:
-        return self._preflight(self.profile.cors["allowed_origin"])
+        return self._preflight(self.profile.cors.allowed_origin)
 
     def preflight_disallowed(self) -> Exchange:
-        return self._preflight(self.profile.cors["disallowed_origin"])
+        return self._preflight(self.profile.cors.disallowed_origin)
 
     def _preflight(self, origin: str) -> Exchange:
         path = self.profile.operation(self.profile.guard_classes["user"]).path
@@ -119,18 +119,13 @@ def samples(api, accounts, user, profile) -> Samples:
     return Samples(api, accounts, user, profile)
 
 
-@pytest.fixture(scope="module")
-def hsts_required(profile, target) -> bool:
-    """HSTS is a MUST for production targets and https base URLs (§6), a SHOULD elsewhere."""
-    return profile.is_production or target.base_url.lower().startswith("https://")
-
-
 @pytest.mark.requirement("HDR-1")
 @pytest.mark.parametrize("response_class", list(MAKERS))
-def test_security_headers_on_every_response_class(samples, response_class, hsts_required, record_property):
+def test_security_headers_on_every_response_class(samples, profile, response_class, record_property):
     exchange = samples.get(response_class)
     record_property("observatory_score", headers.observatory_score(exchange))
-    headers.security_headers_present(exchange, hsts_required=hsts_required)
+    hsts_required = profile.hsts_required(exchange.request.url)
+    headers.security_headers_present(exchange, hsts_required=hsts_required, api_prefix=profile.api_prefix)
     if not hsts_required:
         try:
             headers.hsts_present(exchange)
@@ -147,18 +142,18 @@ def test_no_fingerprinting_headers(samples, response_class):
 
 @pytest.mark.requirement("HDR-3")
 def test_preflight_from_allowed_origin_is_echoed_with_credentials(samples, profile):
-    headers.cors_allows_only(samples.get("preflight-allowed"), origin=profile.cors["allowed_origin"], allowed=True)
+    headers.cors_allows_only(samples.get("preflight-allowed"), origin=profile.cors.allowed_origin, allowed=True)
 
 
 @pytest.mark.requirement("HDR-3")
 def test_preflight_from_disallowed_origin_gets_no_grant(samples, profile):
-    origin = profile.cors["disallowed_origin"]
+    origin = profile.cors.disallowed_origin
     headers.cors_allows_only(samples.get("preflight-disallowed"), origin=origin, allowed=False)
 
 
 @pytest.mark.requirement("HDR-3")
 def test_credentialed_request_from_allowed_origin_is_echoed(api, user, profile):
-    origin = profile.cors["allowed_origin"]
+    origin = profile.cors.allowed_origin
     exchange = api.call(profile.guard_classes["user"], token=user.access_token, headers={"Origin": origin})
     headers.cors_allows_only(exchange, origin=origin, allowed=True)
 
@@ -166,7 +161,7 @@ def test_credentialed_request_from_allowed_origin_is_echoed(api, user, profile):
 @pytest.mark.requirement("HDR-3")
 @pytest.mark.parametrize("authenticated", [False, True], ids=["health", "me"])
 def test_request_from_disallowed_origin_gets_no_grant(api, user, profile, authenticated):
-    origin = profile.cors["disallowed_origin"]
+    origin = profile.cors.disallowed_origin
     if authenticated:
         exchange = api.call(profile.guard_classes["user"], token=user.access_token, headers={"Origin": origin})
     else:

@@ -9,27 +9,24 @@ RATE-1 is *not run* against a SUT that is not on an IPv4 loopback address.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 import time
 import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from conformance.checks import auth, limits
+from conformance import sources
+from conformance.body import error_code
+from conformance.checks import limits
 from conformance.client import TransportFailure
 from conformance.exchange import Exchange
-from conformance.outcomes import Inconclusive, NotRun, Violation
+from conformance.outcomes import Inconclusive, Violation
 
-#: The source address of the RATE-1 burst: a loopback address no other suite uses.
-BURST_SOURCE = "127.0.0.213"
 BURST_WORKERS = 8
 #: Seconds to wait for the SUT's answer to one login of the burst.
 BURST_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -47,7 +44,6 @@ SIZE_CASES = [
     ("guarded-put-bad-token", "update_me", None, True),
     ("guarded-delete-bad-token", "delete_patient", None, True),
 ]
-MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded", "none": "application/json"}
 
 
 def oversized_body(style: str, size: int) -> bytes:
@@ -94,8 +90,8 @@ def answered(send) -> Exchange:
 @pytest.mark.parametrize("case", SIZE_CASES, ids=[case[0] for case in SIZE_CASES])
 def test_body_over_limit_with_content_length_gets_413(api, profile, case):
     method, path, style, token = size_request(profile, case)
-    body = oversized_body(style, profile.limits["max_body_bytes"] + 1)
-    headers = {"Content-Type": MEDIA_TYPES[style]}
+    body = oversized_body(style, profile.limits.max_body_bytes + 1)
+    headers = {"Content-Type": "application/x-www-form-urlencoded" if style == "form" else "application/json"}
     exchange = answered(lambda: api.request(method, path, content=body, headers=headers, token=token))
     limits.payload_too_large(exchange, status=profile.codes["PAYLOAD_TOO_LARGE"])
 
@@ -104,8 +100,8 @@ def test_body_over_limit_with_content_length_gets_413(api, profile, case):
 @pytest.mark.parametrize("case", SIZE_CASES, ids=[case[0] for case in SIZE_CASES])
 def test_chunked_body_over_limit_gets_413(api, profile, case):
     method, path, style, token = size_request(profile, case)
-    body = oversized_body(style, profile.limits["max_body_bytes"] + 1)
-    headers = {"Content-Type": MEDIA_TYPES[style]}
+    body = oversized_body(style, profile.limits.max_body_bytes + 1)
+    headers = {"Content-Type": "application/x-www-form-urlencoded" if style == "form" else "application/json"}
     exchange = answered(lambda: api.stream(method, path, chunks_of(body), headers=headers, token=token))
     if "content-length" in exchange.request.headers:
         raise Inconclusive("the client sent a Content-Length, so this was not a chunked body")
@@ -115,56 +111,10 @@ def test_chunked_body_over_limit_gets_413(api, profile, case):
 # -- RATE-1 ------------------------------------------------------------------------------
 
 
-def loopback_ipv4(host: str) -> str | None:
-    """The IPv4 loopback address ``host`` names (a literal, or a name like ``localhost``), else ``None``."""
-    try:
-        infos = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return None
-    addresses = {info[4][0] for info in infos}
-    if addresses and all(ipaddress.ip_address(address).is_loopback for address in addresses):
-        return sorted(addresses)[0]
-    return None
-
-
-def burst_client(base_url: str) -> httpx.Client:
-    """A client sending from :data:`BURST_SOURCE`; ``NotRun`` when the SUT is not on IPv4 loopback."""
-    parts = urlsplit(base_url)
-    address = loopback_ipv4(parts.hostname or "")
-    if address is None:
-        raise NotRun(
-            f"the login rate limit is only exhausted from a second loopback address, and {parts.hostname} is not "
-            "on 127.0.0.0/8 (from the run's own address it would refuse the run's later logins)",
-            option="managed mode or a --base-url on 127.0.0.1",
-        )
-    if not can_bind(BURST_SOURCE):
-        raise NotRun(
-            f"this machine cannot send from {BURST_SOURCE} (only 127.0.0.1 is configured on its loopback interface)",
-            option="a machine routing 127.0.0.0/8 to loopback (Linux does by default)",
-        )
-    # The address itself, not the name: a name may also resolve to ::1, unreachable from an IPv4 source.
-    netloc = f"{address}:{parts.port}" if parts.port else address
-    transport = httpx.HTTPTransport(local_address=BURST_SOURCE)
-    return httpx.Client(
-        base_url=parts._replace(netloc=netloc).geturl(), transport=transport, timeout=BURST_TIMEOUT, trust_env=False
-    )
-
-
-def can_bind(address: str) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((address, 0))
-        except OSError:
-            return False
-    return True
-
-
-def login_request(profile, email: str, password: str) -> dict:
-    """Keyword arguments of ``httpx.Client.request`` for one login in the profile's body style."""
-    operation = profile.operation("login")
-    body = {operation.extra.get("username_field", "username"): email, operation.extra.get("password_field", "password"): password}
-    payload = {"data": body} if operation.body == "form" else {"json": body}
-    return {"method": operation.method, "url": operation.path, **payload}
+def burst_client(profile, base_url: str) -> httpx.Client:
+    """A client sending from the profile's rate-limit burst address; ``NotRun`` when the SUT is not on loopback."""
+    address = sources.require_source(base_url, profile.sources.rate_limit_burst, purpose="the RATE-1 login burst")
+    return sources.client_from(base_url, address, timeout=BURST_TIMEOUT)
 
 
 class Burst:
@@ -182,23 +132,25 @@ class Burst:
 
 @pytest.fixture(scope="module")
 def login_burst(profile, target, accounts) -> Burst:
-    """Failed logins of unknown emails from :data:`BURST_SOURCE` until the first 429 (bounded).
+    """Failed logins of unknown emails from the profile's burst address until the first 429 (bounded).
 
     ``count + 1`` logins within one window must meet the limit; a burst may
     straddle two fixed windows, so up to ``2 * count + 2`` are sent, which
     settles it as long as the burst lasts less than one window. Every email
     is new, so no per-account lockout can answer instead.
     """
-    count, window = profile.rate("login_rate")
+    count, window = profile.rate_limits.login.count, profile.rate_limits.login.seconds
     budget = 2 * count + 2
     password = accounts.password()
     burst = Burst()
     started = time.monotonic()
-    with burst_client(target.base_url) as client, ThreadPoolExecutor(BURST_WORKERS) as pool:
+    login = profile.login
+    with burst_client(profile, target.base_url) as client, ThreadPoolExecutor(BURST_WORKERS) as pool:
 
         def attempt(_: int) -> Exchange:
             email = f"hlc-{accounts.run_id}-burst-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
-            return Exchange.from_httpx(client.request(**login_request(profile, email, password)))
+            sent = client.request(login.operation.method, login.operation.path, **login.body(email, password))
+            return Exchange.from_httpx(sent)
 
         while len(burst.exchanges) < budget and burst.first_limited is None:
             if time.monotonic() - started > window + 30:
@@ -214,7 +166,7 @@ def login_burst(profile, target, accounts) -> Burst:
 
 @pytest.mark.requirement("RATE-1")
 def test_login_rate_limit_answers_429_with_retry_after(api, profile, accounts, login_burst):
-    count, window = profile.rate("login_rate")
+    count, window = profile.rate_limits.login.count, profile.rate_limits.login.seconds
     burst = login_burst
     if burst.dropped:
         raise Violation("RATE-1", expected="an answer to every login of the burst", actual=f"no response: {burst.dropped}")
@@ -239,9 +191,9 @@ def test_login_rate_limit_answers_429_with_retry_after(api, profile, accounts, l
 def warn_if_own_address_is_limited(api, accounts) -> None:
     """The burst's premise: the run's own address is not limited by it (else later logins fail: say why)."""
     email = f"hlc-{accounts.run_id}-control-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
-    if auth.error_code(api.login(email, accounts.password())) == "RATE_LIMIT_EXCEEDED":
+    if error_code(api.login(email, accounts.password())) == "RATE_LIMIT_EXCEEDED":
         warnings.warn(
-            f"the RATE-1 burst from {BURST_SOURCE} also rate-limited the run's own address: the SUT does not "
+            "the RATE-1 burst from its own address also rate-limited the run's own address: the SUT does not "
             "count per client address, so later logins of this run may be refused",
             stacklevel=2,
         )

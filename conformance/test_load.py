@@ -10,49 +10,44 @@ target it loads ``--base-url`` with the run's OTP and account options.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conformance.options import RunOptions
 from conformance.outcomes import NotRun, Violation
-from conformance.plugin import setting
+from conformance.target.process import run_bounded
 
 PROFILES = ("auth_read", "login_storm", "revocation_churn", "mixed")
 #: Seconds the runner may take besides the load itself (provisioning, start-up, reports).
 OVERHEAD_SECONDS = 120
 #: Exit codes of ``python -m load``.
-GATE_FAILED, BROKEN_RUN = 1, 2
+GATE_FAILED = 1
 
 
-def chosen_profiles(config: pytest.Config) -> list[str]:
-    value = setting(config, "--load") or ""
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    return list(PROFILES) if names == ["all"] else names
+def chosen_profiles(options: RunOptions) -> list[str]:
+    return list(PROFILES) if list(options.load) == ["all"] else list(options.load)
 
 
-def load_command(config: pytest.Config, target, profile_name: str, out: Path) -> list[str]:
-    command = [sys.executable, "-m", "load", profile_name, "--out", str(out)]
-    command += ["--duration", setting(config, "--load-duration")]
+def load_command(options: RunOptions, target, profile_name: str, out: Path) -> list[str]:
+    command = [sys.executable, "-m", "load", profile_name, "--out", str(out), "--duration", f"{options.load_duration:g}"]
     if target.mode == "managed":
-        for assignment in config.getoption("sut_env") or []:
-            command += ["--sut-env", assignment]
+        for key, value in options.sut_env.items():
+            command += ["--sut-env", f"{key}={value}"]
         return command
     command += ["--base-url", target.base_url]
-    for option in ("--fixed-otp", "--otp-cmd", "--accounts"):
-        if value := setting(config, option):
+    for option, value in (("--fixed-otp", options.fixed_otp), ("--otp-cmd", options.otp_cmd),
+                          ("--accounts", options.accounts), ("--profile-file", options.profile)):  # fmt: skip
+        if value:
             command += [option, value]
-    if value := setting(config, "--profile"):
-        command += ["--profile-file", value]
     return command
 
 
 @pytest.mark.requirement("PERF-1")
 @pytest.mark.parametrize("profile_name", PROFILES)
-def test_load_profile_meets_its_slos(request, target, profile_name, tmp_path):
-    config = request.config
-    chosen = chosen_profiles(config)
+def test_load_profile_meets_its_slos(run_options, target, profile_name, tmp_path):
+    chosen = chosen_profiles(run_options)
     if not chosen:
         raise NotRun("load is sent only when asked for", option="--load all (or --load PROFILE,...)")
     if profile_name not in chosen:
@@ -60,15 +55,14 @@ def test_load_profile_meets_its_slos(request, target, profile_name, tmp_path):
     unknown = sorted(set(chosen) - set(PROFILES))
     if unknown:
         pytest.fail(f"--load: unknown profile(s) {', '.join(unknown)}; known: {', '.join(PROFILES)}")
-    command = load_command(config, target, profile_name, tmp_path)
-    timeout = float(setting(config, "--load-duration")) + OVERHEAD_SECONDS
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    output = (done.stdout + done.stderr).strip()
-    if done.returncode == BROKEN_RUN or done.returncode not in (0, GATE_FAILED):
-        pytest.fail(f"python -m load {profile_name} could not run (exit {done.returncode}):\n{output[-3000:]}")
+    command = load_command(run_options, target, profile_name, tmp_path)
+    done = run_bounded(command, timeout=run_options.load_duration + OVERHEAD_SECONDS, what=f"python -m load {profile_name}")
+    if done.returncode not in (0, GATE_FAILED):
+        ended = "did not finish in time" if done.returncode is None else f"exit {done.returncode}"
+        pytest.fail(f"python -m load {profile_name} could not run ({ended}):\n{done.output[-3000:]}")
     if done.returncode == GATE_FAILED:
         gate = tmp_path / "gate.txt"
-        table = gate.read_text() if gate.exists() else output[-3000:]
+        table = gate.read_text() if gate.exists() else done.output[-3000:]
         raise Violation(
             "PERF-1",
             expected=f"every SLO of {profile_name} met and every response conforming",

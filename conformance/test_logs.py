@@ -18,7 +18,7 @@ import pytest
 from conformance import canaries
 from conformance.checks import logs
 from conformance.exchange import Exchange
-from conformance.outcomes import Inconclusive, NotApplicable, Violation
+from conformance.outcomes import Inconclusive, NotApplicable
 
 
 @dataclass
@@ -65,10 +65,9 @@ def canary_run(api, accounts, target) -> CanaryRun:
     run.send(api.login(email.upper(), wrong_password))
     run.send(api.call("verify_otp", json={"email": email, "otp_code": wrong_otp}))
     otp = target.otp_code(email)
-    try:
-        logs.no_canary_in_logs(earlier, {"OTP": otp})
+    if not logs.lines_contain(earlier, otp):
         run.secrets["OTP"] = otp
-    except Violation:
+    else:
         run.notes.append("the real OTP already occurred in the log before it was sent, so it was not searched for")
     verified = run.send(api.call("verify_otp", json={"email": email, "otp_code": otp}), expect=(200,), step="verify")
     run.keep_tokens(verified, "verification")
@@ -104,7 +103,7 @@ def test_every_log_line_of_the_run_is_structured(canary_run, target):
 
 @pytest.mark.requirement("LOG-3")
 def test_request_lines_carry_the_request_id_the_client_received(canary_run, profile):
-    header = profile.headers.get("request_id", "X-Request-ID")
+    header = profile.headers.request_id
     received = [e.response.headers.get(header) for e in canary_run.exchanges]
     if not any(received):
         raise Inconclusive(f"no response carried {header} (RID-1 fails), so LOG-3 cannot be judged")

@@ -17,7 +17,7 @@ UNIQUENESS_CONCURRENCY = 8
 
 @pytest.fixture(scope="module")
 def header_name(profile) -> str:
-    return profile.headers.get("request_id", request_id.DEFAULT_HEADER)
+    return profile.headers.request_id
 
 
 def unknown_path() -> str:
@@ -26,7 +26,7 @@ def unknown_path() -> str:
 
 def admin_token(request, profile) -> str:
     accounts = request.getfixturevalue("accounts")
-    return accounts.privileged(role=profile.accounts.get("privileged_role", "admin")).access_token
+    return accounts.privileged(role=profile.accounts.privileged_role).access_token
 
 
 def user_token(request) -> str:

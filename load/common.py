@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from locust import FastHttpUser, events
 from locust.stats import StatsEntry
@@ -219,8 +219,6 @@ class ApiUser(FastHttpUser):
     def on_start(self) -> None:
         self.index = RUN.next_index()
         self.profile = RUN.profile
-        base = urlsplit(self.host or "")
-        self.hsts_required = self.profile.is_production or base.scheme == "https"
 
     # -- accounts --------------------------------------------------------------
     def account(self) -> dict[str, Any]:
@@ -232,9 +230,7 @@ class ApiUser(FastHttpUser):
 
     def credentials(self, email: str, password: str) -> dict[str, Any]:
         """The login body for ``call("login", **...)``: form or JSON, with the profile's field names."""
-        op = self.profile.operation("login")
-        fields = {op.extra.get("username_field", "username"): email, op.extra.get("password_field", "password"): password}
-        return {"data": fields} if op.body == "form" else {"json": fields}
+        return self.profile.login.body(email, password)
 
     def privileged(self, kind: str) -> dict[str, Any] | None:
         """The pro (``kind="pro"``) or admin account, when the run could provide one."""
@@ -283,7 +279,7 @@ class ApiUser(FastHttpUser):
                 code = error_code(exchange)
                 resp.failure(f"unexpected {resp.status_code}" + (f" {code}" if code else "") + f", expected {expect}")
             if RUN.checks_enabled:
-                for violation in every_response_violations(exchange, self.profile, self.hsts_required):
+                for violation in every_response(exchange, self.profile):
                     self.record(violation, label)
             yield resp
 
@@ -329,11 +325,6 @@ class ApiUser(FastHttpUser):
             exception=ConformanceFailure(message[:FAILURE_MESSAGE_LIMIT]),
         )
         RUN.keep_first(name, violation.render())
-
-
-def every_response_violations(exchange: Exchange, profile: profiles.Profile, hsts_required: bool) -> list[Violation]:
-    """The checks every response must pass (the same function the suites and schemathesis call)."""
-    return every_response(exchange, profile, hsts_required=hsts_required)
 
 
 def _json_bytes(value: Any) -> bytes:

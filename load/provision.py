@@ -82,10 +82,7 @@ class Provisioner:
         return response.json()
 
     def login(self, email: str, password: str) -> dict[str, str]:
-        login = self.profile.operation("login")
-        fields = {login.extra.get("username_field", "username"): email, login.extra.get("password_field", "password"): password}
-        body = {"data": fields} if login.body == "form" else {"json": fields}
-        data = self._call("login", expect=200, **body)
+        data = self._call("login", expect=200, **self.profile.login.body(email, password))
         return {"access_token": data["access_token"], "refresh_token": data["refresh_token"]}
 
     def new_account(self, needs: Needs) -> dict[str, Any]:
@@ -138,8 +135,8 @@ class Provisioner:
             "accounts": [self.new_account(needs) for _ in range(needs.accounts)],
         }
         if needs.privileged:
-            data["pro"] = self.privileged(plan=self.profile.accounts.get("privileged_plan", "pro"))
-            data["admin"] = self.privileged(role=self.profile.accounts.get("privileged_role", "admin"))
+            data["pro"] = self.privileged(plan=self.profile.accounts.privileged_plan)
+            data["admin"] = self.privileged(role=self.profile.accounts.privileged_role)
         return data
 
 

@@ -41,11 +41,8 @@ class Planned:
 
 def login_request(profile: Profile, email: str, password: str, *, delay: float = 0.0) -> Planned:
     """The profile's ``login`` with these credentials, in its body style and field names."""
-    op = profile.operation("login")
-    body = {op.extra.get("username_field", "username"): email, op.extra.get("password_field", "password"): password}
-    if op.body == "form":
-        return Planned(op.method, op.path, data=body, delay=delay)
-    return Planned(op.method, op.path, json=body, delay=delay)
+    login = profile.login
+    return Planned(login.operation.method, login.operation.path, delay=delay, **login.body(email, password))
 
 
 def operation_request(profile: Profile, operation: str, *, token: str | None = None, json: Any = None,

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from conformance.accounts import AccountFactory
 from conformance.client import ApiClient
-from scenarios.sources import SourceAddresses
+from conformance.sources import SourceAddresses, as_ipv4_literal
 
 #: Examples per scenario test. Each example makes a few accounts and 10-60 requests.
 EXAMPLES = 6
@@ -62,7 +62,7 @@ class Sides:
 
     def __init__(self, target: Any, profile: Any, api: ApiClient, accounts: AccountFactory) -> None:
         self.target, self.profile, self.main_api, self.main_accounts = target, profile, api, accounts
-        self.sources = SourceAddresses(target.base_url)
+        self.sources = SourceAddresses(target.base_url, profile.sources)
         self._made: list[Side] = []
 
     def new(self) -> Side:
@@ -71,7 +71,8 @@ class Sides:
         if address is None:
             return Side(None, self.main_api, self.main_accounts)
         transport = httpx.HTTPTransport(local_address=address)
-        client = ApiClient(self.target.base_url, self.profile, recorder=self.main_api.recorder, transport=transport)
+        client = ApiClient(as_ipv4_literal(self.target.base_url), self.profile, recorder=self.main_api.recorder,
+                           transport=transport)  # fmt: skip
         run_id = f"{self.main_accounts.run_id}s{len(self._made)}"  # unique addresses, still this run's
         factory = AccountFactory(client, self.target, self.profile, run_id=run_id,
                                  email_domain=self.main_accounts.email_domain)  # fmt: skip

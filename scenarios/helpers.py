@@ -16,7 +16,7 @@ def guard_calls(api: Any, profile: Any, token: str, *, base_url: str | None = No
     """One request per guard class (user, pro, role) with ``token``, by class name."""
     return {
         klass: api.call(operation, token=token, base_url=base_url)
-        for klass, operation in sorted(profile.guard_classes.items())
+        for klass, operation in profile.guard_classes.items()
     }
 
 

@@ -22,10 +22,9 @@ import time
 
 from conformance import profile as profiles
 from conformance.checks import lockout
-from conformance.outcomes import Violation
 from conformance.target import TargetSettings, open_target
 from scenarios.race import RACE_ROUNDS, burst_size, wrong_password_burst
-from scenarios.sources import SourceAddresses
+from conformance.sources import SourceAddresses
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(base_url: str, profile: profiles.Profile, runs: int, *, label: str) -> int:
-    threshold = profile.limits["lockout_threshold"]
-    sources = SourceAddresses(base_url)
+    threshold = profile.limits.lockout_threshold
+    sources = SourceAddresses(base_url, profile.sources)
     size = burst_size(profile, own_address=sources.enabled)
     password = "Wrong-" + secrets.token_urlsafe(12) + "1!"
     verdicts: collections.Counter[str] = collections.Counter()
@@ -81,11 +80,8 @@ def _measure(base_url: str, profile: profiles.Profile, runs: int, *, label: str)
 def _verdict(exchanges, kinds, size: int, threshold: int) -> str:
     if size - kinds[lockout.LIMITED] <= threshold:
         return "inconclusive"
-    try:
-        lockout.at_most_n_invalid_credentials(exchanges, threshold)
-    except Violation:
-        return "flagged"
-    return "passed"
+    flagged = len(lockout.refused_as_invalid(exchanges)) > threshold or any(e.response.status >= 500 for e in exchanges)
+    return "flagged" if flagged else "passed"
 
 
 if __name__ == "__main__":

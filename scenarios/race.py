@@ -21,7 +21,7 @@ RACE_ROUNDS = 2
 
 def burst_size(profile: Profile, *, own_address: bool) -> int:
     """How many attempts one burst may send: the full burst from a fresh address, else a third of the limit."""
-    count, _ = profile.rate("login_rate")
+    count = profile.rate_limits.login.count
     return min(RACE_BURST, count - 2) if own_address else min(RACE_BURST, count // 3)
 
 

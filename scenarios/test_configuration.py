@@ -45,13 +45,13 @@ def names(profile) -> dict:
 def sound(names) -> dict[str, str | None]:
     """A production configuration with a strong secret, complete email settings and no instrumentation."""
     values = ["127.0.0.1", "heallog", "Mail-Pass-12345!", "noreply@example.com"]  # host, user, password, from
-    email = dict(zip(names["email_settings"], values))
+    email = dict(zip(names.email_settings, values))
     return {
-        names["environment"]: names.get("production_value", "production"),
-        names["secret_key"]: _strong_secret(),
-        names["email_enabled"]: "true",
+        names.environment: names.production_value,
+        names.secret_key: _strong_secret(),
+        names.email_enabled: "true",
         **email,
-        names["debug_decodes"]: None,
+        names.debug_decodes: None,
     }
 
 
@@ -66,24 +66,24 @@ def sound_start(target, sound):
 @pytest.mark.requirement("CONF-1")
 @pytest.mark.parametrize("situation", list(WEAK_SECRETS))
 def test_weak_secret_key_is_refused(situation, sound_start, target, sound, names):
-    result = target.start_with({**sound, names["secret_key"]: WEAK_SECRETS[situation]}, timeout=BOUND + GRACE)
+    result = target.start_with({**sound, names.secret_key: WEAK_SECRETS[situation]}, timeout=BOUND + GRACE)
 
-    configuration.refused_to_start(result, setting=names["secret_key"], bound=BOUND, situation=f"a secret {situation}")
+    configuration.refused_to_start(result, setting=names.secret_key, bound=BOUND, situation=f"a secret {situation}")
 
 
 @pytest.mark.requirement("CONF-1")
 @pytest.mark.parametrize("missing", range(4), ids=["host", "user", "password", "from"])
 def test_incomplete_email_settings_are_refused(missing, sound_start, target, sound, names):
-    setting = names["email_settings"][missing]
+    setting = names.email_settings[missing]
     result = target.start_with({**sound, setting: None}, timeout=BOUND + GRACE)
 
     configuration.refused_to_start(result, setting=setting, bound=BOUND,
-                                   situation=f"{names['email_enabled']}=true without {setting}")  # fmt: skip
+                                   situation=f"{names.email_enabled}=true without {setting}")  # fmt: skip
 
 
 @pytest.mark.requirement("CONF-1")
 def test_debug_instrumentation_is_refused_in_production(sound_start, target, sound, names):
-    setting = names["debug_decodes"]
+    setting = names.debug_decodes
     result = target.start_with({**sound, setting: "1"}, timeout=BOUND + GRACE)
 
     configuration.refused_to_start(result, setting=setting, bound=BOUND, situation=f"{setting}=1 in production")

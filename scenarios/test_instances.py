@@ -40,7 +40,7 @@ def test_token_revoked_on_one_instance_is_rejected_on_the_other(revoke_on, peer,
 def test_lock_is_shared_by_instances(peer, accounts, profile, sides):
     side = sides.new()
     locked = side.accounts.new(login=False)
-    problem = lock_account(side.api, locked.email, profile.limits["lockout_threshold"], wrong_password(accounts))
+    problem = lock_account(side.api, locked.email, profile.limits.lockout_threshold, wrong_password(accounts))
     if problem:
         raise Inconclusive(problem)
     control = side.accounts.new(login=False)

@@ -35,11 +35,11 @@ def _record(api, exchanges) -> None:
 
 @pytest.mark.requirement("LOCK-2")
 def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(target, api, accounts, profile, sides):
-    threshold = profile.limits["lockout_threshold"]
+    threshold = profile.limits.lockout_threshold
     own_address = sides.sources.enabled
     size = burst_size(profile, own_address=own_address)
     if size <= threshold:
-        raise NotRun(f"the login rate limit ({profile.limits['login_rate']}) leaves no room for a burst "
+        raise NotRun(f"the login rate limit ({profile.rate_limits.login}) leaves no room for a burst "
                      f"of more than {threshold} attempts", option="a target on 127.0.0.1 (bursts from other "
                      "loopback addresses)")  # fmt: skip
 
@@ -59,7 +59,7 @@ def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(ta
 def test_account_locked_by_failures_refuses_even_the_right_password(profile, accounts, sides):
     side = sides.new()
     account = side.accounts.new(login=False)
-    problem = lock_account(side.api, account.email, profile.limits["lockout_threshold"], wrong_password(accounts))
+    problem = lock_account(side.api, account.email, profile.limits.lockout_threshold, wrong_password(accounts))
     if problem:
         raise Inconclusive(problem)
 
@@ -72,7 +72,7 @@ def test_lock_of_one_account_leaves_other_accounts_alone(profile, accounts, side
     side = sides.new()
     victim, bystander = side.accounts.new(login=False), side.accounts.new(login=False)
     wrong = wrong_password(accounts)
-    problem = lock_account(side.api, victim.email, profile.limits["lockout_threshold"], wrong)
+    problem = lock_account(side.api, victim.email, profile.limits.lockout_threshold, wrong)
     if problem:
         raise Inconclusive(problem)
 
@@ -82,7 +82,7 @@ def test_lock_of_one_account_leaves_other_accounts_alone(profile, accounts, side
 
 @pytest.mark.requirement("LOCK-1", "LOCK-2")
 def test_any_login_sequence_follows_the_lockout_policy(profile, accounts, sides):
-    threshold = profile.limits["lockout_threshold"]
+    threshold = profile.limits.lockout_threshold
     wrong = wrong_password(accounts)
     judged: list[int] = []
 
@@ -108,7 +108,7 @@ def test_any_login_sequence_follows_the_lockout_policy(profile, accounts, sides)
 
 @pytest.mark.requirement("LOCK-2", "LOCK-3")
 def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, profile, accounts, sides):
-    threshold = profile.limits["lockout_threshold"]
+    threshold = profile.limits.lockout_threshold
     wrong = wrong_password(accounts)
     judged: list[int] = []
     health = profile.operation("health").path

@@ -38,7 +38,7 @@ def restarted(target, api, accounts, profile, sides) -> Restarted:
                                 what="the logged-out token is refused before the restart")  # fmt: skip
     side = sides.new()
     locked = side.accounts.new(login=False)
-    problem = lock_account(side.api, locked.email, profile.limits["lockout_threshold"], wrong_password(accounts))
+    problem = lock_account(side.api, locked.email, profile.limits.lockout_threshold, wrong_password(accounts))
 
     target.restart()
     return Restarted(revoked, kept, locked, problem, side)

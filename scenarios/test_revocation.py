@@ -12,7 +12,6 @@ import dataclasses
 import pytest
 
 from conformance.checks import revocation
-from conformance.plugin import strict
 from scenarios.helpers import guard_calls, logout, refresh, should, user_call
 
 
@@ -52,7 +51,7 @@ def test_refresh_rejects_an_access_token(api, accounts):
 
 
 @pytest.mark.requirement("REV-2")
-def test_used_refresh_token_cannot_be_reused(api, accounts, pytestconfig):
+def test_used_refresh_token_cannot_be_reused(api, accounts, strict):
     """The SHOULD part of REV-2 (rotation): a warning, a failure only under --strict."""
     account = accounts.new()
     rotated = refresh(api, account.refresh_token)
@@ -60,7 +59,7 @@ def test_used_refresh_token_cannot_be_reused(api, accounts, pytestconfig):
 
     reused = refresh(api, account.refresh_token)
     should(lambda: revocation.refresh_refused(reused, what="a refresh token that was already used"),
-           strict=strict(pytestconfig))  # fmt: skip
+           strict=strict)  # fmt: skip
 
 
 @pytest.mark.requirement("REV-6")

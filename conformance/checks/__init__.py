@@ -25,20 +25,21 @@ if TYPE_CHECKING:
 __all__ = ["carries_bearer", "every_response"]
 
 
-def every_response(exchange: Exchange, profile: Profile, *, hsts_required: bool = False) -> list[Violation]:
-    """The violations of ENV-1, ENV-7, RID-1, HDR-1 and (bearer requests) AUTH-1 by one exchange."""
-    header_names = profile.headers
+def every_response(exchange: Exchange, profile: Profile) -> list[Violation]:
+    """The violations of ENV-1, ENV-7, RID-1, HDR-1 and (bearer requests) AUTH-1 by one exchange.
+
+    HSTS is judged as the profile says for the URL the request went to (a MUST on https and production).
+    """
     checks: list[Callable[[], None]] = [
         lambda: envelope.error_body_is_envelope(exchange),
         lambda: envelope.failure_not_reported_as_success(exchange),
-        lambda: request_id.request_id_matches_header(
-            exchange, header_name=header_names.get("request_id", request_id.DEFAULT_HEADER)
+        lambda: request_id.request_id_matches_header(exchange, header_name=profile.headers.request_id),
+        lambda: headers.security_headers_present(
+            exchange, hsts_required=profile.hsts_required(exchange.request.url), api_prefix=profile.api_prefix
         ),
-        lambda: headers.security_headers_present(exchange, hsts_required=hsts_required),
     ]
     if carries_bearer(exchange):
-        decodes_header = header_names.get("debug_decodes", auth.DEBUG_DECODES_HEADER)
-        checks.append(lambda: auth.bearer_decoded_once(exchange, decodes_header))
+        checks.append(lambda: auth.bearer_decoded_once(exchange, profile.headers.debug_decodes))
     violations = []
     for check in checks:
         try:

@@ -12,11 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.checks.envelope import describe, error_code, error_message
+from conformance.body import describe, error_code, error_message
 from conformance.exchange import Exchange
 from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, NotApplicable, Violation
 
-DEBUG_DECODES_HEADER = "X-Debug-JWT-Decodes"
 #: A ``Bearer`` challenge among possibly several comma-separated ones (RFC 9110 §11.6.1).
 BEARER_CHALLENGE = re.compile(r"(?:^|,)\s*bearer(?:\s|,|$)", re.IGNORECASE)
 
@@ -41,7 +40,7 @@ def status_and_code(exchange: Exchange, status: int, code: str, requirement: str
         )
 
 
-def bearer_decoded_once(exchange: Exchange, header_name: str = DEBUG_DECODES_HEADER) -> None:
+def bearer_decoded_once(exchange: Exchange, header_name: str) -> None:
     """AUTH-1: the bearer token was decoded exactly once (zero times without one).
 
     A 413 is not judged: §6 puts the size limit before authentication, so an

@@ -27,8 +27,7 @@ def search_is_literal(exchange: Exchange, *, term: str, created: Mapping[str, st
     be case-insensitive); metacharacters are not, which is the point.
     """
     __tracebackhide__ = True
-    items = listed_items(exchange)
-    if items is None:
+    if listed_items(exchange) is None:
         raise Violation(
             "DATA-4",
             expected=f"200 with a list of patients for the search {term!r}",
@@ -36,23 +35,33 @@ def search_is_literal(exchange: Exchange, *, term: str, created: Mapping[str, st
             exchange=exchange,
             hint="escape the term for the query language (LIKE: % _ and the escape character; regex: re.escape)",
         )
-    returned = [str(item.get(ID_FIELD)) for item in items]
-    wanted = {pid for pid, name in created.items() if term.lower() in name.lower()}
-    extra = [created.get(pid, pid) for pid in returned if pid not in wanted]
-    absent = [name for pid, name in created.items() if pid in wanted and pid not in returned]
-    if extra or absent:
-        problems = []
-        if extra:
-            problems.append(f"returned {len(extra)} patient(s) whose name does not contain it: {_names(extra)}")
-        if absent:
-            problems.append(f"left out {len(absent)} whose name contains it: {_names(absent)}")
+    problems = search_problems(exchange, term=term, created=created)
+    if problems:
+        wanted = sorted(name for name in created.values() if term.lower() in name.lower())
         raise Violation(
             "DATA-4",
-            expected=f"the search {term!r} matches literally: {_names(sorted(created[p] for p in wanted)) or 'none'}",
+            expected=f"the search {term!r} matches literally: {_names(wanted) or 'none'}",
             actual="; ".join(problems),
             exchange=exchange,
             hint="the term reaches the query as a pattern; escape LIKE wildcards (ESCAPE '\\') or regex syntax",
         )
+
+
+def search_problems(exchange: Exchange, *, term: str, created: Mapping[str, str]) -> list[str]:
+    """What keeps a search answer from being exactly the literal matches among ``created`` (empty: none)."""
+    items = listed_items(exchange)
+    if items is None:
+        return [f"answered {exchange.response.status} {_kind(exchange.response.json)}, not a list of patients"]
+    returned = [str(item.get(ID_FIELD)) for item in items]
+    wanted = {pid for pid, name in created.items() if term.lower() in name.lower()}
+    extra = [created.get(pid, pid) for pid in returned if pid not in wanted]
+    absent = [name for pid, name in created.items() if pid in wanted and pid not in returned]
+    problems = []
+    if extra:
+        problems.append(f"returned {len(extra)} patient(s) whose name does not contain it: {_names(extra)}")
+    if absent:
+        problems.append(f"left out {len(absent)} whose name contains it: {_names(absent)}")
+    return problems
 
 
 def operator_rejected(exchange: Exchange) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance.body import error_code, error_object
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
@@ -45,10 +46,7 @@ def error_body_is_envelope(exchange: Exchange) -> None:
         raise NotApplicable(f"status {response.status} is not an error")
     if exchange.request.method == "HEAD":
         raise NotApplicable("the answer to HEAD has no body (RFC 9110 §9.3.2)")
-    problems = []
-    if response.media_type != "application/json":
-        problems.append(f"content-type {response.headers.get('content-type')!r}, not application/json")
-    problems += envelope_problems(response.json)
+    problems = answer_envelope_problems(exchange)
     if problems:
         raise Violation(
             "ENV-1",
@@ -57,6 +55,15 @@ def error_body_is_envelope(exchange: Exchange) -> None:
             exchange=exchange,
             hint=_envelope_hint(response.json),
         )
+
+
+def answer_envelope_problems(exchange: Exchange) -> list[str]:
+    """Everything that keeps an answer (content type and body) from being the §4 envelope; empty when it is one."""
+    response = exchange.response
+    problems = []
+    if response.media_type != "application/json":
+        problems.append(f"content-type {response.headers.get('content-type')!r}, not application/json")
+    return problems + envelope_problems(response.json)
 
 
 def envelope_problems(body: Any) -> list[str]:
@@ -112,7 +119,7 @@ def status_matches_code(exchange: Exchange, profile: Profile, *, expected_code: 
     actual = f"{response.status} with code {code}" if code else f"{response.status} without an error code"
     if expected_code is not None:
         if code is None and response.status == codes[expected_code]:
-            raise NotApplicable("the status is right and there is no code to compare (ENV-1 judges the body)")
+            raise NotApplicable("the status is right and there is no code to compare", blocked_by="ENV-1")
         if (response.status, code) != (codes[expected_code], expected_code):
             raise Violation(
                 "ENV-3",
@@ -122,12 +129,12 @@ def status_matches_code(exchange: Exchange, profile: Profile, *, expected_code: 
             )
         return
     if code is None:
-        raise NotApplicable("no error code to compare (ENV-1 judges the body)")
+        raise NotApplicable("no error code to compare", blocked_by="ENV-1")
     if codes.get(code) != response.status:
         raise Violation("ENV-3", expected=_expected_for(code, response.status, codes), actual=actual, exchange=exchange)
 
 
-def _expected_for(code: str, status: int, codes: dict[str, int]) -> str:
+def _expected_for(code: str, status: int, codes: Mapping[str, int]) -> str:
     if code in codes:
         return f"code {code} with status {codes[code]}"
     fitting = [c for c, s in codes.items() if s == status]
@@ -144,11 +151,11 @@ def not_found_has_context(
     Only the context is judged: a wrong status or code is ENV-3's failure and a
     broken body ENV-1's, so both make this check not applicable.
     """
-    error = _error_object(exchange)
+    error = error_object(exchange)
     if exchange.response.status != 404:
-        raise NotApplicable(f"status {exchange.response.status}, not 404 (ENV-3 judges the status)")
+        raise NotApplicable(f"status {exchange.response.status}, not 404", blocked_by="ENV-3")
     if error is None:
-        raise NotApplicable("no error object (ENV-1 judges the body)")
+        raise NotApplicable("no error object", blocked_by="ENV-1")
     context = error.get("context") if isinstance(error.get("context"), dict) else {}
     problems = []
     for key, wanted in (("resource", resource), ("identifier", identifier)):
@@ -178,9 +185,12 @@ def validation_error_names_field(exchange: Exchange, expected_field: str | Colle
     The code is ENV-3's business and the body's shape ENV-1's: without a 422
     and an error object this check is not applicable.
     """
-    error = _error_object(exchange)
+    error = error_object(exchange)
     if exchange.response.status != 422 or error is None:
-        raise NotApplicable("not a 422 with an error object (ENV-3 and ENV-1 judge that)")
+        raise NotApplicable(
+            f"{exchange.response.status}" + (" with" if error else " without") + " an error object, not a 422 with one",
+            blocked_by=("ENV-3", "ENV-1"),
+        )
     wanted = [expected_field] if isinstance(expected_field, str) else list(expected_field or ())
     field = error.get("field")
     if not isinstance(field, str) or not field or (wanted and field not in wanted):
@@ -211,15 +221,20 @@ def server_error_leaks_nothing(exchange: Exchange) -> None:
             )
 
 
+def reports_failure_as_success(exchange: Exchange) -> bool:
+    """Whether a 2xx body describes a failure (``success: false`` or an ``error`` object): ENV-7's predicate."""
+    body = exchange.response.json
+    if not 200 <= exchange.response.status < 300 or not isinstance(body, dict):
+        return False
+    return body.get("success") is False or isinstance(body.get("error"), dict)
+
+
 def failure_not_reported_as_success(exchange: Exchange) -> None:
     """ENV-7: a 2xx body does not describe a failure (``success: false`` or an ``error`` object)."""
     response = exchange.response
     if not 200 <= response.status < 300:
         raise NotApplicable(f"status {response.status} is not a success status")
-    body = response.json
-    if not isinstance(body, dict):
-        return
-    if body.get("success") is False or isinstance(body.get("error"), dict):
+    if reports_failure_as_success(exchange):
         raise Violation(
             "ENV-7",
             expected="a failure answered with its 4xx/5xx status and the error envelope",
@@ -227,31 +242,6 @@ def failure_not_reported_as_success(exchange: Exchange) -> None:
             exchange=exchange,
             hint="raise the APIException instead of returning (False, message) from the service",
         )
-
-
-def error_code(exchange: Exchange) -> str | None:
-    """The ``error.code`` of the body, when there is one."""
-    error = _error_object(exchange)
-    code = error.get("code") if error else None
-    return code if isinstance(code, str) else None
-
-
-def error_message(exchange: Exchange) -> Any:
-    """The ``error.message`` of the body, when there is one."""
-    error = _error_object(exchange)
-    return error.get("message") if error else None
-
-
-def describe(exchange: Exchange) -> str:
-    """``401 with code TOKEN_INVALID``-style summary of an answer, for the ``Actual:`` line of a failure."""
-    code = error_code(exchange)
-    return f"{exchange.response.status} with code {code}" if code else f"{exchange.response.status} without an error code"
-
-
-def _error_object(exchange: Exchange) -> dict[str, Any] | None:
-    body = exchange.response.json
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else None
 
 
 def _searchable_text(body: bytes) -> str:

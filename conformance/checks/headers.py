@@ -18,12 +18,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from conformance.checks.envelope import answer_envelope_problems
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
 HSTS_MIN_MAX_AGE = 31_536_000
 REFERRER_POLICIES = frozenset({"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"})
-API_PREFIX = "/api/"
 #: Headers that fingerprint the stack or are deprecated (HDR-2); ``Server`` is judged by its value.
 FORBIDDEN_HEADERS = ("x-powered-by", "x-xss-protection", "expect-ct", "feature-policy", "public-key-pins",
                      "public-key-pins-report-only", "x-aspnet-version", "x-aspnetmvc-version")  # fmt: skip
@@ -42,10 +42,10 @@ class HstsRecommended(UserWarning):
     """HSTS is missing or weak on a target where it is a SHOULD (not production, not https)."""
 
 
-def security_headers_present(exchange: Exchange, *, hsts_required: bool) -> None:
-    """HDR-1: every §6 header on this response, whatever its status."""
+def security_headers_present(exchange: Exchange, *, hsts_required: bool, api_prefix: str) -> None:
+    """HDR-1: every §6 header on this response, whatever its status (``Cache-Control`` under ``api_prefix``)."""
     __tracebackhide__ = True
-    problems = header_problems(exchange, hsts_required=hsts_required)
+    problems = header_problems(exchange, hsts_required=hsts_required, api_prefix=api_prefix)
     if problems:
         raise Violation(
             "HDR-1",
@@ -57,7 +57,7 @@ def security_headers_present(exchange: Exchange, *, hsts_required: bool) -> None
         )
 
 
-def header_problems(exchange: Exchange, *, hsts_required: bool) -> list[str]:
+def header_problems(exchange: Exchange, *, hsts_required: bool, api_prefix: str) -> list[str]:
     """What is wrong with the §6 headers of ``exchange``, one phrase per problem."""
     headers = exchange.response.headers
     problems: list[str] = []
@@ -78,8 +78,8 @@ def header_problems(exchange: Exchange, *, hsts_required: bool) -> list[str]:
         problems.append(f"Referrer-Policy is {_shown(referrer)}, not one of {', '.join(sorted(REFERRER_POLICIES))}")
     if hsts_required:
         problems += hsts_problems(exchange)
-    if is_api_path(exchange) and "no-store" not in cache_directives(exchange):
-        problems.append(f"Cache-Control is {_shown(headers.get('cache-control'))}, not no-store (path under /api/)")
+    if is_api_path(exchange, api_prefix) and "no-store" not in cache_directives(exchange):
+        problems.append(f"Cache-Control is {_shown(headers.get('cache-control'))}, not no-store (path under {api_prefix})")
     return problems
 
 
@@ -114,7 +114,7 @@ def hsts_problems(exchange: Exchange) -> list[str]:
     return problems
 
 
-def cache_control_no_store(exchange: Exchange, *, prefix: str = API_PREFIX) -> None:
+def cache_control_no_store(exchange: Exchange, *, prefix: str) -> None:
     """HDR-1: ``Cache-Control: no-store`` on every response under ``prefix``."""
     __tracebackhide__ = True
     if not is_api_path(exchange, prefix):
@@ -245,7 +245,7 @@ def path_of(exchange: Exchange) -> str:
     return urlsplit(exchange.request.url).path or "/"
 
 
-def is_api_path(exchange: Exchange, prefix: str = API_PREFIX) -> bool:
+def is_api_path(exchange: Exchange, prefix: str) -> bool:
     return path_of(exchange).startswith(prefix)
 
 
@@ -254,12 +254,9 @@ def is_preflight(exchange: Exchange) -> bool:
 
 
 def _envelope_problems(exchange: Exchange) -> list[str]:
-    from conformance.checks import envelope  # the envelope engineer's module; imported late on purpose
-
-    try:
-        envelope.error_body_is_envelope(exchange)
-    except Violation as violation:
-        return [f"the refused preflight ({exchange.response.status}) is not the error envelope: {violation.actual}"]
+    problems = answer_envelope_problems(exchange)
+    if problems:
+        return [f"the refused preflight ({exchange.response.status}) is not the error envelope: {'; '.join(problems)}"]
     return []
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from conformance.checks.envelope import error_code
+from conformance.body import error_code
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 
-from conformance.checks.envelope import describe, error_code
+from conformance.body import describe, error_code
 from conformance.exchange import Exchange
 from conformance.outcomes import Violation
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from conformance.checks.envelope import describe, error_code
+from conformance.body import describe, error_code
 from conformance.checks.limits import retry_after_is_valid
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
@@ -93,7 +93,7 @@ def at_most_n_invalid_credentials(exchanges: Sequence[Exchange], threshold: int)
     """
     __tracebackhide__ = True
     no_server_errors(exchanges)
-    failed = [exchange for exchange in exchanges if answer_kind(exchange) == FAILED]
+    failed = refused_as_invalid(exchanges)
     if len(failed) > threshold:
         kinds = _tally(exchanges)
         raise Violation(
@@ -104,6 +104,11 @@ def at_most_n_invalid_credentials(exchanges: Sequence[Exchange], threshold: int)
             hint="count failures with one atomic operation (INCR, a Lua script or MULTI/EXEC), "
             "not read-then-write across an await",
         )
+
+
+def refused_as_invalid(exchanges: Iterable[Exchange]) -> list[Exchange]:
+    """The answers that were ``INVALID_CREDENTIALS`` (what LOCK-2 counts)."""
+    return [exchange for exchange in exchanges if answer_kind(exchange) == FAILED]
 
 
 def other_account_unaffected(exchange: Exchange, *, correct_password: bool) -> None:

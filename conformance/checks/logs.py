@@ -88,6 +88,17 @@ def no_canary_in_logs(lines: Iterable[str], canaries: Mapping[str, str]) -> None
         )
 
 
+def lines_contain(lines: Iterable[str], value: str) -> bool:
+    """Whether any line holds ``value`` in any encoding LOG-1 looks for (digits only as a whole number)."""
+    whole_number = value.isdigit()
+    for line in lines:
+        searchable = _without_timestamp(line) if whole_number else line
+        if any(_pattern(form, whole_number=whole_number and form.text.isdigit()).search(searchable)
+               for form in encodings(value)):  # fmt: skip
+            return True
+    return False
+
+
 def lines_are_structured(lines: Iterable[str]) -> None:
     """LOG-2: every line is a JSON object with ``event`` and ``level``."""
     __tracebackhide__ = True

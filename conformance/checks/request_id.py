@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
-DEFAULT_HEADER = "X-Request-ID"
 WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 
 
@@ -23,7 +22,7 @@ def is_well_formed(request_id: str) -> bool:
     return bool(WELL_FORMED_ID.match(request_id))
 
 
-def request_id_matches_header(exchange: Exchange, *, header_name: str = DEFAULT_HEADER) -> None:
+def request_id_matches_header(exchange: Exchange, *, header_name: str) -> None:
     """RID-1: the response carries one request id header; on errors the body's ``request_id`` equals it.
 
     A ≥400 body without a ``request_id`` is ENV-1's failure, not this one's.
@@ -59,7 +58,7 @@ def request_id_matches_header(exchange: Exchange, *, header_name: str = DEFAULT_
 
 
 def incoming_request_id_handled(
-    exchange: Exchange, sent: str, *, header_name: str = DEFAULT_HEADER, well_formed: bool | None = None
+    exchange: Exchange, sent: str, *, header_name: str, well_formed: bool | None = None
 ) -> None:
     """RID-2: a well-formed incoming id is propagated; a malformed one is replaced, never echoed.
 
@@ -68,7 +67,7 @@ def incoming_request_id_handled(
     well_formed = is_well_formed(sent) if well_formed is None else well_formed
     returned = exchange.response.headers.get(header_name)
     if returned is None:
-        raise NotApplicable(f"no {header_name} in the response (RID-1 judges that)")
+        raise NotApplicable(f"no {header_name} in the response", blocked_by="RID-1")
     if well_formed and returned != sent:
         raise Violation(
             "RID-2",
@@ -87,7 +86,7 @@ def incoming_request_id_handled(
         )
 
 
-def request_ids_unique(exchanges: Iterable[Exchange], *, header_name: str = DEFAULT_HEADER) -> None:
+def request_ids_unique(exchanges: Iterable[Exchange], *, header_name: str) -> None:
     """RID-3: ids the SUT generated (for requests sent without one) are pairwise distinct."""
     seen: dict[str, Exchange] = {}
     generated = 0

@@ -14,7 +14,7 @@ wrong code table is blamed once, under ENV-3, and not again for revocation.
 
 from __future__ import annotations
 
-from conformance.checks.envelope import describe, error_code
+from conformance.body import describe
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, Violation
 

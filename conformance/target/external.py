@@ -8,7 +8,7 @@ Each option enables one capability; without it the base class raises
     --sut-log-cmd CMD      log_mark/lines  a command printing the SUT's log
     --peer-url URL         peer_url()      a second instance on the same stores
     --accounts FILE        privileged_account()  pre-provisioned credentials
-    --seed-cmd CMD         privileged_account()  creates one ({email} {password} {plan} {role})
+    --seed-cmd CMD         privileged_account()  creates one ({email} {plan} {role}; password on stdin)
     --otp-cmd CMD          otp_code()      prints the code for {email}
     --fixed-otp CODE       otp_code()      the SUT pins every code
     --jwt-secret SECRET    jwt_secret      lets the harness sign tokens
@@ -16,7 +16,6 @@ Each option enables one capability; without it the base class raises
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -29,14 +28,16 @@ from conformance.target.base import PrivilegedAccount, Target
 from conformance.target.errors import TargetError
 from conformance.target.logs import LogCommand, LogFile
 from conformance.target.otp import CommandOtp, FixedOtp
-from conformance.target.privileged import load_accounts_file, matching, new_credentials, run_seed
-from conformance.target.process import render_command
+from conformance.target.privileged import load_accounts_file, matching, new_credentials, render_seed_command, run_seed
+from conformance.target.process import render_command, run_bounded
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
     from conformance.target import TargetSettings
 
 RESTART_CMD_TIMEOUT = 300.0
+#: What an external --seed-cmd may use (there is no data dir or port of ours to give it).
+SEED_PLACEHOLDERS = ("email", "plan", "role")
 #: The plugin's names for the log options (pytest owns --log-file).
 LOG_OPTIONS = "--sut-log-file or --sut-log-cmd"
 POLL_INTERVAL = 0.2
@@ -48,8 +49,8 @@ class ExternalTarget(Target):
             base_url=settings.base_url.rstrip("/"), profile=profile, mode="external", jwt_secret=settings.jwt_secret
         )
         self.settings = settings
-        self.startup_timeout = float(settings.startup_timeout or 20.0)
-        length = int(profile.accounts.get("otp_length", 6))
+        self.startup_timeout = settings.startup_timeout
+        length = profile.accounts.otp_length
         self._otp = FixedOtp(settings.fixed_otp) if settings.fixed_otp else (
             CommandOtp(settings.otp_cmd, length) if settings.otp_cmd else None
         )
@@ -59,14 +60,16 @@ class ExternalTarget(Target):
         self._accounts = (
             load_accounts_file(
                 settings.accounts_file,
-                default_plan=profile.accounts.get("default_plan", "basic"),
-                default_role=profile.accounts.get("default_role", "doctor"),
+                default_plan=profile.accounts.default_plan,
+                default_role=profile.accounts.default_role,
             )
             if settings.accounts_file
             else []
         )
         if settings.restart_cmd:
             render_command(settings.restart_cmd, {}, option="--restart-cmd")
+        if settings.seed_cmd:
+            render_seed_command(settings.seed_cmd, dict.fromkeys(SEED_PLACEHOLDERS, ""))
         self._seeded: dict[tuple[str | None, str | None], PrivilegedAccount] = {}
         self._lock = threading.Lock()
 
@@ -103,9 +106,8 @@ class ExternalTarget(Target):
         with self._lock:
             if (plan, role) not in self._seeded:
                 email, password = new_credentials("-".join(filter(None, (plan, role))) or "user")
-                plan_, role_ = (plan or self.profile.accounts.get("default_plan", "basic"),
-                                role or self.profile.accounts.get("default_role", "doctor"))  # fmt: skip
-                run_seed(self.settings.seed_cmd, {"email": email, "password": password, "plan": plan_, "role": role_})
+                plan_, role_ = plan or self.profile.accounts.default_plan, role or self.profile.accounts.default_role
+                run_seed(self.settings.seed_cmd, {"email": email, "plan": plan_, "role": role_}, password)
                 self._seeded[(plan, role)] = PrivilegedAccount(email, password, plan_, role_)
             return self._seeded[(plan, role)]
 
@@ -125,16 +127,8 @@ class ExternalTarget(Target):
         """Run ``--restart-cmd``, then wait until the health operation answers again."""
         if not self.settings.restart_cmd:
             return super().restart()
-        argv = render_command(self.settings.restart_cmd, {}, option="--restart-cmd")
-        try:
-            done = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=RESTART_CMD_TIMEOUT, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise TargetError(f"--restart-cmd failed: {exc}") from None
-        if done.returncode != 0:
-            output = (done.stdout + done.stderr).decode("utf-8", "replace").strip()
-            raise TargetError(f"--restart-cmd exited with code {done.returncode}: {output[-500:]}")
+        command = render_command(self.settings.restart_cmd, {}, option="--restart-cmd")
+        run_bounded(command, timeout=RESTART_CMD_TIMEOUT, check=True, what="--restart-cmd")
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from conformance.target import TargetSettings
 
 DEFAULT_SUT_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
-DEFAULT_SEED_CMD = "{python} -m reference seed-user --email {email} --password {password} --data-dir {data_dir}"
+DEFAULT_SEED_CMD = "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir}"
 PORT_ATTEMPTS = 3
 STORE_NAMES = {"redis": "redis", "mongo": "mongo", "mongodb": "mongo"}
 
@@ -57,13 +57,13 @@ class ManagedTarget(Target):
         super().__init__(base_url="", profile=profile, mode="managed", jwt_secret=settings.jwt_secret)
         self.settings = settings
         self.sink = SmtpSink()  # nothing runs before start()
-        self._otp = _otp_source(settings, self.sink, int(profile.accounts.get("otp_length", 6)))
+        self._otp = _otp_source(settings, self.sink, profile.accounts.otp_length)
         self.root = Path(tempfile.mkdtemp(prefix="hlc-run-"))
         self.data_dir = self.root / "data"
         self.data_dir.mkdir()
         self.services: dict[str, Service] = {}
         self.sut_cmd = settings.sut_cmd or DEFAULT_SUT_CMD
-        self.startup_timeout = float(settings.startup_timeout or 20.0)
+        self.startup_timeout = settings.startup_timeout
         self._main: ManagedProcess | None = None
         self._peer: ManagedProcess | None = None
         self._log = LogFile(self.root / "sut.log")
@@ -107,23 +107,24 @@ class ManagedTarget(Target):
     # -- environment and command ------------------------------------------
     def sut_env(self, *, instrumented: bool = True) -> dict[str, str]:
         """The SUT's environment: inherited, then the profile's settings, then ``--sut-env``."""
-        config = self.profile.config
-        inherited = {k: v for k, v in os.environ.items() if k not in _config_names(config)}
+        names, profile = self.profile.config, self.profile
+        inherited = {k: v for k, v in os.environ.items() if k not in names.variable_names()}
         settings = {
-            "environment": "development",
-            "secret_key": self.jwt_secret,
-            "smtp_host": self.sink.host,
-            "smtp_port": str(self.sink.port),
-            "allowed_origins": self.profile.cors.get("allowed_origin"),
-            "max_body_bytes": str(self.profile.limits["max_body_bytes"]),
-            "login_rate": self.profile.limits.get("login_rate"),
-            "register_rate": self.profile.limits.get("register_rate"),
-            "debug_decodes": "1" if instrumented else None,
-            "redis_url": self.services["redis"].url if "redis" in self.services else None,
-            "mongo_url": self.services["mongo"].url if "mongo" in self.services else None,
+            names.environment: "development",
+            names.secret_key: self.jwt_secret,
+            names.smtp_host: self.sink.host,
+            names.smtp_port: str(self.sink.port),
+            names.allowed_origins: profile.cors.allowed_origin,
+            names.max_body_bytes: str(profile.limits.max_body_bytes),
+            names.debug_decodes: "1" if instrumented else None,
+            names.redis_url: self.services["redis"].url if "redis" in self.services else None,
+            names.mongo_url: self.services["mongo"].url if "mongo" in self.services else None,
         }
+        for operation, variable in names.rate_limits.items():
+            rate = profile.rate_limits.of(operation)
+            settings[variable] = str(rate) if rate is not None else None
         env = dict(inherited, PYTHONUNBUFFERED="1")
-        env.update({config[key]: value for key, value in settings.items() if value is not None and config.get(key)})
+        env.update({name: value for name, value in settings.items() if value is not None})
         env.update(self.settings.sut_env or {})
         return env
 
@@ -153,8 +154,8 @@ class ManagedTarget(Target):
         raise AssertionError("unreachable")
 
     def _process(self, port: int, data_dir: Path, log_path: Path, *, name: str, env=None) -> ManagedProcess:
-        argv = render_command(self.sut_cmd, self.placeholders(port, data_dir))
-        return ManagedProcess(argv, env=env or self.sut_env(), log_path=log_path, name=name, port=port)
+        command = render_command(self.sut_cmd, self.placeholders(port, data_dir))
+        return ManagedProcess(command, env=env or self.sut_env(), log_path=log_path, name=name, port=port)
 
     def _start_and_wait(self, process: ManagedProcess) -> None:
         process.start()
@@ -185,11 +186,11 @@ class ManagedTarget(Target):
 
     def _seed(self, template: str, plan: str | None, role: str | None) -> PrivilegedAccount:
         email, password = new_credentials("-".join(filter(None, (plan, role))) or "user")
-        plan = plan or self.profile.accounts.get("default_plan", "basic")
-        role = role or self.profile.accounts.get("default_role", "doctor")
+        plan = plan or self.profile.accounts.default_plan
+        role = role or self.profile.accounts.default_role
         port = self._main.port if self._main else 0
-        values = dict(self.placeholders(port, self.data_dir), email=email, password=password, plan=plan, role=role)
-        run_seed(template, values, env=self.sut_env())
+        values = dict(self.placeholders(port, self.data_dir), email=email, plan=plan, role=role)
+        run_seed(template, values, password, env=self.sut_env())
         return PrivilegedAccount(email=email, password=password, plan=plan, role=role)
 
     # -- logs -----------------------------------------------------------
@@ -310,16 +311,6 @@ def _exit_or_ready(process: ManagedProcess, profile: Profile, timeout: float) ->
 
 def _url_of(process: ManagedProcess) -> str:
     return f"http://{LOOPBACK}:{process.port}"
-
-
-def _config_names(config: dict) -> set[str]:
-    """The SUT's configuration variable names (not inherited from the harness's shell)."""
-    names: set[str] = set()
-    for key, value in config.items():
-        if key == "production_value":
-            continue
-        names.update(value if isinstance(value, list) else [value])
-    return {str(name) for name in names}
 
 
 def _otp_source(settings: TargetSettings, sink: SmtpSink, length: int):

@@ -78,7 +78,7 @@ class LoginStormUser(ApiUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.threshold = int(self.profile.limits["lockout_threshold"])
+        self.threshold = self.profile.limits.lockout_threshold
         self.path = self.profile.operation("login").path
 
     @task

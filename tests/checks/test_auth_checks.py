@@ -30,37 +30,37 @@ def answer(status: int, code: str | None = None, *, path: str = "/api/users/me",
 
 class TestBearerDecodedOnce:
     def test_one_decode_with_a_bearer_token_passes(self):
-        auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"}))
+        auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"}), "X-Debug-JWT-Decodes")
 
     def test_a_failed_request_with_one_decode_passes(self):
         exchange = answer(401, "TOKEN_INVALID", request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"})
-        auth.bearer_decoded_once(exchange)
+        auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
 
     def test_zero_decodes_without_a_token_passes(self):
-        auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "0"}))
+        auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "0"}), "X-Debug-JWT-Decodes")
 
     def test_three_decodes_fail(self):
         exchange = answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "3"})
         with pytest.raises(Violation) as failure:
-            auth.bearer_decoded_once(exchange)
+            auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
         assert failure.value.requirement == "AUTH-1"
         assert "X-Debug-JWT-Decodes: 3" in str(failure.value)
 
     def test_a_decode_without_a_token_fails(self):
         with pytest.raises(Violation, match="without a bearer token"):
-            auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "1"}))
+            auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "1"}), "X-Debug-JWT-Decodes")
 
     def test_zero_decodes_of_a_sent_token_fail(self):
         with pytest.raises(Violation):
-            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "0"}))
+            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "0"}), "X-Debug-JWT-Decodes")
 
     def test_missing_header_names_the_instrumentation(self):
         with pytest.raises(Violation, match="debug instrumentation"):
-            auth.bearer_decoded_once(answer(200, request_headers=BEARER))
+            auth.bearer_decoded_once(answer(200, request_headers=BEARER), "X-Debug-JWT-Decodes")
 
     def test_non_numeric_header_fails(self):
         with pytest.raises(Violation):
-            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "x"}))
+            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "x"}), "X-Debug-JWT-Decodes")
 
     def test_header_name_comes_from_the_profile(self):
         exchange = answer(200, request_headers=BEARER, response_headers={"X-Decodes": "1"})
@@ -69,7 +69,7 @@ class TestBearerDecodedOnce:
     def test_basic_credentials_are_not_a_bearer_token(self):
         exchange = answer(401, "UNAUTHORIZED", request_headers={"Authorization": "Basic dTpw"},
                           response_headers={"X-Debug-JWT-Decodes": "0"})  # fmt: skip
-        auth.bearer_decoded_once(exchange)
+        auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
 
 
 class TestRejectionsAgree:
@@ -207,4 +207,4 @@ def test_decode_count_is_not_judged_on_a_413_refused_before_authentication():
         response_headers={"X-Debug-JWT-Decodes": "0"},
     )
     with pytest.raises(NotApplicable):
-        auth.bearer_decoded_once(exchange)
+        auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")

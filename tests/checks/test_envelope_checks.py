@@ -309,7 +309,7 @@ def test_every_response_collects_each_violated_requirement(profile):
         request_headers={"Authorization": "Bearer abc"},
         response_headers={"content-type": "text/html"}, response_body="<h1>401</h1>",
     )  # fmt: skip
-    violations = every_response(exchange, profile, hsts_required=True)
+    violations = every_response(exchange, profile)
     assert [v.requirement for v in violations] == ["ENV-1", "RID-1", "HDR-1", "AUTH-1"]
 
 
@@ -355,7 +355,7 @@ def test_schemathesis_response_becomes_an_exchange():
 
 def test_api1_check_passes_a_conforming_error_and_fails_a_bare_one(profile):
     good = {"success": False, "error": {"message": "x", "code": "NOT_FOUND"}, "request_id": "rid-1"}
-    with sc.judging(sc.Judgement(profile, hsts_required=False)):
+    with sc.judging(sc.Judgement(profile)):
         sc.every_response_conforms(None, schemathesis_response(404, GOOD_HEADERS, json.dumps(good).encode()), None)
         with pytest.raises(AssertionError, match="ENV-1"):
             sc.every_response_conforms(None, schemathesis_response(404, GOOD_HEADERS, b'{"detail": "Not Found"}'), None)
@@ -366,7 +366,7 @@ def test_api1_check_passes_a_conforming_error_and_fails_a_bare_one(profile):
 
 def test_api1_check_only_warns_once_about_other_requirements(profile):
     success_dressed = b'{"success": false, "message": "Invalid OTP"}'
-    judgement = sc.Judgement(profile, hsts_required=False)
+    judgement = sc.Judgement(profile)
     with sc.judging(judgement), pytest.warns(sc.FuzzFinding, match="ENV-7") as caught:
         for _ in range(3):
             sc.every_response_conforms(None, schemathesis_response(200, GOOD_HEADERS, success_dressed), None)

@@ -34,7 +34,7 @@ def without(name: str, **changes: str) -> dict:
 
 @pytest.mark.parametrize("status", [200, 307, 401, 404, 405, 413, 500])
 def test_all_headers_pass_on_every_status(status):
-    headers.security_headers_present(exchange(GOOD, status=status), hsts_required=True)
+    headers.security_headers_present(exchange(GOOD, status=status), hsts_required=True, api_prefix="/api/")
 
 
 @pytest.mark.parametrize(
@@ -48,53 +48,53 @@ def test_all_headers_pass_on_every_status(status):
 )
 def test_missing_header_is_an_hdr1_violation(missing, phrase):
     with pytest.raises(Violation) as caught:
-        headers.security_headers_present(exchange(without(missing)), hsts_required=False)
+        headers.security_headers_present(exchange(without(missing)), hsts_required=False, api_prefix="/api/")
     assert caught.value.requirement == "HDR-1"
     assert phrase in caught.value.actual
 
 
 def test_frame_ancestors_none_replaces_x_frame_options():
-    headers.security_headers_present(exchange(without("X-Frame-Options")), hsts_required=True)
+    headers.security_headers_present(exchange(without("X-Frame-Options")), hsts_required=True, api_prefix="/api/")
 
 
 def test_framing_allowed_by_both_is_a_violation():
     bad = without("X-Frame-Options", **{"X-Frame-Options": "SAMEORIGIN",
                                         "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self'"})
     with pytest.raises(Violation, match="framing is not denied"):
-        headers.security_headers_present(exchange(bad), hsts_required=False)
+        headers.security_headers_present(exchange(bad), hsts_required=False, api_prefix="/api/")
 
 
 def test_csp_without_frame_ancestors_is_a_violation():
     bad = without("Content-Security-Policy", **{"Content-Security-Policy": "default-src 'self'"})
     with pytest.raises(Violation, match="lacks frame-ancestors"):
-        headers.security_headers_present(exchange(bad), hsts_required=False)
+        headers.security_headers_present(exchange(bad), hsts_required=False, api_prefix="/api/")
 
 
 def test_unsafe_referrer_policy_is_a_violation():
     with pytest.raises(Violation, match="unsafe-url"):
         headers.security_headers_present(exchange(without("Referrer-Policy", Referrer_Policy="unsafe-url")),
-                                         hsts_required=False)
+                                         hsts_required=False, api_prefix="/api/")
 
 
 def test_last_referrer_policy_token_is_the_effective_one():
     fallback = without("Referrer-Policy", Referrer_Policy="no-referrer, strict-origin-when-cross-origin")
-    headers.security_headers_present(exchange(fallback), hsts_required=False)
+    headers.security_headers_present(exchange(fallback), hsts_required=False, api_prefix="/api/")
 
 
 def test_cache_control_only_required_under_api():
-    headers.security_headers_present(exchange(without("Cache-Control"), path="/health"), hsts_required=False)
+    headers.security_headers_present(exchange(without("Cache-Control"), path="/health"), hsts_required=False, api_prefix="/api/")
     with pytest.raises(NotApplicable):
-        headers.cache_control_no_store(exchange(without("Cache-Control"), path="/health"))
+        headers.cache_control_no_store(exchange(without("Cache-Control"), path="/health"), prefix="/api/")
     with pytest.raises(Violation, match="private"):
-        headers.cache_control_no_store(exchange(without("Cache-Control", Cache_Control="private, max-age=60")))
-    headers.cache_control_no_store(exchange(without("Cache-Control", Cache_Control="no-cache, no-store")))
+        headers.cache_control_no_store(exchange(without("Cache-Control", Cache_Control="private, max-age=60")), prefix="/api/")
+    headers.cache_control_no_store(exchange(without("Cache-Control", Cache_Control="no-cache, no-store")), prefix="/api/")
 
 
 def test_hsts_missing_fails_only_when_required():
     no_hsts = exchange(without("Strict-Transport-Security"))
-    headers.security_headers_present(no_hsts, hsts_required=False)
+    headers.security_headers_present(no_hsts, hsts_required=False, api_prefix="/api/")
     with pytest.raises(Violation, match="Strict-Transport-Security is missing"):
-        headers.security_headers_present(no_hsts, hsts_required=True)
+        headers.security_headers_present(no_hsts, hsts_required=True, api_prefix="/api/")
     with pytest.raises(Violation):
         headers.hsts_present(no_hsts)
 

@@ -35,39 +35,39 @@ def answer(status=200, *, header=UUID, body_id=UUID, sent=None, extra_header=Non
 
 @pytest.mark.parametrize("status", [200, 404, 500])
 def test_matching_header_and_body_pass(status):
-    request_id.request_id_matches_header(answer(status))
+    request_id.request_id_matches_header(answer(status), header_name="X-Request-ID")
 
 
 def test_missing_header_fails_on_success_and_error():
     for status in (200, 404):
         with pytest.raises(Violation) as raised:
-            request_id.request_id_matches_header(answer(status, header=None))
+            request_id.request_id_matches_header(answer(status, header=None), header_name="X-Request-ID")
         assert raised.value.requirement == "RID-1"
         assert raised.value.actual == "none"
 
 
 def test_body_id_differing_from_header_fails():
     with pytest.raises(Violation, match="body request_id = 'other'"):
-        request_id.request_id_matches_header(answer(404, body_id="other"))
+        request_id.request_id_matches_header(answer(404, body_id="other"), header_name="X-Request-ID")
 
 
 def test_two_different_header_values_fail():
     with pytest.raises(Violation, match="2 different values"):
-        request_id.request_id_matches_header(answer(200, extra_header="second"))
+        request_id.request_id_matches_header(answer(200, extra_header="second"), header_name="X-Request-ID")
 
 
 def test_error_body_without_request_id_is_left_to_env1():
     exchange = Exchange.build(
         "GET", "http://sut/x", 404, response_headers={"x-request-id": UUID}, response_body={"detail": "Not Found"}
     )
-    request_id.request_id_matches_header(exchange)
+    request_id.request_id_matches_header(exchange, header_name="X-Request-ID")
 
 
 def test_header_name_comes_from_the_profile():
     exchange = Exchange.build("GET", "http://sut/x", 200, response_headers={"X-Correlation-ID": "abc"})
     request_id.request_id_matches_header(exchange, header_name="X-Correlation-ID")
     with pytest.raises(Violation):
-        request_id.request_id_matches_header(exchange)
+        request_id.request_id_matches_header(exchange, header_name="X-Request-ID")
 
 
 # -- RID-2 -----------------------------------------------------------------
@@ -84,17 +84,17 @@ def test_malformed_ids(value):
 
 
 def test_propagated_well_formed_id_passes():
-    request_id.incoming_request_id_handled(answer(sent=UUID), UUID)
+    request_id.incoming_request_id_handled(answer(sent=UUID), UUID, header_name="X-Request-ID")
 
 
 def test_replaced_well_formed_id_fails():
     with pytest.raises(Violation) as raised:
-        request_id.incoming_request_id_handled(answer(header="fresh-id", sent=UUID), UUID)
+        request_id.incoming_request_id_handled(answer(header="fresh-id", sent=UUID), UUID, header_name="X-Request-ID")
     assert raised.value.requirement == "RID-2"
 
 
 def test_replaced_malformed_id_passes():
-    request_id.incoming_request_id_handled(answer(header=UUID, sent="<script>alert(1)</script>"), "<script>alert(1)</script>")
+    request_id.incoming_request_id_handled(answer(header=UUID, sent="<script>alert(1)</script>"), "<script>alert(1)</script>", header_name="X-Request-ID")
 
 
 @pytest.mark.parametrize(
@@ -103,38 +103,38 @@ def test_replaced_malformed_id_passes():
 )
 def test_echoed_or_truncated_malformed_id_fails(sent, returned):
     with pytest.raises(Violation, match="replaced by a fresh"):
-        request_id.incoming_request_id_handled(answer(header=returned, sent=sent), sent)
+        request_id.incoming_request_id_handled(answer(header=returned, sent=sent), sent, header_name="X-Request-ID")
 
 
 def test_caller_can_override_well_formedness():
-    request_id.incoming_request_id_handled(answer(header=UUID, sent="custom-id-1"), "custom-id-1", well_formed=False)
+    request_id.incoming_request_id_handled(answer(header=UUID, sent="custom-id-1"), "custom-id-1", well_formed=False, header_name="X-Request-ID")
 
 
 def test_missing_response_header_is_left_to_rid1():
     with pytest.raises(NotApplicable):
-        request_id.incoming_request_id_handled(answer(header=None, sent=UUID), UUID)
+        request_id.incoming_request_id_handled(answer(header=None, sent=UUID), UUID, header_name="X-Request-ID")
 
 
 # -- RID-3 -----------------------------------------------------------------
 
 
 def test_distinct_generated_ids_pass():
-    request_id.request_ids_unique([answer(header=f"id-{n}") for n in range(5)])
+    request_id.request_ids_unique([answer(header=f"id-{n}") for n in range(5)], header_name="X-Request-ID")
 
 
 def test_repeated_generated_id_fails():
     exchanges = [answer(header="id-1"), answer(header="id-2"), answer(header="id-1")]
     with pytest.raises(Violation) as raised:
-        request_id.request_ids_unique(exchanges)
+        request_id.request_ids_unique(exchanges, header_name="X-Request-ID")
     assert raised.value.requirement == "RID-3"
     assert raised.value.exchange is exchanges[2]
 
 
 def test_ids_the_client_chose_are_not_compared():
     exchanges = [answer(header=UUID, sent=UUID), answer(header=UUID, sent=UUID), answer(header="a"), answer(header="b")]
-    request_id.request_ids_unique(exchanges)
+    request_id.request_ids_unique(exchanges, header_name="X-Request-ID")
 
 
 def test_fewer_than_two_generated_ids_say_nothing():
     with pytest.raises(NotApplicable):
-        request_id.request_ids_unique([answer(header="a"), answer(header=None)])
+        request_id.request_ids_unique([answer(header="a"), answer(header=None)], header_name="X-Request-ID")

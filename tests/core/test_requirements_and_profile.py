@@ -21,22 +21,57 @@ def test_select_accepts_globs_and_rejects_unknown_patterns():
 def test_default_profile_loads_and_fills_paths():
     profile = profiles.load()
     assert profile.operation("get_patient").url_path(id="abc") == "/api/patients/abc"
-    assert profile.rate("login_rate") == (60, 60.0)
+    assert profile.rate_limits.of("login") == profiles.Rate(60, 60.0)
+    assert profile.rate_limits.of("me") is None
 
 
 def test_profile_override_is_merged_over_the_default(tmp_path):
     path = tmp_path / "p.toml"
-    path.write_text('[operations.login]\nbody = "json"\n[limits]\nlogin_rate = "5/1"\n')
+    path.write_text('[operations.login]\nbody = "json"\n[rate_limits]\nlogin = "5/1"\n')
     profile = profiles.load(path)
     assert profile.operation("login").body == "json" and profile.operation("login").path == "/api/auth/login"
-    assert profile.rate("login_rate") == (5, 1.0)
+    assert profile.rate_limits.login == profiles.Rate(5, 1.0) and str(profile.rate_limits.login) == "5/1"
+    assert profile.login.body("a@b.c", "pw") == {"json": {"username": "a@b.c", "password": "pw"}}
+
+
+def test_profile_owns_the_rules_readers_used_to_rebuild():
+    profile = profiles.load()
+    assert profile.login.body("a@b.c", "pw") == {"data": {"username": "a@b.c", "password": "pw"}}
+    assert profile.accounts.otp_length == 6 and profile.accounts.password_length(200) == 128
+    assert not profile.hsts_required("http://127.0.0.1:8000/health")
+    assert profile.hsts_required("HTTPS://staging.example.org/health")
+    assert profile.is_api_path("http://sut/api/users/me") and not profile.is_api_path("/health")
+    assert profile.guard_operation("role").role == "admin"
+    addresses = [profile.sources.fuzz, profile.sources.envelope_rate_burst, profile.sources.rate_limit_burst,
+                 profile.sources.scenarios_first]  # fmt: skip
+    assert len(set(addresses)) == len(addresses), "one allocation table: no two suites share a source address"
+    assert "RATE_LIMIT_LOGIN" in profile.config.variable_names()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[limitz]\nmax_body_bytes = 5\n", "unknown section 'limitz'; did you mean limits?"),
+        ("[limits]\nmax_body_byte = 5\n", "unknown key 'limits.max_body_byte'; did you mean limits.max_body_bytes?"),
+        ("[operations.logn]\npath = '/x'\n", "unknown section 'operations.logn'; did you mean operations.login?"),
+        ("[limits]\nlogin_rate = '5/60'\n", "'limits.login_rate' has moved: write it as rate_limits.login"),
+        ("[limits]\nmax_body_bytes = '10'\n", "limits.max_body_bytes must be a number, not a string"),
+        ("limits = 5\n", "limits must be a table"),
+    ],
+)
+def test_a_misspelt_or_misplaced_key_is_an_error_naming_the_closest_valid_one(tmp_path, text, message):
+    path = tmp_path / "typo.toml"
+    path.write_text(text)
+    with pytest.raises(profiles.ProfileError) as raised:
+        profiles.load(path)
+    assert message in str(raised.value) and "\n" not in str(raised.value), "one line"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("[operations.me]\nguard = 'admin'\n", "operations.me.guard"),
-        ("[limits]\nlogin_rate = 'often'\n", "limits.login_rate"),
+        ("[rate_limits]\nlogin = 'often'\n", "rate_limits.login"),
         ("[profile]\nauthorization = 'magic'\n", "profile.authorization"),
         ("not toml at all [", "not valid TOML"),
     ],

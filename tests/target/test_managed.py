@@ -53,9 +53,9 @@ def test_the_sut_gets_the_profiles_settings_and_sut_env_wins(target, profile, mo
     assert (env["SMTP_HOST"], env["SMTP_PORT"]) == (target.sink.host, str(target.sink.port))
     assert env["DEBUG_JWT_DECODES"] == "1" and env["ENVIRONMENT"] == "development"
     assert env["SECRET_KEY"] == target.jwt_secret
-    assert env["RATE_LIMIT_LOGIN"] == profile.limits["login_rate"]
-    assert env["MAX_BODY_BYTES"] == str(profile.limits["max_body_bytes"])
-    assert env["ALLOWED_ORIGINS"] == profile.cors["allowed_origin"]
+    assert env["RATE_LIMIT_LOGIN"] == str(profile.rate_limits.login) == "60/60"
+    assert env["MAX_BODY_BYTES"] == str(profile.limits.max_body_bytes)
+    assert env["ALLOWED_ORIGINS"] == profile.cors.allowed_origin
     assert env["STUB_FLAG"] == "x"
     assert "EMAIL_ENABLED" not in env
 
@@ -85,6 +85,8 @@ def test_privileged_accounts_are_seeded_once_per_plan_and_role(target):
     assert (admin.role, pro.plan) == ("admin", "pro") and admin.email != pro.email
     seeded = {account["email"]: account for account in get(target.base_url + "/accounts").json()}
     assert seeded[admin.email]["role"] == "admin" and seeded[pro.email]["plan"] == "pro"
+    assert seeded[admin.email]["password"] == admin.password and seeded[admin.email]["environment_agrees"]
+    assert not any(admin.password in word for word in seeded[admin.email]["argv"]), "no password in `ps`"
 
 
 def test_redis_outage_and_recovery(target):

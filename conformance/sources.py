@@ -1,0 +1,101 @@
+"""Loopback source addresses, so that a burst is not measured against another burst's rate limit.
+
+The SUT's login and register rate limits count per client IP (contract §6);
+the rate-limit burst, the fuzzer, the lockout and isolation scenarios send more
+requests than one window allows, and the rest of the suite logs in from
+127.0.0.1 too. When the target listens on an IPv4 loopback address, every
+address of 127.0.0.0/8 reaches it, so each of them sends from an address of
+its own (the profile's ``[sources]`` table allocates them), and with it gets a
+rate-limit budget of its own. Elsewhere there is one address, and the suites
+size their bursts to the limits the profile declares, or are *not run*.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import socket
+import threading
+from urllib.parse import urlsplit
+
+import httpx
+
+from conformance.outcomes import NotRun
+from conformance.profile import Sources
+
+
+def loopback_ipv4(host: str) -> str | None:
+    """The IPv4 loopback address ``host`` names (a literal, or a name like ``localhost``), else ``None``."""
+    try:
+        infos = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    addresses = {info[4][0] for info in infos}
+    if addresses and all(ipaddress.ip_address(address).is_loopback for address in addresses):
+        return sorted(addresses)[0]
+    return None
+
+
+def can_bind(address: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def reachable_from_other_sources(base_url: str) -> bool:
+    """Whether requests to ``base_url`` can come from other loopback addresses (SUT on 127.0.0.0/8)."""
+    return loopback_ipv4(urlsplit(base_url).hostname or "") is not None
+
+
+def as_ipv4_literal(base_url: str) -> str:
+    """``base_url`` with a loopback host name replaced by its IPv4 address (a name may also mean ::1,
+    which an IPv4 source address cannot reach)."""
+    parts = urlsplit(base_url)
+    address = loopback_ipv4(parts.hostname or "")
+    if address is None:
+        return base_url
+    netloc = f"{address}:{parts.port}" if parts.port else address
+    return parts._replace(netloc=netloc).geturl()
+
+
+def require_source(base_url: str, address: str, *, purpose: str) -> str:
+    """``address``, once it is usable for ``base_url``; ``NotRun`` saying why not, naming ``purpose``."""
+    host = urlsplit(base_url).hostname or ""
+    if loopback_ipv4(host) is None:
+        raise NotRun(f"{purpose} sends from a loopback address of its own (from the run's own address it would "
+                     f"spend the per-IP limits of the run's other requests), and {host} is not on 127.0.0.0/8",
+                     option="managed mode or a --base-url on 127.0.0.1")  # fmt: skip
+    if not can_bind(address):
+        raise NotRun(f"this machine cannot send from {address} (only 127.0.0.1 is configured on its loopback)",
+                     option="a machine routing 127.0.0.0/8 to loopback (Linux does by default)")  # fmt: skip
+    return address
+
+
+def client_from(base_url: str, address: str, *, timeout: httpx.Timeout | float) -> httpx.Client:
+    """An httpx client for ``base_url`` that sends from ``address``."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=as_ipv4_literal(base_url), transport=transport, timeout=timeout, trust_env=False)
+
+
+class SourceAddresses:
+    """Hands out fresh loopback source addresses for the scenarios, or None when the target is not on loopback."""
+
+    def __init__(self, base_url: str, sources: Sources) -> None:
+        self.first = ipaddress.IPv4Address(sources.scenarios_first)
+        self.limit = sources.scenarios_max
+        self.enabled = reachable_from_other_sources(base_url) and can_bind(str(self.first))
+        self._offsets = itertools.count()
+        self._lock = threading.Lock()
+
+    def next(self) -> str | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            offset = next(self._offsets)
+        if offset >= self.limit:
+            raise RuntimeError(f"more than {self.limit} source addresses in one run: a scenario loops unbounded")
+        # 254 host addresses per /24: skip .0 and .255, which some stacks treat specially.
+        return str(self.first + 256 * (offset // 254) + offset % 254)

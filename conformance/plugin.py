@@ -183,10 +183,7 @@ def strict(run_options: options.RunOptions) -> bool:
 @pytest.fixture(scope="session")
 def profile(pytestconfig: pytest.Config) -> Any:
     """The SUT's profile (``conformance.profile.Profile``)."""
-    try:
-        return _session(pytestconfig).load_profile()
-    except SessionError as exc:
-        pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    return _session(pytestconfig).load_profile()  # validated in pytest_configure
 
 
 @pytest.fixture(scope="session")

@@ -31,12 +31,15 @@ def listed_patients(listing: Exchange) -> list[dict[str, Any]]:
 
 
 def only_own_patients(listing: Exchange, *, own_ids: Collection[str], foreign_ids: Collection[str],
-                      owner_id: str | None = None) -> None:  # fmt: skip
+                      owner_id: str | None = None, owners: Mapping[str, str] | None = None,
+                      interleaving: str | None = None) -> None:  # fmt: skip
     """DATA-1: a listing or search shows none of another user's patients.
 
     ``foreign_ids`` are ids of patients created by other users of the run;
     ``owner_id``, when given, is the caller's user id, and every listed
-    patient's ``user_id`` must equal it.
+    patient's ``user_id`` must equal it. ``owners`` (patient id -> who made it)
+    and ``interleaving`` (how the concurrent requests were sent) only make the
+    failure say whose data came back, and when.
     """
     __tracebackhide__ = True
     patients = listed_patients(listing)
@@ -44,34 +47,50 @@ def only_own_patients(listing: Exchange, *, own_ids: Collection[str], foreign_id
     if owner_id is not None:
         leaked += [p for p in patients if "user_id" in p and str(p["user_id"]) != str(owner_id) and p not in leaked]
     if leaked:
-        sample = ", ".join(f"{p.get('id')} (user {p.get('user_id')})" for p in leaked[:3])
+        owners = owners or {}
+
+        def whose(p: dict[str, Any]) -> str:
+            pid = str(p.get("id"))
+            return f"{pid} ({owners[pid]})" if pid in owners else f"{pid} (user {p.get('user_id')})"
+
+        sample = ", ".join(whose(p) for p in leaked[:3]) + (f" and {len(leaked) - 3} more" if len(leaked) > 3 else "")
+        own_listed = sum(1 for p in patients if str(p.get("id")) in set(own_ids))
         raise Violation(
             "DATA-1",
             expected=f"only the caller's patients ({len(own_ids)} created by this user)",
-            actual=f"{len(leaked)} patient(s) of another user: {sample}",
+            actual=f"{len(leaked)} patient(s) of another user: {sample}; {own_listed} of the caller's own"
+            + (f"; {interleaving}" if interleaving else ""),
             exchange=listing,
-            hint="scope every query and every cache key by the authenticated user's id",
+            hint="scope every query and every cache key by the authenticated user's id, taken from this "
+            "request's own state, never from anything shared by concurrent requests",
         )
 
 
-def foreign_patient_not_found(exchange: Exchange) -> None:
+def foreign_patient_not_found(exchange: Exchange, *, interleaving: str | None = None) -> None:
     """DATA-1: reading another user's patient by id is 404, as if it did not exist."""
     __tracebackhide__ = True
     status = exchange.response.status
     if status == 404:
         return
+    code = f" with code {error_code(exchange)}" if error_code(exchange) else ""
+    if 200 <= status < 300:
+        actual = f"SHOWN: another user's patient was returned ({status})"
+    elif status < 500:
+        actual = f"{status}{code}: refused, but not as missing (the answer tells the patient exists)"
+    else:
+        actual = f"{status}{code}"
     raise Violation(
         "DATA-1",
         expected="404 NOT_FOUND for another user's patient",
-        actual=f"{status}" + (f" with code {error_code(exchange)}" if error_code(exchange) else "")
-        + (" (the patient was shown)" if status < 300 else ""),
+        actual=actual + (f"; {interleaving}" if interleaving else ""),
         exchange=exchange,
         hint="look the patient up by (id, user_id), never by id alone",
     )
 
 
 def reflects_own_writes(listing: Exchange, *, present: Iterable[str] = (), absent: Iterable[str] = (),
-                        fields: Mapping[str, Mapping[str, Any]] | None = None) -> None:  # fmt: skip
+                        fields: Mapping[str, Mapping[str, Any]] | None = None,
+                        interleaving: str | None = None) -> None:  # fmt: skip
     """DATA-2: the user's next listing shows their own creates, updates (``fields`` by id) and deletes."""
     __tracebackhide__ = True
     by_id = {str(p.get("id")): p for p in listed_patients(listing)}
@@ -91,13 +110,14 @@ def reflects_own_writes(listing: Exchange, *, present: Iterable[str] = (), absen
         raise Violation(
             "DATA-2",
             expected="the listing reflects the user's own creates, updates and deletes",
-            actual="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""),
+            actual="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+            + (f"; {interleaving}" if interleaving else ""),
             exchange=listing,
             hint="invalidate the user's cached listings on every write",
         )
 
 
-def patient_ids_distinct(creates: Iterable[Exchange]) -> None:
+def patient_ids_distinct(creates: Iterable[Exchange], *, interleaving: str | None = None) -> None:
     """DATA-3: concurrent creates of one user all succeed, with pairwise distinct ``patient_id``."""
     __tracebackhide__ = True
     seen: dict[str, Exchange] = {}
@@ -107,7 +127,8 @@ def patient_ids_distinct(creates: Iterable[Exchange]) -> None:
             raise Violation(
                 "DATA-3",
                 expected="every concurrent create succeeds",
-                actual=f"{response.status}" + (f" with code {error_code(exchange)}" if error_code(exchange) else ""),
+                actual=f"{response.status}" + (f" with code {error_code(exchange)}" if error_code(exchange) else "")
+                + (f"; {interleaving}" if interleaving else ""),
                 exchange=exchange,
                 hint="allocate patient_id with an atomic counter instead of failing on a uniqueness conflict",
             )
@@ -122,7 +143,8 @@ def patient_ids_distinct(creates: Iterable[Exchange]) -> None:
                 "DATA-3",
                 expected="distinct patient_id for every created patient",
                 actual=f"patient_id {patient_id!r} given to two patients "
-                f"({_field(seen[patient_id], 'id')} and {_field(exchange, 'id')})",
+                f"({_field(seen[patient_id], 'id')} and {_field(exchange, 'id')})"
+                + (f"; {interleaving}" if interleaving else ""),
                 exchange=exchange,
                 hint="derive patient_id from an atomic per-user counter, never from count() + 1",
             )

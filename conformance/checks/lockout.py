@@ -1,16 +1,36 @@
-"""Account lockout of contract §6 (LOCK-1 .. LOCK-4).
+"""Account lockout of contract §6 (LOCK-1 .. LOCK-4): what the SUT did first, how it labelled it second.
 
-Every login answer is first sorted into one of a few kinds (:func:`answer_kind`).
-A per-IP rate limit may answer before the lockout counter is consulted: such
-answers (429 ``RATE_LIMIT_EXCEEDED``) are neither a failure nor a lock, so the
-checks skip them and the scenarios treat a run made only of them as
-inconclusive.
+Every login answer is sorted by what it *did* (:func:`answer_kind`), not by its code:
+
+    ok            2xx: the attempt was let in
+    failed        401, whatever its code: refused as a wrong password (what LOCK-2 counts)
+    locked        refused as a lock: a 429 that is not the source address's rate limit,
+                  or any answer coded ACCOUNT_LOCKED
+    rate-limited  a 429 of the source address's per-IP rate limit: neither a failure nor a lock
+    5xx           a server error
+    other         anything else (e.g. 403 EMAIL_NOT_VERIFIED)
+
+Lock or rate limit, black-box: a rate limit refuses every email from one
+source address, a lock refuses one account's attempts, the right password
+included. The scenarios send from fresh loopback addresses and stay within the
+login limit the profile declares, so there a 429 is not the declared rate limit.
+Where that matters for a verdict they send a *control* -- a wrong password for
+an email never used, from the same address, right after -- and pass what it
+showed as ``source_limited``: ``True`` (the control got a 429 too: the address
+is limited), ``False`` (it was answered: the 429 was the account's), ``None``
+(no control: the code decides, ``RATE_LIMIT_EXCEEDED`` meaning the rate limit).
+
+"Locked" is seen in the refused right password (:func:`right_password_refused`).
+How the lock is labelled -- 429, ``ACCOUNT_LOCKED``, ``Retry-After`` -- is
+named by LOCK-1's own text, so LOCK-1 judges it (:func:`lock_labelled`), and
+only LOCK-1: LOCK-2, LOCK-3 and LOCK-4 judge behaviour, so that a SUT that
+locks but says ``UNKNOWN_ERROR`` fails LOCK-1 (and ENV-3) and nothing else.
 
 The contract leaves two details open, and the sequential model of
 :func:`follows_lockout_policy` accepts both readings rather than guess:
 
-- whether the N-th failure is answered ``INVALID_CREDENTIALS`` (and locks the
-  account for the next attempt) or already ``ACCOUNT_LOCKED``;
+- whether the N-th failure is answered as a failure (and locks the account for
+  the next attempt) or already as locked;
 - whether a successful login resets the failure counter.
 """
 
@@ -19,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from conformance.body import describe, error_code
-from conformance.checks.limits import retry_after_is_valid
+from conformance.checks.limits import refusal_problems
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
 
@@ -29,45 +49,79 @@ RATE_LIMITED = "RATE_LIMIT_EXCEEDED"
 
 #: Kinds of login answer (values of :func:`answer_kind`).
 OK, FAILED, LOCK, LIMITED, SERVER_ERROR, OTHER = "ok", "failed", "locked", "rate-limited", "5xx", "other"
+#: Letters of the kinds, for the compact send-order strings of race failures.
+LETTER = {OK: "+", FAILED: "F", LOCK: "L", LIMITED: "r", SERVER_ERROR: "5", OTHER: "?"}
+
+LIMITED_REASON = "the per-IP rate limit answered before the lockout could"
 
 
-def answer_kind(exchange: Exchange) -> str:
-    """Sort a login answer: ``ok``, ``failed``, ``locked``, ``rate-limited``, ``5xx`` or ``other``."""
+def answer_kind(exchange: Exchange, *, source_limited: bool | None = None) -> str:
+    """Sort a login answer by what it did; see the module docstring for ``source_limited``."""
     status, code = exchange.response.status, error_code(exchange)
     if 200 <= status < 300:
         return OK
     if status >= 500:
         return SERVER_ERROR
-    if status == 401 and code == INVALID:
-        return FAILED
-    if status == 429 and code == LOCKED:
+    if status == 429:
+        if source_limited is None:
+            return LIMITED if code == RATE_LIMITED else LOCK
+        return LIMITED if source_limited else LOCK
+    if code == LOCKED:
         return LOCK
-    if status == 429 and code == RATE_LIMITED:
-        return LIMITED
+    if status == 401:
+        return FAILED
     return OTHER
 
 
-def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_after: bool = True) -> None:
-    """A locked account's attempt is 429 ``ACCOUNT_LOCKED`` with a ``Retry-After`` header.
+def right_password_refused(exchange: Exchange, *, source_limited: bool | None = None) -> bool:
+    """Whether the right password was refused as by a lock (any 4xx but the address's rate limit).
+
+    ``NotApplicable`` when the rate limit answered, so nothing is known.
+    """
+    kind = answer_kind(exchange, source_limited=source_limited)
+    if kind == LIMITED:
+        raise NotApplicable(LIMITED_REASON)
+    return kind not in (OK, SERVER_ERROR)
+
+
+def lock_labelled(exchange: Exchange, *, requirement: str = "LOCK-1", status: int = 429) -> None:
+    """LOCK-1's labels: a locked account's answer is 429 ``ACCOUNT_LOCKED`` with ``Retry-After``.
+
+    Judge only an answer already known to be the lock; every missing label is named.
+    """
+    __tracebackhide__ = True
+    problems = refusal_problems(exchange, status=status, code=LOCKED)
+    if problems:
+        raise Violation(
+            requirement,
+            expected=f"{status} with code {LOCKED} and a Retry-After header (the account is locked)",
+            actual=f"the account is locked (the attempt was refused), but answered {describe(exchange)}: "
+            + "; ".join(problems),
+            exchange=exchange,
+            hint=f"answer a locked account with {LOCKED} and the seconds the lock has left in Retry-After",
+        )
+
+
+def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_after: bool = True,
+                   source_limited: bool | None = None) -> None:  # fmt: skip
+    """The right password of a locked account is refused; with ``retry_after`` (LOCK-1) also labelled as a lock.
 
     LOCK-4 (the lock persists, is shared) asks only whether the lock is still
-    there: ``retry_after=False`` leaves the header to LOCK-1, so that one
+    there: ``retry_after=False`` leaves the labels to LOCK-1, so that one
     defect fails one requirement.
     """
     __tracebackhide__ = True
-    kind = answer_kind(exchange)
-    if kind == LIMITED:
-        raise NotApplicable("the per-IP rate limit answered before the lockout could")
-    if kind != LOCK:
+    if not right_password_refused(exchange, source_limited=source_limited):
+        accepted = answer_kind(exchange) == OK
         raise Violation(
             requirement,
-            expected=f"429 with code {LOCKED} (the account is locked)",
-            actual=describe(exchange),
+            expected=f"the right password refused (429 with code {LOCKED}): the account is locked",
+            actual=("the right password was accepted: " if accepted else "") + describe(exchange),
             exchange=exchange,
             hint="check the lock before verifying the password, and answer every attempt while it holds",
         )
     if retry_after:
-        retry_after_is_valid(exchange, requirement)
+        lock_labelled(exchange, requirement=requirement)
 
 
 def no_server_errors(exchanges: Iterable[Exchange], *, requirement: str = "LOCK-2") -> None:
@@ -84,51 +138,55 @@ def no_server_errors(exchanges: Iterable[Exchange], *, requirement: str = "LOCK-
             )
 
 
-def at_most_n_invalid_credentials(exchanges: Sequence[Exchange], threshold: int) -> None:
-    """LOCK-2: attempts on one account within one window get at most ``threshold`` INVALID_CREDENTIALS.
+def at_most_n_invalid_credentials(exchanges: Sequence[Exchange], threshold: int, *,
+                                  source_limited: bool | None = None, order: str | None = None) -> None:  # fmt: skip
+    """LOCK-2: attempts on one account within one window get at most ``threshold`` failures (401).
 
     ``exchanges`` are the answers to wrong-password attempts on one account (or
     one unknown email), concurrent or not, with no successful login among them
-    (a success may reset the counter). Also: none of them is a 5xx.
+    (a success may reset the counter); ``order``, when given, says how they were
+    sent, for the failure message. Also: none of them is a 5xx.
     """
     __tracebackhide__ = True
     no_server_errors(exchanges)
-    failed = refused_as_invalid(exchanges)
+    failed = refused_as_invalid(exchanges, source_limited=source_limited)
     if len(failed) > threshold:
-        kinds = _tally(exchanges)
         raise Violation(
             "LOCK-2",
-            expected=f"at most {threshold} of {len(exchanges)} wrong-password attempts answered {INVALID}",
-            actual=f"{len(failed)} answered {INVALID} ({kinds})",
+            expected=f"at most {threshold} of {len(exchanges)} wrong-password attempts refused as failures "
+            f"(401 {INVALID}), the rest as locked",
+            actual=f"{len(failed)} answered 401 ({tally(exchanges)})" + (f"; {order}" if order else ""),
             exchange=failed[threshold],
             hint="count failures with one atomic operation (INCR, a Lua script or MULTI/EXEC), "
             "not read-then-write across an await",
         )
 
 
-def refused_as_invalid(exchanges: Iterable[Exchange]) -> list[Exchange]:
-    """The answers that were ``INVALID_CREDENTIALS`` (what LOCK-2 counts)."""
-    return [exchange for exchange in exchanges if answer_kind(exchange) == FAILED]
+def refused_as_invalid(exchanges: Iterable[Exchange], *, source_limited: bool | None = None) -> list[Exchange]:
+    """The answers that were refusals as a wrong password (what LOCK-2 counts)."""
+    return [e for e in exchanges if answer_kind(e, source_limited=source_limited) == FAILED]
 
 
-def other_account_unaffected(exchange: Exchange, *, correct_password: bool) -> None:
+def other_account_unaffected(exchange: Exchange, *, correct_password: bool,
+                             source_limited: bool | None = None) -> None:  # fmt: skip
     """LOCK-3: an account that was not attacked answers as if no other account were locked."""
     __tracebackhide__ = True
-    kind = answer_kind(exchange)
+    kind = answer_kind(exchange, source_limited=source_limited)
     if kind == LIMITED:
-        raise NotApplicable("the per-IP rate limit answered before the lockout could")
+        raise NotApplicable(LIMITED_REASON)
     expected = OK if correct_password else FAILED
     if kind != expected:
         raise Violation(
             "LOCK-3",
             expected="a successful login" if correct_password else f"401 {INVALID} (not locked)",
-            actual=describe(exchange),
+            actual=("refused as locked: " if kind == LOCK else "") + describe(exchange),
             exchange=exchange,
             hint="key the failure counter and the lock by the account's lower-cased email, nothing broader",
         )
 
 
-def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], threshold: int) -> None:
+def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], threshold: int, *,
+                           source_limited: bool | None = None) -> None:  # fmt: skip
     """LOCK-1 and LOCK-2 on one account's attempts, sent one after the other, in order.
 
     Each attempt is ``(correct, exchange)``: ``correct`` is True for the right
@@ -136,12 +194,14 @@ def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], thr
     (the right password under a case variant of the email). The model tracks
     every failure count the SUT may be in; an answer that no count allows is a
     violation. Rate-limited answers are skipped (the attempt may or may not
-    have been counted).
+    have been counted). Behaviour is judged over the whole sequence first; only
+    then the labels of the answers that were the lock (LOCK-1).
     """
     __tracebackhide__ = True
     counts = {0}
+    locked_answers: list[Exchange] = []
     for position, (correct, exchange) in enumerate(attempts, start=1):
-        kind = answer_kind(exchange)
+        kind = answer_kind(exchange, source_limited=source_limited)
         if kind == SERVER_ERROR:
             no_server_errors([exchange])
         if kind == LIMITED:
@@ -149,16 +209,20 @@ def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], thr
             continue
         following = {n for c in counts for n in _next_counts(c, correct, kind, threshold)}
         if not following:
-            raise _policy_violation(position, correct, exchange, counts, threshold)
-        if kind == LOCK:
-            account_locked(exchange)
+            raise _policy_violation(position, correct, exchange, kind, counts, threshold)
+        if kind == LOCK or min(counts) >= threshold:  # an answer of the lock: LOCK-1 judges its labels
+            locked_answers.append(exchange)
         counts = following
+    for exchange in locked_answers:
+        lock_labelled(exchange)
 
 
 def _next_counts(count: int, correct: bool | None, kind: str, threshold: int) -> set[int]:
     """The failure counts that may follow ``count`` when an attempt got ``kind``; empty if not allowed."""
     if count >= threshold:
-        return {count} if kind == LOCK else set()
+        if correct is False:
+            return {count} if kind == LOCK else set()
+        return {count} if kind not in (OK, SERVER_ERROR) else set()  # the right password refused: locked
     if kind == OK and correct is not False:
         return {0, count}
     if kind == FAILED and correct is not True:
@@ -168,34 +232,43 @@ def _next_counts(count: int, correct: bool | None, kind: str, threshold: int) ->
     return set()
 
 
-def _policy_violation(
-    position: int, correct: bool | None, exchange: Exchange, counts: set[int], threshold: int
-) -> Violation:
+def _policy_violation(position: int, correct: bool | None, exchange: Exchange, kind: str, counts: set[int],
+                      threshold: int) -> Violation:  # fmt: skip
     attempt = {True: "right password", False: "wrong password", None: "right password, email case variant"}[correct]
     failures = " or ".join(str(c) for c in sorted(counts))
+    actual = describe(exchange)
     if min(counts) >= threshold:
-        requirement, expected = "LOCK-1", f"429 {LOCKED}: {failures} failures already locked the account"
+        expected = f"refused as locked (429 {LOCKED}): {failures} failures already locked the account"
         hint = "lock the account once the threshold is reached and refuse every attempt, right password included"
-    elif answer_kind(exchange) == LOCK:
-        requirement, expected = "LOCK-1", f"no lock after only {failures} failure(s) (threshold {threshold})"
+        if kind == OK:
+            actual = f"let in: {actual} (the account was not locked)"
+    elif kind == LOCK:
+        expected = f"no lock after only {failures} failure(s) (threshold {threshold})"
         hint = f"lock after {threshold} failures, not fewer"
     else:
-        requirement = "LOCK-1"
         expected = "a successful login" if correct else f"401 {INVALID}"
         expected += f" ({failures} of {threshold} failures so far)"
         hint = None
-    return Violation(
-        requirement,
-        expected=f"attempt {position} ({attempt}): {expected}",
-        actual=describe(exchange),
-        exchange=exchange,
-        hint=hint,
-    )
+    return Violation("LOCK-1", expected=f"attempt {position} ({attempt}): {expected}", actual=actual,
+                     exchange=exchange, hint=hint)  # fmt: skip
 
 
-def _tally(exchanges: Iterable[Exchange]) -> str:
+def tally(exchanges: Iterable[Exchange]) -> str:
+    """``40× 429 with code ACCOUNT_LOCKED, 5× 401 ...``: the answers of a burst, most frequent first."""
     counts: dict[str, int] = {}
     for exchange in exchanges:
         label = describe(exchange)
         counts[label] = counts.get(label, 0) + 1
     return ", ".join(f"{n}× {label}" for label, n in sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def send_order(exchanges: Sequence[Exchange], labels: Sequence[str] | None = None, *,
+               source_limited: bool | None = None) -> str:  # fmt: skip
+    """The answers in the order the requests were sent, one letter each (F failed, L locked, + ok, r limited).
+
+    ``labels`` (e.g. the account or email case of each attempt) prefix the letters.
+    """
+    letters = [LETTER[answer_kind(e, source_limited=source_limited)] for e in exchanges]
+    if labels is not None:
+        letters = [f"{label}{letter}" for label, letter in zip(labels, letters)]
+    return "answers in send order: " + " ".join(letters)

@@ -14,6 +14,8 @@ wrong code table is blamed once, under ENV-3, and not again for revocation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from conformance.body import describe
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, Violation
@@ -23,19 +25,70 @@ INVALID = "TOKEN_INVALID"
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
-def token_rejected_as_revoked(exchange: Exchange, *, requirement: str = "REV-1") -> None:
+#: What a write did when the SUT took a revoked token, by method: the headline of the failure.
+DID = {"POST": "created", "PUT": "changed", "PATCH": "changed", "DELETE": "deleted"}
+ACCEPTED_HINT = ("keep revocations in the shared store with a TTL of the token's remaining lifetime, and check "
+                 "them in the one guard every route uses, reads and writes alike")  # fmt: skip
+
+
+def refusal_problem(exchange: Exchange, *, what: str | None = None) -> str | None:
+    """How a request with a revoked token failed to be refused with 401, or ``None`` when it was.
+
+    Acceptance is the headline: what the token was let do comes first, the status after.
+    """
+    status = exchange.response.status
+    if status == 401:
+        return None
+    label = what or exchange.label
+    if 200 <= status < 300:
+        did = DID.get(exchange.request.method)
+        return f"ACCEPTED: {label} answered {status}" + (f" (the revoked token {did} data)" if did else "")
+    if status == 403:
+        return f"{label} answered {describe(exchange)}: the revoked token passed authentication and was refused " \
+               "only by the plan or role guard"
+    return f"{label} answered {describe(exchange)}"
+
+
+def token_rejected_as_revoked(exchange: Exchange, *, requirement: str = "REV-1", what: str | None = None) -> None:
     """A request with a revoked token is refused with 401 (its code, ``TOKEN_REVOKED``, is ENV-3's)."""
     __tracebackhide__ = True
-    if exchange.response.status == 401:
+    problem = refusal_problem(exchange, what=what)
+    if problem is None:
         return
     accepted = exchange.response.status < 400
     raise Violation(
         requirement,
         expected=f"401 (with code {REVOKED})",
-        actual=describe(exchange) + (" (the revoked token was accepted)" if accepted else ""),
+        actual=problem,
         exchange=exchange,
-        hint="keep revocations in the shared store with a TTL of the token's remaining lifetime, "
-        "and check it on every guarded request" if accepted else None,
+        hint=ACCEPTED_HINT if accepted or exchange.response.status == 403 else None,
+    )
+
+
+def refused_on_every_operation(exchanges: Mapping[str, Exchange], *, requirement: str = "REV-1",
+                               revoked: str = "a revoked token") -> None:  # fmt: skip
+    """Every request (by operation name) with ``revoked`` is refused with 401; one failure names every one that was not.
+
+    Accepted requests lead the failure, and the first of them is the exchange shown:
+    a token refused on reads but let write is the finding, not a status detail.
+    """
+    __tracebackhide__ = True
+    problems = {name: refusal_problem(e, what=f"{name} ({e.request.method} {e.request.url})")
+                for name, e in exchanges.items()}  # fmt: skip
+    failing = [name for name, problem in problems.items() if problem is not None]
+    if not failing:
+        return
+    failing.sort(key=lambda name: exchanges[name].response.status >= 400)  # accepted first
+    refused = [name for name in exchanges if name not in failing]
+    shown = exchanges[failing[0]]
+    accepted = [name for name in failing if exchanges[name].response.status < 400]
+    raise Violation(
+        requirement,
+        expected=f"401 (with code {REVOKED}) for {revoked} on every operation: " + ", ".join(exchanges),
+        actual="; ".join(problems[name] for name in failing)
+        + (f"; refused with 401 on {', '.join(refused)}" if refused else ""),
+        exchange=shown,
+        hint=ACCEPTED_HINT if accepted or shown.response.status == 403 else None,
     )
 
 
@@ -62,7 +115,7 @@ def token_refused_during_outage(exchange: Exchange, *, requirement: str = "REV-5
     raise Violation(
         requirement,
         expected=f"503 (with code {UNAVAILABLE}: fail closed) or 401 (with code {REVOKED})",
-        actual=describe(exchange) + (" (a revoked token was accepted while the store was down)" if accepted else ""),
+        actual=("ACCEPTED while the store was down: " if accepted else "") + describe(exchange),
         exchange=exchange,
         hint="when the revocation store cannot be read, refuse the request with 503 instead of "
         "treating the token as not revoked",
@@ -78,7 +131,7 @@ def refresh_refused(exchange: Exchange, *, what: str, requirement: str = "REV-2"
     raise Violation(
         requirement,
         expected=f"401 (with code {REVOKED} or {INVALID}) for {what}",
-        actual=describe(exchange) + (f" (refresh accepted {what})" if accepted else ""),
+        actual=(f"ACCEPTED: refresh issued tokens for {what}: " if accepted else "") + describe(exchange),
         exchange=exchange,
         hint="check the token's type and its revocation before issuing new tokens; "
         "revoke a refresh token when it is used" if accepted else None,

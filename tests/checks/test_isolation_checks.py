@@ -41,6 +41,15 @@ def test_foreign_patient_in_listing_fails():
     assert failure.value.requirement == "DATA-1"
 
 
+def test_leak_names_whose_patients_came_back_and_the_interleaving():
+    with pytest.raises(Violation) as failure:
+        isolation.only_own_patients(listing(patient("b1", user="bob"), patient("b2", user="bob")), own_ids={"a1"},
+                                    foreign_ids={"b1", "b2"}, owners={"b1": "user 1's", "b2": "user 1's"},
+                                    interleaving="request #7 of the burst (user 0, list)")  # fmt: skip
+    assert failure.value.actual == ("2 patient(s) of another user: b1 (user 1's), b2 (user 1's); 0 of the caller's "
+                                    "own; request #7 of the burst (user 0, list)")  # fmt: skip
+
+
 def test_patient_of_unknown_other_user_fails_by_owner():
     with pytest.raises(Violation, match="carol"):
         isolation.only_own_patients(listing(patient("c1", user="carol")), own_ids=(), foreign_ids=(), owner_id="alice")
@@ -56,9 +65,9 @@ def test_not_a_listing_is_not_applicable(exchange):
 def test_foreign_get_must_be_404():
     isolation.foreign_patient_not_found(Exchange.build("GET", "http://sut/api/patients/b1", 404))
     shown = Exchange.build("GET", "http://sut/api/patients/b1", 200, response_body=patient("b1", user="bob"))
-    with pytest.raises(Violation, match="the patient was shown"):
+    with pytest.raises(Violation, match="Actual: SHOWN: another user's patient was returned"):
         isolation.foreign_patient_not_found(shown)
-    with pytest.raises(Violation, match="403"):
+    with pytest.raises(Violation, match="403: refused, but not as missing"):
         isolation.foreign_patient_not_found(Exchange.build("GET", "http://sut/api/patients/b1", 403))
 
 

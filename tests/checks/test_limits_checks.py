@@ -59,6 +59,19 @@ class TestRateLimited:
         with pytest.raises(Violation, match="401 with code INVALID_CREDENTIALS"):
             limits.rate_limited(answer(401, "INVALID_CREDENTIALS"))
 
+    def test_every_missing_label_is_named(self):
+        bare = Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", 429,
+                              response_headers={"content-type": "application/json"},
+                              response_body={"error": "Rate limit exceeded: 5 per 1 minute"})  # fmt: skip
+        with pytest.raises(Violation) as failure:
+            limits.rate_limited(bare)
+        assert failure.value.actual == ("429 without an error code: no error code (expected RATE_LIMIT_EXCEEDED); "
+                                        "no Retry-After header")  # fmt: skip
+
+    def test_refusal_problems_are_empty_for_a_conforming_answer(self):
+        exchange = answer(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "3"})
+        assert limits.refusal_problems(exchange, status=429, code="RATE_LIMIT_EXCEEDED") == []
+
     def test_lockout_expects_account_locked(self):
         limits.rate_limited(answer(429, "ACCOUNT_LOCKED", {"Retry-After": "900"}), requirement="LOCK-1")
         with pytest.raises(Violation) as failure:

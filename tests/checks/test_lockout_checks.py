@@ -1,4 +1,4 @@
-"""Lockout checks (LOCK-1 .. LOCK-3) on recorded login answers."""
+"""Lockout checks (LOCK-1 .. LOCK-3) on recorded login answers: behaviour first, labels (LOCK-1's) second."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from conformance.outcomes import NotApplicable, Violation
 THRESHOLD = 5
 
 
-def answer(status, code=None, *, retry_after="900"):
+def answer(status, code=None, *, retry_after="900", body=None):
     headers = {"content-type": "application/json"}
     if retry_after is not None and status == 429:
         headers["retry-after"] = retry_after
-    body = {"success": True, "access_token": "a"} if code is None else {
-        "success": False, "error": {"message": "m", "code": code}, "request_id": "r"}  # fmt: skip
+    if body is None:
+        body = {"success": True, "access_token": "a"} if code is None else {
+            "success": False, "error": {"message": "m", "code": code}, "request_id": "r"}  # fmt: skip
     return Exchange.build("POST", "http://sut/api/auth/login", status, response_headers=headers, response_body=body)
 
 
@@ -25,11 +26,39 @@ FAILED = answer(401, "INVALID_CREDENTIALS")
 LOCKED = answer(429, "ACCOUNT_LOCKED")
 LIMITED = answer(429, "RATE_LIMIT_EXCEEDED")
 CRASHED = answer(500, "INTERNAL_ERROR")
+#: A lock that locks but says UNKNOWN_ERROR (the reference's generic-lock-code).
+GENERIC_LOCK = answer(429, "UNKNOWN_ERROR")
+#: A rate-limit library's 429 (slowapi's): no envelope, no code, no Retry-After.
+BARE_429 = answer(429, retry_after=None, body={"error": "Rate limit exceeded: 5 per 1 minute"})
 
 
 def test_answer_kinds():
     kinds = [lockout.answer_kind(e) for e in (OK, FAILED, LOCKED, LIMITED, CRASHED, answer(403, "FORBIDDEN"))]
     assert kinds == ["ok", "failed", "locked", "rate-limited", "5xx", "other"]
+
+
+@pytest.mark.parametrize("exchange", [GENERIC_LOCK, BARE_429, answer(403, "ACCOUNT_LOCKED")],
+                         ids=["generic-code", "bare-429", "lock-code-on-403"])  # fmt: skip
+def test_a_refusal_that_is_not_the_rate_limit_is_a_lock_whatever_its_label(exchange):
+    assert lockout.answer_kind(exchange) == lockout.LOCK
+
+
+def test_a_401_is_a_failure_whatever_its_code():
+    assert lockout.answer_kind(answer(401, "UNKNOWN_ERROR")) == lockout.FAILED
+
+
+@pytest.mark.parametrize(
+    "exchange, source_limited, kind",
+    [
+        (LIMITED, None, "rate-limited"),  # the SUT says so, and nothing says otherwise
+        (LIMITED, False, "locked"),  # ... but a control from the same address was answered: the account's
+        (BARE_429, True, "rate-limited"),  # a control met a 429 too: the address is limited
+        (LOCKED, True, "rate-limited"),
+        (FAILED, True, "failed"),
+    ],
+)
+def test_a_control_decides_between_lock_and_rate_limit(exchange, source_limited, kind):
+    assert lockout.answer_kind(exchange, source_limited=source_limited) == kind
 
 
 # -- LOCK-1: a single locked answer --------------------------------------------
@@ -47,10 +76,41 @@ def test_locked_answer_without_valid_retry_after_fails(retry_after):
     assert failure.value.requirement == "LOCK-1"
 
 
-@pytest.mark.parametrize("exchange", [OK, FAILED, CRASHED], ids=["accepted", "invalid-credentials", "5xx"])
+@pytest.mark.parametrize("exchange", [OK, CRASHED], ids=["accepted", "5xx"])
 def test_unlocked_answer_fails(exchange):
     with pytest.raises(Violation, match="ACCOUNT_LOCKED"):
         lockout.account_locked(exchange)
+
+
+def test_right_password_let_in_is_the_headline():
+    with pytest.raises(Violation, match="Actual: the right password was accepted: 200"):
+        lockout.account_locked(OK)
+
+
+def test_lock_with_a_generic_code_fails_lock_1_for_the_code_only():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(GENERIC_LOCK)
+    assert failure.value.requirement == "LOCK-1"
+    assert failure.value.actual == ("the account is locked (the attempt was refused), but answered 429 with code "
+                                    "UNKNOWN_ERROR: code UNKNOWN_ERROR instead of ACCOUNT_LOCKED")  # fmt: skip
+
+
+def test_bare_429_lock_names_both_missing_code_and_retry_after():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(BARE_429)
+    assert failure.value.actual.endswith("no error code (expected ACCOUNT_LOCKED); no Retry-After header")
+
+
+def test_right_password_refused_as_wrong_is_a_lock_with_the_wrong_status_and_code():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(FAILED)
+    assert "status 401 instead of 429; code INVALID_CREDENTIALS instead of ACCOUNT_LOCKED; no Retry-After" in str(
+        failure.value)
+
+
+@pytest.mark.parametrize("exchange", [GENERIC_LOCK, BARE_429, FAILED], ids=["generic-code", "bare-429", "401"])
+def test_lock_4_judges_the_lock_not_its_labels(exchange):
+    lockout.account_locked(exchange, requirement="LOCK-4", retry_after=False)
 
 
 def test_rate_limited_answer_says_nothing_about_the_lock():
@@ -79,8 +139,21 @@ def test_burst_over_threshold_fails_naming_the_count():
     with pytest.raises(Violation) as failure:
         lockout.at_most_n_invalid_credentials([FAILED] * (THRESHOLD + 1) + [LOCKED] * 10, THRESHOLD)
     assert failure.value.requirement == "LOCK-2"
-    assert "6 answered INVALID_CREDENTIALS" in str(failure.value)
+    assert "6 answered 401" in str(failure.value)
     assert "10× 429 with code ACCOUNT_LOCKED" in str(failure.value)
+
+
+@pytest.mark.parametrize("lock", [GENERIC_LOCK, BARE_429], ids=["generic-code", "bare-429"])
+def test_burst_whose_locks_are_mislabelled_passes_lock_2(lock):
+    lockout.at_most_n_invalid_credentials([FAILED] * THRESHOLD + [lock] * 40, THRESHOLD)
+
+
+def test_burst_failure_names_the_send_order():
+    exchanges = [FAILED, LOCKED, FAILED, FAILED, FAILED, FAILED, FAILED]
+    order = lockout.send_order(exchanges, [f"#{n}:" for n in range(1, 8)])
+    assert order == "answers in send order: #1:F #2:L #3:F #4:F #5:F #6:F #7:F"
+    with pytest.raises(Violation, match="answers in send order: #1:F #2:L"):
+        lockout.at_most_n_invalid_credentials(exchanges, THRESHOLD, order=order)
 
 
 def test_burst_with_a_5xx_fails():
@@ -102,6 +175,11 @@ def test_other_account_locked_or_refused_fails(exchange, correct):
     with pytest.raises(Violation) as failure:
         lockout.other_account_unaffected(exchange, correct_password=correct)
     assert failure.value.requirement == "LOCK-3"
+
+
+def test_other_account_refused_by_a_mislabelled_lock_fails_lock_3_as_locked():
+    with pytest.raises(Violation, match="Actual: refused as locked: 429 with code UNKNOWN_ERROR"):
+        lockout.other_account_unaffected(GENERIC_LOCK, correct_password=True)
 
 
 def test_other_account_rate_limited_is_not_applicable():
@@ -160,3 +238,27 @@ def test_sequence_with_a_5xx_fails_lock_2():
 def test_sequence_whose_lock_lacks_retry_after_fails():
     with pytest.raises(Violation, match="Retry-After"):
         lockout.follows_lockout_policy([(W, FAILED)] * 5 + [(W, answer(429, "ACCOUNT_LOCKED", retry_after=None))], 5)
+
+
+@pytest.mark.parametrize("lock", [GENERIC_LOCK, BARE_429], ids=["generic-code", "bare-429"])
+def test_sequence_locked_with_a_wrong_label_fails_lock_1_for_the_label_only(lock):
+    with pytest.raises(Violation) as failure:
+        lockout.follows_lockout_policy([(W, FAILED)] * 5 + [(R, lock), (W, lock)], THRESHOLD)
+    assert failure.value.requirement == "LOCK-1"
+    assert failure.value.actual.startswith("the account is locked (the attempt was refused)")
+    assert failure.value.exchange is lock
+
+
+def test_sequence_behaviour_is_judged_before_labels():
+    """A mislabelled lock at attempt 6 and the right password let in at 7: the lapse is the finding."""
+    with pytest.raises(Violation) as failure:
+        lockout.follows_lockout_policy([(W, FAILED)] * 5 + [(W, GENERIC_LOCK), (R, OK)], THRESHOLD)
+    assert "attempt 7 (right password)" in str(failure.value)
+    assert failure.value.actual.startswith("let in: 200")
+
+
+def test_sequence_of_rate_limited_attempts_is_skipped_unless_a_control_says_otherwise():
+    attempts = [(W, FAILED), (W, BARE_429), (W, BARE_429)]
+    lockout.follows_lockout_policy(attempts, THRESHOLD, source_limited=True)
+    with pytest.raises(Violation, match="no lock after only 1"):
+        lockout.follows_lockout_policy(attempts, THRESHOLD)

@@ -1,16 +1,19 @@
 """Concurrent bursts of requests, recorded as exchanges.
 
 The suites' ``api`` client is synchronous; a race needs many requests in
-flight at once. :func:`send_concurrently` runs them on an ``httpx.AsyncClient``
+flight at once. :func:`send_concurrently` runs them on ``httpx.AsyncClient`` instances
 whose connections are opened (warmed up) before the burst, so that the
 requests reach the SUT together instead of trickling in behind TCP handshakes.
-Everything is bounded: the number of requests by the caller, the time by
-``timeout`` for the whole burst.
+A request may name its own loopback source address (``Planned.source``): one
+burst on one account can then come from several addresses at once, each within
+the per-IP limit the profile declares. Everything is bounded: the number of
+requests by the caller, the time by ``timeout`` for the whole burst.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +31,10 @@ REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=30.0)
 
 @dataclass(frozen=True)
 class Planned:
-    """One request of a burst; ``delay`` (seconds) is waited after the start signal."""
+    """One request of a burst; ``delay`` (seconds) is waited after the start signal.
+
+    ``source``: the loopback address to send from, ``None`` for the burst's ``local_address``.
+    """
 
     method: str
     path: str
@@ -37,12 +43,15 @@ class Planned:
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, Any] | None = None
     delay: float = 0.0
+    source: str | None = None
 
 
-def login_request(profile: Profile, email: str, password: str, *, delay: float = 0.0) -> Planned:
+def login_request(profile: Profile, email: str, password: str, *, delay: float = 0.0,
+                  source: str | None = None) -> Planned:  # fmt: skip
     """The profile's ``login`` with these credentials, in its body style and field names."""
     login = profile.login
-    return Planned(login.operation.method, login.operation.path, delay=delay, **login.body(email, password))
+    return Planned(login.operation.method, login.operation.path, delay=delay, source=source,
+                   **login.body(email, password))  # fmt: skip
 
 
 def operation_request(profile: Profile, operation: str, *, token: str | None = None, json: Any = None,
@@ -70,16 +79,28 @@ def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency:
 async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, warm_path: str | None,
                  local_address: str | None) -> list[Exchange]:  # fmt: skip
     concurrency = max(1, min(concurrency, len(planned) or 1))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    transport = httpx.AsyncHTTPTransport(local_address=local_address, limits=limits)
-    async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=REQUEST_TIMEOUT,
-                                 trust_env=False, follow_redirects=False) as client:  # fmt: skip
+    by_source: dict[str | None, int] = {}
+    for request in planned:
+        source = request.source or local_address
+        by_source[source] = by_source.get(source, 0) + 1
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {}
+        for source, count in by_source.items():
+            size = min(concurrency, count)
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            transport = httpx.AsyncHTTPTransport(local_address=source, limits=limits)
+            clients[source] = await stack.enter_async_context(httpx.AsyncClient(
+                base_url=base_url, transport=transport, timeout=REQUEST_TIMEOUT, trust_env=False,
+                follow_redirects=False))  # fmt: skip
         if warm_path is not None and concurrency > 1:
-            await asyncio.gather(*(client.get(warm_path) for _ in range(concurrency)), return_exceptions=True)
+            await asyncio.gather(*(client.get(warm_path) for source, client in clients.items()
+                                   for _ in range(min(concurrency, by_source[source]))),
+                                 return_exceptions=True)  # fmt: skip
         slots = asyncio.Semaphore(concurrency)
         start = asyncio.Event()
 
         async def send(request: Planned) -> Exchange:
+            client = clients[request.source or local_address]
             await start.wait()
             if request.delay:
                 await asyncio.sleep(request.delay)

@@ -1,4 +1,17 @@
-"""Scenario-only fixtures, and the Hypothesis profiles of the stateful scenarios.
+"""Scenario-only fixtures, the order the scenarios run in, and the Hypothesis profiles of the stateful scenarios.
+
+Order (:func:`pytest_collection_modifyitems`). The time dimension (``ledger.py``)
+presents every revocation and lock of the run again at the end, at least 30 s
+after it was made. So that this costs no waiting in a full run, the scenarios
+that revoke tokens and lock accounts run *first*, before every other test of the
+session (conformance suites included), in the order of :data:`FIRST`: the
+restart and the store outage, the events a revocation must survive (the
+restart revokes tokens of every kind and locks an account before it: REV-3,
+LOCK-4), then the revocations and locks that live through no event, so that at
+the end a lapse in time is told from a loss across an event (``ledger.py``); then
+every other test in its usual (file) order; and the end-of-run re-check,
+``test_time.py``, runs *last*. In a full run the re-check then waits nothing;
+run alone (``pytest scenarios``) it waits what remains of the 30 s.
 
 Profiles (choose with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE``):
 
@@ -23,6 +36,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from conformance.accounts import AccountFactory
 from conformance.client import ApiClient
 from conformance.sources import SourceAddresses, as_ipv4_literal
+from scenarios.ledger import Ledger
+from scenarios.logins import Logins
 
 #: Examples per scenario test. Each example makes a few accounts and 10-60 requests.
 EXAMPLES = 6
@@ -92,3 +107,46 @@ def sides(target: Any, profile: Any, api: ApiClient, accounts: AccountFactory) -
     made = Sides(target, profile, api, accounts)
     yield made
     made.close()
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Ledger:
+    """The run's revocations and locks, presented again after every restart and at the end of the run."""
+    return Ledger()
+
+
+@pytest.fixture
+def logins(sides: Sides, profile: Any, accounts: AccountFactory) -> Logins:
+    """Logins spread over fresh source addresses within the declared login limit (``logins.py``)."""
+    return Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
+
+
+# -- order -------------------------------------------------------------------------------------
+#: Scenario tests that run before every other test of the session, in this order (a module, or module::test).
+FIRST = (
+    "scenarios/test_restart.py",
+    "scenarios/test_outage.py",
+    "scenarios/test_revocation.py",
+    "scenarios/test_instances.py",
+    "scenarios/test_lockout.py::test_account_locked_by_failures_refuses_even_the_right_password",
+    "scenarios/test_lockout.py::test_lock_of_one_account_leaves_other_accounts_alone",
+)
+#: Modules that run after every other test of the session.
+LAST = ("scenarios/test_time.py",)
+
+
+def _rank(item: pytest.Item) -> tuple[int, int]:
+    nodeid = item.nodeid.replace("\\", "/")
+    path = "scenarios/" + nodeid.split("scenarios/", 1)[1] if "scenarios/" in nodeid else nodeid
+    for position, prefix in enumerate(FIRST):
+        if path == prefix or path.startswith(prefix + "::") or path.startswith(prefix + "["):
+            return (0, position)
+    if any(path.startswith(prefix) for prefix in LAST):
+        return (2, 0)
+    return (1, 0)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Revocations and locks first, the end-of-run re-check last (see the module docstring); stable otherwise."""
+    items[:] = sorted(items, key=_rank)  # sorted() is stable: file order within each rank

@@ -1,4 +1,8 @@
-"""Small steps the scenarios share: guard-class calls, logout, refresh, locking, polling, SHOULD sub-clauses."""
+"""Small steps the scenarios share.
+
+Guard-class and write calls, logout, refresh, locking, presenting ledger entries,
+polling, SHOULD sub-clauses, raising several violations at once.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from conformance.checks import lockout
+from conformance.body import describe
+from conformance.checks import lockout, revocation
 from conformance.exchange import Exchange
-from conformance.outcomes import Violation
+from conformance.outcomes import NotApplicable, Violation
+from scenarios.ledger import Entry
+from scenarios.logins import Logins
 
 
 def guard_calls(api: Any, profile: Any, token: str, *, base_url: str | None = None) -> dict[str, Exchange]:
@@ -47,6 +54,15 @@ def poll(send: Callable[[], Exchange], until: Callable[[Exchange], bool], *, sec
     return exchange
 
 
+def raise_all(violations: list[Violation]) -> None:
+    """Raise every violation: one as itself, several as a group (the report fails each requirement named)."""
+    __tracebackhide__ = True
+    if len(violations) == 1:
+        raise violations[0]
+    if violations:
+        raise ExceptionGroup(f"{len(violations)} requirements failed", violations)
+
+
 def should(check: Callable[[], None], *, strict: bool) -> None:
     """Run a check of a SHOULD sub-clause of a MUST requirement: a warning, a failure only under --strict."""
     __tracebackhide__ = True
@@ -63,15 +79,76 @@ def wrong_password(accounts: Any) -> str:
     return "Wrong-" + accounts.password()
 
 
-def lock_account(api: Any, email: str, threshold: int, wrong: str, *, base_url: str | None = None) -> str | None:
-    """Send ``threshold`` wrong passwords for ``email`` one by one, then one more that must find it locked.
+def lock_account(logins: Logins, email: str, password: str, threshold: int) -> tuple[str | None, Exchange]:
+    """Send ``threshold`` wrong passwords for ``email``, then its right ``password``, which must be refused.
 
-    Returns None once the lock is confirmed, else why not (for an Inconclusive:
-    this only prepares another requirement's scenario; LOCK-1 judges locking).
+    Returns ``(None, probe)`` once the lock is seen (the right password refused,
+    whatever the label), else ``(why not, probe)``, for an Inconclusive: this only
+    prepares another requirement's scenario; LOCK-1 judges locking.
     """
     for _ in range(threshold):
-        api.login(email, wrong, base_url=base_url)
-    probe = api.login(email, wrong, base_url=base_url)
-    if lockout.answer_kind(probe) != lockout.LOCK:
-        return f"{threshold} wrong passwords did not lock {email}: the next attempt got {probe.response.status}"
+        logins.login(email, logins.wrong)
+    probe = logins.login(email, password)
+    try:
+        if lockout.right_password_refused(probe, source_limited=logins.source_limited([probe])):
+            return None, probe
+    except NotApplicable as why:
+        return f"{threshold} wrong passwords for {email} could not be judged: {why}", probe
+    return f"{threshold} wrong passwords did not lock {email}: the right password then got {describe(probe)}", probe
+
+
+def write_calls(api: Any, profile: Any, token: str, patient_id: str, *,
+                base_url: str | None = None) -> dict[str, Exchange]:  # fmt: skip
+    """One request per write operation with ``token``, by operation name; delete last (it removes the patient)."""
+    calls = {
+        "update_me": lambda: api.call("update_me", token=token, json={"full_name": "Revoked Writer"},
+                                      base_url=base_url),  # fmt: skip
+        "create_patient": lambda: api.call("create_patient", token=token, json={"name": "Revoked Writer"},
+                                           base_url=base_url),  # fmt: skip
+        "update_patient": lambda: api.call("update_patient", token=token, path_params={"id": patient_id},
+                                           json={"name": "Revoked Writer"}, base_url=base_url),  # fmt: skip
+        "delete_patient": lambda: api.call("delete_patient", token=token, path_params={"id": patient_id},
+                                           base_url=base_url),  # fmt: skip
+    }
+    return {name: send() for name, send in calls.items()}
+
+
+def created_id(exchange: Exchange) -> str | None:
+    """The ``id`` of a patient a 2xx create returned, else None."""
+    body = exchange.response.json
+    if 200 <= exchange.response.status < 300 and isinstance(body, dict) and body.get("id") is not None:
+        return str(body["id"])
     return None
+
+
+def present(entry: Entry, api: Any, profile: Any, logins: Logins) -> tuple[str | None, Exchange | None]:
+    """Present a ledger entry again: ``(how it was taken, the exchange)``, the problem ``None`` when refused.
+
+    A token on every guard class (a refresh token to ``refresh``); a lock by its
+    right password; all on the main instance. A lock answer the rate limit gave
+    says nothing: ``(None, None)``.
+    """
+    if entry.family == "lock":
+        exchange = logins.login(entry.email, entry.secret)
+        try:
+            refused = lockout.right_password_refused(exchange, source_limited=logins.source_limited([exchange]))
+        except NotApplicable:
+            return None, None
+        return (None if refused else f"the right password was let in: {describe(exchange)}"), exchange
+    if entry.kind == "refresh":
+        exchange = refresh(api, entry.secret)  # on the main instance: the peer may be gone by now
+        if exchange.response.status == 401:
+            return None, exchange
+        accepted = exchange.response.status < 400
+        problem = ("ACCEPTED: refresh issued tokens" if accepted else "refresh answered") + f" {describe(exchange)}"
+        return problem, exchange
+    problems: list[tuple[bool, str, Exchange]] = []
+    for klass, exchange in guard_calls(api, profile, entry.secret).items():
+        problem = revocation.refusal_problem(exchange, what=f"the {klass} guard ({exchange.request.method} "
+                                                            f"{exchange.request.url})")  # fmt: skip
+        if problem:
+            problems.append((exchange.response.status >= 400, problem, exchange))
+    if not problems:
+        return None, None
+    problems.sort(key=lambda item: item[0])  # what the token was let do first
+    return "; ".join(problem for _, problem, _ in problems), problems[0][2]

@@ -19,10 +19,17 @@ RACE_BURST = 48
 RACE_ROUNDS = 2
 
 
-def burst_size(profile: Profile, *, own_address: bool) -> int:
-    """How many attempts one burst may send: the full burst from a fresh address, else a third of the limit."""
+def burst_size(profile: Profile, *, own_address: bool, spread: bool = False) -> int:
+    """How many attempts one burst may send.
+
+    From fresh addresses: the full burst when it may be ``spread`` over several
+    (``scenarios.logins``), else what one address's limit leaves room for (and a
+    control); from the run's own address, a third of the limit.
+    """
     count = profile.rate_limits.login.count
-    return min(RACE_BURST, count - 2) if own_address else min(RACE_BURST, count // 3)
+    if own_address:
+        return RACE_BURST if spread else min(RACE_BURST, count - 2)
+    return min(RACE_BURST, count // 3)
 
 
 def wrong_password_burst(base_url: str, profile: Profile, email: str, password: str, *, size: int,

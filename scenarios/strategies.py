@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 MAX_CONCURRENCY = 64
@@ -63,12 +64,24 @@ class IsolationPlan:
 
     Each step is ``(user index, action)``; actions are ``create``, ``list``,
     ``search`` (by a name fragment shared by all users) and ``get_foreign``
-    (read a patient of another user by id).
+    (read a patient of another user by id). ``warm``: every user lists and
+    searches once before the burst, so that a cache holds their lists.
     """
 
     users: int
     steps: tuple[tuple[int, str], ...]
     concurrency: int
+    warm: bool = False
+
+
+def pinned_in_budget(pinned: int) -> settings:
+    """``@settings`` that count a test's ``pinned`` ``@example``\s in the profile's example budget.
+
+    Pinned dense examples run every time, in addition to the generated ones;
+    taking them out of the generated budget keeps a scenario's cost (accounts,
+    requests, seconds) what the profile says.
+    """
+    return settings(max_examples=max(1, settings.default.max_examples - pinned))
 
 
 def concurrency_levels(max_value: int = MAX_CONCURRENCY) -> st.SearchStrategy[int]:
@@ -124,4 +137,4 @@ def isolation_plans(draw: st.DrawFn, *, max_users: int = 3, max_steps: int = 16,
     action = st.sampled_from(["create", "create", "list", "search", "get_foreign"])
     steps = draw(st.lists(st.tuples(st.integers(min_value=0, max_value=users - 1), action), min_size=2,
                           max_size=max_steps))  # fmt: skip
-    return IsolationPlan(users, tuple(steps), draw(concurrency_levels(max_concurrency)))
+    return IsolationPlan(users, tuple(steps), draw(concurrency_levels(max_concurrency)), draw(st.booleans()))

@@ -1,11 +1,16 @@
 """Account lockout under sequences, concurrency and interleavings (LOCK-1 .. LOCK-3).
 
-Every example attacks accounts and unknown emails made for it alone, from its
-own loopback source address when the target allows (see ``sources.py``), so
-the per-IP login limit is not what gets measured; where it still answers
-(429 ``RATE_LIMIT_EXCEEDED``) the answer is neither a failure nor a lock, and a
-run that could judge nothing is inconclusive. Persistence across restarts and
-instances (LOCK-4) is in ``test_restart.py`` and ``test_instances.py``.
+Every example attacks accounts and unknown emails made for it alone. Its
+logins come from fresh loopback source addresses, never more per address than
+the login limit the profile declares (``logins.py``), so the per-IP limit is not
+what gets measured: there a 429 is the account's lock, whatever its code, and a
+*control* from the same address settles any doubt. Where the rate limit still
+answers, the answer is neither a failure nor a lock, and a run that could judge
+nothing is inconclusive. Behaviour is judged before labels: "locked" is the
+right password refused; LOCK-1 alone judges 429 ``ACCOUNT_LOCKED`` with
+``Retry-After``. Persistence across restarts and instances (LOCK-4) is in
+``test_restart.py`` and ``test_instances.py``; the lock held later in its window,
+``test_time.py``.
 """
 
 from __future__ import annotations
@@ -14,18 +19,17 @@ import pytest
 from hypothesis import example, given, note
 
 from conformance.checks import lockout
-from conformance.outcomes import Inconclusive, NotApplicable, NotRun
-from scenarios.burst import login_request, send_concurrently
-from scenarios.helpers import lock_account, wrong_password
-from scenarios.race import RACE_ROUNDS, burst_size, wrong_password_burst
-from scenarios.strategies import AttackPlan, Attempt, EmailCase, attack_plans, login_sequences
-
+from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation
+from scenarios.burst import send_concurrently
+from scenarios.helpers import lock_account
+from scenarios.race import RACE_ROUNDS, burst_size
+from scenarios.strategies import AttackPlan, Attempt, EmailCase, attack_plans, login_sequences, pinned_in_budget
 
 SAME, UPPER = EmailCase((False,)), EmailCase((True,))
 
 
-def _judged(exchanges) -> list:
-    return [e for e in exchanges if lockout.answer_kind(e) != lockout.LIMITED]
+def _judged(exchanges, source_limited=None) -> list:
+    return [e for e in exchanges if lockout.answer_kind(e, source_limited=source_limited) != lockout.LIMITED]
 
 
 def _record(api, exchanges) -> None:
@@ -34,56 +38,69 @@ def _record(api, exchanges) -> None:
 
 
 @pytest.mark.requirement("LOCK-2")
-def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(target, api, accounts, profile, sides):
+def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(target, api, profile, sides, logins):
     threshold = profile.limits.lockout_threshold
     own_address = sides.sources.enabled
-    size = burst_size(profile, own_address=own_address)
+    size = burst_size(profile, own_address=own_address, spread=True)
     if size <= threshold:
         raise NotRun(f"the login rate limit ({profile.rate_limits.login}) leaves no room for a burst "
                      f"of more than {threshold} attempts", option="a target on 127.0.0.1 (bursts from other "
                      "loopback addresses)")  # fmt: skip
 
     for _ in range(RACE_ROUNDS if own_address else 1):  # one address: one burst per rate-limit window
-        side = sides.new()
-        email = side.accounts.next_email()  # never registered: counting must not depend on the account existing
-        exchanges = wrong_password_burst(target.base_url, profile, email, wrong_password(accounts), size=size,
-                                         local_address=side.address)  # fmt: skip
+        email = logins.side().accounts.next_email()  # never registered: counting must not need an account
+        planned = logins.burst([(email, logins.wrong, 0.0)] * size)
+        exchanges = send_concurrently(target.base_url, planned, concurrency=size,
+                                      warm_path=profile.operation("health").path)  # fmt: skip
+        logins.sent(planned, exchanges)
         _record(api, exchanges)
-        if len(_judged(exchanges)) <= threshold:
-            raise Inconclusive(f"the rate limit answered {size - len(_judged(exchanges))} of {size} attempts")
+        limited = logins.source_limited(exchanges)
+        judged = _judged(exchanges, limited)
+        if len(judged) <= threshold:
+            raise Inconclusive(f"the rate limit answered {size - len(judged)} of {size} attempts")
 
-        lockout.at_most_n_invalid_credentials(exchanges, threshold)
+        lockout.at_most_n_invalid_credentials(exchanges, threshold, source_limited=limited,
+                                              order=lockout.send_order(exchanges, source_limited=limited))  # fmt: skip
 
 
 @pytest.mark.requirement("LOCK-1")
-def test_account_locked_by_failures_refuses_even_the_right_password(profile, accounts, sides):
-    side = sides.new()
-    account = side.accounts.new(login=False)
-    problem = lock_account(side.api, account.email, profile.limits.lockout_threshold, wrong_password(accounts))
-    if problem:
-        raise Inconclusive(problem)
-
-    lockout.account_locked(side.api.login(account.email, account.password))
-    lockout.account_locked(side.api.login(account.email.upper(), account.password))
+def test_account_locked_by_failures_refuses_even_the_right_password(profile, sides, logins, ledger, request):
+    account = sides.new().accounts.new(login=False)
+    for _ in range(profile.limits.lockout_threshold):
+        logins.login(account.email, logins.wrong)
+    attempts = [logins.login(account.email, account.password), logins.login(account.email.upper(), account.password)]
+    limited = logins.source_limited(attempts)
+    try:
+        if lockout.right_password_refused(attempts[0], source_limited=limited):
+            ledger.locked(account.email, account.password, where=request.node.nodeid)
+        for attempt in attempts:
+            lockout.account_locked(attempt, source_limited=limited)  # the lock first, then its labels
+    except NotApplicable as why:
+        raise Inconclusive(str(why)) from None
 
 
 @pytest.mark.requirement("LOCK-3")
-def test_lock_of_one_account_leaves_other_accounts_alone(profile, accounts, sides):
-    side = sides.new()
-    victim, bystander = side.accounts.new(login=False), side.accounts.new(login=False)
-    wrong = wrong_password(accounts)
-    problem = lock_account(side.api, victim.email, profile.limits.lockout_threshold, wrong)
+def test_lock_of_one_account_leaves_other_accounts_alone(profile, sides, logins, ledger, request):
+    made = sides.new().accounts
+    victim, bystander = made.new(login=False), made.new(login=False)
+    problem, _ = lock_account(logins, victim.email, victim.password, profile.limits.lockout_threshold)
     if problem:
         raise Inconclusive(problem)
+    ledger.locked(victim.email, victim.password, where=request.node.nodeid)
 
-    lockout.other_account_unaffected(side.api.login(bystander.email, wrong), correct_password=False)
-    lockout.other_account_unaffected(side.api.login(bystander.email, bystander.password), correct_password=True)
+    wrong = logins.login(bystander.email, logins.wrong)
+    right = logins.login(bystander.email, bystander.password)
+    limited = logins.source_limited([wrong, right])
+    try:
+        lockout.other_account_unaffected(wrong, correct_password=False, source_limited=limited)
+        lockout.other_account_unaffected(right, correct_password=True, source_limited=limited)
+    except NotApplicable as why:
+        raise Inconclusive(str(why)) from None
 
 
 @pytest.mark.requirement("LOCK-1", "LOCK-2")
-def test_any_login_sequence_follows_the_lockout_policy(profile, accounts, sides):
+def test_any_login_sequence_follows_the_lockout_policy(profile, sides, logins):
     threshold = profile.limits.lockout_threshold
-    wrong = wrong_password(accounts)
     judged: list[int] = []
 
     @given(sequence=login_sequences(max_size=2 * threshold + 2))
@@ -91,60 +108,90 @@ def test_any_login_sequence_follows_the_lockout_policy(profile, accounts, sides)
     @example(sequence=[(False, UPPER), (False, SAME)] * ((threshold + 1) // 2) + [(True, SAME)])
     def run(sequence):
         note(f"sequence: {sequence!r}")  # this Hypothesis prints drawn arguments empty in "Failing test case"
-        side = sides.new()
-        account = side.accounts.new(login=False)
+        account = sides.new().accounts.new(login=False)
         attempts = []
         for correct, case in sequence:
-            exchange = side.api.login(case.apply(account.email), account.password if correct else wrong)
+            exchange = logins.login(case.apply(account.email), account.password if correct else logins.wrong)
             # The right password under another case of the email: the SUT may take it or not.
             attempts.append((None if correct and not case.is_identity else correct, exchange))
-        lockout.follows_lockout_policy(attempts, threshold)
-        judged.append(len(_judged(e for _, e in attempts)))
+        limited = None
+        try:
+            lockout.follows_lockout_policy(attempts, threshold)
+        except Violation:
+            limited = logins.source_limited([e for _, e in attempts])  # a control, only when a 429 is in doubt
+            if limited is None:
+                raise
+            lockout.follows_lockout_policy(attempts, threshold, source_limited=limited)
+        judged.append(len(_judged((e for _, e in attempts), limited)))
 
     run()
     if not any(judged):
         raise Inconclusive("the rate limit answered every attempt of every example")
+
+
+#: Dense pinned plans, every run: all attempts in flight at once.
+DENSE_ONE = AttackPlan(1, tuple(Attempt(0, UPPER if n % 2 else SAME, 0.0) for n in range(24)), 24)
+DENSE_THREE = AttackPlan(3, tuple(Attempt(n % 3, UPPER if n % 4 == 1 else SAME, 0.0) for n in range(36)), 36)
 
 
 @pytest.mark.requirement("LOCK-2", "LOCK-3")
-def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, profile, accounts, sides):
+def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, profile, sides, logins):
     threshold = profile.limits.lockout_threshold
-    wrong = wrong_password(accounts)
     judged: list[int] = []
     health = profile.operation("health").path
 
-    @given(plan=attack_plans(max_attempts=burst_size(profile, own_address=True) // 2))
-    # The densest race every run: one account, all attempts at once, half of them upper-cased.
-    @example(plan=AttackPlan(1, tuple(Attempt(0, UPPER if n % 2 else SAME, 0.0) for n in range(24)), 24))
+    @given(plan=attack_plans(max_attempts=burst_size(profile, own_address=sides.sources.enabled, spread=True) // 2))
+    @pinned_in_budget(2)
+    # The densest races every run: one account, all attempts at once, half of them upper-cased;
+    # three accounts interleaved round-robin, 36 in flight.
+    @example(plan=DENSE_ONE)
+    @example(plan=DENSE_THREE)
     def run(plan):
         note(f"plan: {plan!r}")
-        side = sides.new()
-        victim, bystander = side.accounts.new(login=False), side.accounts.new(login=False)
-        emails = [victim.email] + [side.accounts.next_email() for _ in range(plan.accounts - 1)]
-        planned = [login_request(profile, a.case.apply(emails[a.account]), wrong, delay=a.delay) for a in plan.attempts]
-        exchanges = send_concurrently(target.base_url, planned, concurrency=plan.concurrency, warm_path=health,
-                                      local_address=side.address)  # fmt: skip
+        made = sides.new().accounts
+        victim, bystander = made.new(login=False), made.new(login=False)
+        emails = [victim.email] + [made.next_email() for _ in range(plan.accounts - 1)]
+        planned = logins.burst([(a.case.apply(emails[a.account]), logins.wrong, a.delay) for a in plan.attempts])
+        exchanges = send_concurrently(target.base_url, planned, concurrency=plan.concurrency, warm_path=health)
+        logins.sent(planned, exchanges)
         _record(api, exchanges)
+        limited = logins.source_limited(exchanges)
         for index in range(plan.accounts):
+            mine = [(n, a, e) for n, (a, e) in enumerate(zip(plan.attempts, exchanges), start=1) if a.account == index]
+            labels = [f"#{n}{'' if a.case.is_identity else 'U'}:" for n, a, _ in mine]  # U: upper-cased email
+            order = lockout.send_order([e for _, _, e in mine], labels, source_limited=limited)
             lockout.at_most_n_invalid_credentials(
-                [e for a, e in zip(plan.attempts, exchanges) if a.account == index], threshold)  # fmt: skip
-        on_victim = _judged(e for a, e in zip(plan.attempts, exchanges) if a.account == 0)
+                [e for _, _, e in mine], threshold, source_limited=limited,
+                order=f"account {index} of {plan.accounts}, {plan.concurrency} in flight; {order}")  # fmt: skip
+        on_victim = _judged((e for a, e in zip(plan.attempts, exchanges) if a.account == 0), limited)
         if len(on_victim) >= threshold:
-            _locked_or_limited(side.api.login(victim.email, victim.password))
+            _locked_after_the_burst(logins, victim, len(on_victim))
         try:
-            lockout.other_account_unaffected(side.api.login(bystander.email, bystander.password), correct_password=True)
+            right = logins.login(bystander.email, bystander.password)
+            lockout.other_account_unaffected(right, correct_password=True,
+                                             source_limited=logins.source_limited([right]))  # fmt: skip
         except NotApplicable:
             return
-        judged.append(len(_judged(exchanges)))
+        judged.append(len(_judged(exchanges, limited)))
 
     run()
     if not any(judged):
         raise Inconclusive("the rate limit answered every attempt of every example")
 
 
-def _locked_or_limited(exchange) -> None:
-    """After concurrent failures the account is locked: if not, failures were lost, a race (LOCK-2)."""
+def _locked_after_the_burst(logins, victim, failures: int) -> None:
+    """After concurrent failures the account is locked: if its right password is let in, failures were lost (LOCK-2).
+
+    Only the behaviour: how the lock is labelled is LOCK-1's.
+    """
+    __tracebackhide__ = True
+    attempt = logins.login(victim.email, victim.password)
     try:
-        lockout.account_locked(exchange, requirement="LOCK-2", retry_after=False)
+        lockout.account_locked(attempt, requirement="LOCK-2", retry_after=False,
+                               source_limited=logins.source_limited([attempt]))  # fmt: skip
     except NotApplicable:
         pass
+    except Violation as violation:
+        violation.actual += f" after {failures} concurrent wrong passwords"
+        raise Violation("LOCK-2", expected=violation.expected, actual=violation.actual, exchange=attempt,
+                        hint="count failures atomically: concurrent failures were lost") from None

@@ -3,9 +3,15 @@
 One restart serves every test of the module: the fixture prepares the state
 (a revoked session and an unrevoked one of the same user, a locked account),
 restarts the SUT (managed: same data dir, port and stores; external:
-``--restart-cmd``), and the tests judge what is left. Positive controls: the
-unrevoked session and the user must still work after the restart, otherwise the
-restart lost more than revocations and no verdict holds.
+``--restart-cmd``), and the tests judge what is left -- the fixture's own state,
+and every revocation and lock the run's ledger holds from before the restart.
+Positive controls: the unrevoked session and the user must still work after
+the restart, otherwise the restart lost more than revocations and no verdict holds.
+
+A restart takes seconds, so a revocation or lock that lapses in time (REV-1,
+LOCK-1) also looks lost across it: when something is taken again after the
+restart, a time control (``time_control.py``) says whether time explains it,
+and then REV-3 (LOCK-4) is blocked by REV-1 (LOCK-1) rather than accused.
 """
 
 from __future__ import annotations
@@ -16,62 +22,165 @@ from typing import Any
 import pytest
 
 from conformance.checks import lockout, revocation
-from conformance.outcomes import Inconclusive, NotApplicable
-from scenarios.helpers import guard_calls, lock_account, logout, refresh, user_call, wrong_password
+from conformance.outcomes import Inconclusive, NotApplicable, Violation
+from scenarios.helpers import guard_calls, lock_account, logout, present, raise_all, refresh, user_call
+from scenarios.ledger import Entry, Ledger
+from scenarios.logins import Logins
+from scenarios.time_control import TimeControl, blocked_if_time_explains
+
+FIXTURE = "scenarios/test_restart.py::restarted"
 
 
 @dataclasses.dataclass
 class Restarted:
     revoked: Any  # an account whose first session was logged out before the restart
     kept: Any  # a second session of the same account, never revoked
+    refresh_refused_before: bool  # whether the logged-out refresh token was refused before the restart
     locked: Any  # an account locked by failed logins before the restart
     lock_problem: str | None  # why the account could not be locked, if it could not
-    side: Any  # the channel the locked account was attacked from
+    logins: Logins  # the lockout logins' channels
+    earlier: list[Entry]  # the ledger's entries from before the restart, but the three the tests above judge
+    revoked_at: float
+    locked_at: float
+    restarted_at: float
 
 
 @pytest.fixture(scope="module")
-def restarted(target, api, accounts, profile, sides) -> Restarted:
-    revoked = accounts.new()
-    kept = accounts.login(revoked)
-    revocation.control_succeeded(logout(api, revoked), what="logout succeeds before the restart")
-    revocation.control_rejected(user_call(api, profile, revoked.access_token),
-                                what="the logged-out token is refused before the restart")  # fmt: skip
+def restarted(target, api, accounts, profile, sides, ledger) -> Restarted:
     side = sides.new()
-    locked = side.accounts.new(login=False)
-    problem = lock_account(side.api, locked.email, profile.limits.lockout_threshold, wrong_password(accounts))
+    revoked = side.accounts.new()
+    kept = side.accounts.login(revoked)
+    revocation.control_succeeded(logout(side.api, revoked), what="logout succeeds before the restart")
+    revoked_at = ledger.now()
+    revocation.control_rejected(user_call(side.api, profile, revoked.access_token),
+                                what="the logged-out token is refused before the restart")  # fmt: skip
+    ledger.revoked(revoked.access_token, kind="access", how="logout", requirement="REV-1", where=FIXTURE,
+                   at=revoked_at)  # fmt: skip
+    refresh_refused = refresh(side.api, revoked.refresh_token).response.status == 401
+    if refresh_refused:
+        ledger.revoked(revoked.refresh_token, kind="refresh", how="logout", requirement="REV-1", where=FIXTURE,
+                       at=revoked_at)  # fmt: skip
 
+    logins = Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
+    locked = sides.new().accounts.new(login=False)
+    problem, _ = lock_account(logins, locked.email, locked.password, profile.limits.lockout_threshold)
+    locked_at = ledger.now()
+    if problem is None:
+        ledger.locked(locked.email, locked.password, where=FIXTURE, at=locked_at)
+    _revoke_every_other_way(sides, profile, ledger)
+
+    judged_apart = {revoked.access_token, revoked.refresh_token, locked.password}
+    earlier = [e for e in ledger.before(ledger.now()) if e.secret not in judged_apart]
     target.restart()
-    return Restarted(revoked, kept, locked, problem, side)
+    event = ledger.event("restart", token_requirement="REV-3", lock_requirement="LOCK-4")
+    return Restarted(revoked, kept, refresh_refused, locked, problem, logins, earlier, revoked_at, locked_at,
+                     event.at)  # fmt: skip
 
 
-@pytest.mark.requirement("REV-3")
-def test_revoked_token_stays_revoked_after_restart(restarted, api, profile):
+def _revoke_every_other_way(sides, profile, ledger: Ledger) -> None:
+    """A refresh token revoked by rotation and tokens revoked by a password change, entered when refused right
+    after: presented after the restart by the test of the ledger's earlier entries (REV-3 for every kind)."""
+    side = sides.new()
+    rotated = side.accounts.new()
+    if refresh(side.api, rotated.refresh_token).response.status == 200:
+        at = ledger.now()
+        if refresh(side.api, rotated.refresh_token).response.status == 401:
+            ledger.revoked(rotated.refresh_token, kind="refresh", how="rotation", requirement="REV-2", where=FIXTURE,
+                           at=at)  # fmt: skip
+    changed = side.accounts.new()
+    answer = side.api.call("change_password", token=changed.access_token,
+                           json={"current_password": changed.password, "new_password": side.accounts.password()})
+    if 200 <= answer.response.status < 300:
+        at = ledger.now()
+        if user_call(side.api, profile, changed.access_token).response.status == 401:
+            ledger.revoked(changed.access_token, kind="access", how="password change", requirement="REV-6",
+                           where=FIXTURE, at=at)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def time_control(restarted, api, profile, sides, ledger) -> TimeControl:
+    return TimeControl(api, profile, sides, ledger, restarted.logins, where="test_restart.py")
+
+
+def _kept_session_works(restarted, api, profile) -> None:
     revocation.control_succeeded(user_call(api, profile, restarted.kept.access_token),
                                  what="an unrevoked session of the same user works after the restart")  # fmt: skip
 
-    for exchange in guard_calls(api, profile, restarted.revoked.access_token).values():
-        revocation.token_rejected_as_revoked(exchange, requirement="REV-3")
+
+@pytest.mark.requirement("REV-3")
+def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control):
+    _kept_session_works(restarted, api, profile)
+
+    calls = {f"{klass} guard": e for klass, e in guard_calls(api, profile, restarted.revoked.access_token).items()}
+    if any(revocation.refusal_problem(e) for e in calls.values()):
+        blocked_if_time_explains(time_control, "token", ledger.now() - restarted.revoked_at, "the logged-out token")
+    revocation.refused_on_every_operation(calls, requirement="REV-3", revoked="a token logged out before the restart")
 
 
 @pytest.mark.requirement("REV-3")
-def test_revoked_refresh_token_stays_revoked_after_restart(restarted, api, profile):
-    revocation.control_succeeded(user_call(api, profile, restarted.kept.access_token),
-                                 what="an unrevoked session of the same user works after the restart")  # fmt: skip
+def test_revoked_refresh_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control):
+    _kept_session_works(restarted, api, profile)
+    if not restarted.refresh_refused_before:
+        raise NotApplicable("the refresh token revoked by logout was accepted even before the restart",
+                            blocked_by="REV-2")  # fmt: skip
 
-    revocation.refresh_refused(refresh(api, restarted.revoked.refresh_token), requirement="REV-3",
-                               what="a refresh token revoked before the restart")  # fmt: skip
+    answer = refresh(api, restarted.revoked.refresh_token)
+    if answer.response.status != 401:
+        blocked_if_time_explains(time_control, "token", ledger.now() - restarted.revoked_at,
+                                  "the logged-out refresh token")  # fmt: skip
+    revocation.refresh_refused(answer, requirement="REV-3", what="a refresh token revoked before the restart")
 
 
 @pytest.mark.requirement("LOCK-4")
-def test_lock_survives_restart(restarted):
+def test_lock_survives_restart(restarted, ledger, time_control):
     if restarted.lock_problem:
         raise Inconclusive(restarted.lock_problem)
-    control = restarted.side.accounts.new(login=False)
-    revocation.control_succeeded(restarted.side.api.login(control.email, control.password),
+    logins = restarted.logins
+    control = logins.side().accounts.new(login=False)
+    revocation.control_succeeded(logins.login(control.email, control.password),
                                  what="another account can log in after the restart")  # fmt: skip
 
-    attempt = restarted.side.api.login(restarted.locked.email, restarted.locked.password)
+    attempt = logins.login(restarted.locked.email, restarted.locked.password)
+    limited = logins.source_limited([attempt])
     try:
-        lockout.account_locked(attempt, requirement="LOCK-4", retry_after=False)
+        locked = lockout.right_password_refused(attempt, source_limited=limited)
     except NotApplicable as why:
         raise Inconclusive(str(why)) from None
+    if not locked:
+        blocked_if_time_explains(time_control, "lock", ledger.now() - restarted.locked_at, "the lock")
+    lockout.account_locked(attempt, requirement="LOCK-4", retry_after=False, source_limited=limited)
+
+
+@pytest.mark.requirement("REV-3", "LOCK-4")
+def test_every_revocation_and_lock_made_before_the_restart_holds_after_it(restarted, api, profile, ledger,
+                                                                         time_control):  # fmt: skip
+    """The ledger's other entries from before the restart: the fixture's rotation and password change, and
+    whatever the run revoked or locked earlier (in another order of the tests)."""
+    if not restarted.earlier:
+        raise NotApplicable("nothing was revoked or locked before the restart in this run")
+    _kept_session_works(restarted, api, profile)
+
+    failures, blocked = [], []
+    for entry in restarted.earlier:
+        problem, exchange = present(entry, api, profile, restarted.logins)
+        if problem is None:
+            continue
+        age = ledger.now() - entry.at
+        if time_control.explains(entry.family, age):
+            blocked.append(("REV-1" if entry.family == "token" else "LOCK-1", entry.describe(ledger.now())))
+        else:
+            failures.append((ledger.owner(entry), entry.describe(ledger.now()), problem, exchange))
+    violations = []
+    for requirement in dict.fromkeys(f[0] for f in failures):
+        mine = [f for f in failures if f[0] == requirement]
+        violations.append(Violation(
+            requirement,
+            expected="every revocation and lock made before the restart still holds after it",
+            actual=f"{len(mine)} no longer hold: " + "; ".join(f"{what}: {problem}" for _, what, problem, _ in mine),
+            exchange=mine[0][3],
+            hint="keep revocations and locks in the shared store (with persistence), not in the process",
+        ))  # fmt: skip
+    raise_all(violations)
+    if blocked:
+        raise NotApplicable("lapsed in time, not across the restart: " + "; ".join(w for _, w in blocked),
+                            blocked_by=tuple(dict.fromkeys(b for b, _ in blocked)))

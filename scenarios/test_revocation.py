@@ -2,7 +2,10 @@
 
 Restart, second instance and store outage are ``test_restart.py``,
 ``test_instances.py`` and ``test_outage.py``. Every test revokes sessions of
-an account it created itself.
+an account it created itself, from a source address of its own (``sides``), so
+that provisioning stays within the declared register and login limits. What is
+seen refused right after its revocation enters the run's ledger, to be
+presented again after the restart and at the end of the run (``ledger.py``).
 """
 
 from __future__ import annotations
@@ -12,69 +15,106 @@ import dataclasses
 import pytest
 
 from conformance.checks import revocation
-from scenarios.helpers import guard_calls, logout, refresh, should, user_call
+from scenarios.helpers import created_id, guard_calls, logout, refresh, should, user_call, write_calls
+
+#: An id no patient has: the write probes' target when the SUT would not create one.
+NO_PATIENT = "hlc-no-such-patient"
 
 
 @pytest.mark.requirement("REV-1")
-def test_logged_out_token_is_rejected_on_every_guard_class(api, accounts, profile):
-    account = accounts.new()
-    revocation.control_succeeded(user_call(api, profile, account.access_token), what="the token works before logout")
-    revocation.control_succeeded(logout(api, account), what="logout succeeds")
+def test_logged_out_token_is_rejected_on_every_guard_class_and_every_write(sides, profile, ledger, request):
+    side = sides.new()
+    account = side.accounts.new()
+    created = side.api.call("create_patient", token=account.access_token, json={"name": "Revocation Probe"})
+    patient = created_id(created) or NO_PATIENT  # a revoked token must be refused before the resource is looked up
+    revocation.control_succeeded(user_call(side.api, profile, account.access_token),
+                                 what="the token works before logout")  # fmt: skip
+    revocation.control_succeeded(logout(side.api, account), what="logout succeeds")
+    revoked_at = ledger.now()
 
-    for exchange in guard_calls(api, profile, account.access_token).values():
-        revocation.token_rejected_as_revoked(exchange, requirement="REV-1")
+    calls = {f"{klass} guard": e for klass, e in guard_calls(side.api, profile, account.access_token).items()}
+    calls.update(write_calls(side.api, profile, account.access_token, patient))
+    if all(e.response.status == 401 for e in calls.values()):
+        ledger.revoked(account.access_token, kind="access", how="logout", requirement="REV-1",
+                       where=request.node.nodeid, at=revoked_at)  # fmt: skip
+    revocation.refused_on_every_operation(calls, requirement="REV-1", revoked="a logged-out token")
 
 
 @pytest.mark.requirement("REV-1")
-def test_logout_leaves_the_users_other_sessions_working(api, accounts, profile):
-    account = accounts.new()
-    other_session = accounts.login(account)
-    revocation.control_succeeded(logout(api, account), what="logout succeeds")
+def test_logout_leaves_the_users_other_sessions_working(sides, profile):
+    side = sides.new()
+    account = side.accounts.new()
+    other_session = side.accounts.login(account)
+    revocation.control_succeeded(logout(side.api, account), what="logout succeeds")
 
-    revocation.token_still_accepted(user_call(api, profile, other_session.access_token), requirement="REV-1")
-    revocation.token_still_accepted(refresh(api, other_session.refresh_token), requirement="REV-1")
-
-
-@pytest.mark.requirement("REV-2")
-def test_refresh_rejects_a_revoked_refresh_token(api, accounts):
-    account = accounts.new()
-    revocation.control_succeeded(logout(api, account, with_refresh=True), what="logout with the refresh token succeeds")
-
-    revocation.refresh_refused(refresh(api, account.refresh_token), what="a refresh token revoked by logout")
+    revocation.token_still_accepted(user_call(side.api, profile, other_session.access_token), requirement="REV-1")
+    revocation.token_still_accepted(refresh(side.api, other_session.refresh_token), requirement="REV-1")
 
 
 @pytest.mark.requirement("REV-2")
-def test_refresh_rejects_an_access_token(api, accounts):
-    account = accounts.new()
+def test_refresh_rejects_a_revoked_refresh_token(sides, ledger, request):
+    side = sides.new()
+    account = side.accounts.new()
+    revocation.control_succeeded(logout(side.api, account, with_refresh=True),
+                                 what="logout with the refresh token succeeds")  # fmt: skip
+    revoked_at = ledger.now()
 
-    revocation.refresh_refused(refresh(api, account.access_token), what="an access token")
+    answer = refresh(side.api, account.refresh_token)
+    if answer.response.status == 401:
+        ledger.revoked(account.refresh_token, kind="refresh", how="logout", requirement="REV-1",
+                       where=request.node.nodeid, at=revoked_at)  # fmt: skip
+    revocation.refresh_refused(answer, what="a refresh token revoked by logout")
 
 
 @pytest.mark.requirement("REV-2")
-def test_used_refresh_token_cannot_be_reused(api, accounts, strict):
+def test_refresh_rejects_an_access_token(sides):
+    side = sides.new()
+    account = side.accounts.new()
+
+    revocation.refresh_refused(refresh(side.api, account.access_token), what="an access token")
+
+
+@pytest.mark.requirement("REV-2")
+def test_used_refresh_token_cannot_be_reused(sides, strict, ledger, request):
     """The SHOULD part of REV-2 (rotation): a warning, a failure only under --strict."""
-    account = accounts.new()
-    rotated = refresh(api, account.refresh_token)
+    side = sides.new()
+    account = side.accounts.new()
+    rotated = refresh(side.api, account.refresh_token)
     revocation.control_succeeded(rotated, what="refresh with a fresh refresh token succeeds")
+    revoked_at = ledger.now()
 
-    reused = refresh(api, account.refresh_token)
+    reused = refresh(side.api, account.refresh_token)
+    if reused.response.status == 401:
+        ledger.revoked(account.refresh_token, kind="refresh", how="rotation", requirement="REV-2",
+                       where=request.node.nodeid, at=revoked_at)  # fmt: skip
     should(lambda: revocation.refresh_refused(reused, what="a refresh token that was already used"),
            strict=strict)  # fmt: skip
 
 
 @pytest.mark.requirement("REV-6")
-def test_password_change_revokes_every_earlier_token(api, accounts, profile):
-    account = accounts.new()
-    other_session = accounts.login(account)
-    new_password = accounts.password()
-    changed = api.call("change_password", token=account.access_token,
-                       json={"current_password": account.password, "new_password": new_password})  # fmt: skip
+def test_password_change_revokes_every_earlier_token(sides, profile, ledger, request):
+    side = sides.new()
+    account = side.accounts.new()
+    other_session = side.accounts.login(account)
+    new_password = side.accounts.password()
+    changed = side.api.call("change_password", token=account.access_token,
+                            json={"current_password": account.password, "new_password": new_password})  # fmt: skip
     revocation.control_succeeded(changed, what="the password change succeeds")
-    fresh = accounts.login(dataclasses.replace(account, password=new_password))
-    revocation.control_succeeded(user_call(api, profile, fresh.access_token),
+    revoked_at = ledger.now()
+    fresh = side.accounts.login(dataclasses.replace(account, password=new_password))
+    revocation.control_succeeded(user_call(side.api, profile, fresh.access_token),
                                  what="a session opened after the change works")  # fmt: skip
 
-    revocation.token_rejected_as_revoked(user_call(api, profile, account.access_token), requirement="REV-6")
-    revocation.token_rejected_as_revoked(user_call(api, profile, other_session.access_token), requirement="REV-6")
-    revocation.refresh_refused(refresh(api, other_session.refresh_token), requirement="REV-6",
+    answers = [
+        ("access", account.access_token, user_call(side.api, profile, account.access_token)),
+        ("access", other_session.access_token, user_call(side.api, profile, other_session.access_token)),
+        ("refresh", other_session.refresh_token, refresh(side.api, other_session.refresh_token)),
+    ]
+    for kind, token, answer in answers:
+        if answer.response.status == 401:
+            ledger.revoked(token, kind=kind, how="password change", requirement="REV-6", where=request.node.nodeid,
+                           at=revoked_at)  # fmt: skip
+    revocation.token_rejected_as_revoked(answers[0][2], requirement="REV-6")
+    revocation.token_rejected_as_revoked(answers[1][2], requirement="REV-6")
+    revocation.refresh_refused(answers[2][2], requirement="REV-6",
                                what="a refresh token issued before the password change")  # fmt: skip

@@ -1,0 +1,116 @@
+"""The time dimension: every revocation and lock of the run, presented again at the end (REV-1..6, LOCK-1, LOCK-4).
+
+A revocation that lapses after a few seconds passes every check made right
+after its logout. This module runs *last* (``scenarios/conftest.py`` orders
+it), once every entry of the run's ledger (``ledger.py``) is at least
+``MIN_AGE`` seconds old -- in a full run the conformance suites have long
+passed that, run alone it waits what remains, never more than ``MIN_AGE`` --
+and presents each again: a token on every guard class (a refresh token to
+``refresh``), a lock by its right password. Each requirement then judges the
+lapses that are its own (the ledger's blame), or is blocked by the one whose
+lapse in time explains them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from conformance.outcomes import NotApplicable, Violation
+from scenarios.helpers import present, should
+from scenarios.ledger import MIN_AGE, Entry, Lapse, Ledger
+from scenarios.logins import Logins
+
+#: Lapses spelled out in a failure message (the rest are counted).
+SHOWN = 3
+
+@dataclass
+class Presented:
+    entries: list[Entry]
+    lapses: dict[str, list[Lapse]]  # by requirement, or "blocked by <ID>"
+    exchanges: dict[int, object]  # id(entry) -> the exchange that took it
+    waited: float
+    ledger: Ledger
+
+
+@pytest.fixture(scope="module")
+def presented(ledger, api, profile, sides, accounts) -> Presented:
+    waited = ledger.wait_until_all_older_than(MIN_AGE)
+    logins = Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
+    entries = list(ledger.entries)
+    lapses, exchanges = [], {}
+    for entry in entries:
+        problem, exchange = present(entry, api, profile, logins)
+        if problem is not None:
+            lapses.append(Lapse(entry, problem, ledger.now() - entry.at))
+            exchanges[id(entry)] = exchange
+    return Presented(entries, ledger.blame(lapses), exchanges, waited, ledger)
+
+
+def judge(presented: Presented, requirement: str, what: str) -> None:
+    """Fail ``requirement`` for the lapses blamed on it, naming every one; blocked when another's explain them."""
+    __tracebackhide__ = True
+    ledger = presented.ledger
+    mine = [e for e in presented.entries if ledger.owner(e) == requirement]
+    if not mine:
+        raise NotApplicable(f"nothing was {what} in this run")
+    lapsed = presented.lapses.get(requirement, [])
+    if lapsed:
+        now = ledger.now()
+        raise Violation(
+            requirement,
+            expected=f"every one of the {len(mine)} {what} still refused {MIN_AGE:.0f} s or more later",
+            actual=f"{len(lapsed)} taken again: "
+            + "; ".join(f"{lapse.entry.describe(now)}: {lapse.problem}" for lapse in lapsed[:SHOWN])
+            + (f"; and {len(lapsed) - SHOWN} more" if len(lapsed) > SHOWN else ""),
+            exchange=presented.exchanges[id(lapsed[0].entry)],
+            hint="keep each revocation for the token's remaining lifetime (and each lock for its duration): "
+            "a TTL in seconds where minutes were meant lapses within the run",
+        )
+    blockers = {key.removeprefix("blocked by "): lapses for key, lapses in presented.lapses.items()
+                if key.startswith("blocked by ") and any(ledger.owner(lapse.entry) == requirement for lapse in lapses)}
+    if blockers:
+        raise NotApplicable(f"{what} were taken again, as fast as ones that lived through nothing: the lapse is in "
+                            "time, not this requirement's", blocked_by=tuple(blockers))  # fmt: skip
+
+
+@pytest.mark.requirement("REV-1")
+def test_logged_out_tokens_stay_refused_until_the_end_of_the_run(presented):
+    judge(presented, "REV-1", "tokens revoked by logout")
+
+
+@pytest.mark.requirement("REV-2")
+def test_rotated_refresh_tokens_stay_refused_until_the_end_of_the_run(presented, strict):
+    """REV-2's SHOULD clause (rotation): a warning, a failure only under --strict."""
+    should(lambda: judge(presented, "REV-2", "refresh tokens revoked by rotation"), strict=strict)
+
+
+@pytest.mark.requirement("REV-3")
+def test_tokens_revoked_before_a_restart_stay_refused_until_the_end_of_the_run(presented):
+    judge(presented, "REV-3", "tokens revoked before a restart")
+
+
+@pytest.mark.requirement("REV-5")
+def test_tokens_revoked_before_a_store_outage_stay_refused_until_the_end_of_the_run(presented):
+    judge(presented, "REV-5", "tokens revoked before a store outage")
+
+
+@pytest.mark.requirement("REV-6")
+def test_tokens_revoked_by_a_password_change_stay_refused_until_the_end_of_the_run(presented):
+    judge(presented, "REV-6", "tokens revoked by a password change")
+
+
+@pytest.mark.requirement("LOCK-1")
+def test_locks_hold_later_in_their_window(presented, profile):
+    window = profile.limits.lockout_duration_seconds
+    if window <= MIN_AGE:
+        raise NotApplicable(f"the profile's lock lasts {window} s, no longer than the re-check's {MIN_AGE:.0f} s")
+    judge(presented, "LOCK-1", "accounts locked by failed logins")
+
+
+@pytest.mark.requirement("LOCK-4")
+def test_locks_made_before_a_restart_or_outage_hold_until_the_end_of_the_run(presented, profile):
+    if profile.limits.lockout_duration_seconds <= MIN_AGE:
+        raise NotApplicable("the profile's lock is shorter than the re-check's wait")
+    judge(presented, "LOCK-4", "accounts locked before a restart or store outage")

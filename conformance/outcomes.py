@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from conformance import requirements
 from conformance.exchange import Exchange, mask_json, to_curl
+from conformance.redaction import redact
 
 #: Response headers worth showing in a failure message.
 RELEVANT_HEADERS = (
@@ -80,7 +81,7 @@ class Violation(AssertionError):
             lines.append(f"  Reproduce: {to_curl(self.exchange.request)}")
         if self.hint:
             lines.append(f"  Hint: {self.hint}")
-        return "\n".join(lines)
+        return redact("\n".join(lines))
 
 
 class NotApplicable(Exception):

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from conformance import options, requirements
+from conformance import options, requirements, usage
 from conformance.outcomes import WARN_PREFIX, outcome_of
 from conformance.report import RequirementReport
+from conformance.report_redaction import redact_report
 from conformance.target.session import RunSession, SessionError
 
 report_key = pytest.StashKey[RequirementReport]()
@@ -37,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
+    usage.reset()
     run_options = options.RunOptions.read(config)
     try:
         selected = requirements.select(run_options.requirements)
@@ -131,15 +133,29 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    _note_observations(item, report)
+    _apply_outcome(item, call, report)
+    redact_report(report)  # last: what any reporter sees holds no secret
+    return report
+
+
+def _note_observations(item: pytest.Item, report: pytest.TestReport) -> None:
+    """What the connection handling noticed about the SUT (not verdicts), on the report of the test that saw it."""
+    api = _session(item.config).api
+    if api is not None and report.when == "call":
+        report.user_properties += [("observation", text) for text in api.observations()]
+
+
+def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     if call.excinfo is None or not report.failed:
-        return report
+        return
     outcome = outcome_of(call.excinfo.value)
     path, lineno, _ = item.reportinfo()
     if outcome.skip_reason is not None:
         report.outcome, report.longrepr = "skipped", (str(path), (lineno or 0) + 1, outcome.skip_reason)
         if outcome.kind == "inconclusive":
             _attach_exchanges(item, report)
-        return report
+        return
     if outcome.kind == "violation":  # a Violation fails only the requirement it names
         for violation in outcome.violations:
             report.user_properties.append(("violated", violation.requirement))
@@ -147,7 +163,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.outcome = "skipped"
             report.wasxfail = WARN_PREFIX + str(outcome.violations[0]).splitlines()[0]
     _attach_exchanges(item, report)
-    return report
 
 
 def _is_should(requirement_id: str) -> bool:

@@ -146,6 +146,8 @@ class RequirementReport:
         self.started = _now()
         self.finished: str | None = None
         self.saw_requirement_tests = False
+        self.observations: list[str] = []
+        self.usage: dict[str, Any] = {}
 
     # -- collecting --------------------------------------------------------------
     def describe_target(self, *, base_url: str, mode: str, profile_name: str, profile_source: str) -> None:
@@ -153,6 +155,9 @@ class RequirementReport:
         self.profile = {"name": profile_name, "source": profile_source}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == "observation" and value not in self.observations:
+                self.observations.append(value)
         test_requirements = [value for name, value in report.user_properties if name == "requirement"]
         if not test_requirements:
             return
@@ -186,6 +191,7 @@ class RequirementReport:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.finished = _now()
+        self.usage = usage_of_the_run(session.config)
         if not self.saw_requirement_tests:
             return
         if self.run_failed() and session.exitstatus == pytest.ExitCode.OK:
@@ -209,6 +215,8 @@ class RequirementReport:
             "finished": self.finished,
             "exit_status": exit_status,
             "summary": summary,
+            "usage": self.usage,
+            "observations": self.observations,
             "requirements": {
                 rid: {
                     "level": result.requirement.level,
@@ -230,6 +238,11 @@ class RequirementReport:
         terminalreporter.section("requirements")
         for line, markup in self.table_lines():
             terminalreporter.write_line(line, **markup)
+        for text in self.observations:
+            terminalreporter.write_line(f"observation (not a verdict): {text}")
+        if self.usage:
+            used = ", ".join(f"{value:g} {name.replace('_', ' ')}" for name, value in self.usage.items())
+            terminalreporter.write_line(f"the run used {used}")
         if self.json_path:
             terminalreporter.write_line(f"conformance report written to {self.json_path}")
 
@@ -250,6 +263,18 @@ def headline(message: str) -> str:
     """One line of a failure for the table: its "Actual:" line (the row names the requirement), else its first."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return next((line for line in lines if line.startswith("Actual:")), lines[0] if lines else "")
+
+
+def usage_of_the_run(config: pytest.Config) -> dict[str, Any]:
+    """Requests sent, accounts created, retries and seconds of pacing, as the run's counters have them."""
+    from conformance import usage
+    from conformance.target.session import session_of
+
+    counts: dict[str, Any] = dict(usage.snapshot())
+    session = session_of(config)
+    if session is not None and session.api is not None:
+        counts["paced_seconds"] = round(session.api.pacer.waited, 1)
+    return counts
 
 
 def _blockers_of(reason: str) -> list[str]:

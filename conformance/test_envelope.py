@@ -195,7 +195,10 @@ def rate_limited(kit: Kit) -> Exchange:
     """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
     address = sources.require_source(kit.target.base_url, kit.profile.sources.envelope_rate_burst,
                                      purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)")  # fmt: skip
-    count = kit.profile.rate_limits.login.count
+    rate = kit.profile.rate_limits.login
+    if rate is None:
+        raise NotApplicable("the profile declares no login rate limit ([rate_limits] login = \"none\")")
+    count = rate.count
     login = kit.profile.login
     with sources.client_from(kit.target.base_url, address, timeout=10.0) as client:
         exchange = None

@@ -167,10 +167,12 @@ def _operation(name: str, raw: dict[str, Any], problems: list[str]) -> Operation
     return Operation(name, method, path, guard, body)
 
 
-def _rate(value: Any, where: str, problems: list[str]) -> Rate:
+def _rate(value: Any, where: str, problems: list[str]) -> Rate | None:
+    if str(value).strip().lower() == "none":
+        return None
     rate = Rate.parse(value)
     if rate is None or rate.count <= 0 or rate.seconds <= 0:
-        problems.append(f"{where} {value!r} must look like COUNT/SECONDS")
+        problems.append(f"{where} {value!r} must look like COUNT/SECONDS (or 'none')")
         return Rate(1, 1.0)
     return rate
 

@@ -96,6 +96,7 @@ class Accounts:
 
     password_min_length: int
     password_max_length: int
+    password_specials: str
     otp_length: int
     default_plan: str
     default_role: str
@@ -124,18 +125,21 @@ class Limits:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """The per-client-IP rate limit of each rate-limited operation (§6)."""
+    """The per-client-IP rate limit of each rate-limited operation (§6); ``None``: the SUT declares none."""
 
-    login: Rate
-    register: Rate
+    register: Rate | None
+    login: Rate | None
+    verify_otp: Rate | None
+    refresh: Rate | None
 
     def of(self, operation: str) -> Rate | None:
         """The limit of ``operation``, or ``None`` when the profile declares none for it."""
         value = getattr(self, operation, None)
         return value if isinstance(value, Rate) else None
 
-    def items(self) -> tuple[tuple[str, Rate], ...]:
-        return (("login", self.login), ("register", self.register))
+    def items(self) -> tuple[tuple[str, Rate | None], ...]:
+        return (("register", self.register), ("login", self.login), ("verify_otp", self.verify_otp),
+                ("refresh", self.refresh))  # fmt: skip
 
 
 @dataclass(frozen=True)

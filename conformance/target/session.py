@@ -67,3 +67,10 @@ class RunSession:
             api.close()
         if target is not None:
             target.close()
+
+
+def session_of(config) -> RunSession | None:
+    """The run session the plugin keeps in ``config.stash`` (``None`` outside a conformance run)."""
+    from conformance.plugin import session_key
+
+    return config.stash.get(session_key, None)

@@ -23,8 +23,9 @@ def test_curl_masks_authorization_and_secret_body_fields():
     )
     curl = to_curl(exchange.request)
     assert "eyJsecret" not in curl and "Hunter2" not in curl
-    assert "'authorization: Bearer ***'" in curl
-    assert "username=a%40example.com&password=***" in curl
+    assert '"authorization: Bearer ${TOKEN}"' in curl
+    assert '"username=a%40example.com&password=${PASSWORD}"' in curl
+    assert curl.endswith("(set $TOKEN, $PASSWORD first: the run's secrets are masked, never printed)")
 
 
 def test_json_bodies_are_masked_at_any_depth():

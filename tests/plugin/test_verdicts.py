@@ -223,7 +223,7 @@ def test_envelope(api):
     assert "recorded exchanges (latest last)" in out
     section = out.split("recorded exchanges (latest last)", 1)[1].split("= requirements =", 1)[0]
     assert "< 500" in section and "x-request-id: r-1" in section
-    assert "Bearer ***" in section and "password=***" in section
+    assert "Bearer ${TOKEN}" in section and "password=${PASSWORD}" in section
     assert "abc.def.ghi" not in section and "Sup3r!secret" not in section
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import httpcore
@@ -28,6 +29,9 @@ import httpx
 
 #: Transport errors that mean "no byte of the response arrived" (a stale connection, when it was reused).
 BEFORE_RESPONSE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+#: Seconds after an error answer within which a server closing the connection is taken to have closed it for the
+#: error (uvicorn's keep-alive timeout, 5 s, closes idle connections later for no reason worth reporting).
+CLOSE_NOTICE_SECONDS = 1.5
 #: Header names on retried requests, so the exchange (and its report) says it was retried.
 RETRIED_EXTENSION = "conformance_retried"
 
@@ -40,7 +44,7 @@ class ConnectionRules(httpx.BaseTransport):
         self._lock = threading.Lock()
         self._current = make()
         self._retired: list[httpx.HTTPTransport] = []
-        self._watched: list[tuple[httpx.HTTPTransport, str]] = []  # pools retired after an error answer
+        self._watched: list[tuple[httpx.HTTPTransport, str, float]] = []  # pools retired after an error answer
         self._observations: list[str] = []
         self._observed: set[str] = set()
 
@@ -84,25 +88,41 @@ class ConnectionRules(httpx.BaseTransport):
                 self._current = self._make()
                 self._retired.append(transport)
                 if after is not None:
-                    self._watched.append((transport, after))
+                    self._watched.append((transport, after, time.monotonic()))
+                    self._watch_later()
             return self._current
 
     def _look_at_retired_pools(self) -> None:
-        """Did the server close a connection it had kept alive after an error answer? Say so once."""
+        """Did the server close a connection it had kept alive, right after an error answer? Say so once.
+
+        Only within :data:`CLOSE_NOTICE_SECONDS` of the answer: later, the server's
+        keep-alive timeout closes idle connections anyway, which says nothing.
+        """
+        now = time.monotonic()
         with self._lock:
             watched, self._watched = self._watched, []
+        current = _pool(self._current)
+        if current is not None and any(c.is_idle() and _closed_by_peer(c) for c in current.connections):
+            return  # the server closed other connections too (a restart, a keep-alive timeout): not the error's doing
         keep = []
-        for transport, after in watched:
-            connections = _pool(transport).connections if _pool(transport) is not None else []
-            idle = [c for c in connections if c.is_idle()]
+        for transport, after, since in watched:
+            pool = _pool(transport)
+            idle = [c for c in pool.connections if c.is_idle()] if pool is not None else []
             if any(_closed_by_peer(c) for c in idle):
                 self._observe(f"the SUT closed a kept-alive connection right after {after}, without "
                               "'Connection: close'; the harness did not reuse it (a client that does gets a reset "
                               "on its next request)")  # fmt: skip
-            elif idle:
-                keep.append((transport, after))
+            elif idle and now - since < CLOSE_NOTICE_SECONDS:
+                keep.append((transport, after, since))
         with self._lock:
-            self._watched = keep[-20:] + self._watched
+            self._watched = keep + self._watched
+
+    def _watch_later(self) -> None:
+        """Look again once the server had time to close (a traceback being logged first, say)."""
+        for delay in (0.2, CLOSE_NOTICE_SECONDS * 0.9):
+            timer = threading.Timer(delay, self._look_at_retired_pools)
+            timer.daemon = True
+            timer.start()
 
     def _observe(self, text: str) -> None:
         key = text.split(" answered ")[0] if " answered " in text else text

@@ -48,7 +48,7 @@ def listing_json(ids: Iterable[str] | None = None) -> str:
 
 def _paragraph(text: str) -> list[str]:
     # Tables and the envelope's JSON keep their lines; prose is wrapped.
-    if "\n" in text:
+    if "\n" in text or text.startswith(("|", "{")):
         return [INDENT + line for line in text.splitlines()]
     return textwrap.wrap(text, WIDTH, initial_indent=INDENT, subsequent_indent=INDENT)
 

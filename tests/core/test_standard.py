@@ -55,6 +55,15 @@ def test_rules_quote_the_standard_word_for_word(contract):
                 assert normalise(line) in flat, f"{req.id}: not in the standard: {line!r}"
 
 
+def test_quoted_table_rows_come_with_their_header_so_they_render_as_tables():
+    for req in requirements.catalogue().values():
+        for rule in req.rules:
+            if rule.startswith("|"):
+                header, delimiter, *rows = rule.splitlines()
+                assert re.fullmatch(r"(\|---)+\|", delimiter) and rows, req.id
+                assert header.count("|") == delimiter.count("|") == rows[0].count("|"), req.id
+
+
 def test_every_requirement_says_what_is_probed_what_it_needs_and_how_to_fix_it():
     for req in requirements.catalogue().values():
         assert req.title and len(req.title) <= 40, req.id

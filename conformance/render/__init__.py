@@ -5,6 +5,7 @@
     html.py       ``render_html(document)``: one offline HTML page
     markdown.py   ``render_summary(document)``: the Markdown job summary (GITHUB_STEP_SUMMARY)
     har.py        ``har_document(entries)``: the exchanges of failing tests as HAR 1.2
+    files.py      writing them where the run was asked to (parent directories, GITHUB_STEP_SUMMARY)
 
 None of them computes a verdict: they show the report's.
 """

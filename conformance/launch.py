@@ -65,11 +65,13 @@ def pytest_args(user_args: Sequence[str], environ: Mapping[str, str] = os.enviro
 
 
 class SuitePaths:
-    """A launcher-only plugin: the configuration's ``testpaths`` when the command line names no test path.
+    """A launcher-only plugin: the suites when the command line names no test path, node ids as test paths.
 
     It acts in ``pytest_load_initial_conftests``, the hook pytest documents for
     changing the arguments in place: all installed plugins' options are known by
-    then, so ``file_or_dir`` holds only real positional arguments.
+    then, so ``file_or_dir`` holds only real positional arguments. A node id the
+    launcher printed (``conformance/test_auth.py::test_x``) names a file under
+    the root, not under the working directory: it is accepted back as such.
     """
 
     def __init__(self, root: Path = ROOT_DIR) -> None:
@@ -78,11 +80,26 @@ class SuitePaths:
     @pytest.hookimpl(tryfirst=True)
     def pytest_load_initial_conftests(self, early_config: pytest.Config, parser: Any, args: list[str]) -> None:
         namespace = early_config.known_args_namespace
-        if namespace.file_or_dir:
+        invocation_dir = early_config.invocation_params.dir
+        if not namespace.file_or_dir:
+            paths = [str(self.root / path) for path in early_config.getini("testpaths")]
+            args.extend(paths)
+            namespace.file_or_dir = list(paths)  # pytest's own initial-conftest loading reads it next
             return
-        paths = [str(self.root / path) for path in early_config.getini("testpaths")]
-        args.extend(paths)
-        namespace.file_or_dir = list(paths)  # pytest's own initial-conftest loading reads it next
+        if namespace.pyargs:
+            return
+        for i, arg in enumerate(args):
+            path = arg.split("::", 1)[0]
+            if (arg in namespace.file_or_dir and not (invocation_dir / path).exists()
+                    and (self.root / path).exists()):  # fmt: skip
+                args[i] = str(self.root / arg)
+                namespace.file_or_dir = [str(self.root / a) if a == arg else a for a in namespace.file_or_dir]
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # pytest shows node ids relative to the working directory ("../../usr/lib/.../conformance/test_x.py"),
+        # which has nothing to do with where the suites are installed: show them as they are, rooted at
+        # the package's parent, which is also how the launcher accepts them back.
+        config.cwd_relative_nodeid = lambda nodeid: nodeid  # type: ignore[method-assign]
 
 
 def run(user_args: Sequence[str]) -> int:

@@ -75,6 +75,13 @@ def test_test_paths_given_on_the_command_line_replace_the_suites(pytester):
     assert {item.split("::")[0] for item in collected(result)} == {"conformance/test_request_id.py"}
 
 
+def test_a_node_id_the_launcher_printed_runs_that_test(pytester):
+    nodeid = "conformance/test_request_id.py::test_generated_request_ids_are_unique"
+    result = launched(pytester, "--collect-only", "-q", nodeid)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert collected(result) == [nodeid]
+
+
 def test_plugin_and_pytest_options_pass_through(pytester):
     result = launched(pytester, "--collect-only", "-q", "--requirements", "RID-*", "-k", "unique", "--timeout", "7")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
@@ -170,7 +177,9 @@ def test_a_real_run_from_a_foreign_directory_leaves_only_its_report(tmp_path):
     """Managed mode against the embedded reference: one requirement, report written where asked."""
     cwd = tmp_path / "work"
     cwd.mkdir()
-    done = run([str(SCRIPT), "--requirements", "RID-3", "--conformance-report", "report.json", "-q"], cwd)
+    done = run([str(SCRIPT), "--requirements", "RID-3", "--conformance-report", "report.json", "-q", "-rA"], cwd)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 passed" in done.stdout
+    # node ids as the suites name them, not relative to the working directory
+    assert "PASSED conformance/test_request_id.py::test_generated_request_ids_are_unique" in done.stdout
     assert sorted(p.name for p in cwd.iterdir()) == ["report.json"]

@@ -1,4 +1,4 @@
-"""Renderings of one run for people and machines, each a pure function of its input.
+"""Renderings of one run for people and machines; every renderer is a pure function of its input.
 
     document.py   reading the JSON report document (conformance/report.py ``as_json``)
     masking.py    the last line of defence against secrets in rendered text

@@ -8,12 +8,12 @@ from conformance import requirements
 
 def test_catalogue_has_every_contract_requirement_in_order():
     ids = list(requirements.catalogue())
-    assert ids[0] == "ENV-1" and ids[-1] == "PERF-1" and len(ids) == 41
+    assert ids[0] == "ENV-1" and ids[-1] == "PERF-1" and len(ids) == 42
     assert requirements.get("RID-2").level == "SHOULD"
 
 
 def test_select_accepts_globs_and_rejects_unknown_patterns():
-    assert requirements.select("AUTH-*,env-1") == ["ENV-1"] + [f"AUTH-{n}" for n in range(1, 7)]
+    assert requirements.select("AUTH-*,env-1") == ["ENV-1"] + [f"AUTH-{n}" for n in range(1, 8)]
     with pytest.raises(ValueError, match="NOPE-1"):
         requirements.select("NOPE-1")
 

@@ -76,7 +76,7 @@ async def register(body: RegisterRequest, request: Request) -> dict[str, Any]:
     return {"success": True, "requires_verification": True, "email": email}
 
 
-@router.post("/verify-otp")
+@router.post("/verify-otp", dependencies=[Depends(rate_limited("verify_otp"))])
 async def verify_otp(body: VerifyOTPRequest, request: Request) -> Any:
     services = request.app.state.services
     email = str(body.email).lower()
@@ -127,7 +127,7 @@ async def login(
     return token_body(services, user)
 
 
-@router.post("/refresh")
+@router.post("/refresh", dependencies=[Depends(rate_limited("refresh"))])
 async def refresh(body: RefreshRequest, request: Request) -> dict[str, Any]:
     """Rotation: the presented refresh token is revoked atomically; a second use is TOKEN_REVOKED."""
     services = request.app.state.services

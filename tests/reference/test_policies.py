@@ -7,6 +7,7 @@ import json
 import re
 
 import httpx
+import pytest
 
 from tests.reference.helpers import (
     PASSWORD, assert_envelope, bearer, login, new_account, unique_email,
@@ -65,6 +66,28 @@ def test_register_rate_limit_is_per_client_ip(server, client):
     assert_envelope(limited, 429, "RATE_LIMIT_EXCEEDED")
     assert 0 < int(limited.headers["retry-after"]) <= 61
     assert client.post("/api/auth/register", json={"email": "bad"}).status_code == 422
+
+
+# A window far longer than the test, so that its few requests cannot straddle two windows.
+STRICT_LIMITS = {f"RATE_LIMIT_{name}": "2/3600" for name in ("REGISTER", "LOGIN", "VERIFY_OTP", "REFRESH")}
+RATE_LIMITED = {
+    "register": ("/api/auth/register", {"json": {"email": "bad"}}),
+    "login": ("/api/auth/login", {"data": {"username": "nobody@example.com", "password": WRONG}}),
+    "verify_otp": ("/api/auth/verify-otp", {"json": {"email": "nobody@example.com", "otp_code": "000000"}}),
+    "refresh": ("/api/auth/refresh", {"json": {"refresh_token": "not-a-jwt"}}),
+}
+
+
+@pytest.mark.parametrize("operation", RATE_LIMITED)
+def test_strict_limit_of_each_rate_limited_operation_answers_429(servers, operation):
+    server = servers.get("strict-limits", **STRICT_LIMITS)
+    path, request = RATE_LIMITED[operation]
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        within = [http.post(path, **request).status_code for _ in range(2)]
+        limited = http.post(path, **request)
+    assert 429 not in within, within
+    assert_envelope(limited, 429, "RATE_LIMIT_EXCEEDED")
+    assert 0 < int(limited.headers["retry-after"]) <= 3601
 
 
 def test_cors_echoes_allowed_origin_only(client):

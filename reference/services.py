@@ -61,7 +61,7 @@ def build_services(settings: Settings, components: Components, *, secret: str, d
         settings=settings,
         db=Database(database_url),
         redis=redis,
-        tokens=TokenService(
+        tokens=components.tokens(
             secret,
             access_lifetime=settings.access_lifetime_seconds,
             refresh_lifetime=settings.refresh_lifetime_seconds,

@@ -101,10 +101,19 @@ def remaining_lifetime(claims: dict[str, Any]) -> int:
 
 def peek_payload(token: str) -> dict[str, Any]:
     """The payload segment as sent, without verification (part of the single decode pass)."""
+    return _peek_segment(token, 1)
+
+
+def peek_header(token: str) -> dict[str, Any]:
+    """The JOSE header as sent, without verification."""
+    return _peek_segment(token, 0)
+
+
+def _peek_segment(token: str, index: int) -> dict[str, Any]:
     try:
-        segment = token.split(".")[1]
+        segment = token.split(".")[index]
         padded = segment + "=" * (-len(segment) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded))
-        return payload if isinstance(payload, dict) else {}
+        value = json.loads(base64.urlsafe_b64decode(padded))
+        return value if isinstance(value, dict) else {}
     except (IndexError, ValueError):
         return {}

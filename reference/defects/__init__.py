@@ -86,6 +86,30 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("count-patient-id", ("DATA-3",), "patient_id from count()+1, racing under concurrent creates"),
     Defect("wildcard-search", ("DATA-4",), "search terms go into LIKE unescaped"),
     Defect("weak-secret-accepted", ("CONF-1",), "production starts with a placeholder or short SECRET_KEY"),
+    Defect("guard-crash", ("AUTH-2", "ENV-2"),
+           "plan and role guards crash on a refused token (None.get) and no error layer catches it: the server's "
+           "plain-text 500, then the connection is closed without Connection: close"),
+    Defect("bare-429", ("RATE-1", "LOCK-1"),
+           "rate limit and lockout answer a rate-limit library's 429 {'error': 'Rate limit exceeded'}: "
+           "no envelope, no code, no Retry-After"),
+    Defect("generic-lock-code", ("LOCK-1", "ENV-3"),
+           "the lockout locks (429 with Retry-After, the right password refused too) but says UNKNOWN_ERROR"),
+    Defect("logout-any-token", ("AUTH-2",),
+           "logout answers 200 to any bearer token, garbage included, and revokes only what verifies"),
+    Defect("revocation-reads-only", ("REV-1",), "revoked tokens are refused on reads (GET) but accepted on writes"),
+    Defect("query-string-logging", ("LOG-1",),
+           "the access log writes the raw query string: percent-encoded emails and phones pass the masking"),
+    Defect("short-revocation-ttl", ("REV-1",),
+           "revocations expire after 5 s instead of the token's remaining lifetime"),
+    Defect("current-user-cache", ("DATA-1",),
+           "the list cache key uses a per-process 'current user' read after an await: concurrent users swap lists"),
+    Defect("out-of-range-crash", ("API-1",),
+           "list_patients' documented skip maximum is not enforced: skip >= 2**63 overflows SQLite, a 500"),
+    Defect("alg-none-case", ("AUTH-2",),
+           "alg 'none' is refused only in lower case: None, NONE, nOnE tokens are accepted unverified"),
+    Defect("embedded-jwk", ("AUTH-2",), "the verifier trusts a key embedded in the token header (jwk)"),
+    Defect("weak-dev-secret", ("AUTH-7",),
+           "in development, tokens signed with placeholder secrets (your-secret-key, changeme, secret) are accepted"),
 )}
 
 

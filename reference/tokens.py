@@ -110,10 +110,11 @@ def peek_header(token: str) -> dict[str, Any]:
 
 
 def _peek_segment(token: str, index: int) -> dict[str, Any]:
+    """A segment's JSON object, else {}: whatever was sent, deeply nested JSON included (RecursionError)."""
     try:
         segment = token.split(".")[index]
         padded = segment + "=" * (-len(segment) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded))
         return value if isinstance(value, dict) else {}
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):
         return {}

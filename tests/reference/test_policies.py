@@ -111,10 +111,11 @@ def test_logs_are_masked_json_with_request_ids(server, client):
     account = new_account(client, "logs", phone=phone)
     failed = login(client, account.email, WRONG)
     me = client.get("/api/users/me", headers=account.auth)
+    searched = client.get("/api/patients/", headers=account.auth, params={"search": account.email})
     last = client.get("/api/users/me", headers=bearer("garbage.token.value"))
     lines = server.wait_for_log(last.headers["x-request-id"], mark)
     text = "\n".join(lines)
-    for secret in (account.email, PASSWORD, WRONG, account.access_token, account.refresh_token, "5558675309",
+    for secret in (account.email, searched.request.url.query.decode(), PASSWORD, WRONG, account.access_token, account.refresh_token, "5558675309",
                    "867 5309", "garbage.token.value"):
         assert secret not in text, secret
     assert not re.search(r"(?<![0-9a-f.:-])123456(?![0-9a-f])", text), "the one-time code was logged"

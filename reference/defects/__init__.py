@@ -117,6 +117,23 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
 )}
 
 
+#: Combinations that can be switched on together, every member still observable (no two replace the
+#: same component, and none hides another's behaviour): `REFERENCE_DEFECTS=<members, comma-separated>`.
+#: Observable is not separable: members may fail the same requirement (in legacy-service, AUTH-2 by
+#: guard-crash and logout-any-token, REV-1 by guard-crash and short-revocation-ttl, ENV-1/ENV-2 by
+#: guard-crash and bare-429), so a bundle run shows a legacy service, and each member's own run what catches it.
+BUNDLES: dict[str, tuple[str, ...]] = {
+    # A service grown from a tutorial: slowapi's 429s, no error middleware of its own, hand-rolled
+    # guards and logout, uvicorn-style access lines, a revocation TTL in the wrong unit, a global
+    # "current user", an unbounded paging override, the tutorial's secret still in the key ring,
+    # raw LIKE search and count()+1 patient numbers.
+    "legacy-service": (
+        "guard-crash", "bare-429", "logout-any-token", "query-string-logging", "short-revocation-ttl",
+        "current-user-cache", "out-of-range-crash", "weak-dev-secret", "wildcard-search", "count-patient-id",
+    ),
+}
+
+
 class DefectError(ValueError):
     """An unknown defect name (a start-up error)."""
 

@@ -9,7 +9,6 @@ list. Requests one at a time never show it.
 
 import json
 
-from reference import context
 from reference.list_cache import ListCache
 from reference.middleware.auth import AuthMiddleware
 

@@ -43,7 +43,8 @@ def base_env(**extra: str) -> dict[str, str]:
     """The server's environment: ours minus any HealLog setting, plus the test defaults and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REFERENCE_", "REDIS_", "SMTP_", "EMAIL_"))}
     for name in ("SECRET_KEY", "ENVIRONMENT", "DATABASE_URL", "DEBUG_JWT_DECODES", "ALLOWED_ORIGINS",
-                 "MAX_BODY_BYTES", "RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER"):
+                 "MAX_BODY_BYTES", "RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER", "RATE_LIMIT_VERIFY_OTP",
+                 "RATE_LIMIT_REFRESH"):
         env.pop(name, None)
     env.update({
         "SECRET_KEY": SECRET,

@@ -91,9 +91,10 @@ class Recorder:
         with self._lock:
             return list(self._recent)
 
-    def render(self) -> str:
-        """The recent exchanges as text, secrets masked, oldest first."""
-        return redact("\n\n".join(render_entry(entry) for entry in self.recent()))
+    def render(self, last: int | None = None) -> str:
+        """The recent exchanges (the ``last`` ones, when given) as text, secrets masked, oldest first."""
+        entries = self.recent()[-last:] if last else self.recent()
+        return redact("\n\n".join(render_entry(entry) for entry in entries))
 
 
 def render_entry(entry: Exchange | TransportFailure | ClientTimeout) -> str:

@@ -7,6 +7,7 @@ and a failing one can be rendered as a curl line to reproduce it.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
@@ -108,6 +109,25 @@ class Exchange:
 
     def __repr__(self) -> str:
         return f"<exchange {self.label} -> {self.response.status}>"
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-able data (for reports that cross processes, e.g. under xdist); bodies base64."""
+        request, response = self.request, self.response
+        return {
+            "request": {"method": request.method, "url": request.url, "headers": list(request.headers.items()),
+                        "body": base64.b64encode(request.body).decode(), "chunked": request.chunked},
+            "response": {"status": response.status, "headers": list(response.headers.items()),
+                         "body": base64.b64encode(response.body).decode()},
+        }  # fmt: skip
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Exchange:
+        request, response = data["request"], data["response"]
+        return cls(
+            RecordedRequest(request["method"], request["url"], Headers(request["headers"]),
+                            base64.b64decode(request["body"]), chunked=bool(request.get("chunked"))),
+            RecordedResponse(response["status"], Headers(response["headers"]), base64.b64decode(response["body"])),
+        )  # fmt: skip
 
     @classmethod
     def from_httpx(cls, response: Any) -> Exchange:

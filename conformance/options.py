@@ -48,6 +48,14 @@ OPTIONS = {
     "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile. Default: 20."),
     "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
                        "Domain of the throwaway accounts' addresses. Default: example.com."),
+    "--baseline": ("CONFORMANCE_BASELINE",
+                   "JSON or TOML file of accepted failures (reason, ticket, expires): known failures do not fail "
+                   "the run, new ones do, expired ones do, fixed ones are reported."),
+    "--conformance-html": ("CONFORMANCE_HTML", "Write the report as one offline HTML page to this path."),
+    "--conformance-summary": ("CONFORMANCE_SUMMARY",
+                              "Write a Markdown summary to this path (default: appended to $GITHUB_STEP_SUMMARY "
+                              "when set)."),
+    "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
 }  # fmt: skip
 
 
@@ -59,6 +67,16 @@ def addoptions(parser: pytest.Parser) -> None:
     group.addoption(
         "--sut-env", action="append", default=[], metavar="K=V",
         help="Managed mode: extra environment for the SUT (repeatable), e.g. REFERENCE_DEFECTS=multi-decode.",
+    )  # fmt: skip
+    group.addoption(
+        "--baseline-update", action="store_true", default=False,
+        help="Write the --baseline file from this run: still-failing entries refreshed, new failures added "
+        "(reason to fill in), fixed ones dropped.",
+    )  # fmt: skip
+    group.addoption(
+        "--conformance-require-all", action="store_true",
+        default=os.environ.get("CONFORMANCE_REQUIRE_ALL", "") not in ("", "0", "false"),
+        help="Any selected MUST that is not run, blocked or inconclusive fails the run. [env CONFORMANCE_REQUIRE_ALL]",
     )  # fmt: skip
     # pytest owns --strict (strict markers, xfail, config...); it is honoured too, see RunOptions.strict.
     group.addoption(
@@ -105,7 +123,20 @@ class RunOptions:
     load: tuple[str, ...] = ()
     load_duration: float = 20.0
     email_domain: str = "example.com"
+    baseline: str | None = None
+    conformance_html: str | None = None
+    conformance_summary: str | None = None
+    conformance_har: str | None = None
+    baseline_update: bool = False
+    require_all: bool = False
     strict: bool = False
+
+    def __repr__(self) -> str:
+        """Never the signing secret or a fixed code: reprs end up in tracebacks."""
+        masked = {"jwt_secret": self.jwt_secret, "fixed_otp": self.fixed_otp}
+        shown = ", ".join(f"{k}={'***' if k in masked and getattr(self, k) else repr(getattr(self, k))}"
+                          for k in self.__dataclass_fields__)  # fmt: skip
+        return f"RunOptions({shown})"
 
     @classmethod
     def read(cls, config: pytest.Config) -> RunOptions:
@@ -123,6 +154,10 @@ class RunOptions:
         values["base_url"] = config.getoption("base_url") or None
         # SHOULD failures fail the run: --conformance-strict, or pytest's own --strict (ini ``strict``).
         values["strict"] = bool(config.getoption("conformance_strict") or config.getini("strict"))
+        values["baseline_update"] = bool(config.getoption("baseline_update"))
+        values["require_all"] = bool(config.getoption("conformance_require_all"))
+        if values["baseline_update"] and not values.get("baseline"):
+            raise pytest.UsageError("--baseline-update needs --baseline FILE (the file to write)")
         return cls(**values)  # type: ignore[arg-type]
 
 

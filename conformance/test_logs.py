@@ -87,9 +87,9 @@ def canary_run(api, accounts, target) -> CanaryRun:
 
 
 @pytest.mark.requirement("LOG-1")
-def test_no_submitted_secret_appears_in_the_log(canary_run, record_property):
+def test_no_submitted_secret_appears_in_the_log(canary_run, conformance_note):
     for note in canary_run.notes:
-        record_property("note", note)
+        conformance_note(note)
     logs.no_canary_in_logs(canary_run.lines, canary_run.secrets)
 
 

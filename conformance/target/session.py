@@ -74,3 +74,14 @@ def session_of(config) -> RunSession | None:
     from conformance.plugin import session_key
 
     return config.stash.get(session_key, None)
+
+
+def usage_of_the_run(config) -> dict:
+    """Requests sent, accounts created, retries and seconds of pacing, as the run's counters have them."""
+    from conformance import usage
+
+    counts: dict = dict(usage.snapshot())
+    session = session_of(config)
+    if session is not None and session.api is not None:
+        counts["paced_seconds"] = round(session.api.pacer.waited, 1)
+    return counts

@@ -51,7 +51,7 @@ def test_violation_renders_requirement_expectation_response_and_reproduction():
     )
     text = Violation("ENV-1", expected="the §4 envelope", actual="a 'detail' body", exchange=exchange).render()
     lines = text.splitlines()
-    assert lines[0].startswith("ENV-1  Every ≥400 response is JSON") and "request r-1" in lines[0]
+    assert lines[0].startswith("ENV-1  Every error in the envelope") and "request r-1" in lines[0]
     assert "  Expected: the §4 envelope" in lines
     assert "    x-request-id: r-1" in lines
     assert any(line.startswith("  Reproduce: curl") and "tok" not in line for line in lines)

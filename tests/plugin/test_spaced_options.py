@@ -59,12 +59,18 @@ def test_the_same_path_written_with_equals_runs_with_the_project_configuration(p
     assert "test_outside_testpaths" not in result.stdout.str()
 
 
-@pytest.mark.parametrize("value", ["p.toml", "does-not-exist.toml"])
-def test_spaced_path_that_cannot_move_the_root_is_fine(project, value):
+def test_spaced_path_that_cannot_move_the_root_is_fine(project):
     (project.path / "p.toml").write_text("")
-    result = project.runpytest("--profile", value, "--collect-only", "-q")
+    result = project.runpytest("--profile", "p.toml", "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.OK, result.stderr.str()
     assert "suite/test_one.py::test_one" in result.stdout.str()
+
+
+def test_a_spaced_path_that_does_not_exist_is_the_profiles_error_not_the_spacing(project):
+    result = project.runpytest("--profile", "does-not-exist.toml", "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        "ERROR: conformance: --profile does-not-exist.toml: no such file"]
 
 
 def test_an_explicit_configuration_file_pins_the_root_so_nothing_is_refused(project, elsewhere):

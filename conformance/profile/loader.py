@@ -24,7 +24,6 @@ GUARD_PATTERN = re.compile(r"^(none|user|pro|role:[a-z_]+)$")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 BODY_STYLES = frozenset({"json", "form", "none"})
 AUTHORIZATION_KINDS = frozenset({"claims", "database"})
-ENVIRONMENTS = frozenset({"development", "production"})
 #: Keys earlier profiles had, and where they live now.
 MOVED = {
     "limits.login_rate": "rate_limits.login",
@@ -121,8 +120,8 @@ def build(data: dict[str, Any], source: str) -> Profile:
     meta = data["profile"]
     if meta["authorization"] not in AUTHORIZATION_KINDS:
         problems.append("profile.authorization must be 'claims' or 'database'")
-    if meta["environment"] not in ENVIRONMENTS:
-        problems.append("profile.environment must be 'development' or 'production'")
+    if not str(meta["environment"]).strip():
+        problems.append("profile.environment must name the deployment (development, staging, production...)")
     codes = data["codes"]
     if not all(isinstance(v, int) and 400 <= v < 600 for v in codes.values()):
         problems.append("codes must map each code to an HTTP status between 400 and 599")
@@ -135,7 +134,8 @@ def build(data: dict[str, Any], source: str) -> Profile:
     return Profile(
         name=str(meta["name"]),
         authorization=meta["authorization"],
-        environment=meta["environment"],
+        environment=str(meta["environment"]).strip(),
+        production=bool(meta["production"]),
         api_prefix=str(meta["api_prefix"]),
         operations=operations,
         guard_classes=guard_classes,

@@ -216,7 +216,8 @@ class Sources:
 class Profile:
     name: str
     authorization: str  # "claims" or "database"
-    environment: str
+    environment: str  # any deployment name
+    production: bool  # production rules for an environment not called "production"
     api_prefix: str
     operations: Mapping[str, Operation]
     guard_classes: GuardClasses
@@ -246,7 +247,7 @@ class Profile:
 
     @property
     def is_production(self) -> bool:
-        return self.environment == "production"
+        return self.environment == "production" or self.production
 
     def hsts_required(self, url: str) -> bool:
         """HSTS is a MUST for production targets and https URLs (§6), a SHOULD elsewhere."""

@@ -97,6 +97,10 @@ class ManagedTarget(Target):
         self.jwt_secret = self.jwt_secret or secrets.token_hex(32)
         self._main = self._spawn(self.data_dir, self.root / "sut.log", name="the SUT")
         self.base_url = _url_of(self._main)
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
+            wrong = health.surface_problem(client, self.base_url, self.profile)
+        if wrong is not None:
+            raise TargetError(f"the started SUT ({self.sut_cmd}): {wrong}")
         self.extra.update(
             data_dir=str(self.data_dir),
             log_file=str(self._log.path),
@@ -167,6 +171,11 @@ class ManagedTarget(Target):
                 timeout=self.startup_timeout,
                 what=f"{method} {url} never answered 200 JSON",
             )
+
+    def require(self, capability: str) -> None:
+        """Managed mode has every capability, except stopping a store the run did not start."""
+        if capability.startswith("store:"):
+            self._store(capability.split(":", 1)[1])
 
     # -- accounts -------------------------------------------------------
     def otp_code(self, email: str, *, timeout: float = 10.0) -> str:

@@ -86,3 +86,15 @@ def test_invalid_profile_is_one_clear_error(tmp_path, text, message):
 def test_missing_profile_file_is_named(tmp_path):
     with pytest.raises(profiles.ProfileError, match="no such file"):
         profiles.load(tmp_path / "absent.toml")
+
+
+def test_any_deployment_name_is_accepted_and_production_rules_follow_the_name_or_the_flag(tmp_path):
+    path = tmp_path / "staging.toml"
+    path.write_text('[profile]\nenvironment = "staging"\n')
+    staging = profiles.load(path)
+    assert staging.environment == "staging" and not staging.is_production
+    assert not staging.hsts_required("http://staging.internal/health")
+    path.write_text('[profile]\nenvironment = "staging"\nproduction = true\n')
+    assert profiles.load(path).is_production and profiles.load(path).hsts_required("http://staging.internal/")
+    path.write_text('[profile]\nenvironment = "production"\n')
+    assert profiles.load(path).is_production

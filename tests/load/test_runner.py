@@ -57,7 +57,7 @@ def test_sut_env_pairs_are_parsed_and_malformed_ones_refused():
 
 def test_embedded_sut_gets_rate_limits_above_any_run():
     env = runner.load_sut_env(profiles.load())
-    assert set(env) == {"RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER"}
+    assert set(env) == {"RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER", "RATE_LIMIT_VERIFY_OTP", "RATE_LIMIT_REFRESH"}
     for value in env.values():
         count, seconds = value.split("/")
         assert int(count) / int(seconds) > 1000

@@ -14,6 +14,8 @@ the exit code.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Generator
 from typing import Any
 
@@ -248,8 +250,18 @@ def _attach_exchanges(item: pytest.Item, report: pytest.TestReport) -> None:
         report.sections.append(("recorded exchanges (latest last)", shown))
 
 
+#: For the harness's own tests only: where to write the secrets the run used, to search its outputs for them.
+SECRETS_DUMP_ENV = "CONFORMANCE_SELFTEST_SECRETS_FILE"
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _session(session.config).close()
+    dump = os.environ.get(SECRETS_DUMP_ENV)
+    if dump:
+        from conformance import redaction
+
+        with open(dump, "a", encoding="utf-8") as out:
+            out.writelines(json.dumps(value) + "\n" for value in redaction.registered())
 
 
 # -- fixtures ----------------------------------------------------------------------------------

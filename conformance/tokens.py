@@ -107,9 +107,9 @@ class Variant:
 def _alg_none_variants() -> list[Variant]:
     variants = []
     for spelling in ALG_NONE_SPELLINGS:
-        variants.append(Variant(f"alg-{spelling}", "TOKEN_INVALID", f"the token with `alg: {spelling}` and no signature"))
-        variants.append(Variant(f"alg-{spelling}-signed", "TOKEN_INVALID",
-                                f"the token with `alg: {spelling}` and the genuine signature"))  # fmt: skip
+        subject = f"the token with `alg: {spelling}`"
+        variants.append(Variant(f"alg-{spelling}", "TOKEN_INVALID", f"{subject} and no signature"))
+        variants.append(Variant(f"alg-{spelling}-signed", "TOKEN_INVALID", f"{subject} and the genuine signature"))
     return variants
 
 

@@ -234,8 +234,10 @@ def genuine_token_admitted(exchange: Exchange) -> None:
     """AUTH-7's positive control: the genuine token of the user the forged ones copy is accepted (2xx)."""
     __tracebackhide__ = True
     if not is_success(exchange):
-        raise Inconclusive(f"the genuine token of the user whose claims the forged tokens copy was refused "
-                           f"({describe(exchange)}, {exchange.label}), so a refused forged token proves nothing")  # fmt: skip
+        raise Inconclusive(
+            f"the genuine token of the user whose claims the forged tokens copy was refused "
+            f"({describe(exchange)}, {exchange.label}), so a refused forged token proves nothing"
+        )
 
 
 def weak_secrets_refused(answers: Sequence[tuple[str, Exchange]]) -> None:

@@ -13,10 +13,10 @@ of its own, so that a SUT that wrongly logs out on a forged token revokes
 nothing another test relies on.
 
 Login budget: the per-IP login rate of the profile is shared by the whole
-run, so this module sends at most seven logins: a throwaway session to revoke
-and a second session of that account for the logout column, a wrong password,
-an unknown email, an unverified account, and one session per privileged
-account (cached).
+run, so this module sends at most six logins: a second session of the
+throwaway account whose first session (from verification) is revoked, for the
+logout column; a wrong password, an unknown email, an unverified account, and
+one session per privileged account (cached).
 """
 
 from __future__ import annotations

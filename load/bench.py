@@ -13,6 +13,9 @@ SUT's processes and each locust process used, their medians and the ratios.
     revocation-store  auth_read, Redis revocation store vs REFERENCE_DEFECTS=memory-revocation
     workers           auth_read with the checks on, from 2 locust worker processes, against
                       `serve` (one process) vs `serve --workers 2`
+    generator         one locust worker process, checks on vs off, against the replay server
+                      (:mod:`load.replay`: the reference's answers recorded once, replayed at no cost),
+                      so the generator and not the SUT is the limit
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import httpx
 
 from conformance import profile as profiles
 from conformance.target import TargetError, TargetSettings, open_target
-from load import instructions, procfs
+from load import instructions, procfs, replay
 from load.provision import Needs, Provisioner, ProvisioningError
 from load.runner import Distribution, LoadRun, RunnerError, free_port, load_sut_env, provision, run_locust
 
@@ -56,6 +59,11 @@ class Comparison:
     processes: int = 0
     #: The conformance checks on every response (off: the generator's CPU goes to load only).
     checks: bool = False
+    #: The variant's checks when they differ (the generator comparison); None: as ``checks``.
+    variant_checks: bool | None = None
+
+    def checks_of(self, side: int) -> bool:
+        return self.checks if side == 0 or self.variant_checks is None else self.variant_checks
 
 
 COMPARISONS = {
@@ -70,6 +78,10 @@ COMPARISONS = {
     "workers": Comparison(
         "auth_read", "one reference process vs two on the same Redis and SQLite (checks on, 2 locust workers)",
         "1 worker", "2 workers", variant_cmd=REFERENCE_CMD + " --workers 2", processes=2, checks=True,
+    ),
+    "generator": Comparison(
+        "auth_read", "what one locust worker process sustains (SUT: the replay server, its CPU under SUT cores)",
+        "checks on", "checks off", processes=1, checks=True, variant_checks=False,
     ),
 }  # fmt: skip
 
@@ -157,10 +169,13 @@ def report(comparison: Comparison, results: list[list[Figures]]) -> str:
     )
     if p95_ratio is not None:
         lines.append(f"ratio: p95 of {comparison.variant} is {p95_ratio:.2f}x that of {comparison.baseline}")
-    capacity = _median([f.worker_requests_per_cpu_second for runs in results for f in runs])
-    if capacity is not None:
-        checks = "checks on" if comparison.checks else "checks off"
-        lines.append(f"load generator: a locust process running users gets through {capacity:.0f} requests per CPU-second ({checks})")
+    capacities = [_median([f.worker_requests_per_cpu_second for f in runs]) for runs in results]
+    if any(c is not None for c in capacities):
+        parts = [
+            f"{names[side]} {'-' if c is None else f'{c:.0f}'} (checks {'on' if comparison.checks_of(side) else 'off'})"
+            for side, c in enumerate(capacities)
+        ]
+        lines.append("load generator, requests per CPU-second of a locust process running users: " + ", ".join(parts))
     lines.append(f"machine: {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, {platform.platform()}")
     return "\n".join(lines)
 
@@ -219,7 +234,7 @@ def bench(comparison: Comparison, *, rounds: int, users: int, duration: float, o
                 distribution = Distribution(processes=comparison.processes, bind_port=free_port())
             run = LoadRun(
                 comparison.profile, users=users, spawn_rate=users, duration=duration,
-                out=out / f"side{side}" / f"round{n + 1}", checks=comparison.checks, distribution=distribution,
+                out=out / f"side{side}" / f"round{n + 1}", checks=comparison.checks_of(side), distribution=distribution,
             )  # fmt: skip
             run.out.mkdir(parents=True, exist_ok=True)
             cpu_before = procfs.group_cpu_seconds(groups[side])
@@ -230,10 +245,61 @@ def bench(comparison: Comparison, *, rounds: int, users: int, duration: float, o
                 raise RunnerError(f"round {n + 1} of {(comparison.baseline, comparison.variant)[side]} gave no figures:\n{result.gate_table}")
             wall = max((p["wall_seconds"] for p in json.loads(gate_json.read_text())["processes"]), default=duration)
             results[side].append(figures_of(gate_json, sut_cores=cpu / wall if wall else None))
-            print(f"  round {n + 1} {(comparison.baseline, comparison.variant)[side]}: {results[side][-1]}", flush=True)
+            done = results[side][-1]
+            print(f"  round {n + 1} {(comparison.baseline, comparison.variant)[side]}: {done.rps:.1f} rps, p95 {done.p95} ms", flush=True)
     finally:
         for target in targets:
             target.close()
+    return report(comparison, results)
+
+
+def auth_read_recordings(data: dict[str, Any], profile: profiles.Profile) -> list[replay.Recording]:
+    """Every request auth_read sends, with the token it sends it with (the answers differ by account)."""
+    first = data["accounts"][0]["sessions"][0]["access_token"]
+    recordings = []
+    for account in data["accounts"]:
+        token = account["sessions"][0]["access_token"]
+        recordings += [replay.Recording(profile.operation("get_patient").url_path(id=p), token) for p in account["patients"]]
+    for operation, kind in (("me", None), ("list_patients", None), ("pro_feature", "pro"), ("list_users", "admin")):
+        privileged = data.get(kind) if kind else None
+        token = privileged["sessions"][0]["access_token"] if privileged else first
+        recordings.append(replay.Recording(profile.operation(operation).url_path(), token))
+    return recordings
+
+
+def generator(comparison: Comparison, *, rounds: int, users: int, duration: float, out: Path) -> str:
+    """One locust worker process against the replay server, checks on and off in ABBA order."""
+    profile = profiles.load()
+    target = open_target(TargetSettings(sut_env=load_sut_env(profile), startup_timeout=STARTUP_TIMEOUT), profile)
+    try:
+        first = LoadRun(comparison.profile, users=users, out=out, distribution=Distribution(processes=comparison.processes))
+        accounts_file = provision(target, profile, first)
+        answers = replay.record(target.base_url, auth_read_recordings(json.loads(accounts_file.read_text()), profile))
+    finally:
+        target.close()  # the reference's CPU is the generator's now
+    server = replay.ReplayServer(answers).start()
+    results: list[list[Figures]] = [[], []]
+    try:
+        for n, side in order(rounds):
+            run = LoadRun(
+                comparison.profile, users=users, spawn_rate=users, duration=duration,
+                out=out / f"side{side}" / f"round{n + 1}", checks=comparison.checks_of(side),
+                distribution=Distribution(processes=comparison.processes, bind_port=free_port()),
+            )  # fmt: skip
+            run.out.mkdir(parents=True, exist_ok=True)
+            cpu_before = server.cpu_seconds()
+            result = run_locust(run, server.base_url, accounts_file)
+            cpu = server.cpu_seconds() - cpu_before
+            gate_json = run.out / "gate.json"
+            if not gate_json.exists():
+                raise RunnerError(f"round {n + 1} gave no figures:\n{result.gate_table}")
+            wall = max((p["wall_seconds"] for p in json.loads(gate_json.read_text())["processes"]), default=duration)
+            results[side].append(figures_of(gate_json, sut_cores=cpu / wall if wall else None))
+            done = results[side][-1]
+            print(f"  round {n + 1} {(comparison.baseline, comparison.variant)[side]}: {done.rps:.1f} rps, "
+                  f"{done.generator_shares}", flush=True)  # fmt: skip
+    finally:
+        server.stop()
     return report(comparison, results)
 
 
@@ -302,7 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.no_rps:
                 return 0 if stable else 1
         print(f"{args.comparison}: {args.rounds} rounds x 2 sides x {args.duration:g}s, {args.users} users", flush=True)
-        text = bench(comparison, rounds=args.rounds, users=args.users, duration=args.duration, out=args.out.resolve() / args.comparison)
+        run = generator if args.comparison == "generator" else bench
+        text = run(comparison, rounds=args.rounds, users=args.users, duration=args.duration, out=args.out.resolve() / args.comparison)
     except (RunnerError, TargetError, ProvisioningError, instructions.InstructionError, procfs.ProcError) as exc:
         print(f"python -m load.bench: {exc}", file=sys.stderr)
         return 2

@@ -6,9 +6,10 @@ import json
 import os
 import subprocess
 
+import httpx
 import pytest
 
-from load import bench, instructions, procfs
+from load import bench, instructions, procfs, replay
 
 
 def test_rounds_alternate_abba_so_drift_hits_both_sides():
@@ -56,7 +57,7 @@ def test_report_shows_the_cpu_of_the_sut_and_of_each_locust_process():
     assert "m 0.01  w 0.20  w 0.10" in text
     assert "0.98" in text and "1.60" in text
     # Per CPU-second of each worker: 1000 and 1500, median 1250.
-    assert "1250 requests per CPU-second (checks on)" in text
+    assert "requests per CPU-second of a locust process running users: 1 worker 1250 (checks on)" in text
 
 
 # -- instruction counts (callgrind) ------------------------------------------------
@@ -177,3 +178,46 @@ def test_find_pid_wants_exactly_one_match(tmp_path):
         procfs.find_pid("--data-dir /c", proc)
     with pytest.raises(procfs.ProcError, match=r"\[10, 11\]"):
         procfs.find_pid("reference serve", proc)
+
+
+# -- the replay server (generator benchmark) -------------------------------------------
+
+
+def test_replayed_answers_are_byte_for_byte_with_their_length_recomputed():
+    original = httpx.Response(
+        403, headers=[("content-type", "application/json"), ("x-debug-jwt-decodes", "1"), ("transfer-encoding", "chunked")],
+        content=b'{"success": false}',
+    )  # fmt: skip
+    raw = replay.raw_response(original)
+    assert raw.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert b"x-debug-jwt-decodes: 1\r\n" in raw and b"transfer-encoding" not in raw
+    assert raw.endswith(b"content-length: 18\r\n\r\n" + b'{"success": false}')
+
+
+def test_the_replay_server_answers_recorded_paths_on_one_connection_and_404_otherwise():
+    answer = replay.raw_response(httpx.Response(200, json={"id": "me"}))
+    server = replay.ReplayServer({"/api/users/me": answer}).start()
+    try:
+        with httpx.Client(base_url=server.base_url) as client:
+            for _ in range(3):  # keep-alive: the same connection answers again
+                assert client.get("/api/users/me?x=1", headers={"Authorization": "Bearer t"}).json() == {"id": "me"}
+            assert client.post("/api/other", json={"a": 1}).status_code == 404
+        assert server.served == 4
+    finally:
+        server.stop()
+
+
+def test_auth_read_recordings_use_the_token_each_request_will_carry():
+    from conformance import profile as profiles
+
+    session = lambda token: {"sessions": [{"access_token": token}]}  # noqa: E731
+    data = {
+        "accounts": [{**session("a1"), "patients": ["p1"]}, {**session("a2"), "patients": ["p2"]}],
+        "pro": session("pro"),
+        "admin": None,
+    }
+    recorded = {r.path: r.token for r in bench.auth_read_recordings(data, profiles.load())}
+    assert recorded == {
+        "/api/patients/p1": "a1", "/api/patients/p2": "a2", "/api/users/me": "a1", "/api/patients/": "a1",
+        "/api/patients/pro-feature/": "pro", "/api/users/": "a1",
+    }  # fmt: skip

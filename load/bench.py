@@ -27,7 +27,7 @@ import platform
 import statistics
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from conformance import profile as profiles
 from conformance.target import TargetError, TargetSettings, open_target
 from load import instructions, procfs, replay
 from load.provision import Needs, Provisioner, ProvisioningError
-from load.runner import Distribution, LoadRun, RunnerError, free_port, load_sut_env, provision, run_locust
+from load.runner import LOCUST_MASTER_PORT, Distribution, LoadRun, RunnerError, free_port, load_sut_env, provision, run_locust
 
 REFERENCE_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
 #: With a --sut-cmd of its own the harness needs the seed command spelled out (plan and role included).
@@ -216,6 +216,30 @@ def sut_group(target: Any) -> int:
     return os.getpgid(procfs.find_pid(f"--data-dir {target.extra['data_dir']}"))
 
 
+def run_round(
+    comparison: Comparison, n: int, side: int, *, base_url: str, accounts_file: Path, users: int, duration: float,
+    out: Path, server_cpu: Callable[[], float],
+) -> Figures:
+    """One round of one side; ``server_cpu`` reads the CPU seconds of whatever answers (SUT or replay server)."""
+    distribution = Distribution(processes=comparison.processes, bind_port=free_port() if comparison.processes else LOCUST_MASTER_PORT)
+    run = LoadRun(
+        comparison.profile, users=users, spawn_rate=users, duration=duration, out=out / f"side{side}" / f"round{n + 1}",
+        checks=comparison.checks_of(side), distribution=distribution,
+    )  # fmt: skip
+    run.out.mkdir(parents=True, exist_ok=True)
+    cpu_before = server_cpu()
+    result = run_locust(run, base_url, accounts_file)
+    cpu = server_cpu() - cpu_before
+    gate_json = run.out / "gate.json"
+    name = (comparison.baseline, comparison.variant)[side]
+    if not gate_json.exists():
+        raise RunnerError(f"round {n + 1} of {name} gave no figures:\n{result.gate_table}")
+    wall = max((p["wall_seconds"] for p in json.loads(gate_json.read_text())["processes"]), default=duration)
+    figures = figures_of(gate_json, sut_cores=cpu / wall if wall else None)
+    print(f"  round {n + 1} {name}: {figures.rps:.1f} rps, p95 {figures.p95} ms, locust {figures.generator_shares}", flush=True)
+    return figures
+
+
 def bench(comparison: Comparison, *, rounds: int, users: int, duration: float, out: Path) -> str:
     profile = profiles.load()
     targets = []
@@ -223,30 +247,18 @@ def bench(comparison: Comparison, *, rounds: int, users: int, duration: float, o
         for settings in sides(comparison, load_sut_env(profile)):
             targets.append(open_target(settings, profile))
         groups = [sut_group(target) for target in targets]
-        distribution = Distribution(processes=comparison.processes)
         accounts = []
         for side, target in enumerate(targets):
-            run = LoadRun(comparison.profile, users=users, out=out / f"side{side}", distribution=distribution)
+            run = LoadRun(comparison.profile, users=users, out=out / f"side{side}",
+                          distribution=Distribution(processes=comparison.processes))  # fmt: skip
             accounts.append(provision(target, profile, run))
         results: list[list[Figures]] = [[], []]
         for n, side in order(rounds):
-            if comparison.processes:
-                distribution = Distribution(processes=comparison.processes, bind_port=free_port())
-            run = LoadRun(
-                comparison.profile, users=users, spawn_rate=users, duration=duration,
-                out=out / f"side{side}" / f"round{n + 1}", checks=comparison.checks_of(side), distribution=distribution,
-            )  # fmt: skip
-            run.out.mkdir(parents=True, exist_ok=True)
-            cpu_before = procfs.group_cpu_seconds(groups[side])
-            result = run_locust(run, targets[side].base_url, accounts[side])
-            cpu = procfs.group_cpu_seconds(groups[side]) - cpu_before
-            gate_json = run.out / "gate.json"
-            if not gate_json.exists():
-                raise RunnerError(f"round {n + 1} of {(comparison.baseline, comparison.variant)[side]} gave no figures:\n{result.gate_table}")
-            wall = max((p["wall_seconds"] for p in json.loads(gate_json.read_text())["processes"]), default=duration)
-            results[side].append(figures_of(gate_json, sut_cores=cpu / wall if wall else None))
-            done = results[side][-1]
-            print(f"  round {n + 1} {(comparison.baseline, comparison.variant)[side]}: {done.rps:.1f} rps, p95 {done.p95} ms", flush=True)
+            group = groups[side]
+            results[side].append(run_round(
+                comparison, n, side, base_url=targets[side].base_url, accounts_file=accounts[side], users=users,
+                duration=duration, out=out, server_cpu=lambda: procfs.group_cpu_seconds(group),
+            ))  # fmt: skip
     finally:
         for target in targets:
             target.close()
@@ -281,23 +293,10 @@ def generator(comparison: Comparison, *, rounds: int, users: int, duration: floa
     results: list[list[Figures]] = [[], []]
     try:
         for n, side in order(rounds):
-            run = LoadRun(
-                comparison.profile, users=users, spawn_rate=users, duration=duration,
-                out=out / f"side{side}" / f"round{n + 1}", checks=comparison.checks_of(side),
-                distribution=Distribution(processes=comparison.processes, bind_port=free_port()),
-            )  # fmt: skip
-            run.out.mkdir(parents=True, exist_ok=True)
-            cpu_before = server.cpu_seconds()
-            result = run_locust(run, server.base_url, accounts_file)
-            cpu = server.cpu_seconds() - cpu_before
-            gate_json = run.out / "gate.json"
-            if not gate_json.exists():
-                raise RunnerError(f"round {n + 1} gave no figures:\n{result.gate_table}")
-            wall = max((p["wall_seconds"] for p in json.loads(gate_json.read_text())["processes"]), default=duration)
-            results[side].append(figures_of(gate_json, sut_cores=cpu / wall if wall else None))
-            done = results[side][-1]
-            print(f"  round {n + 1} {(comparison.baseline, comparison.variant)[side]}: {done.rps:.1f} rps, "
-                  f"{done.generator_shares}", flush=True)  # fmt: skip
+            results[side].append(run_round(
+                comparison, n, side, base_url=server.base_url, accounts_file=accounts_file, users=users,
+                duration=duration, out=out, server_cpu=server.cpu_seconds,
+            ))  # fmt: skip
     finally:
         server.stop()
     return report(comparison, results)
@@ -360,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problem:
                 print(f"instruction counts: skipped, valgrind {problem}", flush=True)
             elif not args.no_instructions:
-                print(f"instruction counts: {args.repetitions} repetitions, windows of {args.cycles} and {2 * args.cycles} sequences", flush=True)
+                windows = f"windows of {args.cycles} and {2 * args.cycles} sequences"
+                print(f"instruction counts: {args.repetitions} repetitions, {windows}", flush=True)
                 repeated = instruction_counts(comparison, cycles=args.cycles, repetitions=args.repetitions)
                 print(instructions.report((comparison.baseline, comparison.variant), args.cycles, repeated), flush=True)
                 ratios = [rep.ratio for rep in repeated]
@@ -369,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0 if stable else 1
         print(f"{args.comparison}: {args.rounds} rounds x 2 sides x {args.duration:g}s, {args.users} users", flush=True)
         run = generator if args.comparison == "generator" else bench
-        text = run(comparison, rounds=args.rounds, users=args.users, duration=args.duration, out=args.out.resolve() / args.comparison)
+        out = args.out.resolve() / args.comparison
+        text = run(comparison, rounds=args.rounds, users=args.users, duration=args.duration, out=out)
     except (RunnerError, TargetError, ProvisioningError, instructions.InstructionError, procfs.ProcError) as exc:
         print(f"python -m load.bench: {exc}", file=sys.stderr)
         return 2

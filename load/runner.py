@@ -266,9 +266,11 @@ def run_locust(run: LoadRun, base_url: str | None, accounts_file: Path | None) -
         (run.out / stale).unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))}
     log_path = run.out / "locust.log"
-    code = run_bounded(locust_command(run, base_url, accounts_file), log_path=log_path, cwd=run.out, env=env, timeout=run.timeout)
+    command = locust_command(run, base_url, accounts_file)
+    code = run_bounded(command, log_path=log_path, cwd=run.out, env=env, timeout=run.timeout)
     if run.distribution.worker:
-        return LoadResult(code, run.out, f"locust worker exited with code {code}; its output is in {log_path}", run.out / "locust_stats.csv")
+        summary = f"locust worker exited with code {code}; its output is in {log_path}"
+        return LoadResult(code, run.out, summary, run.out / "locust_stats.csv")
     gate_path = run.out / "gate.txt"
     if gate_path.exists():
         table = gate_path.read_text("utf-8")
@@ -444,14 +446,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.monotonic()
         if distribution.worker:
             where = f"{distribution.master_host}:{distribution.master_port}"
-            print(f"load {run.profile}: {max(1, distribution.processes)} worker process(es) of the master at {where}", flush=True)
+            workers = max(1, distribution.processes)
+            print(f"load {run.profile}: {workers} worker process(es) of the master at {where}", flush=True)
             result = run_locust(run, None, None)
             print(result.gate_table)
             return result.exit_code
         target = open_load_target(args, profile)
         try:
             processes = f" ({distribution.workers} worker processes)" if distribution.distributed else ""
-            print(f"load {run.profile}: {run.users} users for {run.duration:g}s against {target.base_url}{processes}", flush=True)
+            where = f"against {target.base_url}{processes}"
+            print(f"load {run.profile}: {run.users} users for {run.duration:g}s {where}", flush=True)
             result = execute(run, target, profile)
         finally:
             target.close()

@@ -302,7 +302,9 @@ def generator(comparison: Comparison, *, rounds: int, users: int, duration: floa
     return report(comparison, results)
 
 
-def instruction_counts(comparison: Comparison, *, cycles: int, repetitions: int) -> list[instructions.Repetition]:
+def instruction_counts(
+    comparison: Comparison, *, cycles: int, repetitions: int, warmup: int = instructions.WARMUP_CYCLES
+) -> list[instructions.Repetition]:
     """Instructions per request of both sides (callgrind), ``repetitions`` times."""
     profile = profiles.load()
     # A fixed hash seed: dict and set layouts, and so the work of a request, repeat from run to run.
@@ -322,7 +324,7 @@ def instruction_counts(comparison: Comparison, *, cycles: int, repetitions: int)
             controls.append(instructions.Callgrind(procfs.find_pid(marker)))
         for control, session in zip(controls, sessions):
             control.instrument()
-            session.cycles(instructions.WARMUP_CYCLES)
+            session.cycles(warmup)
         repeated = []
         for n in range(repetitions):
             pairs = list(zip(controls, sessions))

@@ -42,7 +42,7 @@ from load.runner import LOCUST_MASTER_PORT, Distribution, LoadRun, RunnerError, 
 
 REFERENCE_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
 #: With a --sut-cmd of its own the harness needs the seed command spelled out (plan and role included).
-SEED_CMD = "{python} -m reference seed-user --email {email} --password {password} --data-dir {data_dir} --plan {plan} --role {role}"
+SEED_CMD = "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir} --plan {plan} --role {role}"
 STARTUP_TIMEOUT = 60.0
 
 

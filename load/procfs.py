@@ -18,20 +18,27 @@ class ProcError(RuntimeError):
 
 
 def find_pid(marker: str, proc: Path = PROC) -> int:
-    """The one process whose command line contains ``marker``."""
-    found = []
+    """The one process whose command line contains ``marker``.
+
+    A command started through a shell (``sh -c '...'``) matches twice, the
+    shell and what it runs: the match whose child also matches is the wrapper,
+    and is skipped.
+    """
+    found: dict[int, int] = {}  # pid -> parent pid
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            parent = int(stat_fields((entry / "stat").read_text())[1])
+        except (OSError, IndexError, ValueError):
             continue
         if marker in cmdline:
-            found.append(int(entry.name))
-    if len(found) != 1:
-        raise ProcError(f"expected one process running {marker!r}, found {sorted(found) or 'none'}")
-    return found[0]
+            found[int(entry.name)] = parent
+    innermost = sorted(pid for pid in found if pid not in found.values())
+    if len(innermost) != 1:
+        raise ProcError(f"expected one process running {marker!r}, found {innermost or 'none'}")
+    return innermost[0]
 
 
 def stat_fields(text: str) -> list[str]:

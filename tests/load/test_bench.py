@@ -147,11 +147,12 @@ def test_the_sequence_is_auth_reads_mix():
 # -- /proc ----------------------------------------------------------------------
 
 
-def fake_proc(root, processes):
+def fake_proc(root, processes, parents=None):
     for pid, (comm, pgid, ticks, cmdline) in processes.items():
         entry = root / str(pid)
         entry.mkdir()
-        rest = ["S", "1", str(pgid)] + ["0"] * 8 + [str(t) for t in ticks] + ["0"] * 5
+        parent = (parents or {}).get(pid, 1)
+        rest = ["S", str(parent), str(pgid)] + ["0"] * 8 + [str(t) for t in ticks] + ["0"] * 5
         (entry / "stat").write_text(f"{pid} ({comm}) " + " ".join(rest) + "\n")
         (entry / "cmdline").write_bytes(cmdline.replace(" ", "\0").encode())
     (root / "self").mkdir()
@@ -178,6 +179,15 @@ def test_find_pid_wants_exactly_one_match(tmp_path):
         procfs.find_pid("--data-dir /c", proc)
     with pytest.raises(procfs.ProcError, match=r"\[10, 11\]"):
         procfs.find_pid("reference serve", proc)
+
+
+def test_find_pid_skips_the_shell_that_runs_the_command(tmp_path):
+    command = "valgrind --callgrind-out-file=/d/out python -m reference serve"
+    proc = fake_proc(tmp_path, {
+        20: ("sh", 20, (0, 0, 0, 0), f"/bin/sh -c {command}"),
+        21: ("memcheck", 20, (0, 0, 0, 0), command),
+    }, parents={21: 20})  # fmt: skip
+    assert procfs.find_pid("--callgrind-out-file=/d/out", proc) == 21
 
 
 # -- the replay server (generator benchmark) -------------------------------------------

@@ -25,6 +25,8 @@ SMOKE_SLO = Path(__file__).with_name("smoke_slo.toml")
 FIXED_OTP = "246810"
 RUN_TIMEOUT = 180
 GATE_HEADER = "SLO gate for profile"
+#: Seconds for an embedded reference to start: several boot at once on a busy two-core machine.
+STARTUP_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def embedded_sut():
 
     profile = profiles.load()
     env = {**load_sut_env(profile), "REFERENCE_FIXED_OTP": FIXED_OTP}
-    target = open_target(TargetSettings(sut_env=env), profile)
+    target = open_target(TargetSettings(sut_env=env, startup_timeout=STARTUP_TIMEOUT), profile)
     try:
         yield target
     finally:
@@ -96,7 +98,7 @@ def test_two_forked_workers_pass_the_clean_reference_with_one_gate(embedded_sut,
 
 def test_two_forked_workers_fail_multi_decode_on_auth_1(tmp_path):
     result = run_load(
-        "auth_read", "--sut-env", "REFERENCE_DEFECTS=multi-decode", "--processes", "2",
+        "auth_read", "--sut-env", "REFERENCE_DEFECTS=multi-decode", "--startup-timeout", str(STARTUP_TIMEOUT), "--processes", "2",
         "--users", "4", "--spawn-rate", "4", "--duration", "4", out=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1, explain(result, tmp_path)

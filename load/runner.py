@@ -19,9 +19,6 @@ import argparse
 import ipaddress
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -33,6 +30,8 @@ from urllib.parse import urlsplit
 from conformance import profile as profiles
 from conformance.outcomes import NotRun
 from conformance.target.base import Target
+from conformance.target.ports import free_port
+from conformance.target.process import run_bounded
 from load.gate import SloError, parse_override
 from load.provision import Needs, Provisioner, ProvisioningError, write_accounts
 
@@ -50,7 +49,6 @@ PROFILES = tuple(NEEDS)
 #: Seconds locust may take beyond --duration to start, stop its users and write its reports.
 LOCUST_GRACE = 60.0
 #: Seconds between SIGINT to locust's process group (it then writes its reports) and SIGKILL.
-STOP_GRACE = 10.0
 #: locust's default port for master-worker traffic.
 LOCUST_MASTER_PORT = 5557
 
@@ -267,7 +265,10 @@ def run_locust(run: LoadRun, base_url: str | None, accounts_file: Path | None) -
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))}
     log_path = run.out / "locust.log"
     command = locust_command(run, base_url, accounts_file)
-    code = run_bounded(command, log_path=log_path, cwd=run.out, env=env, timeout=run.timeout)
+    done = run_bounded(command, timeout=run.timeout, env=env, cwd=run.out, output_path=log_path, what="locust")
+    if done.returncode is None:
+        raise RunnerError(f"locust did not finish within {run.timeout:.0f}s; its output is in {log_path}")
+    code = done.returncode
     if run.distribution.worker:
         summary = f"locust worker exited with code {code}; its output is in {log_path}"
         return LoadResult(code, run.out, summary, run.out / "locust_stats.csv")
@@ -279,61 +280,6 @@ def run_locust(run: LoadRun, base_url: str | None, accounts_file: Path | None) -
         table = "locust ended without a gate verdict; last lines of its log:\n  " + "\n  ".join(tail)
         code = max(code, 2)
     return LoadResult(code, run.out, table, run.out / "locust_stats.csv")
-
-
-def run_bounded(command: list[str], *, log_path: Path, cwd: Path, env: dict[str, str], timeout: float) -> int:
-    """Run ``command`` in a process group of its own, output to ``log_path``; its exit code.
-
-    The one place where the runner starts a process. After ``timeout``
-    seconds, or on any exception in this process (Ctrl-C included), the whole
-    group gets SIGINT (locust then stops its users and writes its reports),
-    then SIGKILL after :data:`STOP_GRACE`. The group is killed after a normal
-    exit too, so no forked worker outlives the run.
-    """
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-        )
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop_group(process)
-            raise RunnerError(f"locust did not finish within {timeout:.0f}s; its output is in {log_path}") from None
-        except BaseException:
-            _stop_group(process)
-            raise
-        _kill_group(process.pid)
-    return code
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT the group, SIGKILL it after :data:`STOP_GRACE`, reap the leader."""
-    try:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=STOP_GRACE)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        pass
-    _kill_group(process.pid)
-    try:
-        process.wait(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def free_port() -> int:
-    """A free TCP port on loopback (for locust's master-worker traffic of a --processes run)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def execute(run: LoadRun, target: Target, profile: profiles.Profile) -> LoadResult:

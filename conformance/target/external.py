@@ -143,7 +143,7 @@ class ExternalTarget(Target):
         witness = health.KeptConnection.open(self.base_url, self.profile)
         try:
             try:
-                run_bounded(command, timeout=RESTART_CMD_TIMEOUT, check=True, what="--restart-cmd")
+                run_bounded(command, timeout=RESTART_CMD_TIMEOUT, check=True, what="--restart-cmd", leave_running=True)
             except TargetError as exc:
                 raise Inconclusive(f"the SUT could not be restarted: {exc}") from None
             try:

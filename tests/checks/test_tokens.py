@@ -15,7 +15,7 @@ from conformance import weak_secrets
 from conformance.outcomes import Inconclusive, NotRun
 from conformance.tokens import (
     ALG_NONE_SPELLINGS, EXPECTED_CODES, JKU_URL, KID_INJECTIONS, OVERSIZED_LENGTH, VARIANT_BY_ID, VARIANTS, X5U_URL,
-    BadToken, Session, TokenForge, b64url_json, sign_hmac, unknown_subject,
+    Session, TokenForge, b64url_json, sign_hmac, unknown_subject,
 )  # fmt: skip
 
 SECRET = "s" * 64

@@ -55,6 +55,11 @@ OPTIONS = {
     "--conformance-summary": ("CONFORMANCE_SUMMARY",
                               "Write a Markdown summary to this path (default: appended to $GITHUB_STEP_SUMMARY "
                               "when set)."),
+    "--redis-url": ("CONFORMANCE_REDIS_URL",
+                    "Managed mode: an existing Redis for the SUT (a CI service container) instead of starting one; "
+                    "scenarios that stop the store are then not run."),
+    "--mongo-url": ("CONFORMANCE_MONGO_URL",
+                    "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
 }  # fmt: skip
 
@@ -124,6 +129,8 @@ class RunOptions:
     load_duration: float = 20.0
     email_domain: str = "example.com"
     baseline: str | None = None
+    redis_url: str | None = None
+    mongo_url: str | None = None
     conformance_html: str | None = None
     conformance_summary: str | None = None
     conformance_har: str | None = None

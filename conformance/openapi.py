@@ -1,8 +1,8 @@
 """Reading the SUT's published OpenAPI 3 document: the parameters an operation declares, and their types.
 
 The suites probe the channels a SUT says it offers (DATA-4 searches every
-string filter of the patient list, ENV-5 breaks a typed path parameter), so
-they read the document the SUT serves rather than assume the reference's. Pure
+string filter of the patient list), so they read the document the SUT serves
+rather than assume the reference's. Pure
 functions over the parsed document; a document that says nothing useful gives
 empty answers, never an error.
 """
@@ -31,11 +31,6 @@ class Parameter:
     @property
     def is_string(self) -> bool:
         return "string" in self.types
-
-    @property
-    def is_typed(self) -> bool:
-        """Whether the schema refuses some strings: a number, or a string with a format or pattern."""
-        return bool(self.types & {"integer", "number", "boolean"}) or bool(self.format or self.pattern)
 
 
 def parameters(document: Any, method: str, path: str, *, location: str | None = None) -> list[Parameter]:

@@ -36,19 +36,19 @@ def test_query_parameters_with_their_types_refs_followed():
     assert list(found) == ["search", "group", "limit"]
     assert found["search"].types == {"string", "null"} and found["search"].is_string
     assert found["group"].types == {"string", "null"}
-    assert found["limit"].types == {"integer", "null"} and not found["limit"].is_string and found["limit"].is_typed
+    assert found["limit"].types == {"integer", "null"} and not found["limit"].is_string
 
 
 def test_path_templates_match_whatever_the_placeholder_is_called():
     (get,) = openapi.parameters(DOCUMENT, "GET", "/api/patients/{id}", location="path")
-    assert (get.name, get.format, get.is_typed) == ("patient_id", "uuid", True)
+    assert (get.name, get.format, get.types) == ("patient_id", "uuid", {"string"})
     (put,) = openapi.parameters(DOCUMENT, "PUT", "/api/patients/{id}", location="path")
     assert put.types == {"integer"}  # the operation's own parameter overrides the path item's
 
 
-def test_a_plain_string_is_not_typed():
+def test_a_plain_string_has_no_format():
     (plain,) = openapi.parameters(DOCUMENT, "GET", "/api/users/{id}")
-    assert plain.is_string and not plain.is_typed
+    assert plain.is_string and plain.format is None and plain.pattern is None
 
 
 def test_unknown_paths_and_odd_documents_give_nothing():
@@ -57,4 +57,4 @@ def test_unknown_paths_and_odd_documents_give_nothing():
     assert openapi.parameters(None, "GET", "/") == []
     broken = {"paths": {"/x": {"get": {"parameters": [{"$ref": "#/missing"}, "junk", {"name": "q", "in": "query"}]}}}}
     (q,) = openapi.parameters(broken, "GET", "/x")
-    assert q.types == frozenset() and not q.is_typed
+    assert q.types == frozenset() and not q.is_string

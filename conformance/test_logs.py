@@ -37,8 +37,8 @@ from conformance.client import ApiClient, Recorder, TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable
 
-#: The channel that names a token the SUT issued: it is the answer that carried it first.
-ISSUED = "answer that issued it"
+#: The channel of a token the SUT issued: the answer that carried it first.
+ISSUED = "answer"
 
 
 @dataclass

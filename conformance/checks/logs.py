@@ -58,7 +58,7 @@ def parse_lines(lines: Iterable[str]) -> list[LogRecord | NonJsonLine]:
 class Carrier:
     """A request that carried a canary to the SUT (or an answer that issued one), and through which channel."""
 
-    channel: str  # "query string (search)", "JSON body (password)", "X-Api-Key header", "issued in the answer"...
+    channel: str  # "query string (search)", "JSON body (password)", "X-Api-Key header", "answer" (issued)...
     exchange: Exchange
 
 
@@ -76,9 +76,10 @@ def no_canary_in_logs(
     finding names the carrier whose request id the line carries (else the first
     carrier) and its channel; the violation shows the first finding's carrier.
     Every canary is masked (``<password>``) in the lines, the requests and the
-    answer shown: a canary never reaches the harness's own output. An all-digit value (an OTP)
-    counts only as a whole number and not inside a record's ``timestamp``, so a
-    longer id or the microseconds of a timestamp that happen to hold it are not a leak.
+    answer shown: a canary never reaches the harness's own output. An all-digit
+    value (an OTP) counts only as a whole number and not inside a record's
+    ``timestamp``, so a longer id or the microseconds of a timestamp that
+    happen to hold it are not a leak.
     """
     __tracebackhide__ = True
     secrets = {label: value for label, value in canaries.items() if value}

@@ -110,10 +110,10 @@ def filters(api, doctor, created, declared_filters) -> list[str]:
 
 @pytest.mark.requirement("DATA-4")
 @pytest.mark.parametrize("term", TERMS)
-def test_filter_term_is_literal(api, doctor, created, declared_filters, filters, term, record_property):
+def test_filter_term_is_literal(api, doctor, created, declared_filters, filters, term, conformance_note):
     unfilled = [name for name in declared_filters if name not in filters]
     if unfilled:
-        record_property("note", f"string filters not probed (on fields the harness does not fill): {unfilled}")
+        conformance_note(f"string filters not probed (on fields the harness does not fill): {unfilled}")
     raise_all([capture(data.filter_is_literal, search(api, doctor, term, parameter), parameter=parameter, term=term,
                        values=created) for parameter in filters])  # fmt: skip
 

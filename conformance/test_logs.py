@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conformance import canaries
+from conformance import canaries, redaction
 from conformance.checks import logs
 from conformance.checks.logs import Carrier
-from conformance.client import ApiClient, Recorder, TransportFailure
+from conformance.client import ApiClient, ClientTimeout, Recorder, TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable
 
@@ -54,15 +54,20 @@ class CanaryRun:
 
     def draw(self, label: str, make: Callable[[], str]) -> str:
         """A new canary: absent from the earlier log in every form, unrelated to the other canaries."""
-        self.secrets[label] = canaries.absent_from(self.earlier, make, taken=self.secrets.values())
-        return self.secrets[label]
+        return self.keep(label, canaries.absent_from(self.earlier, make, taken=self.secrets.values()))
+
+    def keep(self, label: str, value: str) -> str:
+        """Remember a canary, also for the run-wide redaction of every output (a second safety net)."""
+        self.secrets[label] = value
+        redaction.register(value, f"canary {label}")
+        return value
 
     def send(self, send: Callable[[], Exchange], carries: Mapping[str, str] = {}, *,
              expect: tuple[int, ...] | None = None, step: str = "") -> Exchange:  # fmt: skip
         """Send one request carrying the canaries ``carries`` names (label -> channel)."""
         try:
             exchange = send()
-        except TransportFailure as failure:
+        except (TransportFailure, ClientTimeout) as failure:
             what = f"{failure.request.method} {failure.request.url} got no answer"
             raise Inconclusive(self.mask(f"the canary session could not {step or 'send'}: {what}")) from None
         self.exchanges.append(exchange)
@@ -80,7 +85,7 @@ class CanaryRun:
         if not access or not refresh:
             raise Inconclusive(self.mask(f"{exchange.label} returned no tokens for the {session} session"))
         for label, value in ((f"access token ({session})", access), (f"refresh token ({session})", refresh)):
-            self.secrets[label] = value
+            self.keep(label, value)
             self.carried.setdefault(label, []).append(Carrier(ISSUED, exchange))
         return access, refresh
 
@@ -94,8 +99,10 @@ class CanaryRun:
 
 @pytest.fixture(scope="module")
 def quiet_api(api):
-    """A client like ``api`` whose exchanges stay out of failure reports: they carry the canaries."""
-    client = ApiClient(api.base_url, api.profile, recorder=Recorder())
+    """A client like ``api`` (same source address and pacer) whose exchanges stay out of failure reports:
+    they carry the canaries."""
+    client = api.with_source(api.local_address)
+    client.recorder = Recorder()
     yield client
     client.close()
 
@@ -128,7 +135,7 @@ class Session:
     def account_secrets(self, email: str, target, profile) -> tuple[str, str]:
         """JSON and form bodies: register, a wrong and a right login and OTP, refresh; the tokens of the last."""
         run, api = self.run, self.api
-        run.secrets["email"] = email
+        run.keep("email", email)
         password, phone = run.draw("password", canaries.password), run.draw("phone", canaries.phone)
         login = profile.login
         body = "form body" if login.operation.body == "form" else "JSON body"
@@ -145,7 +152,7 @@ class Session:
                  {"email": "JSON body (email)", "wrong OTP": "JSON body (otp_code)"})  # fmt: skip
         otp = target.otp_code(email)
         if not logs.lines_contain(run.earlier, otp):
-            run.secrets["OTP"] = otp
+            run.keep("OTP", otp)
         else:
             run.notes.append("the real OTP already occurred in the log before it was sent, so it was not searched for")
         verified = run.send(lambda: api.call("verify_otp", json={"email": email, "otp_code": otp}),

@@ -178,3 +178,4 @@ def test_search_is_literal(client):
     assert names("\\") == ["Back\\slash"]
     assert names(".*") == []
     assert names("plain") == ["Plain Name"]
+    assert names("\x00") == []  # SQLite's LIKE stops at a NUL: unguarded, this matched everything

@@ -27,9 +27,11 @@ MAX_WAIT = 180.0
 class Pacer:
     """Per (operation, source address) sliding-window pacing to the profile's declared limits."""
 
-    def __init__(self, profile: Profile, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, profile: Profile, *, share: float = 1.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
-        self.limits = {operation: rate for operation, rate in profile.rate_limits.items() if rate is not None}
+        """``share``: the part of each limit this pacer may use (parallel workers from one address split it)."""
+        self.limits = {operation: Rate(max(1, int(rate.count * share)), rate.seconds)
+                       for operation, rate in profile.rate_limits.items() if rate is not None}  # fmt: skip
         self._clock, self._sleep = clock, sleep
         self._sent: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance import baseline, options, requirements, usage
+from conformance import baseline, options, parallel, requirements, usage
 from conformance.exchange import Exchange
 from conformance.outcomes import WARN_PREFIX, outcome_of
 from conformance.report import RequirementReport
@@ -51,18 +51,33 @@ def pytest_configure(config: pytest.Config) -> None:
         selected = requirements.select(run_options.requirements)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.addinivalue_line(
+        "markers", f"{parallel.EXCLUSIVE_MARKER}: a test with global side effects (restart, store outage): under "
+        "pytest -n no other test runs meanwhile"
+    )
     session = config.stash[session_key] = RunSession(run_options, selected)
     try:
         session.load_profile()  # a bad profile is bad input: one line, before anything runs
     except SessionError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
-    if not hasattr(config, "workerinput"):
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        session.worker_index, session.workers = parallel.worker_numbers(config)
+        if "conformance_shared" in workerinput:
+            session.shared = workerinput["conformance_shared"]
+            config.pluginmanager.register(parallel.Worker(config, session.shared), "conformance-worker")
+    else:
         try:
             report = RequirementReport(config, run_options, selected=selected)
         except baseline.BaselineError as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None
         config.stash[report_key] = report
         config.pluginmanager.register(report, "conformance-report")
+        if parallel.is_distributed(config):
+            controller = parallel.Controller(config, session.open, lambda target: _describe(config, target))
+            config.pluginmanager.register(controller, "conformance-controller")
+            report.worker_usage = controller.usage
+            config.add_cleanup(controller.close)
     config.add_cleanup(lambda: _session(config).close())
 
 
@@ -124,11 +139,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             target = run.open()
         except SessionError as exc:
             pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-        if report_key in config.stash:
-            profile = run.load_profile()
-            config.stash[report_key].describe_target(
-                base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source
-            )
+        _describe(config, target)
+
+
+def _describe(config: pytest.Config, target: Any) -> None:
+    if report_key in config.stash:
+        profile = _session(config).load_profile()
+        config.stash[report_key].describe_target(
+            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source
+        )
 
 
 # -- outcomes --------------------------------------------------------------------------

@@ -67,6 +67,8 @@ class RequirementReport:
         self.reruns: dict[str, str] = {}  # nodeid -> the command that reruns a test one curl cannot reproduce
         self.baseline_entries = baseline.load(options.baseline) if options.baseline else []
         self.baseline_outcome: baseline.Outcome | None = None
+        #: Under pytest-xdist: the workers' usage counts, summed by the controller.
+        self.worker_usage: Any = None
 
     # -- collecting --------------------------------------------------------------
     def describe_target(self, *, base_url: str, mode: str, profile_name: str, profile_source: str) -> None:
@@ -142,7 +144,7 @@ class RequirementReport:
         from conformance.target.session import usage_of_the_run
 
         self.finished = _now()
-        self.usage = usage_of_the_run(session.config)
+        self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
         if not self.saw_requirement_tests:
             return
         verdicts = self.verdicts()

@@ -16,6 +16,9 @@ import pytest
 
 from conformance.checks import configuration
 
+#: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
+pytestmark = pytest.mark.exclusive
+
 #: Seconds within which a refusing SUT must have exited (contract §6).
 BOUND = 10.0
 #: Extra seconds the harness waits, so that a late exit is reported as late rather than as "still running".

@@ -15,6 +15,9 @@ from conformance.exchange import Exchange
 from conformance.outcomes import NotRun, Violation
 from scenarios.helpers import guard_calls, logout, poll, user_call
 
+#: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
+pytestmark = pytest.mark.exclusive
+
 #: Seconds the SUT gets to serve again once the store is back (reconnect and retry back-off).
 RECOVERY_SECONDS = 30.0
 

@@ -19,6 +19,9 @@ from conformance.checks import lockout, revocation
 from conformance.outcomes import Inconclusive, NotApplicable
 from scenarios.helpers import guard_calls, lock_account, logout, refresh, user_call, wrong_password
 
+#: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
+pytestmark = pytest.mark.exclusive
+
 
 @dataclasses.dataclass
 class Restarted:

@@ -208,6 +208,7 @@ class Sources:
     fuzz: str
     envelope_rate_burst: str
     rate_limit_burst: str
+    workers_first: str
     scenarios_first: str
     scenarios_max: int
 

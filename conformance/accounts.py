@@ -16,7 +16,9 @@ A provisioning step the SUT refuses raises :class:`ProvisioningFailed`, an
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import itertools
+import os
 import secrets
 import string
 import threading
@@ -104,6 +106,47 @@ def new_run_id() -> str:
     return secrets.token_hex(4)
 
 
+class ProvisioningClients:
+    """The clients that register, verify and log in throwaway accounts, used in turn.
+
+    On a loopback target they send from the profile's provisioning addresses,
+    so that per-IP limits bind per address (each paced to the declared
+    limit); elsewhere there is the one client, paced to the limit.
+    """
+
+    def __init__(self, api: ApiClient, profile: Profile) -> None:
+        from conformance.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
+
+        sources = profile.sources
+        offset = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) * sources.provisioning_count
+        first = ipaddress.IPv4Address(sources.provisioning_first) + offset
+        addresses = [str(first + n) for n in range(sources.provisioning_count)]
+        if reachable_from_other_sources(api.base_url) and addresses and can_bind(addresses[0]):
+            base_url = as_ipv4_literal(api.base_url)
+            self.clients = [api.with_source(address, base_url=base_url) for address in addresses]
+        else:
+            self.clients = [api]
+        self._turns = itertools.cycle(range(len(self.clients)))
+        self._lock = threading.Lock()
+
+    def next(self) -> ApiClient:
+        with self._lock:
+            return self.clients[next(self._turns)]
+
+
+_provisioning: dict[int, ProvisioningClients] = {}
+_provisioning_lock = threading.Lock()
+
+
+def provisioning_for(api: ApiClient, profile: Profile) -> ProvisioningClients:
+    """The run's provisioning clients (one set per pacer, i.e. per run and worker)."""
+    with _provisioning_lock:
+        key = id(api.pacer)
+        if key not in _provisioning:
+            _provisioning[key] = ProvisioningClients(api, profile)
+        return _provisioning[key]
+
+
 class AccountFactory:
     """Creates and logs in throwaway accounts; see the module docstring."""
 
@@ -126,6 +169,7 @@ class AccountFactory:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._minting_base: Account | None = None
+        self._provisioning = provisioning_for(api, profile)
 
     def next_email(self) -> str:
         """A unique address for this run (also for tests that register by hand)."""
@@ -150,7 +194,8 @@ class AccountFactory:
         name = f"Conformance Tester {email.split('@')[0][-6:]}"
         account = Account(email=email, password=self.password(), full_name=name, phone=random_phone())
         body = {"email": email, "password": account.password, "full_name": name, "phone": account.phone}
-        registered = self._patiently("register", lambda: self.api.call("register", json=body))
+        client = self._provisioning.next()  # one address for the whole account
+        registered = self._patiently("register", lambda: client.call("register", json=body))
         if registered.response.status not in (200, 201):
             raise ProvisioningFailed("register", registered)
         usage.count("accounts")
@@ -162,7 +207,7 @@ class AccountFactory:
             raise ProvisioningFailed("otp_code", why=f"failed: {exc}") from exc
         redaction.register(code, "one-time code")
         verify = {"email": email, "otp_code": code}
-        verification = self._patiently("verify_otp", lambda: self.api.call("verify_otp", json=verify))
+        verification = self._patiently("verify_otp", lambda: client.call("verify_otp", json=verify))
         if verification.response.status != 200:
             raise ProvisioningFailed("verify_otp", verification)
         with_tokens = _with_session(account, verification.response.json)
@@ -170,7 +215,8 @@ class AccountFactory:
 
     def login(self, account: Account) -> Account:
         """A new session (fresh tokens) for ``account``."""
-        exchange = self._patiently("login", lambda: self.api.login(account.email, account.password))
+        client = self._provisioning.next()
+        exchange = self._patiently("login", lambda: client.login(account.email, account.password))
         if exchange.response.status != 200:
             raise ProvisioningFailed("login", exchange)
         return _with_session(account, exchange.response.json)

@@ -141,6 +141,7 @@ class ApiClient:
         self._timeout = timeout
         # trust_env=False: proxy variables must never divert requests meant for the target.
         self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, transport=transport)
+        self._children: list[ApiClient] = []
         self._limited_routes = [
             (op.method, _route_pattern(op.path), name)
             for name, op in profile.operations.items() if profile.rate_limits.of(name) is not None
@@ -149,8 +150,10 @@ class ApiClient:
     def with_source(self, local_address: str | None, *, base_url: str | None = None) -> ApiClient:
         """Another client for the target (or ``base_url``) and recorder, sending from ``local_address``, paced by
         the same pacer."""
-        return ApiClient(base_url or self.base_url, self.profile, recorder=self.recorder, timeout=self._timeout,
-                         local_address=local_address, pacer=self.pacer)  # fmt: skip
+        child = ApiClient(base_url or self.base_url, self.profile, recorder=self.recorder, timeout=self._timeout,
+                          local_address=local_address, pacer=self.pacer)  # fmt: skip
+        self._children.append(child)
+        return child
 
     # -- requests -----------------------------------------------------------
     def call(
@@ -236,6 +239,9 @@ class ApiClient:
         return self._transport.observations() if isinstance(self._transport, ConnectionRules) else []
 
     def close(self) -> None:
+        """Close this client and those made from it with :meth:`with_source`."""
+        for child in self._children:
+            child.close()
         self._http.close()
 
     # -- internals ------------------------------------------------------------

@@ -197,8 +197,7 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
         data["violated"] = list(dict.fromkeys(v.requirement for v in outcome.violations))
         data["message"] = "\n\n".join(v.render() for v in outcome.violations)
         if item.config.option.tbstyle == "auto":  # the Violation block, not tool internals; --tb gives those
-            report.longrepr = ViolationRepr(data["message"] + (f"\n  Rerun: {rerun}" if rerun else ""),
-                                            str(path), lineno or 0)  # fmt: skip
+            report.longrepr = ViolationRepr(_shown_block(session, outcome.violations, rerun), str(path), lineno or 0)
         if not session.options.strict and all(_is_should(v.requirement) or v.should for v in outcome.violations):
             report.outcome = "skipped"
             report.wasxfail = WARN_PREFIX + str(outcome.violations[0]).splitlines()[0]
@@ -208,6 +207,20 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
         _attach_exchanges(item, report)
     if session.options.conformance_har and session.recorder is not None:
         data["exchanges"] = [entry.to_data() for entry in session.recorder.recent() if isinstance(entry, Exchange)]
+
+
+def _shown_block(session: RunSession, violations: Any, rerun: str | None) -> str:
+    """The first failure of each requirement in full; later ones in one line each (``--tb=long``, the JSON and
+    HTML reports have every block), so that a SUT failing dozens of tests prints a page, not thousands of lines."""
+    blocks = []
+    for violation in violations:
+        if violation.requirement in session.shown_in_full:
+            blocks.append(f"{violation.requirement}  {violation.title}: Actual: {violation.actual} (Expected: "
+                          f"{violation.expected}); in full with --tb=long or in the reports")  # fmt: skip
+        else:
+            session.shown_in_full.add(violation.requirement)
+            blocks.append(violation.render())
+    return "\n\n".join(blocks) + (f"\n  Rerun: {rerun}" if rerun else "")
 
 
 class ViolationRepr:

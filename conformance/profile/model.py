@@ -208,6 +208,8 @@ class Sources:
     fuzz: str
     envelope_rate_burst: str
     rate_limit_burst: str
+    provisioning_first: str
+    provisioning_count: int
     workers_first: str
     scenarios_first: str
     scenarios_max: int

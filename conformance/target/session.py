@@ -38,6 +38,8 @@ class RunSession:
     shared: dict[str, Any] | None = None
     worker_index: int = 0
     workers: int = 1
+    #: Requirements whose failure the terminal has shown in full once (later ones are one line).
+    shown_in_full: set[str] = field(default_factory=set)
     _closed: bool = field(default=False, repr=False)
 
     def load_profile(self) -> Profile:

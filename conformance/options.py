@@ -61,6 +61,9 @@ OPTIONS = {
     "--mongo-url": ("CONFORMANCE_MONGO_URL",
                     "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
+    "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
+                      "API-1: seconds for the extreme values and the fuzzer together, generation included "
+                      "(at most 80% of pytest-timeout's per-test limit). Default: 60."),
 }  # fmt: skip
 
 
@@ -136,6 +139,7 @@ class RunOptions:
     conformance_har: str | None = None
     baseline_update: bool = False
     require_all: bool = False
+    fuzz_budget: float = 60.0
     strict: bool = False
 
     def __repr__(self) -> str:
@@ -150,7 +154,7 @@ class RunOptions:
         """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
         given = {option.lstrip("-").replace("-", "_"): raw(config, option) for option in OPTIONS}
         values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
-        for key in ("startup_timeout", "load_duration"):
+        for key in ("startup_timeout", "load_duration", "fuzz_budget"):
             if key in values:
                 values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
         if "services" in values:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import schemathesis
 
-from conformance import schemathesis_checks, sources
+from conformance import schemathesis_checks, sources, usage
 from conformance.client import ApiClient, ClientTimeout, TransportFailure
 from conformance.exchange import Headers, RecordedRequest, to_curl
 from conformance.outcomes import NotRun, Violation
@@ -174,6 +174,7 @@ class CaseSender:
         if name in EMAIL_BODIES:
             self._rewrite_emails(case)
         documented = str(case.method).upper() == str(case.operation.method).upper()
+        usage.count("requests")
         try:
             response = case.call(
                 base_url=self.safety.base_url,
@@ -186,6 +187,8 @@ class CaseSender:
             raise ClientTimeout(_recorded(exc.request), exc, REQUEST_TIMEOUT) from None
         except requests.ConnectionError as exc:
             raise no_answer(_recorded(exc.request), exc, sent=f"a case of {case.operation.label}") from None
+        if response.status_code >= 500 or "close" in response.headers.get("connection", "").lower():
+            self.session.close()  # never reuse a connection after a 5xx (conformance.connections says why)
         violation = schemathesis_checks.api1_violation(schemathesis_checks.to_exchange(response), self.judgement)
         if violation is not None:
             raise violation

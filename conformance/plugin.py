@@ -122,7 +122,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         ids = requirement_ids(item)
         if ids:
-            item.stash[item_key] = {"requirements": ids, "notes": []}
+            item.stash[item_key] = {"requirements": ids, "notes": [], "recorded": {}}
         (keep if not filtering or selected.intersection(ids) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -166,6 +166,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.conformance = {"requirements": list(stashed["requirements"])}  # survives xdist, unlike the item
         if report.when == "call":
             report.conformance["notes"] = list(stashed["notes"])
+            report.conformance["recorded"] = dict(stashed["recorded"])
             report.conformance["observations"] = _observations(item)
         _apply_outcome(item, call, report)
     redact_report(report)  # last: what any reporter sees holds no secret
@@ -313,6 +314,18 @@ def conformance_note(request: pytest.FixtureRequest) -> Any:
             stashed["notes"].append(str(text))
 
     return note
+
+
+@pytest.fixture
+def conformance_record(request: pytest.FixtureRequest) -> Any:
+    """``conformance_record(key, value)``: JSON-able data of this test for the JSON report (e.g. fuzz case counts)."""
+    stashed = request.node.stash.get(item_key, None)
+
+    def record(key: str, value: Any) -> None:
+        if stashed is not None:
+            stashed["recorded"][str(key)] = value
+
+    return record
 
 
 @pytest.fixture(scope="session")

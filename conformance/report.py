@@ -62,6 +62,7 @@ class RequirementReport:
         self.saw_requirement_tests = False
         self.observations: list[str] = []
         self.notes: dict[str, list[str]] = {}
+        self.recorded: dict[str, dict[str, Any]] = {}
         self.usage: dict[str, Any] = {}
         self.exchanges: list[tuple[str, Exchange]] = []  # of failing tests, for the HAR
         self.reruns: dict[str, str] = {}  # nodeid -> the command that reruns a test one curl cannot reproduce
@@ -82,6 +83,8 @@ class RequirementReport:
                 self.observations.append(text)
         for note in data.get("notes", ()):
             self.notes.setdefault(report.nodeid, []).append(note)
+        if data.get("recorded"):
+            self.recorded.setdefault(report.nodeid, {}).update(data["recorded"])
         for entry in data.get("exchanges", ()):
             self.exchanges.append((report.nodeid, Exchange.from_data(entry)))
         if data.get("rerun"):
@@ -224,6 +227,7 @@ class RequirementReport:
                 for rid, result in self.results.items()
             },
             "notes": self.notes,
+            "recorded": self.recorded,
         }
         if self.options.baseline:
             document["baseline"] = (self.baseline_outcome or baseline.Outcome()).as_json(self.options.baseline)

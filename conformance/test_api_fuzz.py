@@ -21,7 +21,6 @@ went (``fuzz_budget``). The safety rules are :mod:`conformance.fuzz_client`'s.
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import pytest
@@ -84,7 +83,7 @@ def safety(fuzz_budget: FuzzBudget, accounts, profile, target) -> Safety:
 
 
 @pytest.mark.requirement("API-1")
-def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, api, profile, record_property):
+def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, api, profile, conformance_record):
     client = api.with_source(safety.source, base_url=safety.base_url)
     sender = ProbeSender(safety, schemathesis_checks.Judgement(profile), client)
     planned = extremes.interleaved(
@@ -110,8 +109,8 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
     finally:
         client.close()
     sent = {probe.label: sender.spending.sent[probe.label] for probe in planned}
-    record_property("extreme_cases", json.dumps(sent))
-    record_property("fuzz_budget", _budget_note(fuzz_budget, stopped, sender.spending.held_back))
+    conformance_record("extreme_cases", sent)
+    conformance_record("fuzz_budget", _budget_note(fuzz_budget, stopped, sender.spending.held_back))
     if stopped:
         _warn_unfinished(sum(sent.values()), len(planned))
     _raise_extreme_failures(failures)
@@ -122,7 +121,7 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
 
 
 @pytest.mark.requirement("API-1")
-def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, profile, record_property):
+def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, profile, conformance_record):
     # An explicit Config: never pick up a schemathesis.toml from the working directory.
     schema = schemathesis.openapi.from_dict(published_document, config=schemathesis.Config())
     schema.config.update(base_url=safety.base_url, request_timeout=REQUEST_TIMEOUT)
@@ -133,14 +132,14 @@ def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document,
                                   settings=FUZZ_SETTINGS)  # fmt: skip
     finally:
         sender.close()
-    record_property("fuzz_cases", json.dumps(result.cases()))
-    record_property("fuzz_budget", _budget_note(fuzz_budget, result.stopped_by_budget, sender.spending.held_back))
+    conformance_record("fuzz_cases", result.cases())
+    conformance_record("fuzz_budget", _budget_note(fuzz_budget, result.stopped_by_budget, sender.spending.held_back))
     result.conclude()
 
 
-def _budget_note(budget: FuzzBudget, stopped: bool, held_back) -> str:
-    return json.dumps({"seconds": budget.seconds, "used": round(budget.used(), 1), "stopped_by_budget": stopped,
-                       "held_back_by_rate_limits": dict(held_back)})  # fmt: skip
+def _budget_note(budget: FuzzBudget, stopped: bool, held_back) -> dict:
+    return {"seconds": budget.seconds, "used": round(budget.used(), 1), "stopped_by_budget": stopped,
+            "held_back_by_rate_limits": dict(held_back)}  # fmt: skip
 
 
 def _warn_unfinished(sent: int, planned: int) -> None:

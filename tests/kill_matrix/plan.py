@@ -26,6 +26,8 @@ PRECISION_SAMPLE = (
     "headers-success-only",
     "content-length-only-limit",
     "shared-cache",
+    # A real-world habit: the 500 of an unhandled error closes the connection without notice.
+    "guard-crash",
 )
 
 CLEAN_RUN = HarnessRun(defect=None, requirements=None, timeout_s=FULL_RUN_TIMEOUT_S)

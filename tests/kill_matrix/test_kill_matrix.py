@@ -85,3 +85,14 @@ def test_a_bundle_of_defects_is_caught_member_by_member_and_accuses_nothing_else
                  if entry["verdict"] == "inconclusive"]  # fmt: skip
     judge.expect_none(problems, f"bundle {harness_run.label}:", report, list(own),
                       own=own, also=tuple(r for r in allowed if r not in own))  # fmt: skip
+
+
+@pytest.mark.parametrize("defect", ["guard-crash"])
+def test_a_connection_closed_after_an_error_is_never_blamed_on_the_next_request(matrix: RunPool, defect: str):
+    """guard-crash answers a plain 500 and closes the kept-alive connection without saying so (uvicorn's habit):
+    no failure of the full suite may then say "no response" for a request that got one."""
+    report = report_of(matrix.result(plan.run_for(defect)))
+    blamed = [f"{rid}: {failure['test']}" for rid, entry in report["requirements"].items()
+              for failure in entry.get("failures", ()) if "no response" in failure["message"]]  # fmt: skip
+    assert blamed == [], blamed
+    assert any("closed a kept-alive connection" in text for text in report["observations"]), "and it is noticed"

@@ -46,6 +46,8 @@ OPTIONS = {
                "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
                "Load is never run unless asked."),
     "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile. Default: 20."),
+    "--load-processes": ("CONFORMANCE_LOAD_PROCESSES",
+                         "PERF-1: locust worker processes per profile (locust's --processes). Default: 1."),
     "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
                        "Domain of the throwaway accounts' addresses. Default: example.com."),
     "--baseline": ("CONFORMANCE_BASELINE",
@@ -130,6 +132,7 @@ class RunOptions:
     conformance_report: str | None = None
     load: tuple[str, ...] = ()
     load_duration: float = 20.0
+    load_processes: int = 1
     email_domain: str = "example.com"
     baseline: str | None = None
     redis_url: str | None = None
@@ -157,6 +160,11 @@ class RunOptions:
         for key in ("startup_timeout", "load_duration", "fuzz_budget"):
             if key in values:
                 values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
+        if "load_processes" in values:
+            try:
+                values["load_processes"] = max(1, int(str(values["load_processes"])))
+            except ValueError:
+                raise pytest.UsageError(f"--load-processes {values['load_processes']!r}: expected a number") from None
         if "services" in values:
             values["services"] = _words(str(values["services"]))
         if "load" in values:

@@ -16,7 +16,9 @@ A provisioning step the SUT refuses raises :class:`ProvisioningFailed`, an
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import itertools
+import os
 import secrets
 import string
 import threading
@@ -28,7 +30,9 @@ from typing import Any
 
 import jwt
 
-from conformance.body import error_code
+from conformance import redaction, usage
+from conformance.checks.limits import retry_after_seconds
+from conformance.redaction import redact
 from conformance.client import ApiClient
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
@@ -36,10 +40,11 @@ from conformance.profile import Profile
 from conformance.target.base import Target
 from conformance.target.errors import TargetError
 
-SPECIALS = "!#%&*+-=?@^_"
 PASSWORD_LENGTH = 20
-#: Seconds a provisioning request may spend waiting out the SUT's rate limit (Retry-After).
-RATE_LIMIT_PATIENCE = 70.0
+#: Seconds a provisioning request may spend waiting out 429s in total, beyond the declared window.
+RATE_LIMIT_PATIENCE = 30.0
+#: First back-off, in seconds, for a 429 without a usable Retry-After (doubled each time, up to the window).
+FIRST_BACKOFF = 1.0
 
 
 class ProvisioningFailed(Inconclusive):
@@ -49,7 +54,7 @@ class ProvisioningFailed(Inconclusive):
         self.exchange = exchange
         if exchange is not None:
             why = f"answered {exchange.response.status} {excerpt(exchange.response.body, 300)} ({exchange.label})"
-        super().__init__(f"cannot provision a throwaway account: {step} {why}")
+        super().__init__(redact(f"cannot provision a throwaway account: {step} {why}"))
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,24 @@ class Account:
         value = self.user.get("id")
         return None if value is None else str(value)
 
+    def __repr__(self) -> str:
+        """Never the password or the tokens: reprs end up in tracebacks."""
+        return f"Account({self.email!r}, id={self.id!r}, password=***, tokens={'***' if self.access_token else None})"
 
-def strong_password(length: int = PASSWORD_LENGTH) -> str:
-    """A random password with upper, lower, digit and special characters (contract §4)."""
-    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SPECIALS]
+    def __post_init__(self) -> None:
+        for label, value in (("password", self.password), ("access token", self.access_token),
+                             ("refresh token", self.refresh_token)):  # fmt: skip
+            redaction.register(value, label)
+
+
+def strong_password(length: int, specials: str) -> str:
+    """A random password with upper, lower, digit and special characters (contract §4).
+
+    ``specials`` are the profile's (``[accounts] password_specials``): characters
+    every reasonable policy accepts, because a random password a stricter policy
+    refuses would make a random requirement inconclusive.
+    """
+    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, specials]
     alphabet = "".join(classes)
     chars = [secrets.choice(c) for c in classes] + [secrets.choice(alphabet) for _ in range(length - len(classes))]
     secrets.SystemRandom().shuffle(chars)
@@ -85,6 +104,47 @@ def random_phone() -> str:
 
 def new_run_id() -> str:
     return secrets.token_hex(4)
+
+
+class ProvisioningClients:
+    """The clients that register, verify and log in throwaway accounts, used in turn.
+
+    On a loopback target they send from the profile's provisioning addresses,
+    so that per-IP limits bind per address (each paced to the declared
+    limit); elsewhere there is the one client, paced to the limit.
+    """
+
+    def __init__(self, api: ApiClient, profile: Profile) -> None:
+        from conformance.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
+
+        sources = profile.sources
+        offset = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) * sources.provisioning_count
+        first = ipaddress.IPv4Address(sources.provisioning_first) + offset
+        addresses = [str(first + n) for n in range(sources.provisioning_count)]
+        if reachable_from_other_sources(api.base_url) and addresses and can_bind(addresses[0]):
+            base_url = as_ipv4_literal(api.base_url)
+            self.clients = [api.with_source(address, base_url=base_url) for address in addresses]
+        else:
+            self.clients = [api]
+        self._turns = itertools.cycle(range(len(self.clients)))
+        self._lock = threading.Lock()
+
+    def next(self) -> ApiClient:
+        with self._lock:
+            return self.clients[next(self._turns)]
+
+
+_provisioning: dict[int, ProvisioningClients] = {}
+_provisioning_lock = threading.Lock()
+
+
+def provisioning_for(api: ApiClient, profile: Profile) -> ProvisioningClients:
+    """The run's provisioning clients (one set per pacer, i.e. per run and worker)."""
+    with _provisioning_lock:
+        key = id(api.pacer)
+        if key not in _provisioning:
+            _provisioning[key] = ProvisioningClients(api, profile)
+        return _provisioning[key]
 
 
 class AccountFactory:
@@ -109,6 +169,7 @@ class AccountFactory:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._minting_base: Account | None = None
+        self._provisioning = provisioning_for(api, profile)
 
     def next_email(self) -> str:
         """A unique address for this run (also for tests that register by hand)."""
@@ -117,36 +178,45 @@ class AccountFactory:
         return f"hlc-{self.run_id}-{number}@{self.email_domain}"
 
     def password(self) -> str:
-        return strong_password(self.profile.accounts.password_length(PASSWORD_LENGTH))
+        accounts = self.profile.accounts
+        return strong_password(accounts.password_length(PASSWORD_LENGTH), accounts.password_specials)
 
     # -- the public API ----------------------------------------------------------
-    def new(self, *, verified: bool = True, login: bool = True) -> Account:
-        """A registered account; verified (tokens from verification) and then logged in, unless told otherwise."""
+    def new(self, *, verified: bool = True, login: bool = False) -> Account:
+        """A registered account; verified, with a session: the verification's tokens (a login when it gave none).
+
+        ``login=True`` also logs in after verifying. Each login costs one
+        request of the rate-limited login, so only tests that need one ask.
+        """
         if login and not verified:
             raise ValueError("an unverified account cannot log in: use new(verified=False, login=False)")
         email = self.next_email()
         name = f"Conformance Tester {email.split('@')[0][-6:]}"
         account = Account(email=email, password=self.password(), full_name=name, phone=random_phone())
         body = {"email": email, "password": account.password, "full_name": name, "phone": account.phone}
-        registered = self._patiently(lambda: self.api.call("register", json=body))
+        client = self._provisioning.next()  # one address for the whole account
+        registered = self._patiently("register", lambda: client.call("register", json=body))
         if registered.response.status not in (200, 201):
             raise ProvisioningFailed("register", registered)
+        usage.count("accounts")
         if not verified:
             return account
         try:
             code = self.target.otp_code(account.email)
         except TargetError as exc:  # e.g. no mail arrived: the test cannot be judged
             raise ProvisioningFailed("otp_code", why=f"failed: {exc}") from exc
+        redaction.register(code, "one-time code")
         verify = {"email": email, "otp_code": code}
-        verification = self._patiently(lambda: self.api.call("verify_otp", json=verify))
+        verification = self._patiently("verify_otp", lambda: client.call("verify_otp", json=verify))
         if verification.response.status != 200:
             raise ProvisioningFailed("verify_otp", verification)
-        account = _with_session(account, verification.response.json)
-        return self.login(account) if login else account
+        with_tokens = _with_session(account, verification.response.json)
+        return self.login(with_tokens) if login or not with_tokens.access_token else with_tokens
 
     def login(self, account: Account) -> Account:
         """A new session (fresh tokens) for ``account``."""
-        exchange = self._patiently(lambda: self.api.login(account.email, account.password))
+        client = self._provisioning.next()
+        exchange = self._patiently("login", lambda: client.login(account.email, account.password))
         if exchange.response.status != 200:
             raise ProvisioningFailed("login", exchange)
         return _with_session(account, exchange.response.json)
@@ -189,25 +259,45 @@ class AccountFactory:
         user = {**base.user, "plan": claims["plan"], "role": claims["role"]}
         return dataclasses.replace(base, access_token=token, user=user)
 
-    def _patiently(self, send: Callable[[], Exchange]) -> Exchange:
-        """Send, waiting out a per-IP rate limit (bounded): provisioning is not what is being tested."""
-        deadline = time.monotonic() + RATE_LIMIT_PATIENCE
+    def _patiently(self, operation: str, send: Callable[[], Exchange]) -> Exchange:
+        """Send, waiting out any 429 (bounded): provisioning is not what is being tested.
+
+        The pacer already keeps these requests within the declared limit, so a
+        429 means the SUT's limit is stricter than declared, or another client
+        shares the address. Whatever its body (enveloped or not, with or without
+        a code), it is waited out: ``Retry-After`` when valid, else a back-off
+        doubling up to the declared window; after the window and
+        :data:`RATE_LIMIT_PATIENCE` more, the 429 is returned and the caller's
+        provisioning fails inconclusive, naming the limit.
+        """
+        rate = self.profile.rate_limits.of(operation)
+        window = rate.seconds if rate else 60.0
+        deadline = time.monotonic() + window + RATE_LIMIT_PATIENCE
+        backoff = FIRST_BACKOFF
         while True:
             exchange = send()
-            response = exchange.response
-            if response.status != 429 or error_code(exchange) != "RATE_LIMIT_EXCEEDED":
+            if exchange.response.status != 429:
                 return exchange
-            wait = _retry_after(response.headers.get("retry-after"))
+            retry_after = _delay(exchange.response.headers.get("retry-after"))
+            wait = min(retry_after, window) if retry_after is not None else backoff
             if time.monotonic() + wait > deadline:
-                return exchange
-            self._sleep(wait)
+                declared = f"{rate} per client address" if rate else "no limit"
+                raise ProvisioningFailed(operation, why=f"was refused with 429 for {window + RATE_LIMIT_PATIENCE:.0f} s "
+                                         f"although the profile declares {declared} ([rate_limits] {operation}); "
+                                         f"last answer: {exchange.response.status} "
+                                         f"{excerpt(exchange.response.body, 200)}")  # fmt: skip
+            self._sleep(max(wait, 0.1))
+            backoff = min(backoff * 2, window)
 
 
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(max(float(value or 1), 0.5), RATE_LIMIT_PATIENCE)
-    except ValueError:
-        return 1.0
+def _delay(retry_after: str | None) -> float | None:
+    """``Retry-After`` in seconds from now (delay-seconds or an HTTP-date), or ``None`` when absent or invalid."""
+    seconds = retry_after_seconds(retry_after or "")
+    if seconds is None:
+        return None
+    if seconds > 10**9:  # an HTTP-date: seconds since the epoch
+        seconds -= time.time()
+    return max(seconds, 0.0)
 
 
 def _with_session(account: Account, body: Any) -> Account:

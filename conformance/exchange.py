@@ -7,7 +7,9 @@ and a failing one can be rendered as a curl line to reproduce it.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,7 +53,9 @@ class Headers:
         return self._items
 
     def __repr__(self) -> str:
-        return f"Headers({list(self._items)!r})"
+        """Secret headers masked: reprs end up in tracebacks and assertion messages."""
+        shown = [(name, MASK if name in SECRET_HEADERS else value) for name, value in self._items]
+        return f"Headers({shown!r})"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,12 @@ class RecordedRequest:
     url: str
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    #: Sent with ``Transfer-Encoding: chunked`` (no Content-Length): a curl line must send it the same way.
+    chunked: bool = False
+
+    def __repr__(self) -> str:
+        """Never the body's secrets or the Authorization value (see :func:`to_curl` for a usable rendering)."""
+        return f"<request {self.method} {self.url} {self.headers!r} body={mask_body(self.body)[:200]!r}>"
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,9 @@ class RecordedResponse:
     def media_type(self) -> str:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
+    def __repr__(self) -> str:
+        return f"<response {self.status} {self.headers!r} body={mask_body(self.body)[:200]!r}>"
+
 
 @dataclass(frozen=True)
 class Exchange:
@@ -93,6 +106,28 @@ class Exchange:
     @property
     def label(self) -> str:
         return f"{self.request.method} {self.request.url}"
+
+    def __repr__(self) -> str:
+        return f"<exchange {self.label} -> {self.response.status}>"
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-able data (for reports that cross processes, e.g. under xdist); bodies base64."""
+        request, response = self.request, self.response
+        return {
+            "request": {"method": request.method, "url": request.url, "headers": list(request.headers.items()),
+                        "body": base64.b64encode(request.body).decode(), "chunked": request.chunked},
+            "response": {"status": response.status, "headers": list(response.headers.items()),
+                         "body": base64.b64encode(response.body).decode()},
+        }  # fmt: skip
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Exchange:
+        request, response = data["request"], data["response"]
+        return cls(
+            RecordedRequest(request["method"], request["url"], Headers(request["headers"]),
+                            base64.b64decode(request["body"]), chunked=bool(request.get("chunked"))),
+            RecordedResponse(response["status"], Headers(response["headers"]), base64.b64decode(response["body"])),
+        )  # fmt: skip
 
     @classmethod
     def from_httpx(cls, response: Any) -> Exchange:
@@ -157,20 +192,103 @@ def mask_body(body: bytes) -> str:
     return text
 
 
-def to_curl(request: RecordedRequest, max_body: int = 2000) -> str:
-    """A curl command that repeats ``request``, with secrets masked."""
+#: The shell variable a masked secret becomes in a curl line, by header or body field.
+SECRET_VARIABLES = {
+    "authorization": "TOKEN", "proxy-authorization": "PROXY_TOKEN", "cookie": "COOKIE",
+    "password": "PASSWORD", "current_password": "PASSWORD", "new_password": "NEW_PASSWORD",
+    "otp_code": "OTP", "access_token": "TOKEN", "refresh_token": "REFRESH_TOKEN", "token": "TOKEN",
+}  # fmt: skip
+#: Bodies longer than this are sent by a generator in the curl line, not written out.
+MAX_WRITTEN_BODY = 2000
+_SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "transfer-encoding"})
+_OPEN, _CLOSE = "\u27e6", "\u27e7"  # ⟦NAME⟧ marks a variable while the line is being quoted
+_VARIABLE = re.compile("\u27e6([A-Z_]+)\u27e7")
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A curl command line, and the shell variables it needs (the run's secrets are never printed)."""
+
+    command: str
+    variables: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        if not self.variables:
+            return self.command
+        names = ", ".join(f"${name}" for name in self.variables)
+        return f"{self.command}\n    (set {names} first: the run's secrets are masked, never printed)"
+
+
+def reproduce(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> Reproduction:
+    """A curl command that repeats ``request``: secrets as shell variables, big bodies from a generator."""
+    variables: list[str] = []
+
+    def variable(name: str) -> str:
+        if name not in variables:
+            variables.append(name)
+        return f"{_OPEN}{name}{_CLOSE}"
+
     parts = ["curl", "-i", "-X", request.method]
     for name, value in request.headers.items():
-        if name in {"host", "content-length", "accept-encoding", "connection", "user-agent"}:
+        if name in _SKIPPED_HEADERS:
             continue
         if name in SECRET_HEADERS:
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} {MASK}".strip()
+            scheme = value.split(" ", 1)[0] + " " if " " in value else ""
+            value = scheme + variable(SECRET_VARIABLES.get(name, "SECRET"))
         parts += ["-H", f"{name}: {value}"]
-    if request.body:
-        body = mask_body(request.body)
-        if len(body) > max_body:
-            body = f"<{len(request.body)} bytes>"
-        parts += ["--data-binary", body]
+    feed = ""
+    if request.body and len(request.body) > max_body:
+        feed = f"head -c {len(request.body)} /dev/zero | tr '\\0' x | "
+        if request.chunked:
+            parts += ["-H", "Transfer-Encoding: chunked", "-T", "-"]
+        else:
+            parts += ["--data-binary", "@-"]
+    elif request.body:
+        parts += ["--data-binary", _body_with_variables(request.body, variable)]
     parts.append(request.url)
-    return " ".join(shlex.quote(p) for p in parts)
+    return Reproduction(feed + " ".join(_shell_word(p) for p in parts), tuple(variables))
+
+
+def to_curl(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> str:
+    """The curl line of :func:`reproduce`, with the note on the variables it needs."""
+    return reproduce(request, max_body).render()
+
+
+def _body_with_variables(body: bytes, variable) -> str:
+    text = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, (dict, list)):
+        return json.dumps(_json_with_variables(data, variable), ensure_ascii=False)
+    if "=" in text and "{" not in text:
+        pairs = []
+        for pair in text.split("&"):
+            key, sep, value = pair.partition("=")
+            pairs.append(f"{key}={variable(SECRET_VARIABLES.get(key, 'SECRET'))}" if sep and key in SECRET_FIELDS else pair)
+        return "&".join(pairs)
+    return text
+
+
+def _json_with_variables(data: Any, variable) -> Any:
+    if isinstance(data, dict):
+        return {k: (variable(SECRET_VARIABLES.get(k, "SECRET")) if k in SECRET_FIELDS and isinstance(v, str)
+                    else _json_with_variables(v, variable)) for k, v in data.items()}  # fmt: skip
+    if isinstance(data, list):
+        return [_json_with_variables(item, variable) for item in data]
+    return data
+
+
+def _shell_word(word: str) -> str:
+    """One shell word: single-quoted, or double-quoted where it holds a variable (``${TOKEN}``)."""
+    if not _VARIABLE.search(word):
+        return shlex.quote(word)
+    pieces = _VARIABLE.split(word)  # text, name, text, name, text...
+    out = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            out.append("${" + piece + "}")
+        else:
+            out.append(re.sub(r'([\\"$`])', r"\\\1", piece))
+    return '"' + "".join(out) + '"'

@@ -46,8 +46,26 @@ OPTIONS = {
                "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
                "Load is never run unless asked."),
     "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile. Default: 20."),
+    "--load-processes": ("CONFORMANCE_LOAD_PROCESSES",
+                         "PERF-1: locust worker processes per profile (locust's --processes). Default: 1."),
     "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
                        "Domain of the throwaway accounts' addresses. Default: example.com."),
+    "--baseline": ("CONFORMANCE_BASELINE",
+                   "JSON or TOML file of accepted failures (reason, ticket, expires): known failures do not fail "
+                   "the run, new ones do, expired ones do, fixed ones are reported."),
+    "--conformance-html": ("CONFORMANCE_HTML", "Write the report as one offline HTML page to this path."),
+    "--conformance-summary": ("CONFORMANCE_SUMMARY",
+                              "Write a Markdown summary to this path (default: appended to $GITHUB_STEP_SUMMARY "
+                              "when set)."),
+    "--redis-url": ("CONFORMANCE_REDIS_URL",
+                    "Managed mode: an existing Redis for the SUT (a CI service container) instead of starting one; "
+                    "scenarios that stop the store are then not run."),
+    "--mongo-url": ("CONFORMANCE_MONGO_URL",
+                    "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
+    "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
+    "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
+                      "API-1: seconds for the extreme values and the fuzzer together, generation included "
+                      "(at most 80% of pytest-timeout's per-test limit). Default: 60."),
 }  # fmt: skip
 
 
@@ -59,6 +77,16 @@ def addoptions(parser: pytest.Parser) -> None:
     group.addoption(
         "--sut-env", action="append", default=[], metavar="K=V",
         help="Managed mode: extra environment for the SUT (repeatable), e.g. REFERENCE_DEFECTS=multi-decode.",
+    )  # fmt: skip
+    group.addoption(
+        "--baseline-update", action="store_true", default=False,
+        help="Write the --baseline file from this run: still-failing entries refreshed, new failures added "
+        "(reason to fill in), fixed ones dropped.",
+    )  # fmt: skip
+    group.addoption(
+        "--conformance-require-all", action="store_true",
+        default=os.environ.get("CONFORMANCE_REQUIRE_ALL", "") not in ("", "0", "false"),
+        help="Any selected MUST that is not run, blocked or inconclusive fails the run. [env CONFORMANCE_REQUIRE_ALL]",
     )  # fmt: skip
     # pytest owns --strict (strict markers, xfail, config...); it is honoured too, see RunOptions.strict.
     group.addoption(
@@ -104,17 +132,39 @@ class RunOptions:
     conformance_report: str | None = None
     load: tuple[str, ...] = ()
     load_duration: float = 20.0
+    load_processes: int = 1
     email_domain: str = "example.com"
+    baseline: str | None = None
+    redis_url: str | None = None
+    mongo_url: str | None = None
+    conformance_html: str | None = None
+    conformance_summary: str | None = None
+    conformance_har: str | None = None
+    baseline_update: bool = False
+    require_all: bool = False
+    fuzz_budget: float = 60.0
     strict: bool = False
+
+    def __repr__(self) -> str:
+        """Never the signing secret or a fixed code: reprs end up in tracebacks."""
+        masked = {"jwt_secret": self.jwt_secret, "fixed_otp": self.fixed_otp}
+        shown = ", ".join(f"{k}={'***' if k in masked and getattr(self, k) else repr(getattr(self, k))}"
+                          for k in self.__dataclass_fields__)  # fmt: skip
+        return f"RunOptions({shown})"
 
     @classmethod
     def read(cls, config: pytest.Config) -> RunOptions:
         """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
         given = {option.lstrip("-").replace("-", "_"): raw(config, option) for option in OPTIONS}
         values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
-        for key in ("startup_timeout", "load_duration"):
+        for key in ("startup_timeout", "load_duration", "fuzz_budget"):
             if key in values:
                 values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
+        if "load_processes" in values:
+            try:
+                values["load_processes"] = max(1, int(str(values["load_processes"])))
+            except ValueError:
+                raise pytest.UsageError(f"--load-processes {values['load_processes']!r}: expected a number") from None
         if "services" in values:
             values["services"] = _words(str(values["services"]))
         if "load" in values:
@@ -123,6 +173,10 @@ class RunOptions:
         values["base_url"] = config.getoption("base_url") or None
         # SHOULD failures fail the run: --conformance-strict, or pytest's own --strict (ini ``strict``).
         values["strict"] = bool(config.getoption("conformance_strict") or config.getini("strict"))
+        values["baseline_update"] = bool(config.getoption("baseline_update"))
+        values["require_all"] = bool(config.getoption("conformance_require_all"))
+        if values["baseline_update"] and not values.get("baseline"):
+            raise pytest.UsageError("--baseline-update needs --baseline FILE (the file to write)")
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -15,10 +15,12 @@ expectation, what came back, and a curl line to reproduce.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance import requirements
 from conformance.exchange import Exchange, mask_json, to_curl
+from conformance.redaction import redact
 
 #: Response headers worth showing in a failure message.
 RELEVANT_HEADERS = (
@@ -46,8 +48,11 @@ class Violation(AssertionError):
         exchange: Exchange | None = None,
         hint: str | None = None,
         extra_headers: tuple[str, ...] = (),
+        should: bool = False,
     ) -> None:
         self.requirement = requirement
+        #: A SHOULD clause of a MUST requirement (REV-2's rotation, HSTS on http): a warning, a failure under strict.
+        self.should = should
         self.expected = expected
         self.actual = actual
         self.exchange = exchange
@@ -58,12 +63,12 @@ class Violation(AssertionError):
     @property
     def title(self) -> str:
         try:
-            return requirements.get(self.requirement).text
+            return requirements.get(self.requirement).title
         except KeyError:
             return ""
 
     def render(self) -> str:
-        head = f"{self.requirement}  {self.title}"
+        head = f"{self.requirement}  {self.title}" + ("  [a SHOULD clause of it]" if self.should else "")
         if self.exchange is not None:
             request_id = self.exchange.response.headers.get("x-request-id")
             suffix = f", request {request_id}" if request_id else ""
@@ -80,7 +85,19 @@ class Violation(AssertionError):
             lines.append(f"  Reproduce: {to_curl(self.exchange.request)}")
         if self.hint:
             lines.append(f"  Hint: {self.hint}")
-        return "\n".join(lines)
+        return redact("\n".join(lines))
+
+
+def should_clause(check: Callable[[], None]) -> None:
+    """Run the check of a SHOULD clause inside a MUST requirement: its Violation is marked ``should``
+    (the requirement gets ``warn``, a failure under ``--conformance-strict``)."""
+    __tracebackhide__ = True
+    try:
+        check()
+    except Violation as violation:
+        violation.should = True
+        violation.args = (violation.render(),)
+        raise
 
 
 class NotApplicable(Exception):

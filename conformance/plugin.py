@@ -14,18 +14,26 @@ the exit code.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
-from conformance import options, requirements
+from conformance import baseline, options, parallel, requirements, usage
+from conformance.exchange import Exchange
 from conformance.outcomes import WARN_PREFIX, outcome_of
 from conformance.report import RequirementReport
+from conformance.report_redaction import redact_report
 from conformance.target.session import RunSession, SessionError
 
 report_key = pytest.StashKey[RequirementReport]()
 session_key = pytest.StashKey[RunSession]()
+#: Per test: its requirement IDs and the notes it made (carried to its reports as ``report.conformance``).
+item_key = pytest.StashKey[dict[str, Any]]()
+#: Recorded exchanges a failure shows when its Violation does not show one itself.
+EXCHANGES_SHOWN = 3
 
 
 # -- options and configuration -----------------------------------------------------
@@ -37,21 +45,39 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
+    usage.reset()
     run_options = options.RunOptions.read(config)
     try:
         selected = requirements.select(run_options.requirements)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.addinivalue_line(
+        "markers", f"{parallel.EXCLUSIVE_MARKER}: a test with global side effects (restart, store outage): under "
+        "pytest -n no other test runs meanwhile"
+    )
     session = config.stash[session_key] = RunSession(run_options, selected)
     try:
         session.load_profile()  # a bad profile is bad input: one line, before anything runs
     except SessionError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
-    if not hasattr(config, "workerinput"):
-        report = RequirementReport(config, json_path=run_options.conformance_report, strict=run_options.strict,
-                                   selected=selected)  # fmt: skip
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        session.worker_index, session.workers = parallel.worker_numbers(config)
+        if "conformance_shared" in workerinput:
+            session.shared = workerinput["conformance_shared"]
+            config.pluginmanager.register(parallel.Worker(config, session.shared), "conformance-worker")
+    else:
+        try:
+            report = RequirementReport(config, run_options, selected=selected)
+        except baseline.BaselineError as exc:
+            raise pytest.UsageError(f"conformance: {exc}") from None
         config.stash[report_key] = report
         config.pluginmanager.register(report, "conformance-report")
+        if parallel.is_distributed(config):
+            controller = parallel.Controller(config, session.open, lambda target: _describe(config, target))
+            config.pluginmanager.register(controller, "conformance-controller")
+            report.worker_usage = controller.usage
+            config.add_cleanup(controller.close)
     config.add_cleanup(lambda: _session(config).close())
 
 
@@ -95,8 +121,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         ids = requirement_ids(item)
-        for rid in ids:
-            item.user_properties.append(("requirement", rid))
+        if ids:
+            item.stash[item_key] = {"requirements": ids, "notes": [], "recorded": {}}
         (keep if not filtering or selected.intersection(ids) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -113,11 +139,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             target = run.open()
         except SessionError as exc:
             pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-        if report_key in config.stash:
-            profile = run.load_profile()
-            config.stash[report_key].describe_target(
-                base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source
-            )
+        _describe(config, target)
+
+
+def _describe(config: pytest.Config, target: Any) -> None:
+    if report_key in config.stash:
+        profile = _session(config).load_profile()
+        config.stash[report_key].describe_target(
+            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source
+        )
 
 
 # -- outcomes --------------------------------------------------------------------------
@@ -131,23 +161,112 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    stashed = item.stash.get(item_key, None)
+    if stashed is not None:
+        report.conformance = {"requirements": list(stashed["requirements"])}  # survives xdist, unlike the item
+        if report.when == "call":
+            report.conformance["notes"] = list(stashed["notes"])
+            report.conformance["recorded"] = dict(stashed["recorded"])
+            report.conformance["observations"] = _observations(item)
+        _apply_outcome(item, call, report)
+    redact_report(report)  # last: what any reporter sees holds no secret
+    return report
+
+
+def _observations(item: pytest.Item) -> list[str]:
+    """What the connection handling noticed about the SUT (not verdicts), on the report of the test that saw it."""
+    api = _session(item.config).api
+    return api.observations() if api is not None else []
+
+
+def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     if call.excinfo is None or not report.failed:
-        return report
+        return
     outcome = outcome_of(call.excinfo.value)
     path, lineno, _ = item.reportinfo()
+    session = _session(item.config)
     if outcome.skip_reason is not None:
         report.outcome, report.longrepr = "skipped", (str(path), (lineno or 0) + 1, outcome.skip_reason)
         if outcome.kind == "inconclusive":
             _attach_exchanges(item, report)
-        return report
+        return
+    data = report.conformance
+    rerun = _rerun_command(item, outcome)
+    if rerun:
+        data["rerun"] = rerun
     if outcome.kind == "violation":  # a Violation fails only the requirement it names
-        for violation in outcome.violations:
-            report.user_properties.append(("violated", violation.requirement))
-        if not _session(item.config).options.strict and all(_is_should(v.requirement) for v in outcome.violations):
+        data["violated"] = list(dict.fromkeys(v.requirement for v in outcome.violations))
+        data["message"] = "\n\n".join(v.render() for v in outcome.violations)
+        if item.config.option.tbstyle == "auto":  # the Violation block, not tool internals; --tb gives those
+            report.longrepr = ViolationRepr(_shown_block(session, outcome.violations, rerun), str(path), lineno or 0)
+        if not session.options.strict and all(_is_should(v.requirement) or v.should for v in outcome.violations):
             report.outcome = "skipped"
             report.wasxfail = WARN_PREFIX + str(outcome.violations[0]).splitlines()[0]
-    _attach_exchanges(item, report)
-    return report
+        if any(v.exchange is None for v in outcome.violations):
+            _attach_exchanges(item, report)
+    else:
+        _attach_exchanges(item, report)
+    if session.options.conformance_har and session.recorder is not None:
+        data["exchanges"] = [entry.to_data() for entry in session.recorder.recent() if isinstance(entry, Exchange)]
+
+
+def _shown_block(session: RunSession, violations: Any, rerun: str | None) -> str:
+    """The first failure of each requirement in full; later ones in one line each (``--tb=long``, the JSON and
+    HTML reports have every block), so that a SUT failing dozens of tests prints a page, not thousands of lines."""
+    blocks = []
+    for violation in violations:
+        if violation.requirement in session.shown_in_full:
+            blocks.append(f"{violation.requirement}  {violation.title}: Actual: {violation.actual} (Expected: "
+                          f"{violation.expected}); in full with --tb=long or in the reports")  # fmt: skip
+        else:
+            session.shown_in_full.add(violation.requirement)
+            blocks.append(violation.render())
+    return "\n\n".join(blocks) + (f"\n  Rerun: {rerun}" if rerun else "")
+
+
+class ViolationRepr:
+    """A failure's Violation block as pytest's long representation (``--tb`` replaces it with the traceback)."""
+
+    def __init__(self, text: str, path: str, lineno: int) -> None:
+        self.text = text
+        self.reprcrash = _Crash(text.splitlines()[0] if text else "", path, lineno)
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Crash:
+    def __init__(self, message: str, path: str, lineno: int) -> None:
+        self.message, self.path, self.lineno = message, path, lineno
+
+
+#: Test modules whose failures one request cannot reproduce (races, restarts, outages, configuration starts).
+SCENARIO_PACKAGE = "scenarios"
+
+
+def _rerun_command(item: pytest.Item, outcome: Any) -> str | None:
+    """The harness command that reruns a test one curl line cannot reproduce, with the run's options."""
+    in_scenarios = item.nodeid.split("/", 1)[0] == SCENARIO_PACKAGE or "/scenarios/" in str(item.path)
+    without_exchange = any(v.exchange is None for v in getattr(outcome, "violations", ()))
+    if not (in_scenarios or without_exchange):
+        return None
+    args = [arg for arg in item.config.invocation_params.args if not _is_test_path(item.config, arg)]
+    seed = item.config.getoption("hypothesis_seed", None) if item.config.pluginmanager.has_plugin("hypothesis") else None
+    extra = [f"--hypothesis-seed={seed}"] if seed is not None else []
+    import shlex
+
+    return shlex.join(["python", "-m", "pytest", *args, *extra, item.nodeid])
+
+
+def _is_test_path(config: pytest.Config, arg: str) -> bool:
+    if arg.startswith("-"):
+        return False
+    candidate = (config.invocation_params.dir / arg.split("::", 1)[0])
+    return "::" in arg or candidate.suffix == ".py" or candidate.is_dir()
 
 
 def _is_should(requirement_id: str) -> bool:
@@ -160,11 +279,22 @@ def _is_should(requirement_id: str) -> bool:
 def _attach_exchanges(item: pytest.Item, report: pytest.TestReport) -> None:
     recorder = _session(item.config).recorder
     if recorder is not None and recorder.recent():
-        report.sections.append(("recorded exchanges (latest last)", recorder.render()))
+        shown = recorder.render(last=EXCHANGES_SHOWN if item.config.option.tbstyle == "auto" else None)
+        report.sections.append(("recorded exchanges (latest last)", shown))
+
+
+#: For the harness's own tests only: where to write the secrets the run used, to search its outputs for them.
+SECRETS_DUMP_ENV = "CONFORMANCE_SELFTEST_SECRETS_FILE"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _session(session.config).close()
+    dump = os.environ.get(SECRETS_DUMP_ENV)
+    if dump:
+        from conformance import redaction
+
+        with open(dump, "a", encoding="utf-8") as out:
+            out.writelines(json.dumps(value) + "\n" for value in redaction.registered())
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -172,6 +302,30 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def run_options(pytestconfig: pytest.Config) -> options.RunOptions:
     """The run's options, typed (``conformance.options.RunOptions``)."""
     return _session(pytestconfig).options
+
+
+@pytest.fixture
+def conformance_note(request: pytest.FixtureRequest) -> Any:
+    """``conformance_note(text)``: a note on this test for the reports (not a verdict; JUnit-safe)."""
+    stashed = request.node.stash.get(item_key, None)
+
+    def note(text: str) -> None:
+        if stashed is not None:
+            stashed["notes"].append(str(text))
+
+    return note
+
+
+@pytest.fixture
+def conformance_record(request: pytest.FixtureRequest) -> Any:
+    """``conformance_record(key, value)``: JSON-able data of this test for the JSON report (e.g. fuzz case counts)."""
+    stashed = request.node.stash.get(item_key, None)
+
+    def record(key: str, value: Any) -> None:
+        if stashed is not None:
+            stashed["recorded"][str(key)] = value
+
+    return record
 
 
 @pytest.fixture(scope="session")

@@ -1,144 +1,58 @@
 """The per-requirement report: a plugin object, like pytest's junitxml ``LogXML``.
 
-It is registered on the controller only, reads nothing but test reports (so it
-works the same under xdist), and turns test outcomes into one verdict per
-requirement of the catalogue:
-
-    fail          a test of it failed (a MUST violation, an error, a SHOULD under --strict)
-    inconclusive  a test could not be judged (a positive control or provisioning failed)
-    warn          a SHOULD was violated (test shown as xfail "warn: ...")
-    pass          every executed test passed (reason notes tests that were not run)
-    not run       no test of it was executed (capability missing, deselected, not implemented)
-
-in that order of precedence. The plugin's ``pytest_runtest_makereport``
-wrapper has already put the outcome into the report: a skip reason starting
-"not run:" or "inconclusive:", an xfail reason starting "warn:", and
-``("violated", ID)`` user properties naming the requirement a Violation broke.
+It is registered on the controller only and reads nothing but test reports
+(their ``conformance`` data survives xdist), turns them into one verdict per
+requirement (:mod:`conformance.verdicts`), applies the baseline
+(:mod:`conformance.baseline`), sets the exit code (:data:`EXIT_CODES`), and
+renders the same document several ways: the terminal table, the JSON report,
+the HTML page, the Markdown summary, the HAR of failing tests' exchanges, and
+run-level JUnit properties. None of the renderings computes a verdict of its own.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance import requirements
-from conformance.outcomes import (
-    BLOCKED_PREFIX, INCONCLUSIVE_PREFIX, NOT_APPLICABLE_PREFIX, NOT_RUN_PREFIX, WARN_PREFIX,
+from conformance import baseline, requirements
+from conformance.exchange import Exchange
+from conformance.redaction import redact
+from conformance.verdicts import (
+    JUDGED, VERDICTS, RequirementResult, classify, data_of, headline, requirement_verdicts,
 )  # fmt: skip
 
-#: Requirement verdicts, worst first (the precedence of a test's verdict over another's).
-VERDICTS = ("fail", "inconclusive", "warn", "pass", "blocked", "not run", "not applicable")
-SCHEMA_VERSION = 1
-MESSAGE_LIMIT = 4000
-SELF_DESCRIBING = ("Violation", "TransportFailure")  # exception names dropped from failure messages
-
-
-@dataclass
-class RequirementResult:
-    requirement: requirements.Requirement
-    tests: dict[str, str] = field(default_factory=dict)  # nodeid -> verdict of that test for this requirement
-    reasons: dict[str, str] = field(default_factory=dict)  # nodeid -> reason (not run, inconclusive)
-    first_failure: str | None = None
-
-    def add(self, nodeid: str, verdict: str, reason: str | None, message: str | None) -> None:
-        previous = self.tests.get(nodeid)
-        if previous is None or VERDICTS.index(verdict) < VERDICTS.index(previous):
-            self.tests[nodeid] = verdict
-            if reason:
-                self.reasons[nodeid] = reason
-        if verdict in ("fail", "warn") and message and self.first_failure is None:
-            self.first_failure = message[:MESSAGE_LIMIT]
-
-    def verdict(self, selected: bool) -> tuple[str, str | None]:
-        """The requirement's verdict and its reason.
-
-        A requirement with passing tests passes, saying how many others could
-        not be judged; with none, it is *blocked* when a test was blocked by
-        another requirement's failure, else *not run* (a missing capability),
-        else *not applicable*.
-        """
-        if not self.tests:
-            return "not run", ("no test in this run" if selected else "not selected (--requirements)")
-        counts = {v: sum(1 for t in self.tests.values() if t == v) for v in VERDICTS}
-        worst = next(v for v in VERDICTS if counts[v])
-        if worst in ("inconclusive", "blocked", "not run", "not applicable"):
-            return worst, self._first_reason(worst)
-        unjudged = [v for v in ("blocked", "not run", "not applicable") if counts[v]]
-        if worst == "pass" and unjudged:
-            skipped = sum(counts[v] for v in unjudged)
-            first = self._first_reason(unjudged[0])
-            label = unjudged[0] if len(unjudged) == 1 else "not judged"
-            return "pass", f"partial: {skipped} of {len(self.tests)} tests {label}: {first}"
-        return worst, None
-
-    def blockers(self) -> list[str]:
-        """The requirement IDs named by the blocked tests' reasons."""
-        found: list[str] = []
-        for nodeid, verdict in self.tests.items():
-            if verdict == "blocked":
-                found += [rid for rid in _blockers_of(self.reasons.get(nodeid, "")) if rid not in found]
-        return found
-
-    def _first_reason(self, verdict: str) -> str | None:
-        return next((self.reasons.get(n) for n, v in self.tests.items() if v == verdict and self.reasons.get(n)), None)
-
-
-def classify(report: pytest.TestReport, test_requirements: list[str]) -> list[tuple[str, str, str | None, str | None]]:
-    """``(requirement, verdict, reason, message)`` for each requirement one phase report speaks about."""
-    violated = [value for name, value in report.user_properties if name == "violated"]
-    if report.passed:
-        if report.when != "call":
-            return []
-        return [(rid, "pass", None, None) for rid in test_requirements]
-    if report.skipped:
-        wasxfail = getattr(report, "wasxfail", None)
-        if wasxfail is not None:
-            if wasxfail.startswith(WARN_PREFIX):
-                return [(rid, "warn", None, failure_message(report)) for rid in (violated or test_requirements)]
-            return [(rid, "not run", f"xfail: {wasxfail}", None) for rid in test_requirements]
-        reason = skip_reason(report)
-        if reason.startswith(INCONCLUSIVE_PREFIX):
-            return [(rid, "inconclusive", reason[len(INCONCLUSIVE_PREFIX):], None) for rid in test_requirements]
-        if reason.startswith(BLOCKED_PREFIX):
-            return [(rid, "blocked", reason, None) for rid in test_requirements]
-        if reason.startswith(NOT_APPLICABLE_PREFIX):
-            return [(rid, "not applicable", reason[len(NOT_APPLICABLE_PREFIX):], None) for rid in test_requirements]
-        reason = reason.removeprefix(NOT_RUN_PREFIX)
-        return [(rid, "not run", reason, None) for rid in test_requirements]
-    message = failure_message(report)
-    return [(rid, "fail", None, message) for rid in (violated or test_requirements)]
-
-
-def skip_reason(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2]).removeprefix("Skipped: ")
-    return str(longrepr)
-
-
-def failure_message(report: pytest.TestReport) -> str:
-    """The exception's own text (a Violation's rendering), without the traceback."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else report.longreprtext
-    head, sep, rest = text.partition(": ")
-    # "conformance.outcomes.Violation: ENV-3 ..." -> "ENV-3 ...": these messages say what they are.
-    if sep and head.endswith(SELF_DESCRIBING):
-        text = rest
-    return f"[{report.when}] {text}" if report.when != "call" else text
+SCHEMA_VERSION = 2
+#: Exit codes of a conformance run (pytest's own, and one of ours).
+NOTHING_JUDGED = 8  # pytest uses 0-6
+EXIT_CODES = {
+    0: "every selected requirement judged passed (or known, with a baseline)",
+    1: "a MUST failed or was inconclusive, a baseline entry expired, a new failure outside the baseline; with "
+       "--conformance-strict also a SHOULD failure or a fixed baseline entry; with --conformance-require-all also "
+       "a MUST that was not run, blocked or inconclusive",
+    2: "interrupted (Ctrl-C)",
+    3: "internal error of pytest or a plugin",
+    4: "bad input: unreachable or wrong target, invalid profile, option or baseline",
+    5: "no test collected",
+    NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
+}  # fmt: skip
+COLOURS: dict[str, dict[str, bool]] = {
+    "pass": {"green": True}, "fail": {"red": True, "bold": True}, "warn": {"yellow": True},
+    "inconclusive": {"yellow": True, "bold": True}, "blocked": {"purple": True}, "known": {"cyan": True},
+    "fixed": {"green": True, "bold": True}, "not run": {}, "not applicable": {},
+}  # fmt: skip
 
 
 class RequirementReport:
-    """Aggregates verdicts per requirement; prints the table; writes the JSON report."""
+    """Aggregates verdicts per requirement; applies the baseline; prints the table; writes the reports."""
 
-    def __init__(self, config: pytest.Config, *, json_path: str | None, strict: bool, selected: list[str]) -> None:
+    def __init__(self, config: pytest.Config, options: Any, *, selected: list[str]) -> None:
         self.config = config
-        self.json_path = json_path
-        self.strict = strict
+        self.options = options
+        self.strict = options.strict
         self.selected = set(selected)
         self.results = {rid: RequirementResult(req) for rid, req in requirements.catalogue().items()}
         self.target: dict[str, Any] = {}
@@ -146,6 +60,16 @@ class RequirementReport:
         self.started = _now()
         self.finished: str | None = None
         self.saw_requirement_tests = False
+        self.observations: list[str] = []
+        self.notes: dict[str, list[str]] = {}
+        self.recorded: dict[str, dict[str, Any]] = {}
+        self.usage: dict[str, Any] = {}
+        self.exchanges: list[tuple[str, Exchange]] = []  # of failing tests, for the HAR
+        self.reruns: dict[str, str] = {}  # nodeid -> the command that reruns a test one curl cannot reproduce
+        self.baseline_entries = baseline.load(options.baseline) if options.baseline else []
+        self.baseline_outcome: baseline.Outcome | None = None
+        #: Under pytest-xdist: the workers' usage counts, summed by the controller.
+        self.worker_usage: Any = None
 
     # -- collecting --------------------------------------------------------------
     def describe_target(self, *, base_url: str, mode: str, profile_name: str, profile_source: str) -> None:
@@ -153,53 +77,128 @@ class RequirementReport:
         self.profile = {"name": profile_name, "source": profile_source}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        test_requirements = [value for name, value in report.user_properties if name == "requirement"]
-        if not test_requirements:
+        data = data_of(report)
+        for text in data.get("observations", ()):
+            if text not in self.observations:
+                self.observations.append(text)
+        for note in data.get("notes", ()):
+            self.notes.setdefault(report.nodeid, []).append(note)
+        if data.get("recorded"):
+            self.recorded.setdefault(report.nodeid, {}).update(data["recorded"])
+        for entry in data.get("exchanges", ()):
+            self.exchanges.append((report.nodeid, Exchange.from_data(entry)))
+        if data.get("rerun"):
+            self.reruns[report.nodeid] = data["rerun"]
+        if not data.get("requirements"):
             return
         self.saw_requirement_tests = True
-        for rid, verdict, reason, message in classify(report, test_requirements):
+        for rid, verdict, reason, message in classify(report):
             if rid in self.results:
                 self.results[rid].add(report.nodeid, verdict, reason, message)
 
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> dict[str, tuple[str, str | None]]:
-        """Each requirement's verdict; a *blocked* one whose blockers did not fail is *inconclusive* instead:
-        the harness could not judge it and cannot say why."""
-        raw = {rid: result.verdict(rid in self.selected) for rid, result in self.results.items()}
-        verdicts = dict(raw)
-        for rid, (verdict, reason) in raw.items():
-            if verdict != "blocked":
-                continue
-            named = self.results[rid].blockers()
-            if not any(raw.get(blocker, ("",))[0] in ("fail", "warn") for blocker in named):
-                verdicts[rid] = ("inconclusive", f"{reason} (but {', '.join(named) or 'no blocker'} did not fail)")
-        return verdicts
+        verdicts = requirement_verdicts(self.results, self.selected)
+        return self._with_baseline(verdicts) if self.options.baseline else verdicts
 
-    def run_failed(self) -> bool:
-        """True when a MUST failed or was inconclusive (with --strict: any requirement)."""
-        for rid, (verdict, _) in self.verdicts().items():
-            if verdict in ("fail", "inconclusive") and (self.strict or self.results[rid].requirement.is_must):
-                return True
-        return False
+    def _with_baseline(self, verdicts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
+        failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in ("fail", "warn")}
+        judged = {rid: {n for n, v in self.results[rid].tests.items() if v in ("pass", "fail", "warn")}
+                  for rid in self.results}  # fmt: skip
+        outcome = baseline.judge(self.baseline_entries, failing, judged, datetime.date.today())
+        self.baseline_outcome = outcome
+        adjusted = dict(verdicts)
+        for rid, tests in failing.items():
+            known = [entry for entry, test in outcome.known if entry.requirement == rid]
+            expired = [entry for entry, test in outcome.expired if entry.requirement == rid]
+            if known and len(known) == len(tests):
+                tickets = ", ".join(sorted({e.ticket for e in known if e.ticket})) or "no ticket"
+                adjusted[rid] = ("known", f"known: {len(tests)} accepted failure(s) in the baseline ({tickets}): "
+                                          f"{known[0].reason}")  # fmt: skip
+            elif expired:
+                adjusted[rid] = (verdicts[rid][0], f"the baseline entry expired on {expired[0].expires}")
+        for entry in outcome.fixed:
+            if adjusted[entry.requirement][0] == "pass":
+                adjusted[entry.requirement] = ("fixed", "fixed: a baseline entry no longer fails (remove it, "
+                                                        "or run --baseline-update)")  # fmt: skip
+        return adjusted
+
+    def exit_status(self, verdicts: dict[str, tuple[str, str | None]]) -> int:
+        """The run's exit code by the gate policy (:data:`EXIT_CODES`)."""
+        failed = False
+        for rid, (verdict, reason) in verdicts.items():
+            must = self.results[rid].requirement.is_must
+            if verdict in ("fail", "inconclusive") and (must or self.strict):
+                failed = True
+            if verdict == "fixed" and self.strict:
+                failed = True
+            if self.options.require_all and must and rid in self.selected and verdict in (
+                    "not run", "blocked", "inconclusive"):  # fmt: skip
+                failed = True
+        if failed:
+            return int(pytest.ExitCode.TESTS_FAILED)
+        if not any(verdicts[rid][0] in JUDGED for rid in self.selected):
+            return NOTHING_JUDGED
+        return int(pytest.ExitCode.OK)
 
     # -- output ----------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from conformance.target.session import usage_of_the_run
+
         self.finished = _now()
+        self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
         if not self.saw_requirement_tests:
             return
-        if self.run_failed() and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.json_path:
-            path = Path(self.json_path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            document = self.as_json(int(session.exitstatus))
-            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
-
-    def as_json(self, exit_status: int) -> dict[str, Any]:
         verdicts = self.verdicts()
-        summary = {v: sum(1 for verdict, _ in verdicts.values() if verdict == v) for v in VERDICTS}
-        return {
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            # The gate decides, unless a test without a requirement failed (that is pytest's own failure).
+            if not self._unmarked_tests_failed(session):
+                session.exitstatus = self.exit_status(verdicts)
+        document = self.as_json(int(session.exitstatus), verdicts)
+        self._write_reports(document)
+        self._junit_properties(verdicts)
+
+    def _unmarked_tests_failed(self, session: pytest.Session) -> bool:
+        failed = {nodeid for r in self.results.values() for nodeid, v in r.tests.items() if v == "fail"}
+        return session.testsfailed > len(failed)
+
+    def _write_reports(self, document: dict[str, Any]) -> None:
+        from conformance.render import files
+
+        if self.options.conformance_report:
+            path = Path(self.options.conformance_report)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", "utf-8")
+        if self.options.conformance_html:
+            files.write_html(self.options.conformance_html, document)
+        files.write_summary(self.options.conformance_summary, document)
+        if self.options.conformance_har:
+            files.write_har(self.options.conformance_har, self.exchanges)
+        if self.options.baseline and self.options.baseline_update and self.baseline_outcome is not None:
+            today = datetime.date.today()
+            baseline.write(self.options.baseline, baseline.updated(self.baseline_entries, self.baseline_outcome, today))
+
+    def _junit_properties(self, verdicts: dict[str, tuple[str, str | None]]) -> None:
+        """Run-level data as testsuite properties (valid JUnit XML; testcase properties are not)."""
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        for rid, (verdict, _) in verdicts.items():
+            xml.add_global_property(f"verdict {rid}", verdict)
+        for rid, result in self.results.items():
+            for nodeid, verdict in result.tests.items():
+                xml.add_global_property(f"requirement {nodeid}", rid)
+                if verdict in ("fail", "warn"):
+                    xml.add_global_property(f"violated {nodeid}", rid)
+
+    def as_json(self, exit_status: int, verdicts: dict[str, tuple[str, str | None]] | None = None) -> dict[str, Any]:
+        verdicts = verdicts or self.verdicts()
+        summary = {v: sum(1 for verdict, _ in verdicts.values() if verdict == v)
+                   for v in (*VERDICTS, "known", "fixed")}  # fmt: skip
+        document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "target": self.target,
             "profile": self.profile,
@@ -209,53 +208,69 @@ class RequirementReport:
             "finished": self.finished,
             "exit_status": exit_status,
             "summary": summary,
+            "usage": self.usage,
+            "observations": self.observations,
             "requirements": {
                 rid: {
                     "level": result.requirement.level,
                     "area": result.requirement.area,
+                    "title": result.requirement.title,
                     "text": result.requirement.text,
                     "verdict": verdicts[rid][0],
                     "reason": verdicts[rid][1],
                     "tests": list(result.tests),
                     "test_verdicts": dict(result.tests),
                     "first_failure": result.first_failure,
+                    "failures": [{**f, **({"rerun": self.reruns[f["test"]]} if f["test"] in self.reruns else {})}
+                                 for f in result.failures],  # fmt: skip
                 }
                 for rid, result in self.results.items()
             },
+            "notes": self.notes,
+            "recorded": self.recorded,
         }
+        if self.options.baseline:
+            document["baseline"] = (self.baseline_outcome or baseline.Outcome()).as_json(self.options.baseline)
+        return document
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.saw_requirement_tests:
             return
         terminalreporter.section("requirements")
-        for line, markup in self.table_lines():
+        verdicts = self.verdicts()
+        for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)
-        if self.json_path:
-            terminalreporter.write_line(f"conformance report written to {self.json_path}")
+        for text in self.observations:
+            terminalreporter.write_line(f"observation (not a verdict): {text}")
+        outcome = self.baseline_outcome
+        if outcome is not None and outcome.new:
+            terminalreporter.write_line(f"{len(outcome.new)} failure(s) not in the baseline {self.options.baseline}; "
+                                        "paste-ready entries (fill in the reason):")  # fmt: skip
+            for entry in outcome.new:
+                terminalreporter.write_line(f"  {entry.paste_ready()},")
+        if outcome is not None and outcome.fixed:
+            terminalreporter.write_line(f"{len(outcome.fixed)} baseline entr(y/ies) no longer fail: remove them "
+                                        "(or run with --baseline-update)")  # fmt: skip
+        if self.usage:
+            used = ", ".join(f"{value:g} {name.replace('_', ' ')}" for name, value in self.usage.items())
+            terminalreporter.write_line(f"the run used {used}")
+        for path in (self.options.conformance_report, self.options.conformance_html, self.options.conformance_har):
+            if path:
+                terminalreporter.write_line(f"conformance report written to {path}")
 
-    def table_lines(self) -> list[tuple[str, dict[str, bool]]]:
-        colours = {"pass": {"green": True}, "fail": {"red": True, "bold": True}, "warn": {"yellow": True},
-                   "inconclusive": {"yellow": True, "bold": True}, "blocked": {"purple": True}, "not run": {},
-                   "not applicable": {}}  # fmt: skip
-        lines = [(f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  first failure / reason", {})]
-        for rid, (verdict, reason) in self.verdicts().items():
+    def table_lines(self, verdicts: dict[str, tuple[str, str | None]] | None = None) -> list[tuple[str, dict]]:
+        verdicts = verdicts or self.verdicts()
+        lines: list[tuple[str, dict]] = [
+            (f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  {'title':<34} first failure / reason", {})]
+        for rid, (verdict, reason) in verdicts.items():
             result = self.results[rid]
-            detail = headline(result.first_failure) if result.first_failure else reason or ""
-            row = f"{rid:<8} {result.requirement.level:<6} {verdict:<14} {len(result.tests):>5}  {detail[:200]}"
-            lines.append((row, colours[verdict]))
+            shown_reason = reason if verdict in ("known", "fixed") or not result.first_failure else None
+            detail = shown_reason or (headline(result.first_failure) if result.first_failure else "")
+            title = result.requirement.title[:34]
+            row = (f"{rid:<8} {result.requirement.level:<6} {verdict:<14} {len(result.tests):>5}  {title:<34} "
+                   f"{detail[:160]}").rstrip()  # fmt: skip
+            lines.append((row, COLOURS.get(verdict, {})))
         return lines
-
-
-def headline(message: str) -> str:
-    """One line of a failure for the table: its "Actual:" line (the row names the requirement), else its first."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return next((line for line in lines if line.startswith("Actual:")), lines[0] if lines else "")
-
-
-def _blockers_of(reason: str) -> list[str]:
-    """The IDs of a "blocked by RID-1, ENV-3: ..." reason."""
-    names = reason.removeprefix(BLOCKED_PREFIX).split(":", 1)[0]
-    return [name.strip() for name in names.split(",") if name.strip() in requirements.catalogue()]
 
 
 def _now() -> str:

@@ -1,16 +1,31 @@
 """The requirement catalogue, loaded once from ``requirements.toml``.
 
-The catalogue is data so that the report, the marker validation and the
-failure messages all read the same text; nothing else may hard-code a level.
+The catalogue is data so that the report, the marker validation, the failure
+messages, ``heallog-conformance explain`` and docs/standard.md all read the
+same text; nothing else may hard-code a level or a title.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
+
+LEVELS = ("MUST", "SHOULD")
+FIELDS = ("level", "area", "title", "text", "rules", "probes", "needs", "more_with", "fix")
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Something a run may lack (log access, a restart...), and how to give it."""
+
+    key: str
+    name: str
+    enable: str
 
 
 @dataclass(frozen=True)
@@ -18,25 +33,62 @@ class Requirement:
     id: str
     level: str  # "MUST" or "SHOULD"
     area: str
-    text: str
+    title: str  # a few words, for tables
+    text: str  # the requirement as the standard's catalogue states it
+    rules: tuple[str, ...] = ()  # the standard's other passages it relies on, verbatim
+    probes: str = ""  # what the harness sends and judges
+    needs: tuple[str, ...] = ()  # capability keys without which it is not run
+    more_with: tuple[str, ...] = ()  # capability keys that add tests (a pass without them is partial)
+    fix: str = ""  # how a backend usually fixes a failure
 
     @property
     def is_must(self) -> bool:
         return self.level == "MUST"
 
+    @property
+    def normative(self) -> str:
+        """The full normative text: the requirement, then the rules it relies on."""
+        return "\n\n".join((self.text, *self.rules))
+
+
+class CatalogueError(ValueError):
+    """requirements.toml is inconsistent (a bug of the package, caught by its tests)."""
+
+
+def _load() -> dict[str, Any]:
+    return tomllib.loads(resources.files("conformance").joinpath("requirements.toml").read_text("utf-8"))
+
+
+@cache
+def capabilities() -> dict[str, Capability]:
+    """Every capability by key."""
+    return {key: Capability(key=key, **fields) for key, fields in _load()["capability"].items()}
+
 
 @cache
 def catalogue() -> dict[str, Requirement]:
     """Every requirement by ID, in catalogue order."""
-    raw = tomllib.loads(resources.files("conformance").joinpath("requirements.toml").read_text("utf-8"))
-    return {rid: Requirement(id=rid, **fields) for rid, fields in raw.items()}
+    known = capabilities()
+    result = {}
+    for rid, fields in _load()["requirement"].items():
+        unknown = sorted(set(fields) - set(FIELDS))
+        if unknown or fields.get("level") not in LEVELS:
+            raise CatalogueError(f"{rid}: unknown keys {unknown} or level {fields.get('level')!r}")
+        for key in (*fields.get("needs", ()), *fields.get("more_with", ())):
+            if key not in known:
+                raise CatalogueError(f"{rid}: unknown capability {key!r}")
+        tuples = {name: tuple(fields.get(name, ())) for name in ("rules", "needs", "more_with")}
+        result[rid] = Requirement(id=rid, **{**fields, **tuples})
+    return result
 
 
 def get(requirement_id: str) -> Requirement:
     try:
         return catalogue()[requirement_id]
     except KeyError:
-        raise KeyError(f"unknown requirement ID {requirement_id!r}; known: {', '.join(catalogue())}") from None
+        close = difflib.get_close_matches(requirement_id.upper(), catalogue(), n=1)
+        hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(catalogue())}"
+        raise KeyError(f"unknown requirement ID {requirement_id!r}{hint}") from None
 
 
 def select(patterns: str | None) -> list[str]:

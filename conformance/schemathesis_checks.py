@@ -1,17 +1,17 @@
-"""The harness's checks as schemathesis checks (API-1).
-
-Schemathesis calls a check with ``(ctx, response, case)``; the adapter turns
-its response into an :class:`~conformance.exchange.Exchange` and runs the same
-:func:`conformance.checks.every_response` as the suites and the load profiles.
+"""API-1's judgement of one answer, and the harness's checks as schemathesis checks.
 
 API-1 is "no 5xx, and every response satisfies ENV-1, RID-1 and HDR-1, nothing
-more". ``every_response`` also reports ENV-7 and AUTH-1; the fuzzer does not
-fail API-1 for those (their own suites judge them), but says what it saw with
-a :class:`FuzzFinding` warning, so that nothing found is silently dropped.
+more": :func:`api1_violations` says that of one recorded exchange, with the same
+:func:`conformance.checks.every_response` as the suites and the load profiles.
+``every_response`` also reports ENV-7 and AUTH-1; the fuzzer does not fail API-1
+for those (their own suites judge them), but says what it saw with a
+:class:`FuzzFinding` warning, so that nothing found is silently dropped. Both
+API-1 passes (schemathesis' cases and the extreme values) are judged by it.
 
-The checks read the profile from :func:`judging`, a context manager the API-1
-suite enters around each call; outside it they judge by the default profile, so
-the schemathesis CLI can use them too::
+Schemathesis calls a check with ``(ctx, response, case)``; the adapters turn its
+response into an :class:`~conformance.exchange.Exchange`. They read the profile
+from :func:`judging`, a context manager; outside it they judge by the default
+profile, so the schemathesis CLI can use them too::
 
     SCHEMATHESIS_HOOKS=conformance.schemathesis_checks \
         schemathesis run URL/openapi.json --checks every_response_conforms,no_server_error
@@ -20,21 +20,20 @@ the schemathesis CLI can use them too::
 from __future__ import annotations
 
 import contextlib
-import copy
-import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import schemathesis
 from requests.adapters import HTTPAdapter
-from schemathesis.core.failures import FailureGroup
 
 from conformance import profile as profiles
 from conformance.checks import every_response
 from conformance.exchange import Exchange
+# The document helpers live in conformance.api_document; re-exported for the suite and the CLI hooks.
+from conformance.api_document import EXCLUDED_KEY, HTTP_METHODS, OPERATION_KEY, annotate_operations  # noqa: F401
 from conformance.outcomes import Violation
 
 if TYPE_CHECKING:
@@ -97,8 +96,53 @@ def _request_body(body: Any) -> bytes:
     return b"<streamed body>"
 
 
+def server_error(exchange: Exchange) -> Violation | None:
+    """API-1's own rule: no input makes the SUT answer 5xx."""
+    if exchange.response.status < 500:
+        return None
+    return Violation(
+        "API-1",
+        expected="no 5xx for any input",
+        actual=f"{exchange.response.status}",
+        exchange=exchange,
+        hint="a 5xx means the input reached code that does not validate it",
+    )
+
+
+def api1_violations(exchange: Exchange, judgement: Judgement) -> list[Violation]:
+    """What API-1 holds against one answer: a 5xx, and the ENV-1, RID-1 and HDR-1 violations."""
+    found = [v for v in [server_error(exchange)] if v is not None]
+    for violation in every_response(exchange, judgement.profile):
+        if violation.requirement in API1_REQUIREMENTS:
+            found.append(violation)
+        elif violation.requirement not in judgement.reported:
+            judgement.reported.add(violation.requirement)
+            warnings.warn(FuzzFinding(f"found while fuzzing (judged by its own suite):\n{violation}"), stacklevel=2)
+    return found
+
+
+def api1_violation(exchange: Exchange, judgement: Judgement, *, sent: str | None = None) -> Violation | None:
+    """The API-1 :class:`Violation` of one answer (``None`` when it conforms), naming what broke.
+
+    ``sent`` describes the input (the extreme-value pass names the operation,
+    the field and the value kind); the first line of the failure says what broke.
+    """
+    found = api1_violations(exchange, judgement)
+    if not found:
+        return None
+    expected = "no 5xx, and ENV-1, RID-1 and HDR-1 hold for every response"
+    return Violation(
+        "API-1",
+        expected=f"{expected}, also for {sent}" if sent else expected,
+        actual="; ".join(f"{'5xx' if v.requirement == 'API-1' else v.requirement}: {v.actual}" for v in found),
+        exchange=exchange,
+        hint=found[0].hint,
+        extra_headers=tuple(h for v in found for h in v.extra_headers),
+    )
+
+
 class ChecksFailed(AssertionError):
-    """What the registered checks raise: schemathesis reports the text, the suite reads ``violations``."""
+    """What the registered checks raise: schemathesis reports the text, ``violations`` keeps the structure."""
 
     def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
@@ -108,101 +152,31 @@ class ChecksFailed(AssertionError):
 @schemathesis.check
 def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: fuzzed input never makes the SUT answer 5xx."""
-    if response.status_code >= 500:
-        raise ChecksFailed([Violation(
-            "API-1",
-            expected="no 5xx for any input",
-            actual=f"{response.status_code}",
-            exchange=to_exchange(response),
-            hint="a 5xx means the input reached code that does not validate it",
-        )])  # fmt: skip
+    violation = server_error(to_exchange(response))
+    if violation is not None:
+        raise ChecksFailed([violation])
 
 
 @schemathesis.check
 def every_response_conforms(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: the response satisfies ENV-1, RID-1 and HDR-1 (see the module docstring for the rest)."""
-    judgement = current_judgement()
-    violations = every_response(to_exchange(response), judgement.profile)
-    failing = [v for v in violations if v.requirement in API1_REQUIREMENTS]
-    for other in violations:
-        if other.requirement not in API1_REQUIREMENTS and other.requirement not in judgement.reported:
-            judgement.reported.add(other.requirement)
-            warnings.warn(FuzzFinding(f"found while fuzzing (judged by its own suite):\n{other}"), stacklevel=1)
-    if failing:
-        raise ChecksFailed(failing)
-
-
-API1_CHECKS = (no_server_error, every_response_conforms)
-
-
-def validate(case: schemathesis.Case, response: schemathesis.Response) -> None:
-    """Run the API-1 checks through schemathesis; a failure is raised as one API-1 :class:`Violation`.
-
-    The Violation names what broke (ENV-1, RID-1, HDR-1 or a 5xx), so that the
-    report's first line says it, with the request to reproduce.
-    """
-    __tracebackhide__ = True
-    try:
-        case.validate_response(response, checks=list(API1_CHECKS))
-    except FailureGroup as group:
-        found = [v for failure in group.exceptions for v in getattr(getattr(failure, "exception", None), "violations", ())]
-        if not found:
-            raise
-        raise Violation(
-            "API-1",
-            expected="no 5xx, and ENV-1, RID-1 and HDR-1 hold for every response",
-            actual="; ".join(f"{v.requirement}: {v.actual}" for v in found),
-            exchange=found[0].exchange,
-            hint=found[0].hint,
-            extra_headers=tuple(h for v in found for h in v.extra_headers),
-        ) from None
+    found = [v for v in api1_violations(to_exchange(response), current_judgement()) if v.requirement != "API-1"]
+    if found:
+        raise ChecksFailed(found)
 
 
 # -- adapters for the API-1 suite ------------------------------------------------
 
-#: Vendor extensions the suite writes into its copy of the OpenAPI document.
-OPERATION_KEY = "x-conformance-operation"
-EXCLUDED_KEY = "x-conformance-excluded"
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-
-
-def annotate_operations(document: dict[str, Any], profile: Profile, *, excluded: Iterable[str]) -> dict[str, Any]:
-    """A copy of ``document`` whose operations name their logical operation of the profile.
-
-    Operations are matched by method and path, with path parameters compared by
-    position only (``/api/patients/{id}`` is ``/api/patients/{patient_id}``).
-    The ``excluded`` logical operations are flagged for the lazy schema's filter.
-    """
-    document = copy.deepcopy(document)
-    by_route = {(op.method.lower(), _route_shape(op.path)): op.name for op in profile.operations.values()}
-    excluded = set(excluded)
-    for path, item in (document.get("paths") or {}).items():
-        if not isinstance(item, dict):
-            continue
-        for method in HTTP_METHODS:
-            definition = item.get(method)
-            name = by_route.get((method, _route_shape(path)))
-            if isinstance(definition, dict) and name is not None:
-                definition[OPERATION_KEY] = name
-                if name in excluded:
-                    definition[EXCLUDED_KEY] = True
-    return document
-
-
 def logical_operation(operation: Any) -> str | None:
-    """The logical name :func:`annotate_operations` gave a schemathesis ``APIOperation``."""
+    """The logical name :func:`~conformance.api_document.annotate_operations` gave a schemathesis ``APIOperation``."""
     raw = operation.definition.raw
     return raw.get(OPERATION_KEY) if isinstance(raw, dict) else None
 
 
 def is_excluded(ctx: Any) -> bool:
-    """Filter for the lazy schema: the operations :func:`annotate_operations` flagged."""
+    """Filter for schemathesis' schema: the operations :func:`~conformance.api_document.annotate_operations` flagged."""
     raw = ctx.operation.definition.raw
     return isinstance(raw, dict) and bool(raw.get(EXCLUDED_KEY))
-
-
-def _route_shape(path: str) -> str:
-    return re.sub(r"\{[^/}]*\}", "{}", path)
 
 
 class SourceAddressAdapter(HTTPAdapter):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import os
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -84,7 +85,10 @@ class SourceAddresses:
     """Hands out fresh loopback source addresses for the scenarios, or None when the target is not on loopback."""
 
     def __init__(self, base_url: str, sources: Sources) -> None:
-        self.first = ipaddress.IPv4Address(sources.scenarios_first)
+        # Parallel workers (pytest-xdist names them gw0, gw1...) each take a range of their own.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+        blocks = -(-sources.scenarios_max // 254)
+        self.first = ipaddress.IPv4Address(sources.scenarios_first) + 256 * blocks * (int(worker) if worker.isdigit() else 0)
         self.limit = sources.scenarios_max
         self.enabled = reachable_from_other_sources(base_url) and can_bind(str(self.first))
         self._offsets = itertools.count()

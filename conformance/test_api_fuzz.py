@@ -1,108 +1,69 @@
-"""API-1: fuzzing the SUT's published OpenAPI document.
+"""API-1: the SUT's published OpenAPI document, pushed to extreme values and fuzzed.
 
-Schemathesis generates requests for every operation of the document
-(``error_trigger`` excepted: it fails on purpose) and each answer must be no
-5xx and satisfy ENV-1, RID-1 and HDR-1 (see :mod:`conformance.schemathesis_checks`).
+Two passes over every operation of the document (``error_trigger`` excepted: it
+fails on purpose), judged alike: no 5xx, and every answer satisfies ENV-1, RID-1
+and HDR-1 (:func:`conformance.schemathesis_checks.api1_violation`).
 
-Safety, because the fuzzer sends whatever it likes:
-- it only ever talks to the target's base URL, redirects not followed;
-- it authenticates with throwaway accounts of this run, never the shared
-  ``user``: one for everything, and a second, sacrificial one for the
-  operations that end a session or change credentials (logout, change_password);
-  read-only (GET) plan- and role-guarded operations get a privileged session
-  when the run has one, and only with their documented method;
-- e-mail addresses in register and login bodies are rewritten to addresses of
-  this run, so no mail goes to a real inbox and no real account gets locked;
-- per-client-IP limits: against a loopback target it sends from its own
-  loopback address, so its logins do not eat the other suites' budget;
-  otherwise it sends at most a few requests to rate-limited operations.
+1. The extreme values of :mod:`conformance.extremes`: every parameter and body
+   field far outside its schema, and the bodies in the wrong shape or media
+   type. Bounded in count (about 240 requests on the reference) and to
+   ``EXTREME_SHARE`` of what is left of the budget when it starts.
+2. Schemathesis' generation (:mod:`conformance.fuzz_runner`): bounded to
+   ``max_examples`` per operation and by the rest of the budget.
+
+``--fuzz-budget SECONDS`` bounds both together, provisioning and generation
+included (:mod:`conformance.fuzz_budget`); it never exceeds a share of
+pytest-timeout's per-test limit, so that limit never fires inside the tools.
+Each test records, as user properties (JSON), the requests it sent per
+documented operation (``extreme_cases``, ``fuzz_cases``) and how the budget
+went (``fuzz_budget``). The safety rules are :mod:`conformance.fuzz_client`'s.
 """
 
 from __future__ import annotations
 
-import itertools
-import uuid
-from dataclasses import dataclass, field
+import warnings
 
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from conformance import schemathesis_checks, sources
-from conformance.outcomes import NotRun, Violation
+from conformance import extremes, fuzz_runner, schemathesis_checks
+from conformance.client import ClientTimeout
+from conformance.fuzz_budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
+from conformance.fuzz_client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety
+from conformance.outcomes import Inconclusive, Violation
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).
 NOT_FUZZED = ("error_trigger",)
-#: Operations that end the session or change the credentials they are called with.
-SESSION_ENDING = frozenset({"logout", "change_password"})
-#: Operations whose bodies carry e-mail addresses that reach mailboxes or lockout counters.
-EMAIL_BODIES = frozenset({"register", "login", "verify_otp"})
-#: Seconds per request: bounded, generous for a 2-core machine.
-REQUEST_TIMEOUT = 10.0
-#: Share of a rate limit the fuzzer may spend when it cannot send from its own address.
-RATE_BUDGET_SHARE = 0.2
+#: Share of what is left of the budget the extreme pass may use; the fuzzer has the rest (and what the pass left).
+EXTREME_SHARE = 0.4
+#: Further failing probes of an operation named in its failure message.
+OTHERS_NAMED = 8
 
-
-@dataclass(repr=False)
-class FuzzClient:
-    """Sends schemathesis cases to the target with the run's safety rules applied."""
-
-    base_url: str
-    judgement: schemathesis_checks.Judgement
-    #: The bearer token for each logical operation; ``default_token`` for the rest.
-    tokens: dict[str, str]
-    default_token: str
-    email_domain: str
-    email_fields: frozenset[str]
-    rate_budgets: dict[str, int]
-    session: requests.Session = field(default_factory=requests.Session)
-    spent: dict[str, int] = field(default_factory=dict)
-    _numbers: itertools.count = field(default_factory=itertools.count)
-    _run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-
-    def __repr__(self) -> str:
-        return f"FuzzClient({self.base_url}, budgets={self.rate_budgets}, spent={self.spent})"
-
-    def send(self, case: schemathesis.Case) -> None:
-        __tracebackhide__ = True
-        name = schemathesis_checks.logical_operation(case.operation)
-        if not self._within_budget(name):
-            return
-        if name in EMAIL_BODIES:
-            self._rewrite_emails(case)
-        token = self.default_token
-        if str(case.method).upper() == str(case.operation.method).upper():
-            # A probe with another method (schemathesis' coverage phase) never carries a privileged token.
-            token = self.tokens.get(name or "", self.default_token)
-        response = case.call(
-            base_url=self.base_url,
-            session=self.session,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=REQUEST_TIMEOUT,
-            allow_redirects=False,
-        )
-        with schemathesis_checks.judging(self.judgement):
-            schemathesis_checks.validate(case, response)
-
-    def _within_budget(self, name: str | None) -> bool:
-        if name not in self.rate_budgets:
-            return True
-        self.spent[name] = self.spent.get(name, 0) + 1
-        return self.spent[name] <= self.rate_budgets[name]
-
-    def _rewrite_emails(self, case: schemathesis.Case) -> None:
-        """Addresses of this run instead of whatever was generated: no real inbox, no real account."""
-        if not isinstance(case.body, dict):
-            return
-        for key, value in case.body.items():
-            if isinstance(value, str) and "@" in value and key in self.email_fields:
-                case.body[key] = f"hlc-fuzz-{self._run}-{next(self._numbers)}@{self.email_domain}"
+FUZZ_SETTINGS = settings(
+    # Bounded: ~15 generated cases per operation (besides schemathesis' coverage cases) keep it ~10 s here.
+    max_examples=15,
+    # A 2-core shared machine: wall-clock deadlines would only measure the neighbours (the budget bounds the whole).
+    deadline=None,
+    # No shrinking: each step is a live request; the failing request is reported as sent.
+    phases=[Phase.explicit, Phase.generate],
+    # One failure per operation is enough; every further example would be another live request.
+    report_multiple_bugs=False,
+    # Generation is slow on some schemas by nature; the budget, not a health check, bounds it.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    database=None,
+)
 
 
 @pytest.fixture(scope="module")
-def published_api(api, profile, target) -> schemathesis.BaseSchema:
-    """The SUT's OpenAPI document as a schemathesis schema aimed at the target only."""
+def fuzz_budget(request: pytest.FixtureRequest, run_options) -> FuzzBudget:
+    """API-1's clock, started before anything of API-1 happens (provisioning included)."""
+    return FuzzBudget(effective_seconds(run_options.fuzz_budget, per_test_timeout(request.node)))
+
+
+@pytest.fixture(scope="module")
+def published_document(api, profile) -> dict:
+    """The SUT's OpenAPI document, its operations named after the profile's logical operations."""
     exchange = api.call("openapi")
     document = exchange.response.json
     if exchange.response.status != 200 or not isinstance(document, dict) or "paths" not in document:
@@ -112,78 +73,95 @@ def published_api(api, profile, target) -> schemathesis.BaseSchema:
             actual=f"{exchange.response.status}, {'no' if not isinstance(document, dict) else 'an unusable'} document",
             exchange=exchange,
         )
-    annotated = schemathesis_checks.annotate_operations(document, profile, excluded=NOT_FUZZED)
-    # An explicit Config: never pick up a schemathesis.toml from the working directory.
-    schema = schemathesis.openapi.from_dict(annotated, config=schemathesis.Config())
-    schema.config.update(base_url=target.base_url, request_timeout=REQUEST_TIMEOUT)
-    return schema
+    return schemathesis_checks.annotate_operations(document, profile, excluded=NOT_FUZZED)
 
 
 @pytest.fixture(scope="module")
-def fuzz_client(accounts, profile, target) -> FuzzClient:
-    """Throwaway sessions and a transport that keep the fuzzer apart from the other suites."""
-    account, sacrificial = accounts.new(), accounts.new()
-    session = requests.Session()
-    base_url = target.base_url
-    if sources.reachable_from_other_sources(base_url) and sources.can_bind(profile.sources.fuzz):
-        adapter = schemathesis_checks.SourceAddressAdapter(profile.sources.fuzz)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        base_url = sources.as_ipv4_literal(base_url)
-        budgets: dict[str, int] = {}
-    else:
-        budgets = {op: max(1, int(rate.count * RATE_BUDGET_SHARE)) for op, rate in profile.rate_limits.items()}
-    client = FuzzClient(
-        base_url=base_url,
-        judgement=schemathesis_checks.Judgement(profile),
-        tokens=tokens_by_operation(profile, accounts, sacrificial.access_token),
-        default_token=account.access_token,
-        email_domain=account.email.rsplit("@", 1)[-1],
-        email_fields=frozenset({"email", profile.login.username_field}),
-        rate_budgets=budgets,
-        session=session,
-    )
-    yield client
-    session.close()
-
-
-def tokens_by_operation(profile, accounts, sacrificial_token: str) -> dict[str, str]:
-    """Session-ending operations get the sacrificial session; plan and role guarded ones a
-    privileged session when the run can provide one (read-only operations only), so the
-    fuzzer reaches past the guard; everything else the ordinary throwaway session."""
-    tokens = {name: sacrificial_token for name in SESSION_ENDING}
-    privileged: dict[tuple[str | None, str | None], str | None] = {}
-    for name, op in profile.operations.items():
-        if name in SESSION_ENDING or op.method != "GET":
-            continue
-        wanted = (op.guard == "pro" and profile.accounts.privileged_plan or None, op.role)
-        if wanted == (None, None) or op.role == profile.accounts.default_role:
-            continue
-        if wanted not in privileged:
-            try:
-                privileged[wanted] = accounts.privileged(plan=wanted[0], role=wanted[1]).access_token
-            except NotRun:
-                privileged[wanted] = None
-        if privileged[wanted]:
-            tokens[name] = privileged[wanted]
-    return tokens
-
-
-fuzzed_api = schemathesis.pytest.from_fixture("published_api").exclude(func=schemathesis_checks.is_excluded)
+def safety(fuzz_budget: FuzzBudget, accounts, profile, target) -> Safety:
+    """Throwaway sessions and the transport rules that keep API-1 apart from the other suites."""
+    return Safety.of_run(accounts, profile, target)
 
 
 @pytest.mark.requirement("API-1")
-@settings(
-    # Bounded: ~15 generated cases per operation keep the whole suite well under a minute here.
-    max_examples=15,
-    # A 2-core shared machine: wall-clock deadlines would only measure the neighbours.
-    deadline=None,
-    # No shrinking: each step is a live request; the failing request is reported as sent.
-    phases=[Phase.explicit, Phase.generate],
-    # The fixtures are module-scoped and read-only during the test; nothing to reset per example.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
-    database=None,
-)
-@fuzzed_api.parametrize()
-def test_fuzzed_requests_get_conforming_answers(case, fuzz_client):
-    fuzz_client.send(case)
+def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, api, profile, conformance_record):
+    client = api.with_source(safety.source, base_url=safety.base_url)
+    sender = ProbeSender(safety, schemathesis_checks.Judgement(profile), client)
+    planned = extremes.interleaved(
+        extremes.probes(published_document, email_fields=safety.email_fields, fresh_email=safety.fresh_email)
+    )
+    deadline = fuzz_budget.share(EXTREME_SHARE)
+    failures: dict[str, list[tuple[extremes.Probe, Violation]]] = {}
+    unanswered: list[tuple[extremes.Probe, ClientTimeout]] = []
+    stopped = False
+    try:
+        with hard_stop(deadline, clock=fuzz_budget.clock):
+            for probe in planned:
+                fuzz_budget.check(deadline)
+                try:
+                    violation = sender.send(probe)
+                except ClientTimeout as timeout:
+                    unanswered.append((probe, timeout))
+                    continue
+                if violation is not None:
+                    failures.setdefault(probe.label, []).append((probe, violation))
+    except BudgetSpent:
+        stopped = True
+    finally:
+        client.close()
+    sent = {probe.label: sender.spending.sent[probe.label] for probe in planned}
+    conformance_record("extreme_cases", sent)
+    conformance_record("fuzz_budget", _budget_note(fuzz_budget, stopped, sender.spending.held_back))
+    if stopped:
+        _warn_unfinished(sum(sent.values()), len(planned))
+    _raise_extreme_failures(failures)
+    if unanswered:  # only when nothing failed: a SUT failure is reported whatever else happened
+        probe, timeout = unanswered[0]
+        raise Inconclusive(f"{len(unanswered)} probe(s) got no answer before the client gave up, first "
+                           f"{probe.describe()}: {timeout}")  # fmt: skip
+
+
+@pytest.mark.requirement("API-1")
+def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, profile, conformance_record):
+    # An explicit Config: never pick up a schemathesis.toml from the working directory.
+    schema = schemathesis.openapi.from_dict(published_document, config=schemathesis.Config())
+    schema.config.update(base_url=safety.base_url, request_timeout=REQUEST_TIMEOUT)
+    schema = schema.exclude(func=schemathesis_checks.is_excluded)
+    sender = CaseSender(safety, schemathesis_checks.Judgement(profile))
+    try:
+        result = fuzz_runner.fuzz(schema, sender.send, lambda label: sender.spending.sent[label], fuzz_budget,
+                                  settings=FUZZ_SETTINGS)  # fmt: skip
+    finally:
+        sender.close()
+    conformance_record("fuzz_cases", result.cases())
+    conformance_record("fuzz_budget", _budget_note(fuzz_budget, result.stopped_by_budget, sender.spending.held_back))
+    result.conclude()
+
+
+def _budget_note(budget: FuzzBudget, stopped: bool, held_back) -> dict:
+    return {"seconds": budget.seconds, "used": round(budget.used(), 1), "stopped_by_budget": stopped,
+            "held_back_by_rate_limits": dict(held_back)}  # fmt: skip
+
+
+def _warn_unfinished(sent: int, planned: int) -> None:
+    warnings.warn(fuzz_runner.FuzzBudgetWarning(
+        f"the fuzz budget's share for extreme values ran out after {sent} of {planned} probes; "
+        f"raise --fuzz-budget to send them all"), stacklevel=2)  # fmt: skip
+
+
+def _raise_extreme_failures(failures: dict[str, list[tuple[extremes.Probe, Violation]]]) -> None:
+    """One Violation per operation: its first failing probe, naming the others."""
+    __tracebackhide__ = True
+    found = []
+    for label, failed in failures.items():
+        probe, first = failed[0]
+        others = [f"{p.kind} in {p.field or 'the body'}" for p, _ in failed[1:]]
+        named = ", ".join(others[:OTHERS_NAMED]) + (", ..." if len(others) > OTHERS_NAMED else "")
+        actual = first.actual + (f" (and {len(others)} more probes of {label}: {named})" if others else "")
+        found.append(Violation("API-1", expected=first.expected, actual=actual, exchange=first.exchange,
+                               hint=first.hint, extra_headers=first.extra_headers))  # fmt: skip
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise ExceptionGroup(f"API-1: extreme values broke {len(found)} operations: " + "; ".join(
+            f"{label}: {len(f)} probes, first {f[0][0].kind} in {f[0][0].field or 'the body'} ({f[0][1].actual[:80]})"
+            for label, f in failures.items()), found)  # fmt: skip

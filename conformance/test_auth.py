@@ -1,38 +1,53 @@
-"""AUTH-1..6: tokens, guards and credentials, seen from outside.
+"""AUTH-1..7: tokens, guards and credentials, seen from outside.
 
-The bad-token matrix (every AUTH-2 variant against the representative
-operation of every guard class) is sent once per module and judged by several
-tests: AUTH-2 (the classes agree), ENV-3 (the code of the user class follows
-the table), AUTH-1 (one decode each) and AUTH-4 (a Bearer challenge).
+The bad-token matrix (every AUTH-2 variant of :mod:`conformance.tokens`
+against the representative operation of every guard class, and against
+``logout``) is sent once per module and judged by several tests: AUTH-2 (the
+classes refuse alike), ENV-3 (the code of the user class follows the table),
+AUTH-1 (one decode each) and AUTH-4 (a Bearer challenge). AUTH-7 sends one
+token per entry of the weak-secret dictionary to the user guard.
+
+The user, pro and role columns are forged from the shared ``user`` session and
+only ever sent to reads; the logout column is forged from a throwaway session
+of its own, so that a SUT that wrongly logs out on a forged token revokes
+nothing another test relies on.
 
 Login budget: the per-IP login rate of the profile is shared by the whole
-run, so this module sends at most six logins: a throwaway session to revoke,
-a wrong password, an unknown email, an unverified account, and one session
-per privileged account (cached).
+run, so this module sends at most six logins: a second session of the
+throwaway account whose first session (from verification) is revoked, for the
+logout column; a wrong password, an unknown email, an unverified account, and
+one session per privileged account (cached).
 """
 
 from __future__ import annotations
 
 import functools
 import string
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
 
+from conformance import weak_secrets
 from conformance.body import describe
 from conformance.checks import auth
 from conformance.exchange import Exchange
-from conformance.outcomes import Inconclusive, NotRun
+from conformance.outcomes import Inconclusive, NotApplicable, NotRun
 from conformance.profile import Operation, Profile
-from conformance.tokens import EXPECTED_CODES, VARIANTS, BadToken, Session, TokenForge
+from conformance.tokens import VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
 
 GUARD_CLASSES = ("user", "pro", "role")
+#: The matrix's columns: the guard classes, and logout (a forged token must not log anyone out).
+MATRIX_COLUMNS = (*GUARD_CLASSES, "logout")
 #: Fills ``{id}``-style path parameters: authentication must answer before any lookup.
 PLACEHOLDER_VALUE = "hlc-no-such-resource"
+#: AUTH-7 bounds: at most this many dictionary entries, within this many seconds (waits for 429s included).
+WEAK_SECRETS_MAX = 500
+WEAK_SECRETS_BUDGET_SECONDS = 120.0
 
 
-def call_guarded(api, operation: Operation, token: str | None) -> Exchange:
+def call_guarded(api, operation: Operation, token: str | None, *, params: Mapping[str, str] | None = None) -> Exchange:
     """Call ``operation`` with ``token`` (``None``: no Authorization header) and a harmless body."""
     fields = [name for _, name, _, _ in string.Formatter().parse(operation.path) if name]
     return api.call(
@@ -40,7 +55,17 @@ def call_guarded(api, operation: Operation, token: str | None) -> Exchange:
         token=token,
         path_params={name: PLACEHOLDER_VALUE for name in fields} or None,
         json={} if operation.body == "json" else None,
+        params=params,
     )
+
+
+def send_bad_token(api, operation: Operation, bad: BadToken) -> Exchange:
+    """Send ``bad`` to ``operation``: as the bearer token, or in the query string for a query-string variant.
+
+    A query-string variant carries a genuine token in the URL; like every
+    token of the run it is registered for redaction, so no output shows it.
+    """
+    return call_guarded(api, operation, bad.bearer, params=bad.query)
 
 
 def unknown_email(accounts) -> str:
@@ -48,17 +73,8 @@ def unknown_email(accounts) -> str:
     return f"hlc-{accounts.run_id}-nobody-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
 
 
-def log_out_a_throwaway(api, accounts) -> Session:
-    """A throwaway session that was logged out (refresh token included): its tokens are revoked."""
-    account = accounts.new()
-    logout = api.call("logout", token=account.access_token, json={"refresh_token": account.refresh_token})
-    if not 200 <= logout.response.status < 300:
-        raise Inconclusive(f"logout of a throwaway session failed ({describe(logout)}), so no revoked token")
-    return Session(account.access_token, account.refresh_token, revoked_access_token=account.access_token)
-
-
 class RejectionMatrix:
-    """The answers of every guard class to every bad-token variant, each sent on first use."""
+    """The answers of every matrix column to every bad-token variant, each variant sent on first use."""
 
     def __init__(self, api, accounts, profile: Profile, forge: TokenForge, user) -> None:
         self.api = api
@@ -66,25 +82,49 @@ class RejectionMatrix:
         self.profile = profile
         self.forge = forge
         self.user = user
+        self._throwaway = None
         self._logged_out: Session | None = None
+        self._logout_session: Session | None = None
         self._answers: dict[str, dict[str, Exchange]] = {}
 
     def logged_out(self) -> Session:
-        """Made on first use: only the revoked variant costs a throwaway account and a login."""
+        """A throwaway session that was logged out (refresh token included): its tokens are revoked.
+
+        Made on first use: only the revoked variant and the logout column cost an account.
+        """
         if self._logged_out is None:
-            self._logged_out = log_out_a_throwaway(self.api, self.accounts)
+            account = self.accounts.new()
+            logout = self.api.call("logout", token=account.access_token, json={"refresh_token": account.refresh_token})
+            if not 200 <= logout.response.status < 300:
+                raise Inconclusive(f"logout of a throwaway session failed ({describe(logout)}), so no revoked token")
+            self._throwaway = account
+            self._logged_out = Session(account.access_token, account.refresh_token, account.access_token)
         return self._logged_out
 
-    def bad_token(self, variant: str) -> BadToken:
+    def logout_session(self) -> Session:
+        """A live session of the throwaway account, opened after the other one was logged out."""
+        if self._logout_session is None:
+            revoked = self.logged_out()
+            account = self.accounts.login(self._throwaway)
+            self._logout_session = Session(account.access_token, account.refresh_token, revoked.access_token)
+        return self._logout_session
+
+    def bad_token(self, variant: str, column: str = "user") -> BadToken:
+        if column == "logout":
+            return self.forge.make(variant, self.logout_session())
         if variant == "revoked":
             return self.forge.make(variant, self.logged_out())
         return self.forge.make(variant, Session(self.user.access_token, self.user.refresh_token))
 
+    def operation(self, column: str) -> Operation:
+        return self.profile.operation("logout") if column == "logout" else self.profile.guard_operation(column)
+
     def answers(self, variant: str) -> dict[str, Exchange]:
+        """Column -> answer; logout is sent last, so that whatever it wrongly revokes cannot affect the others."""
         if variant not in self._answers:
-            token = self.bad_token(variant).token
             self._answers[variant] = {
-                klass: call_guarded(self.api, self.profile.guard_operation(klass), token) for klass in GUARD_CLASSES
+                column: send_bad_token(self.api, self.operation(column), self.bad_token(variant, column))
+                for column in MATRIX_COLUMNS
             }
         return self._answers[variant]
 
@@ -107,17 +147,14 @@ def rejections(api, accounts, profile, forge, user) -> RejectionMatrix:
 @pytest.mark.requirement("AUTH-2")
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_bad_token_is_refused_alike_by_every_guard_class(rejections, variant):
-    auth.rejections_agree(rejections.answers(variant), variant=variant)
+    auth.rejections_agree(rejections.answers(variant), variant=variant, summary=VARIANT_BY_ID[variant].summary)
 
 
 @pytest.mark.requirement("ENV-3")
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_bad_token_refusal_has_the_code_of_its_kind(rejections, variant):
     """Judged on the user class only: whether the other classes agree with it is AUTH-2."""
-    exchange = rejections.answers(variant)["user"]
-    if exchange.response.status < 400:
-        return  # an accepted bad token is AUTH-2's finding, not a wrong error code
-    auth.status_and_code(exchange, 401, EXPECTED_CODES[variant], "ENV-3")
+    auth.refusal_has_code(rejections.answers(variant)["user"], VARIANT_BY_ID[variant].expected_code)
 
 
 # -- AUTH-1 ------------------------------------------------------------------------------
@@ -211,9 +248,11 @@ def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_bad_token_refusal_carries_a_bearer_challenge(rejections, variant):
     """Judged on the 401s only: a bad token answered otherwise is AUTH-2's finding."""
-    for exchange in rejections.answers(variant).values():
-        if exchange.response.status == 401:
-            auth.unauthenticated_has_challenge(exchange)
+    refusals = [exchange for exchange in rejections.answers(variant).values() if exchange.response.status == 401]
+    if not refusals:
+        raise NotApplicable("no column answered 401, so there is no challenge to judge", blocked_by="AUTH-2")
+    for exchange in refusals:
+        auth.unauthenticated_has_challenge(exchange)
 
 
 @pytest.mark.requirement("AUTH-4")
@@ -277,3 +316,40 @@ def test_otp_without_pending_verification_is_refused(api, profile, accounts):
     length = profile.accounts.otp_length
     exchange = api.call("verify_otp", json={"email": unknown_email(accounts), "otp_code": "1" * length})
     auth.wrong_otp_refused(exchange, status=profile.codes["INVALID_OTP"])
+
+
+# -- AUTH-7 ------------------------------------------------------------------------------
+
+
+def retry_after_seconds(exchange: Exchange, default: float = 1.0) -> float:
+    try:
+        return max(float(exchange.response.headers.get("retry-after") or default), 0.1)
+    except ValueError:
+        return default
+
+
+@pytest.mark.requirement("AUTH-7")
+def test_token_signed_with_a_weak_secret_is_refused(api, profile, user, forge):
+    """One token per weak secret, claims of a real user: the SUT must accept none of them.
+
+    Needs no signing secret, so it runs against any target. The positive
+    control is the genuine token of the same user, which must be accepted.
+    Bounded in count and time; a 429 is waited out within the time bound.
+    """
+    operation = profile.guard_operation("user")
+    auth.genuine_token_admitted(call_guarded(api, operation, user.access_token))
+    session = Session(user.access_token, user.refresh_token)
+    entries = weak_secrets.load()[:WEAK_SECRETS_MAX]
+    deadline = time.monotonic() + WEAK_SECRETS_BUDGET_SECONDS
+    answers: list[tuple[str, Exchange]] = []
+    for entry in entries:
+        exchange = call_guarded(api, operation, forge.signed_with(entry.secret, session))
+        while exchange.response.status == 429 and time.monotonic() + retry_after_seconds(exchange) < deadline:
+            time.sleep(retry_after_seconds(exchange))
+            exchange = call_guarded(api, operation, forge.signed_with(entry.secret, session))
+        if exchange.response.status == 429 or time.monotonic() > deadline:
+            auth.weak_secrets_refused(answers)  # what was accepted so far still fails
+            raise Inconclusive(f"only {len(answers)} of {len(entries)} weak secrets were tried within "
+                               f"{WEAK_SECRETS_BUDGET_SECONDS:.0f} s ({describe(exchange)} on the last)")  # fmt: skip
+        answers.append((entry.label, exchange))
+    auth.weak_secrets_refused(answers)

@@ -154,6 +154,29 @@ def short_patient_name(kit: Kit) -> Exchange:
     return kit.api.call("create_patient", json={"name": "x"}, token=kit.user.access_token)
 
 
+# Validation errors through the other channels (ENV-5): a login form field, query parameters. The name
+# of the login's password field depends on the profile, so its provoking function fills it into the
+# list the case names, before the case is judged.
+LOGIN_PASSWORD_FIELD: list[str] = []
+
+
+def login_form_without_password(kit: Kit) -> Exchange:
+    login = kit.profile.login
+    if login.operation.body != "form":
+        raise NotApplicable("the login takes no form body (its JSON fields are JSON-body validation cases)")
+    LOGIN_PASSWORD_FIELD[:] = [login.password_field]
+    email = f"hlc-form-{uuid.uuid4().hex[:8]}@example.com"
+    return kit.api.call("login", data={login.username_field: email})
+
+
+def query_limit_not_a_number(kit: Kit) -> Exchange:
+    return kit.api.call("list_patients", token=kit.user.access_token, params={"limit": "abc"})
+
+
+def query_skip_negative(kit: Kit) -> Exchange:
+    return kit.api.call("list_patients", token=kit.user.access_token, params={"skip": "-1"})
+
+
 def oversized_body(kit: Kit) -> Exchange:
     size = kit.profile.limits.max_body_bytes + 1
     return kit.api.call("register", content=b" " * size, headers=JSON_HEADERS)
@@ -195,7 +218,10 @@ def rate_limited(kit: Kit) -> Exchange:
     """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
     address = sources.require_source(kit.target.base_url, kit.profile.sources.envelope_rate_burst,
                                      purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)")  # fmt: skip
-    count = kit.profile.rate_limits.login.count
+    rate = kit.profile.rate_limits.login
+    if rate is None:
+        raise NotApplicable("the profile declares no login rate limit ([rate_limits] login = \"none\")")
+    count = rate.count
     login = kit.profile.login
     with sources.client_from(kit.target.base_url, address, timeout=10.0) as client:
         exchange = None
@@ -243,6 +269,11 @@ CASES = {
     "wrong-type": Case(wrong_type, "VALIDATION_ERROR", framework=True, offending_input="password"),
     "short-otp": Case(short_otp, "VALIDATION_ERROR", framework=True, offending_input="otp_code"),
     "short-patient-name": Case(short_patient_name, "VALIDATION_ERROR", framework=True, offending_input="name"),
+    "login-form-without-password": Case(login_form_without_password, "VALIDATION_ERROR", framework=True,
+                                        offending_input=LOGIN_PASSWORD_FIELD),  # fmt: skip
+    "query-limit-not-a-number": Case(query_limit_not_a_number, "VALIDATION_ERROR", framework=True,
+                                     offending_input="limit"),  # fmt: skip
+    "query-skip-negative": Case(query_skip_negative, "VALIDATION_ERROR", framework=True, offending_input="skip"),
     "oversized-body": Case(oversized_body, "PAYLOAD_TOO_LARGE", framework=True),
     "rate-limited": Case(rate_limited, "RATE_LIMIT_EXCEEDED", framework=True),
     "no-token": Case(no_token, "UNAUTHORIZED", framework=True),

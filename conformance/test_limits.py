@@ -25,7 +25,7 @@ from conformance.body import error_code
 from conformance.checks import limits
 from conformance.client import TransportFailure
 from conformance.exchange import Exchange
-from conformance.outcomes import Inconclusive, Violation
+from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
 BURST_WORKERS = 8
 #: Seconds to wait for the SUT's answer to one login of the burst.
@@ -117,6 +117,13 @@ def burst_client(profile, base_url: str) -> httpx.Client:
     return sources.client_from(base_url, address, timeout=BURST_TIMEOUT)
 
 
+def declared_login_limit(profile):
+    """The login limit RATE-1 exceeds; a profile that declares none has nothing to judge here."""
+    if profile.rate_limits.login is None:
+        raise NotApplicable("the profile declares no login rate limit ([rate_limits] login = \"none\")")
+    return profile.rate_limits.login
+
+
 class Burst:
     """What a login burst met: the answers in order, its duration, and a dropped connection if any."""
 
@@ -139,7 +146,8 @@ def login_burst(profile, target, accounts) -> Burst:
     settles it as long as the burst lasts less than one window. Every email
     is new, so no per-account lockout can answer instead.
     """
-    count, window = profile.rate_limits.login.count, profile.rate_limits.login.seconds
+    rate = declared_login_limit(profile)
+    count, window = rate.count, rate.seconds
     budget = 2 * count + 2
     password = accounts.password()
     burst = Burst()
@@ -166,7 +174,8 @@ def login_burst(profile, target, accounts) -> Burst:
 
 @pytest.mark.requirement("RATE-1")
 def test_login_rate_limit_answers_429_with_retry_after(api, profile, accounts, login_burst):
-    count, window = profile.rate_limits.login.count, profile.rate_limits.login.seconds
+    rate = declared_login_limit(profile)
+    count, window = rate.count, rate.seconds
     burst = login_burst
     if burst.dropped:
         raise Violation("RATE-1", expected="an answer to every login of the burst", actual=f"no response: {burst.dropped}")

@@ -32,6 +32,8 @@ def chosen_profiles(options: RunOptions) -> list[str]:
 
 def load_command(options: RunOptions, target, profile_name: str, out: Path) -> list[str]:
     command = [sys.executable, "-m", "load", profile_name, "--out", str(out), "--duration", f"{options.load_duration:g}"]
+    if options.load_processes > 1:
+        command += ["--processes", str(options.load_processes)]
     if target.mode == "managed":
         for key, value in options.sut_env.items():
             command += ["--sut-env", f"{key}={value}"]

@@ -14,6 +14,12 @@ Conformance under load: every response goes through
 ``conformance.checks.every_response`` (ENV-1, ENV-7, RID-1, HDR-1, AUTH-1) and
 the profile's own checks; a violation is recorded as a locust failure of type
 ``CHECK`` named ``"<REQUIREMENT> <METHOD> <name>"``, which fails the gate.
+
+Distributed runs (locust's ``--processes``, ``--master``/``--worker``): the
+options above are given to the master only; the workers get the accounts,
+profile and check switch from it (:mod:`load.distributed`), record violations
+in their statistics, which locust aggregates on the master, and only the
+master judges, writes the reports and sets the exit code.
 """
 
 from __future__ import annotations
@@ -36,12 +42,14 @@ from conformance.checks import every_response
 from conformance.checks.envelope import error_code
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
-from load import gate
+from load import distributed, gate
 
 #: Longest excerpt of a violation kept in locust's error table (its key must stay low-cardinality).
 FAILURE_MESSAGE_LIMIT = 160
 #: Request ids, token ids and other long hex values, which would make every error message unique.
 VARYING_IDS = re.compile(r"[0-9a-fA-F][0-9a-fA-F-]{15,}")
+#: Seconds a worker's user waits for the run (accounts) from the master before it gives up.
+READY_TIMEOUT = 30.0
 
 
 class ConformanceFailure(Exception):
@@ -69,44 +77,87 @@ def add_options(parser: Any) -> None:
 
 
 class RunState:
-    """Per-process state the users share: options, profile, accounts, first violation of each kind."""
+    """Per-process state the users share: options, profile, accounts, first violation of each kind.
+
+    In a single process (or on the master) the accounts come from
+    ``--accounts-file``; on a worker they come from the master
+    (:mod:`load.distributed`), and :attr:`ready` is set when they arrived.
+    """
 
     def __init__(self) -> None:
         self.options: Any = None
+        self.role = "local"
         self.profile: profiles.Profile = profiles.load()
         self.data: dict[str, Any] = {"accounts": []}
-        self._cycle: Iterator[int] | None = None
+        self.ready = threading.Event()
+        self.coordinator = distributed.Coordinator(self)
+        self._checks = True
+        #: (this process's slot, number of slots): user indexes are slot + slots * k, unique across workers.
+        self._slot = (0, 1)
+        self._cycle: Iterator[int] = itertools.count()
         self._first_violations: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def configure(self, options: Any) -> None:
+    def configure(self, options: Any, role: str) -> None:
         self.options = options
+        self.role = role
+        self._checks = not options.no_conformance_checks
+        if role == "worker":
+            return  # everything else comes from the master
         if options.conformance_profile:
             self.profile = profiles.load(options.conformance_profile)
         if options.accounts_file:
             self.data = json.loads(Path(options.accounts_file).read_text("utf-8"))
-        self._cycle = itertools.count()
+        self.ready.set()
+
+    def adopt(self, data: dict[str, Any], *, profile_path: str | None, checks: bool, slot: tuple[int, int]) -> None:
+        """A worker takes the run the master sent."""
+        if profile_path:
+            self.profile = profiles.load(profile_path)
+        self.data = data
+        self._checks = checks
+        self._slot = (slot[0] % slot[1], slot[1])
+        self.ready.set()
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        if not self.ready.wait(timeout):
+            raise RuntimeError(f"no run from the master within {timeout:g}s (accounts, profile): see the master's log")
 
     @property
     def checks_enabled(self) -> bool:
-        return not (self.options and self.options.no_conformance_checks)
+        return self._checks
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
         return self.data.get("accounts", [])
 
+    @property
+    def slot(self) -> tuple[int, int]:
+        """(index, count) of this process among the run's load processes; (0, 1) in a single process."""
+        return self._slot
+
+    def share(self, items: list[Any]) -> list[Any]:
+        """This process's part of ``items``: every item goes to exactly one process (some may get none)."""
+        index, count = self._slot
+        return list(items[index::count])
+
     def next_index(self) -> int:
-        """A distinct number per user instance (round-robin over accounts and sessions)."""
-        if self._cycle is None:
-            self._cycle = itertools.count()
-        return next(self._cycle)
+        """A distinct number per user instance, across every process of the run (round-robin over accounts)."""
+        index, count = self._slot
+        return index + count * next(self._cycle)
 
     def keep_first(self, key: str, rendering: str) -> None:
-        """Keep the full rendering (with its curl line) of the first violation of each kind."""
+        """Keep the full rendering (with its curl line) of the first violation of each kind.
+
+        A worker forwards it to the master, which writes ``violations.txt``.
+        """
         with self._lock:
             if key in self._first_violations:
                 return
             self._first_violations[key] = rendering
+        if self.role == "worker":
+            self.coordinator.forward_violation(key, rendering)
+            return
         out = self.out_dir
         if out is not None:
             with open(out / "violations.txt", "a", encoding="utf-8") as handle:
@@ -127,7 +178,9 @@ RUN = RunState()
 @events.init.add_listener
 def configure_run(environment: Any, **_kwargs: Any) -> None:
     if environment.parsed_options is not None:
-        RUN.configure(environment.parsed_options)
+        RUN.configure(environment.parsed_options, distributed.role_of(environment.runner))
+    if environment.runner is not None:
+        RUN.coordinator.install(environment)
 
 
 # -- the gate -------------------------------------------------------------------
@@ -159,9 +212,16 @@ def measurement_from_stats(stats: Any) -> gate.Measurement:
 
 @events.quitting.add_listener
 def slo_gate(environment: Any, **_kwargs: Any) -> None:
-    """Judge the run: print the SLO table and set the process exit code (0 pass, 1 fail)."""
+    """Judge the run: print the SLO table and set the process exit code (0 pass, 1 fail, 2 broken run).
+
+    Only a single process or the master judges: a worker's statistics are a
+    part of the run, and reach the master.
+    """
     options = environment.parsed_options
     if options is None:
+        return
+    if RUN.role == "worker":
+        environment.process_exit_code = 0 if RUN.ready.is_set() else 2
         return
     name = options.slo_profile or Path(str(options.locustfile)).stem
     try:
@@ -175,13 +235,25 @@ def slo_gate(environment: Any, **_kwargs: Any) -> None:
     measurement = measurement_from_stats(environment.stats)
     result = gate.evaluate(name, thresholds, measurement)
     table = gate.render_table(result)
+    missing = RUN.coordinator.missing_workers
+    if missing:
+        table += (
+            f"\nINCOMPLETE: {len(missing)} worker(s) did not confirm their final statistics; "
+            "the figures may miss their last seconds (exit code 2)"
+        )
     print("\n" + table, flush=True)
+    usages = RUN.coordinator.usages()
     out = RUN.out_dir
     if out is not None:
         (out / "gate.txt").write_text(table + "\n", encoding="utf-8")
-        report = {**gate.result_as_dict(result), "measurement": gate.measurement_as_dict(measurement)}
+        report = {
+            **gate.result_as_dict(result),
+            "measurement": gate.measurement_as_dict(measurement),
+            "complete": not missing,
+            "processes": [usage.as_dict() for usage in usages],
+        }
         (out / "gate.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    environment.process_exit_code = result.exit_code
+    environment.process_exit_code = 2 if missing else result.exit_code
 
 
 # -- the checked user ----------------------------------------------------------------
@@ -217,6 +289,7 @@ class ApiUser(FastHttpUser):
     max_retries = 0
 
     def on_start(self) -> None:
+        RUN.wait_ready()
         self.index = RUN.next_index()
         self.profile = RUN.profile
 

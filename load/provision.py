@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from conformance.outcomes import NotRun
+from conformance.accounts import PASSWORD_LENGTH, strong_password
 from conformance.profile import Profile
 from conformance.target.base import Target
 
@@ -39,11 +39,6 @@ class Needs:
     sessions_per_account: int = 1
     patients_per_account: int = 1
     privileged: bool = False
-
-
-def strong_password() -> str:
-    """A password that satisfies §4's rule (length, upper, lower, digit, special)."""
-    return f"Ld{secrets.token_hex(8)}#9xQ"
 
 
 class Provisioner:
@@ -88,7 +83,8 @@ class Provisioner:
     def new_account(self, needs: Needs) -> dict[str, Any]:
         self._serial += 1
         email = f"hlc-load-{self.run_id}-{self._serial}@{self.email_domain}"
-        password = strong_password()
+        rules = self.profile.accounts
+        password = strong_password(rules.password_length(PASSWORD_LENGTH), rules.password_specials)
         self._call(
             "register",
             expect=201,

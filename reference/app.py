@@ -46,6 +46,7 @@ def create_app(components: Components, services: Services) -> FastAPI:
     app.state.services = services
     app.state.components = components
     app.user_middleware = build_middleware(app, components, services)
+    app.dependency_overrides.update(components.dependency_overrides)
     components.install_error_handlers(app, components.renderer)
     app.include_router(health.router)
     app.include_router(auth.router)

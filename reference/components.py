@@ -15,6 +15,7 @@ from reference.envelope import EnvelopeRenderer, install_error_handlers
 from reference.guards import Guards
 from reference.list_cache import ListCache, PerUserKeys
 from reference.lockout import RedisLockout
+from reference.logout import Logout
 from reference.logs import LogFormat
 from reference.middleware.access_log import AccessLogMiddleware
 from reference.middleware.auth import AuthMiddleware, TokenTypes
@@ -25,6 +26,7 @@ from reference.middleware.security_headers import SecurityHeadersMiddleware
 from reference.patient_ids import CounterPatientIds, PatientIdGenerator
 from reference.revocation import RedisRevocationStore
 from reference.search import LiteralSearch, SearchMatcher
+from reference.tokens import TokenService
 
 
 @dataclass
@@ -41,8 +43,10 @@ class Components:
     access_log: type = AccessLogMiddleware
     log_format: LogFormat = field(default_factory=LogFormat)
     # authentication and authorization
+    tokens: type = TokenService  # built with the secret at start-up
     token_types: TokenTypes = field(default_factory=TokenTypes)
     guards: Guards = field(default_factory=Guards)
+    logout: Logout = field(default_factory=Logout)
     credential_errors: CredentialErrors = field(default_factory=CredentialErrors)
     otp_outcomes: OTPOutcomes = field(default_factory=OTPOutcomes)
     # stores (factories: they need the Redis client, which exists only at start-up)
@@ -53,3 +57,6 @@ class Components:
     # data
     patient_ids: PatientIdGenerator = field(default_factory=CounterPatientIds)
     search: SearchMatcher = field(default_factory=LiteralSearch)
+    # FastAPI's app.dependency_overrides; the published OpenAPI document is still built from the
+    # routes' own dependencies, so an override changes what is enforced, not what is documented.
+    dependency_overrides: dict[Callable, Callable] = field(default_factory=dict)

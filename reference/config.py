@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRET_WORDS = ("secret", "changeme", "your-secret-key")
 MIN_SECRET_LENGTH = 32
+RATE_LIMITED_OPERATIONS = ("register", "login", "verify_otp", "refresh")
 EMAIL_SETTINGS = ("EMAIL_HOST", "EMAIL_USER", "EMAIL_PASSWORD", "EMAIL_FROM")
 
 
@@ -38,6 +39,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     rate_limit_login: str = "60/60"
     rate_limit_register: str = "60/60"
+    rate_limit_verify_otp: str = "60/60"
+    rate_limit_refresh: str = "60/60"
     access_token_expire_minutes: int = 30
     refresh_token_expire_days: int = 7
     debug_jwt_decodes: bool = False
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     @property
     def defect_names(self) -> tuple[str, ...]:
         return tuple(n.strip() for n in self.reference_defects.split(",") if n.strip())
+
+    def rates(self) -> dict[str, tuple[int, int]]:
+        """The per-IP limit of each rate-limited operation, as (count, seconds); ConfigError if malformed."""
+        return {name: parse_rate(getattr(self, f"rate_limit_{name}"), setting=f"RATE_LIMIT_{name.upper()}")
+                for name in RATE_LIMITED_OPERATIONS}
 
     @property
     def access_lifetime_seconds(self) -> int:
@@ -110,8 +118,7 @@ PRODUCTION_CHECKS: tuple[ProductionCheck, ...] = (
 
 def validate(settings: Settings, production_checks: tuple[ProductionCheck, ...]) -> None:
     """Raise ConfigError naming the first bad setting."""
-    parse_rate(settings.rate_limit_login, setting="RATE_LIMIT_LOGIN")
-    parse_rate(settings.rate_limit_register, setting="RATE_LIMIT_REGISTER")
+    settings.rates()
     if settings.max_body_bytes < 1:
         raise ConfigError("MAX_BODY_BYTES must be positive")
     if settings.reference_fixed_otp and not (

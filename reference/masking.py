@@ -1,8 +1,9 @@
 """The structlog processor that keeps secrets and personal data out of the logs (LOG-1).
 
 Known keys are handled by name (passwords, codes and tokens dropped; emails and
-phones masked); every other string value is scanned for emails, JWTs and bearer
-credentials, so a careless `log.info(f"... {email}")` is still masked.
+phones masked); every other string value is scanned for emails, JWTs, bearer
+credentials and international phone numbers, so a careless `log.info(f"... {email}")`
+is still masked, and so is a path that holds a phone (`/api/patients/+4915...`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ PHONE_KEYS = frozenset({"phone"})
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-]{1,64})@([A-Za-z0-9\-]+\.)+([A-Za-z]{2,})")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
+# "+" and 7 to 15 digits (E.164), spaces, hyphens or parentheses between them: in free text only
+# numbers written with their country code are told apart from ids and counters.
+_PHONE = re.compile(r"\+[0-9](?:[ ()\-]{0,2}[0-9]){6,14}")
 
 
 def mask_email(value: str) -> str:
@@ -38,6 +42,7 @@ def mask_phone(value: str) -> str:
 def scrub_text(value: str) -> str:
     value = _BEARER.sub("Bearer " + REDACTED, value)
     value = _JWT.sub(REDACTED, value)
+    value = _PHONE.sub(lambda m: mask_phone(m.group(0)), value)
     return _EMAIL.sub(lambda m: mask_email(m.group(0)), value)
 
 

@@ -10,7 +10,7 @@ from redis.backoff import NoBackoff
 from redis.asyncio.retry import Retry  # the asyncio one: a sync Retry never retries a coroutine
 
 from reference.components import Components
-from reference.config import Settings, parse_rate
+from reference.config import Settings
 from reference.db import Database
 from reference.lockout import LockoutPolicy
 from reference.mailer import OTPMailer
@@ -61,7 +61,7 @@ def build_services(settings: Settings, components: Components, *, secret: str, d
         settings=settings,
         db=Database(database_url),
         redis=redis,
-        tokens=TokenService(
+        tokens=components.tokens(
             secret,
             access_lifetime=settings.access_lifetime_seconds,
             refresh_lifetime=settings.refresh_lifetime_seconds,
@@ -70,10 +70,7 @@ def build_services(settings: Settings, components: Components, *, secret: str, d
         revocation=components.revocation(redis),
         lockout=components.lockout(redis, LockoutPolicy()),
         rate_limiter=RateLimiter(redis),
-        rates={
-            "login": parse_rate(settings.rate_limit_login, setting="RATE_LIMIT_LOGIN"),
-            "register": parse_rate(settings.rate_limit_register, setting="RATE_LIMIT_REGISTER"),
-        },
+        rates=settings.rates(),
         list_cache=components.list_cache(redis, components.list_cache_keys),
         patient_ids=components.patient_ids,
         search=components.search,

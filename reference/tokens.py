@@ -54,18 +54,7 @@ class TokenService:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Verify signature and shape, not expiry: the claims of an expired token are still wanted."""
-        try:
-            claims = jwt.decode(
-                token, self._secret, algorithms=[ALGORITHM],
-                options={"verify_exp": False, "require": list(REQUIRED_CLAIMS)},
-            )
-        except jwt.PyJWTError:
-            raise TokenInvalid() from None
-        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("jti"), str):
-            raise TokenInvalid()
-        if not isinstance(claims.get("exp"), (int, float)):
-            raise TokenInvalid()
-        return claims
+        return verify_hs256(token, self._secret)
 
     def verify_bearer(self, token: str) -> dict[str, Any]:
         """Verify the Authorization header's token; counted for X-Debug-JWT-Decodes."""
@@ -76,6 +65,29 @@ class TokenService:
         """Decode without verifying anything; counted (used only by defects)."""
         context.current().jwt_decodes += 1
         return jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+
+
+def verify_hs256(token: str, key: str) -> dict[str, Any]:
+    """The claims of a token signed with `key` (HS256 only), shape checked; TokenInvalid otherwise."""
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM],
+            options={"verify_exp": False, "require": list(REQUIRED_CLAIMS)},
+        )
+    except jwt.PyJWTError:
+        raise TokenInvalid() from None
+    return checked_claims(claims)
+
+
+def checked_claims(claims: Any) -> dict[str, Any]:
+    """`claims` if it has the shape every use relies on (string `sub` and `jti`, numeric `exp`, `iat`)."""
+    if not isinstance(claims, dict) or any(name not in claims for name in REQUIRED_CLAIMS):
+        raise TokenInvalid()
+    if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
+        raise TokenInvalid()
+    if not isinstance(claims["exp"], (int, float)) or not isinstance(claims["iat"], (int, float)):
+        raise TokenInvalid()
+    return claims
 
 
 def raise_if_expired(claims: dict[str, Any]) -> None:
@@ -89,10 +101,20 @@ def remaining_lifetime(claims: dict[str, Any]) -> int:
 
 def peek_payload(token: str) -> dict[str, Any]:
     """The payload segment as sent, without verification (part of the single decode pass)."""
+    return _peek_segment(token, 1)
+
+
+def peek_header(token: str) -> dict[str, Any]:
+    """The JOSE header as sent, without verification."""
+    return _peek_segment(token, 0)
+
+
+def _peek_segment(token: str, index: int) -> dict[str, Any]:
+    """A segment's JSON object, else {}: whatever was sent, deeply nested JSON included (RecursionError)."""
     try:
-        segment = token.split(".")[1]
+        segment = token.split(".")[index]
         padded = segment + "=" * (-len(segment) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded))
-        return payload if isinstance(payload, dict) else {}
-    except (IndexError, ValueError):
+        value = json.loads(base64.urlsafe_b64decode(padded))
+        return value if isinstance(value, dict) else {}
+    except (IndexError, ValueError, RecursionError):
         return {}

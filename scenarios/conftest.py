@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
@@ -85,9 +84,7 @@ class Sides:
         address = self.sources.next()
         if address is None:
             return Side(None, self.main_api, self.main_accounts)
-        transport = httpx.HTTPTransport(local_address=address)
-        client = ApiClient(as_ipv4_literal(self.target.base_url), self.profile, recorder=self.main_api.recorder,
-                           transport=transport)  # fmt: skip
+        client = self.main_api.with_source(address, base_url=as_ipv4_literal(self.target.base_url))
         run_id = f"{self.main_accounts.run_id}s{len(self._made)}"  # unique addresses, still this run's
         factory = AccountFactory(client, self.target, self.profile, run_id=run_id,
                                  email_domain=self.main_accounts.email_domain)  # fmt: skip

@@ -19,6 +19,9 @@ from conformance.outcomes import NotRun, Violation
 from scenarios.helpers import guard_calls, logout, poll, user_call
 from scenarios.time_control import TimeControl, blocked_if_time_explains
 
+#: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
+pytestmark = pytest.mark.exclusive
+
 #: Seconds the SUT gets to serve again once the store is back (reconnect and retry back-off).
 RECOVERY_SECONDS = 30.0
 

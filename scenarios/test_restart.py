@@ -30,6 +30,9 @@ from scenarios.time_control import TimeControl, blocked_if_time_explains
 
 FIXTURE = "scenarios/test_restart.py::restarted"
 
+#: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
+pytestmark = pytest.mark.exclusive
+
 
 @dataclasses.dataclass
 class Restarted:

@@ -1,4 +1,4 @@
-"""Authentication checks (AUTH-1..6): how a SUT answers tokens and credentials.
+"""Authentication checks (AUTH-1..7): how a SUT answers tokens and credentials.
 
 Every function is pure: it judges recorded exchanges and returns ``None``,
 raises :class:`~conformance.outcomes.Violation`, or raises
@@ -9,10 +9,10 @@ about the property (e.g. a challenge check on a 200).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conformance.body import describe, error_code, error_message
+from conformance.body import describe, error_code, error_message, is_success
 from conformance.exchange import Exchange
 from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, NotApplicable, Violation
 
@@ -79,39 +79,81 @@ def bearer_decoded_once(exchange: Exchange, header_name: str) -> None:
         )
 
 
-def rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange], *, variant: str = "bad") -> None:
+def describe_refusal(exchange: Exchange) -> str:
+    """``describe`` plus the missing Bearer challenge of a 401, so that one line names every problem of the answer."""
+    text = describe(exchange)
+    if exchange.response.status == 401 and not has_bearer_challenge(exchange):
+        text += ", without a WWW-Authenticate: Bearer challenge"
+    return text
+
+
+def has_bearer_challenge(exchange: Exchange) -> bool:
+    return any(BEARER_CHALLENGE.search(value) for value in exchange.response.headers.get_all("www-authenticate"))
+
+
+def rejections_agree(
+    exchanges_by_guard_class: Mapping[str, Exchange], *, variant: str = "bad", summary: str | None = None
+) -> None:
     """AUTH-2: one bad-token variant is refused by every guard class with 401 and one code.
 
-    ``exchanges_by_guard_class`` maps a guard class (user, pro, role) to the
-    answer its representative operation gave to the same bad token;
-    ``variant`` names that token in the message.
+    ``exchanges_by_guard_class`` maps a guard class (user, pro, role, and
+    logout) to the answer its representative operation gave to the same bad
+    token; ``summary`` names that token in the message ("the expired token").
+    Behaviour comes first: a guard class that *accepted* the token is the
+    headline; every other problem (a refusal that is not 401, codes that
+    differ) is named after it, all in one message.
     """
     __tracebackhide__ = True
     if not exchanges_by_guard_class:
         raise NotApplicable("no guard class was exercised")
-    for klass, exchange in exchanges_by_guard_class.items():
-        if exchange.response.status != 401:
-            raise Violation(
-                "AUTH-2",
-                expected=f"the {variant} token refused with 401 on the {klass} guard class, like on every other",
-                actual=describe(exchange),
-                exchange=exchange,
-                hint="authenticate (signature, expiry, type, revocation) before any plan or role guard runs, "
-                "and let every guard read that one verdict",
-            )
-    codes = {klass: error_code(exchange) for klass, exchange in exchanges_by_guard_class.items()}
+    subject = summary or f"the {variant} token"
+    answers = list(exchanges_by_guard_class.items())
+    accepted = [(klass, exchange) for klass, exchange in answers if is_success(exchange)]
+    wrong_status = [(k, e) for k, e in answers if not is_success(e) and e.response.status != 401]
+    codes = {klass: error_code(exchange) for klass, exchange in answers if exchange.response.status == 401}
+    problems, culprits, hints = [], [], []
+    if accepted:
+        problems.append(f"{subject} was accepted: "
+                        + ", ".join(f"{e.response.status} on {k}" for k, e in accepted))  # fmt: skip
+        culprits.append(accepted[0][1])
+        hints.append("verify the signature with the server's own key and algorithm only (never a key, key URL or "
+                     "algorithm the token names), then expiry, type and revocation, in one authentication layer "
+                     "that every guarded operation goes through")  # fmt: skip
+    for klass, exchange in wrong_status:
+        problems.append(f"{klass}: {describe_refusal(exchange)} instead of 401")
+        culprits.append(exchange)
+    if wrong_status:
+        hints.append("authenticate before any plan or role guard runs, and let every guard read that one verdict")
     if len(set(codes.values())) > 1:
         first_class = next(iter(codes))
         odd_class = next(k for k, c in codes.items() if c != codes[first_class])
-        summary = ", ".join(f"{klass}: {code}" for klass, code in codes.items())
+        problems.append("the 401s differ in code: " + ", ".join(f"{k}: {c}" for k, c in codes.items()))
+        culprits.append(exchanges_by_guard_class[odd_class])
+        hints.append("every guard must reuse the authentication layer's verdict instead of deciding on its own")
+    if problems:
         raise Violation(
             "AUTH-2",
-            expected=f"the {variant} token refused with the same code on every guard class "
-            f"(like {first_class}: {codes[first_class]})",
-            actual=summary,
-            exchange=exchanges_by_guard_class[odd_class],
-            hint="every guard must reuse the authentication layer's verdict instead of deciding on its own",
+            expected=f"{subject} refused with 401 and one code on every guard class "
+            f"({', '.join(exchanges_by_guard_class)})",
+            actual="; ".join(problems),
+            exchange=culprits[0],
+            hint="; ".join(hints),
         )
+
+
+def refusal_has_code(exchange: Exchange, code: str, *, status: int = 401) -> None:
+    """ENV-3: a bad token is refused with ``status`` and the ``code`` of its kind (§4).
+
+    A token that was accepted has no refusal to judge: that is AUTH-2's
+    failure, so this check is blocked by it rather than blaming a code.
+    """
+    __tracebackhide__ = True
+    if is_success(exchange):
+        raise NotApplicable(f"the token was accepted ({describe(exchange)}), so there is no refusal code to judge",
+                            blocked_by="AUTH-2")  # fmt: skip
+    if exchange.response.status != status or error_code(exchange) != code:
+        raise Violation("ENV-3", expected=f"{status} with code {code}", actual=describe_refusal(exchange),
+                        exchange=exchange)  # fmt: skip
 
 
 def guard_admits(exchange: Exchange) -> None:
@@ -133,7 +175,7 @@ def unauthenticated_has_challenge(exchange: Exchange) -> None:
     if exchange.response.status != 401:
         raise NotApplicable(f"status {exchange.response.status} is not 401")
     challenges = exchange.response.headers.get_all("www-authenticate")
-    if not any(BEARER_CHALLENGE.search(value) for value in challenges):
+    if not has_bearer_challenge(exchange):
         raise Violation(
             "AUTH-4",
             expected="WWW-Authenticate: Bearer",
@@ -186,3 +228,38 @@ def wrong_otp_refused(exchange: Exchange, *, status: int = 400) -> None:
     status_and_code(
         exchange, status, "INVALID_OTP", "AUTH-6", hint="raise the INVALID_OTP error instead of returning a result"
     )
+
+
+def genuine_token_admitted(exchange: Exchange) -> None:
+    """AUTH-7's positive control: the genuine token of the user the forged ones copy is accepted (2xx)."""
+    __tracebackhide__ = True
+    if not is_success(exchange):
+        raise Inconclusive(
+            f"the genuine token of the user whose claims the forged tokens copy was refused "
+            f"({describe(exchange)}, {exchange.label}), so a refused forged token proves nothing"
+        )
+
+
+def weak_secrets_refused(answers: Sequence[tuple[str, Exchange]]) -> None:
+    """AUTH-7: every token signed with a weak secret is refused (not 2xx), like any other bad signature.
+
+    ``answers`` pairs each dictionary entry's label (never the secret: the
+    report must not hand out a key the SUT accepts) with the user guard's
+    answer to the token signed with it. Which code a refusal carries is
+    AUTH-2's and ENV-3's business; here only acceptance counts.
+    """
+    __tracebackhide__ = True
+    if not answers:
+        raise NotApplicable("no weak-secret token was sent")
+    accepted = [(label, exchange) for label, exchange in answers if is_success(exchange)]
+    if accepted:
+        listed = "; ".join(f"{label}: {exchange.response.status}" for label, exchange in accepted)
+        raise Violation(
+            "AUTH-7",
+            expected="every token signed with a common, default or placeholder secret refused like a bad signature",
+            actual=f"{len(accepted)} of {len(answers)} accepted on the user guard class: {listed}",
+            exchange=accepted[0][1],
+            hint="sign with a random key of at least 32 bytes from the environment (e.g. secrets.token_urlsafe(32)), "
+            "in every environment, and keep no default or fallback key beside it; the entries are listed "
+            "in conformance/data/weak_secrets.txt",
+        )

@@ -1,14 +1,13 @@
 """Security headers and CORS (HDR-1, HDR-2, HDR-3; contract §6).
 
 HSTS is a MUST only for production targets and https base URLs; elsewhere it
-is a SHOULD that has no requirement ID of its own. So
-:func:`security_headers_present` checks it only when told ``hsts_required``,
-and :func:`hsts_present` is the same property on its own: the suite calls it
-for the SHOULD case and turns its Violation into a ``HstsRecommended``
-warning (pytest's warnings summary), which leaves the HDR-1 verdict about the
-MUSTs alone. Filing it under HDR-2 would be wrong: HDR-2 is about headers
-that must be absent. ``-W error::conformance.checks.headers.HstsRecommended``
-makes the recommendation fatal.
+is a SHOULD clause of HDR-1. So :func:`security_headers_present` checks it
+only when told ``hsts_required``, and :func:`hsts_present` is the same
+property on its own: the suite runs it as a SHOULD clause
+(:func:`conformance.outcomes.should_clause`), which gives HDR-1 the verdict
+``warn`` — a failure under ``--conformance-strict`` — and leaves the MUSTs'
+verdict alone. Filing it under HDR-2 would be wrong: HDR-2 is about headers
+that must be absent.
 
 :func:`observatory_score` is information only, never a verdict.
 """
@@ -36,10 +35,6 @@ SECURITY_HEADERS = (
     "strict-transport-security",
     "cache-control",
 )
-
-
-class HstsRecommended(UserWarning):
-    """HSTS is missing or weak on a target where it is a SHOULD (not production, not https)."""
 
 
 def security_headers_present(exchange: Exchange, *, hsts_required: bool, api_prefix: str) -> None:

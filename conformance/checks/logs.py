@@ -6,20 +6,20 @@ Blank lines carry no record and are ignored everywhere.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.canaries import Encoding, encodings
+from conformance.canaries import first_form_in, mask
+from conformance.exchange import Exchange, Headers, RecordedRequest, RecordedResponse
 from conformance.outcomes import NotApplicable, Violation
 
 #: How many offending lines a failure message shows.
 SHOWN = 5
 LINE_EXCERPT = 300
 REQUEST_ID_FIELD = "request_id"
+REQUEST_ID_HEADER = "x-request-id"
 
 
 @dataclass(frozen=True)
@@ -54,49 +54,104 @@ def parse_lines(lines: Iterable[str]) -> list[LogRecord | NonJsonLine]:
     return parsed
 
 
-def no_canary_in_logs(lines: Iterable[str], canaries: Mapping[str, str]) -> None:
+@dataclass(frozen=True)
+class Carrier:
+    """A request that carried a canary to the SUT (or an answer that issued one), and through which channel."""
+
+    channel: str  # "query string (search)", "JSON body (password)", "X-Api-Key header", "answer" (issued)...
+    exchange: Exchange
+
+
+def no_canary_in_logs(
+    lines: Iterable[str],
+    canaries: Mapping[str, str],
+    carried: Mapping[str, Sequence[Carrier]] | None = None,
+    *,
+    request_id_header: str = REQUEST_ID_HEADER,
+) -> None:
     """LOG-1: no line contains a submitted secret in any encoding of :func:`conformance.canaries.encodings`.
 
-    ``canaries`` maps a label ("password", "refresh token"...) to the value
-    submitted. An all-digit value (an OTP) counts only as a whole number and
-    not inside a record's ``timestamp``, so a longer id or the microseconds of
-    a timestamp that happen to hold it are not a leak.
+    ``canaries`` maps a label ("password", "searched email"...) to the value
+    submitted; ``carried`` names, per label, the requests that carried it. A
+    finding names the carrier whose request id the line carries (else the first
+    carrier) and its channel; the violation shows the first finding's carrier.
+    Every canary is masked (``<password>``) in the lines, the requests and the
+    answer shown: a canary never reaches the harness's own output. An all-digit
+    value (an OTP) counts only as a whole number and not inside a record's
+    ``timestamp``, so a longer id or the microseconds of a timestamp that
+    happen to hold it are not a leak.
     """
     __tracebackhide__ = True
-    lines = list(lines)
-    searches = [(label, form, value.isdigit() and form.text.isdigit())
-                for label, value in canaries.items() if value for form in encodings(value)]  # fmt: skip
+    secrets = {label: value for label, value in canaries.items() if value}
+    carried = carried or {}
     findings: list[str] = []
+    first_carrier: Exchange | None = None
     for number, line in enumerate(lines, start=1):
-        found: dict[str, str] = {}  # label -> first form found, per line
-        masked = line
         searchable = _without_timestamp(line)
-        for label, form, whole_number in searches:
-            pattern = _pattern(form, whole_number=whole_number)
-            if label not in found and pattern.search(searchable if whole_number else line):
-                found[label] = form.name
-                masked = pattern.sub(f"<{label}>", masked)
-        if found:
-            what = ", ".join(f"the {label} ({form})" for label, form in found.items())
-            findings.append(f"line {number} contains {what}: {_cut(masked)}")
+        found = {label: form for label, value in secrets.items()
+                 if (form := first_form_in(line, value, searchable=searchable))}  # fmt: skip
+        if not found:
+            continue
+        line_request_id = _request_id_of(line)
+        what = []
+        for label, form in found.items():
+            carrier = _carrier_for(carried.get(label, ()), line_request_id, request_id_header)
+            sent = ""
+            if carrier:
+                first_carrier = first_carrier or carrier.exchange
+                sent = f", sent in the {carrier.channel} of {mask(carrier.exchange.label, secrets)}"
+            what.append(f"the canary {label} ({form.name}){sent}")
+        findings.append(f"line {number} contains {'; '.join(what)}: {_cut(mask(line, secrets))}")
     if findings:
         raise Violation(
             "LOG-1",
             expected="no password, OTP, token, Authorization value, full email or full phone in any log line",
-            actual=f"{len(findings)} line(s) with secrets: " + "\n    ".join(findings[:SHOWN]),
-            hint="mask in a log processor: emails as ali***@***.com, phones by their last 4 digits, drop secrets",
+            actual=f"{len(findings)} line(s) with secrets: " + "\n    ".join(findings[:SHOWN])
+            + (f"\n    ... and {len(findings) - SHOWN} more" if len(findings) > SHOWN else ""),
+            exchange=_masked(first_carrier, secrets) if first_carrier else None,
+            hint="mask in a log processor: emails as ali***@***.com, phones by their last 4 digits, drop secrets; "
+            "mask what the access log writes (path, query string, headers) too",
         )
 
 
 def lines_contain(lines: Iterable[str], value: str) -> bool:
     """Whether any line holds ``value`` in any encoding LOG-1 looks for (digits only as a whole number)."""
-    whole_number = value.isdigit()
-    for line in lines:
-        searchable = _without_timestamp(line) if whole_number else line
-        if any(_pattern(form, whole_number=whole_number and form.text.isdigit()).search(searchable)
-               for form in encodings(value)):  # fmt: skip
-            return True
-    return False
+    return any(first_form_in(line, value, searchable=_without_timestamp(line)) for line in lines)
+
+
+def _carrier_for(carriers: Sequence[Carrier], request_id: str | None, header: str) -> Carrier | None:
+    """The carrier that wrote the line (its answer's request id is the line's), else the first one."""
+    if request_id:
+        for carrier in carriers:
+            if carrier.exchange.response.headers.get(header) == request_id:
+                return carrier
+    return carriers[0] if carriers else None
+
+
+def _masked(exchange: Exchange, secrets: Mapping[str, str]) -> Exchange:
+    """``exchange`` with every canary masked in its URL, headers and bodies, for a failure message."""
+
+    def text(value: str) -> str:
+        return mask(value, secrets)
+
+    def body(value: bytes) -> bytes:
+        return text(value.decode("utf-8", errors="replace")).encode()
+
+    request, response = exchange.request, exchange.response
+    return Exchange(
+        RecordedRequest(request.method, text(request.url), Headers([(k, text(v)) for k, v in request.headers.items()]),
+                        body(request.body)),
+        RecordedResponse(response.status, Headers([(k, text(v)) for k, v in response.headers.items()]),
+                         body(response.body)),
+    )  # fmt: skip
+
+
+def _request_id_of(line: str) -> str | None:
+    try:
+        value = json.loads(line).get(REQUEST_ID_FIELD)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def lines_are_structured(lines: Iterable[str]) -> None:
@@ -164,14 +219,6 @@ def _without_timestamp(line: str) -> str:
     except (ValueError, AttributeError):
         return line
     return line.replace(str(timestamp), "") if isinstance(timestamp, (str, int, float)) else line
-
-
-@functools.lru_cache(maxsize=1024)
-def _pattern(form: Encoding, *, whole_number: bool) -> re.Pattern[str]:
-    text = re.escape(form.text)
-    if whole_number:
-        text = rf"(?<![0-9]){text}(?![0-9])"
-    return re.compile(text, 0 if form.case_sensitive else re.IGNORECASE)
 
 
 def _cut(line: str) -> str:

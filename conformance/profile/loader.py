@@ -24,7 +24,6 @@ GUARD_PATTERN = re.compile(r"^(none|user|pro|role:[a-z_]+)$")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 BODY_STYLES = frozenset({"json", "form", "none"})
 AUTHORIZATION_KINDS = frozenset({"claims", "database"})
-ENVIRONMENTS = frozenset({"development", "production"})
 #: Keys earlier profiles had, and where they live now.
 MOVED = {
     "limits.login_rate": "rate_limits.login",
@@ -121,8 +120,8 @@ def build(data: dict[str, Any], source: str) -> Profile:
     meta = data["profile"]
     if meta["authorization"] not in AUTHORIZATION_KINDS:
         problems.append("profile.authorization must be 'claims' or 'database'")
-    if meta["environment"] not in ENVIRONMENTS:
-        problems.append("profile.environment must be 'development' or 'production'")
+    if not str(meta["environment"]).strip():
+        problems.append("profile.environment must name the deployment (development, staging, production...)")
     codes = data["codes"]
     if not all(isinstance(v, int) and 400 <= v < 600 for v in codes.values()):
         problems.append("codes must map each code to an HTTP status between 400 and 599")
@@ -135,7 +134,8 @@ def build(data: dict[str, Any], source: str) -> Profile:
     return Profile(
         name=str(meta["name"]),
         authorization=meta["authorization"],
-        environment=meta["environment"],
+        environment=str(meta["environment"]).strip(),
+        production=bool(meta["production"]),
         api_prefix=str(meta["api_prefix"]),
         operations=operations,
         guard_classes=guard_classes,
@@ -167,10 +167,12 @@ def _operation(name: str, raw: dict[str, Any], problems: list[str]) -> Operation
     return Operation(name, method, path, guard, body)
 
 
-def _rate(value: Any, where: str, problems: list[str]) -> Rate:
+def _rate(value: Any, where: str, problems: list[str]) -> Rate | None:
+    if str(value).strip().lower() == "none":
+        return None
     rate = Rate.parse(value)
     if rate is None or rate.count <= 0 or rate.seconds <= 0:
-        problems.append(f"{where} {value!r} must look like COUNT/SECONDS")
+        problems.append(f"{where} {value!r} must look like COUNT/SECONDS (or 'none')")
         return Rate(1, 1.0)
     return rate
 

@@ -96,6 +96,7 @@ class Accounts:
 
     password_min_length: int
     password_max_length: int
+    password_specials: str
     otp_length: int
     default_plan: str
     default_role: str
@@ -124,18 +125,21 @@ class Limits:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """The per-client-IP rate limit of each rate-limited operation (§6)."""
+    """The per-client-IP rate limit of each rate-limited operation (§6); ``None``: the SUT declares none."""
 
-    login: Rate
-    register: Rate
+    register: Rate | None
+    login: Rate | None
+    verify_otp: Rate | None
+    refresh: Rate | None
 
     def of(self, operation: str) -> Rate | None:
         """The limit of ``operation``, or ``None`` when the profile declares none for it."""
         value = getattr(self, operation, None)
         return value if isinstance(value, Rate) else None
 
-    def items(self) -> tuple[tuple[str, Rate], ...]:
-        return (("login", self.login), ("register", self.register))
+    def items(self) -> tuple[tuple[str, Rate | None], ...]:
+        return (("register", self.register), ("login", self.login), ("verify_otp", self.verify_otp),
+                ("refresh", self.refresh))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,9 @@ class Sources:
     fuzz: str
     envelope_rate_burst: str
     rate_limit_burst: str
+    provisioning_first: str
+    provisioning_count: int
+    workers_first: str
     scenarios_first: str
     scenarios_max: int
 
@@ -212,7 +219,8 @@ class Sources:
 class Profile:
     name: str
     authorization: str  # "claims" or "database"
-    environment: str
+    environment: str  # any deployment name
+    production: bool  # production rules for an environment not called "production"
     api_prefix: str
     operations: Mapping[str, Operation]
     guard_classes: GuardClasses
@@ -242,7 +250,7 @@ class Profile:
 
     @property
     def is_production(self) -> bool:
-        return self.environment == "production"
+        return self.environment == "production" or self.production
 
     def hsts_required(self, url: str) -> bool:
         """HSTS is a MUST for production targets and https URLs (§6), a SHOULD elsewhere."""

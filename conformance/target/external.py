@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from conformance.outcomes import NotRun
+from conformance.outcomes import Inconclusive, NotRun
 from conformance.target import health
 from conformance.target.base import PrivilegedAccount, Target
 from conformance.target.errors import TargetError
@@ -86,6 +86,12 @@ class ExternalTarget(Target):
             health.preflight(settings.peer_url.rstrip("/"), profile, what="--peer-url")
         return target
 
+    def require(self, capability: str) -> None:
+        given = {"restart": self.settings.restart_cmd, "peer": self.settings.peer_url,
+                 "logs": self._log is not None}  # fmt: skip
+        if not given.get(capability):
+            super().require(capability)
+
     # -- accounts -------------------------------------------------------
     def otp_code(self, email: str, *, timeout: float = 10.0) -> str:
         if self._otp is None:
@@ -124,12 +130,35 @@ class ExternalTarget(Target):
 
     # -- process control --------------------------------------------------
     def restart(self) -> None:
-        """Run ``--restart-cmd``, then wait until the health operation answers again."""
+        """Run ``--restart-cmd``, wait until the health operation answers again, and confirm it restarted.
+
+        A command that fails or times out, a SUT that does not come back, and a
+        restart that evidently did not happen (a connection opened before it is
+        still served by the same process afterwards) leave the requirement that
+        needed the restart *inconclusive*: none of them is the SUT's verdict.
+        """
         if not self.settings.restart_cmd:
             return super().restart()
         command = render_command(self.settings.restart_cmd, {}, option="--restart-cmd")
-        run_bounded(command, timeout=RESTART_CMD_TIMEOUT, check=True, what="--restart-cmd")
-        self._wait_healthy()
+        witness = health.KeptConnection.open(self.base_url, self.profile)
+        try:
+            try:
+                run_bounded(command, timeout=RESTART_CMD_TIMEOUT, check=True, what="--restart-cmd", leave_running=True)
+            except TargetError as exc:
+                raise Inconclusive(f"the SUT could not be restarted: {exc}") from None
+            try:
+                self._wait_healthy()
+            except TargetError as exc:
+                raise Inconclusive(str(exc)) from None
+            if witness is not None and witness.still_served():
+                raise Inconclusive(
+                    "the restart could not be confirmed: a connection opened before --restart-cmd was still served "
+                    "afterwards, so the process that answered it did not stop (if a proxy in front of the SUT keeps "
+                    "client connections, point --base-url at the instance itself)"
+                )
+        finally:
+            if witness is not None:
+                witness.close()
 
     def _wait_healthy(self) -> None:
         url = health.health_url(self.base_url, self.profile)

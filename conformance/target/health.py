@@ -7,8 +7,13 @@ one clear line instead of hundreds of red tests.
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
+import secrets
+import socket
 import time
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
 import httpx
@@ -65,7 +70,7 @@ def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDG
     url = health_url(base_url, profile)
     started = time.monotonic()
     timeout = httpx.Timeout(budget / 2)  # connect, then read: together within the budget
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         reason = problem(client, health_method(profile), url)
     if reason is not None:
         waited = time.monotonic() - started
@@ -73,6 +78,10 @@ def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDG
             reason = f"connected, but no answer within {waited:.1f} s"
         prefix = "cannot reach" if _is_unreachable(reason) else "health check failed for"
         raise TargetError(f"{what}: {prefix} {url} ({reason})")
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        wrong = surface_problem(client, base_url, profile)
+    if wrong is not None:
+        raise TargetError(f"{what}: {wrong}")
 
 
 def _connect_reason(exc: httpx.ConnectError) -> str:
@@ -86,3 +95,106 @@ def _connect_reason(exc: httpx.ConnectError) -> str:
 
 def _is_unreachable(reason: str) -> bool:
     return not reason.startswith("answered")
+
+
+#: Unauthenticated operations probed when the OpenAPI document does not settle whether this is the API.
+SURFACE_PROBES = ("register", "login", "verify_otp", "refresh", "me")
+
+
+def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> str | None:
+    """``None`` when the service at ``base_url`` looks like the profile's API, else what answered instead.
+
+    A wrong target (another service, a gateway's catch-all, a mock answering
+    ``{"ok": 1}`` to everything) otherwise runs for minutes and gets some
+    ``pass`` verdicts. Cheap, black-box evidence, in order: the published
+    OpenAPI document lists profile paths (yes: it is the API); a path that
+    cannot exist answers 2xx (no: it answers everything); every probed
+    operation of the profile answers 404 (no: none of them is there).
+    """
+    base = base_url.rstrip("/")
+    openapi = profile.operation("openapi")
+    try:
+        document = client.request(openapi.method, base + openapi.path)
+        paths = document.json().get("paths") if document.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        paths = None
+    if isinstance(paths, dict):
+        shapes = {_shape(path) for path in paths}
+        wanted = {_shape(op.path) for op in profile.operations.values() if op.name not in ("health", "openapi")}
+        if shapes & wanted:
+            return None
+        example = next(iter(sorted(wanted)))
+        return (f"{base}{openapi.path} documents none of the profile's paths (e.g. {example}): is this the API the "
+                "profile describes? (write a profile for it with --profile)")  # fmt: skip
+    try:
+        nowhere = client.get(f"{base}/hlc-surface-probe-{secrets.token_hex(4)}")
+        if 200 <= nowhere.status_code < 300:
+            return (f"GET {base}/hlc-surface-probe-... (a path that cannot exist) answered {nowhere.status_code}: "
+                    "this service answers every path, it is not the API the profile describes")  # fmt: skip
+        answers = []
+        for name in SURFACE_PROBES:
+            op = profile.operation(name)
+            answer = client.request(op.method, base + op.url_path(), **({"json": {}} if op.body == "json" else {}))
+            answers.append((f"{op.method} {op.path}", answer.status_code))
+    except httpx.HTTPError as exc:
+        return f"the service stopped answering while its surface was probed ({type(exc).__name__}: {exc})"
+    if all(status == 404 for _, status in answers):
+        listed = ", ".join(label for label, _ in answers)
+        return (f"every probed operation answered 404 ({listed}): the profile's paths are not here "
+                "(wrong --base-url, a missing path prefix, or another API: see --profile)")  # fmt: skip
+    return None
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^/}]*\}", "{}", path.rstrip("/") or "/")
+
+
+class KeptConnection:
+    """One kept-alive connection to the SUT, opened before a restart: a process that restarted has closed it.
+
+    If the server answers a second request on it after the restart, the process
+    that served the first one is still there: the restart did not happen.
+    """
+
+    def __init__(self, connection: http.client.HTTPConnection, method: str, path: str) -> None:
+        self.connection, self.method, self.path = connection, method, path
+
+    @classmethod
+    def open(cls, base_url: str, profile: Profile) -> KeptConnection | None:
+        parts = urlsplit(base_url)
+        factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = factory(parts.hostname or "", parts.port, timeout=PREFLIGHT_BUDGET)
+        op = profile.operation("health")
+        try:
+            connection.request(op.method, op.path)
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            return None
+        if response.will_close:
+            connection.close()
+            return None  # no keep-alive: nothing to witness with
+        return cls(connection, op.method, op.path)
+
+    def still_served(self) -> bool:
+        sock = self.connection.sock
+        if sock is None:
+            return False
+        try:
+            sock.setblocking(False)
+            try:
+                if sock.recv(1, socket.MSG_PEEK) == b"":
+                    return False  # closed by the server: it restarted (or dropped idle connections)
+            except BlockingIOError:
+                pass
+            finally:
+                sock.setblocking(True)
+            self.connection.request(self.method, self.path)
+            self.connection.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def close(self) -> None:
+        self.connection.close()

@@ -37,7 +37,7 @@ from conformance.target.otp import CommandOtp, FixedOtp, MailboxOtp
 from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
 from conformance.target.privileged import new_credentials, run_seed
 from conformance.target.process import PLACEHOLDERS, ManagedProcess, render_command
-from conformance.target.providers import Service, check_services, start_service
+from conformance.target.providers import ExistingStore, Service, check_services, start_service
 from conformance.target.smtp_sink import SmtpSink
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class ManagedTarget(Target):
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""
         services = list(settings.services or ["redis"])
-        check_services(services)
+        check_services(services, given_stores(settings))
         _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)
         target = cls(settings, profile)
         try:
@@ -91,12 +91,20 @@ class ManagedTarget(Target):
         return target
 
     def _start(self, services: list[str]) -> None:
+        given = given_stores(self.settings)
         for name in services:
-            self.services[name] = start_service(name, self.root)
+            if name in given:
+                self.services[name] = ExistingStore(name, given[name], f"--{name}-url")
+            else:
+                self.services[name] = start_service(name, self.root)
         self.sink.start()
         self.jwt_secret = self.jwt_secret or secrets.token_hex(32)
         self._main = self._spawn(self.data_dir, self.root / "sut.log", name="the SUT")
         self.base_url = _url_of(self._main)
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
+            wrong = health.surface_problem(client, self.base_url, self.profile)
+        if wrong is not None:
+            raise TargetError(f"the started SUT ({self.sut_cmd}): {wrong}")
         self.extra.update(
             data_dir=str(self.data_dir),
             log_file=str(self._log.path),
@@ -167,6 +175,13 @@ class ManagedTarget(Target):
                 timeout=self.startup_timeout,
                 what=f"{method} {url} never answered 200 JSON",
             )
+
+    def require(self, capability: str) -> None:
+        """Managed mode has every capability, except stopping a store the run did not start."""
+        if capability.startswith("store:"):
+            store = self._store(capability.split(":", 1)[1])
+            if isinstance(store, ExistingStore):
+                store.stop()  # raises NotRun: the harness never stops a store it did not start
 
     # -- accounts -------------------------------------------------------
     def otp_code(self, email: str, *, timeout: float = 10.0) -> str:
@@ -283,6 +298,11 @@ class ManagedTarget(Target):
         for service in reversed(list(self.services.values())):
             _quietly(service.close)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def given_stores(settings: TargetSettings) -> dict[str, str]:
+    """The stores the run was given instead of starting them (CI service containers)."""
+    return {name: url for name, url in (("redis", settings.redis_url), ("mongo", settings.mongo_url)) if url}
 
 
 def _check_command(template: str, services: list[str]) -> None:

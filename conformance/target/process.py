@@ -162,14 +162,19 @@ def run_bounded(
     interrupt: threading.Event | None = None,
     check: bool = False,
     what: str | None = None,
+    leave_running: bool = False,
 ) -> Completed:
     """Run ``command`` in its own process group for at most ``timeout`` seconds; never leaves a process behind.
 
     Output is captured (decoded, errors replaced), or written to
     ``output_path`` (stdout and stderr together) for long runs. At the bound,
     or when ``interrupt`` is set, the group gets SIGINT, then SIGTERM, then
-    SIGKILL, and ``returncode`` is ``None``. With ``check`` a stopped or failed
-    command raises :class:`CommandError` (``what`` names it, e.g. ``--otp-cmd``).
+    SIGKILL, and ``returncode`` is ``None``; so does an exception in this
+    process (Ctrl-C) before it re-raises. After a normal exit what the command
+    left in its group is killed too, unless ``leave_running`` (a
+    ``--restart-cmd`` may rightly leave the restarted SUT running). With
+    ``check`` a stopped or failed command raises :class:`CommandError`
+    (``what`` names it, e.g. ``--otp-cmd``).
     """
     name = what or repr(describe_command(command))
     started = time.monotonic()
@@ -185,7 +190,13 @@ def run_bounded(
             )  # fmt: skip
         except OSError as exc:
             raise CommandError(name, f"cannot be started ({exc.strerror or exc})") from None
-        out, err, code = _communicate(popen, input, timeout, interrupt or threading.Event())
+        try:
+            out, err, code = _communicate(popen, input, timeout, interrupt or threading.Event())
+        except BaseException:
+            _stop(popen)
+            raise
+        if not leave_running:
+            _signal_group(popen.pid, signal.SIGKILL)
     finally:
         if sink is not None:
             sink.close()
@@ -211,17 +222,23 @@ def _communicate(popen: subprocess.Popen[bytes], input: str | None, timeout: flo
         except subprocess.TimeoutExpired:
             data = None  # already written
             if interrupt.is_set() or time.monotonic() >= deadline:
-                for sig, grace in ((signal.SIGINT, INTERRUPT_GRACE), (signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 5)):
-                    _signal_group(popen.pid, sig)
-                    try:
-                        chunks = popen.communicate(timeout=grace)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
-                _signal_group(popen.pid, signal.SIGKILL)  # stragglers the leader left behind
+                chunks = _stop(popen)
                 return _decoded(chunks[0]), _decoded(chunks[1]), None
-    # A finished command's group is left alone: a --restart-cmd may rightly leave the restarted SUT running.
     return _decoded(chunks[0]), _decoded(chunks[1]), popen.returncode
+
+
+def _stop(popen: subprocess.Popen[bytes]) -> tuple[bytes | None, bytes | None]:
+    """SIGINT the group (a run tears its own children down), then SIGTERM, then SIGKILL; what it still printed."""
+    chunks: tuple[bytes | None, bytes | None] = (None, None)
+    for sig, grace in ((signal.SIGINT, INTERRUPT_GRACE), (signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 5)):
+        _signal_group(popen.pid, sig)
+        try:
+            chunks = popen.communicate(timeout=grace)
+            break
+        except (subprocess.TimeoutExpired, ValueError):
+            continue
+    _signal_group(popen.pid, signal.SIGKILL)  # stragglers the leader left behind
+    return chunks
 
 
 def _decoded(data: bytes | None) -> str:

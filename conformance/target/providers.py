@@ -18,6 +18,7 @@ import socket
 import time
 from pathlib import Path
 
+from conformance.outcomes import NotRun
 from conformance.target.errors import TargetError
 from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
 from conformance.target.process import ManagedProcess
@@ -69,6 +70,27 @@ class Service:
 
     def close(self) -> None:
         raise NotImplementedError
+
+
+class ExistingStore(Service):
+    """A store the run was given (``--redis-url``, ``--mongo-url``: a CI service container), not started here.
+
+    The harness may use it but never stops it: the scenarios that need to
+    (REV-5's outage) are *not run*, naming the option.
+    """
+
+    def __init__(self, name: str, url: str, option: str) -> None:
+        self.name, self.url, self.option = name, url, option
+
+    def stop(self) -> None:
+        raise NotRun(f"the {self.name} store was given with {self.option}, and the harness never stops a store "
+                     "it did not start", option=f"managed mode without {self.option}")  # fmt: skip
+
+    def start(self) -> None:
+        self.stop()
+
+    def close(self) -> None:
+        """Nothing to do: the store belongs to whoever started it."""
 
 
 class LocalRedis(Service):
@@ -218,15 +240,17 @@ class ContainerMongo(Service):
         self._container.stop()
 
 
-def check_services(names: list[str]) -> None:
-    """Fail early, before anything starts, on a service that cannot be had here."""
+def check_services(names: list[str], given: dict[str, str] | None = None) -> None:
+    """Fail early, before anything starts, on a service that cannot be had here (``given``: name -> URL)."""
+    given = given or {}
     for name in names:
         if name not in KNOWN_SERVICES:
             raise TargetError(f"--services {name}: unknown service (known: {', '.join(KNOWN_SERVICES)})")
+    names = [name for name in names if name not in given]
     if "mongo" in names and not docker_available():
         raise TargetError(
             f"--services mongo needs a Docker engine; none answered at {docker_endpoint()} "
-            "(MongoDB is only provided through testcontainers)"
+            "(MongoDB is only provided through testcontainers; give an existing one with --mongo-url)"
         )
     if "redis" in names and not docker_available() and local_redis_binary() is None:
         raise TargetError(

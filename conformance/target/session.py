@@ -9,8 +9,9 @@ the plugin turns into one line and exit code 4.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import conformance.target as targets
 from conformance.profile import Profile, ProfileError, load
@@ -33,6 +34,12 @@ class RunSession:
     target: Target | None = None
     recorder: Recorder | None = None
     api: ApiClient | None = None
+    #: Under pytest-xdist, on a worker: how to attach to the controller's target, and which worker this is.
+    shared: dict[str, Any] | None = None
+    worker_index: int = 0
+    workers: int = 1
+    #: Requirements whose failure the terminal has shown in full once (later ones are one line).
+    shown_in_full: set[str] = field(default_factory=set)
     _closed: bool = field(default=False, repr=False)
 
     def load_profile(self) -> Profile:
@@ -49,14 +56,32 @@ class RunSession:
             return self.target
         from conformance.client import ApiClient, Recorder
 
+        from conformance.pacing import Pacer
+        from conformance.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
+
         profile = self.load_profile()
         try:
-            target = targets.open_target(targets.TargetSettings.from_options(self.options), profile)
+            if self.shared is not None:
+                from conformance.target.shared import AttachedTarget
+
+                target: Target = AttachedTarget(profile, self.shared)
+            else:
+                target = targets.open_target(targets.TargetSettings.from_options(self.options), profile)
         except targets.TargetError as exc:
             raise SessionError(str(exc)) from None
         self.target = target
         self.recorder = Recorder()
-        self.api = ApiClient(target.base_url, profile, recorder=self.recorder)
+        base_url, address, share = target.base_url, None, 1.0
+        if self.workers > 1:
+            # Parallel workers: each sends from a loopback address of its own (its own per-IP budget), or,
+            # when the SUT is elsewhere, paces itself to its share of the declared limits.
+            candidate = str(ipaddress.IPv4Address(profile.sources.workers_first) + self.worker_index)
+            if reachable_from_other_sources(base_url) and can_bind(candidate):
+                base_url, address = as_ipv4_literal(base_url), candidate
+            else:
+                share = 1.0 / self.workers
+        self.api = ApiClient(base_url, profile, recorder=self.recorder, local_address=address,
+                             pacer=Pacer(profile, share=share))  # fmt: skip
         return target
 
     def close(self) -> None:
@@ -67,3 +92,21 @@ class RunSession:
             api.close()
         if target is not None:
             target.close()
+
+
+def session_of(config) -> RunSession | None:
+    """The run session the plugin keeps in ``config.stash`` (``None`` outside a conformance run)."""
+    from conformance.plugin import session_key
+
+    return config.stash.get(session_key, None)
+
+
+def usage_of_the_run(config) -> dict:
+    """Requests sent, accounts created, retries and seconds of pacing, as the run's counters have them."""
+    from conformance import usage
+
+    counts: dict = dict(usage.snapshot())
+    session = session_of(config)
+    if session is not None and session.api is not None:
+        counts["paced_seconds"] = round(session.api.pacer.waited, 1)
+    return counts

@@ -28,6 +28,12 @@ class TargetSettings:
     jwt_secret: str | None = None
     seed_cmd: str | None = None
     startup_timeout: float = 20.0
+    redis_url: str | None = None  # managed: an existing Redis instead of starting one
+    mongo_url: str | None = None  # managed: an existing MongoDB instead of starting one
+
+    def __repr__(self) -> str:
+        """Never the signing secret or a fixed code: reprs end up in tracebacks."""
+        return f"TargetSettings(base_url={self.base_url!r}, sut_cmd={self.sut_cmd!r}, services={self.services!r})"
 
     @classmethod
     def from_options(cls, options: RunOptions) -> TargetSettings:
@@ -47,4 +53,6 @@ class TargetSettings:
             jwt_secret=options.jwt_secret,
             seed_cmd=options.seed_cmd,
             startup_timeout=options.startup_timeout,
+            redis_url=options.redis_url,
+            mongo_url=options.mongo_url,
         )

@@ -51,7 +51,8 @@ class Ledger:
 
     def pick(self) -> AttackedEmail:
         if self.real is None:
-            self.real = list(RUN.accounts)
+            # Each email is attacked from one load process only: a ledger sees every answer its email got.
+            self.real = RUN.share(RUN.accounts)
         while len(self.pool) < POOL_SIZE:
             self.pool.append(self._fresh())
         return random.choice(self.pool)
@@ -67,7 +68,7 @@ class Ledger:
         self.serial += 1
         run = RUN.data.get("run_id", "run")
         domain = RUN.data.get("email_domain", "example.com")
-        return AttackedEmail(f"hlc-storm-{run}-{self.serial}@{domain}")
+        return AttackedEmail(f"hlc-storm-{run}-{RUN.slot[0]}-{self.serial}@{domain}")
 
 
 LEDGER = Ledger()

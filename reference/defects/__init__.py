@@ -86,7 +86,52 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("count-patient-id", ("DATA-3",), "patient_id from count()+1, racing under concurrent creates"),
     Defect("wildcard-search", ("DATA-4",), "search terms go into LIKE unescaped"),
     Defect("weak-secret-accepted", ("CONF-1",), "production starts with a placeholder or short SECRET_KEY"),
+    Defect("guard-crash", ("AUTH-2", "ENV-2"),
+           "plan and role guards crash on a refused token (None.get) and no error layer catches it: the server's "
+           "plain-text 500, then the connection is closed without Connection: close",
+           # The server's own 500 (error_trigger's too) has no envelope, X-Request-ID, security headers or
+           # X-Debug-JWT-Decodes; a revoked token on the pro and role classes gets it instead of a 401.
+           also=("ENV-1", "RID-1", "HDR-1", "AUTH-1", "REV-1", "REV-3", "REV-4", "REV-5")),
+    Defect("bare-429", ("RATE-1", "LOCK-1"),
+           "rate limit and lockout answer a rate-limit library's 429 {'error': 'Rate limit exceeded'}: "
+           "no envelope, no code, no Retry-After",
+           also=("ENV-1", "ENV-2")),  # the rate limit's answer is a framework-level error (ENV-2's list)
+    Defect("generic-lock-code", ("LOCK-1", "ENV-3"),
+           "the lockout locks (429 with Retry-After, the right password refused too) but says UNKNOWN_ERROR"),
+    Defect("logout-any-token", ("AUTH-2",),
+           "logout answers 200 to any bearer token, garbage included, and revokes only what verifies"),
+    Defect("revocation-reads-only", ("REV-1",), "revoked tokens are refused on reads (GET) but accepted on writes"),
+    Defect("query-string-logging", ("LOG-1",),
+           "the access log writes the raw query string: percent-encoded emails and phones pass the masking"),
+    Defect("short-revocation-ttl", ("REV-1",),
+           "revocations expire after 5 s instead of the token's remaining lifetime"),
+    Defect("current-user-cache", ("DATA-1",),
+           "the list cache key uses a per-process 'current user' read after an await: concurrent users swap lists"),
+    Defect("out-of-range-crash", ("API-1",),
+           "list_patients' documented skip maximum is not enforced: skip >= 2**63 overflows SQLite, a 500"),
+    Defect("alg-none-case", ("AUTH-2",),
+           "alg 'none' is refused only in lower case: None, NONE, nOnE tokens are accepted unverified"),
+    Defect("embedded-jwk", ("AUTH-2",), "the verifier trusts a key embedded in the token header (jwk)"),
+    Defect("weak-dev-secret", ("AUTH-7",),
+           "in development, tokens signed with placeholder secrets (your-secret-key, changeme, secret) are accepted"),
 )}
+
+
+#: Combinations that can be switched on together, every member still observable (no two replace the
+#: same component, and none hides another's behaviour): `REFERENCE_DEFECTS=<members, comma-separated>`.
+#: Observable is not separable: members may fail the same requirement (in legacy-service, AUTH-2 by
+#: guard-crash and logout-any-token, REV-1 by guard-crash and short-revocation-ttl, ENV-1/ENV-2 by
+#: guard-crash and bare-429), so a bundle run shows a legacy service, and each member's own run what catches it.
+BUNDLES: dict[str, tuple[str, ...]] = {
+    # A service grown from a tutorial: slowapi's 429s, no error middleware of its own, hand-rolled
+    # guards and logout, uvicorn-style access lines, a revocation TTL in the wrong unit, a global
+    # "current user", an unbounded paging override, the tutorial's secret still in the key ring,
+    # raw LIKE search and count()+1 patient numbers.
+    "legacy-service": (
+        "guard-crash", "bare-429", "logout-any-token", "query-string-logging", "short-revocation-ttl",
+        "current-user-cache", "out-of-range-crash", "weak-dev-secret", "wildcard-search", "count-patient-id",
+    ),
+}
 
 
 class DefectError(ValueError):

@@ -11,12 +11,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from reference import context
 from reference.db import User, utcnow
 from reference.errors import (
     AccountLocked, BadRequest, DuplicateEmail, EmailNotVerified, InvalidOTP, TokenInvalid, TokenRevoked,
 )
-from reference.guards import current_user
+from reference.logout import logout_guard
 from reference.logs import get_logger
 from reference.passwords import hash_password_async, verify_password_async
 from reference.routes.ratelimits import rate_limited
@@ -76,7 +75,7 @@ async def register(body: RegisterRequest, request: Request) -> dict[str, Any]:
     return {"success": True, "requires_verification": True, "email": email}
 
 
-@router.post("/verify-otp")
+@router.post("/verify-otp", dependencies=[Depends(rate_limited("verify_otp"))])
 async def verify_otp(body: VerifyOTPRequest, request: Request) -> Any:
     services = request.app.state.services
     email = str(body.email).lower()
@@ -127,7 +126,7 @@ async def login(
     return token_body(services, user)
 
 
-@router.post("/refresh")
+@router.post("/refresh", dependencies=[Depends(rate_limited("refresh"))])
 async def refresh(body: RefreshRequest, request: Request) -> dict[str, Any]:
     """Rotation: the presented refresh token is revoked atomically; a second use is TOKEN_REVOKED."""
     services = request.app.state.services
@@ -148,17 +147,9 @@ async def refresh(body: RefreshRequest, request: Request) -> dict[str, Any]:
 @router.post("/logout")
 async def logout(
     request: Request,
-    user: Annotated[User, Depends(current_user)],
+    caller: Annotated[Any, Depends(logout_guard)],
     body: LogoutRequest | None = None,
 ) -> dict[str, Any]:
-    services = request.app.state.services
-    await services.revocation.revoke(context.current().auth.claims)
-    if body is not None and body.refresh_token:
-        try:
-            refresh_claims = services.tokens.verify(body.refresh_token)
-        except TokenInvalid:
-            refresh_claims = None
-        if refresh_claims is not None and refresh_claims["sub"] == user.id:
-            await services.revocation.revoke(refresh_claims)
-    log.info("logged out", user_id=user.id)
+    refresh_token = body.refresh_token if body is not None else None
+    await request.app.state.components.logout.revoke(request, caller, refresh_token)
     return {"success": True, "message": "Logged out"}

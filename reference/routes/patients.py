@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,6 +22,8 @@ router = APIRouter(prefix="/api/patients")
 log = get_logger("heallog.patients")
 Reader = Annotated[User, Depends(current_user)]
 Doctor = Annotated[User, Depends(require_role("doctor"))]
+MAX_SKIP = 1_000_000
+MAX_LIMIT = 1000
 
 
 @router.get("/pro-feature/", dependencies=[Depends(require_plan("pro"))])
@@ -43,16 +46,30 @@ async def create_patient(body: PatientCreate, user: Doctor, request: Request) ->
     return JSONResponse(patient_out(patient), status_code=201)
 
 
+@dataclass(frozen=True)
+class Page:
+    skip: int
+    limit: int
+
+
+def page(
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page:
+    """Paging of a listing, bounded: far out-of-range integers never reach SQLite (which overflows at 2**63)."""
+    return Page(skip, limit)
+
+
 @router.get("/")
 async def list_patients(
     user: Reader,
     request: Request,
+    paging: Annotated[Page, Depends(page)],
     search: Annotated[str | None, Query(max_length=200)] = None,
     group: Annotated[str | None, Query(max_length=100)] = None,
-    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     services = request.app.state.services
+    skip, limit = paging.skip, paging.limit
     query = {"search": search, "group": group, "skip": skip, "limit": limit}
     key, cached = await services.list_cache.get(user.id, query)
     if cached is not None:

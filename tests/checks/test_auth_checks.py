@@ -74,19 +74,46 @@ class TestBearerDecodedOnce:
 
 class TestRejectionsAgree:
     def test_same_401_code_on_every_class_passes(self):
-        auth.rejections_agree({k: answer(401, "TOKEN_EXPIRED") for k in ("user", "pro", "role")})
+        auth.rejections_agree({k: answer(401, "TOKEN_EXPIRED") for k in ("user", "pro", "role", "logout")})
 
     def test_403_on_the_pro_class_fails(self):
         rejections = {"user": answer(401, "TOKEN_EXPIRED"), "pro": answer(403, "PRO_REQUIRED"),
                       "role": answer(401, "TOKEN_EXPIRED")}  # fmt: skip
-        with pytest.raises(Violation, match="the expired token refused with 401 on the pro") as failure:
+        with pytest.raises(Violation, match="pro: 403 with code PRO_REQUIRED instead of 401") as failure:
             auth.rejections_agree(rejections, variant="expired")
         assert failure.value.requirement == "AUTH-2"
         assert failure.value.exchange is rejections["pro"]
+        assert "the expired token refused with 401 and one code on every guard class (user, pro, role)" in str(failure.value)
 
-    def test_an_accepted_token_fails(self):
+    def test_an_accepted_token_is_the_headline(self):
         rejections = {"user": answer(401, "TOKEN_INVALID"), "pro": answer(200), "role": answer(401, "TOKEN_INVALID")}
-        with pytest.raises(Violation, match="pro guard class"):
+        with pytest.raises(Violation) as failure:
+            auth.rejections_agree(rejections, summary="the token with `alg: None` and no signature")
+        assert failure.value.actual.startswith("the token with `alg: None` and no signature was accepted: 200 on pro")
+        assert failure.value.exchange is rejections["pro"]
+
+    def test_an_accepted_logout_fails(self):
+        rejections = {**{k: answer(401, "TOKEN_INVALID") for k in ("user", "pro", "role")},
+                      "logout": answer(200, path="/api/auth/logout")}  # fmt: skip
+        with pytest.raises(Violation, match="was accepted: 200 on logout") as failure:
+            auth.rejections_agree(rejections, variant="malformed")
+        assert failure.value.exchange is rejections["logout"]
+
+    def test_every_problem_is_named_after_the_headline(self):
+        rejections = {"user": answer(200), "pro": answer(403, "PRO_REQUIRED"), "role": answer(401, "TOKEN_INVALID"),
+                      "logout": answer(401, "TOKEN_REVOKED")}  # fmt: skip
+        with pytest.raises(Violation) as failure:
+            auth.rejections_agree(rejections, variant="jwk-embedded")
+        actual = failure.value.actual
+        assert actual.index("was accepted: 200 on user") < actual.index("pro: 403 with code PRO_REQUIRED instead of 401")
+        assert "the 401s differ in code: role: TOKEN_INVALID, logout: TOKEN_REVOKED" in actual
+        assert failure.value.exchange is rejections["user"]
+        assert "never a key, key URL or algorithm the token names" in failure.value.hint
+
+    def test_a_wrong_status_names_a_missing_challenge_too(self):
+        rejections = {"user": answer(401, "TOKEN_INVALID", response_headers={"WWW-Authenticate": "Bearer"}),
+                      "pro": answer(400, "BAD_REQUEST")}  # fmt: skip
+        with pytest.raises(Violation, match="pro: 400 with code BAD_REQUEST instead of 401"):
             auth.rejections_agree(rejections)
 
     def test_different_codes_fail(self):
@@ -99,6 +126,53 @@ class TestRejectionsAgree:
     def test_nothing_to_compare_is_not_applicable(self):
         with pytest.raises(NotApplicable):
             auth.rejections_agree({})
+
+
+class TestRefusalHasCode:
+    def test_the_code_of_its_kind_passes(self):
+        auth.refusal_has_code(answer(401, "TOKEN_INVALID"), "TOKEN_INVALID")
+
+    def test_an_accepted_token_is_blocked_by_auth_2_not_blamed_on_the_code(self):
+        with pytest.raises(NotApplicable) as outcome:
+            auth.refusal_has_code(answer(200), "TOKEN_INVALID")
+        assert outcome.value.blocked_by == ("AUTH-2",)
+
+    def test_a_wrong_code_fails_env_3_naming_every_problem(self):
+        with pytest.raises(Violation) as failure:
+            auth.refusal_has_code(answer(401, "UNKNOWN_ERROR"), "TOKEN_EXPIRED")
+        assert failure.value.requirement == "ENV-3"
+        assert failure.value.expected == "401 with code TOKEN_EXPIRED"
+        assert failure.value.actual == "401 with code UNKNOWN_ERROR, without a WWW-Authenticate: Bearer challenge"
+
+    def test_a_wrong_status_fails(self):
+        with pytest.raises(Violation, match="403 with code FORBIDDEN"):
+            auth.refusal_has_code(answer(403, "FORBIDDEN"), "UNAUTHORIZED")
+
+
+class TestWeakSecrets:
+    def test_genuine_token_accepted_is_the_positive_control(self):
+        auth.genuine_token_admitted(answer(200))
+        with pytest.raises(Inconclusive, match="genuine token"):
+            auth.genuine_token_admitted(answer(401, "TOKEN_REVOKED"))
+
+    def test_all_refused_passes(self):
+        auth.weak_secrets_refused([("weak secret #1", answer(401, "TOKEN_INVALID")), ("weak secret #2", answer(500))])
+
+    def test_accepted_weak_secrets_fail_naming_their_labels(self):
+        accepted = answer(200, request_headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.weak-signature"})
+        answers = [("weak secret #1 (a)", answer(401, "TOKEN_INVALID")), ("weak secret #2 (b)", accepted),
+                   ("weak secret #3 (c)", answer(200))]  # fmt: skip
+        with pytest.raises(Violation) as failure:
+            auth.weak_secrets_refused(answers)
+        assert failure.value.requirement == "AUTH-7"
+        assert failure.value.actual == ("2 of 3 accepted on the user guard class: weak secret #2 (b): 200; "
+                                        "weak secret #3 (c): 200")  # fmt: skip
+        assert failure.value.exchange is accepted
+        assert "weak-signature" not in str(failure.value)  # the forged token is never printed
+
+    def test_nothing_sent_is_not_applicable(self):
+        with pytest.raises(NotApplicable):
+            auth.weak_secrets_refused([])
 
 
 class TestGuardAdmits:
@@ -208,3 +282,4 @@ def test_decode_count_is_not_judged_on_a_413_refused_before_authentication():
     )
     with pytest.raises(NotApplicable):
         auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
+

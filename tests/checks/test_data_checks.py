@@ -84,3 +84,105 @@ def test_request_without_operator_is_not_judged(body):
     plain = Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", 401, request_body=body)
     with pytest.raises(NotApplicable):
         data.operator_rejected(plain)
+
+
+# -- NUL, other filters ----------------------------------------------------------------------------
+
+
+def test_nul_search_refused_with_422_passes_only_when_refusable():
+    refused = listing("%00", [], status=422, body={"success": False})
+    data.search_is_literal(refused, term="\x00", created=CREATED, refusable=True)
+    with pytest.raises(Violation):
+        data.search_is_literal(refused, term="\x00", created=CREATED)
+
+
+def test_nul_search_returning_everything_is_a_violation():
+    with pytest.raises(Violation, match="returned 7 patient"):
+        data.search_is_literal(listing("%00", list(CREATED)), term="\x00", created=CREATED, refusable=True)
+
+
+GROUPS = {"a1": "Ward 100%", "b2": "ward_b", "g7": "Plain"}
+
+
+@pytest.mark.parametrize(
+    ("term", "ids"),
+    [("Plain", ["g7"]), ("plain", ["g7"]), ("%", []), ("%", ["a1"]), ("ward", ["a1", "b2"]), ("_", [])],
+)
+def test_filter_matching_exactly_or_as_substring_passes(term, ids):
+    data.filter_is_literal(listing(term, ids), parameter="group", term=term, values=GROUPS)
+
+
+@pytest.mark.parametrize(
+    ("term", "ids", "phrase"),
+    [("%", ["a1", "b2", "g7"], "returned 2 patient"), ("_", ["b2", "a1"], "'Ward 100%'"),
+     ("Plain", [], "left out 1 whose value equals it: 'Plain'")],
+)
+def test_filter_taken_as_a_pattern_is_a_violation(term, ids, phrase):
+    with pytest.raises(Violation, match=phrase) as caught:
+        data.filter_is_literal(listing(term, ids), parameter="group", term=term, values=GROUPS)
+    assert caught.value.requirement == "DATA-4" and "group=" in caught.value.expected
+
+
+def test_nul_filter_refused_passes_when_refusable():
+    data.filter_is_literal(listing("%00", [], status=422, body={}), parameter="group", term="\x00", values=GROUPS,
+                           refusable=True)  # fmt: skip
+
+
+# -- operators in query strings and forms ----------------------------------------------------------
+
+ALL = set(CREATED)
+APPLIED_NE = ALL - {"g7"}  # search[$ne]=Gus plain
+LITERAL_NE = {"g7"}
+
+
+@pytest.mark.parametrize(
+    ("status", "ids"),
+    [(422, []), (200, sorted(ALL)), (200, sorted(LITERAL_NE))],
+    ids=["refused", "ignored", "flattened-to-literal"],
+)
+def test_bracketed_operator_refused_ignored_or_literal_passes(status, ids):
+    data.query_operator_not_applied(listing("x", ids, status=status, body=None if status == 200 else {}),
+                                    operator="search[$ne]", created=CREATED, literal=LITERAL_NE, applied=APPLIED_NE)
+
+
+def test_bracketed_operator_applied_as_a_query_is_a_violation():
+    with pytest.raises(Violation, match=r"returned exactly what search\[\$ne\] selects as a query") as caught:
+        data.query_operator_not_applied(listing("x", sorted(APPLIED_NE)), operator="search[$ne]", created=CREATED,
+                                        literal=LITERAL_NE, applied=APPLIED_NE)  # fmt: skip
+    assert caught.value.requirement == "DATA-4"
+    assert "never the operator applied" in caught.value.expected
+
+
+def test_bracketed_operator_with_another_answer_is_a_violation():
+    with pytest.raises(Violation, match="1 of them not the account's"):
+        data.query_operator_not_applied(listing("x", ["a1", "zz-foreign"]), operator="search[$regex]",
+                                        created=CREATED, literal=set(), applied={"g7"})  # fmt: skip
+    with pytest.raises(Violation, match="500"):
+        data.query_operator_not_applied(listing("x", [], status=500, body={"success": False}), operator="search[$ne]",
+                                        created=CREATED, literal=set(), applied={"g7"})  # fmt: skip
+
+
+def login_form(body: str, status: int, response=None):
+    return Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", status, request_body=body.encode(),
+                          response_body=response if response is not None else {"success": status < 400})  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "response"), [(422, None), (401, None), (400, None), (429, None)])
+def test_login_form_operator_refused_passes(status, response):
+    data.operator_did_not_log_in(login_form("username=a%40b.c&password[$ne]=x", status, response))
+
+
+@pytest.mark.parametrize(
+    ("status", "response", "phrase"),
+    [(200, {"access_token": "t", "refresh_token": "r"}, "logged in without the password"),
+     (401, {"access_token": "t"}, "with tokens"), (500, None, "500")],
+)
+def test_login_form_operator_that_logs_in_or_crashes_is_a_violation(status, response, phrase):
+    with pytest.raises(Violation, match=phrase) as caught:
+        data.operator_did_not_log_in(login_form("username[$regex]=%5Ea%40b%5C.c%24&password[$ne]=x", status, response))
+    assert "username[$regex], password[$ne]" in caught.value.expected
+
+
+def test_login_form_without_operator_is_not_judged():
+    with pytest.raises(NotApplicable):
+        data.operator_did_not_log_in(login_form("username=a%40b.c&password=x", 200))

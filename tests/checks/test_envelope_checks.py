@@ -235,6 +235,24 @@ def test_validation_field_is_judged_whatever_the_code():
         envelope.validation_error_names_field(error(422, "UNKNOWN_ERROR"), "password")
 
 
+@pytest.mark.parametrize(("field", "wanted"), [("limit", "limit"), ("skip", "skip"), ("pass", ["pass"])])
+def test_validation_error_of_a_query_or_form_field_names_it(field, wanted):
+    envelope.validation_error_names_field(error(422, "VALIDATION_ERROR", field=field), wanted)
+    with pytest.raises(Violation, match="error.field"):
+        envelope.validation_error_names_field(error(422, "VALIDATION_ERROR", field="query"), wanted)
+
+
+def test_the_expected_names_are_read_when_judged():
+    """The suite's login-form case fills the profile's field name into its list only when it is provoked."""
+    names: list[str] = []
+    exchange = error(422, "VALIDATION_ERROR", field="username")
+    names.append("pass")
+    with pytest.raises(Violation, match="'pass'"):
+        envelope.validation_error_names_field(exchange, names)
+    names[:] = ["username"]
+    envelope.validation_error_names_field(exchange, names)
+
+
 # -- ENV-6 -----------------------------------------------------------------
 
 

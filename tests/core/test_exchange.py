@@ -23,8 +23,9 @@ def test_curl_masks_authorization_and_secret_body_fields():
     )
     curl = to_curl(exchange.request)
     assert "eyJsecret" not in curl and "Hunter2" not in curl
-    assert "'authorization: Bearer ***'" in curl
-    assert "username=a%40example.com&password=***" in curl
+    assert '"authorization: Bearer ${TOKEN}"' in curl
+    assert '"username=a%40example.com&password=${PASSWORD}"' in curl
+    assert curl.endswith("(set $TOKEN, $PASSWORD first: the run's secrets are masked, never printed)")
 
 
 def test_json_bodies_are_masked_at_any_depth():
@@ -50,7 +51,7 @@ def test_violation_renders_requirement_expectation_response_and_reproduction():
     )
     text = Violation("ENV-1", expected="the §4 envelope", actual="a 'detail' body", exchange=exchange).render()
     lines = text.splitlines()
-    assert lines[0].startswith("ENV-1  Every ≥400 response is JSON") and "request r-1" in lines[0]
+    assert lines[0].startswith("ENV-1  Every error in the envelope") and "request r-1" in lines[0]
     assert "  Expected: the §4 envelope" in lines
     assert "    x-request-id: r-1" in lines
     assert any(line.startswith("  Reproduce: curl") and "tok" not in line for line in lines)

@@ -8,12 +8,12 @@ from conformance import requirements
 
 def test_catalogue_has_every_contract_requirement_in_order():
     ids = list(requirements.catalogue())
-    assert ids[0] == "ENV-1" and ids[-1] == "PERF-1" and len(ids) == 41
+    assert ids[0] == "ENV-1" and ids[-1] == "PERF-1" and len(ids) == 42
     assert requirements.get("RID-2").level == "SHOULD"
 
 
 def test_select_accepts_globs_and_rejects_unknown_patterns():
-    assert requirements.select("AUTH-*,env-1") == ["ENV-1"] + [f"AUTH-{n}" for n in range(1, 7)]
+    assert requirements.select("AUTH-*,env-1") == ["ENV-1"] + [f"AUTH-{n}" for n in range(1, 8)]
     with pytest.raises(ValueError, match="NOPE-1"):
         requirements.select("NOPE-1")
 
@@ -86,3 +86,15 @@ def test_invalid_profile_is_one_clear_error(tmp_path, text, message):
 def test_missing_profile_file_is_named(tmp_path):
     with pytest.raises(profiles.ProfileError, match="no such file"):
         profiles.load(tmp_path / "absent.toml")
+
+
+def test_any_deployment_name_is_accepted_and_production_rules_follow_the_name_or_the_flag(tmp_path):
+    path = tmp_path / "staging.toml"
+    path.write_text('[profile]\nenvironment = "staging"\n')
+    staging = profiles.load(path)
+    assert staging.environment == "staging" and not staging.is_production
+    assert not staging.hsts_required("http://staging.internal/health")
+    path.write_text('[profile]\nenvironment = "staging"\nproduction = true\n')
+    assert profiles.load(path).is_production and profiles.load(path).hsts_required("http://staging.internal/")
+    path.write_text('[profile]\nenvironment = "production"\n')
+    assert profiles.load(path).is_production

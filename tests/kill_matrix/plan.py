@@ -8,12 +8,13 @@ which is much quicker. The clean reference runs the full suite.
 
 from __future__ import annotations
 
-from reference.defects import DEFECTS
+from reference.defects import BUNDLES, DEFECTS
 
 from tests.kill_matrix.runs import HarnessRun
 
 FULL_RUN_TIMEOUT_S = 420  # ~1 min alone; two at a time on a busy 2-core machine can take several
 SELECTED_RUN_TIMEOUT_S = 240
+STRICT_RUN_TIMEOUT_S = 900  # paced to 5 registrations and 5 logins a minute per source address
 
 # One defect per area of the contract: envelope, auth, revocation, lockout, logs, headers, size, data.
 PRECISION_SAMPLE = (
@@ -25,9 +26,17 @@ PRECISION_SAMPLE = (
     "headers-success-only",
     "content-length-only-limit",
     "shared-cache",
+    # A real-world habit: the 500 of an unhandled error closes the connection without notice.
+    "guard-crash",
 )
 
 CLEAN_RUN = HarnessRun(defect=None, requirements=None, timeout_s=FULL_RUN_TIMEOUT_S)
+#: The conforming variant: a real FastAPI/slowapi service's strict per-IP limits, declared in the profile. It must
+#: change nothing: the harness paces itself, so every requirement still passes, none inconclusive.
+STRICT_RUN = HarnessRun(defect=None, requirements=None, timeout_s=STRICT_RUN_TIMEOUT_S, variant="strict-limits")
+#: Many defects at once, like a legacy service: each member's requirements fail, nothing else is accused.
+BUNDLE_RUNS = {name: HarnessRun(defect=",".join(members), requirements=None, timeout_s=FULL_RUN_TIMEOUT_S, label=name)
+               for name, members in BUNDLES.items()}  # fmt: skip
 
 # Requirements that a plain conformance run cannot judge, and what the report's reason must say.
 NOT_RUN_ON_CLEAN = {"PERF-1": "(enable with --load"}  # load is destructive: the suite runs it only when asked
@@ -42,5 +51,5 @@ def run_for(defect: str, *, full: bool = False) -> HarnessRun:
 
 def all_runs(*, full: bool = False) -> list[HarnessRun]:
     """Every run, longest first so the two workers finish close together (``full``: every defect, full suite)."""
-    return [CLEAN_RUN, *(run_for(d, full=full) for d in PRECISION_SAMPLE),
+    return [STRICT_RUN, CLEAN_RUN, *BUNDLE_RUNS.values(), *(run_for(d, full=full) for d in PRECISION_SAMPLE),
             *(run_for(d, full=full) for d in DEFECTS if d not in PRECISION_SAMPLE)]  # fmt: skip

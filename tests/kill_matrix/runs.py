@@ -27,26 +27,49 @@ OUTPUT_TAIL_CHARS = 3000
 INHERITED_SETTINGS_PREFIXES = ("CONFORMANCE_", "PYTEST_")
 
 
+#: A profile declaring the strict limits of the "strict-limits" variant (the SUT is started with the same).
+STRICT_PROFILE = """\
+[rate_limits]
+register = "5/60"
+login = "5/60"
+"""
+
+
 @dataclass(frozen=True)
 class HarnessRun:
-    """A run of the conformance suite: against the clean reference or one defect, full or selected."""
+    """A run of the conformance suite: against the clean reference, one defect or several, full or selected.
+
+    ``defect`` is one defect or a comma-separated bundle; ``variant`` "strict-limits" runs with the strict per-IP
+    limits of a real FastAPI/slowapi service (5 per minute on register and login) and a profile declaring them.
+    """
 
     defect: str | None  # None: the clean reference
     requirements: tuple[str, ...] | None  # None: the full suite
     timeout_s: float
+    variant: str | None = None
+    label: str | None = None  # a bundle's name
 
     @property
     def name(self) -> str:
         scope = "full" if self.requirements is None else ",".join(self.requirements)
-        return f"{self.defect or 'clean'} [{scope}]"
+        subject = self.label or self.defect or "clean"
+        return f"{subject}{' ' + self.variant if self.variant else ''} [{scope}]"
+
+    @property
+    def defects(self) -> tuple[str, ...]:
+        return tuple(self.defect.split(",")) if self.defect else ()
 
     def argv(self, report_path: Path) -> list[str]:
         argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                "--startup-timeout", str(STARTUP_TIMEOUT_S), "--conformance-report", str(report_path)]  # fmt: skip
+                f"--startup-timeout={STARTUP_TIMEOUT_S}", f"--conformance-report={report_path}"]  # fmt: skip
         if self.defect:
             argv += ["--sut-env", f"REFERENCE_DEFECTS={self.defect}"]
         if self.requirements is not None:
-            argv += ["--requirements", ",".join(self.requirements)]
+            argv += [f"--requirements={','.join(self.requirements)}"]
+        if self.variant == "strict-limits":
+            profile = report_path.with_name("strict-limits.toml")
+            profile.write_text(STRICT_PROFILE, "utf-8")
+            argv += [f"--profile={profile}"]
         return argv
 
 

@@ -59,3 +59,40 @@ def test_full_suite_blames_only_the_defects_requirements(matrix: RunPool, defect
     problems = [f"{judge.describe(report, rid)}, not in the defect's catalogue entry ({allowed})" for rid in blamed]
     judge.expect_none(problems, f"defect {defect}, full suite:", report, blamed,
                       own=entry.requirements, also=entry.also)
+
+
+def test_strict_limits_declared_in_the_profile_change_no_verdict(matrix: RunPool):
+    """The conforming variant (5 registrations and logins a minute, declared): every requirement passes, zero
+    inconclusive. The harness paces itself and waits out 429s instead of judging through them."""
+    result = matrix.result(plan.STRICT_RUN)
+    report = report_of(result)
+    problems = judge.unclean(report, plan.NOT_RUN_ON_CLEAN)
+    judge.expect_none(list(problems.values()), "the clean reference with strict limits:", report, list(problems))
+
+
+@pytest.mark.parametrize("harness_run", list(plan.BUNDLE_RUNS.values()), ids=list(plan.BUNDLE_RUNS))
+def test_a_bundle_of_defects_is_caught_member_by_member_and_accuses_nothing_else(matrix: RunPool, harness_run):
+    """Like a legacy service: every member's requirements fail; nothing outside the union of the members'
+    catalogue entries is accused; nothing is inconclusive (blocked is fine: it names a failing blocker)."""
+    members = [DEFECTS[name] for name in harness_run.defects]
+    report = report_of(matrix.result(harness_run))
+    own = tuple(dict.fromkeys(rid for entry in members for rid in entry.requirements))
+    allowed = tuple(dict.fromkeys(rid for entry in members for rid in entry.violates))
+    problems = judge.uncaught(report, own)
+    problems += [f"{judge.describe(report, rid)}, outside every member's catalogue entry"
+                 for rid in judge.blamed_elsewhere(report, allowed)]  # fmt: skip
+    problems += [judge.describe(report, rid) for rid, entry in report["requirements"].items()
+                 if entry["verdict"] == "inconclusive"]  # fmt: skip
+    judge.expect_none(problems, f"bundle {harness_run.label}:", report, list(own),
+                      own=own, also=tuple(r for r in allowed if r not in own))  # fmt: skip
+
+
+@pytest.mark.parametrize("defect", ["guard-crash"])
+def test_a_connection_closed_after_an_error_is_never_blamed_on_the_next_request(matrix: RunPool, defect: str):
+    """guard-crash answers a plain 500 and closes the kept-alive connection without saying so (uvicorn's habit):
+    no failure of the full suite may then say "no response" for a request that got one."""
+    report = report_of(matrix.result(plan.run_for(defect)))
+    blamed = [f"{rid}: {failure['test']}" for rid, entry in report["requirements"].items()
+              for failure in entry.get("failures", ()) if "no response" in failure["message"]]  # fmt: skip
+    assert blamed == [], blamed
+    assert any("closed a kept-alive connection" in text for text in report["observations"]), "and it is noticed"

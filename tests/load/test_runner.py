@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,8 +59,9 @@ def test_sut_env_pairs_are_parsed_and_malformed_ones_refused():
 
 
 def test_embedded_sut_gets_rate_limits_above_any_run():
-    env = runner.load_sut_env(profiles.load())
-    assert set(env) == {"RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER"}
+    profile = profiles.load()
+    env = runner.load_sut_env(profile)
+    assert set(env) == set(profile.config.rate_limits.values()) >= {"RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER"}
     for value in env.values():
         count, seconds = value.split("/")
         assert int(count) / int(seconds) > 1000
@@ -103,3 +107,124 @@ def test_sut_env_with_an_external_target_is_refused(capsys):
     code = runner.main(["auth_read", "--base-url", "http://127.0.0.1:9", "--sut-env", "REFERENCE_DEFECTS=multi-decode"])
     assert code == 2
     assert "--sut-env configures the embedded SUT" in capsys.readouterr().err
+
+
+# -- several load processes ------------------------------------------------------
+
+
+def distribution(*argv: str) -> runner.Distribution:
+    return runner.distribution_of(runner.build_parser().parse_args(["auth_read", *argv]))
+
+
+def test_processes_fork_workers_that_meet_their_master_on_a_free_loopback_port():
+    dist = distribution("--processes", "3")
+    assert dist.workers == 3
+    args = dist.locust_args()
+    pairs = dict(zip(args, args[1:]))
+    assert pairs["--processes"] == "3"
+    assert pairs["--master-bind-host"] == "127.0.0.1" and pairs["--master-host"] == "127.0.0.1"
+    assert pairs["--master-bind-port"] == pairs["--master-port"] == str(dist.bind_port)
+    assert "--master" not in args and "--worker" not in args  # locust refuses --master with --processes
+
+
+def test_master_waits_for_its_workers_and_a_worker_takes_only_the_master_address(tmp_path):
+    master = distribution("--master", "--expect-workers", "4", "--master-bind-port", "6000", "--workers-wait", "30")
+    assert master.workers == 4
+    pairs = dict(zip(master.locust_args(), master.locust_args()[1:]))
+    assert pairs["--expect-workers"] == "4" and pairs["--master-bind-port"] == "6000"
+    assert pairs["--expect-workers-max-wait"] == "30"
+
+    worker = distribution("--worker", "--master-host", "10.0.0.7", "--processes", "2")
+    run = runner.LoadRun(profile="auth_read", out=tmp_path, distribution=worker)
+    command = runner.locust_command(run, None, None)
+    pairs = dict(zip(command, command[1:]))
+    assert "--worker" in command and pairs["--master-host"] == "10.0.0.7" and pairs["--processes"] == "2"
+    for master_option in ("--host", "--users", "--run-time", "--csv", "--html", "--accounts-file", "--gate-out"):
+        assert master_option not in command
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--master", "--worker"], "exclude each other"),
+        (["--master"], "--expect-workers"),
+        (["--expect-workers", "2"], "needs --master"),
+        (["--master", "--expect-workers", "2", "--processes", "2"], "cannot be combined with --processes"),
+        (["--processes", "0"], "positive count"),
+        (["--worker", "--base-url", "http://127.0.0.1:9"], "--base-url"),
+        (["--worker", "--sut-env", "REFERENCE_DEFECTS=multi-decode"], "--sut-env"),
+    ],
+)
+def test_contradictory_distribution_options_are_refused_in_one_line(argv, message, capsys):
+    assert runner.main(["auth_read", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("users", "workers", "space"), [(5, 1, 5), (5, 2, 6), (6, 2, 6), (1, 4, 4), (23, 3, 24)])
+def test_every_worker_numbers_its_users_within_the_provisioned_space(users, workers, space):
+    assert runner.index_space(users, workers) == space
+    # locust spreads users evenly; worker w numbers its k-th user w + workers * k.
+    counts = [users // workers + (1 if w < users % workers else 0) for w in range(workers)]
+    for uneven in (counts, counts[::-1]):
+        indexes = [w + workers * k for w, n in enumerate(uneven) for k in range(n)]
+        assert len(set(indexes)) == users and max(indexes) < space
+
+
+def test_mixed_gets_a_session_per_index_of_a_distributed_run():
+    needs = runner.NEEDS["mixed"](runner.index_space(7, 2))
+    assert needs.accounts * needs.sessions_per_account >= 8
+
+
+# -- the bounded subprocess --------------------------------------------------------
+
+FORKS_A_CHILD = """
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # only SIGKILL stops it
+    time.sleep(120)
+    os._exit(0)
+open(sys.argv[1], "w").write(str(pid))
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def child_pid(path: Path) -> int:
+    for _ in range(100):
+        if path.exists() and path.read_text():
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError("the child never wrote its pid")
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_process_over_its_bound_is_stopped_with_everything_it_forked(tmp_path, monkeypatch):
+    """The runner's locust process is run by the harness's one bounded-subprocess helper."""
+    monkeypatch.setattr("conformance.target.process.INTERRUPT_GRACE", 1.0)
+    pid_file = tmp_path / "child.pid"
+    command = [sys.executable, "-c", FORKS_A_CHILD, str(pid_file), "120"]
+    done = runner.run_bounded(command, output_path=tmp_path / "out.log", cwd=tmp_path, env=dict(os.environ), timeout=2)
+    assert done.returncode is None
+    assert gone(child_pid(pid_file)), "a forked child outlived its stopped group"
+
+
+def test_a_forked_child_does_not_outlive_a_normal_exit(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    command = [sys.executable, "-c", FORKS_A_CHILD, str(pid_file), "0.2"]
+    done = runner.run_bounded(command, output_path=tmp_path / "out.log", cwd=tmp_path, env=dict(os.environ), timeout=60)
+    assert done.returncode == 0
+    assert gone(child_pid(pid_file))

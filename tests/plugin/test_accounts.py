@@ -94,14 +94,15 @@ def factory(sut):
 
 def test_strong_password_satisfies_the_rule():
     for _ in range(200):
-        password = strong_password(12)
+        password = strong_password(12, "!@#$%^&*")
         assert len(password) == 12
         assert re.search("[A-Z]", password) and re.search("[a-z]", password) and re.search("[0-9]", password)
         assert any(c not in string.ascii_letters + string.digits for c in password)
+        assert set(password) <= set(string.ascii_letters + string.digits + "!@#$%^&*"), "only the profile's specials"
 
 
-def test_new_account_is_registered_verified_and_logged_in(factory, sut):
-    account = factory.new()
+def test_new_account_is_registered_verified_and_logged_in_when_asked(factory, sut):
+    account = factory.new(login=True)
     assert account.email == "hlc-run1-1@example.com"
     assert account.access_token == "login-access-1" and account.refresh_token == "login-refresh-1"
     assert account.id == "u1" and account.user["email"] == account.email
@@ -121,8 +122,8 @@ def test_addresses_are_unique_per_run_and_use_the_domain(sut):
     assert one.run_id != two.run_id
 
 
-def test_verified_without_login_keeps_the_verification_session(factory, sut):
-    account = factory.new(login=False)
+def test_a_new_account_keeps_the_verification_session_without_spending_a_login(factory, sut):
+    account = factory.new()
     assert account.access_token == "verify-access-0"
     assert "/api/auth/login" not in sut.requests
 
@@ -132,7 +133,7 @@ def test_unverified_account_has_no_session(factory, sut):
     assert account.access_token is None and account.id is None
     assert sut.users[account.email]["verified"] is False
     with pytest.raises(ValueError):
-        factory.new(verified=False)
+        factory.new(verified=False, login=True)
 
 
 def test_login_gives_a_fresh_session_for_the_same_account(factory):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -68,12 +69,29 @@ def test_requirements_option_with_an_unknown_pattern_is_a_usage_error(run):
     result.stderr.fnmatch_lines(["*--requirements: FOO-* match no requirement ID*"])
 
 
-def test_requirement_ids_become_junit_properties(run, pytester):
+def test_requirement_ids_and_verdicts_are_testsuite_properties_of_a_valid_junit_file(run, pytester):
+    import xmlschema
+
     junit = pytester.path / "junit.xml"
-    run(SUITE, f"--junitxml={junit}")
-    case = ET.parse(junit).find(".//testcase[@name='test_guards']")
-    properties = [(p.get("name"), p.get("value")) for p in case.iter("property")]
-    assert properties == [("requirement", "AUTH-2"), ("requirement", "AUTH-1")]
+    result, _ = run(SUITE + """
+from conformance.outcomes import Violation
+
+@pytest.mark.requirement("ENV-3", "ENV-4")
+def test_codes(conformance_note):
+    conformance_note("a note")
+    raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN")
+""", f"--junitxml={junit}", "-W", "error::pytest.PytestWarning")
+    assert "record_property is incompatible" not in result.stdout.str()
+    schema = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit.xsd"))
+    schema.validate(str(junit))  # raises, naming the element, when the file is not valid JUnit XML
+    suite = ET.parse(junit).find(".//testsuite")
+    properties = [(p.get("name"), p.get("value")) for p in suite.find("properties").iter("property")]
+    assert ("requirement test_suite.py::test_guards", "AUTH-2") in properties
+    assert ("requirement test_suite.py::test_guards", "AUTH-1") in properties
+    assert ("violated test_suite.py::test_codes", "ENV-3") in properties
+    assert ("violated test_suite.py::test_codes", "ENV-4") not in properties
+    assert ("verdict ENV-3", "fail") in properties and ("verdict AUTH-2", "pass") in properties
+    assert not list(ET.parse(junit).find(".//testcase").iter("property")), "no testcase properties (invalid there)"
 
 
 def test_target_is_opened_once_after_collection(run, fake_target):

@@ -22,8 +22,11 @@ DEFECT_GROUPS: dict[str, tuple[str, ...]] = {
     "b": ("request-id-mismatch", "lax-guards", "content-length-only-limit", "count-patient-id", "tuple-returns-otp"),
     "c": ("no-retry-after", "unverified-claims", "refresh-as-access", "stale-cache", "traceback-500"),
     "d": ("http-exception-envelope", "headers-success-only", "shared-cache", "unmasked-logs"),
-    "e": ("plain-logs", "racy-lockout"),
+    "e": ("plain-logs", "racy-lockout", "weak-dev-secret"),
     "f": ("memory-revocation", "memory-lockout"),
+    "g": ("guard-crash", "bare-429", "logout-any-token", "query-string-logging", "short-revocation-ttl",
+          "embedded-jwk"),
+    "h": ("generic-lock-code", "revocation-reads-only", "current-user-cache", "out-of-range-crash", "alg-none-case"),
 }
 HIGH_LOGIN_RATE = "10000/60"
 

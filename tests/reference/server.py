@@ -3,7 +3,11 @@
 Everything middleware-level must be seen through a real HTTP server: the ASGI
 transport alone would hide exactly the bugs this project is about.
 
-Deliberately not the harness's ``conformance.target.process.ManagedProcess``:
+Redis for these tests and free ports come from the harness (``conformance.target.providers.LocalRedis``,
+``conformance.target.ports.free_port``): one way to start redis-server, one ``free_port``. The reference's
+own embedded Redis stays the reference's: a SUT does not depend on the harness that tests it.
+
+The servers are deliberately not the harness's ``conformance.target.process.ManagedProcess``:
 that one stops a SUT by killing its whole process group, which would also kill
 an orphaned ``redis-server`` and so hide exactly what the lifecycle tests look
 for (``ServerProcess.stop`` records the survivors first, then kills them).
@@ -14,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import redis
 
-from reference.embedded_redis import redis_server_binary
+from conformance.target.ports import free_port
+from conformance.target.providers import LocalRedis, local_redis_binary
 
 # Generous: several servers boot at once on a busy 2-core machine.
 STARTUP_SECONDS = 60.0
@@ -33,17 +36,12 @@ FIXED_OTP = "123456"
 SECRET = "k" * 24 + "-reference-tests-signing-key-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def base_env(**extra: str) -> dict[str, str]:
     """The server's environment: ours minus any HealLog setting, plus the test defaults and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REFERENCE_", "REDIS_", "SMTP_", "EMAIL_"))}
     for name in ("SECRET_KEY", "ENVIRONMENT", "DATABASE_URL", "DEBUG_JWT_DECODES", "ALLOWED_ORIGINS",
-                 "MAX_BODY_BYTES", "RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER"):
+                 "MAX_BODY_BYTES", "RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER", "RATE_LIMIT_VERIFY_OTP",
+                 "RATE_LIMIT_REFRESH"):
         env.pop(name, None)
     env.update({
         "SECRET_KEY": SECRET,
@@ -175,36 +173,6 @@ def run_command(args: list[str], env: dict[str, str], timeout: float = 20.0) -> 
     )
 
 
-class ExternalRedis:
-    """A redis-server the test controls (stop/start on the same port and data)."""
-
-    def __init__(self, tmp_path) -> None:
-        self.binary = redis_server_binary()
-        self.dir = tmp_path
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-             "--appendonly", "yes", "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+def ExternalRedis(tmp_path) -> LocalRedis:  # noqa: N802 - reads like the class it was
+    """A redis-server the test controls (stop/start on the same port and data): the harness's own provider."""
+    return LocalRedis(local_redis_binary(), Path(tmp_path)).open()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
+import warnings
 
 import jwt
 
@@ -59,8 +62,24 @@ def token_variants(client, account) -> dict[str, tuple[str, str]]:
     tampered_payload = jwt.utils.base64url_encode(
         jwt.utils.base64url_decode(payload).replace(b'"plan":"basic"', b'"plan":"pro"')
     ).decode()
+    claims = jwt.decode(account.access_token, options={"verify_signature": False})
+    own_key = secrets.token_bytes(32)
+    with warnings.catch_warnings():  # a short key, on purpose
+        warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+        placeholder_signed = mint({"sub": sub}, secret="your-secret-key")
+    nested = jwt.utils.base64url_encode(b"[" * 5000 + b"]" * 5000).decode()  # deeper than json's recursion limit
+
+    def unsecured(alg: str, signature: str = "") -> str:
+        return ".".join((b64url_json({"alg": alg, "typ": "JWT"}), b64url_json(claims), signature))
+
     return {
         "malformed": ("not.a.jwt", "TOKEN_INVALID"),
+        "alg None": (unsecured("None"), "TOKEN_INVALID"),
+        "alg NONE with signature": (unsecured("NONE", signature), "TOKEN_INVALID"),
+        "embedded jwk": (jwt.encode(claims, own_key, algorithm="HS256", headers={
+            "jwk": {"kty": "oct", "k": jwt.utils.base64url_encode(own_key).decode()}}), "TOKEN_INVALID"),
+        "placeholder secret": (placeholder_signed, "TOKEN_INVALID"),
+        "deeply nested payload": (f"{header}.{nested}.{signature}", "TOKEN_INVALID"),
         "bad signature": (mint({"sub": sub}, secret="x" * 40), "TOKEN_INVALID"),
         "alg none": (jwt.encode({"sub": sub, "iat": time.time(), "exp": time.time() + 600, "jti": "n"}, None, algorithm="none"), "TOKEN_INVALID"),
         "expired": (mint({"sub": sub, "plan": "pro", "role": "admin"}, exp=time.time() - 10), "TOKEN_EXPIRED"),
@@ -69,6 +88,10 @@ def token_variants(client, account) -> dict[str, tuple[str, str]]:
         "tampered claims": (f"{header}.{tampered_payload}.{signature}", "TOKEN_INVALID"),
         "unknown user": (mint({"sub": "0" * 32, "plan": "pro", "role": "admin"}), "TOKEN_INVALID"),
     }
+
+
+def b64url_json(value: dict) -> str:
+    return jwt.utils.base64url_encode(json.dumps(value).encode()).decode()
 
 
 def test_every_guard_rejects_every_bad_token_alike(client):
@@ -107,6 +130,26 @@ def test_logout_revokes_only_that_session(client):
         assert_envelope(client.get(path, headers=first.auth), 401, "TOKEN_REVOKED")
     assert_envelope(client.post("/api/auth/refresh", json={"refresh_token": first.refresh_token}), 401, "TOKEN_REVOKED")
     assert client.get("/api/users/me", headers=second.auth).status_code == 200
+
+
+def test_logout_refuses_the_tokens_every_user_guard_refuses(client):
+    account = new_account(client, "logoutguard")
+    for variant, (token, code) in token_variants(client, account).items():
+        assert_envelope(client.post("/api/auth/logout", headers=bearer(token)), 401, code)
+    assert_envelope(client.post("/api/auth/logout"), 401, "UNAUTHORIZED")
+
+
+def test_revoked_token_is_refused_on_writes_too(client):
+    account = new_account(client, "revokedwrites")
+    assert client.post("/api/auth/logout", headers=account.auth).status_code == 200
+    writes = [
+        client.post("/api/patients/", headers=account.auth, json={"name": "Never Written"}),
+        client.put("/api/users/me", headers=account.auth, json={"full_name": "Never Renamed"}),
+        client.delete("/api/patients/any-id", headers=account.auth),
+        client.post("/api/auth/logout", headers=account.auth),
+    ]
+    for response in writes:
+        assert_envelope(response, 401, "TOKEN_REVOKED")
 
 
 def test_refresh_rotates_and_refuses_access_tokens(client):

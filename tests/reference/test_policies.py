@@ -7,6 +7,7 @@ import json
 import re
 
 import httpx
+import pytest
 
 from tests.reference.helpers import (
     PASSWORD, assert_envelope, bearer, login, new_account, unique_email,
@@ -67,6 +68,28 @@ def test_register_rate_limit_is_per_client_ip(server, client):
     assert client.post("/api/auth/register", json={"email": "bad"}).status_code == 422
 
 
+# A window far longer than the test, so that its few requests cannot straddle two windows.
+STRICT_LIMITS = {f"RATE_LIMIT_{name}": "2/3600" for name in ("REGISTER", "LOGIN", "VERIFY_OTP", "REFRESH")}
+RATE_LIMITED = {
+    "register": ("/api/auth/register", {"json": {"email": "bad"}}),
+    "login": ("/api/auth/login", {"data": {"username": "nobody@example.com", "password": WRONG}}),
+    "verify_otp": ("/api/auth/verify-otp", {"json": {"email": "nobody@example.com", "otp_code": "000000"}}),
+    "refresh": ("/api/auth/refresh", {"json": {"refresh_token": "not-a-jwt"}}),
+}
+
+
+@pytest.mark.parametrize("operation", RATE_LIMITED)
+def test_strict_limit_of_each_rate_limited_operation_answers_429(servers, operation):
+    server = servers.get("strict-limits", **STRICT_LIMITS)
+    path, request = RATE_LIMITED[operation]
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        within = [http.post(path, **request).status_code for _ in range(2)]
+        limited = http.post(path, **request)
+    assert 429 not in within, within
+    assert_envelope(limited, 429, "RATE_LIMIT_EXCEEDED")
+    assert 0 < int(limited.headers["retry-after"]) <= 3601
+
+
 def test_cors_echoes_allowed_origin_only(client):
     allowed = client.options("/api/users/me", headers={
         "Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"})
@@ -88,10 +111,11 @@ def test_logs_are_masked_json_with_request_ids(server, client):
     account = new_account(client, "logs", phone=phone)
     failed = login(client, account.email, WRONG)
     me = client.get("/api/users/me", headers=account.auth)
+    searched = client.get("/api/patients/", headers=account.auth, params={"search": account.email})
     last = client.get("/api/users/me", headers=bearer("garbage.token.value"))
     lines = server.wait_for_log(last.headers["x-request-id"], mark)
     text = "\n".join(lines)
-    for secret in (account.email, PASSWORD, WRONG, account.access_token, account.refresh_token, "5558675309",
+    for secret in (account.email, searched.request.url.query.decode(), PASSWORD, WRONG, account.access_token, account.refresh_token, "5558675309",
                    "867 5309", "garbage.token.value"):
         assert secret not in text, secret
     assert not re.search(r"(?<![0-9a-f.:-])123456(?![0-9a-f])", text), "the one-time code was logged"
@@ -154,3 +178,4 @@ def test_search_is_literal(client):
     assert names("\\") == ["Back\\slash"]
     assert names(".*") == []
     assert names("plain") == ["Plain Name"]
+    assert names("\x00") == []  # SQLite's LIKE stops at a NUL: unguarded, this matched everything

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,12 +25,24 @@ def stub_argv(port: int, data_dir: Path) -> list[str]:
 
 @pytest.fixture
 def answering():
-    """Start an in-process HTTP server answering every GET with (status, content type, body)."""
+    """Start an in-process HTTP server answering every GET with (status, content type, body).
+
+    With ``openapi`` (the default) ``/openapi.json`` documents the profile's paths, as the API would,
+    so that the harness's wrong-target check sees its surface.
+    """
     servers = []
 
-    def start(status: int, content_type: str, body: bytes) -> str:
+    def start(status: int, content_type: str, body: bytes, *, openapi: bool = True) -> str:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                if openapi and self.path == "/openapi.json":
+                    document = json.dumps({"openapi": "3.0.3", "paths": {"/api/users/me": {}}}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(document)))
+                    self.end_headers()
+                    self.wfile.write(document)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conformance.outcomes import NotRun
+from conformance.outcomes import Inconclusive, NotRun
 from conformance.profile import load
 from conformance.target import TargetError, TargetSettings, open_target
 from conformance.target.ports import free_port
@@ -154,13 +154,97 @@ def test_log_file_and_restart_command(profile, answering, tmp_path):
     assert marker.exists()
 
 
-def test_a_failing_restart_command_is_reported(profile, answering):
-    target = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="false"), profile)
-    with pytest.raises(TargetError, match="--restart-cmd exited with code 1"):
+def test_a_failing_restart_command_leaves_the_requirement_inconclusive_with_its_stderr(profile, answering):
+    target = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="echo 'no such unit' >&2; false"),
+                         profile)  # fmt: skip
+    with pytest.raises(Inconclusive, match=r"could not be restarted: --restart-cmd exited with code 1; its stderr "
+                                           r"ends: 'no such unit'"):  # fmt: skip
         target.restart()
+
+
+def test_a_restart_that_did_not_happen_is_noticed(profile):
+    """A keep-alive server that --restart-cmd leaves running: the connection opened before still answers."""
+    import json as json_
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            document = {"openapi": "3.0.3", "paths": {"/api/users/me": {}}} if self.path == "/openapi.json" else {
+                "status": "healthy"}  # fmt: skip
+            body = json_.dumps(document).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = open_target(TargetSettings(base_url=f"http://127.0.0.1:{server.server_port}", restart_cmd="true"),
+                             profile)  # fmt: skip
+        with pytest.raises(Inconclusive, match="the restart could not be confirmed"):
+            target.restart()
+    finally:
+        server.shutdown()
 
 
 def test_the_signing_secret_never_shows_in_a_repr(profile, answering):
     target = open_target(TargetSettings(base_url=answering(*HEALTHY), jwt_secret="s3cr3t-value-hlc"), profile)
     assert target.jwt_secret == "s3cr3t-value-hlc"
     assert "s3cr3t-value-hlc" not in repr(target)
+
+
+def test_a_json_service_that_is_not_this_api_is_refused_within_seconds(profile, answering):
+    """It answers {"ok": 1} to everything: health looks fine, but every path answers, so it is not the API."""
+    url = answering(200, "application/json", b'{"ok": 1}', openapi=False)
+    started = time.monotonic()
+    with pytest.raises(TargetError) as caught:
+        open_target(TargetSettings(base_url=url), profile)
+    assert time.monotonic() - started < 10
+    assert "answers every path, it is not the API the profile describes" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_service_where_every_profile_operation_is_404_is_refused(profile, monkeypatch):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    class OnlyHealth(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            status, body = (200, b'{"status": "healthy"}') if self.path == "/health" else (404, b'{"detail": "nope"}')
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OnlyHealth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(TargetError, match=r"every probed operation answered 404 \(POST /api/auth/register"):
+            open_target(TargetSettings(base_url=f"http://127.0.0.1:{server.server_port}"), profile)
+    finally:
+        server.shutdown()
+
+
+def test_capabilities_are_asked_before_any_traffic(profile, answering, tmp_path):
+    bare = open_target(TargetSettings(base_url=answering(*HEALTHY)), profile)
+    for capability, option in (("restart", "--restart-cmd"), ("peer", "--peer-url"), ("store:redis", "managed mode")):
+        with pytest.raises(NotRun, match=option):
+            bare.require(capability)
+    able = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="true",
+                                      log_file=str(tmp_path / "log")), profile)  # fmt: skip
+    able.require("restart")
+    able.require("logs")

@@ -212,3 +212,36 @@ def test_ctrl_c_while_opening_stops_what_already_started(profile, monkeypatch, n
 
 def test_the_signing_secret_never_shows_in_a_repr(target):
     assert target.jwt_secret not in repr(target)
+
+
+def test_an_existing_redis_is_used_instead_of_starting_one_and_never_stopped(tmp_path, nothing_left_running):
+    """CI systems give stores as service containers: managed mode uses them, and never stops them."""
+    from conformance.outcomes import NotRun
+    from conformance.target.providers import LocalRedis, local_redis_binary
+
+    redis = LocalRedis(local_redis_binary(), tmp_path / "ci-redis").open()
+    try:
+        profile = load()
+        target = open_target(TargetSettings(sut_cmd=STUB_SERVE, redis_url=redis.url), profile)
+        try:
+            assert target.sut_env()["REDIS_URL"] == redis.url
+            assert get(target.base_url + "/redis").status_code == 200, "the SUT reaches the given Redis"
+            with pytest.raises(NotRun, match="--redis-url"):
+                target.require("store:redis")
+            with pytest.raises(NotRun, match="never stops a store it did not start"):
+                target.stop_store("redis")
+        finally:
+            target.close()
+        assert redis.running, "closing the target leaves the given store alone"
+    finally:
+        redis.close()
+
+
+def test_a_mongo_backed_sut_runs_managed_without_docker_when_given_a_mongo_url(nothing_left_running):
+    settings = TargetSettings(sut_cmd=STUB_SERVE, services=["mongo"], mongo_url="mongodb://127.0.0.1:1/heallog")
+    target = open_target(settings, load())
+    try:
+        assert target.sut_env()["MONGODB_URL"] == "mongodb://127.0.0.1:1/heallog"
+    finally:
+        target.close()
+    assert nothing_left_running()

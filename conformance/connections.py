@@ -1,0 +1,183 @@
+"""Connections to servers the harness did not write: never blame request N+1 for what request N did.
+
+A pooled keep-alive connection may be closed by the server at any moment.
+uvicorn, for one, closes it right after the 500 of an unhandled exception,
+without a ``Connection: close`` header; a client that reuses it gets a reset
+on its *next* request, and a harness that reports that reset blames the wrong
+request. So :class:`ConnectionRules`, an httpx transport:
+
+- after a 5xx, or any response that does not promise keep-alive, does not
+  reuse the connection (the pool is retired: its requests in flight finish,
+  no new request goes there);
+- retries a request once on a fresh connection when it failed on a *reused*
+  connection before any byte of the response arrived (RFC 9112 §9.3.1: the
+  server closed it while idle, the request was never processed); a failure on
+  a fresh connection is the SUT's, reported against the request that suffered it;
+- notes (an observation, not a verdict) when the SUT closed a kept-alive
+  connection after an error without saying so.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import httpcore
+import httpx
+
+#: Transport errors that mean "no byte of the response arrived" (a stale connection, when it was reused).
+BEFORE_RESPONSE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+#: Seconds after an error answer within which a server closing the connection is taken to have closed it for the
+#: error (uvicorn's keep-alive timeout, 5 s, closes idle connections later for no reason worth reporting).
+CLOSE_NOTICE_SECONDS = 1.5
+#: Header names on retried requests, so the exchange (and its report) says it was retried.
+RETRIED_EXTENSION = "conformance_retried"
+
+
+class ConnectionRules(httpx.BaseTransport):
+    """See the module docstring. ``make`` builds a fresh ``httpx.HTTPTransport`` (one connection pool)."""
+
+    def __init__(self, make: Callable[[], httpx.HTTPTransport]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._current = make()
+        self._retired: list[httpx.HTTPTransport] = []
+        self._watched: list[tuple[httpx.HTTPTransport, str, float]] = []  # pools retired after an error answer
+        self._observations: list[str] = []
+        self._observed: set[str] = set()
+
+    # -- httpx.BaseTransport -----------------------------------------------------
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._look_at_retired_pools()
+        transport = self._current
+        reused = _has_idle_connection(transport, request.url)
+        try:
+            response = transport.handle_request(request)
+        except BEFORE_RESPONSE:
+            if not reused or not _replayable(request):
+                raise
+            response = self._retire(transport).handle_request(request)  # a second failure is the SUT's
+            response.extensions[RETRIED_EXTENSION] = True
+        if response.status_code >= 500 or not _promises_keep_alive(response):
+            self._retire(transport, after=f"{request.method} {request.url.path} answered {response.status_code}"
+                         if "close" not in response.headers.get("connection", "").lower() else None)  # fmt: skip
+        return response
+
+    def close(self) -> None:
+        with self._lock:
+            pools = [self._current, *self._retired]
+            self._retired.clear()
+        for pool in pools:
+            pool.close()
+
+    # -- observations ------------------------------------------------------------
+    def observations(self) -> list[str]:
+        """Observations made since the last call (each said once per run)."""
+        self._look_at_retired_pools()
+        with self._lock:
+            found, self._observations = self._observations, []
+        return found
+
+    # -- internals ---------------------------------------------------------------
+    def _retire(self, transport: httpx.HTTPTransport, *, after: str | None = None) -> httpx.HTTPTransport:
+        """Stop sending to ``transport``'s pool; the fresh pool that replaces it (once per pool)."""
+        with self._lock:
+            if self._current is transport:
+                self._current = self._make()
+                self._retired.append(transport)
+                if after is not None:
+                    self._watched.append((transport, after, time.monotonic()))
+                    self._watch_later()
+            return self._current
+
+    def _look_at_retired_pools(self) -> None:
+        """Did the server close a connection it had kept alive, right after an error answer? Say so once.
+
+        Only within :data:`CLOSE_NOTICE_SECONDS` of the answer: later, the server's
+        keep-alive timeout closes idle connections anyway, which says nothing.
+        """
+        now = time.monotonic()
+        with self._lock:
+            watched, self._watched = self._watched, []
+        current = _pool(self._current)
+        if current is not None and any(c.is_idle() and _closed_by_peer(c) for c in current.connections):
+            return  # the server closed other connections too (a restart, a keep-alive timeout): not the error's doing
+        keep = []
+        for transport, after, since in watched:
+            pool = _pool(transport)
+            idle = [c for c in pool.connections if c.is_idle()] if pool is not None else []
+            if any(_closed_by_peer(c) for c in idle):
+                self._observe(f"the SUT closed a kept-alive connection right after {after}, without "
+                              "'Connection: close'; the harness did not reuse it (a client that does gets a reset "
+                              "on its next request)")  # fmt: skip
+            elif idle and now - since < CLOSE_NOTICE_SECONDS:
+                keep.append((transport, after, since))
+        with self._lock:
+            self._watched = keep + self._watched
+
+    def _watch_later(self) -> None:
+        """Look again once the server had time to close (a traceback being logged first, say)."""
+        for delay in (0.2, CLOSE_NOTICE_SECONDS * 0.9):
+            timer = threading.Timer(delay, self._look_at_retired_pools)
+            timer.daemon = True
+            timer.start()
+
+    def _observe(self, text: str) -> None:
+        key = text.split(" answered ")[0] if " answered " in text else text
+        with self._lock:
+            if key not in self._observed:
+                self._observed.add(key)
+                self._observations.append(text)
+
+
+def _pool(transport: httpx.HTTPTransport) -> httpcore.ConnectionPool | None:
+    return getattr(transport, "_pool", None)
+
+
+def _closed_by_peer(connection: object) -> bool:
+    """Whether the server has closed this idle pooled connection (its socket reads end-of-file).
+
+    Not ``has_expired()``: that is also true when the client's own keep-alive
+    expiry passed, which says nothing about the server.
+    """
+    inner = getattr(connection, "_connection", None)
+    stream = getattr(inner, "_network_stream", None)
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return False
+    try:
+        sock.setblocking(False)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            sock.setblocking(True)
+    except BlockingIOError:
+        return False  # open, nothing to read: not closed
+    except OSError:
+        return True  # reset
+
+
+def _has_idle_connection(transport: httpx.HTTPTransport, url: httpx.URL) -> bool:
+    """Whether a request to ``url`` will go out on a connection that has served one before."""
+    pool = _pool(transport)
+    if pool is None:
+        return False
+    origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
+    return any(c.is_idle() and not c.has_expired() and c.can_handle_request(origin) for c in pool.connections)
+
+
+def _replayable(request: httpx.Request) -> bool:
+    """A request whose body can be sent again (bytes, not a one-shot generator such as a chunked body)."""
+    return isinstance(request.stream, httpx.ByteStream)
+
+
+def _promises_keep_alive(response: httpx.Response) -> bool:
+    """HTTP/1.1 keeps alive unless told otherwise; HTTP/1.0 only when it says so."""
+    connection = response.headers.get("connection", "").lower()
+    if "close" in connection:
+        return False
+    if response.http_version == "HTTP/1.0":
+        return "keep-alive" in connection
+    return True

@@ -1,0 +1,271 @@
+"""API-1's transport: sends schemathesis' cases and the extreme-value probes with the run's safety rules applied.
+
+Safety, because both passes send whatever they like:
+- they only ever talk to the target's base URL, redirects not followed;
+- they authenticate with throwaway accounts of this run, never the shared
+  ``user``: one for everything, and a second, sacrificial one for the
+  operations that end a session or change credentials (logout, change_password);
+  read-only (GET) plan- and role-guarded operations get a privileged session
+  when the run has one, and only with their documented method;
+- e-mail addresses in bodies are addresses of this run (the fuzzer rewrites
+  them, the extreme pass builds them), so no mail goes to a real inbox and no
+  real account gets locked;
+- per-client-IP limits: against a loopback target they send from the fuzzer's
+  own loopback address (``profile.sources.fuzz``), so their logins do not eat
+  the other suites' budget; otherwise each pass sends at most a share of a
+  rate-limited operation's limit.
+
+Each pass counts what it sent per documented operation (:class:`Spending`): the
+suite records those counts on its test, for the report.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import requests
+import schemathesis
+
+from conformance import schemathesis_checks, sources, usage
+from conformance.client import ApiClient, ClientTimeout, TransportFailure
+from conformance.exchange import Headers, RecordedRequest, to_curl
+from conformance.outcomes import NotRun, Violation
+
+if TYPE_CHECKING:
+    from conformance.accounts import Account, AccountFactory
+    from conformance.extremes import Probe
+    from conformance.profile import Profile
+    from conformance.target.base import Target
+
+#: Operations that end the session or change the credentials they are called with.
+SESSION_ENDING = frozenset({"logout", "change_password"})
+#: Operations whose bodies carry e-mail addresses that reach mailboxes or lockout counters.
+EMAIL_BODIES = frozenset({"register", "login", "verify_otp"})
+#: Seconds per request: bounded, generous for a 2-core machine.
+REQUEST_TIMEOUT = 10.0
+#: Share of a rate limit each pass may spend when it cannot send from its own address.
+RATE_BUDGET_SHARE = 0.2
+#: Fresh sessions the extreme pass may take for session-ending operations (one after each success).
+MAX_RENEWALS = 10
+
+
+@dataclass
+class Safety:
+    """The safety rules of one run's API-1 passes, decided once (see the module docstring)."""
+
+    base_url: str  # the target's, with a loopback name as its IPv4 literal when sending from a source address
+    source: str | None  # the loopback address to send from, or None (then the rate budgets apply)
+    profile: Profile
+    tokens: dict[str, str]  # logical operation -> bearer token; default_token for the rest
+    default_token: str
+    sacrificial: Account
+    email_domain: str
+    email_fields: frozenset[str]
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    _numbers: itertools.count = field(default_factory=itertools.count, repr=False)
+
+    @classmethod
+    def of_run(cls, accounts: AccountFactory, profile: Profile, target: Target) -> Safety:
+        """Throwaway sessions of this run, and the source address when the target is on loopback."""
+        account, sacrificial = accounts.new(), accounts.new()
+        own_source = sources.reachable_from_other_sources(target.base_url) and sources.can_bind(profile.sources.fuzz)
+        return cls(
+            base_url=sources.as_ipv4_literal(target.base_url) if own_source else target.base_url,
+            source=profile.sources.fuzz if own_source else None,
+            profile=profile,
+            tokens=tokens_by_operation(profile, accounts, sacrificial.access_token or ""),
+            default_token=account.access_token or "",
+            sacrificial=sacrificial,
+            email_domain=account.email.rsplit("@", 1)[-1],
+            email_fields=frozenset({"email", profile.login.username_field}),
+        )
+
+    def token_for(self, name: str | None, *, documented_method: bool = True) -> str:
+        # A probe with another method (schemathesis' coverage phase) never carries a privileged token.
+        return self.tokens.get(name or "", self.default_token) if documented_method else self.default_token
+
+    def fresh_email(self) -> str:
+        return f"hlc-fuzz-{self.run}-{next(self._numbers)}@{self.email_domain}"
+
+    def spending(self) -> Spending:
+        """The request counts of a new pass, with its share of each rate limit when it shares the run's address."""
+        if self.source is not None:
+            return Spending({})
+        return Spending({op: max(1, int(rate.count * RATE_BUDGET_SHARE)) for op, rate in self.profile.rate_limits.items()})
+
+
+def tokens_by_operation(profile: Profile, accounts: AccountFactory, sacrificial_token: str) -> dict[str, str]:
+    """Session-ending operations get the sacrificial session; plan and role guarded ones a
+    privileged session when the run can provide one (read-only operations only), so the
+    fuzzer reaches past the guard; everything else the ordinary throwaway session."""
+    tokens = {name: sacrificial_token for name in SESSION_ENDING}
+    privileged: dict[tuple[str | None, str | None], str | None] = {}
+    for name, op in profile.operations.items():
+        if name in SESSION_ENDING or op.method != "GET":
+            continue
+        wanted = (op.guard == "pro" and profile.accounts.privileged_plan or None, op.role)
+        if wanted == (None, None) or op.role == profile.accounts.default_role:
+            continue
+        if wanted not in privileged:
+            try:
+                privileged[wanted] = accounts.privileged(plan=wanted[0], role=wanted[1]).access_token
+            except NotRun:
+                privileged[wanted] = None
+        if privileged[wanted]:
+            tokens[name] = privileged[wanted]
+    return tokens
+
+
+@dataclass
+class Spending:
+    """What one pass sent per documented operation, and what the rate budgets held back."""
+
+    budgets: dict[str, int]  # logical operation -> requests this pass may send to it
+    sent: Counter[str] = field(default_factory=Counter)  # label -> requests sent
+    held_back: Counter[str] = field(default_factory=Counter)  # label -> requests not sent (rate budget)
+    _spent: Counter[str] = field(default_factory=Counter)
+
+    def admit(self, label: str, name: str | None) -> bool:
+        if name in self.budgets:
+            self._spent[name] += 1
+            if self._spent[name] > self.budgets[name]:
+                self.held_back[label] += 1
+                return False
+        self.sent[label] += 1
+        return True
+
+
+def no_answer(request: RecordedRequest, cause: BaseException, *, sent: str) -> Violation:
+    """A request that got no HTTP answer at all: API-1 wants an answer, judged like any other."""
+    return Violation(
+        "API-1",
+        expected=f"an HTTP answer (no 5xx; ENV-1, RID-1, HDR-1), also for {sent}",
+        actual=f"no answer: {type(cause).__name__}: {cause}",
+        hint=f"Reproduce: {to_curl(request)}",
+    )
+
+
+class CaseSender:
+    """Sends schemathesis cases (with ``requests``, as schemathesis does) and judges each answer."""
+
+    def __init__(self, safety: Safety, judgement: schemathesis_checks.Judgement) -> None:
+        self.safety = safety
+        self.judgement = judgement
+        self.spending = safety.spending()
+        self.session = requests.Session()
+        if safety.source is not None:
+            adapter = schemathesis_checks.SourceAddressAdapter(safety.source)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"CaseSender({self.safety.base_url}, sent={dict(self.spending.sent)})"
+
+    def send(self, case: schemathesis.Case) -> None:
+        """Send one case (unless a rate budget holds it back); a non-conforming answer raises a Violation."""
+        __tracebackhide__ = True
+        name = schemathesis_checks.logical_operation(case.operation)
+        if not self.spending.admit(case.operation.label, name):
+            return
+        if name in EMAIL_BODIES:
+            self._rewrite_emails(case)
+        documented = str(case.method).upper() == str(case.operation.method).upper()
+        usage.count("requests")
+        try:
+            response = case.call(
+                base_url=self.safety.base_url,
+                session=self.session,
+                headers={"Authorization": f"Bearer {self.safety.token_for(name, documented_method=documented)}"},
+                timeout=REQUEST_TIMEOUT,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:  # the client gave up: that proves nothing about the SUT (inconclusive)
+            raise ClientTimeout(_recorded(exc.request), exc, REQUEST_TIMEOUT) from None
+        except requests.ConnectionError as exc:
+            raise no_answer(_recorded(exc.request), exc, sent=f"a case of {case.operation.label}") from None
+        if response.status_code >= 500 or "close" in response.headers.get("connection", "").lower():
+            self.session.close()  # never reuse a connection after a 5xx (conformance.connections says why)
+        violation = schemathesis_checks.api1_violation(schemathesis_checks.to_exchange(response), self.judgement)
+        if violation is not None:
+            raise violation
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _rewrite_emails(self, case: schemathesis.Case) -> None:
+        """Addresses of this run instead of whatever was generated: no real inbox, no real account."""
+        if not isinstance(case.body, dict):
+            return
+        for key, value in case.body.items():
+            if isinstance(value, str) and "@" in value and key in self.safety.email_fields:
+                case.body[key] = self.safety.fresh_email()
+
+
+class ProbeSender:
+    """Sends extreme-value probes (raw bytes, with ``httpx``) and judges each answer.
+
+    Session-ending operations get a session of the sacrificial account of their
+    own, renewed after each probe they accepted: a logout the extreme pass sent
+    never revokes the session the fuzzer uses.
+    """
+
+    def __init__(self, safety: Safety, judgement: schemathesis_checks.Judgement, api: ApiClient) -> None:
+        """``api`` sends to ``safety.base_url`` from ``safety.source`` (``ApiClient.with_source``)."""
+        self.safety = safety
+        self.judgement = judgement
+        self.spending = safety.spending()
+        self.api = api
+        self._session_token: str | None = None
+        self._renewals = 0
+
+    def send(self, probe: Probe) -> Violation | None:
+        """Send one probe (unless a rate budget holds it back); the answer's API-1 violation, if any.
+
+        Raises :class:`~conformance.client.ClientTimeout` (inconclusive) when the client gave up waiting.
+        """
+        if not self.spending.admit(probe.label, probe.operation):
+            return None
+        token = self._token(probe.operation)
+        headers = dict(probe.headers) | {"Authorization": f"Bearer {token}"}
+        try:
+            exchange = self.api.request(probe.method, probe.target, content=probe.body, headers=headers)
+        except TransportFailure as failure:
+            return no_answer(failure.request, failure.cause, sent=probe.describe())
+        if probe.operation in SESSION_ENDING and 200 <= exchange.response.status < 300:
+            self._session_token = None  # that session may be over: the next probe gets a fresh one
+        if exchange.response.status in probe.unjudged_statuses:
+            return None
+        return schemathesis_checks.api1_violation(exchange, self.judgement, sent=probe.describe())
+
+    def _token(self, name: str | None) -> str:
+        if name not in SESSION_ENDING:
+            return self.safety.token_for(name)
+        if self._session_token is None:
+            self._session_token = self._fresh_session() or self.safety.token_for(name)
+        return self._session_token
+
+    def _fresh_session(self) -> str | None:
+        """A new session of the sacrificial account (bounded; counted against the login budget)."""
+        if self._renewals >= MAX_RENEWALS or not self.spending.admit("login (a fresh session for session-ending probes)", "login"):
+            return None
+        self._renewals += 1
+        account = self.safety.sacrificial
+        try:
+            exchange = self.api.login(account.email, account.password)
+        except (TransportFailure, ClientTimeout):
+            return None
+        body: Any = exchange.response.json
+        token = body.get("access_token") if exchange.response.status == 200 and isinstance(body, dict) else None
+        return token if isinstance(token, str) else None
+
+
+def _recorded(request: Any) -> RecordedRequest:
+    """A ``requests`` request (prepared) as a recorded one, for the curl line of a request that got no answer."""
+    if request is None:
+        return RecordedRequest("GET", "(unknown)")
+    body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+    return RecordedRequest(request.method or "GET", request.url or "", Headers(dict(request.headers)), body)

@@ -1,0 +1,60 @@
+"""Pacing: the harness never sends a rate-limited operation faster than the profile declares.
+
+The profile's ``[rate_limits]`` declares the SUT's per-client-IP limit of each
+rate-limited operation (register, login, verify_otp, refresh). Every request
+the harness's clients send to one of them waits its turn here, per operation
+and per source address, in a sliding window: no interval of the window's
+length holds more than the declared count, so no fixed window of the SUT's
+can either. Bursts that exist to exceed a limit (RATE-1, the lockout races)
+send from other source addresses and do not go through a pacer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from conformance.profile import Profile, Rate
+
+#: Seconds added to each window: clocks of harness and SUT are not the same clock.
+MARGIN = 0.25
+#: The longest a single request may wait for its turn (a misdeclared limit must not stall a run for hours).
+MAX_WAIT = 180.0
+
+
+class Pacer:
+    """Per (operation, source address) sliding-window pacing to the profile's declared limits."""
+
+    def __init__(self, profile: Profile, *, share: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        """``share``: the part of each limit this pacer may use (parallel workers from one address split it)."""
+        self.limits = {operation: Rate(max(1, int(rate.count * share)), rate.seconds)
+                       for operation, rate in profile.rate_limits.items() if rate is not None}  # fmt: skip
+        self._clock, self._sleep = clock, sleep
+        self._sent: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+        self.waited = 0.0  # seconds spent waiting, for the report
+
+    def limit_of(self, operation: str | None) -> Rate | None:
+        return self.limits.get(operation) if operation else None
+
+    def wait_turn(self, operation: str | None, source: str = "default") -> float:
+        """Block until a request to ``operation`` from ``source`` keeps within its limit; the seconds waited."""
+        rate = self.limit_of(operation)
+        if rate is None:
+            return 0.0
+        with self._lock:
+            sent = self._sent.setdefault((operation, source), deque())
+            now = self._clock()
+            window = rate.seconds + MARGIN
+            while sent and sent[0] <= now - window:
+                sent.popleft()
+            at = now if len(sent) < rate.count else max(now, sent[-rate.count] + window)
+            sent.append(at)  # the slot is ours even while we sleep, so concurrent callers queue behind it
+            wait = min(at - now, MAX_WAIT)
+            self.waited += wait
+        if wait > 0:
+            self._sleep(wait)
+        return wait

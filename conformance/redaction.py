@@ -1,0 +1,89 @@
+"""No secret in any output: the run's secret values, and the one function every output passes through.
+
+Masking by field name (``password``, ``Authorization``) misses a secret the
+SUT echoes somewhere else (a 422 quoting the input, an error message, a log
+line), so the harness also remembers every secret *value* it makes or
+receives — passwords, one-time codes, tokens, canaries, the signing secret —
+and :func:`redact` replaces each of them, wherever it appears, with
+``***``. JWT-shaped strings are masked whatever their origin (forged variants,
+tokens of accounts the harness did not make). Terminal output (failure
+messages, tracebacks, captured sections, warnings), the JSON, JUnit, HTML and
+HAR reports are all redacted at the boundary.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+MASK = "***"
+#: Shorter values are not registered: masking them would mangle unrelated text (an OTP is the exception).
+MIN_SECRET_LENGTH = 6
+#: Three base64url segments, the first a JOSE header ({"... -> eyJ): any JWT, signed or not.
+JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+
+_lock = threading.Lock()
+_values: dict[str, str] = {}  # value -> label
+_pattern: re.Pattern[str] | None = None
+
+
+def register(value: object, label: str = "secret") -> None:
+    """Remember ``value`` as a secret of this run (no-op for short or empty values)."""
+    global _pattern
+    text = str(value) if value is not None else ""
+    if len(text) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        if text not in _values:
+            _values[text] = label
+            _pattern = None
+
+
+def registered() -> dict[str, str]:
+    """Every registered secret (value -> label): for the harness's own tests, which look for them in outputs."""
+    with _lock:
+        return dict(_values)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret (also URL- and JSON-encoded) and every JWT replaced by ``***``."""
+    if not text:
+        return text
+    pattern = _compiled()
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return JWT_PATTERN.sub(MASK, text)
+
+
+def _compiled() -> re.Pattern[str] | None:
+    global _pattern
+    with _lock:
+        if _pattern is None and _values:
+            forms: set[str] = set()
+            for value in _values:
+                forms.update(_forms(value))
+            alternatives = sorted(forms, key=len, reverse=True)  # longest first: no partial masks
+            _pattern = re.compile("|".join(_bounded(form) for form in alternatives))
+        return _pattern
+
+
+def _forms(value: str) -> set[str]:
+    """The spellings a value takes in HTTP text: as is, URL-encoded, form-encoded, JSON-escaped."""
+    import json
+    from urllib.parse import quote, quote_plus
+
+    return {value, quote(value, safe=""), quote_plus(value, safe=""), json.dumps(value)[1:-1]}
+
+
+def _bounded(form: str) -> str:
+    """An all-digit secret (an OTP) only as a whole number, so that other numbers stay readable."""
+    escaped = re.escape(form)
+    return rf"(?<!\d){escaped}(?!\d)" if form.isdigit() else escaped
+
+
+def reset() -> None:
+    """Forget every registered secret (tests of the harness itself)."""
+    global _pattern
+    with _lock:
+        _values.clear()
+        _pattern = None

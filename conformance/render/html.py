@@ -1,0 +1,203 @@
+"""The report as one offline HTML page (``render_html(document) -> str``).
+
+One file with no external assets (styles and the filter script are inline),
+so it opens from a CI artifact, an e-mail or a file share as it is. It shows
+the counts per verdict (which are also the filters), the per-requirement
+table, and every failure's Expected / Actual / Response / Reproduce block.
+Every text is escaped, and masked (:mod:`conformance.render.masking`) on top
+of the masking the harness already did. Without JavaScript nothing is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+
+from conformance.render import document as doc
+from conformance.render.masking import mask_text
+
+#: Verdict colours (text on white); an unknown verdict gets the last one.
+COLOURS = {
+    "fail": "#b71c1c", "inconclusive": "#e65100", "blocked": "#6a1b9a", "warn": "#8d6e00", "known": "#455a64",
+    "fixed": "#00796b", "pass": "#1b5e20", "not run": "#616161", None: "#37474f",
+}  # fmt: skip
+#: The parts of a failure shown as preformatted text (headers, bodies, commands keep their lines).
+PREFORMATTED = ("Response", "Reproduce")
+
+STYLE = """
+:root { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
+body { margin: 0 auto; max-width: 1280px; padding: 16px 24px 48px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; } h2 { font-size: 1.25rem; margin: 28px 0 8px; }
+h3 { font-size: 1.05rem; margin: 0 0 6px; }
+code, pre { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; background: #f6f8fa; padding: 6px 8px;
+      border-radius: 4px; }
+.meta { color: #57606a; margin: 0 0 6px; }
+.outcome { font-weight: 600; margin: 8px 0 14px; }
+.outcome.failed { color: #b71c1c; } .outcome.passed { color: #1b5e20; }
+.filters { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0 16px; }
+.filters button { font: inherit; cursor: pointer; border: 2px solid var(--c, #37474f); color: var(--c, #37474f);
+                  background: #fff; border-radius: 16px; padding: 3px 12px; }
+.filters button[aria-pressed="true"] { background: var(--c, #37474f); color: #fff; }
+.filters .n { font-weight: 700; margin-left: 4px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom: 1px solid #d0d7de; }
+th { background: #f6f8fa; position: sticky; top: 0; }
+td.id, td.title { white-space: nowrap; } td.id { font-weight: 600; } td.detail { color: #424a53; overflow-wrap: anywhere; }
+.badge { display: inline-block; border-radius: 10px; padding: 0 8px; color: #fff; background: var(--c, #37474f);
+         font-size: 0.85rem; white-space: nowrap; }
+article { border: 1px solid #d0d7de; border-left: 6px solid var(--c, #37474f); border-radius: 6px;
+          padding: 10px 14px; margin: 12px 0; }
+article .text { color: #424a53; margin: 0 0 8px; }
+.failure { border-top: 1px dashed #d0d7de; padding-top: 8px; margin-top: 8px; }
+.failure .test { margin: 0 0 4px; color: #57606a; } .failure .headline { margin: 0 0 6px; font-weight: 600; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
+dt { font-weight: 600; } dd { margin: 0; min-width: 0; }
+[hidden] { display: none !important; }
+"""
+
+SCRIPT = """
+(function () {
+  var buttons = document.querySelectorAll("[data-filter]");
+  function show(verdict) {
+    document.querySelectorAll("[data-verdict]").forEach(function (element) {
+      element.hidden = verdict !== "all" && element.getAttribute("data-verdict") !== verdict;
+    });
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-filter") === verdict));
+    });
+    var none = document.getElementById("no-failures-shown");
+    if (none) {
+      none.hidden = document.querySelectorAll("article[data-verdict]:not([hidden])").length > 0;
+    }
+  }
+  buttons.forEach(function (button) {
+    button.addEventListener("click", function () { show(button.getAttribute("data-filter")); });
+  });
+  if (location.hash.indexOf("#verdict=") === 0) { show(decodeURIComponent(location.hash.slice(9))); }
+})();
+"""
+
+
+def _e(text: Any) -> str:
+    """Masked and escaped, for text and attribute values alike."""
+    return escape(mask_text(str(text)), quote=True)
+
+
+def _colour(verdict: str) -> str:
+    return COLOURS.get(verdict, COLOURS[None])
+
+
+def _style_var(verdict: str) -> str:
+    return f' style="--c: {_colour(verdict)}"'
+
+
+def render_html(document: Mapping[str, Any]) -> str:
+    """The whole page."""
+    rows = doc.rows(document)
+    title = "HealLog conformance report"
+    target = document.get("target") or {}
+    if target.get("base_url"):
+        title += f": {target['base_url']}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        *_header(document),
+        *_filters(document),
+        *_table(rows),
+        *_failures(rows),
+        f"<script>{SCRIPT}</script>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _header(document: Mapping[str, Any]) -> list[str]:
+    target = document.get("target") or {}
+    profile = document.get("profile") or {}
+    facts = []
+    if target.get("base_url"):
+        facts.append(f"target <code>{_e(target['base_url'])}</code> ({_e(target.get('mode') or document.get('mode') or '?')})")
+    if profile.get("name"):
+        facts.append(f"profile {_e(profile['name'])}" + (f" ({_e(profile['source'])})" if profile.get("source") else ""))
+    if document.get("started"):
+        facts.append(f"started {_e(document['started'])}" + (f", finished {_e(document['finished'])}" if document.get("finished") else ""))
+    if document.get("strict"):
+        facts.append("strict: SHOULD failures fail the run")
+    lines = ["<header>", "<h1>HealLog conformance report</h1>"]
+    if facts:
+        lines.append(f'<p class="meta">{" · ".join(facts)}</p>')
+    status = document.get("exit_status")
+    if isinstance(status, int):
+        outcome, word = ("passed", "The run passed") if status == 0 else ("failed", "The run failed")
+        lines.append(f'<p class="outcome {outcome}" id="outcome">{word} (exit status {status}).</p>')
+    lines.append("</header>")
+    return lines  # fmt: skip
+
+
+def _filters(document: Mapping[str, Any]) -> list[str]:
+    counts = doc.counts(document)
+    total = sum(counts.values())
+    lines = ['<nav class="filters" aria-label="Show requirements by verdict">',
+             f'<button type="button" data-filter="all" aria-pressed="true">all<span class="n">{total}</span></button>']
+    for verdict, number in counts.items():
+        lines.append(f'<button type="button" data-filter="{_e(verdict)}" class="verdict-{doc.slug(verdict)}"'
+                     f'{_style_var(verdict)} aria-pressed="false">{_e(verdict)}<span class="n">{number}</span></button>')
+    lines.append("</nav>")
+    return lines  # fmt: skip
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge verdict-{doc.slug(verdict)}"{_style_var(verdict)}>{_e(verdict)}</span>'
+
+
+def _table(rows: list[doc.Row]) -> list[str]:
+    lines = ['<table id="requirements"><thead><tr><th>ID</th><th>level</th><th>title</th><th>verdict</th>'
+             "<th>reason / first failure</th></tr></thead><tbody>"]
+    for row in rows:
+        ident = _e(row.id) if not row.failures else f'<a href="#req-{_e(row.id)}">{_e(row.id)}</a>'
+        lines.append(f'<tr id="row-{_e(row.id)}" data-verdict="{_e(row.verdict)}"><td class="id">{ident}</td>'
+                     f"<td>{_e(row.level)}</td><td class=\"title\" title=\"{_e(row.text)}\">{_e(row.title)}</td>"
+                     f'<td>{_badge(row.verdict)}</td><td class="detail">{_e(row.detail)}</td></tr>')
+    lines.append("</tbody></table>")
+    return lines  # fmt: skip
+
+
+def _failures(rows: list[doc.Row]) -> list[str]:
+    failing = [row for row in rows if row.failures]
+    lines = ['<section id="failures">', "<h2>Failures</h2>"]
+    if not failing:
+        lines.append("<p>No failure was recorded.</p>")
+    lines.append('<p id="no-failures-shown" hidden>No failure of this verdict.</p>')
+    for row in failing:
+        lines.append(f'<article id="req-{_e(row.id)}" data-verdict="{_e(row.verdict)}"{_style_var(row.verdict)}>')
+        count = f"{len(row.failures)} failing test{'s' if len(row.failures) != 1 else ''}"
+        lines.append(f"<h3>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} <small>({_e(row.level)}, {count})</small></h3>")
+        if row.text:
+            lines.append(f'<p class="text">{_e(row.text)}</p>')
+        lines += [line for failure in row.failures for line in _failure(failure)]
+        lines.append("</article>")
+    lines.append("</section>")
+    return lines  # fmt: skip
+
+
+def _failure(failure: doc.Failure) -> Iterable[str]:
+    yield '<div class="failure">'
+    if failure.test:
+        yield f'<p class="test">test <code>{_e(failure.test)}</code></p>'
+    if not failure.parts:  # not a Violation (an error in a fixture, an exception group...): the message as it is
+        yield f"<pre>{_e(failure.message)}</pre>"
+        yield "</div>"
+        return
+    if failure.headline:
+        yield f'<p class="headline">{_e(failure.headline)}</p>'
+    yield "<dl>"
+    for label, text in failure.parts:
+        value = f"<pre>{_e(text)}</pre>" if label in PREFORMATTED or "\n" in text else _e(text)
+        yield f'<dt>{_e(label)}</dt><dd class="part-{_e(label.lower())}">{value}</dd>'
+    yield "</dl>"
+    yield "</div>"

@@ -1,0 +1,144 @@
+"""Connection handling against servers with real-world habits: a 500 that closes the connection without notice,
+a server that drops an idle connection just as it is reused, and one that resets every connection."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from conformance import profile as profiles
+from conformance import usage
+from conformance.client import ApiClient, TransportFailure
+
+Behaviour = Callable[[socket.socket, int, int], bool]  # (connection, connection number, request number) -> keep open
+
+
+def answer(conn: socket.socket, status: int, body: bytes = b'{"status": "healthy"}') -> None:
+    head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    conn.sendall(head.encode() + body)
+
+
+def read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+class RawServer:
+    """A loopback HTTP/1.1 server whose connection handling is scripted by ``behaviour``."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.requests = 0
+        self._stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(conn, self.connections), daemon=True).start()
+
+    def _handle(self, conn: socket.socket, number: int) -> None:
+        with conn:
+            while read_request(conn):
+                self.requests += 1
+                if not self.behaviour(conn, number, self.requests):
+                    return
+
+    def close(self) -> None:
+        self._stop = True
+        self.listener.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Behaviour], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(behaviour: Behaviour) -> RawServer:
+        servers.append(RawServer(behaviour))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[[str], ApiClient]]:
+    clients: list[ApiClient] = []
+
+    def make(url: str) -> ApiClient:
+        clients.append(ApiClient(url, profiles.load()))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def uvicorn_after_an_unhandled_error(conn: socket.socket, number: int, request: int) -> bool:
+    """The first request gets a 500 (no Connection: close); the connection is closed a moment later."""
+    if request == 1:
+        answer(conn, 500, b"Internal Server Error")
+        time.sleep(0.3)  # logging the traceback
+        return False
+    answer(conn, 200)
+    return True
+
+
+def test_the_request_after_a_500_is_not_blamed_for_the_connection_the_500_closed(serve, client_for):
+    server = serve(uvicorn_after_an_unhandled_error)
+    api = client_for(server.url)
+    assert api.call("health").response.status == 500
+    assert api.call("health").response.status == 200, "sent on a fresh connection, not the one the 500 closed"
+    assert server.connections == 2
+    time.sleep(0.5)
+    observations = api.observations()
+    assert len(observations) == 1 and "closed a kept-alive connection right after GET /health answered 500" in (
+        observations[0])
+    assert api.observations() == [], "said once"
+
+
+def test_a_stale_kept_alive_connection_is_retried_once_on_a_fresh_one(serve, client_for):
+    def drops_the_second_request(conn: socket.socket, number: int, request: int) -> bool:
+        if number == 1 and request == 2:
+            return False  # read the request, close without a byte of answer: the idle connection was stale
+        answer(conn, 200)
+        return True
+
+    server = serve(drops_the_second_request)
+    api = client_for(server.url)
+    before = usage.snapshot()["retried_requests"]
+    assert api.call("health").response.status == 200
+    assert api.call("health").response.status == 200
+    assert server.connections == 2 and usage.snapshot()["retried_requests"] == before + 1
+
+
+def test_a_reset_on_a_fresh_connection_is_the_suts_and_names_the_request(serve, client_for):
+    def resets(conn: socket.socket, number: int, request: int) -> bool:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
+        return False
+
+    server = serve(resets)
+    api = client_for(server.url)
+    with pytest.raises(TransportFailure) as failure:
+        api.call("me", token="secret-token-value")
+    message = str(failure.value)
+    assert message.startswith(f"no response to GET {server.url}/api/users/me: the SUT closed or reset the connection")
+    assert "secret-token-value" not in message
+    assert server.connections == 1, "a fresh connection is not retried: the failure is the SUT's"

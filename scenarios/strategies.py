@@ -75,7 +75,7 @@ class IsolationPlan:
 
 
 def pinned_in_budget(pinned: int) -> settings:
-    """``@settings`` that count a test's ``pinned`` ``@example``\s in the profile's example budget.
+    """``@settings`` that count a test's ``pinned`` ``@example`` cases in the profile's example budget.
 
     Pinned dense examples run every time, in addition to the generated ones;
     taking them out of the generated budget keeps a scenario's cost (accounts,

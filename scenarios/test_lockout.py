@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given, note
 
-from conformance.checks import lockout
+from conformance.checks import envelope, lockout
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation
 from scenarios.burst import send_concurrently
 from scenarios.helpers import lock_account
@@ -77,6 +77,17 @@ def test_account_locked_by_failures_refuses_even_the_right_password(profile, sid
             lockout.account_locked(attempt, source_limited=limited)  # the lock first, then its labels
     except NotApplicable as why:
         raise Inconclusive(str(why)) from None
+
+
+@pytest.mark.requirement("ENV-3")
+def test_locked_account_is_answered_with_the_lock_code_of_the_table(profile, sides, logins):
+    """The lock's status and code as an entry of the code table (ENV-3), apart from LOCK-1, whose own text names
+    them too: a lock answered ``UNKNOWN_ERROR`` fails both, the lock's behaviour neither (it is judged elsewhere)."""
+    account = sides.new().accounts.new(login=False)
+    problem, probe = lock_account(logins, account.email, account.password, profile.limits.lockout_threshold)
+    if problem:
+        raise NotApplicable(f"no lock to judge: {problem}", blocked_by="LOCK-1")
+    envelope.status_matches_code(probe, profile, expected_code="ACCOUNT_LOCKED")
 
 
 @pytest.mark.requirement("LOCK-3")

@@ -1,0 +1,50 @@
+"""Presenting a ledger entry again: only a lapse (the token or password let in) is a problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import profile as profiles
+from conformance.exchange import Exchange
+from scenarios.helpers import present
+from scenarios.ledger import Ledger
+
+PROFILE = profiles.load(None)
+
+
+class Api:
+    def __init__(self, statuses):
+        self.statuses = statuses  # operation -> status
+
+    def call(self, operation, **_):
+        op = PROFILE.operation(operation)
+        return Exchange.build(op.method, f"http://sut{op.path}", self.statuses.get(operation, 401),
+                              response_body={"error": {"code": "X"}})  # fmt: skip
+
+
+def entry(kind="access"):
+    ledger = Ledger()
+    ledger.revoked("tok", kind=kind, how="logout", requirement="REV-1", where="t::x")
+    return ledger.entries[-1]
+
+
+def test_a_token_refused_everywhere_still_holds():
+    assert present(entry(), Api({}), PROFILE, logins=None) == (None, None)
+
+
+@pytest.mark.parametrize("status", [500, 400, 404])
+def test_a_token_refused_otherwise_than_401_is_no_lapse(status):
+    """A 500 on a guard is another requirement's finding where the token was revoked, not a lapse in time."""
+    assert present(entry(), Api({"pro_feature": status}), PROFILE, logins=None) == (None, None)
+
+
+def test_a_token_let_in_is_a_lapse_led_by_what_it_was_let_do():
+    problem, shown = present(entry(), Api({"me": 200, "pro_feature": 403}), PROFILE, logins=None)
+    assert problem.startswith("ACCEPTED: the user guard (GET http://sut/api/users/me) answered 200; the pro guard")
+    assert "passed authentication" in problem
+    assert shown.response.status == 200
+
+
+def test_a_refresh_token_lapses_only_when_refresh_issues_tokens():
+    assert present(entry("refresh"), Api({"refresh": 500}), PROFILE, logins=None)[0] is None
+    assert present(entry("refresh"), Api({"refresh": 200}), PROFILE, logins=None)[0].startswith("ACCEPTED")

@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from conformance.client import TransportFailure
+from conformance import usage
+from conformance.client import ClientTimeout, TransportFailure
 from conformance.exchange import Exchange, Headers, RecordedRequest
 from conformance.profile import Profile
 
@@ -105,6 +106,7 @@ async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, wa
             if request.delay:
                 await asyncio.sleep(request.delay)
             async with slots:
+                usage.count("requests")
                 built = client.build_request(request.method, request.path, data=request.data, json=request.json,
                                              headers=dict(request.headers), params=request.params)  # fmt: skip
                 try:
@@ -113,6 +115,8 @@ async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, wa
                 except httpx.TransportError as exc:
                     recorded = RecordedRequest(built.method, str(built.url), Headers(built.headers.multi_items()),
                                                built.content)  # fmt: skip
+                    if isinstance(exc, httpx.TimeoutException):  # the loaded client gave up: proves nothing
+                        raise ClientTimeout(recorded, exc, REQUEST_TIMEOUT.read) from None
                     raise TransportFailure(recorded, exc) from None
                 return Exchange.from_httpx(response)
 

@@ -7,14 +7,13 @@ polling, SHOULD sub-clauses.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from conformance.body import describe
 from conformance.checks import lockout, revocation
 from conformance.exchange import Exchange
-from conformance.outcomes import NotApplicable, Violation
+from conformance.outcomes import NotApplicable
 from scenarios.ledger import Entry
 from scenarios.logins import Logins
 
@@ -52,17 +51,6 @@ def poll(send: Callable[[], Exchange], until: Callable[[Exchange], bool], *, sec
             return exchange
         time.sleep(interval)
     return exchange
-
-
-def should(check: Callable[[], None], *, strict: bool) -> None:
-    """Run a check of a SHOULD sub-clause of a MUST requirement: a warning, a failure only under --strict."""
-    __tracebackhide__ = True
-    try:
-        check()
-    except Violation as violation:
-        if strict:
-            raise
-        warnings.warn(f"SHOULD: {violation}", stacklevel=2)
 
 
 def wrong_password(accounts: Any) -> str:

@@ -29,6 +29,7 @@ RECOVERY_SECONDS = 30.0
 @pytest.mark.requirement("REV-5")
 def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, profile, sides, ledger, logins,
                                                                  request):  # fmt: skip
+    target.require("store:redis")  # before any traffic: a run that cannot stop the store sends nothing here
     side = sides.new()
     account = side.accounts.new()
     kept = side.accounts.login(account)
@@ -64,6 +65,7 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, pr
 @pytest.mark.requirement("ENV-3")
 def test_store_outage_is_answered_service_unavailable(target, api, profile, sides, ledger):
     """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone."""
+    target.require("store:redis")
     account = sides.new().accounts.new()
     revocation.control_succeeded(user_call(api, profile, account.access_token), what="the session works")
     target.stop_store("redis")

@@ -50,6 +50,7 @@ class Restarted:
 
 @pytest.fixture(scope="module")
 def restarted(target, api, accounts, profile, sides, ledger) -> Restarted:
+    target.require("restart")  # before any traffic: a run that cannot restart sends nothing here
     side = sides.new()
     revoked = side.accounts.new()
     kept = side.accounts.login(revoked)

@@ -61,10 +61,11 @@ def test_full_suite_blames_only_the_defects_requirements(matrix: RunPool, defect
                       own=entry.requirements, also=entry.also)
 
 
-def test_strict_limits_declared_in_the_profile_change_no_verdict(matrix: RunPool):
+@pytest.mark.parametrize("harness_run", [plan.STRICT_RUN], ids=["strict-limits"])
+def test_strict_limits_declared_in_the_profile_change_no_verdict(matrix: RunPool, harness_run):
     """The conforming variant (5 registrations and logins a minute, declared): every requirement passes, zero
     inconclusive. The harness paces itself and waits out 429s instead of judging through them."""
-    result = matrix.result(plan.STRICT_RUN)
+    result = matrix.result(harness_run)
     report = report_of(result)
     problems = judge.unclean(report, plan.NOT_RUN_ON_CLEAN)
     judge.expect_none(list(problems.values()), "the clean reference with strict limits:", report, list(problems))

@@ -36,6 +36,9 @@ def test_two_workers_share_one_sut_and_reach_the_serial_verdicts(tmp_path):
     # REV-3 restarts the SUT once in both runs (the restart test is exclusive: nothing else runs meanwhile).
     assert parallel_starts == serial_starts == 2, "one SUT (and its one restart), not one per worker"
     assert parallel["usage"]["workers"] == 2
-    verdicts = {rid: (e["verdict"], e["reason"]) for rid, e in parallel["requirements"].items()}
-    assert verdicts == {rid: (e["verdict"], e["reason"]) for rid, e in serial["requirements"].items()}
+    verdicts = {rid: e["verdict"] for rid, e in parallel["requirements"].items()}
+    assert verdicts == {rid: e["verdict"] for rid, e in serial["requirements"].items()}
+    # The one difference allowed: the end-of-run re-check of the ledger needs a run without -n (a partial pass).
+    differing = {rid for rid, e in parallel["requirements"].items() if e["reason"] != serial["requirements"][rid]["reason"]}
+    assert all("without -n" in (parallel["requirements"][rid]["reason"] or "") for rid in differing), differing
     assert parallel["exit_status"] == serial["exit_status"] == 0

@@ -1,9 +1,12 @@
-"""One harness run in a subprocess, and a pool that runs them two at a time.
+"""One harness run in a subprocess, and a pool that runs them two at a time, plus two that mostly wait.
 
 Each run is a plain ``python -m pytest`` of the conformance suite from the
 repository root in managed mode: it starts its own SUT, Redis and SMTP sink on
-free ports, so two runs never share state. Two at a time because the machine
-has two cores; more only makes each run slower and timing-sensitive.
+free ports, so runs never share state. Two busy runs at a time because the
+machine has two cores; more only makes each run slower and timing-sensitive.
+A run that spends most of its time waiting (paced to strict rate limits, or
+selected to requirements whose probes wait out a window or the ledger's 30 s)
+goes to lanes of its own beside them: it hardly uses a core.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Any
 from conformance.target.process import run_bounded
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PARALLEL_RUNS = 2
+PARALLEL_RUNS = 2  # busy runs at a time
+WAITING_RUNS = 2  # mostly waiting runs at a time, beside them
 STARTUP_TIMEOUT_S = 60  # the harness's --startup-timeout: generous, the machine is shared and noisy
 OUTPUT_TAIL_CHARS = 3000
 # The plugin reads these from the environment; an outer CI setting must not turn a run external or filtered.
@@ -48,6 +52,7 @@ class HarnessRun:
     timeout_s: float
     variant: str | None = None
     label: str | None = None  # a bundle's name
+    mostly_waiting: bool = False  # paced or waiting out windows: runs in a lane beside the busy ones
 
     @property
     def name(self) -> str:
@@ -110,16 +115,18 @@ def run_harness(run: HarnessRun, workdir: Path, interrupt: threading.Event | Non
 
 
 class RunPool:
-    """Starts every run at once on two workers; ``result`` waits for one of them."""
+    """Starts every run at once: busy runs two at a time, mostly waiting ones beside them; ``result`` waits for one."""
 
     def __init__(self, runs: list[HarnessRun], workdir: Path) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="kill-matrix")
+        self._busy = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="kill-matrix")
+        self._waiting = ThreadPoolExecutor(max_workers=WAITING_RUNS, thread_name_prefix="kill-matrix-waiting")
         self._interrupt = threading.Event()
         self._futures: dict[HarnessRun, Future[RunResult]] = {}
         for index, run in enumerate(runs):
             slug = "".join(c if c.isalnum() or c == "-" else "_" for c in run.name)
             workdir_of_run = workdir / f"{index:02d}-{slug}"[:80]
-            self._futures[run] = self._executor.submit(run_harness, run, workdir_of_run, self._interrupt)
+            lane = self._waiting if run.mostly_waiting else self._busy
+            self._futures[run] = lane.submit(run_harness, run, workdir_of_run, self._interrupt)
 
     def result(self, run: HarnessRun) -> RunResult:
         return self._futures[run].result()
@@ -131,4 +138,5 @@ class RunPool:
     def close(self) -> None:
         """Drop the runs not started yet and stop the running ones (after Ctrl-C, say); no-op once all are done."""
         self._interrupt.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for lane in (self._busy, self._waiting):
+            lane.shutdown(wait=True, cancel_futures=True)

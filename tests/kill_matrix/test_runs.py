@@ -1,8 +1,11 @@
-"""A harness run's command (how it is stopped is ``run_bounded``'s, tested in tests/target/test_process.py)."""
+"""A harness run's command, its lane and its row in the document (how it is stopped is ``run_bounded``'s, tested in tests/target/test_process.py)."""
 
 from __future__ import annotations
 
-from tests.kill_matrix.runs import HarnessRun
+from conformance import requirements
+from tests.kill_matrix import document, plan
+from tests.kill_matrix.runs import HarnessRun, RunResult
+
 
 def test_a_run_names_its_defect_and_scope_and_builds_its_command(tmp_path):
     run = HarnessRun(defect="generic-codes", requirements=("ENV-3", "AUTH-3"), timeout_s=1)
@@ -16,3 +19,26 @@ def test_a_run_names_its_defect_and_scope_and_builds_its_command(tmp_path):
     strict = HarnessRun(defect=None, requirements=None, timeout_s=1, variant="strict-limits").argv(tmp_path / "r.json")
     profile = next(a for a in strict if a.startswith("--profile=")).removeprefix("--profile=")
     assert 'login = "5/60"' in open(profile).read()
+
+
+def test_paced_and_window_waiting_runs_go_beside_the_busy_ones():
+    assert plan.STRICT_RUN.mostly_waiting, "paced to 5 a minute: it waits, it does not compute"
+    assert plan.run_for("memory-lockout").mostly_waiting, "LOCK-4 alone: the ledger's 30 s"
+    assert not plan.run_for("cors-wildcard").mostly_waiting
+    assert not plan.run_for("memory-revocation").mostly_waiting, "a full suite run is busy"
+
+
+def test_the_document_has_a_row_for_the_clean_run_the_strict_variant_each_bundle_and_each_defect():
+    catalogue = requirements.catalogue()
+
+    def result(run, verdict):
+        report = {"exit_status": 0, "requirements": {rid: {"verdict": verdict, "reason": None, "level": req.level}
+                                                     for rid, req in catalogue.items()}}  # fmt: skip
+        return RunResult(run=run, exit_code=0, report=report, duration_s=1, output_tail="")
+
+    runs = [plan.CLEAN_RUN, plan.STRICT_RUN, *plan.BUNDLE_RUNS.values(), plan.run_for("cors-wildcard")]
+    text = document.render([result(run, "pass" if run.defect is None else "fail") for run in runs])
+    rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| ")]
+    assert "| (clean reference)" in rows and "| (clean, strict limits)" in rows, "the variant is not the clean run"
+    assert any(row.startswith("| bundle `legacy-service`") for row in rows)
+    assert "| `cors-wildcard`" in rows

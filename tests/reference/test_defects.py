@@ -15,6 +15,7 @@ import secrets
 import socket
 import time
 import warnings
+from pathlib import Path
 from typing import Iterator
 
 import h11
@@ -58,6 +59,17 @@ def test_catalogue_is_complete_and_names_known_requirements():
         assert not set(defect.requirements) & set(defect.also), name
         module = importlib.import_module(defect.module)
         assert hasattr(module, "apply") or hasattr(module, "production_checks"), name
+
+
+def test_the_readme_table_says_what_the_catalogue_says():
+    """reference/README.md's defect table is read by people choosing a defect: it must not drift from DEFECTS."""
+    table = {}
+    for line in (Path(__file__).resolve().parents[2] / "reference" / "README.md").read_text("utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0].strip("`") in DEFECTS:
+            table[cells[0].strip("`")] = (cells[1], cells[2])
+    catalogue = {name: (", ".join(d.requirements), ", ".join(d.also) or "–") for name, d in DEFECTS.items()}
+    assert table == catalogue
 
 
 def test_every_server_side_defect_is_exercised_here():

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,8 +36,10 @@ def read_request(conn: socket.socket) -> bytes:
 class RawServer:
     """A loopback HTTP/1.1 server whose connection handling is scripted by ``behaviour``."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, idle_timeout: float | None = None) -> None:
         self.behaviour = behaviour
+        self.idle_timeout = idle_timeout  # a keep-alive timeout: idle connections are closed after it
+        self.idle_closed: set[int] = set()  # numbers of the connections closed for being idle
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.connections = 0
@@ -54,11 +57,15 @@ class RawServer:
             threading.Thread(target=self._handle, args=(conn, self.connections), daemon=True).start()
 
     def _handle(self, conn: socket.socket, number: int) -> None:
+        conn.settimeout(self.idle_timeout)
         with conn:
-            while read_request(conn):
-                self.requests += 1
-                if not self.behaviour(conn, number, self.requests):
-                    return
+            try:
+                while read_request(conn):
+                    self.requests += 1
+                    if not self.behaviour(conn, number, self.requests):
+                        return
+            except TimeoutError:
+                self.idle_closed.add(number)
 
     def close(self) -> None:
         self._stop = True
@@ -69,8 +76,8 @@ class RawServer:
 def serve() -> Iterator[Callable[[Behaviour], RawServer]]:
     servers: list[RawServer] = []
 
-    def start(behaviour: Behaviour) -> RawServer:
-        servers.append(RawServer(behaviour))
+    def start(behaviour: Behaviour, idle_timeout: float | None = None) -> RawServer:
+        servers.append(RawServer(behaviour, idle_timeout))
         return servers[-1]
 
     yield start
@@ -142,3 +149,26 @@ def test_a_reset_on_a_fresh_connection_is_the_suts_and_names_the_request(serve, 
     assert message.startswith(f"no response to GET {server.url}/api/users/me: the SUT closed or reset the connection")
     assert "secret-token-value" not in message
     assert server.connections == 1, "a fresh connection is not retried: the failure is the SUT's"
+
+
+def test_concurrent_requests_on_kept_alive_connections_are_neither_stalled_nor_retried(serve, client_for):
+    """After an error answer the harness peeks at idle pooled sockets to notice a server closing them; it must
+    never disturb a socket another thread is using. (Switching its blocking mode for the peek once left such
+    requests blocked until the server's keep-alive timeout closed the connection: 5 s each on uvicorn.)"""
+
+    def an_error_then_kept_alive(conn: socket.socket, number: int, request: int) -> bool:
+        answer(conn, 500 if request == 1 else 200)  # the 500 keeps its connection: only watched, never closed
+        return True
+
+    server = serve(an_error_then_kept_alive, idle_timeout=2.0)  # the keep-alive timeout that ended the stalls
+    api = client_for(server.url)
+    assert api.call("health").response.status == 500
+    before = usage.snapshot()["retried_requests"]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:  # all within the watch of the 500's pool (1.5 s)
+        statuses = list(pool.map(lambda _: api.call("health").response.status, range(400), timeout=60))
+    elapsed = time.monotonic() - started
+    assert statuses == [200] * 400
+    assert usage.snapshot()["retried_requests"] == before, "no request needed a second connection"
+    # Only the 500's connection (number 1, its pool retired) may sit idle long enough to be closed.
+    assert elapsed < 2.0 or server.idle_closed <= {1}, "no request waited for the server's keep-alive timeout"

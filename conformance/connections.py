@@ -19,6 +19,8 @@ request. So :class:`ConnectionRules`, an httpx transport:
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import threading
 import time
@@ -142,23 +144,31 @@ def _closed_by_peer(connection: object) -> bool:
     """Whether the server has closed this idle pooled connection (its socket reads end-of-file).
 
     Not ``has_expired()``: that is also true when the client's own keep-alive
-    expiry passed, which says nothing about the server. A peek with
-    ``MSG_DONTWAIT``, never a change of the socket's blocking mode: another
-    thread may take the connection from the pool meanwhile, and a blocking
-    mode switched under its read made it wait for the server's keep-alive
-    timeout (5 s on uvicorn) instead of its answer.
+    expiry passed, which says nothing about the server. Only looked at, never
+    read from and its mode never changed: another thread may take the
+    connection from the pool meanwhile. (A peek through the socket object
+    itself either switches its blocking mode under that thread's read, which
+    left it waiting for the server's keep-alive timeout, or waits out the
+    socket's own timeout.)
     """
     inner = getattr(connection, "_connection", None)
     stream = getattr(inner, "_network_stream", None)
     sock = stream.get_extra_info("socket") if stream is not None else None
-    if sock is None:
-        return False
+    if sock is None or sock.fileno() < 0:
+        return sock is not None
+    if hasattr(select, "POLLRDHUP"):  # Linux: the peer's FIN or a reset, without reading a byte
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLRDHUP)
+        return any(events & (select.POLLRDHUP | select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
+    probe = socket.socket(fileno=os.dup(sock.fileno()))  # elsewhere: a peek through a duplicate, never waiting
     try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        return probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except BlockingIOError:
         return False  # open, nothing to read: not closed
     except OSError:
         return True  # reset
+    finally:
+        probe.close()  # the duplicate only: the pooled connection stays open
 
 
 def _has_idle_connection(transport: httpx.HTTPTransport, url: httpx.URL) -> bool:

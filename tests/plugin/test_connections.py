@@ -3,6 +3,7 @@ a server that drops an idle connection just as it is reused, and one that resets
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance import profile as profiles
-from conformance import usage
+from conformance import connections, usage
 from conformance.client import ApiClient, TransportFailure
 
 Behaviour = Callable[[socket.socket, int, int], bool]  # (connection, connection number, request number) -> keep open
@@ -172,3 +173,37 @@ def test_concurrent_requests_on_kept_alive_connections_are_neither_stalled_nor_r
     assert usage.snapshot()["retried_requests"] == before, "no request needed a second connection"
     # Only the 500's connection (number 1, its pool retired) may sit idle long enough to be closed.
     assert elapsed < 2.0 or server.idle_closed <= {1}, "no request waited for the server's keep-alive timeout"
+
+
+class _Stream:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> socket.socket:
+        return self.sock
+
+
+class _PooledConnection:
+    """What ``_closed_by_peer`` reads of an httpcore pooled connection."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._connection = type("Inner", (), {"_network_stream": _Stream(sock)})()
+
+
+@pytest.mark.parametrize("poll_rdhup", [True, False], ids=["poll", "peek-through-a-duplicate"])
+def test_a_closed_idle_connection_is_seen_without_reading_waiting_or_changing_the_socket(monkeypatch, poll_rdhup):
+    if not poll_rdhup:
+        monkeypatch.delattr(select, "POLLRDHUP", raising=False)
+    ours, theirs = socket.socketpair()
+    ours.settimeout(30)  # as httpcore leaves it: a peek through this object would wait up to 30 s
+    connection = _PooledConnection(ours)
+    started = time.monotonic()
+    assert connections._closed_by_peer(connection) is False
+    assert time.monotonic() - started < 10, "waited for the socket's timeout"
+    assert ours.gettimeout() == 30, "the socket's mode is left alone"
+    theirs.sendall(b"x")
+    assert connections._closed_by_peer(connection) is False, "data to read is not a close"
+    assert ours.recv(1) == b"x", "nothing was consumed"
+    theirs.close()
+    assert connections._closed_by_peer(connection) is True
+    ours.close()

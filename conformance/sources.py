@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from conformance import usage
 from conformance.outcomes import NotRun
 from conformance.profile import Sources
 
@@ -78,7 +79,12 @@ def require_source(base_url: str, address: str, *, purpose: str) -> str:
 def client_from(base_url: str, address: str, *, timeout: httpx.Timeout | float) -> httpx.Client:
     """An httpx client for ``base_url`` that sends from ``address``."""
     transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=as_ipv4_literal(base_url), transport=transport, timeout=timeout, trust_env=False)
+    return httpx.Client(base_url=as_ipv4_literal(base_url), transport=transport, timeout=timeout, trust_env=False,
+                        event_hooks={"request": [_count]})  # fmt: skip
+
+
+def _count(request: httpx.Request) -> None:
+    usage.count("requests")  # the report's figures include the bursts sent from other addresses
 
 
 class SourceAddresses:

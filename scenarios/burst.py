@@ -92,7 +92,7 @@ async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, wa
             transport = httpx.AsyncHTTPTransport(local_address=source, limits=limits)
             clients[source] = await stack.enter_async_context(httpx.AsyncClient(
                 base_url=base_url, transport=transport, timeout=REQUEST_TIMEOUT, trust_env=False,
-                follow_redirects=False))  # fmt: skip
+                follow_redirects=False, event_hooks={"request": [_count]}))  # fmt: skip
         if warm_path is not None and concurrency > 1:
             await asyncio.gather(*(client.get(warm_path) for source, client in clients.items()
                                    for _ in range(min(concurrency, by_source[source]))),
@@ -106,7 +106,6 @@ async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, wa
             if request.delay:
                 await asyncio.sleep(request.delay)
             async with slots:
-                usage.count("requests")
                 built = client.build_request(request.method, request.path, data=request.data, json=request.json,
                                              headers=dict(request.headers), params=request.params)  # fmt: skip
                 try:
@@ -128,3 +127,7 @@ async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, wa
         finally:
             for task in tasks:
                 task.cancel()
+
+
+async def _count(request: httpx.Request) -> None:
+    usage.count("requests")  # every request of a burst is in the run's figures, the warming ones too

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from conformance import usage
 from conformance.target.errors import TargetError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def health_method(profile: Profile) -> str:
 def problem(client: httpx.Client, method: str, url: str) -> str | None:
     """``None`` when ``url`` answers 200 with a JSON body, else what is wrong, in words."""
     try:
+        usage.count("requests")  # in the run's figures: polls and probes are requests too
         response = client.request(method, url)
     except httpx.ConnectError as exc:
         return _connect_reason(exc)
@@ -114,6 +116,7 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
     base = base_url.rstrip("/")
     openapi = profile.operation("openapi")
     try:
+        usage.count("requests")  # in the run's figures: polls and probes are requests too
         document = client.request(openapi.method, base + openapi.path)
         paths = document.json().get("paths") if document.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError):
@@ -127,6 +130,7 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         return (f"{base}{openapi.path} documents none of the profile's paths (e.g. {example}): is this the API the "
                 "profile describes? (write a profile for it with --profile)")  # fmt: skip
     try:
+        usage.count("requests")  # in the run's figures: polls and probes are requests too
         nowhere = client.get(f"{base}/hlc-surface-probe-{secrets.token_hex(4)}")
         if 200 <= nowhere.status_code < 300:
             return (f"GET {base}/hlc-surface-probe-... (a path that cannot exist) answered {nowhere.status_code}: "
@@ -134,6 +138,7 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         answers = []
         for name in SURFACE_PROBES:
             op = profile.operation(name)
+            usage.count("requests")  # in the run's figures: polls and probes are requests too
             answer = client.request(op.method, base + op.url_path(), **({"json": {}} if op.body == "json" else {}))
             answers.append((f"{op.method} {op.path}", answer.status_code))
     except httpx.HTTPError as exc:
@@ -166,6 +171,7 @@ class KeptConnection:
         connection = factory(parts.hostname or "", parts.port, timeout=PREFLIGHT_BUDGET)
         op = profile.operation("health")
         try:
+            usage.count("requests")
             connection.request(op.method, op.path)
             response = connection.getresponse()
             response.read()
@@ -181,15 +187,17 @@ class KeptConnection:
         sock = self.connection.sock
         if sock is None:
             return False
+        timeout = sock.gettimeout()  # kept: the second request must stay bounded
         try:
-            sock.setblocking(False)
+            sock.settimeout(0)
             try:
                 if sock.recv(1, socket.MSG_PEEK) == b"":
                     return False  # closed by the server: it restarted (or dropped idle connections)
             except BlockingIOError:
                 pass
             finally:
-                sock.setblocking(True)
+                sock.settimeout(timeout)
+            usage.count("requests")
             self.connection.request(self.method, self.path)
             self.connection.getresponse().read()
             return True

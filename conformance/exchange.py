@@ -11,7 +11,7 @@ import base64
 import json
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -167,28 +167,39 @@ class Exchange:
 
 def mask_json(data: Any) -> Any:
     """``data`` with the values of secret fields masked, at any depth."""
-    if isinstance(data, dict):
-        return {k: (MASK if k in SECRET_FIELDS and v is not None else mask_json(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [mask_json(item) for item in data]
-    return data
+    return _replace_secret_fields(data, lambda key, value: MASK if value is not None else value)
 
 
 def mask_body(body: bytes) -> str:
     """The request body as text with secret fields masked (JSON and form bodies)."""
+    return _body_with_secret_fields(body, lambda key, value: MASK if value is not None else value)
+
+
+def _replace_secret_fields(data: Any, replace: Callable[[str, Any], Any]) -> Any:
+    """``data`` with each secret field's value replaced by ``replace(field, value)``, at any depth."""
+    if isinstance(data, dict):
+        return {k: (replace(k, v) if k in SECRET_FIELDS else _replace_secret_fields(v, replace))
+                for k, v in data.items()}  # fmt: skip
+    if isinstance(data, list):
+        return [_replace_secret_fields(item, replace) for item in data]
+    return data
+
+
+def _body_with_secret_fields(body: bytes, replace: Callable[[str, Any], Any], *, ensure_ascii: bool = True) -> str:
+    """A JSON or form body as text, each secret field's value replaced by ``replace(field, value)``."""
     text = body.decode("utf-8", errors="replace")
     try:
         data = json.loads(text)
     except ValueError:
         data = None
     if isinstance(data, (dict, list)):
-        return json.dumps(mask_json(data))
+        return json.dumps(_replace_secret_fields(data, replace), ensure_ascii=ensure_ascii)
     if "=" in text and "{" not in text:
-        parts = []
+        pairs = []
         for pair in text.split("&"):
             key, sep, value = pair.partition("=")
-            parts.append(f"{key}={MASK}" if sep and key in SECRET_FIELDS else pair)
-        return "&".join(parts)
+            pairs.append(f"{key}={replace(key, value)}" if sep and key in SECRET_FIELDS else pair)
+        return "&".join(pairs)
     return text
 
 
@@ -255,29 +266,12 @@ def to_curl(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> str:
 
 
 def _body_with_variables(body: bytes, variable) -> str:
-    text = body.decode("utf-8", errors="replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, (dict, list)):
-        return json.dumps(_json_with_variables(data, variable), ensure_ascii=False)
-    if "=" in text and "{" not in text:
-        pairs = []
-        for pair in text.split("&"):
-            key, sep, value = pair.partition("=")
-            pairs.append(f"{key}={variable(SECRET_VARIABLES.get(key, 'SECRET'))}" if sep and key in SECRET_FIELDS else pair)
-        return "&".join(pairs)
-    return text
+    def as_variable(key: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return variable(SECRET_VARIABLES.get(key, "SECRET"))
+        return _replace_secret_fields(value, as_variable)
 
-
-def _json_with_variables(data: Any, variable) -> Any:
-    if isinstance(data, dict):
-        return {k: (variable(SECRET_VARIABLES.get(k, "SECRET")) if k in SECRET_FIELDS and isinstance(v, str)
-                    else _json_with_variables(v, variable)) for k, v in data.items()}  # fmt: skip
-    if isinstance(data, list):
-        return [_json_with_variables(item, variable) for item in data]
-    return data
+    return _body_with_secret_fields(body, as_variable, ensure_ascii=False)
 
 
 def _shell_word(word: str) -> str:

@@ -56,13 +56,14 @@ def test_per_test_timeout_follows_the_marker(request):
 
 
 def test_hard_stop_interrupts_a_blocked_main_thread():
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when started in the background
     finished = []
     with pytest.raises(BudgetSpent):
         with hard_stop(time.monotonic(), grace=0.2):
             time.sleep(30)  # a generation or a read that never returns in time
             finished.append(True)
     assert not finished
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before, "the SIGINT handler it found is back"
 
 
 def test_hard_stop_leaves_ctrl_c_a_keyboard_interrupt():
@@ -73,14 +74,16 @@ def test_hard_stop_leaves_ctrl_c_a_keyboard_interrupt():
 
 
 def test_hard_stop_does_nothing_when_the_block_ends_in_time():
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when started in the background
     with hard_stop(time.monotonic() + 0.3, grace=0.0):
         pass
     time.sleep(0.6)  # past the deadline: the cancelled watchdog must not fire
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before, "the SIGINT handler it found is back"
 
 
 def test_hard_stop_firing_as_the_block_ends_never_leaks_an_interrupt():
     """The watchdog's signal may still be pending when the block ends: it is absorbed, never raised later."""
+    handler_before = signal.getsignal(signal.SIGINT)
     try:
         for _ in range(20):
             try:
@@ -91,4 +94,4 @@ def test_hard_stop_firing_as_the_block_ends_never_leaks_an_interrupt():
             time.sleep(0.01)
     except KeyboardInterrupt:  # pragma: no cover - what the test guards against
         pytest.fail("a BudgetSpent or KeyboardInterrupt escaped after the block")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before, "the SIGINT handler it found is back"

@@ -60,18 +60,25 @@ def search_is_literal(
 
 def search_problems(exchange: Exchange, *, term: str, created: Mapping[str, str]) -> list[str]:
     """What keeps a search answer from being exactly the literal matches among ``created`` (empty: none)."""
+    matching = {pid for pid, name in created.items() if term.lower() in name.lower()}
+    return _listing_problems(exchange, created, allowed=matching, required=matching,
+                             extra_says="whose name does not contain it", absent_says="whose name contains it")
+
+
+def _listing_problems(exchange: Exchange, values: Mapping[str, str], *, allowed: Collection[str],
+                      required: Collection[str], extra_says: str, absent_says: str) -> list[str]:
+    """What keeps a list answer from holding every ``required`` patient and none outside ``allowed``."""
     items = listed_items(exchange)
     if items is None:
         return [f"answered {exchange.response.status} {_kind(exchange.response.json)}, not a list of patients"]
     returned = [str(item.get(ID_FIELD)) for item in items]
-    wanted = {pid for pid, name in created.items() if term.lower() in name.lower()}
-    extra = [created.get(pid, pid) for pid in returned if pid not in wanted]
-    absent = [name for pid, name in created.items() if pid in wanted and pid not in returned]
+    extra = [values.get(pid, pid) for pid in returned if pid not in allowed]
+    absent = [values[pid] for pid in values if pid in required and pid not in returned]
     problems = []
     if extra:
-        problems.append(f"returned {len(extra)} patient(s) whose name does not contain it: {_names(extra)}")
+        problems.append(f"returned {len(extra)} patient(s) {extra_says}: {_names(extra)}")
     if absent:
-        problems.append(f"left out {len(absent)} whose name contains it: {_names(absent)}")
+        problems.append(f"left out {len(absent)} {absent_says}: {_names(absent)}")
     return problems
 
 
@@ -103,20 +110,10 @@ def filter_is_literal(
 
 def filter_problems(exchange: Exchange, *, term: str, values: Mapping[str, str]) -> list[str]:
     """What keeps a filtered list from being a literal match (exact or substring) among ``values``."""
-    items = listed_items(exchange)
-    if items is None:
-        return [f"answered {exchange.response.status} {_kind(exchange.response.json)}, not a list of patients"]
-    returned = [str(item.get(ID_FIELD)) for item in items]
     allowed = {pid for pid, value in values.items() if term.lower() in value.lower()}
     required = {pid for pid, value in values.items() if value.lower() == term.lower()}
-    extra = [values.get(pid, pid) for pid in returned if pid not in allowed]
-    absent = [values[pid] for pid in required if pid not in returned]
-    problems = []
-    if extra:
-        problems.append(f"returned {len(extra)} patient(s) whose value does not contain it: {_names(extra)}")
-    if absent:
-        problems.append(f"left out {len(absent)} whose value equals it: {_names(absent)}")
-    return problems
+    return _listing_problems(exchange, values, allowed=allowed, required=required,
+                             extra_says="whose value does not contain it", absent_says="whose value equals it")
 
 
 def query_operator_not_applied(

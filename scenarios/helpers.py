@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from conformance.body import describe
 from conformance.checks import lockout, revocation
@@ -105,33 +105,45 @@ def let_in(exchange: Exchange) -> bool:
     return exchange.response.status < 400 or exchange.response.status == 403
 
 
-def present(entry: Entry, api: Any, profile: Any, logins: Logins) -> tuple[str | None, Exchange | None]:
-    """Present a ledger entry again: ``(how it was taken, the exchange)``, the problem ``None`` when it still holds.
+class Presentation(NamedTuple):
+    """What presenting a ledger entry again showed."""
+
+    problem: str | None  # the lapse, in words; None when it held or could not be judged
+    exchange: Exchange | None  # the answer that shows the lapse (or why it could not be judged)
+    judged: bool  # False: the answers neither refused nor let in (a 5xx, a 429): they show nothing either way
+
+
+def present(entry: Entry, api: Any, profile: Any, logins: Logins) -> Presentation:
+    """Present a ledger entry again, on the main instance: did it hold?
 
     A token on every guard class (a refresh token to ``refresh``); a lock by its
-    right password; all on the main instance. Only a lapse is a problem here: the
-    token let in (2xx, or past authentication to a 403 of the plan or role guard),
-    the right password let in. Any other answer (a 5xx, a 400) is no lapse: what it
-    breaks is judged where the entry was made, not blamed on time. A lock answer the
-    rate limit gave says nothing: ``(None, None)``.
+    right password. A lapse is the token let in (2xx, or past authentication to
+    a 403 of the plan or role guard), the right password let in. It held when
+    the token is refused with 401 everywhere, the lock still answers as a lock.
+    Anything else (a 5xx, a rate limit's 429, a 400) is neither: *not judged*,
+    and what it breaks is judged where the entry was made, not blamed on time.
     """
     if entry.family == "lock":
         exchange = logins.login(entry.email, entry.secret)
-        if lockout.answer_kind(exchange, source_limited=logins.source_limited([exchange])) != lockout.OK:
-            return None, exchange
-        return f"the right password was let in: {describe(exchange)}", exchange
+        kind = lockout.answer_kind(exchange, source_limited=logins.source_limited([exchange]))
+        if kind == lockout.OK:
+            return Presentation(f"the right password was let in: {describe(exchange)}", exchange, True)
+        return Presentation(None, exchange, kind == lockout.LOCK)
     if entry.kind == "refresh":
         exchange = refresh(api, entry.secret)  # on the main instance: the peer may be gone by now
-        if exchange.response.status >= 400:
-            return None, exchange
-        return f"ACCEPTED: refresh issued tokens ({describe(exchange)})", exchange
+        if exchange.response.status < 400:
+            return Presentation(f"ACCEPTED: refresh issued tokens ({describe(exchange)})", exchange, True)
+        return Presentation(None, exchange, exchange.response.status in (400, 401, 403))
     problems: list[tuple[bool, str, Exchange]] = []
+    unjudged: Exchange | None = None
     for klass, exchange in guard_calls(api, profile, entry.secret).items():
         if let_in(exchange):
             problem = revocation.refusal_problem(exchange, what=f"the {klass} guard ({exchange.request.method} "
                                                                 f"{exchange.request.url})")  # fmt: skip
             problems.append((exchange.response.status >= 400, str(problem), exchange))
+        elif exchange.response.status != 401 and unjudged is None:
+            unjudged = exchange
     if not problems:
-        return None, None
+        return Presentation(None, unjudged, unjudged is None)
     problems.sort(key=lambda item: item[0])  # what the token was let do first
-    return "; ".join(problem for _, problem, _ in problems), problems[0][2]
+    return Presentation("; ".join(problem for _, problem, _ in problems), problems[0][2], True)

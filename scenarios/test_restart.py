@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from conformance.checks import lockout, revocation
+from conformance.body import describe
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
 from scenarios.helpers import guard_calls, let_in, lock_account, logout, present, refresh, user_call
 from scenarios.ledger import Entry, Ledger
@@ -172,10 +173,12 @@ def _earlier_entries_hold(restarted, api, profile, ledger, time_control, *, fami
                             "in this run")  # fmt: skip
     _kept_session_works(restarted, api, profile)
 
-    failures, blocked = [], []
+    failures, blocked, unjudged = [], [], []
     for entry in earlier:
-        problem, exchange = present(entry, api, profile, restarted.logins)
+        problem, exchange, judged = present(entry, api, profile, restarted.logins)
         if problem is None:
+            if not judged:
+                unjudged.append(exchange)
             continue
         what = entry.describe(ledger.now())
         if time_control.explains(family, ledger.now() - entry.at):
@@ -195,3 +198,7 @@ def _earlier_entries_hold(restarted, api, profile, ledger, time_control, *, fami
     if blocked:
         raise NotApplicable("lapsed in time, not across the restart: " + "; ".join(blocked),
                             blocked_by="REV-1" if family == "token" else "LOCK-1")
+    if len(unjudged) == len(earlier):
+        answer = unjudged[0]
+        raise Inconclusive(f"none of the {len(earlier)} entries made before the restart could be judged after it: "
+                           f"the answers neither refused nor let in (e.g. {describe(answer) if answer else 'none'})")

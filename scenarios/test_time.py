@@ -21,21 +21,24 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.outcomes import NotApplicable, NotRun, Violation
+from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation, should_clause
 from conformance.parallel import worker_numbers
-from conformance.outcomes import should_clause
+from conformance.body import describe
 from scenarios.helpers import present
 from scenarios.ledger import MIN_AGE, Entry, Lapse, Ledger
 from scenarios.logins import Logins
 
 #: Lapses spelled out in a failure message (the rest are counted).
 SHOWN = 3
+#: A lock this close to the end of the profile's lock duration is not presented: it may rightly have expired.
+LOCK_END_MARGIN_S = 5.0
 
 @dataclass
 class Presented:
     entries: list[Entry]
     lapses: dict[str, list[Lapse]]  # by requirement, or "blocked by <ID>"
     exchanges: dict[int, object]  # id(entry) -> the exchange that took it
+    unjudged: dict[int, object]  # id(entry) -> an answer that neither refused nor let in (a 5xx, a 429)
     waited: float
     ledger: Ledger
 
@@ -47,14 +50,17 @@ def presented(ledger, api, profile, sides, accounts, pytestconfig) -> Presented:
                      "the run over workers with a ledger each", option="a run without -n")  # fmt: skip
     waited = ledger.wait_until_all_older_than(MIN_AGE)
     logins = Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
-    entries = list(ledger.entries)
-    lapses, exchanges = [], {}
+    lock_ends = profile.limits.lockout_duration_seconds - LOCK_END_MARGIN_S
+    entries = [e for e in ledger.entries if e.family != "lock" or ledger.now() - e.at < lock_ends]
+    lapses, exchanges, unjudged = [], {}, {}
     for entry in entries:
-        problem, exchange = present(entry, api, profile, logins)
+        problem, exchange, judged = present(entry, api, profile, logins)
         if problem is not None:
             lapses.append(Lapse(entry, problem, ledger.now() - entry.at))
             exchanges[id(entry)] = exchange
-    return Presented(entries, ledger.blame(lapses), exchanges, waited, ledger)
+        elif not judged:
+            unjudged[id(entry)] = exchange
+    return Presented(entries, ledger.blame(lapses), exchanges, unjudged, waited, ledger)
 
 
 def judge(presented: Presented, requirement: str, what: str) -> None:
@@ -63,8 +69,12 @@ def judge(presented: Presented, requirement: str, what: str) -> None:
     ledger = presented.ledger
     mine = [e for e in presented.entries if ledger.owner(e) == requirement]
     if not mine:
-        raise NotApplicable(f"nothing was {what} in this run")
+        raise NotApplicable(f"nothing was {what} in this run (or its locks were at the end of their duration)")
     lapsed = presented.lapses.get(requirement, [])
+    if not lapsed and all(id(e) in presented.unjudged for e in mine):
+        answer = presented.unjudged[id(mine[0])]
+        raise Inconclusive(f"none of the {len(mine)} {what} could be judged at the end of the run: the answers "
+                           f"neither refused nor let in (e.g. {describe(answer) if answer else 'no answer'})")
     if lapsed:
         now = ledger.now()
         raise Violation(

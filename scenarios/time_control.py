@@ -15,8 +15,9 @@ is made while nothing lapses, so a conforming SUT pays nothing.
 from __future__ import annotations
 
 from conformance.checks import revocation
-from conformance.outcomes import NotApplicable
-from scenarios.helpers import lock_account, logout, present, user_call
+from conformance.body import describe
+from conformance.outcomes import Inconclusive, NotApplicable
+from scenarios.helpers import let_in, lock_account, logout, present, user_call
 from scenarios.ledger import MIN_AGE, Entry, Ledger
 from scenarios.logins import Logins
 
@@ -34,11 +35,14 @@ class TimeControl:
         """True when a ``family`` entry made after the event is taken again at an age of at most ``age``."""
         if family in self._lapsed_at:
             return self._lapsed_at[family] <= age
-        control = self._controls.get(family) or self._make(family)
+        control = self._controls[family] if family in self._controls else self._make(family)
         if control is None:
             return True  # not even a fresh revocation or lock holds: the immediate check's failure explains it
         self.ledger.wait_until_all_older_than(min(age, MIN_AGE), entries=[control])
-        problem, _ = present(control, self.api, self.profile, self.logins)
+        problem, exchange, judged = present(control, self.api, self.profile, self.logins)
+        if not judged:
+            raise Inconclusive(f"the control (a {family} made after the event, presented as late) could not be "
+                               f"judged: {describe(exchange) if exchange else 'no answer'}")
         if problem:
             self._lapsed_at[family] = self.ledger.now() - control.at
             return True
@@ -51,9 +55,13 @@ class TimeControl:
             account = side.accounts.new()
             revocation.control_succeeded(logout(side.api, account, with_refresh=False), what="logout succeeds")
             revoked_at = self.ledger.now()
-            if user_call(side.api, self.profile, account.access_token).response.status != 401:
+            fresh = user_call(side.api, self.profile, account.access_token)
+            if let_in(fresh):
                 self._controls[family] = None
                 return None
+            if fresh.response.status != 401:
+                raise Inconclusive(f"the control (a token just logged out) was neither refused nor let in: "
+                                   f"{describe(fresh)}")
             self.ledger.revoked(account.access_token, kind="access", how="logout", requirement="REV-1",
                                 where=where, at=revoked_at)  # fmt: skip
         else:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from conformance import redaction
+
 #: option -> (environment variable, help).
 OPTIONS = {
     "--profile": ("CONFORMANCE_PROFILE",
@@ -177,6 +179,9 @@ class RunOptions:
         values["require_all"] = bool(config.getoption("conformance_require_all"))
         if values["baseline_update"] and not values.get("baseline"):
             raise pytest.UsageError("--baseline-update needs --baseline FILE (the file to write)")
+        # Given on the command line, they are in every rerun command the run prints: masked there like any secret.
+        redaction.register(values.get("jwt_secret"), "signing secret")
+        redaction.register(values.get("fixed_otp"), "one-time code")
         return cls(**values)  # type: ignore[arg-type]
 
 

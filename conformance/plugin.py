@@ -228,7 +228,9 @@ class ViolationRepr:
     """A failure's Violation block as pytest's long representation (``--tb`` replaces it with the traceback)."""
 
     def __init__(self, text: str, path: str, lineno: int) -> None:
-        self.text = text
+        from conformance.redaction import redact
+
+        self.text = redact(text)  # the one-line form of later failures and the Rerun line too
         self.reprcrash = _Crash(text.splitlines()[0] if text else "", path, lineno)
 
     def toterminal(self, tw: Any) -> None:

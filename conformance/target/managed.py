@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from conformance import redaction
 from conformance.outcomes import NotRun
 from conformance.target import health
 from conformance.target.base import PrivilegedAccount, StartResult, Target
@@ -99,6 +100,7 @@ class ManagedTarget(Target):
                 self.services[name] = start_service(name, self.root)
         self.sink.start()
         self.jwt_secret = self.jwt_secret or secrets.token_hex(32)
+        redaction.register(self.jwt_secret, "signing secret")
         self._main = self._spawn(self.data_dir, self.root / "sut.log", name="the SUT")
         self.base_url = _url_of(self._main)
         with httpx.Client(timeout=5.0, trust_env=False) as client:

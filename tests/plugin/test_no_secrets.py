@@ -92,3 +92,17 @@ def test_every_output_redacts_a_registered_secret_wherever_it_appears(run, pytes
     leaked = [where for where, text in outputs.items() for form in forms(secret) if form in text]
     assert leaked == []
     assert "***" in outputs["stdout"], "masked, not dropped: the reader sees that something was there"
+
+
+def test_the_shown_block_and_the_secret_options_are_masked_too():
+    """The default output's block (its later one-line form and the Rerun line included) goes through the same
+    redaction as the reports; a signing secret or fixed code given as an option is registered as a secret."""
+    from conformance import redaction
+    from conformance.plugin import ViolationRepr
+
+    secret = "given-on-the-command-line-0123456789"
+    redaction.register(secret, "signing secret")
+    shown = ViolationRepr(f"AUTH-2  Guards: Actual: echoed {secret}\n  Rerun: python -m pytest --jwt-secret={secret}",
+                          "x.py", 1)  # fmt: skip
+    assert secret not in shown.text and secret not in str(shown)
+    assert "Rerun: python -m pytest --jwt-secret=" in shown.text

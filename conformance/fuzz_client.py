@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import schemathesis
 
-from conformance import schemathesis_checks, sources, usage
+from conformance import redaction, schemathesis_checks, sources, usage
 from conformance.client import ApiClient, ClientTimeout, TransportFailure
 from conformance.exchange import Headers, RecordedRequest, to_curl
 from conformance.outcomes import NotRun, Violation
@@ -230,6 +230,9 @@ class ProbeSender:
         if not self.spending.admit(probe.label, probe.operation):
             return None
         token = self._token(probe.operation)
+        if token is None:  # no session of its own left: held back rather than ending the fuzzer's session
+            self.spending.held_back[probe.label] += 1
+            return None
         headers = dict(probe.headers) | {"Authorization": f"Bearer {token}"}
         try:
             exchange = self.api.request(probe.method, probe.target, content=probe.body, headers=headers)
@@ -241,11 +244,11 @@ class ProbeSender:
             return None
         return schemathesis_checks.api1_violation(exchange, self.judgement, sent=probe.describe())
 
-    def _token(self, name: str | None) -> str:
+    def _token(self, name: str | None) -> str | None:
         if name not in SESSION_ENDING:
             return self.safety.token_for(name)
         if self._session_token is None:
-            self._session_token = self._fresh_session() or self.safety.token_for(name)
+            self._session_token = self._fresh_session()
         return self._session_token
 
     def _fresh_session(self) -> str | None:
@@ -259,7 +262,10 @@ class ProbeSender:
         except (TransportFailure, ClientTimeout):
             return None
         body: Any = exchange.response.json
-        token = body.get("access_token") if exchange.response.status == 200 and isinstance(body, dict) else None
+        tokens = body if exchange.response.status == 200 and isinstance(body, dict) else {}
+        for field in ("access_token", "refresh_token"):
+            redaction.register(tokens.get(field), field.replace("_", " "))  # opaque tokens match no JWT pattern
+        token = tokens.get("access_token")
         return token if isinstance(token, str) else None
 
 

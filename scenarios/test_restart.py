@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from conformance.checks import lockout, revocation
+from conformance import redaction
 from conformance.body import describe
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
 from scenarios.helpers import guard_calls, let_in, lock_account, logout, present, refresh, user_call
@@ -93,8 +94,10 @@ def _revoke_every_other_way(sides, profile, ledger: Ledger) -> None:
             ledger.revoked(rotated.refresh_token, kind="refresh", how="rotation", requirement="REV-2", where=FIXTURE,
                            at=at)  # fmt: skip
     changed = side.accounts.new()
+    new_password = side.accounts.password()
+    redaction.register(new_password, "password")  # masked also where the SUT echoes it
     answer = side.api.call("change_password", token=changed.access_token,
-                           json={"current_password": changed.password, "new_password": side.accounts.password()})
+                           json={"current_password": changed.password, "new_password": new_password})
     if 200 <= answer.response.status < 300:
         at = ledger.now()
         if user_call(side.api, profile, changed.access_token).response.status == 401:

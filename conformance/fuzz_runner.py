@@ -98,6 +98,9 @@ class FuzzResult:
                 f"schemathesis or hypothesis failed on {len(broken)} operation(s), which could not be fuzzed: "
                 + "; ".join(f"{op.label}: {op.tool_error}" for op in broken)
             )
+        if self.operations and not any(op.reached for op in self.operations):
+            raise Inconclusive(f"no operation was fuzzed: the budget ran out before the first of "
+                               f"{len(self.operations)} (raise --fuzz-budget)")
 
 
 def fuzz(

@@ -258,3 +258,15 @@ def test_fuzz_budget_must_be_positive_seconds(run):
     result, _ = run("def test_nothing(): pass\n", "--fuzz-budget", "soon")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--fuzz-budget 'soon': expected seconds*"])
+
+
+def test_a_budget_that_reached_no_operation_is_inconclusive_not_a_pass():
+    from conformance.fuzz_runner import FuzzResult, OperationResult
+    from conformance.outcomes import Inconclusive
+
+    never = FuzzResult([OperationResult("GET /a", reached=False), OperationResult("POST /b", reached=False)],
+                       stopped_by_budget=True)  # fmt: skip
+    with pytest.warns(Warning), pytest.raises(Inconclusive, match="no operation was fuzzed"):
+        never.conclude()
+    with pytest.warns(Warning):  # one reached: a pass that says what the budget left out
+        FuzzResult([OperationResult("GET /a", cases=3), OperationResult("POST /b", reached=False)]).conclude()

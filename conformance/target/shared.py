@@ -20,6 +20,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ class TargetServer:
         while not self._stopping:
             try:
                 connection = self._listener.accept()
+            except (EOFError, AuthenticationError):
+                continue  # a worker gone mid-handshake, a stray local connection: keep serving the others
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()

@@ -4,7 +4,7 @@ API-1 fuzzes what the SUT *publishes*, not what the profile says: the profile
 only tells which logical operation a documented one is (so that the safety
 rules, which speak of logical operations, apply) and which one is never fuzzed.
 The suite writes that into its copy of the document as vendor extensions, so
-that schemathesis (the fuzzer) and :mod:`conformance.extremes` (the extreme-value
+that schemathesis (the fuzzer) and :mod:`conformance.fuzz.extremes` (the extreme-value
 pass) see the same operations.
 """
 

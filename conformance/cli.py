@@ -1,6 +1,6 @@
 """The ``heallog-conformance`` command (also ``python -m conformance``).
 
-    heallog-conformance [PYTEST AND PLUGIN OPTIONS...]   run the suites (conformance/launch.py)
+    heallog-conformance [PYTEST AND PLUGIN OPTIONS...]   run the suites (conformance/run/launch.py)
     heallog-conformance requirements [IDS...] [--json]   list the requirements: ID, level, title, text
     heallog-conformance explain ID                       one requirement: text, probes, needs, fix
     heallog-conformance standard                         the whole standard as Markdown (docs/standard.md)
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         return _subcommand(args)
-    from conformance import launch  # imports pytest: only for runs
+    from conformance.run import launch  # imports pytest: only for runs
 
     return launch.run(args)
 

@@ -21,12 +21,15 @@ from typing import Any
 
 import pytest
 
-from conformance import baseline, options, parallel, requirements, usage
+from conformance.verdicts import baseline
+from conformance.run import options, parallel
+from conformance import requirements
+from conformance.wire import usage
 from conformance.exchange import Exchange
 from conformance.outcomes import WARN_PREFIX, outcome_of
 from conformance.report import RequirementReport
-from conformance.report_redaction import redact_report
-from conformance.target.session import RunSession, SessionError
+from conformance.verdicts.redacted_reports import redact_report
+from conformance.run.session import RunSession, SessionError
 
 report_key = pytest.StashKey[RequirementReport]()
 session_key = pytest.StashKey[RunSession]()
@@ -302,7 +305,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # -- fixtures ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def run_options(pytestconfig: pytest.Config) -> options.RunOptions:
-    """The run's options, typed (``conformance.options.RunOptions``)."""
+    """The run's options, typed (``conformance.run.options.RunOptions``)."""
     return _session(pytestconfig).options
 
 
@@ -344,7 +347,7 @@ def profile(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Any:
-    """The system under test (``conformance.target.base.Target``)."""
+    """The system under test (``conformance.sut.base.Target``)."""
     try:
         return _session(pytestconfig).open()
     except SessionError as exc:
@@ -353,14 +356,14 @@ def target(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture(scope="session")
 def api(target: Any, pytestconfig: pytest.Config) -> Any:
-    """``conformance.client.ApiClient`` for the target; every exchange is recorded for failure reports."""
+    """``conformance.wire.client.ApiClient`` for the target; every exchange is recorded for failure reports."""
     return _session(pytestconfig).api
 
 
 @pytest.fixture(scope="session")
 def accounts(api: Any, target: Any, profile: Any, run_options: options.RunOptions) -> Any:
-    """``conformance.accounts.AccountFactory``: throwaway accounts of this run."""
-    from conformance.accounts import AccountFactory
+    """``conformance.actors.accounts.AccountFactory``: throwaway accounts of this run."""
+    from conformance.actors.accounts import AccountFactory
 
     return AccountFactory(api, target, profile, email_domain=run_options.email_domain)
 

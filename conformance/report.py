@@ -2,8 +2,8 @@
 
 It is registered on the controller only and reads nothing but test reports
 (their ``conformance`` data survives xdist), turns them into one verdict per
-requirement (:mod:`conformance.verdicts`), applies the baseline
-(:mod:`conformance.baseline`), sets the exit code (:data:`EXIT_CODES`), and
+requirement (:mod:`conformance.verdicts.judge`), applies the baseline
+(:mod:`conformance.verdicts.baseline`), sets the exit code (:data:`EXIT_CODES`), and
 renders the same document several ways: the terminal table, the JSON report,
 the HTML page, the Markdown summary, the HAR of failing tests' exchanges, and
 run-level JUnit properties. None of the renderings computes a verdict of its own.
@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from conformance import baseline, requirements
+from conformance.verdicts import baseline
+from conformance import requirements
 from conformance.exchange import Exchange
 from conformance.redaction import redact
-from conformance.verdicts import (
+from conformance.verdicts.judge import (
     JUDGED, VERDICTS, RequirementResult, classify, data_of, headline, requirement_verdicts,
 )  # fmt: skip
 
@@ -144,7 +145,7 @@ class RequirementReport:
     # -- output ----------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from conformance.target.session import usage_of_the_run
+        from conformance.run.session import usage_of_the_run
 
         self.finished = _now()
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)

@@ -2,21 +2,21 @@
 
 Two passes over every operation of the document (``error_trigger`` excepted: it
 fails on purpose), judged alike: no 5xx, and every answer satisfies ENV-1, RID-1
-and HDR-1 (:func:`conformance.schemathesis_checks.api1_violation`).
+and HDR-1 (:func:`conformance.fuzz.checks.api1_violation`).
 
-1. The extreme values of :mod:`conformance.extremes`: every parameter and body
+1. The extreme values of :mod:`conformance.fuzz.extremes`: every parameter and body
    field far outside its schema, and the bodies in the wrong shape or media
    type. Bounded in count (about 240 requests on the reference) and to
    ``EXTREME_SHARE`` of what is left of the budget when it starts.
-2. Schemathesis' generation (:mod:`conformance.fuzz_runner`): bounded to
+2. Schemathesis' generation (:mod:`conformance.fuzz.runner`): bounded to
    ``max_examples`` per operation and by the rest of the budget.
 
 ``--fuzz-budget SECONDS`` bounds both together, provisioning and generation
-included (:mod:`conformance.fuzz_budget`); it never exceeds a share of
+included (:mod:`conformance.fuzz.budget`); it never exceeds a share of
 pytest-timeout's per-test limit, so that limit never fires inside the tools.
 Each test records, as user properties (JSON), the requests it sent per
 documented operation (``extreme_cases``, ``fuzz_cases``) and how the budget
-went (``fuzz_budget``). The safety rules are :mod:`conformance.fuzz_client`'s.
+went (``fuzz_budget``). The safety rules are :mod:`conformance.fuzz.client`'s.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from conformance import extremes, fuzz_runner, schemathesis_checks
-from conformance.client import ClientTimeout
-from conformance.fuzz_budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
-from conformance.fuzz_client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety
+from conformance.fuzz import extremes, runner as fuzz_runner, checks as schemathesis_checks
+from conformance.wire.client import ClientTimeout
+from conformance.fuzz.budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
+from conformance.fuzz.client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety
 from conformance.outcomes import Inconclusive, Violation
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).

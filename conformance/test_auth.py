@@ -1,6 +1,6 @@
 """AUTH-1..7: tokens, guards and credentials, seen from outside.
 
-The bad-token matrix (every AUTH-2 variant of :mod:`conformance.tokens`
+The bad-token matrix (every AUTH-2 variant of :mod:`conformance.actors.tokens`
 against the representative operation of every guard class, and against
 ``logout``) is sent once per module and judged by several tests: AUTH-2 (the
 classes refuse alike), ENV-3 (the code of the user class follows the table),
@@ -29,13 +29,13 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
-from conformance import weak_secrets
+from conformance.actors import weak_secrets
 from conformance.body import describe
 from conformance.checks import auth
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun
 from conformance.profile import Operation, Profile
-from conformance.tokens import VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
+from conformance.actors.tokens import VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
 
 GUARD_CLASSES = ("user", "pro", "role")
 #: The matrix's columns: the guard classes, and logout (a forged token must not log anyone out).

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conformance import sources
+from conformance.wire import sources
 from conformance.checks import envelope
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, NotRun, Violation

@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conformance import sources
+from conformance.wire import sources
 from conformance.body import error_code
 from conformance.checks import limits
-from conformance.client import TransportFailure
+from conformance.wire.client import TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.options import RunOptions
+from conformance.run.options import RunOptions
 from conformance.outcomes import NotRun, Violation
-from conformance.target.process import run_bounded
+from conformance.sut.process import run_bounded
 
 PROFILES = ("auth_read", "login_storm", "revocation_churn", "mixed")
 #: Seconds the runner may take besides the load itself (provisioning, start-up, reports).

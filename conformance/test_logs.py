@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conformance import canaries, redaction
+from conformance.actors import canaries
+from conformance import redaction
 from conformance.checks import logs
 from conformance.checks.logs import Carrier
-from conformance.client import ApiClient, ClientTimeout, Recorder, TransportFailure
+from conformance.wire.client import ApiClient, ClientTimeout, Recorder, TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable
 

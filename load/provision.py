@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 
 from conformance.outcomes import NotRun
-from conformance.accounts import PASSWORD_LENGTH, strong_password
+from conformance.actors.accounts import PASSWORD_LENGTH, strong_password
 from conformance.profile import Profile
-from conformance.target.base import Target
+from conformance.sut.base import Target
 
 #: Bound for every provisioning request (seconds).
 REQUEST_TIMEOUT = 15.0

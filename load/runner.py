@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 from conformance import profile as profiles
 from conformance.outcomes import NotRun
-from conformance.target.base import Target
-from conformance.target.ports import free_port
-from conformance.target.process import run_bounded
+from conformance.sut.base import Target
+from conformance.sut.ports import free_port
+from conformance.sut.process import run_bounded
 from load.gate import SloError, parse_override
 from load.provision import Needs, Provisioner, ProvisioningError, write_accounts
 
@@ -188,7 +188,7 @@ def parse_env(pairs: Sequence[str]) -> dict[str, str]:
 
 def open_load_target(args: argparse.Namespace, profile: profiles.Profile) -> Target:
     """The SUT: ``--base-url`` as given, else the embedded reference started the harness's way."""
-    from conformance.target import TargetError, TargetSettings, open_target
+    from conformance.sut import TargetError, TargetSettings, open_target
 
     if args.base_url and not is_loopback(args.base_url) and not args.i_own_this_system:
         raise RunnerError(

@@ -32,11 +32,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
-from conformance.accounts import AccountFactory
-from conformance.client import ApiClient
-from conformance.sources import SourceAddresses, as_ipv4_literal
-from scenarios.ledger import Ledger
-from scenarios.logins import Logins
+from conformance.actors.accounts import AccountFactory
+from conformance.wire.client import ApiClient
+from conformance.wire.sources import SourceAddresses, as_ipv4_literal
+from scenarios.kit.ledger import Ledger
+from scenarios.kit.logins import Logins
 
 #: Examples per scenario test. Each example makes a few accounts and 10-60 requests.
 EXAMPLES = 6

@@ -13,7 +13,7 @@ import pytest
 
 from conformance.checks import lockout, revocation
 from conformance.outcomes import Inconclusive, NotApplicable
-from scenarios.helpers import guard_calls, lock_account, logout, refresh, user_call
+from scenarios.kit.helpers import guard_calls, lock_account, logout, refresh, user_call
 
 #: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
 pytestmark = pytest.mark.exclusive

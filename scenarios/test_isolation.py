@@ -18,9 +18,9 @@ from hypothesis import example, given, note
 
 from conformance.checks import isolation
 from conformance.outcomes import Inconclusive
-from scenarios.burst import operation_request, send_concurrently
-from scenarios.crossings import carry_out, create_patient, dense_plan, judge
-from scenarios.strategies import isolation_plans, pinned_in_budget
+from scenarios.kit.burst import operation_request, send_concurrently
+from scenarios.kit.crossings import carry_out, create_patient, dense_plan, judge
+from scenarios.kit.strategies import isolation_plans, pinned_in_budget
 
 #: Concurrent creates of one user (DATA-3).
 CREATE_BURST = 24

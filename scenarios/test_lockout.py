@@ -20,10 +20,10 @@ from hypothesis import example, given, note
 
 from conformance.checks import envelope, lockout
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation
-from scenarios.burst import send_concurrently
-from scenarios.helpers import lock_account
-from scenarios.race import RACE_ROUNDS, burst_size
-from scenarios.strategies import AttackPlan, Attempt, EmailCase, attack_plans, login_sequences, pinned_in_budget
+from scenarios.kit.burst import send_concurrently
+from scenarios.kit.helpers import lock_account
+from scenarios.kit.race import RACE_ROUNDS, burst_size
+from scenarios.kit.strategies import AttackPlan, Attempt, EmailCase, attack_plans, login_sequences, pinned_in_budget
 
 SAME, UPPER = EmailCase((False,)), EmailCase((True,))
 

@@ -16,8 +16,8 @@ import pytest
 from conformance.checks import envelope, revocation
 from conformance.exchange import Exchange
 from conformance.outcomes import NotRun, Violation
-from scenarios.helpers import guard_calls, let_in, logout, poll, user_call
-from scenarios.time_control import TimeControl, blocked_if_time_explains
+from scenarios.kit.helpers import guard_calls, let_in, logout, poll, user_call
+from scenarios.kit.time_control import TimeControl, blocked_if_time_explains
 
 #: A global side effect (restart, store outage, extra SUT processes): under pytest -n nothing else runs meanwhile.
 pytestmark = pytest.mark.exclusive

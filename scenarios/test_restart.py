@@ -25,10 +25,10 @@ from conformance.checks import lockout, revocation
 from conformance import redaction
 from conformance.body import describe
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
-from scenarios.helpers import guard_calls, let_in, lock_account, logout, present, refresh, user_call
-from scenarios.ledger import Entry, Ledger
-from scenarios.logins import Logins
-from scenarios.time_control import TimeControl, blocked_if_time_explains
+from scenarios.kit.helpers import guard_calls, let_in, lock_account, logout, present, refresh, user_call
+from scenarios.kit.ledger import Entry, Ledger
+from scenarios.kit.logins import Logins
+from scenarios.kit.time_control import TimeControl, blocked_if_time_explains
 
 FIXTURE = "scenarios/test_restart.py::restarted"
 

@@ -16,7 +16,7 @@ import pytest
 
 from conformance.checks import revocation
 from conformance.outcomes import should_clause
-from scenarios.helpers import created_id, guard_calls, logout, refresh, user_call, write_calls
+from scenarios.kit.helpers import created_id, guard_calls, logout, refresh, user_call, write_calls
 
 #: An id no patient has: the write probes' target when the SUT would not create one.
 NO_PATIENT = "hlc-no-such-patient"

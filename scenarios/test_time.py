@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import pytest
 
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation, should_clause
-from conformance.parallel import worker_numbers
+from conformance.run.parallel import worker_numbers
 from conformance.body import describe
-from scenarios.helpers import present
-from scenarios.ledger import MIN_AGE, Entry, Lapse, Ledger
-from scenarios.logins import Logins
+from scenarios.kit.helpers import present
+from scenarios.kit.ledger import MIN_AGE, Entry, Lapse, Ledger
+from scenarios.kit.logins import Logins
 
 #: Lapses spelled out in a failure message (the rest are counted).
 SHOWN = 3

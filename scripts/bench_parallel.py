@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from conformance.target.process import run_bounded  # noqa: E402
+from conformance.sut.process import run_bounded  # noqa: E402
 
 
 def run(*args: str) -> float:

@@ -30,15 +30,16 @@ from typing import Any
 
 import jwt
 
-from conformance import redaction, usage
+from conformance import redaction
+from conformance.wire import usage
 from conformance.checks.limits import retry_after_seconds
 from conformance.redaction import redact
-from conformance.client import ApiClient
+from conformance.wire.client import ApiClient
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
 from conformance.profile import Profile
-from conformance.target.base import Target
-from conformance.target.errors import TargetError
+from conformance.sut.base import Target
+from conformance.sut.errors import TargetError
 
 PASSWORD_LENGTH = 20
 #: Seconds a provisioning request may spend waiting out 429s in total, beyond the declared window.
@@ -115,7 +116,7 @@ class ProvisioningClients:
     """
 
     def __init__(self, api: ApiClient, profile: Profile) -> None:
-        from conformance.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
+        from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
 
         sources = profile.sources
         offset = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) * sources.provisioning_count

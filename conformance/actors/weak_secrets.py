@@ -56,4 +56,4 @@ def parse(text: str) -> tuple[WeakSecret, ...]:
 @functools.cache
 def load() -> tuple[WeakSecret, ...]:
     """The packaged dictionary."""
-    return parse(resources.files("conformance").joinpath("data", DATA_FILE).read_text(encoding="utf-8"))
+    return parse(resources.files("conformance.actors").joinpath("data", DATA_FILE).read_text(encoding="utf-8"))

@@ -261,5 +261,5 @@ def weak_secrets_refused(answers: Sequence[tuple[str, Exchange]]) -> None:
             exchange=accepted[0][1],
             hint="sign with a random key of at least 32 bytes from the environment (e.g. secrets.token_urlsafe(32)), "
             "in every environment, and keep no default or fallback key beside it; the entries are listed "
-            "in conformance/data/weak_secrets.txt",
+            "in conformance/actors/data/weak_secrets.txt",
         )

@@ -1,6 +1,6 @@
 """Production start-up validation of contract §6 (CONF-1).
 
-The input is a :class:`~conformance.target.base.StartResult`: how a SUT process
+The input is a :class:`~conformance.sut.base.StartResult`: how a SUT process
 started with a given configuration ended (exit code, or ``None`` when it was
 still running at the bound and was stopped), what it printed, and how long it
 took. Setting names come from the profile's ``[config]`` table.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from conformance.outcomes import Inconclusive, Violation
 
 if TYPE_CHECKING:
-    from conformance.target.base import StartResult
+    from conformance.sut.base import StartResult
 
 OUTPUT_EXCERPT = 400
 

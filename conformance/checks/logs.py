@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.canaries import first_form_in, mask
+from conformance.actors.canaries import first_form_in, mask
 from conformance.exchange import Exchange, Headers, RecordedRequest, RecordedResponse
 from conformance.outcomes import NotApplicable, Violation
 
@@ -69,7 +69,7 @@ def no_canary_in_logs(
     *,
     request_id_header: str = REQUEST_ID_HEADER,
 ) -> None:
-    """LOG-1: no line contains a submitted secret in any encoding of :func:`conformance.canaries.encodings`.
+    """LOG-1: no line contains a submitted secret in any encoding of :func:`conformance.actors.canaries.encodings`.
 
     ``canaries`` maps a label ("password", "searched email"...) to the value
     submitted; ``carried`` names, per label, the requests that carried it. A

@@ -13,7 +13,7 @@ response into an :class:`~conformance.exchange.Exchange`. They read the profile
 from :func:`judging`, a context manager; outside it they judge by the default
 profile, so the schemathesis CLI can use them too::
 
-    SCHEMATHESIS_HOOKS=conformance.schemathesis_checks \
+    SCHEMATHESIS_HOOKS=conformance.fuzz.checks \
         schemathesis run URL/openapi.json --checks every_response_conforms,no_server_error
 """
 

@@ -30,16 +30,18 @@ from typing import TYPE_CHECKING, Any
 import requests
 import schemathesis
 
-from conformance import redaction, schemathesis_checks, sources, usage
-from conformance.client import ApiClient, ClientTimeout, TransportFailure
+from conformance import redaction
+from conformance.fuzz import checks as schemathesis_checks
+from conformance.wire import sources, usage
+from conformance.wire.client import ApiClient, ClientTimeout, TransportFailure
 from conformance.exchange import Headers, RecordedRequest, to_curl
 from conformance.outcomes import NotRun, Violation
 
 if TYPE_CHECKING:
-    from conformance.accounts import Account, AccountFactory
-    from conformance.extremes import Probe
+    from conformance.actors.accounts import Account, AccountFactory
+    from conformance.fuzz.extremes import Probe
     from conformance.profile import Profile
-    from conformance.target.base import Target
+    from conformance.sut.base import Target
 
 #: Operations that end the session or change the credentials they are called with.
 SESSION_ENDING = frozenset({"logout", "change_password"})
@@ -188,7 +190,7 @@ class CaseSender:
         except requests.ConnectionError as exc:
             raise no_answer(_recorded(exc.request), exc, sent=f"a case of {case.operation.label}") from None
         if response.status_code >= 500 or "close" in response.headers.get("connection", "").lower():
-            self.session.close()  # never reuse a connection after a 5xx (conformance.connections says why)
+            self.session.close()  # never reuse a connection after a 5xx (conformance.wire.connections says why)
         violation = schemathesis_checks.api1_violation(schemathesis_checks.to_exchange(response), self.judgement)
         if violation is not None:
             raise violation
@@ -225,7 +227,7 @@ class ProbeSender:
     def send(self, probe: Probe) -> Violation | None:
         """Send one probe (unless a rate budget holds it back); the answer's API-1 violation, if any.
 
-        Raises :class:`~conformance.client.ClientTimeout` (inconclusive) when the client gave up waiting.
+        Raises :class:`~conformance.wire.client.ClientTimeout` (inconclusive) when the client gave up waiting.
         """
         if not self.spending.admit(probe.label, probe.operation):
             return None

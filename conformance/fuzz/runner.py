@@ -39,7 +39,7 @@ from schemathesis.core.result import Err
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
-from conformance.fuzz_budget import BudgetSpent, FuzzBudget, hard_stop
+from conformance.fuzz.budget import BudgetSpent, FuzzBudget, hard_stop
 from conformance.outcomes import Inconclusive, Violation
 
 #: Characters of a tool's message kept in the inconclusive reason.

@@ -8,7 +8,7 @@ harness installed into a backend team's environment that is the wrong one
 - ``-c <package>/harness.ini`` and ``--rootdir <parent of the package>``:
   with both given pytest no longer derives the root from the command line's
   paths, so a path-valued option written with a space (``--profile
-  /abs/p.toml``) cannot move it (see :mod:`conformance.spaced_options`),
+  /abs/p.toml``) cannot move it (see :mod:`conformance.run.spaced_options`),
   and node ids read ``conformance/test_auth.py::...`` as in the checkout;
 - the configuration's ``testpaths`` (``conformance``, ``scenarios``) under
   that root when the command line names no test path: pytest itself uses
@@ -34,7 +34,7 @@ import conformance
 PACKAGE_DIR = Path(conformance.__file__).resolve().parent
 #: The root of the suites' node ids: site-packages when installed, the checkout when editable.
 ROOT_DIR = PACKAGE_DIR.parent
-CONFIG_FILE = PACKAGE_DIR / "harness.ini"
+CONFIG_FILE = PACKAGE_DIR / "run" / "harness.ini"
 CACHE_ENV = "HEALLOG_CONFORMANCE_CACHE"
 
 

@@ -1,6 +1,6 @@
 """Running the suites in parallel with pytest-xdist (``pytest -n auto``): one SUT, shared by the workers.
 
-- The controller owns the managed target (:class:`~conformance.target.shared.TargetServer`,
+- The controller owns the managed target (:class:`~conformance.sut.shared.TargetServer`,
   opened when the first worker asks) and hands each worker the address to attach
   to; the workers never start a SUT of their own.
 - Tests are distributed by module (``--dist loadscope`` unless asked otherwise),
@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from conformance import usage
-from conformance.target.shared import ExclusiveLock, TargetServer
+from conformance.wire import usage
+from conformance.sut.shared import ExclusiveLock, TargetServer
 
 EXCLUSIVE_MARKER = "exclusive"
 
@@ -87,7 +87,7 @@ class Worker:
             self.lock.release()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from conformance.target.session import usage_of_the_run
+        from conformance.run.session import usage_of_the_run
 
         counts = usage_of_the_run(self.config)
         self.config.workeroutput["conformance_usage"] = counts  # type: ignore[attr-defined]

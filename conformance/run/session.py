@@ -13,13 +13,13 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import conformance.target as targets
+import conformance.sut as targets
 from conformance.profile import Profile, ProfileError, load
 
 if TYPE_CHECKING:
-    from conformance.client import ApiClient, Recorder
-    from conformance.options import RunOptions
-    from conformance.target.base import Target
+    from conformance.wire.client import ApiClient, Recorder
+    from conformance.run.options import RunOptions
+    from conformance.sut.base import Target
 
 
 class SessionError(Exception):
@@ -54,15 +54,15 @@ class RunSession:
         """Open the target once (later calls return it); :class:`SessionError` on bad input."""
         if self.target is not None:
             return self.target
-        from conformance.client import ApiClient, Recorder
+        from conformance.wire.client import ApiClient, Recorder
 
-        from conformance.pacing import Pacer
-        from conformance.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
+        from conformance.wire.pacing import Pacer
+        from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
 
         profile = self.load_profile()
         try:
             if self.shared is not None:
-                from conformance.target.shared import AttachedTarget
+                from conformance.sut.shared import AttachedTarget
 
                 target: Target = AttachedTarget(profile, self.shared)
             else:
@@ -103,7 +103,7 @@ def session_of(config) -> RunSession | None:
 
 def usage_of_the_run(config) -> dict:
     """Requests sent, accounts created, retries and seconds of pacing, as the run's counters have them."""
-    from conformance import usage
+    from conformance.wire import usage
 
     counts: dict = dict(usage.snapshot())
     session = session_of(config)

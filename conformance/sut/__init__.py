@@ -1,9 +1,9 @@
 """Targets: what the suites talk to, and how the harness gets hold of it.
 
 ``open_target(settings, profile)`` is the only entry point: with a base URL it
-opens an :class:`~conformance.target.external.ExternalTarget` after a 5 s
+opens an :class:`~conformance.sut.external.ExternalTarget` after a 5 s
 health preflight; without one it starts the SUT itself
-(:class:`~conformance.target.managed.ManagedTarget`). Bad input raises
+(:class:`~conformance.sut.managed.ManagedTarget`). Bad input raises
 :class:`TargetError` with one clear first line.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from conformance.target.base import PrivilegedAccount, StartResult, Target
-from conformance.target.errors import TargetError
-from conformance.target.settings import TargetSettings
+from conformance.sut.base import PrivilegedAccount, StartResult, Target
+from conformance.sut.errors import TargetError
+from conformance.sut.settings import TargetSettings
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
@@ -24,11 +24,11 @@ __all__ = ["PrivilegedAccount", "StartResult", "Target", "TargetError", "TargetS
 def open_target(settings: TargetSettings, profile: Profile) -> Target:
     """The external target when ``settings.base_url`` is set, else a started managed target."""
     if settings.base_url:
-        from conformance.target.external import ExternalTarget
+        from conformance.sut.external import ExternalTarget
 
         if not settings.base_url.startswith(("http://", "https://")):
             raise TargetError(f"--base-url {settings.base_url!r} must start with http:// or https://")
         return ExternalTarget.open(settings, profile)
-    from conformance.target.managed import ManagedTarget
+    from conformance.sut.managed import ManagedTarget
 
     return ManagedTarget.open(settings, profile)

@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING
 import httpx
 
 from conformance.outcomes import Inconclusive, NotRun
-from conformance.target import health
-from conformance.target.base import PrivilegedAccount, Target
-from conformance.target.errors import TargetError
-from conformance.target.logs import LogCommand, LogFile
-from conformance.target.otp import CommandOtp, FixedOtp
-from conformance.target.privileged import load_accounts_file, matching, new_credentials, render_seed_command, run_seed
-from conformance.target.process import render_command, run_bounded
+from conformance.sut import health
+from conformance.sut.base import PrivilegedAccount, Target
+from conformance.sut.errors import TargetError
+from conformance.sut.logs import LogCommand, LogFile
+from conformance.sut.otp import CommandOtp, FixedOtp
+from conformance.sut.privileged import load_accounts_file, matching, new_credentials, render_seed_command, run_seed
+from conformance.sut.process import render_command, run_bounded
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
-    from conformance.target import TargetSettings
+    from conformance.sut import TargetSettings
 
 RESTART_CMD_TIMEOUT = 300.0
 #: What an external --seed-cmd may use (there is no data dir or port of ours to give it).

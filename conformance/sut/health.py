@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from conformance import usage
-from conformance.target.errors import TargetError
+from conformance.wire import usage
+from conformance.sut.errors import TargetError
 
 if TYPE_CHECKING:
     from conformance.profile import Profile

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from conformance.target.process import render_command, run_bounded
+from conformance.sut.process import render_command, run_bounded
 
 LOG_CMD_TIMEOUT = 30.0
 #: Lines remembered at a --sut-log-cmd mark to find the same place in a later output.

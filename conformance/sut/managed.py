@@ -30,20 +30,20 @@ import httpx
 
 from conformance import redaction
 from conformance.outcomes import NotRun
-from conformance.target import health
-from conformance.target.base import PrivilegedAccount, StartResult, Target
-from conformance.target.errors import TargetError
-from conformance.target.logs import LogFile
-from conformance.target.otp import CommandOtp, FixedOtp, MailboxOtp
-from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
-from conformance.target.privileged import new_credentials, run_seed
-from conformance.target.process import PLACEHOLDERS, ManagedProcess, render_command
-from conformance.target.providers import ExistingStore, Service, check_services, start_service
-from conformance.target.smtp_sink import SmtpSink
+from conformance.sut import health
+from conformance.sut.base import PrivilegedAccount, StartResult, Target
+from conformance.sut.errors import TargetError
+from conformance.sut.logs import LogFile
+from conformance.sut.otp import CommandOtp, FixedOtp, MailboxOtp
+from conformance.sut.ports import LOOPBACK, free_port, port_in_use_message
+from conformance.sut.privileged import new_credentials, run_seed
+from conformance.sut.process import PLACEHOLDERS, ManagedProcess, render_command
+from conformance.sut.providers import ExistingStore, Service, check_services, start_service
+from conformance.sut.smtp_sink import SmtpSink
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
-    from conformance.target import TargetSettings
+    from conformance.sut import TargetSettings
 
 DEFAULT_SUT_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
 DEFAULT_SEED_CMD = "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir}"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import time
 
-from conformance.target.errors import TargetError
-from conformance.target.process import render_command, run_bounded
-from conformance.target.smtp_sink import SmtpSink
+from conformance.sut.errors import TargetError
+from conformance.sut.process import render_command, run_bounded
+from conformance.sut.smtp_sink import SmtpSink
 
 COMMAND_TIMEOUT = 10.0
 RETRY_INTERVAL = 0.5

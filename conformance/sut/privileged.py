@@ -26,9 +26,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from conformance.target.base import PrivilegedAccount
-from conformance.target.errors import TargetError
-from conformance.target.process import render_command, run_bounded
+from conformance.sut.base import PrivilegedAccount
+from conformance.sut.errors import TargetError
+from conformance.sut.process import render_command, run_bounded
 
 SEED_TIMEOUT = 60.0
 #: The environment variable a seed command finds the password in (it is also written to its standard input).

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.target.errors import TargetError
+from conformance.sut.errors import TargetError
 
 #: Placeholders a ``--sut-cmd`` (and ``--seed-cmd``) may use, and what they become.
 PLACEHOLDERS = {

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from conformance.outcomes import NotRun
-from conformance.target.errors import TargetError
-from conformance.target.ports import LOOPBACK, free_port, port_in_use_message
-from conformance.target.process import ManagedProcess
+from conformance.sut.errors import TargetError
+from conformance.sut.ports import LOOPBACK, free_port, port_in_use_message
+from conformance.sut.process import ManagedProcess
 
 DOCKER_PING_TIMEOUT = 2
 REDIS_READY_TIMEOUT = 10.0  # seconds for a (re)started store to answer

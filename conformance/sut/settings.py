@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from conformance.options import RunOptions
+    from conformance.run.options import RunOptions
 
 
 @dataclass

@@ -25,7 +25,7 @@ from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import Any
 
-from conformance.target.base import PrivilegedAccount, StartResult, Target
+from conformance.sut.base import PrivilegedAccount, StartResult, Target
 
 #: What a worker may ask of the controller's target.
 FORWARDED = ("otp_code", "privileged_account", "log_mark", "log_lines", "restart", "peer_url", "stop_store",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
 
-from conformance.target.ports import LOOPBACK
+from conformance.sut.ports import LOOPBACK
 
 #: The reference's wording first, then any standalone code of the right length.
 CODE_PHRASE = re.compile(r"verification code is\D{0,5}(\d+)", re.IGNORECASE)

@@ -16,7 +16,7 @@ aggregates a requirement's tests:
     not applicable  every test found the property does not apply to this SUT
 
 in that order of precedence. The baseline adds ``known`` and ``fixed``
-(:mod:`conformance.baseline`).
+(:mod:`conformance.verdicts.baseline`).
 """
 
 from __future__ import annotations

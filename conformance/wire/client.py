@@ -2,8 +2,8 @@
 
 Every request goes through :class:`ApiClient`, which resolves a logical
 operation of the profile to a method and path, waits its turn when the
-operation is rate limited (:mod:`conformance.pacing`), sends it with bounded
-timeouts over connections handled as :mod:`conformance.connections` says, and
+operation is rate limited (:mod:`conformance.wire.pacing`), sends it with bounded
+timeouts over connections handled as :mod:`conformance.wire.connections` says, and
 returns an :class:`~conformance.exchange.Exchange`. Each exchange is also
 handed to a :class:`Recorder`, so that the plugin can attach the last few
 exchanges of a failing test to its report.
@@ -24,11 +24,11 @@ from typing import Any
 
 import httpx
 
-from conformance import usage
-from conformance.connections import RETRIED_EXTENSION, ConnectionRules
+from conformance.wire import usage
+from conformance.wire.connections import RETRIED_EXTENSION, ConnectionRules
 from conformance.exchange import Exchange, Headers, RecordedRequest, to_curl
 from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, excerpt
-from conformance.pacing import Pacer
+from conformance.wire.pacing import Pacer
 from conformance.profile import Profile
 from conformance.redaction import redact
 
@@ -44,7 +44,7 @@ class TransportFailure(AssertionError):
     An ``AssertionError`` so that pytest reports the test as failed: a SUT
     that drops the connection instead of answering breaks whatever the test
     was checking. A stale pooled connection is not this: it is retried once on
-    a fresh connection first (:mod:`conformance.connections`).
+    a fresh connection first (:mod:`conformance.wire.connections`).
     """
 
     def __init__(self, request: RecordedRequest, cause: BaseException) -> None:

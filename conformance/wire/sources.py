@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance import usage
+from conformance.wire import usage
 from conformance.outcomes import NotRun
 from conformance.profile import Sources
 

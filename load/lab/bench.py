@@ -1,4 +1,4 @@
-"""``python -m load.bench decode-cost``: the standard's performance claims, measured side by side.
+"""``python -m load.lab.bench decode-cost``: the standard's performance claims, measured side by side.
 
 A benchmark, not a test: it prints figures. Each comparison starts the
 embedded reference twice (a baseline and a variant: a defect, or more server
@@ -8,13 +8,13 @@ alike). It reports requests per second and p95 of every round, the CPU the
 SUT's processes and each locust process used, their medians and the ratios.
 
     decode-cost       auth_read, clean vs REFERENCE_DEFECTS=multi-decode (one JWT decode vs three);
-                      first the instructions per request of both (callgrind, :mod:`load.instructions`),
+                      first the instructions per request of both (callgrind, :mod:`load.lab.instructions`),
                       twice: exit code 1 if the two ratios differ by 2 % or more
     revocation-store  auth_read, Redis revocation store vs REFERENCE_DEFECTS=memory-revocation
     workers           auth_read with the checks on, from 2 locust worker processes, against
                       `serve` (one process) vs `serve --workers 2`
     generator         one locust worker process, checks on vs off, against the replay server
-                      (:mod:`load.replay`: the reference's answers recorded once, replayed at no cost),
+                      (:mod:`load.lab.replay`: the reference's answers recorded once, replayed at no cost),
                       so the generator and not the SUT is the limit
 """
 
@@ -35,8 +35,8 @@ from typing import Any
 import httpx
 
 from conformance import profile as profiles
-from conformance.target import TargetError, TargetSettings, open_target
-from load import instructions, procfs, replay
+from conformance.sut import TargetError, TargetSettings, open_target
+from load.lab import instructions, procfs, replay
 from load.provision import Needs, Provisioner, ProvisioningError
 from load.runner import LOCUST_MASTER_PORT, Distribution, LoadRun, RunnerError, free_port, load_sut_env, provision, run_locust
 
@@ -341,7 +341,7 @@ def instruction_counts(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m load.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m load.lab.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("comparison", choices=sorted(COMPARISONS))
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side (default 3)")
     parser.add_argument("--users", type=int, default=8, help="concurrent users (default 8)")
@@ -374,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = args.out.resolve() / args.comparison
         text = run(comparison, rounds=args.rounds, users=args.users, duration=args.duration, out=out)
     except (RunnerError, TargetError, ProvisioningError, instructions.InstructionError, procfs.ProcError) as exc:
-        print(f"python -m load.bench: {exc}", file=sys.stderr)
+        print(f"python -m load.lab.bench: {exc}", file=sys.stderr)
         return 2
     print(text)
     return 0 if stable else 1

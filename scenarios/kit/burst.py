@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from conformance import usage
-from conformance.client import ClientTimeout, TransportFailure
+from conformance.wire import usage
+from conformance.wire.client import ClientTimeout, TransportFailure
 from conformance.exchange import Exchange, Headers, RecordedRequest
 from conformance.profile import Profile
 
@@ -71,7 +71,7 @@ def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency:
 
     ``warm_path`` (an unguarded, unlimited path such as health) is requested
     ``concurrency`` times at once first, to open the connections. A request
-    without a response raises :class:`~conformance.client.TransportFailure`.
+    without a response raises :class:`~conformance.wire.client.TransportFailure`.
     """
     return asyncio.run(asyncio.wait_for(
         _burst(base_url, planned, concurrency, warm_path, local_address), timeout=timeout))  # fmt: skip

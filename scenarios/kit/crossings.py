@@ -1,6 +1,6 @@
 """Several users' creates, listings, searches and reads in one concurrent burst, judged for DATA-1 .. DATA-3.
 
-Shared by ``test_isolation.py`` and by ``python -m scenarios.measure_isolation_race``,
+Shared by ``test_isolation.py`` and by ``python -m scenarios.measure.isolation_race``,
 which measures how often a plan catches a SUT. :func:`carry_out` makes the
 plan's users (each with a seed patient; every name carries one fragment, so a
 search not scoped to the caller would find the others'), warms their listings
@@ -20,9 +20,9 @@ from conformance.checks import isolation
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable
 from conformance.profile import Profile
-from scenarios.burst import operation_request, send_concurrently
-from scenarios.helpers import created_id
-from scenarios.strategies import IsolationPlan
+from scenarios.kit.burst import operation_request, send_concurrently
+from scenarios.kit.helpers import created_id
+from scenarios.kit.strategies import IsolationPlan
 
 LETTER = {"create": "C", "list": "L", "search": "S", "get_foreign": "G"}
 

@@ -14,8 +14,8 @@ from conformance.body import describe
 from conformance.checks import lockout, revocation
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable
-from scenarios.ledger import Entry
-from scenarios.logins import Logins
+from scenarios.kit.ledger import Entry
+from scenarios.kit.logins import Logins
 
 
 def guard_calls(api: Any, profile: Any, token: str, *, base_url: str | None = None) -> dict[str, Exchange]:

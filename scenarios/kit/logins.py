@@ -24,7 +24,7 @@ from conformance.body import error_code
 from conformance.checks import lockout
 from conformance.exchange import Exchange
 from conformance.profile import Profile
-from scenarios.burst import login_request
+from scenarios.kit.burst import login_request
 
 
 class Logins:

@@ -1,6 +1,6 @@
 """The LOCK-2 race: many wrong passwords for one email at once.
 
-Shared by the scenario test and by ``python -m scenarios.measure_lockout_race``,
+Shared by the scenario test and by ``python -m scenarios.measure.lockout_race``,
 which measures how often the race is caught against a given SUT.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conformance.exchange import Exchange
 from conformance.profile import Profile
-from scenarios.burst import login_request, send_concurrently
+from scenarios.kit.burst import login_request, send_concurrently
 
 #: Wrong passwords per burst, all in flight at once. Below the default per-IP login limit (60/60),
 #: so that a burst from a fresh source address is never rate-limited.
@@ -23,7 +23,7 @@ def burst_size(profile: Profile, *, own_address: bool, spread: bool = False) -> 
     """How many attempts one burst may send.
 
     From fresh addresses: the full burst when it may be ``spread`` over several
-    (``scenarios.logins``), else what one address's limit leaves room for (and a
+    (``scenarios.kit.logins``), else what one address's limit leaves room for (and a
     control); from the run's own address, a third of the limit.
     """
     count = profile.rate_limits.login.count

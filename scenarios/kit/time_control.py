@@ -17,9 +17,9 @@ from __future__ import annotations
 from conformance.checks import revocation
 from conformance.body import describe
 from conformance.outcomes import Inconclusive, NotApplicable
-from scenarios.helpers import let_in, lock_account, logout, present, user_call
-from scenarios.ledger import MIN_AGE, Entry, Ledger
-from scenarios.logins import Logins
+from scenarios.kit.helpers import let_in, lock_account, logout, present, user_call
+from scenarios.kit.ledger import MIN_AGE, Entry, Ledger
+from scenarios.kit.logins import Logins
 
 
 class TimeControl:

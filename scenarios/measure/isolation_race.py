@@ -1,10 +1,10 @@
 """Measure how often a DATA-1 plan catches a SUT, run after run.
 
-    python -m scenarios.measure_isolation_race --runs 20 --defects current-user-cache
-    python -m scenarios.measure_isolation_race --runs 20 --defects current-user-cache --plan sequential
-    python -m scenarios.measure_isolation_race --runs 20 --sut-cmd 'cd ../other && {python} -m reference serve ...'
+    python -m scenarios.measure.isolation_race --runs 20 --defects current-user-cache
+    python -m scenarios.measure.isolation_race --runs 20 --defects current-user-cache --plan sequential
+    python -m scenarios.measure.isolation_race --runs 20 --sut-cmd 'cd ../other && {python} -m reference serve ...'
 
-Each run is one example of the isolation scenario (``scenarios.crossings``):
+Each run is one example of the isolation scenario (``scenarios.kit.crossings``):
 fresh users from a fresh loopback address, the plan's burst, the listings
 after it, judged by ``crossings.judge``. Plans: ``warm`` and ``after-writes``
 are the scenario's pinned dense examples; ``sequential`` is ``warm`` sent one
@@ -22,12 +22,12 @@ import sys
 import time
 
 from conformance import profile as profiles
-from conformance.accounts import AccountFactory
-from conformance.client import ApiClient
+from conformance.actors.accounts import AccountFactory
+from conformance.wire.client import ApiClient
 from conformance.outcomes import Inconclusive, Violation
-from conformance.target import TargetSettings, open_target
+from conformance.sut import TargetSettings, open_target
 from scenarios.conftest import Sides
-from scenarios.crossings import carry_out, judge
+from scenarios.kit.crossings import carry_out, judge
 from scenarios.test_isolation import DENSE_AFTER_WRITES, DENSE_WARM
 
 PLANS = {
@@ -38,7 +38,7 @@ PLANS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scenarios.measure_isolation_race",
+    parser = argparse.ArgumentParser(prog="python -m scenarios.measure.isolation_race",
                                      description=__doc__.split("\n")[0])  # fmt: skip
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--plan", choices=sorted(PLANS), default="warm")

@@ -1,10 +1,10 @@
 """Measure how often the LOCK-2 race burst catches a SUT, run after run.
 
-    python -m scenarios.measure_lockout_race --runs 100                    # the clean embedded reference
-    python -m scenarios.measure_lockout_race --runs 100 --defects racy-lockout
-    python -m scenarios.measure_lockout_race --runs 20 --base-url http://127.0.0.1:8000
+    python -m scenarios.measure.lockout_race --runs 100                    # the clean embedded reference
+    python -m scenarios.measure.lockout_race --runs 100 --defects racy-lockout
+    python -m scenarios.measure.lockout_race --runs 20 --base-url http://127.0.0.1:8000
 
-Each run is exactly what the scenario test does (``scenarios.race``):
+Each run is exactly what the scenario test does (``scenarios.kit.race``):
 ``RACE_ROUNDS`` bursts, each of ``RACE_BURST`` concurrent wrong passwords for a
 fresh unknown email from a fresh loopback address, judged by
 ``lockout.at_most_n_invalid_credentials``; a run is flagged when any burst is.
@@ -22,13 +22,13 @@ import time
 
 from conformance import profile as profiles
 from conformance.checks import lockout
-from conformance.target import TargetSettings, open_target
-from scenarios.race import RACE_ROUNDS, burst_size, wrong_password_burst
-from conformance.sources import SourceAddresses
+from conformance.sut import TargetSettings, open_target
+from scenarios.kit.race import RACE_ROUNDS, burst_size, wrong_password_burst
+from conformance.wire.sources import SourceAddresses
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scenarios.measure_lockout_race",
+    parser = argparse.ArgumentParser(prog="python -m scenarios.measure.lockout_race",
                                      description=__doc__.split("\n")[0])  # fmt: skip
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--defects", default="", help="REFERENCE_DEFECTS for the embedded reference (managed mode)")

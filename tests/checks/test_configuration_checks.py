@@ -6,7 +6,7 @@ import pytest
 
 from conformance.checks import configuration
 from conformance.outcomes import Inconclusive, Violation
-from conformance.target.base import StartResult
+from conformance.sut.base import StartResult
 
 REFUSED = StartResult(exit_code=1, output='{"event": "invalid configuration", "setting": "SECRET_KEY"}\n', seconds=1.2)
 

@@ -10,7 +10,7 @@ import requests
 import schemathesis
 
 from conformance import profile as profiles
-from conformance import schemathesis_checks as sc
+from conformance.fuzz import checks as sc
 from conformance.checks import envelope, every_response
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
@@ -341,7 +341,7 @@ def test_every_response_reports_a_failure_dressed_as_success(profile):
     assert "ENV-7" in [v.requirement for v in violations]
 
 
-# -- API-1 adapters (conformance.schemathesis_checks) -------------------------------
+# -- API-1 adapters (conformance.fuzz.checks) -------------------------------
 
 
 def schemathesis_response(status, headers, body, *, request_headers=None):

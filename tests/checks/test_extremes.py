@@ -1,4 +1,4 @@
-"""The extreme-value generator (conformance.extremes): which kinds each field gets, and the bytes they become."""
+"""The extreme-value generator (conformance.fuzz.extremes): which kinds each field gets, and the bytes they become."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote
 
 import pytest
 
-from conformance import extremes
+from conformance.fuzz import extremes
 
 DOCUMENT = {
     "openapi": "3.1.0",

@@ -1,4 +1,4 @@
-"""The fuzz budget's clock and its hard stop (conformance.fuzz_budget)."""
+"""The fuzz budget's clock and its hard stop (conformance.fuzz.budget)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conformance.fuzz_budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
+from conformance.fuzz.budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
 
 
 class FakeClock:

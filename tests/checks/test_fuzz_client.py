@@ -1,4 +1,4 @@
-"""The extreme pass's transport (conformance.fuzz_client.ProbeSender) over an in-process stand-in for the SUT."""
+"""The extreme pass's transport (conformance.fuzz.client.ProbeSender) over an in-process stand-in for the SUT."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import httpx
 import pytest
 
 from conformance import profile as profiles
-from conformance.accounts import Account
-from conformance.client import ApiClient, ClientTimeout
-from conformance.extremes import Probe
-from conformance.fuzz_client import ProbeSender, Safety
-from conformance.schemathesis_checks import Judgement
+from conformance.actors.accounts import Account
+from conformance.wire.client import ApiClient, ClientTimeout
+from conformance.fuzz.extremes import Probe
+from conformance.fuzz.client import ProbeSender, Safety
+from conformance.fuzz.checks import Judgement
 
-pytestmark = pytest.mark.filterwarnings("ignore::conformance.schemathesis_checks.FuzzFinding")
+pytestmark = pytest.mark.filterwarnings("ignore::conformance.fuzz.checks.FuzzFinding")
 
 HEADERS = {
     "content-type": "application/json",

@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 
-from conformance import canaries
+from conformance.actors import canaries
 from conformance.checks import logs
 from conformance.checks.logs import LogRecord, NonJsonLine
 from conformance.exchange import Exchange

@@ -11,9 +11,9 @@ import uuid
 import jwt
 import pytest
 
-from conformance import weak_secrets
+from conformance.actors import weak_secrets
 from conformance.outcomes import Inconclusive, NotRun
-from conformance.tokens import (
+from conformance.actors.tokens import (
     ALG_NONE_SPELLINGS, EXPECTED_CODES, JKU_URL, KID_INJECTIONS, OVERSIZED_LENGTH, VARIANT_BY_ID, VARIANTS, X5U_URL,
     Session, TokenForge, b64url_json, sign_hmac, unknown_subject,
 )  # fmt: skip

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conformance import baseline
+from conformance.verdicts import baseline
 
 TODAY = datetime.date(2026, 12, 1)
 

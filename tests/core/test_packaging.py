@@ -39,7 +39,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_holds_the_catalogue_the_configuration_and_the_profile(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("conformance/requirements.toml", "conformance/harness.ini", "conformance/profile/default.toml",
+    for name in ("conformance/requirements.toml", "conformance/run/harness.ini", "conformance/profile/default.toml",
                  "conformance/render/html.py", "conformance/__main__.py", "scenarios/conftest.py"):  # fmt: skip
         assert name in names, name
 
@@ -50,7 +50,7 @@ def test_wheel_declares_the_command_and_both_pytest_plugins(wheel):
     parser.read_string(zipfile.ZipFile(wheel).read(entry_points).decode())
     assert parser["console_scripts"]["heallog-conformance"] == "conformance.cli:main"
     assert dict(parser["pytest11"]) == {"conformance.plugin": "conformance.plugin",
-                                        "conformance.spaced_options": "conformance.spaced_options"}  # fmt: skip
+                                        "conformance.run.spaced_options": "conformance.run.spaced_options"}  # fmt: skip
 
 
 def test_installed_package_explains_a_requirement_from_its_own_files(wheel, tmp_path):

@@ -136,9 +136,9 @@ def test_listing_has_id_level_title_and_text_of_each():
 def test_the_standard_is_in_the_installed_package():
     """What the command line and the report read at run time comes from the package, not the checkout."""
     package = resources.files("conformance")
-    for name in ("requirements.toml", "harness.ini", "profile/default.toml"):
+    for name in ("requirements.toml", "run/harness.ini", "profile/default.toml"):
         assert package.joinpath(name).is_file(), name
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     data = pyproject["tool"]["setuptools"]["package-data"]["conformance"]
-    assert "*.toml" in data and "*.ini" in data
+    assert "*.toml" in data and "run/*.ini" in data and "actors/data/*.txt" in data
     assert pyproject["project"]["scripts"]["heallog-conformance"] == "conformance.cli:main"

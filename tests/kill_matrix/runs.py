@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.target.process import run_bounded
+from conformance.sut.process import run_bounded
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PARALLEL_RUNS = 2  # busy runs at a time

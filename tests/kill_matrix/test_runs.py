@@ -1,4 +1,4 @@
-"""A harness run's command, its lane and its row in the document (how it is stopped is ``run_bounded``'s, tested in tests/target/test_process.py)."""
+"""A harness run's command, its lane and its row in the document (how it is stopped is ``run_bounded``'s, tested in tests/sut/test_process.py)."""
 
 from __future__ import annotations
 

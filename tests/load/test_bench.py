@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from load import bench, instructions, procfs, replay
+from load.lab import bench, instructions, procfs, replay
 
 
 def test_rounds_alternate_abba_so_drift_hits_both_sides():

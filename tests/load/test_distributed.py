@@ -31,7 +31,7 @@ STARTUP_TIMEOUT = 60
 
 @pytest.fixture(scope="module")
 def embedded_sut():
-    from conformance.target import TargetSettings, open_target
+    from conformance.sut import TargetSettings, open_target
     from load.runner import load_sut_env
 
     profile = profiles.load()

@@ -1,4 +1,4 @@
-"""The decode claim in work: the small variant of ``python -m load.bench decode-cost`` (30 s on a quiet machine).
+"""The decode claim in work: the small variant of ``python -m load.lab.bench decode-cost`` (30 s on a quiet machine).
 
 Two references under callgrind (clean and multi-decode), the auth_read mix
 sent through each, instructions counted per request, twice. Instruction
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from load import bench, instructions
+from load.lab import bench, instructions
 
 pytestmark = pytest.mark.skipif(instructions.available() is not None, reason=f"valgrind {instructions.available()}")
 

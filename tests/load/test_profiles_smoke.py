@@ -29,7 +29,7 @@ RUN_TIMEOUT = 120
 @pytest.fixture(scope="module")
 def embedded_sut():
     """One embedded reference for the smoke runs, started the way the harness starts it."""
-    from conformance.target import TargetSettings, open_target
+    from conformance.sut import TargetSettings, open_target
     from load.runner import load_sut_env
 
     profile = profiles.load()

@@ -214,7 +214,7 @@ def gone(pid: int, timeout: float = 10.0) -> bool:
 
 def test_a_process_over_its_bound_is_stopped_with_everything_it_forked(tmp_path, monkeypatch):
     """The runner's locust process is run by the harness's one bounded-subprocess helper."""
-    monkeypatch.setattr("conformance.target.process.INTERRUPT_GRACE", 1.0)
+    monkeypatch.setattr("conformance.sut.process.INTERRUPT_GRACE", 1.0)
     pid_file = tmp_path / "child.pid"
     command = [sys.executable, "-c", FORKS_A_CHILD, str(pid_file), "120"]
     done = runner.run_bounded(command, output_path=tmp_path / "out.log", cwd=tmp_path, env=dict(os.environ), timeout=2)

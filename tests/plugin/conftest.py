@@ -1,7 +1,7 @@
 """A fake target for the plugin's own tests: the plugin is exercised, not a SUT.
 
 The inner pytest runs are in-process (``pytester.runpytest``), so patching
-``conformance.target.open_target`` with the outer ``monkeypatch`` reaches them
+``conformance.sut.open_target`` with the outer ``monkeypatch`` reaches them
 and is undone afterwards.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-import conformance.target as targets
-from conformance.target.base import Target
+import conformance.sut as targets
+from conformance.sut.base import Target
 
 
 @dataclass

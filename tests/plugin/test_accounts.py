@@ -13,10 +13,10 @@ import jwt
 import pytest
 
 from conformance import profile as profiles
-from conformance.accounts import AccountFactory, ProvisioningFailed, strong_password
-from conformance.client import ApiClient
+from conformance.actors.accounts import AccountFactory, ProvisioningFailed, strong_password
+from conformance.wire.client import ApiClient
 from conformance.outcomes import Inconclusive, NotRun
-from conformance.target.base import PrivilegedAccount, Target
+from conformance.sut.base import PrivilegedAccount, Target
 
 OTP = "424242"
 SECRET = "k" * 64
@@ -165,7 +165,7 @@ def test_no_otp_source_means_not_run(sut):
 
 
 def test_otp_that_never_arrives_is_inconclusive_naming_the_step(factory):
-    from conformance.target.errors import TargetError
+    from conformance.sut.errors import TargetError
 
     def no_mail(email, *, timeout=10.0):
         raise TargetError(f"no 6-digit verification code mailed to {email} within 10 s")

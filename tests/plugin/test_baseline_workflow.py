@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.target.process import run_bounded
+from conformance.sut.process import run_bounded
 
 SELECTION = "ENV-3,AUTH-3,HDR-1"
 

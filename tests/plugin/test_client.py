@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conformance import profile as profiles
-from conformance.client import ApiClient, Recorder, TransportFailure
+from conformance.wire.client import ApiClient, Recorder, TransportFailure
 
 
 @pytest.fixture(scope="module")

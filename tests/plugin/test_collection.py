@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import conformance.target as targets
+import conformance.sut as targets
 
 SUITE = """
 import pytest
@@ -180,8 +180,8 @@ def test_target_is_closed_on_ctrl_c(pytester):
     closed = pytester.path / "closed"
     pytester.makeconftest(f"""
 import pathlib
-import conformance.target as targets
-from conformance.target.base import Target
+import conformance.sut as targets
+from conformance.sut.base import Target
 
 class FakeTarget(Target):
     def close(self):

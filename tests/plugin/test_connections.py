@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance import profile as profiles
-from conformance import connections, usage
-from conformance.client import ApiClient, TransportFailure
+from conformance.wire import connections, usage
+from conformance.wire.client import ApiClient, TransportFailure
 
 Behaviour = Callable[[socket.socket, int, int], bool]  # (connection, connection number, request number) -> keep open
 

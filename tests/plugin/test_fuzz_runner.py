@@ -1,4 +1,4 @@
-"""The bounded fuzzer (conformance.fuzz_runner): the tools' failures are inconclusive, the SUT's are failures,
+"""The bounded fuzzer (conformance.fuzz.runner): the tools' failures are inconclusive, the SUT's are failures,
 and the budget bounds it, generation included. No SUT: ``send`` is a stand-in that records the cases."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
-from conformance import fuzz_runner
+from conformance.fuzz import runner as fuzz_runner
 from conformance.exchange import Exchange
-from conformance.fuzz_budget import FuzzBudget
+from conformance.fuzz.budget import FuzzBudget
 from conformance.outcomes import Inconclusive, Violation
 
 SETTINGS = hypothesis.settings(max_examples=5, database=None, deadline=None, report_multiple_bugs=False,
@@ -140,7 +140,7 @@ def test_an_error_of_the_harness_is_an_error_not_inconclusive():
 
 
 def test_a_case_the_client_gave_up_on_is_inconclusive_unless_the_sut_failed():
-    from conformance.client import ClientTimeout
+    from conformance.wire.client import ClientTimeout
     from conformance.exchange import RecordedRequest
 
     def gave_up(case, n):
@@ -202,8 +202,8 @@ def test_the_hard_stop_interrupts_a_generation_that_never_ends():
 SUITE = """
 import hypothesis, pytest, schemathesis
 from hypothesis import strategies as st
-from conformance import fuzz_runner
-from conformance.fuzz_budget import FuzzBudget
+from conformance.fuzz import runner as fuzz_runner
+from conformance.fuzz.budget import FuzzBudget
 
 def explode(value):
     raise RuntimeError("generation exploded")
@@ -261,7 +261,7 @@ def test_fuzz_budget_must_be_positive_seconds(run):
 
 
 def test_a_budget_that_reached_no_operation_is_inconclusive_not_a_pass():
-    from conformance.fuzz_runner import FuzzResult, OperationResult
+    from conformance.fuzz.runner import FuzzResult, OperationResult
     from conformance.outcomes import Inconclusive
 
     never = FuzzResult([OperationResult("GET /a", reached=False), OperationResult("POST /b", reached=False)],

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import launch
+from conformance.run import launch
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("heallog-conformance")
@@ -57,7 +57,7 @@ def test_suites_are_collected_with_the_package_configuration_from_a_foreign_dire
 def test_header_shows_the_package_root_and_configuration(pytester):
     result = launched(pytester, "--collect-only")
     result.stdout.fnmatch_lines([f"cachedir: {launch.cache_dir()}*", f"rootdir: {launch.ROOT_DIR}",
-                                 "configfile: conformance/harness.ini", "timeout: 300.0s"])  # fmt: skip
+                                 "configfile: conformance/run/harness.ini", "timeout: 300.0s"])  # fmt: skip
 
 
 @pytest.mark.parametrize("spelling", ["space", "equals"])

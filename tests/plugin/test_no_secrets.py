@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from conformance.plugin import SECRETS_DUMP_ENV
-from conformance.target.process import run_bounded
+from conformance.sut.process import run_bounded
 
 REPO = Path(__file__).resolve().parents[2]
 DEFECTS = "unmasked-logs,tuple-returns-otp,traceback-500,user-enumeration,http-exception-envelope,lax-guards"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.target.process import run_bounded
+from conformance.sut.process import run_bounded
 
 REPO = Path(__file__).resolve().parents[2]
 SELECTION = "ENV-1,ENV-3,RID-*,AUTH-1,AUTH-4,HDR-*,LOG-*,DATA-4,REV-3"

@@ -2,7 +2,7 @@
 
 pytester's directory plays a project with its own configuration; the path
 values live in a sibling directory outside it, which is what made pytest
-drop the configuration and collect everything (see conformance/spaced_options.py).
+drop the configuration and collect everything (see conformance/run/spaced_options.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import spaced_options
+from conformance.run import spaced_options
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,11 +3,11 @@
 Everything middleware-level must be seen through a real HTTP server: the ASGI
 transport alone would hide exactly the bugs this project is about.
 
-Redis for these tests and free ports come from the harness (``conformance.target.providers.LocalRedis``,
-``conformance.target.ports.free_port``): one way to start redis-server, one ``free_port``. The reference's
+Redis for these tests and free ports come from the harness (``conformance.sut.providers.LocalRedis``,
+``conformance.sut.ports.free_port``): one way to start redis-server, one ``free_port``. The reference's
 own embedded Redis stays the reference's: a SUT does not depend on the harness that tests it.
 
-The servers are deliberately not the harness's ``conformance.target.process.ManagedProcess``:
+The servers are deliberately not the harness's ``conformance.sut.process.ManagedProcess``:
 that one stops a SUT by killing its whole process group, which would also kill
 an orphaned ``redis-server`` and so hide exactly what the lifecycle tests look
 for (``ServerProcess.stop`` records the survivors first, then kills them).
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from conformance.target.ports import free_port
-from conformance.target.providers import LocalRedis, local_redis_binary
+from conformance.sut.ports import free_port
+from conformance.sut.providers import LocalRedis, local_redis_binary
 
 # Generous: several servers boot at once on a busy 2-core machine.
 STARTUP_SECONDS = 60.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scenarios.ledger import MIN_AGE, Lapse, Ledger
+from scenarios.kit.ledger import MIN_AGE, Lapse, Ledger
 
 
 class Clock:

@@ -8,7 +8,7 @@ import itertools
 from conformance import profile as profiles
 from conformance.exchange import Exchange
 from conformance.profile.model import Rate
-from scenarios.logins import Logins
+from scenarios.kit.logins import Logins
 
 
 def answer(status, code=None):

@@ -7,8 +7,8 @@ import pytest
 
 from conformance import profile as profiles
 from conformance.exchange import Exchange
-from scenarios.helpers import present
-from scenarios.ledger import Ledger
+from scenarios.kit.helpers import present
+from scenarios.kit.ledger import Ledger
 
 PROFILE = profiles.load(None)
 

@@ -10,8 +10,8 @@ import pytest
 
 from conformance.outcomes import Inconclusive, NotRun
 from conformance.profile import load
-from conformance.target import TargetError, TargetSettings, open_target
-from conformance.target.ports import free_port
+from conformance.sut import TargetError, TargetSettings, open_target
+from conformance.sut.ports import free_port
 
 HEALTHY = (200, "application/json", b'{"status": "healthy"}')
 

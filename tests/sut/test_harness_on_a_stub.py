@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.target.health import problem
-from conformance.target.ports import free_port
-from conformance.target.process import ManagedProcess, run_bounded
+from conformance.sut.health import problem
+from conformance.sut.ports import free_port
+from conformance.sut.process import ManagedProcess, run_bounded
 
 from .conftest import stub_argv
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from conformance.target.logs import LogCommand, LogFile, after_anchor
+from conformance.sut.logs import LogCommand, LogFile, after_anchor
 
 
 def test_mark_counts_complete_lines_only(tmp_path):

@@ -8,11 +8,11 @@ import redis
 
 from conformance.outcomes import NotRun
 from conformance.profile import load
-from conformance.target import TargetError, TargetSettings, open_target
-from conformance.target import managed
-from conformance.target import process as process_module
-from conformance.target.providers import docker_available
-from conformance.target.smtp_sink import SmtpSink
+from conformance.sut import TargetError, TargetSettings, open_target
+from conformance.sut import managed
+from conformance.sut import process as process_module
+from conformance.sut.providers import docker_available
+from conformance.sut.smtp_sink import SmtpSink
 
 from .conftest import STUB_SEED, STUB_SERVE
 
@@ -217,7 +217,7 @@ def test_the_signing_secret_never_shows_in_a_repr(target):
 def test_an_existing_redis_is_used_instead_of_starting_one_and_never_stopped(tmp_path, nothing_left_running):
     """CI systems give stores as service containers: managed mode uses them, and never stops them."""
     from conformance.outcomes import NotRun
-    from conformance.target.providers import LocalRedis, local_redis_binary
+    from conformance.sut.providers import LocalRedis, local_redis_binary
 
     redis = LocalRedis(local_redis_binary(), tmp_path / "ci-redis").open()
     try:

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.target import TargetError
-from conformance.target.health import problem
-from conformance.target.ports import free_port
-from conformance.target.process import CommandError, ManagedProcess, render_command, run_bounded
+from conformance.sut import TargetError
+from conformance.sut.health import problem
+from conformance.sut.ports import free_port
+from conformance.sut.process import CommandError, ManagedProcess, render_command, run_bounded
 
 from .conftest import stub_argv
 
@@ -140,7 +140,7 @@ def test_an_unknown_executable_is_one_clear_error(tmp_path):
 HARNESS = """
 import os, sys, time
 from pathlib import Path
-from conformance.target.process import ManagedProcess
+from conformance.sut.process import ManagedProcess
 child = ManagedProcess([sys.executable, "-c", "import time; time.sleep(600)"], env=dict(os.environ),
                        log_path=Path(sys.argv[1]))
 child.start()
@@ -193,8 +193,8 @@ def test_a_bounded_command_gives_its_exit_code_and_decoded_output():
 
 
 def test_a_command_that_overruns_is_stopped_with_nothing_left(tmp_path, monkeypatch):
-    monkeypatch.setattr("conformance.target.process.INTERRUPT_GRACE", 0.5)
-    monkeypatch.setattr("conformance.target.process.STOP_GRACE", 0.5)
+    monkeypatch.setattr("conformance.sut.process.INTERRUPT_GRACE", 0.5)
+    monkeypatch.setattr("conformance.sut.process.STOP_GRACE", 0.5)
     started = time.monotonic()
     done = run_bounded(STUBBORN, timeout=2, output_path=tmp_path / "out.txt")
     assert done.returncode is None and time.monotonic() - started < 30

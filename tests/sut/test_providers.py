@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from conformance.target import TargetError
-from conformance.target.providers import (
+from conformance.sut import TargetError
+from conformance.sut.providers import (
     LocalRedis,
     check_services,
     docker_available,

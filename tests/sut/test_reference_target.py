@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from conformance.profile import load
-from conformance.target import TargetSettings, open_target
+from conformance.sut import TargetSettings, open_target
 
 PASSWORD = "Str0ng!Passw0rd-hlc"
 

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from conformance.target.smtp_sink import SmtpSink
+from conformance.sut.smtp_sink import SmtpSink
 
 
 @pytest.fixture

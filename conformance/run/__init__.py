@@ -1,0 +1,1 @@
+"""One run of the harness: its options, its launch from any directory, its session, parallel workers."""

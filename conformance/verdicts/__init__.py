@@ -1,0 +1,1 @@
+"""From test outcomes to per-requirement verdicts: the judgement, the baseline, redacted reports."""

@@ -1,0 +1,1 @@
+"""The one wire: every request the harness sends leaves through this package."""

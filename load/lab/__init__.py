@@ -1,0 +1,1 @@
+"""The benchmark lab (``python -m load.lab.bench``): the standard's performance claims, measured side by side."""

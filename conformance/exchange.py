@@ -99,9 +99,29 @@ class RecordedResponse:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """When a request left and how long until its answer was read (or the attempt failed), for the HAR."""
+
+    #: Seconds since the epoch (wall clock: the HAR's ``startedDateTime``).
+    started: float
+    #: Seconds from sending to the last byte of the answer (monotonic clock).
+    seconds: float
+    #: The first attempt failed on a stale pooled connection and this is the retry on a fresh one.
+    retried: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        return {"started": self.started, "seconds": self.seconds, "retried": self.retried}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any] | None) -> Timing | None:
+        return cls(data["started"], data["seconds"], bool(data.get("retried"))) if data else None
+
+
+@dataclass(frozen=True)
 class Exchange:
     request: RecordedRequest
     response: RecordedResponse
+    timing: Timing | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -114,32 +134,58 @@ class Exchange:
         """Plain JSON-able data (for reports that cross processes, e.g. under xdist); bodies base64."""
         request, response = self.request, self.response
         return {
-            "request": {"method": request.method, "url": request.url, "headers": list(request.headers.items()),
-                        "body": base64.b64encode(request.body).decode(), "chunked": request.chunked},
+            "request": _request_data(request),
             "response": {"status": response.status, "headers": list(response.headers.items()),
                          "body": base64.b64encode(response.body).decode()},
+            "timing": self.timing.to_data() if self.timing else None,
         }  # fmt: skip
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Exchange:
-        request, response = data["request"], data["response"]
+        response = data["response"]
         return cls(
-            RecordedRequest(request["method"], request["url"], Headers(request["headers"]),
-                            base64.b64decode(request["body"]), chunked=bool(request.get("chunked"))),
+            _request_from_data(data["request"]),
             RecordedResponse(response["status"], Headers(response["headers"]), base64.b64decode(response["body"])),
+            Timing.from_data(data.get("timing")),
+        )  # fmt: skip
+
+    # -- converters: every client's answer becomes an Exchange here, and nowhere else -----------------------
+    @classmethod
+    def from_httpx(cls, response: Any, *, request: RecordedRequest | None = None,
+                   timing: Timing | None = None) -> Exchange:  # fmt: skip
+        """Record an ``httpx.Response`` (already read) with its request (``request`` when the body was streamed)."""
+        if request is None:
+            sent = response.request
+            try:
+                body = sent.content
+            except Exception:  # a streamed request body cannot be replayed
+                body = b"<streamed body>"
+            request = RecordedRequest(sent.method, str(sent.url), Headers(sent.headers.multi_items()), body)
+        recorded = RecordedResponse(response.status_code, Headers(response.headers.multi_items()), response.content)
+        return cls(request, recorded, timing)
+
+    @classmethod
+    def from_schemathesis(cls, response: Any) -> Exchange:
+        """A schemathesis ``Response`` (its header values are lists; its request a ``requests`` one)."""
+        request = response.request
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif body is not None and not isinstance(body, bytes):
+            body = b"<streamed body>"
+        return cls(
+            RecordedRequest((request.method or "GET").upper(), request.url or "", Headers(dict(request.headers)),
+                            body or b""),
+            RecordedResponse(response.status_code, Headers(response.headers), response.content or b""),
         )  # fmt: skip
 
     @classmethod
-    def from_httpx(cls, response: Any) -> Exchange:
-        """Record an ``httpx.Response`` (already read) together with its request."""
-        request = response.request
-        try:
-            body = request.content
-        except Exception:  # a streamed request body cannot be replayed
-            body = b"<streamed body>"
+    def from_locust(cls, method: str, url: str, sent_headers: Mapping[str, str], body: bytes, response: Any) -> Exchange:
+        """A locust ``FastHttpUser`` (geventhttpclient) response, with what was sent."""
+        raw = response.headers.items() if response.headers is not None else ()
         return cls(
-            request=RecordedRequest(request.method, str(request.url), Headers(request.headers.multi_items()), body),
-            response=RecordedResponse(response.status_code, Headers(response.headers.multi_items()), response.content),
+            RecordedRequest(method.upper(), url, Headers(sent_headers), body),
+            RecordedResponse(response.status_code, Headers(list(raw)), response.content or b""),
         )
 
     @classmethod
@@ -163,6 +209,54 @@ class Exchange:
             RecordedRequest(method.upper(), url, Headers(request_headers), request_body),
             RecordedResponse(status, Headers(response_headers), response_body),
         )
+
+
+@dataclass(frozen=True)
+class NoResponse:
+    """A request that got no answer: the SUT closed or reset the connection, or the client gave up waiting.
+
+    Recorded like an exchange, so the failure report and the HAR show every
+    request a test sent, also those that never got an answer.
+    """
+
+    request: RecordedRequest
+    #: ``"ExceptionName: text"`` of what the client saw.
+    error: str
+    #: The client stopped waiting (its timeout), which says nothing about the SUT on a loaded machine.
+    timed_out: bool = False
+    timing: Timing | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.request.method} {self.request.url}"
+
+    def to_data(self) -> dict[str, Any]:
+        return {"request": _request_data(self.request), "error": self.error, "timed_out": self.timed_out,
+                "timing": self.timing.to_data() if self.timing else None}  # fmt: skip
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> NoResponse:
+        return cls(_request_from_data(data["request"]), data["error"], bool(data.get("timed_out")),
+                   Timing.from_data(data.get("timing")))  # fmt: skip
+
+
+#: What a client recorded for one request: an answer, or none.
+Attempt = Exchange | NoResponse
+
+
+def attempt_from_data(data: dict[str, Any]) -> Attempt:
+    """An :data:`Attempt` from its ``to_data()``."""
+    return Exchange.from_data(data) if "response" in data else NoResponse.from_data(data)
+
+
+def _request_data(request: RecordedRequest) -> dict[str, Any]:
+    return {"method": request.method, "url": request.url, "headers": list(request.headers.items()),
+            "body": base64.b64encode(request.body).decode(), "chunked": request.chunked}  # fmt: skip
+
+
+def _request_from_data(data: dict[str, Any]) -> RecordedRequest:
+    return RecordedRequest(data["method"], data["url"], Headers(data["headers"]), base64.b64decode(data["body"]),
+                           chunked=bool(data.get("chunked")))  # fmt: skip
 
 
 def mask_json(data: Any) -> Any:

@@ -30,6 +30,7 @@ from conformance.outcomes import WARN_PREFIX, outcome_of
 from conformance.report import RequirementReport
 from conformance.verdicts.redacted_reports import redact_report
 from conformance.run.session import RunSession, SessionError
+from conformance.wire.recording import SHOWN_PER_FAILURE
 
 report_key = pytest.StashKey[RequirementReport]()
 session_key = pytest.StashKey[RunSession]()
@@ -210,7 +211,7 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
     else:
         _attach_exchanges(item, report)
     if session.options.conformance_har and session.recorder is not None:
-        data["exchanges"] = [entry.to_data() for entry in session.recorder.recent() if isinstance(entry, Exchange)]
+        data["exchanges"] = [attempt.to_data() for attempt in session.recorder.recent()]  # answered or not
 
 
 def _shown_block(session: RunSession, violations: Any, rerun: str | None) -> str:
@@ -284,7 +285,7 @@ def _is_should(requirement_id: str) -> bool:
 def _attach_exchanges(item: pytest.Item, report: pytest.TestReport) -> None:
     recorder = _session(item.config).recorder
     if recorder is not None and recorder.recent():
-        shown = recorder.render(last=EXCHANGES_SHOWN if item.config.option.tbstyle == "auto" else None)
+        shown = recorder.render(last=EXCHANGES_SHOWN if item.config.option.tbstyle == "auto" else SHOWN_PER_FAILURE)
         report.sections.append(("recorded exchanges (latest last)", shown))
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from conformance.verdicts import baseline
 from conformance import requirements
-from conformance.exchange import Exchange
+from conformance.exchange import Attempt, attempt_from_data
 from conformance.redaction import redact
 from conformance.verdicts.judge import (
     JUDGED, VERDICTS, RequirementResult, classify, data_of, headline, requirement_verdicts,
@@ -65,7 +65,7 @@ class RequirementReport:
         self.notes: dict[str, list[str]] = {}
         self.recorded: dict[str, dict[str, Any]] = {}
         self.usage: dict[str, Any] = {}
-        self.exchanges: list[tuple[str, Exchange]] = []  # of failing tests, for the HAR
+        self.exchanges: list[tuple[str, Attempt]] = []  # of failing tests, for the HAR (answered or not)
         self.reruns: dict[str, str] = {}  # nodeid -> the command that reruns a test one curl cannot reproduce
         self.baseline_entries = baseline.load(options.baseline) if options.baseline else []
         self.baseline_outcome: baseline.Outcome | None = None
@@ -87,7 +87,7 @@ class RequirementReport:
         if data.get("recorded"):
             self.recorded.setdefault(report.nodeid, {}).update(data["recorded"])
         for entry in data.get("exchanges", ()):
-            self.exchanges.append((report.nodeid, Exchange.from_data(entry)))
+            self.exchanges.append((report.nodeid, attempt_from_data(entry)))
         if data.get("rerun"):
             self.reruns[report.nodeid] = data["rerun"]
         if not data.get("requirements"):

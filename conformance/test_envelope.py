@@ -22,6 +22,7 @@ from conformance.wire import sources
 from conformance.checks import envelope
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, NotRun, Violation
+from conformance.wire.transport import exchange_of
 
 #: Requests beyond twice the declared limit before giving up on seeing a 429: a burst that
 #: straddles the boundary of a fixed window needs up to twice the limit.
@@ -228,7 +229,7 @@ def rate_limited(kit: Kit) -> Exchange:
         for _ in range(2 * count + RATE_BURST_SLACK):
             body = login.body(f"hlc-burst-{uuid.uuid4().hex[:10]}@example.com", "Wrong-Passw0rd!")
             sent = client.request(login.operation.method, login.operation.path, **body)
-            exchange = kit.api.record(Exchange.from_httpx(sent))
+            exchange = kit.api.record(exchange_of(sent))
             if exchange.response.status == 429:
                 return exchange
     return exchange

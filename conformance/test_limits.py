@@ -26,6 +26,7 @@ from conformance.checks import limits
 from conformance.wire.client import TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
+from conformance.wire.transport import exchange_of
 
 BURST_WORKERS = 8
 #: Seconds to wait for the SUT's answer to one login of the burst.
@@ -158,7 +159,7 @@ def login_burst(profile, target, accounts) -> Burst:
         def attempt(_: int) -> Exchange:
             email = f"hlc-{accounts.run_id}-burst-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
             sent = client.request(login.operation.method, login.operation.path, **login.body(email, password))
-            return Exchange.from_httpx(sent)
+            return exchange_of(sent)
 
         while len(burst.exchanges) < budget and burst.first_limited is None:
             if time.monotonic() - started > window + 30:

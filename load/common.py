@@ -259,20 +259,6 @@ def slo_gate(environment: Any, **_kwargs: Any) -> None:
 # -- the checked user ----------------------------------------------------------------
 
 
-def exchange_of(method: str, url: str, sent_headers: dict[str, str], body: bytes, response: Any) -> Exchange:
-    """Record a locust (geventhttpclient) response as the harness's ``Exchange``."""
-    raw = response.headers.items() if response.headers is not None else ()
-    return Exchange.build(
-        method,
-        url,
-        response.status_code,
-        request_headers=sent_headers,
-        request_body=body,
-        response_headers=list(raw),
-        response_body=response.content or b"",
-    )
-
-
 class ApiUser(FastHttpUser):
     """A user whose every request is checked for conformance.
 
@@ -344,7 +330,7 @@ class ApiUser(FastHttpUser):
                 resp.failure(f"transport failure: {getattr(resp, 'error', None)!r}"[:FAILURE_MESSAGE_LIMIT])
                 yield resp
                 return
-            exchange = exchange_of(method, self.client.base_url + path, sent, body, resp)
+            exchange = Exchange.from_locust(method, self.client.base_url + path, sent, body, resp)
             resp.exchange = exchange
             if resp.status_code in expect:
                 resp.success()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import itertools
-import os
 import secrets
 import string
 import threading
@@ -116,10 +115,10 @@ class ProvisioningClients:
     """
 
     def __init__(self, api: ApiClient, profile: Profile) -> None:
-        from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
+        from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources, worker_index
 
         sources = profile.sources
-        offset = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) * sources.provisioning_count
+        offset = worker_index() * sources.provisioning_count
         first = ipaddress.IPv4Address(sources.provisioning_first) + offset
         addresses = [str(first + n) for n in range(sources.provisioning_count)]
         if reachable_from_other_sources(api.base_url) and addresses and can_bind(addresses[0]):

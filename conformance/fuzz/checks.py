@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import schemathesis
-from requests.adapters import HTTPAdapter
 
 from conformance import profile as profiles
 from conformance.checks import every_response
@@ -70,30 +69,6 @@ def judging(judgement: Judgement) -> Iterator[None]:
 def current_judgement() -> Judgement:
     judgement = _judgement.get()
     return judgement if judgement is not None else Judgement(profiles.load())
-
-
-def to_exchange(response: schemathesis.Response) -> Exchange:
-    """A schemathesis response (with its ``requests`` request) as a recorded exchange."""
-    request = response.request
-    return Exchange.build(
-        request.method or "GET",
-        request.url or "",
-        response.status_code,
-        request_headers=dict(request.headers),
-        request_body=_request_body(request.body),
-        response_headers=response.headers,
-        response_body=response.content,
-    )
-
-
-def _request_body(body: Any) -> bytes:
-    if body is None:
-        return b""
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    return b"<streamed body>"
 
 
 def server_error(exchange: Exchange) -> Violation | None:
@@ -152,7 +127,7 @@ class ChecksFailed(AssertionError):
 @schemathesis.check
 def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: fuzzed input never makes the SUT answer 5xx."""
-    violation = server_error(to_exchange(response))
+    violation = server_error(Exchange.from_schemathesis(response))
     if violation is not None:
         raise ChecksFailed([violation])
 
@@ -160,7 +135,7 @@ def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesi
 @schemathesis.check
 def every_response_conforms(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: the response satisfies ENV-1, RID-1 and HDR-1 (see the module docstring for the rest)."""
-    found = [v for v in api1_violations(to_exchange(response), current_judgement()) if v.requirement != "API-1"]
+    found = [v for v in api1_violations(Exchange.from_schemathesis(response), current_judgement()) if v.requirement != "API-1"]
     if found:
         raise ChecksFailed(found)
 
@@ -177,15 +152,3 @@ def is_excluded(ctx: Any) -> bool:
     """Filter for schemathesis' schema: the operations :func:`~conformance.api_document.annotate_operations` flagged."""
     raw = ctx.operation.definition.raw
     return isinstance(raw, dict) and bool(raw.get(EXCLUDED_KEY))
-
-
-class SourceAddressAdapter(HTTPAdapter):
-    """Sends from a chosen local address, so per-client-IP limits count the fuzzer apart."""
-
-    def __init__(self, source_address: str) -> None:
-        self.source_address = source_address
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["source_address"] = (self.source_address, 0)
-        super().init_poolmanager(*args, **kwargs)

@@ -27,14 +27,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import requests
 import schemathesis
 
 from conformance import redaction
 from conformance.fuzz import checks as schemathesis_checks
-from conformance.wire import sources, usage
-from conformance.wire.client import ApiClient, ClientTimeout, TransportFailure
-from conformance.exchange import Headers, RecordedRequest, to_curl
+from conformance.exchange import RecordedRequest, to_curl
+from conformance.wire import factory, sources
+from conformance.wire.client import ApiClient, ClientTimeout, TransportFailure, failure_of
+from conformance.wire.transport import exchange_of
 from conformance.outcomes import NotRun, Violation
 
 if TYPE_CHECKING:
@@ -152,17 +154,20 @@ def no_answer(request: RecordedRequest, cause: BaseException, *, sent: str) -> V
 
 
 class CaseSender:
-    """Sends schemathesis cases (with ``requests``, as schemathesis does) and judges each answer."""
+    """Sends schemathesis cases on the wire and judges each answer.
+
+    Schemathesis serializes each case as it would for ``requests`` (bodies,
+    multipart, raw query strings: its own rules, unchanged); the prepared bytes
+    then go out on a wire client (:mod:`conformance.wire.factory`), so the fuzzer
+    is counted, recorded and bound by the connection rules like every other
+    request, and its answers are the same :class:`~conformance.exchange.Exchange`.
+    """
 
     def __init__(self, safety: Safety, judgement: schemathesis_checks.Judgement) -> None:
         self.safety = safety
         self.judgement = judgement
         self.spending = safety.spending()
-        self.session = requests.Session()
-        if safety.source is not None:
-            adapter = schemathesis_checks.SourceAddressAdapter(safety.source)
-            self.session.mount("http://", adapter)
-            self.session.mount("https://", adapter)
+        self.client = factory.client(factory.Purpose.FUZZ, source=safety.source, timeout=REQUEST_TIMEOUT)
 
     def __repr__(self) -> str:
         return f"CaseSender({self.safety.base_url}, sent={dict(self.spending.sent)})"
@@ -176,27 +181,23 @@ class CaseSender:
         if name in EMAIL_BODIES:
             self._rewrite_emails(case)
         documented = str(case.method).upper() == str(case.operation.method).upper()
-        usage.count("requests")
+        token = self.safety.token_for(name, documented_method=documented)
+        prepared = prepare(case, self.safety.base_url, {"Authorization": f"Bearer {token}"})
+        request = self.client.build_request(prepared.method or "GET", prepared.url or "", content=_bytes(prepared.body),
+                                            headers=dict(prepared.headers))  # fmt: skip
         try:
-            response = case.call(
-                base_url=self.safety.base_url,
-                session=self.session,
-                headers={"Authorization": f"Bearer {self.safety.token_for(name, documented_method=documented)}"},
-                timeout=REQUEST_TIMEOUT,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:  # the client gave up: that proves nothing about the SUT (inconclusive)
-            raise ClientTimeout(_recorded(exc.request), exc, REQUEST_TIMEOUT) from None
-        except requests.ConnectionError as exc:
-            raise no_answer(_recorded(exc.request), exc, sent=f"a case of {case.operation.label}") from None
-        if response.status_code >= 500 or "close" in response.headers.get("connection", "").lower():
-            self.session.close()  # never reuse a connection after a 5xx (conformance.wire.connections says why)
-        violation = schemathesis_checks.api1_violation(schemathesis_checks.to_exchange(response), self.judgement)
+            exchange = exchange_of(self.client.send(request))
+        except httpx.TransportError as exc:
+            failure = failure_of(exc, request, REQUEST_TIMEOUT)
+            if isinstance(failure, ClientTimeout):  # the client gave up: that proves nothing about the SUT
+                raise failure from None
+            raise no_answer(failure.request, exc, sent=f"a case of {case.operation.label}") from None
+        violation = schemathesis_checks.api1_violation(exchange, self.judgement)
         if violation is not None:
             raise violation
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()
 
     def _rewrite_emails(self, case: schemathesis.Case) -> None:
         """Addresses of this run instead of whatever was generated: no real inbox, no real account."""
@@ -271,9 +272,17 @@ class ProbeSender:
         return token if isinstance(token, str) else None
 
 
-def _recorded(request: Any) -> RecordedRequest:
-    """A ``requests`` request (prepared) as a recorded one, for the curl line of a request that got no answer."""
-    if request is None:
-        return RecordedRequest("GET", "(unknown)")
-    body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
-    return RecordedRequest(request.method or "GET", request.url or "", Headers(dict(request.headers)), body)
+#: The keyword arguments of schemathesis' serialized case that make the request's bytes.
+_REQUEST_FIELDS = ("method", "url", "headers", "params", "cookies", "json", "data", "files", "auth")
+
+
+def prepare(case: schemathesis.Case, base_url: str, headers: dict[str, str]) -> requests.PreparedRequest:
+    """The bytes schemathesis would send for ``case`` (its ``requests`` serialization), without sending them."""
+    kwargs = case.as_transport_kwargs(base_url=base_url, headers=headers)
+    return requests.Request(**{key: kwargs[key] for key in _REQUEST_FIELDS if key in kwargs}).prepare()
+
+
+def _bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)

@@ -6,9 +6,11 @@ Each test is a HAR *page* (its node id), each exchange an *entry* of it.
 Secrets are masked with the harness's own rules (``SECRET_HEADERS``,
 ``SECRET_FIELDS``, ``mask_body``, then :mod:`conformance.render.masking`);
 bodies past ``BODY_LIMIT`` bytes are cut, their real size kept in
-``bodySize``. An exchange has no timestamps of its own: every entry gets the
-document's ``started`` time and zero timings unless it carries
-``started``/``elapsed`` attributes.
+``bodySize``. Each entry has its request's real start and duration (the
+wire's :class:`~conformance.exchange.Timing`), so the HAR shows order and
+gaps; a request that got no answer is an entry too, with status 0 and its
+``_error`` (as browsers write failed requests). An exchange built by hand has
+no timing: it gets the document's ``started`` time and zero timings.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from conformance.exchange import MASK, SECRET_FIELDS, SECRET_HEADERS, Exchange, mask_body
+from conformance.exchange import MASK, SECRET_FIELDS, SECRET_HEADERS, Attempt, Exchange, NoResponse, mask_body
 from conformance.render.masking import mask_text
 
 HAR_VERSION = "1.2"
@@ -72,7 +74,7 @@ def _content(body: bytes) -> tuple[str, str | None, str | None]:
     return mask_text(text), None, comment
 
 
-def _request(exchange: Exchange) -> dict[str, Any]:
+def _request(exchange: Attempt) -> dict[str, Any]:
     request = exchange.request
     url, query = _masked_query(request.url)
     result: dict[str, Any] = {
@@ -121,16 +123,22 @@ def _response(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def har_document(entries: Iterable[tuple[str, Exchange]], *, started: str | None = None) -> dict[str, Any]:
-    """A HAR 1.2 log of ``(test node id, exchange)`` pairs, in the given order."""
+def _no_response(attempt: NoResponse) -> dict[str, Any]:
+    return {"status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
+            "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1, "bodySize": -1,
+            "_error": mask_text(attempt.error)}  # fmt: skip
+
+
+def har_document(entries: Iterable[tuple[str, Attempt]], *, started: str | None = None) -> dict[str, Any]:
+    """A HAR 1.2 log of ``(test node id, attempt)`` pairs, in the given order."""
     default_start = started or _now()
     pages: dict[str, dict[str, Any]] = {}
     har_entries = []
     for test, exchange in entries:
-        when = getattr(exchange, "started", None) or default_start
-        if isinstance(when, datetime.datetime):
-            when = when.isoformat(timespec="milliseconds")
-        elapsed_ms = float(getattr(exchange, "elapsed", 0.0) or 0.0) * 1000.0
+        timing = exchange.timing
+        when = (datetime.datetime.fromtimestamp(timing.started, datetime.UTC).isoformat(timespec="milliseconds")
+                if timing is not None else default_start)  # fmt: skip
+        elapsed_ms = timing.seconds * 1000.0 if timing is not None else 0.0
         page_id = test
         if page_id not in pages:
             pages[page_id] = {"startedDateTime": when, "id": page_id, "title": test, "pageTimings": {}}
@@ -139,7 +147,7 @@ def har_document(entries: Iterable[tuple[str, Exchange]], *, started: str | None
             "startedDateTime": when,
             "time": elapsed_ms,
             "request": _request(exchange),
-            "response": _response(exchange),
+            "response": _response(exchange) if isinstance(exchange, Exchange) else _no_response(exchange),
             "cache": {},
             "timings": {"send": 0.0, "wait": elapsed_ms, "receive": 0.0},
             "comment": test,

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conformance.wire import usage
+from conformance.wire.sources import worker_index
 from conformance.sut.shared import ExclusiveLock, TargetServer
 
 EXCLUSIVE_MARKER = "exclusive"
@@ -98,9 +98,5 @@ def worker_numbers(config: pytest.Config) -> tuple[int, int]:
     workerinput = getattr(config, "workerinput", None)
     if not workerinput:
         return 0, 1
-    index = str(workerinput.get("workerid", "gw0")).removeprefix("gw")
-    return (int(index) if index.isdigit() else 0), int(workerinput.get("workercount", 1) or 1)
-
-
-def reset_usage() -> None:
-    usage.reset()
+    index = worker_index({"PYTEST_XDIST_WORKER": str(workerinput.get("workerid", "gw0"))})
+    return index, int(workerinput.get("workercount", 1) or 1)

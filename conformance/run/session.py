@@ -54,7 +54,8 @@ class RunSession:
         """Open the target once (later calls return it); :class:`SessionError` on bad input."""
         if self.target is not None:
             return self.target
-        from conformance.wire.client import ApiClient, Recorder
+        from conformance.wire.client import ApiClient
+        from conformance.wire.recording import RUN_RECORDER
 
         from conformance.wire.pacing import Pacer
         from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
@@ -70,7 +71,7 @@ class RunSession:
         except targets.TargetError as exc:
             raise SessionError(str(exc)) from None
         self.target = target
-        self.recorder = Recorder()
+        self.recorder = RUN_RECORDER
         base_url, address, share = target.base_url, None, 1.0
         if self.workers > 1:
             # Parallel workers: each sends from a loopback address of its own (its own per-IP budget), or,

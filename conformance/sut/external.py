@@ -20,8 +20,6 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-import httpx
-
 from conformance.outcomes import Inconclusive, NotRun
 from conformance.sut import health
 from conformance.sut.base import PrivilegedAccount, Target
@@ -164,7 +162,7 @@ class ExternalTarget(Target):
         url = health.health_url(self.base_url, self.profile)
         method = health.health_method(self.profile)
         deadline = time.monotonic() + self.startup_timeout
-        with httpx.Client(timeout=2.0) as client:
+        with health.health_client(2.0) as client:
             while (reason := health.problem(client, method, url)) is not None:
                 if time.monotonic() >= deadline:
                     raise TargetError(

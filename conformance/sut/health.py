@@ -7,19 +7,19 @@ one clear line instead of hundreds of red tests.
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import secrets
-import socket
 import time
-from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
 import httpx
 
-from conformance.wire import usage
 from conformance.sut.errors import TargetError
+from conformance.wire import factory
+from conformance.wire.witness import KeptConnection
+
+__all__ = ["KeptConnection", "answer_problem", "health_client", "preflight", "problem", "surface_problem"]
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
@@ -35,10 +35,14 @@ def health_method(profile: Profile) -> str:
     return profile.operation("health").method
 
 
+def health_client(timeout: httpx.Timeout | float | None = None) -> httpx.Client:
+    """A wire client for polls and probes (counted and recorded like every request: they are requests too)."""
+    return factory.client(factory.Purpose.HEALTH, timeout=timeout)
+
+
 def problem(client: httpx.Client, method: str, url: str) -> str | None:
     """``None`` when ``url`` answers 200 with a JSON body, else what is wrong, in words."""
     try:
-        usage.count("requests")  # in the run's figures: polls and probes are requests too
         response = client.request(method, url)
     except httpx.ConnectError as exc:
         return _connect_reason(exc)
@@ -72,7 +76,7 @@ def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDG
     url = health_url(base_url, profile)
     started = time.monotonic()
     timeout = httpx.Timeout(budget / 2)  # connect, then read: together within the budget
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with health_client(timeout) as client:
         reason = problem(client, health_method(profile), url)
     if reason is not None:
         waited = time.monotonic() - started
@@ -80,7 +84,7 @@ def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDG
             reason = f"connected, but no answer within {waited:.1f} s"
         prefix = "cannot reach" if _is_unreachable(reason) else "health check failed for"
         raise TargetError(f"{what}: {prefix} {url} ({reason})")
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with health_client(timeout) as client:
         wrong = surface_problem(client, base_url, profile)
     if wrong is not None:
         raise TargetError(f"{what}: {wrong}")
@@ -116,7 +120,6 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
     base = base_url.rstrip("/")
     openapi = profile.operation("openapi")
     try:
-        usage.count("requests")  # in the run's figures: polls and probes are requests too
         document = client.request(openapi.method, base + openapi.path)
         paths = document.json().get("paths") if document.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError):
@@ -130,7 +133,6 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         return (f"{base}{openapi.path} documents none of the profile's paths (e.g. {example}): is this the API the "
                 "profile describes? (write a profile for it with --profile)")  # fmt: skip
     try:
-        usage.count("requests")  # in the run's figures: polls and probes are requests too
         nowhere = client.get(f"{base}/hlc-surface-probe-{secrets.token_hex(4)}")
         if 200 <= nowhere.status_code < 300:
             return (f"GET {base}/hlc-surface-probe-... (a path that cannot exist) answered {nowhere.status_code}: "
@@ -138,7 +140,6 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         answers = []
         for name in SURFACE_PROBES:
             op = profile.operation(name)
-            usage.count("requests")  # in the run's figures: polls and probes are requests too
             answer = client.request(op.method, base + op.url_path(), **({"json": {}} if op.body == "json" else {}))
             answers.append((f"{op.method} {op.path}", answer.status_code))
     except httpx.HTTPError as exc:
@@ -152,57 +153,3 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
 
 def _shape(path: str) -> str:
     return re.sub(r"\{[^/}]*\}", "{}", path.rstrip("/") or "/")
-
-
-class KeptConnection:
-    """One kept-alive connection to the SUT, opened before a restart: a process that restarted has closed it.
-
-    If the server answers a second request on it after the restart, the process
-    that served the first one is still there: the restart did not happen.
-    """
-
-    def __init__(self, connection: http.client.HTTPConnection, method: str, path: str) -> None:
-        self.connection, self.method, self.path = connection, method, path
-
-    @classmethod
-    def open(cls, base_url: str, profile: Profile) -> KeptConnection | None:
-        parts = urlsplit(base_url)
-        factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        connection = factory(parts.hostname or "", parts.port, timeout=PREFLIGHT_BUDGET)
-        op = profile.operation("health")
-        try:
-            usage.count("requests")
-            connection.request(op.method, op.path)
-            response = connection.getresponse()
-            response.read()
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            return None
-        if response.will_close:
-            connection.close()
-            return None  # no keep-alive: nothing to witness with
-        return cls(connection, op.method, op.path)
-
-    def still_served(self) -> bool:
-        sock = self.connection.sock
-        if sock is None:
-            return False
-        timeout = sock.gettimeout()  # kept: the second request must stay bounded
-        try:
-            sock.settimeout(0)
-            try:
-                if sock.recv(1, socket.MSG_PEEK) == b"":
-                    return False  # closed by the server: it restarted (or dropped idle connections)
-            except BlockingIOError:
-                pass
-            finally:
-                sock.settimeout(timeout)
-            usage.count("requests")
-            self.connection.request(self.method, self.path)
-            self.connection.getresponse().read()
-            return True
-        except (OSError, http.client.HTTPException):
-            return False
-
-    def close(self) -> None:
-        self.connection.close()

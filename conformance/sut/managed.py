@@ -26,8 +26,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from conformance import redaction
 from conformance.outcomes import NotRun
 from conformance.sut import health
@@ -103,7 +101,7 @@ class ManagedTarget(Target):
         redaction.register(self.jwt_secret, "signing secret")
         self._main = self._spawn(self.data_dir, self.root / "sut.log", name="the SUT")
         self.base_url = _url_of(self._main)
-        with httpx.Client(timeout=5.0, trust_env=False) as client:
+        with health.health_client(5.0) as client:
             wrong = health.surface_problem(client, self.base_url, self.profile)
         if wrong is not None:
             raise TargetError(f"the started SUT ({self.sut_cmd}): {wrong}")
@@ -171,7 +169,7 @@ class ManagedTarget(Target):
         process.start()
         url = health.health_url(_url_of(process), self.profile)
         method = health.health_method(self.profile)
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
+        with health.health_client(2.0) as client:
             process.wait_ready(
                 lambda: health.problem(client, method, url),
                 timeout=self.startup_timeout,
@@ -321,7 +319,7 @@ def _exit_or_ready(process: ManagedProcess, profile: Profile, timeout: float) ->
     url = health.health_url(_url_of(process), profile)
     method = health.health_method(profile)
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=1.0, trust_env=False) as client:
+    with health.health_client(1.0) as client:
         while time.monotonic() < deadline:
             code = process.wait_exit(0.1)
             if code is not None:

@@ -1,12 +1,10 @@
 """The suites' HTTP client: logical operations in, recorded exchanges out.
 
-Every request goes through :class:`ApiClient`, which resolves a logical
-operation of the profile to a method and path, waits its turn when the
-operation is rate limited (:mod:`conformance.wire.pacing`), sends it with bounded
-timeouts over connections handled as :mod:`conformance.wire.connections` says, and
-returns an :class:`~conformance.exchange.Exchange`. Each exchange is also
-handed to a :class:`Recorder`, so that the plugin can attach the last few
-exchanges of a failing test to its report.
+Every request of the suites goes through :class:`ApiClient`, which resolves a
+logical operation of the profile to a method and path and sends it on a
+client of :mod:`conformance.wire.factory` (pacing, connection rules, counting
+and recording are the composed transport's, :mod:`conformance.wire.transport`),
+and returns an :class:`~conformance.exchange.Exchange`.
 
 A request that gets no response raises: :class:`TransportFailure` (a test
 failure that names the request) when the SUT closed or reset the connection,
@@ -16,26 +14,25 @@ loaded machine that says nothing about the SUT. Never a silent ``None``.
 
 from __future__ import annotations
 
-import re
-import threading
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
-from conformance.wire import usage
-from conformance.wire.connections import RETRIED_EXTENSION, ConnectionRules
-from conformance.exchange import Exchange, Headers, RecordedRequest, to_curl
-from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, excerpt
-from conformance.wire.pacing import Pacer
+from conformance.exchange import Exchange, NoResponse, RecordedRequest, to_curl
+from conformance.outcomes import Inconclusive
 from conformance.profile import Profile
 from conformance.redaction import redact
+from conformance.wire import factory
+from conformance.wire.pacing import Pacer
+from conformance.wire.recording import KEEP_PER_TEST, RUN_RECORDER, Recorder, render_attempt
+from conformance.wire.transport import Layer, attempt_of
+
+__all__ = ["KEEP_PER_TEST", "ApiClient", "ClientTimeout", "Recorder", "TransportFailure", "failure_of",
+           "render_attempt"]  # fmt: skip
 
 #: Seconds. Generous for a 2-core machine under load, but always finite.
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0, pool=10.0)
-#: How many exchanges of one test the failure report shows (the last ones).
-KEEP_PER_TEST = 8
+DEFAULT_TIMEOUT = factory.Purpose.API.value
 
 
 class TransportFailure(AssertionError):
@@ -69,45 +66,14 @@ class ClientTimeout(Inconclusive):
                                 "the client gave up waiting, which says nothing about the SUT on a loaded machine"))
 
 
-class Recorder:
-    """The recent exchanges of the running test, for its failure report. Thread-safe."""
-
-    def __init__(self, keep: int = KEEP_PER_TEST) -> None:
-        self._lock = threading.Lock()
-        self._recent: deque[Exchange | TransportFailure | ClientTimeout] = deque(maxlen=keep)
-        self.total = 0
-
-    def begin(self) -> None:
-        """Forget the previous test's exchanges."""
-        with self._lock:
-            self._recent.clear()
-
-    def add(self, entry: Exchange | TransportFailure | ClientTimeout) -> None:
-        with self._lock:
-            self._recent.append(entry)
-            self.total += 1
-
-    def recent(self) -> list[Exchange | TransportFailure | ClientTimeout]:
-        with self._lock:
-            return list(self._recent)
-
-    def render(self, last: int | None = None) -> str:
-        """The recent exchanges (the ``last`` ones, when given) as text, secrets masked, oldest first."""
-        entries = self.recent()[-last:] if last else self.recent()
-        return redact("\n\n".join(render_entry(entry) for entry in entries))
-
-
-def render_entry(entry: Exchange | TransportFailure | ClientTimeout) -> str:
-    if isinstance(entry, (TransportFailure, ClientTimeout)):
-        request = entry.request
-        return f"> {request.method} {request.url}\n  {to_curl(request)}\n< no response: {entry.cause!r}"
-    request, response = entry.request, entry.response
-    lines = [f"> {request.method} {request.url}", f"  {to_curl(request)}", f"< {response.status}"]
-    for name in RELEVANT_HEADERS:
-        lines += [f"  {name}: {value}" for value in response.headers.get_all(name)]
-    if response.body:
-        lines.append(f"  body: {excerpt(response.body)}")
-    return "\n".join(lines)
+def failure_of(exc: httpx.TransportError, request: httpx.Request,
+               timeout: httpx.Timeout | float | None = None) -> TransportFailure | ClientTimeout:  # fmt: skip
+    """The harness's word for a request that got no answer, from what the wire recorded of it."""
+    attempt = attempt_of(request)
+    recorded = attempt.request if attempt is not None else RecordedRequest(request.method, str(request.url))
+    if isinstance(exc, httpx.TimeoutException):
+        return ClientTimeout(recorded, exc, _read_timeout(timeout) if timeout is not None else None)
+    return TransportFailure(recorded, exc)
 
 
 class ApiClient:
@@ -129,23 +95,18 @@ class ApiClient:
         local_address: str | None = None,
         pacer: Pacer | None = None,
     ) -> None:
+        """``transport`` stands in for the network (tests: ``httpx.MockTransport``); the wire's layers wrap it."""
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.recorder = recorder or Recorder()
         self.local_address = local_address
         self.pacer = pacer if pacer is not None else Pacer(profile)
-        self._rules = transport is None
-        if transport is None:
-            transport = ConnectionRules(lambda: httpx.HTTPTransport(local_address=local_address))
-        self._transport = transport
+        self._base = (lambda: transport) if transport is not None else None
         self._timeout = timeout
-        # trust_env=False: proxy variables must never divert requests meant for the target.
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, transport=transport)
+        self._http = factory.client(factory.Purpose.API, source=local_address, timeout=timeout,
+                                    recorder=self.recorder, pacer=self.pacer, profile=profile,
+                                    base=self._base)  # fmt: skip
         self._children: list[ApiClient] = []
-        self._limited_routes = [
-            (op.method, _route_pattern(op.path), name)
-            for name, op in profile.operations.items() if profile.rate_limits.of(name) is not None
-        ]  # fmt: skip
 
     def with_source(self, local_address: str | None, *, base_url: str | None = None) -> ApiClient:
         """Another client for the target (or ``base_url``) and recorder, sending from ``local_address``, paced by
@@ -202,8 +163,7 @@ class ApiClient:
             method.upper(), self._url(path, base_url), json=json, data=data, content=content,
             headers=self._headers(headers, token), params=params,
         )  # fmt: skip
-        recorded = RecordedRequest(request.method, str(request.url), _headers_of(request), request.read())
-        return self._send(request, recorded)
+        return self._send(request)
 
     def stream(
         self,
@@ -216,27 +176,24 @@ class ApiClient:
         base_url: str | None = None,
     ) -> Exchange:
         """Send ``chunks`` as a chunked body (``Transfer-Encoding: chunked``, no Content-Length)."""
-        sent = bytearray()
 
         def body() -> Iterator[bytes]:
-            for chunk in chunks:
-                sent.extend(chunk)
-                yield chunk
+            yield from chunks
 
         request = self._http.build_request(
             method.upper(), self._url(path, base_url), content=body(), headers=self._headers(headers, token)
         )
-        recorded = RecordedRequest(request.method, str(request.url), _headers_of(request), b"", chunked=True)
-        return self._send(request, recorded, chunked_body=sent)
+        return self._send(request)
 
     def record(self, exchange: Exchange) -> Exchange:
-        """Add an exchange made with another client (e.g. a concurrent burst) to the failure report."""
+        """Add an exchange to the failure report (one the wire recorded already is not added twice)."""
         self.recorder.add(exchange)
         return exchange
 
     def observations(self) -> list[str]:
         """What the connection handling noticed about the SUT since the last call (not verdicts)."""
-        return self._transport.observations() if isinstance(self._transport, ConnectionRules) else []
+        transport = self._http._transport
+        return transport.observations() if isinstance(transport, Layer) else []
 
     def close(self) -> None:
         """Close this client and those made from it with :meth:`with_source`."""
@@ -257,48 +214,14 @@ class ApiClient:
             merged["Authorization"] = f"Bearer {token}"
         return merged
 
-    def _limited_operation(self, request: httpx.Request) -> str | None:
-        path = request.url.path
-        return next((name for method, pattern, name in self._limited_routes
-                     if method == request.method and pattern.fullmatch(path)), None)  # fmt: skip
-
-    def _send(
-        self, request: httpx.Request, recorded: RecordedRequest, chunked_body: bytearray | None = None
-    ) -> Exchange:
-        self.pacer.wait_turn(self._limited_operation(request), self.local_address or "default")
-        usage.count("requests")
+    def _send(self, request: httpx.Request) -> Exchange:
         try:
-            response = self._http.send(request)
-            response.read()
+            self._http.send(request)
         except httpx.TransportError as exc:
-            if chunked_body is not None:
-                recorded = _with_body(recorded, chunked_body)
-            failure: TransportFailure | ClientTimeout
-            if isinstance(exc, httpx.TimeoutException):
-                failure = ClientTimeout(recorded, exc, _read_timeout(self._timeout))
-            else:
-                failure = TransportFailure(recorded, exc)
-            self.recorder.add(failure)
-            raise failure from None
-        if response.extensions.get(RETRIED_EXTENSION):
-            usage.count("retried_requests")
-        if chunked_body is not None:
-            recorded = _with_body(recorded, chunked_body)
-        exchange = Exchange(recorded, Exchange.from_httpx(response).response)
-        self.recorder.add(exchange)
+            raise failure_of(exc, request, self._timeout) from None
+        exchange = attempt_of(request)
+        assert isinstance(exchange, Exchange), "the recording layer records every answer"
         return exchange
-
-
-def _headers_of(request: httpx.Request) -> Headers:
-    return Headers(request.headers.multi_items())
-
-
-def _with_body(recorded: RecordedRequest, body: bytearray) -> RecordedRequest:
-    return RecordedRequest(recorded.method, recorded.url, recorded.headers, bytes(body), chunked=recorded.chunked)
-
-
-def _route_pattern(path: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(path)))
 
 
 def _read_timeout(timeout: httpx.Timeout | float) -> float | None:

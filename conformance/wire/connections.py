@@ -11,8 +11,14 @@ request. So :class:`ConnectionRules`, an httpx transport:
   no new request goes there);
 - retries a request once on a fresh connection when it failed on a *reused*
   connection before any byte of the response arrived (RFC 9112 §9.3.1: the
-  server closed it while idle, the request was never processed); a failure on
-  a fresh connection is the SUT's, reported against the request that suffered it;
+  server closed it while idle, or right after another request's answer, and
+  the request was never processed); a failure on a fresh connection is the
+  SUT's, reported against the request that suffered it. Whether the request
+  went out on a reused connection is read from httpcore's trace of that very
+  request (no ``connect_tcp`` event: the pool handed it a connection that had
+  served before), never guessed from the pool beforehand: with 30 requests in
+  flight, the pool's state before a request is sent says nothing about the
+  connection it will get;
 - notes (an observation, not a verdict) when the SUT closed a kept-alive
   connection after an error without saying so.
 """
@@ -41,8 +47,10 @@ RETRIED_EXTENSION = "conformance_retried"
 class ConnectionRules(httpx.BaseTransport):
     """See the module docstring. ``make`` builds a fresh ``httpx.HTTPTransport`` (one connection pool)."""
 
-    def __init__(self, make: Callable[[], httpx.HTTPTransport]) -> None:
+    def __init__(self, make: Callable[[], httpx.HTTPTransport], *, count: Callable[[], None] | None = None) -> None:
+        """``count`` is called for every attempt that goes out on the network (a retry is an attempt too)."""
         self._make = make
+        self._count = count or (lambda: None)
         self._lock = threading.Lock()
         self._current = make()
         self._retired: list[httpx.HTTPTransport] = []
@@ -54,18 +62,35 @@ class ConnectionRules(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._look_at_retired_pools()
         transport = self._current
-        reused = _has_idle_connection(transport, request.url)
+        connected = _trace_connects(request)
+        self._count()
         try:
             response = transport.handle_request(request)
         except BEFORE_RESPONSE:
-            if not reused or not _replayable(request):
-                raise
-            response = self._retire(transport).handle_request(request)  # a second failure is the SUT's
+            if connected() or not _replayable(request):
+                raise  # a fresh connection (or a body that cannot be sent again): the SUT's doing
+            self._retire(transport)
+            response = self._send_on_fresh_connection(request)  # a second failure is the SUT's
             response.extensions[RETRIED_EXTENSION] = True
+            return response
         if response.status_code >= 500 or not _promises_keep_alive(response):
             self._retire(transport, after=f"{request.method} {request.url.path} answered {response.status_code}"
                          if "close" not in response.headers.get("connection", "").lower() else None)  # fmt: skip
         return response
+
+    def _send_on_fresh_connection(self, request: httpx.Request) -> httpx.Response:
+        """``request`` on a connection opened for it alone, read and closed (a pool could hand out another
+        stale one)."""
+        once = self._make()
+        self._count()
+        try:
+            response = once.handle_request(request)
+            body = b"".join(response.stream)
+            response.close()
+        finally:
+            once.close()
+        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(body),
+                              extensions=response.extensions, request=request)  # fmt: skip
 
     def close(self) -> None:
         with self._lock:
@@ -171,13 +196,23 @@ def _closed_by_peer(connection: object) -> bool:
         probe.close()  # the duplicate only: the pooled connection stays open
 
 
-def _has_idle_connection(transport: httpx.HTTPTransport, url: httpx.URL) -> bool:
-    """Whether a request to ``url`` will go out on a connection that has served one before."""
-    pool = _pool(transport)
-    if pool is None:
-        return False
-    origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
-    return any(c.is_idle() and not c.has_expired() and c.can_handle_request(origin) for c in pool.connections)
+def _trace_connects(request: httpx.Request) -> Callable[[], bool]:
+    """Watch ``request``'s own httpcore trace; the returned function says whether a connection was opened for it.
+
+    httpcore reports ``connection.connect_tcp`` (or ``connect_unix_socket``) on the trace of the request that
+    opens a connection; a request handed a pooled connection that served before sees none.
+    """
+    opened = threading.Event()
+    previous = request.extensions.get("trace")
+
+    def trace(name: str, info: dict) -> None:
+        if name.startswith("connection.connect_"):
+            opened.set()
+        if previous is not None:
+            previous(name, info)
+
+    request.extensions["trace"] = trace
+    return opened.is_set
 
 
 def _replayable(request: httpx.Request) -> bool:

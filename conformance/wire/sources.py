@@ -17,11 +17,11 @@ import itertools
 import os
 import socket
 import threading
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
 
-from conformance.wire import usage
 from conformance.outcomes import NotRun
 from conformance.profile import Sources
 
@@ -77,14 +77,16 @@ def require_source(base_url: str, address: str, *, purpose: str) -> str:
 
 
 def client_from(base_url: str, address: str, *, timeout: httpx.Timeout | float) -> httpx.Client:
-    """An httpx client for ``base_url`` that sends from ``address``."""
-    transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=as_ipv4_literal(base_url), transport=transport, timeout=timeout, trust_env=False,
-                        event_hooks={"request": [_count]})  # fmt: skip
+    """A wire client for ``base_url`` that sends from ``address`` (unpaced: bursts exist to meet the limits)."""
+    from conformance.wire import factory
+
+    return factory.client(factory.Purpose.BURST, base_url=as_ipv4_literal(base_url), source=address, timeout=timeout)
 
 
-def _count(request: httpx.Request) -> None:
-    usage.count("requests")  # the report's figures include the bursts sent from other addresses
+def worker_index(environ: Mapping[str, str] = os.environ) -> int:
+    """This process's pytest-xdist worker number (``gw3`` -> 3), 0 outside xdist: the one place it is read."""
+    worker = environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return int(worker) if worker.isdigit() else 0
 
 
 class SourceAddresses:
@@ -92,9 +94,8 @@ class SourceAddresses:
 
     def __init__(self, base_url: str, sources: Sources) -> None:
         # Parallel workers (pytest-xdist names them gw0, gw1...) each take a range of their own.
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
         blocks = -(-sources.scenarios_max // 254)
-        self.first = ipaddress.IPv4Address(sources.scenarios_first) + 256 * blocks * (int(worker) if worker.isdigit() else 0)
+        self.first = ipaddress.IPv4Address(sources.scenarios_first) + 256 * blocks * worker_index()
         self.limit = sources.scenarios_max
         self.enabled = reachable_from_other_sources(base_url) and can_bind(str(self.first))
         self._offsets = itertools.count()

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 from conformance import profile as profiles
 from conformance.sut import TargetError, TargetSettings, open_target
+from conformance.wire import factory
 from load.lab import instructions, procfs, replay
 from load.provision import Needs, Provisioner, ProvisioningError
 from load.runner import LOCUST_MASTER_PORT, Distribution, LoadRun, RunnerError, free_port, load_sut_env, provision, run_locust
@@ -318,7 +318,8 @@ def instruction_counts(
         for target in targets:
             with Provisioner(target, profile, run_id=uuid.uuid4().hex[:8]) as provisioner:
                 account = provisioner.new_account(Needs(accounts=1))
-            client = httpx.Client(base_url=target.base_url, timeout=instructions.CONTROL_TIMEOUT, trust_env=False)
+            client = factory.client(factory.Purpose.BENCH, base_url=target.base_url,
+                                    timeout=instructions.CONTROL_TIMEOUT, recorder=None)  # fmt: skip
             sessions.append(instructions.Session(client, account["sessions"][0]["access_token"], account["patients"][0], profile))
             marker = f"--callgrind-out-file={target.extra['data_dir']}/callgrind.out"
             controls.append(instructions.Callgrind(procfs.find_pid(marker)))

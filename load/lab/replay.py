@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from conformance.wire import factory
+
 #: Response headers that are recomputed (the body is replayed whole, so its length is exact).
 HOP_BY_HOP = {b"transfer-encoding", b"connection", b"keep-alive", b"content-length", b"date"}
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
@@ -51,7 +53,7 @@ class Recording:
 def record(base_url: str, requests: Iterable[Recording]) -> dict[str, bytes]:
     """Ask the real SUT each request once; path (without query) -> its answer's bytes."""
     answers = {}
-    with httpx.Client(base_url=base_url, timeout=30, trust_env=False) as client:
+    with factory.client(factory.Purpose.BENCH, base_url=base_url, recorder=None) as client:
         for wanted in requests:
             headers = {"Accept": "application/json"}
             if wanted.token:

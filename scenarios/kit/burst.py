@@ -1,9 +1,11 @@
 """Concurrent bursts of requests, recorded as exchanges.
 
-The suites' ``api`` client is synchronous; a race needs many requests in
-flight at once. :func:`send_concurrently` runs them on ``httpx.AsyncClient`` instances
-whose connections are opened (warmed up) before the burst, so that the
-requests reach the SUT together instead of trickling in behind TCP handshakes.
+A race needs many requests in flight at once. :func:`send_concurrently` sends
+them from threads, released together, on wire clients (one per source
+address, :mod:`conformance.wire.factory`: counted, recorded, and with the
+connection rules that keep one request's closed connection from being blamed
+on the next) whose connections are opened (warmed up) before the burst, so that
+the requests reach the SUT together instead of trickling in behind TCP handshakes.
 A request may name its own loopback source address (``Planned.source``): one
 burst on one account can then come from several addresses at once, each within
 the per-IP limit the profile declares. Everything is bounded: the number of
@@ -12,22 +14,28 @@ requests by the caller, the time by ``timeout`` for the whole burst.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import threading
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from conformance.wire import usage
-from conformance.wire.client import ClientTimeout, TransportFailure
-from conformance.exchange import Exchange, Headers, RecordedRequest
+from conformance.exchange import Exchange
+from conformance.outcomes import Inconclusive
 from conformance.profile import Profile
+from conformance.wire import factory
+from conformance.wire.client import failure_of
+from conformance.wire.transport import exchange_of
 
 #: Seconds for one whole burst, warm-up included.
 BURST_TIMEOUT = 60.0
-REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=30.0)
+REQUEST_TIMEOUT = factory.Purpose.BURST.value
+#: Threads of one burst at the most (each planned request waits for its delay in a thread of its own).
+MAX_THREADS = 128
 
 
 @dataclass(frozen=True)
@@ -73,61 +81,52 @@ def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency:
     ``concurrency`` times at once first, to open the connections. A request
     without a response raises :class:`~conformance.wire.client.TransportFailure`.
     """
-    return asyncio.run(asyncio.wait_for(
-        _burst(base_url, planned, concurrency, warm_path, local_address), timeout=timeout))  # fmt: skip
-
-
-async def _burst(base_url: str, planned: Sequence[Planned], concurrency: int, warm_path: str | None,
-                 local_address: str | None) -> list[Exchange]:  # fmt: skip
     concurrency = max(1, min(concurrency, len(planned) or 1))
     by_source: dict[str | None, int] = {}
     for request in planned:
         source = request.source or local_address
         by_source[source] = by_source.get(source, 0) + 1
-    async with contextlib.AsyncExitStack() as stack:
-        clients = {}
+    deadline = time.monotonic() + timeout
+    with contextlib.ExitStack() as stack:
+        clients: dict[str | None, httpx.Client] = {}
         for source, count in by_source.items():
             size = min(concurrency, count)
             limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-            transport = httpx.AsyncHTTPTransport(local_address=source, limits=limits)
-            clients[source] = await stack.enter_async_context(httpx.AsyncClient(
-                base_url=base_url, transport=transport, timeout=REQUEST_TIMEOUT, trust_env=False,
-                follow_redirects=False, event_hooks={"request": [_count]}))  # fmt: skip
+            clients[source] = stack.enter_context(factory.client(
+                factory.Purpose.BURST, base_url=base_url, source=source, limits=limits))  # fmt: skip
+        pool = stack.enter_context(ThreadPoolExecutor(min(len(planned) or 1, MAX_THREADS)))
         if warm_path is not None and concurrency > 1:
-            await asyncio.gather(*(client.get(warm_path) for source, client in clients.items()
-                                   for _ in range(min(concurrency, by_source[source]))),
-                                 return_exceptions=True)  # fmt: skip
-        slots = asyncio.Semaphore(concurrency)
-        start = asyncio.Event()
+            warming = [pool.submit(_quietly, client.get, warm_path) for source, client in clients.items()
+                       for _ in range(min(concurrency, by_source[source]))]  # fmt: skip
+            wait(warming, timeout=max(0.0, deadline - time.monotonic()))
+        slots = threading.BoundedSemaphore(concurrency)
+        start = threading.Event()
 
-        async def send(request: Planned) -> Exchange:
+        def send(request: Planned) -> Exchange:
             client = clients[request.source or local_address]
-            await start.wait()
+            start.wait()
             if request.delay:
-                await asyncio.sleep(request.delay)
-            async with slots:
+                time.sleep(request.delay)
+            with slots:
                 built = client.build_request(request.method, request.path, data=request.data, json=request.json,
                                              headers=dict(request.headers), params=request.params)  # fmt: skip
                 try:
-                    response = await client.send(built)
-                    await response.aread()
+                    return exchange_of(client.send(built))
                 except httpx.TransportError as exc:
-                    recorded = RecordedRequest(built.method, str(built.url), Headers(built.headers.multi_items()),
-                                               built.content)  # fmt: skip
-                    if isinstance(exc, httpx.TimeoutException):  # the loaded client gave up: proves nothing
-                        raise ClientTimeout(recorded, exc, REQUEST_TIMEOUT.read) from None
-                    raise TransportFailure(recorded, exc) from None
-                return Exchange.from_httpx(response)
+                    raise failure_of(exc, built, REQUEST_TIMEOUT) from None
 
-        tasks = [asyncio.ensure_future(send(request)) for request in planned]
-        await asyncio.sleep(0)  # let every task reach the start line
+        futures = [pool.submit(send, request) for request in planned]
         start.set()
-        try:
-            return list(await asyncio.gather(*tasks))
-        finally:
-            for task in tasks:
-                task.cancel()
+        done, pending = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        if pending:
+            for future in pending:
+                future.cancel()
+            raise Inconclusive(f"{len(pending)} of {len(planned)} requests of a burst had no answer within "
+                               f"{timeout:g} s: on a loaded machine that says nothing about the SUT")  # fmt: skip
+        return [future.result() for future in futures]
 
 
-async def _count(request: httpx.Request) -> None:
-    usage.count("requests")  # every request of a burst is in the run's figures, the warming ones too
+def _quietly(send: Any, path: str) -> None:
+    """A warming request: its answer does not matter, only the connection it leaves open."""
+    with contextlib.suppress(httpx.HTTPError):
+        send(path)

@@ -362,7 +362,7 @@ GOOD_HEADERS = {
 
 def test_schemathesis_response_becomes_an_exchange():
     response = schemathesis_response(401, GOOD_HEADERS, b'{"a": 1}', request_headers={"Authorization": "Bearer t"})
-    exchange = sc.to_exchange(response)
+    exchange = Exchange.from_schemathesis(response)
     assert exchange.label == "POST http://sut/api/auth/login"
     assert exchange.request.headers.get("authorization") == "Bearer t"
     assert exchange.request.body == b"x=1"

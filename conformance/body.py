@@ -41,9 +41,3 @@ def describe(exchange: Exchange) -> str:
 
 def is_success(exchange: Exchange) -> bool:
     return 200 <= exchange.response.status < 300
-
-
-def json_object(exchange: Exchange) -> dict[str, Any]:
-    """The body when it is a JSON object, else an empty dict."""
-    body = exchange.response.json
-    return body if isinstance(body, dict) else {}

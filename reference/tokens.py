@@ -61,10 +61,6 @@ class TokenService:
         context.current().jwt_decodes += 1
         return self.verify(token)
 
-    def decode_bearer_unverified(self, token: str) -> dict[str, Any]:
-        """Decode without verifying anything; counted (used only by defects)."""
-        context.current().jwt_decodes += 1
-        return jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
 
 
 def verify_hs256(token: str, key: str) -> dict[str, Any]:

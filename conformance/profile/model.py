@@ -194,9 +194,6 @@ class Codes(Mapping[str, int]):
     def __len__(self) -> int:
         return len(self._statuses)
 
-    def for_status(self, status: int) -> list[str]:
-        return [code for code, value in self._statuses.items() if value == status]
-
     def __repr__(self) -> str:
         return f"Codes({self._statuses!r})"
 

@@ -31,6 +31,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 import httpcore
 import httpx
@@ -85,7 +86,7 @@ class ConnectionRules(httpx.BaseTransport):
         self._count()
         try:
             response = once.handle_request(request)
-            body = b"".join(response.stream)
+            body = b"".join(cast(httpx.SyncByteStream, response.stream))
             response.close()
         finally:
             once.close()
@@ -205,7 +206,7 @@ def _trace_connects(request: httpx.Request) -> Callable[[], bool]:
     opened = threading.Event()
     previous = request.extensions.get("trace")
 
-    def trace(name: str, info: dict) -> None:
+    def trace(name: str, info: dict[str, object]) -> None:
         if name.startswith("connection.connect_"):
             opened.set()
         if previous is not None:

@@ -43,7 +43,7 @@ class Pacer:
     def wait_turn(self, operation: str | None, source: str = "default") -> float:
         """Block until a request to ``operation`` from ``source`` keeps within its limit; the seconds waited."""
         rate = self.limit_of(operation)
-        if rate is None:
+        if rate is None or operation is None:
             return 0.0
         with self._lock:
             sent = self._sent.setdefault((operation, source), deque())

@@ -32,7 +32,7 @@ def loopback_ipv4(host: str) -> str | None:
         infos = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return None
-    addresses = {info[4][0] for info in infos}
+    addresses = {str(info[4][0]) for info in infos}
     if addresses and all(ipaddress.ip_address(address).is_loopback for address in addresses):
         return sorted(addresses)[0]
     return None

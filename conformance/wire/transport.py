@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import httpx
 
@@ -58,7 +59,7 @@ class RecordingTransport(Layer):
         started, clock = time.time(), time.monotonic()
         try:
             response = self._inner.handle_request(request)
-            raw = b"".join(response.stream)
+            raw = b"".join(cast(httpx.SyncByteStream, response.stream))
             response.close()
         except httpx.TransportError as exc:
             timing = Timing(started, time.monotonic() - clock)

@@ -24,11 +24,12 @@ import pytest
 from conformance.verdicts import baseline
 from conformance.run import options, parallel
 from conformance import requirements
-from conformance.wire import usage
+from conformance.wire import usage, waiting
 from conformance.exchange import Exchange
 from conformance.outcomes import WARN_PREFIX, outcome_of
 from conformance.report import RequirementReport
 from conformance.verdicts.redacted_reports import redact_report
+from conformance.run import progress
 from conformance.run.session import RunSession, SessionError
 from conformance.wire.recording import SHOWN_PER_FAILURE
 
@@ -50,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
     usage.reset()
+    waiting.reset()
     run_options = options.RunOptions.read(config)
     try:
         selected = requirements.select(run_options.requirements)
@@ -293,7 +295,12 @@ def _attach_exchanges(item: pytest.Item, report: pytest.TestReport) -> None:
 SECRETS_DUMP_ENV = "CONFORMANCE_SELFTEST_SECRETS_FILE"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    progress.install(session.config)  # the terminal reporter exists by now
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    progress.uninstall()
     _session(session.config).close()
     dump = os.environ.get(SECRETS_DUMP_ENV)
     if dump:

@@ -36,6 +36,7 @@ from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun
 from conformance.profile import Operation, Profile
 from conformance.actors.tokens import VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
+from conformance.wire import waiting
 
 GUARD_CLASSES = ("user", "pro", "role")
 #: The matrix's columns: the guard classes, and logout (a forged token must not log anyone out).
@@ -345,7 +346,7 @@ def test_token_signed_with_a_weak_secret_is_refused(api, profile, user, forge):
     for entry in entries:
         exchange = call_guarded(api, operation, forge.signed_with(entry.secret, session))
         while exchange.response.status == 429 and time.monotonic() + retry_after_seconds(exchange) < deadline:
-            time.sleep(retry_after_seconds(exchange))
+            waiting.sleep(retry_after_seconds(exchange), what="a 429 while trying weak secrets (Retry-After)")
             exchange = call_guarded(api, operation, forge.signed_with(entry.secret, session))
         if exchange.response.status == 429 or time.monotonic() > deadline:
             auth.weak_secrets_refused(answers)  # what was accepted so far still fails

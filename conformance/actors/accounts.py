@@ -39,6 +39,7 @@ from conformance.outcomes import Inconclusive, NotRun, excerpt
 from conformance.profile import Profile
 from conformance.sut.base import Target
 from conformance.sut.errors import TargetError
+from conformance.wire import waiting
 
 PASSWORD_LENGTH = 20
 #: Seconds a provisioning request may spend waiting out 429s in total, beyond the declared window.
@@ -158,7 +159,7 @@ class AccountFactory:
         *,
         run_id: str | None = None,
         email_domain: str = "example.com",
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.api = api
         self.target = target
@@ -286,7 +287,10 @@ class AccountFactory:
                                          f"although the profile declares {declared} ([rate_limits] {operation}); "
                                          f"last answer: {exchange.response.status} "
                                          f"{excerpt(exchange.response.body, 200)}")  # fmt: skip
-            self._sleep(max(wait, 0.1))
+            if self._sleep is not None:
+                self._sleep(max(wait, 0.1))
+            else:
+                waiting.sleep(max(wait, 0.1), what=f"a 429 on {operation} (Retry-After)")
             backoff = min(backoff * 2, window)
 
 

@@ -110,4 +110,7 @@ def usage_of_the_run(config) -> dict:
     session = session_of(config)
     if session is not None and session.api is not None:
         counts["paced_seconds"] = round(session.api.pacer.waited, 1)
+    from conformance.wire import waiting
+
+    counts["waited_seconds"] = round(waiting.total_waited(), 1)  # pacing, 429s waited out, windows, re-checks
     return counts

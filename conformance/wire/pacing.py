@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 
 from conformance.profile import Profile, Rate
+from conformance.wire import waiting
 
 #: Seconds added to each window: clocks of harness and SUT are not the same clock.
 MARGIN = 0.25
@@ -28,12 +29,14 @@ class Pacer:
     """Per (operation, source address) sliding-window pacing to the profile's declared limits."""
 
     def __init__(self, profile: Profile, *, share: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
-        """``share``: the part of each limit this pacer may use (parallel workers from one address split it)."""
+                 sleep: Callable[[float], None] | None = None) -> None:  # fmt: skip
+        """``share``: the part of each limit this pacer may use (parallel workers from one address split it);
+        ``sleep`` replaces :func:`conformance.wire.waiting.sleep` (tests)."""
         self.limits = {operation: Rate(max(1, int(rate.count * share)), rate.seconds)
                        for operation, rate in profile.rate_limits.items() if rate is not None}  # fmt: skip
         self._clock, self._sleep = clock, sleep
         self._sent: dict[tuple[str, str], deque[float]] = {}
+        self.sent: Counter[str] = Counter()  # requests per rate-limited operation, for the status line
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting, for the report
 
@@ -55,6 +58,11 @@ class Pacer:
             sent.append(at)  # the slot is ours even while we sleep, so concurrent callers queue behind it
             wait = min(at - now, MAX_WAIT)
             self.waited += wait
+            self.sent[operation] += 1
+            number = self.sent[operation]
         if wait > 0:
-            self._sleep(wait)
+            if self._sleep is not None:
+                self._sleep(wait)
+            else:
+                waiting.sleep(wait, what=f"{operation} {rate}", detail=lambda left: f"{operation} #{number} of the run")
         return wait

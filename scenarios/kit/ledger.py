@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from conformance.wire import waiting
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -81,7 +82,7 @@ class Lapse:
 class Ledger:
     """The session's entries and events. Thread-safe (scenario bursts run on other threads)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] | None = None):
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self.entries: list[Entry] = []
@@ -129,7 +130,10 @@ class Ledger:
             return 0.0
         wait = min(seconds, max(0.0, seconds - (self.now() - max(e.at for e in entries))))
         if wait > 0:
-            self._sleep(wait)
+            if self._sleep is not None:
+                self._sleep(wait)
+            else:
+                waiting.sleep(wait, what=f"the ledger's re-check ({seconds:.0f} s after the last entry)")
         return wait
 
     def blame(self, lapses: Sequence[Lapse]) -> dict[str, list[Lapse]]:

@@ -173,6 +173,8 @@ class RequirementReport:
             path.write_text(redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", "utf-8")
         if self.options.conformance_html:
             files.write_html(self.options.conformance_html, document)
+        if self.options.conformance_sarif:
+            files.write_sarif(self.options.conformance_sarif, document)
         files.write_summary(self.options.conformance_summary, document)
         if self.options.conformance_har:
             files.write_har(self.options.conformance_har, self.exchanges)
@@ -255,7 +257,8 @@ class RequirementReport:
         if self.usage:
             used = ", ".join(f"{value:g} {name.replace('_', ' ')}" for name, value in self.usage.items())
             terminalreporter.write_line(f"the run used {used}")
-        for path in (self.options.conformance_report, self.options.conformance_html, self.options.conformance_har):
+        for path in (self.options.conformance_report, self.options.conformance_html, self.options.conformance_har,
+                     self.options.conformance_sarif):
             if path:
                 terminalreporter.write_line(f"conformance report written to {path}")
 

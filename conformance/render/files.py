@@ -19,6 +19,7 @@ from conformance.exchange import Exchange
 from conformance.render.har import har_document
 from conformance.render.html import render_html
 from conformance.render.markdown import render_summary
+from conformance.render.sarif import render_sarif
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
@@ -36,6 +37,10 @@ def write_html(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Pat
 
 def write_har(path: str | os.PathLike[str], entries: Iterable[tuple[str, Exchange]]) -> Path:
     return _write(Path(path), json.dumps(har_document(entries), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_sarif(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Path:
+    return _write(Path(path), json.dumps(render_sarif(document), indent=2, ensure_ascii=False) + "\n")
 
 
 def summary_target(option: str | None, environ: Mapping[str, str] = os.environ) -> tuple[Path, bool] | None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.core.test_compare import report
 
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = ROOT / "docs" / "ci" / "github-actions.yml"
@@ -160,13 +166,6 @@ def test_template_names_no_secret_value(path):
 @pytest.mark.parametrize(("regressed", "status"), [(True, 1), (False, 0)])
 def test_the_compare_step_runs_posts_the_table_and_fails_on_a_regression(tmp_path, regressed, status):
     """The compare step's script itself, in bash, with the installed command and a stand-in for ``gh``."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from tests.core.test_compare import report
-
     job = github_jobs()["compare"]
     script = next(step["run"] for step in job["steps"] if "heallog-conformance compare" in step.get("run", ""))
     for folder, verdicts in (("base", {}), ("new", {"ENV-3": "fail"} if regressed else {})):
@@ -180,8 +179,9 @@ def test_the_compare_step_runs_posts_the_table_and_fails_on_a_regression(tmp_pat
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_REPOSITORY": "org/repo", "PR_NUMBER": "7",
            "GH_CALLS": str(calls)}  # fmt: skip
-    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    shell = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]  # as Actions runs a step
+    done = subprocess.run(shell, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == status, done.stderr
-    assert "| change | ID |" in summary.read_text() if regressed else "no regression" in summary.read_text()
+    assert ("| ❌ regressed | ENV-3 |" in summary.read_text()) == regressed
+    assert ("✅ **no regression**" in summary.read_text()) != regressed
     assert calls.read_text().startswith("pr comment 7 --repo org/repo --body-file comparison.md")

@@ -19,7 +19,7 @@ AUTH-1  One JWT decode per request  (GET http://127.0.0.1:41237/api/patients/pro
   Reproduce: curl -i -H 'authorization: Bearer {TOKEN}' http://127.0.0.1:41237/api/patients/pro-feature/"""
 
 
-def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None, finished: str = "2026-12-01T10:00:00+00:00") -> dict[str, Any]:
+def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None) -> dict[str, Any]:
     """A report document in which every requirement passes, but those of ``verdicts``."""
     entries = {}
     for rid, req in requirements.catalogue().items():
@@ -29,9 +29,9 @@ def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None, f
                         "reason": (reasons or {}).get(rid), "tests": [f"t::{rid}"],
                         "test_verdicts": {f"t::{rid}": verdict},
                         "first_failure": FAILURE.replace("AUTH-1", rid) if failing else None,
-                        "failures": [{"test": f"t::{rid}", "message": FAILURE.replace("AUTH-1", rid)}] if failing else []}  # fmt: skip
+                        "failures": [{"test": f"t::{rid}", "message": FAILURE.replace("AUTH-1", rid)}] * failing}  # fmt: skip
     return {"schema_version": 2, "target": {"base_url": "http://127.0.0.1:41237", "mode": "managed"},
-            "profile": {"name": "heallog", "source": "default"}, "finished": finished, "exit_status": 0,
+            "profile": {"name": "heallog", "source": "default"}, "finished": "2026-12-01T10:00:00+00:00", "exit_status": 0,
             "requirements": entries}  # fmt: skip
 
 
@@ -73,7 +73,8 @@ def test_no_regression_is_exit_0_even_with_lost_coverage():
     result = compare(report({"ENV-3": "fail"}), report({"ENV-3": "pass", "REV-4": "not run"}))
     assert not result.regressed and result.exit_status == 0
     text = render_text(result)
-    assert text.splitlines()[-1] == "compare: no regression — 0 regressed, 1 fixed, 1 no longer judged, 0 changed (exit 0)"
+    last = "compare: no regression — 0 regressed, 1 fixed, 1 no longer judged, 0 changed (exit 0)"
+    assert text.splitlines()[-1] == last
 
 
 def test_a_requirement_only_one_report_has_is_absent_in_the_other():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.exchange import Exchange
+from conformance.redaction import redact
 from conformance.render.har import har_document
 from conformance.render.html import render_html
 from conformance.render.markdown import render_summary
@@ -40,7 +41,8 @@ def write_har(path: str | os.PathLike[str], entries: Iterable[tuple[str, Exchang
 
 
 def write_sarif(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Path:
-    return _write(Path(path), json.dumps(render_sarif(document), indent=2, ensure_ascii=False) + "\n")
+    """Redacted like the JSON report: code scanning alerts are read by everyone with access to the repository."""
+    return _write(Path(path), redact(json.dumps(render_sarif(document), indent=2, ensure_ascii=False)) + "\n")
 
 
 def summary_target(option: str | None, environ: Mapping[str, str] = os.environ) -> tuple[Path, bool] | None:

@@ -143,7 +143,7 @@ def render_sarif(document: Mapping[str, Any]) -> dict[str, Any]:
         invocation["exitCode"] = status
     for key, field in (("started", "startTimeUtc"), ("finished", "endTimeUtc")):
         if document.get(key):
-            invocation[field] = str(document[key])
+            invocation[field] = str(document[key]).replace("+00:00", "Z")
     target = document.get("target") or {}
     run: dict[str, Any] = {
         "tool": {"driver": {"name": TOOL, "version": _version(),

@@ -4,6 +4,7 @@
     heallog-conformance requirements [IDS...] [--json]   list the requirements: ID, level, title, text
     heallog-conformance explain ID                       one requirement: text, probes, needs, fix
     heallog-conformance standard                         the whole standard as Markdown (docs/standard.md)
+    heallog-conformance compare OLD.json NEW.json        what changed between two reports (exit 1: a regression)
 
 Only a first argument naming a subcommand is taken by this module; anything
 else is a run, so every pytest option keeps its meaning
@@ -18,7 +19,9 @@ from collections.abc import Sequence
 
 from conformance import requirements, standard
 
-SUBCOMMANDS = ("requirements", "explain", "standard")
+SUBCOMMANDS = ("requirements", "explain", "standard", "compare")
+#: ``compare``: a report that cannot be read, like a run's bad input (docs/options.md, exit codes).
+BAD_INPUT = 4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,12 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="one requirement: its text, what is probed, what it needs, the fix")
     explain.add_argument("id", metavar="ID")
     commands.add_parser("standard", help="the whole standard as Markdown (the text of docs/standard.md)")
+    compare = commands.add_parser(
+        "compare", help="what changed per requirement between two --conformance-report files: regressed, fixed, "
+        "no longer judged (exit 1 on a regression, 0 on none, 4 when a report cannot be read)")
+    compare.add_argument("old", metavar="OLD.json", help="the earlier report (the base branch, the last release)")
+    compare.add_argument("new", metavar="NEW.json", help="the later report (this change)")
+    compare.add_argument("--markdown", action="store_true", help="a Markdown table, for a pull-request comment")
     return parser
 
 
 def _subcommand(args: list[str]) -> int:
     parser = _parser()
     options = parser.parse_args(args)
+    if options.command == "compare":
+        return _compare(options.old, options.new, markdown=options.markdown)
     try:
         if options.command == "requirements":
             ids = requirements.select(",".join(options.ids)) if options.ids else None
@@ -61,3 +72,17 @@ def _subcommand(args: list[str]) -> int:
         message = exc.args[0] if exc.args else str(exc)
         parser.exit(2, f"heallog-conformance: {str(message).removeprefix('--requirements: ')}\n")
     return 0
+
+
+def _compare(old_path: str, new_path: str, *, markdown: bool) -> int:
+    from conformance.render.comparison import render_markdown, render_text
+    from conformance.verdicts import compare
+
+    try:
+        old, new = compare.load(old_path), compare.load(new_path)
+    except compare.ReportError as exc:
+        sys.stderr.write(f"heallog-conformance compare: {exc}\n")
+        return BAD_INPUT
+    comparison = compare.compare(old, new)
+    sys.stdout.write(render_markdown(comparison) if markdown else render_text(comparison))
+    return comparison.exit_status

@@ -106,7 +106,8 @@ class RequirementReport:
         failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in ("fail", "warn")}
         judged = {rid: {n for n, v in self.results[rid].tests.items() if v in ("pass", "fail", "warn")}
                   for rid in self.results}  # fmt: skip
-        outcome = baseline.judge(self.baseline_entries, failing, judged, datetime.date.today())
+        judge = baseline.judge_update if self.options.baseline_update else baseline.judge
+        outcome = judge(self.baseline_entries, failing, judged, datetime.date.today())
         self.baseline_outcome = outcome
         adjusted = dict(verdicts)
         for rid, tests in failing.items():
@@ -173,6 +174,8 @@ class RequirementReport:
             path.write_text(redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", "utf-8")
         if self.options.conformance_html:
             files.write_html(self.options.conformance_html, document)
+        if self.options.conformance_sarif:
+            files.write_sarif(self.options.conformance_sarif, document)
         files.write_summary(self.options.conformance_summary, document)
         if self.options.conformance_har:
             files.write_har(self.options.conformance_har, self.exchanges)
@@ -243,19 +246,14 @@ class RequirementReport:
             terminalreporter.write_line(line, **markup)
         for text in self.observations:
             terminalreporter.write_line(f"observation (not a verdict): {text}")
-        outcome = self.baseline_outcome
-        if outcome is not None and outcome.new:
-            terminalreporter.write_line(f"{len(outcome.new)} failure(s) not in the baseline {self.options.baseline}; "
-                                        "paste-ready entries (fill in the reason):")  # fmt: skip
-            for entry in outcome.new:
-                terminalreporter.write_line(f"  {entry.paste_ready()},")
-        if outcome is not None and outcome.fixed:
-            terminalreporter.write_line(f"{len(outcome.fixed)} baseline entr(y/ies) no longer fail: remove them "
-                                        "(or run with --baseline-update)")  # fmt: skip
+        if self.baseline_outcome is not None:
+            for line in baseline.summary_lines(self.baseline_outcome, self.options.baseline):
+                terminalreporter.write_line(line)
         if self.usage:
             used = ", ".join(f"{value:g} {name.replace('_', ' ')}" for name, value in self.usage.items())
             terminalreporter.write_line(f"the run used {used}")
-        for path in (self.options.conformance_report, self.options.conformance_html, self.options.conformance_har):
+        for path in (self.options.conformance_report, self.options.conformance_html, self.options.conformance_har,
+                     self.options.conformance_sarif):
             if path:
                 terminalreporter.write_line(f"conformance report written to {path}")
 

@@ -5,6 +5,8 @@
     html.py       ``render_html(document)``: one offline HTML page
     markdown.py   ``render_summary(document)``: the Markdown job summary (GITHUB_STEP_SUMMARY)
     har.py        ``har_document(entries)``: the exchanges of failing tests as HAR 1.2
+    sarif.py      ``render_sarif(document)``: SARIF 2.1.0 for code scanning
+    comparison.py ``render_text/render_markdown(comparison)``: two reports compared (conformance/verdicts/compare.py)
     files.py      writing them where the run was asked to (parent directories, GITHUB_STEP_SUMMARY)
 
 None of them computes a verdict: they show the report's.

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.exchange import Exchange
+from conformance.redaction import redact
 from conformance.render.har import har_document
 from conformance.render.html import render_html
 from conformance.render.markdown import render_summary
+from conformance.render.sarif import render_sarif
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
@@ -36,6 +38,11 @@ def write_html(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Pat
 
 def write_har(path: str | os.PathLike[str], entries: Iterable[tuple[str, Exchange]]) -> Path:
     return _write(Path(path), json.dumps(har_document(entries), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_sarif(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Path:
+    """Redacted like the JSON report: code scanning alerts are read by everyone with access to the repository."""
+    return _write(Path(path), redact(json.dumps(render_sarif(document), indent=2, ensure_ascii=False)) + "\n")
 
 
 def summary_target(option: str | None, environ: Mapping[str, str] = os.environ) -> tuple[Path, bool] | None:

@@ -65,6 +65,7 @@ OPTIONS = {
     "--mongo-url": ("CONFORMANCE_MONGO_URL",
                     "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
+    "--conformance-sarif": ("CONFORMANCE_SARIF", "Write the failing requirements as SARIF 2.1.0 to this path."),
     "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
                       "API-1: seconds for the extreme values and the fuzzer together, generation included "
                       "(at most 80% of pytest-timeout's per-test limit). Default: 60."),
@@ -142,6 +143,7 @@ class RunOptions:
     conformance_html: str | None = None
     conformance_summary: str | None = None
     conformance_har: str | None = None
+    conformance_sarif: str | None = None
     baseline_update: bool = False
     require_all: bool = False
     fuzz_budget: float = 60.0

@@ -34,6 +34,7 @@ import pytest
 PATH_OPTIONS = (
     "--profile", "--accounts", "--sut-log-file", "--conformance-report",
     "--baseline", "--conformance-html", "--conformance-summary", "--conformance-har",
+    "--conformance-sarif",
 )  # fmt: skip
 
 

@@ -17,7 +17,13 @@ team knows of::
 
 ``--baseline-update`` writes the file from the run: entries of failures that
 still fail keep their reason, ticket and expiry and get a new ``last_seen``;
-new failures are added with a reason to fill in; fixed entries are dropped.
+new failures are added with a reason to fill in; fixed entries are dropped;
+entries whose tests did not run (another selection) are kept as they are. The
+run that writes the file is judged against the file it writes
+(:func:`judge_update`): its new failures are ``known`` and marked new, so it
+passes unless an entry expired or something no baseline accepts failed.
+Entries still carrying the placeholder reason (:data:`TODO_REASON`) are warned
+about on every run until someone writes why the failure is accepted.
 (Conventions of schemathesis' ``--baseline`` with ``expires``, the OpenID
 conformance suite's expected failures, ZAP's progress file.)
 """
@@ -70,15 +76,26 @@ class Outcome:
     new: list[Entry] = field(default_factory=list)  # entries the run would need: paste-ready
     expired: list[tuple[Entry, str]] = field(default_factory=list)
     fixed: list[Entry] = field(default_factory=list)
+    placeholder: list[Entry] = field(default_factory=list)  # entries whose reason is still TODO_REASON
+    #: Under --baseline-update: the entries it adds (new failures, now known), the fixed ones it drops, the file.
+    added: list[Entry] = field(default_factory=list)
+    dropped: list[Entry] = field(default_factory=list)
+    written: list[Entry] | None = None
 
     def as_json(self, path: str | None) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "file": path,
-            "known": [{**entry.as_dict(), "test": test} for entry, test in self.known],
+            "known": [{**entry.as_dict(), "test": test, **({"new": True} if entry in self.added else {})}
+                      for entry, test in self.known],  # fmt: skip
             "new": [entry.as_dict() for entry in self.new],
             "expired": [{**entry.as_dict(), "test": test} for entry, test in self.expired],
             "fixed": [entry.as_dict() for entry in self.fixed],
+            "placeholder": [entry.as_dict() for entry in self.placeholder],
         }
+        if self.written is not None:
+            document.update(written=len(self.written), added=[entry.as_dict() for entry in self.added],
+                            dropped=[entry.as_dict() for entry in self.dropped])  # fmt: skip
+        return document
 
 
 def load(path: str | Path) -> list[Entry]:
@@ -135,18 +152,72 @@ def judge(entries: list[Entry], failing: dict[str, list[str]], judged: dict[str,
             outcome.fixed.append(entry)
         elif entry.test is not None and entry.test in ran and entry.test not in failed:
             outcome.fixed.append(entry)
+    outcome.placeholder = [entry for entry in entries if has_placeholder(entry)]
+    return outcome
+
+
+def has_placeholder(entry: Entry) -> bool:
+    """Whether nobody wrote yet why this failure is accepted."""
+    return entry.reason.strip() in ("", TODO_REASON)
+
+
+def judge_update(entries: list[Entry], failing: dict[str, list[str]], judged: dict[str, set[str]],
+                 today: datetime.date) -> Outcome:  # fmt: skip
+    """The outcome of a ``--baseline-update`` run: judged against the baseline it writes.
+
+    Its new failures become known (their entries are ``added``, marked new), fixed entries are ``dropped``
+    rather than reported as fixed; expired entries stay expired (an update does not extend an expiry).
+    """
+    outcome = judge(entries, failing, judged, today)
+    outcome.known += [(entry, str(entry.test)) for entry in outcome.new]
+    outcome.added, outcome.new = outcome.new, []
+    outcome.dropped, outcome.fixed = outcome.fixed, []
+    outcome.written = updated(entries, outcome, today)
+    outcome.placeholder = [entry for entry in outcome.written if has_placeholder(entry)]
     return outcome
 
 
 def updated(entries: list[Entry], outcome: Outcome, today: datetime.date) -> list[Entry]:
-    """The baseline after ``--baseline-update``: still-failing entries refreshed, new ones added, fixed ones gone."""
+    """The baseline after ``--baseline-update``: still-failing entries refreshed, new ones added, fixed ones gone,
+    the others (whose tests did not run) kept as they are."""
     stamp = today.isoformat()
+    matched = [entry for entry, _test in outcome.known + outcome.expired]
+    gone = outcome.fixed + outcome.dropped
     kept: list[Entry] = []
-    for entry, _test in outcome.known + outcome.expired:
-        refreshed = replace(entry, last_seen=stamp, first_seen=entry.first_seen or stamp)
-        if refreshed not in kept:
-            kept.append(refreshed)
-    return kept + [entry for entry in outcome.new if entry not in kept]
+    for entry in entries:
+        if entry in gone:
+            continue
+        if entry in matched:
+            entry = replace(entry, last_seen=stamp, first_seen=entry.first_seen or stamp)
+        if entry not in kept:
+            kept.append(entry)
+    return kept + [entry for entry in outcome.added + outcome.new if entry not in kept]
+
+
+def summary_lines(outcome: Outcome, path: str | None) -> list[str]:
+    """What the terminal says about the baseline after the requirement table."""
+    lines: list[str] = []
+    if outcome.written is not None:
+        count = len(outcome.written)
+        lines.append(f"baseline written to {path}: {count} entr{'y' if count == 1 else 'ies'} "
+                     f"({len(outcome.added)} new, {len(outcome.dropped)} fixed one(s) dropped)")  # fmt: skip
+        lines += [f"  new: {entry.paste_ready()}" for entry in outcome.added]
+    if outcome.new:
+        lines.append(f"{len(outcome.new)} failure(s) not in the baseline {path}; paste-ready entries (fill in the "
+                     "reason):")  # fmt: skip
+        lines += [f"  {entry.paste_ready()}," for entry in outcome.new]
+    if outcome.fixed:
+        lines.append(f"{len(outcome.fixed)} baseline entr(y/ies) no longer fail: remove them (or run with "
+                     "--baseline-update)")  # fmt: skip
+    if outcome.expired:
+        lines.append(f"{len(outcome.expired)} failure(s) matched only by an expired baseline entry: fix them, or "
+                     f"give the entry a new 'expires' in {path}")  # fmt: skip
+    if outcome.placeholder:
+        named = ", ".join(f"{entry.requirement} {entry.test or '(every test)'}" for entry in outcome.placeholder[:5])
+        more = f" and {len(outcome.placeholder) - 5} more" if len(outcome.placeholder) > 5 else ""
+        lines.append(f"warning: {len(outcome.placeholder)} baseline entr(y/ies) in {path} still carry the placeholder "
+                     f"reason: write why each failure is accepted (and a ticket, an expiry): {named}{more}")  # fmt: skip
+    return lines
 
 
 def write(path: str | Path, entries: list[Entry]) -> None:

@@ -65,3 +65,49 @@ def test_a_malformed_baseline_is_one_clear_error(tmp_path, text, message):
 
 def test_a_missing_baseline_file_is_empty():
     assert baseline.load("/nonexistent/dir/b.json") == []
+
+
+def test_an_update_is_judged_against_the_file_it_writes_new_failures_known_and_marked_new():
+    old = [baseline.Entry("ENV-3", "t::a", reason="kept", ticket="BE-1"), baseline.Entry("RID-1", "t::r", reason="r")]
+    outcome = baseline.judge_update(old, {"ENV-3": ["t::a", "t::b"]}, {"ENV-3": {"t::a", "t::b"}, "RID-1": {"t::r"}},
+                                    TODAY)  # fmt: skip
+    assert outcome.new == [] and outcome.fixed == [], "nothing left for the update run to fail on"
+    assert [(e.requirement, t) for e, t in outcome.known] == [("ENV-3", "t::a"), ("ENV-3", "t::b")]
+    assert [(e.test, e.reason) for e in outcome.added] == [("t::b", baseline.TODO_REASON)]
+    assert [e.test for e in outcome.dropped] == ["t::r"]
+    assert outcome.written == baseline.updated(old, outcome, TODAY) and len(outcome.written) == 2
+    known = outcome.as_json("b.json")["known"]
+    assert [k.get("new", False) for k in known] == [False, True], "among known failures, the new one is marked"
+    assert outcome.as_json("b.json")["written"] == 2
+
+
+def test_an_update_keeps_entries_whose_tests_did_not_run():
+    old = [baseline.Entry("ENV-3", "t::a", reason="kept"), baseline.Entry("REV-4", "t::peer", reason="not run today")]
+    outcome = baseline.judge_update(old, {"ENV-3": ["t::a"]}, {"ENV-3": {"t::a"}}, TODAY)
+    assert [e.test for e in outcome.written] == ["t::a", "t::peer"]
+    assert outcome.written[1] == old[1], "untouched: not judged by this run"
+
+
+def test_an_update_does_not_extend_an_expired_entry():
+    old = [baseline.Entry("ENV-3", None, reason="r", expires="2026-11-30")]
+    outcome = baseline.judge_update(old, {"ENV-3": ["t::a"]}, {"ENV-3": {"t::a"}}, TODAY)
+    assert [(e.requirement, t) for e, t in outcome.expired] == [("ENV-3", "t::a")] and outcome.added == []
+    assert outcome.written[0].expires == "2026-11-30"
+
+
+def test_entries_with_the_placeholder_reason_are_warned_about_on_every_run():
+    entries = [baseline.Entry("ENV-3", "t::a"), baseline.Entry("HDR-1", "t::h", reason="CDN adds it, BE-9")]
+    outcome = baseline.judge(entries, {"ENV-3": ["t::a"]}, {"ENV-3": {"t::a"}}, TODAY)
+    assert outcome.placeholder == [entries[0]]
+    warning = baseline.summary_lines(outcome, "b.json")[-1]
+    assert warning.startswith("warning: 1 baseline entr(y/ies) in b.json still carry the placeholder reason")
+    assert warning.endswith("ENV-3 t::a")
+    assert baseline.summary_lines(baseline.judge(entries[1:], {}, {}, TODAY), "b.json") == []
+
+
+def test_the_update_says_where_it_wrote_how_many_entries_and_which_are_new():
+    outcome = baseline.judge_update([], {"ENV-3": ["t::a"]}, {"ENV-3": {"t::a"}}, TODAY)
+    lines = baseline.summary_lines(outcome, "b.json")
+    assert lines[0] == "baseline written to b.json: 1 entry (1 new, 0 fixed one(s) dropped)"
+    assert lines[1].startswith('  new: {"requirement": "ENV-3", "test": "t::a"')
+    assert not any("not in the baseline" in line for line in lines)

@@ -33,14 +33,16 @@ def forms(value: str) -> set[str]:
 @pytest.mark.timeout(600)
 def test_a_failing_runs_entire_output_holds_none_of_its_secrets(tmp_path):
     dump = tmp_path / "secrets.jsonl"
-    outputs = {name: tmp_path / name for name in ("report.json", "junit.xml", "report.html", "exchanges.har")}
+    outputs = {name: tmp_path / name for name in ("report.json", "junit.xml", "report.html", "exchanges.har",
+                                                  "report.sarif")}  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
     env[SECRETS_DUMP_ENV] = str(dump)
     done = run_bounded(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--tb=long", "-vv", "-rA", "--showlocals",
          "--sut-env", f"REFERENCE_DEFECTS={DEFECTS}", f"--requirements={REQUIREMENTS}", "--startup-timeout=60",
          f"--conformance-report={outputs['report.json']}", f"--junitxml={outputs['junit.xml']}",
-         f"--conformance-html={outputs['report.html']}", f"--conformance-har={outputs['exchanges.har']}"],
+         f"--conformance-html={outputs['report.html']}", f"--conformance-har={outputs['exchanges.har']}",
+         f"--conformance-sarif={outputs['report.sarif']}"],
         timeout=540, env=env, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 1, done.output[-3000:]
@@ -82,12 +84,12 @@ def test_an_assertion_diff_shows_it():
 @pytest.mark.parametrize("tb", ["auto", "long"])
 def test_every_output_redacts_a_registered_secret_wherever_it_appears(run, pytester, tb):
     junit = pytester.path / "junit.xml"
-    html = pytester.path / "r.html"
+    html, sarif = pytester.path / "r.html", pytester.path / "r.sarif"
     result, report = run(LEAKY_SUITE, f"--tb={tb}", "-vv", "-rA", "--showlocals", f"--junitxml={junit}",
-                         f"--conformance-html={html}")  # fmt: skip
+                         f"--conformance-html={html}", f"--conformance-sarif={sarif}")  # fmt: skip
     assert result.ret == 1
     outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str(), "json": json.dumps(report),
-               "junit": junit.read_text(), "html": html.read_text()}  # fmt: skip
+               "junit": junit.read_text(), "html": html.read_text(), "sarif": sarif.read_text()}  # fmt: skip
     secret = "Pw-Zq8#kP2-only-in-this-run"
     leaked = [where for where, text in outputs.items() for form in forms(secret) if form in text]
     assert leaked == []

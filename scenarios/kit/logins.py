@@ -26,6 +26,9 @@ from conformance.exchange import Exchange
 from conformance.profile import Profile
 from scenarios.kit.burst import login_request
 
+#: Seconds after an ambiguous 429 within which a control still speaks of the same rate window.
+CONTROL_FRESHNESS = 2.0
+
 
 class Logins:
     """Sends logins from budgeted source addresses and remembers which address sent which answer."""
@@ -74,21 +77,33 @@ class Logins:
         """Whether the addresses that answered any of ``exchanges`` with an ambiguous 429 are rate-limited.
 
         A 429 is ambiguous unless coded ``ACCOUNT_LOCKED`` (the SUT says it is the
-        lock). ``None`` when there is none (nothing to decide); otherwise a control
-        is sent from each such address, and ``True`` when any control met a 429.
+        lock). ``None`` when there is none (nothing to decide), or when no control
+        could be sent in time to say anything; otherwise a control is sent from
+        each such address, and ``True`` when any control met a 429.
         """
-        addresses = {self._address_of.get(id(e), (e, None))[1] for e in exchanges
-                     if e.response.status == 429 and error_code(e) != lockout.LOCKED}  # fmt: skip
+        ambiguous = [e for e in exchanges if e.response.status == 429 and error_code(e) != lockout.LOCKED]
+        addresses = {self._address_of.get(id(e), (e, None))[1] for e in ambiguous}
         if not addresses:
             return None
-        return any(self.control(address) for address in addresses)
+        latest = max((e.timing.started + e.timing.seconds for e in ambiguous if e.timing is not None), default=None)
+        answers = [self.control(address, after=latest) for address in addresses]
+        if any(answer is True for answer in answers):
+            return True
+        return False if any(answer is False for answer in answers) else None
 
-    def control(self, address: str | None) -> bool:
-        """A wrong password for a never-used email from ``address``: True when it too got a 429."""
+    def control(self, address: str | None, *, after: float | None = None) -> bool | None:
+        """A wrong password for a never-used email from ``address``: True when it too got a 429.
+
+        ``None`` when it left more than :data:`CONTROL_FRESHNESS` seconds after ``after`` (the 429 it
+        controls, wall clock): paced to one address's declared limit, a control may wait for the next
+        window, and then it says nothing about the window the 429 was in.
+        """
         side = self._side_of.get(address) if self.enabled else None
         side = side or self.sides.new()
         exchange = side.api.login(side.accounts.next_email(), self.wrong)  # an email nobody has tried
         self._spent(side.address, exchange)
+        if after is not None and exchange.timing is not None and exchange.timing.started - after > CONTROL_FRESHNESS:
+            return None
         return exchange.response.status == 429
 
     # -- internals ----------------------------------------------------------------------

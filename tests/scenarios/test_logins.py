@@ -97,3 +97,27 @@ def test_without_source_addresses_everything_leaves_from_the_run_s_address():
     for _ in range(10):
         logins.login("victim@example.com", "pw")
     assert len(sides.made) == 1 and sides.made[0].address is None
+
+
+def timed(exchange, started):
+    from conformance.exchange import Timing
+
+    return dataclasses.replace(exchange, timing=Timing(started, 0.01))
+
+
+def test_a_control_that_waited_for_the_next_window_says_nothing_and_the_code_decides():
+    """At one address's strict limit a control is paced behind the window the 429 was in: answered then, it
+    does not show that the 429 was a lock (LOCK-3 failed a conforming SUT this way from one address)."""
+    late = [False]
+
+    def answers(address, email):
+        return timed(answer(401, "INVALID_CREDENTIALS"), 1000.0 + (30.0 if late[0] else 0.5))
+
+    logins, _ = logins_for(answers, enabled=False)
+    limited_429 = timed(answer(429, "RATE_LIMIT_EXCEEDED"), 1000.0)
+    assert logins.source_limited([limited_429]) is False, "a control right after: the 429 was not the limit's"
+    late[0] = True
+    assert logins.source_limited([limited_429]) is None, "a control a window later says nothing"
+    from conformance.checks import lockout
+
+    assert lockout.answer_kind(limited_429, source_limited=None) == lockout.LIMITED

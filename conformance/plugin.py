@@ -26,14 +26,17 @@ from conformance.run import options, parallel
 from conformance import requirements
 from conformance.wire import usage, waiting
 from conformance.exchange import Exchange
-from conformance.outcomes import WARN_PREFIX, outcome_of
+from conformance.outcomes import NOT_RUN_PREFIX, WARN_PREFIX, leaves_of, outcome_of
 from conformance.report import RequirementReport
 from conformance.verdicts.redacted_reports import redact_report
 from conformance.run import progress
 from conformance.run.session import RunSession, SessionError
 from conformance.wire.recording import SHOWN_PER_FAILURE
+from conformance.wire.target_watch import Gone, TargetGone
 
 report_key = pytest.StashKey[RequirementReport]()
+#: Set when the target went away mid-run (the report marks the rest not run, with its own exit code).
+gone_key = pytest.StashKey[Gone]()
 session_key = pytest.StashKey[RunSession]()
 #: Per test: its requirement IDs and the notes it made (carried to its reports as ``report.conformance``).
 item_key = pytest.StashKey[dict[str, Any]]()
@@ -188,6 +191,8 @@ def _observations(item: pytest.Item) -> list[str]:
 def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     if call.excinfo is None or not report.failed:
         return
+    if _stopped_by_a_gone_target(item, call, report):
+        return
     outcome = outcome_of(call.excinfo.value)
     path, lineno, _ = item.reportinfo()
     session = _session(item.config)
@@ -214,6 +219,21 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
         _attach_exchanges(item, report)
     if session.options.conformance_har and session.recorder is not None:
         data["exchanges"] = [attempt.to_data() for attempt in session.recorder.recent()]  # answered or not
+
+
+def _stopped_by_a_gone_target(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> bool:
+    """The target went away during this test: the test is not run (nothing it saw can be judged), and so is
+    every test after it; the run stops with one line (:mod:`conformance.wire.target_watch`)."""
+    gone = next((leaf for leaf in leaves_of(call.excinfo.value) if isinstance(leaf, TargetGone)), None)
+    if gone is None:
+        return False
+    reason = f"{NOT_RUN_PREFIX}target unreachable: {gone.since.describe()}"
+    path, lineno, _ = item.reportinfo()
+    report.outcome, report.longrepr = "skipped", (str(path), (lineno or 0) + 1, reason)
+    report.sections.clear()
+    item.session.shouldstop = f"conformance: {gone.since.describe()}"
+    item.config.stash[gone_key] = gone.since
+    return True
 
 
 def _shown_block(session: RunSession, violations: Any, rerun: str | None) -> str:

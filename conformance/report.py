@@ -25,10 +25,14 @@ from conformance.redaction import redact
 from conformance.verdicts.judge import (
     JUDGED, VERDICTS, RequirementResult, classify, data_of, headline, requirement_verdicts,
 )  # fmt: skip
+from conformance.wire.target_watch import Gone
 
 SCHEMA_VERSION = 2
 #: Exit codes of a conformance run (pytest's own, and one of ours).
 NOTHING_JUDGED = 8  # pytest uses 0-6
+TARGET_GONE = 7
+#: The reason of the requirements a gone target left unjudged.
+UNREACHABLE = "target unreachable: "
 EXIT_CODES = {
     0: "every selected requirement judged passed (or known, with a baseline)",
     1: "a MUST failed or was inconclusive, a baseline entry expired, a new failure outside the baseline; with "
@@ -38,6 +42,8 @@ EXIT_CODES = {
     3: "internal error of pytest or a plugin",
     4: "bad input: unreachable or wrong target, invalid profile, option or baseline",
     5: "no test collected",
+    TARGET_GONE: "the target stopped answering mid-run (its health check failed too): the run stopped, the "
+                 "requirements it had not judged are not run",
     NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
 }  # fmt: skip
 COLOURS: dict[str, dict[str, bool]] = {
@@ -51,6 +57,8 @@ class RequirementReport:
     """Aggregates verdicts per requirement; applies the baseline; prints the table; writes the reports."""
 
     def __init__(self, config: pytest.Config, options: Any, *, selected: list[str]) -> None:
+        self.stopped: str | None = None  # why the run stopped early (the target went away), for the unjudged
+        self.pending: set[str] = set()
         self.config = config
         self.options = options
         self.strict = options.strict
@@ -100,7 +108,12 @@ class RequirementReport:
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> dict[str, tuple[str, str | None]]:
         verdicts = requirement_verdicts(self.results, self.selected)
-        return self._with_baseline(verdicts) if self.options.baseline else verdicts
+        verdicts = self._with_baseline(verdicts) if self.options.baseline else verdicts
+        if self.stopped is not None:  # the target went away: what the stop left unjudged is not run
+            for rid in self.pending & set(self.selected):
+                if verdicts[rid][0] not in ("fail", "warn"):
+                    verdicts[rid] = ("not run", self.stopped)
+        return verdicts
 
     def _with_baseline(self, verdicts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
         failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in ("fail", "warn")}
@@ -152,14 +165,30 @@ class RequirementReport:
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
         if not self.saw_requirement_tests:
             return
+        from conformance.plugin import gone_key
+
+        gone: Gone | None = session.config.stash.get(gone_key, None)
+        if gone is not None:
+            self._stop_for_a_gone_target(session, gone)
         verdicts = self.verdicts()
-        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if gone is not None:
+            session.exitstatus = TARGET_GONE
+        elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             # The gate decides, unless a test without a requirement failed (that is pytest's own failure).
             if not self._unmarked_tests_failed(session):
                 session.exitstatus = self.exit_status(verdicts)
         document = self.as_json(int(session.exitstatus), verdicts)
         self._write_reports(document)
         self._junit_properties(verdicts)
+
+    def _stop_for_a_gone_target(self, session: pytest.Session, gone: Gone) -> None:
+        """Requirements with tests the stop left unrun become not run (a failure seen before the stop stands)."""
+        from conformance.plugin import item_key
+
+        ran = {nodeid for result in self.results.values() for nodeid in result.tests}
+        self.pending = {rid for item in session.items if item.nodeid not in ran
+                        for rid in item.stash.get(item_key, {}).get("requirements", ())}  # fmt: skip
+        self.stopped = f"{UNREACHABLE}{gone.describe()}"
 
     def _unmarked_tests_failed(self, session: pytest.Session) -> bool:
         failed = {nodeid for r in self.results.values() for nodeid, v in r.tests.items() if v == "fail"}
@@ -261,7 +290,10 @@ class RequirementReport:
         verdicts = verdicts or self.verdicts()
         lines: list[tuple[str, dict]] = [
             (f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  {'title':<34} first failure / reason", {})]
+        unreachable = [rid for rid, (verdict, reason) in verdicts.items() if (reason or "").startswith(UNREACHABLE)]
         for rid, (verdict, reason) in verdicts.items():
+            if rid in unreachable:
+                continue  # one line for them all, below: the reason is the same long sentence
             result = self.results[rid]
             shown_reason = reason if verdict in ("known", "fixed") or not result.first_failure else None
             detail = shown_reason or (headline(result.first_failure) if result.first_failure else "")
@@ -269,6 +301,8 @@ class RequirementReport:
             row = (f"{rid:<8} {result.requirement.level:<6} {verdict:<14} {len(result.tests):>5}  {title:<34} "
                    f"{detail[:160]}").rstrip()  # fmt: skip
             lines.append((row, COLOURS.get(verdict, {})))
+        if unreachable:
+            lines.append((f"not run: {', '.join(unreachable)}: {self.stopped}", {}))
         return lines
 
 

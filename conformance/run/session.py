@@ -72,6 +72,7 @@ class RunSession:
             raise SessionError(str(exc)) from None
         self.target = target
         self.recorder = RUN_RECORDER
+        _watch(target, profile)
         base_url, address, share = target.base_url, None, 1.0
         if self.workers > 1:
             # Parallel workers: each sends from a loopback address of its own (its own per-IP budget), or,
@@ -87,12 +88,31 @@ class RunSession:
 
     def close(self) -> None:
         """Close the client and stop what the target started; idempotent."""
+        from conformance.wire.target_watch import WATCH
+
+        WATCH.disarm()
         api, target = self.api, self.target
         self.api, self.target = None, None
         if api is not None:
             api.close()
         if target is not None:
             target.close()
+
+
+def _watch(target: Target, profile: Profile) -> None:
+    """Arm the run's target watch: when requests stop being answered, it asks the target's health once."""
+    from conformance.sut import health
+    from conformance.wire.target_watch import WATCH
+
+    url, method = health.health_url(target.base_url, profile), health.health_method(profile)
+
+    def check() -> str | None:
+        with health.health_client(health.PREFLIGHT_BUDGET / 2) as client:
+            return health.problem(client, method, url)
+
+    from conformance.wire.sources import as_ipv4_literal
+
+    WATCH.arm([target.base_url, as_ipv4_literal(target.base_url)], check)
 
 
 def session_of(config) -> RunSession | None:

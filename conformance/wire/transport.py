@@ -27,6 +27,7 @@ from conformance.wire import usage
 from conformance.wire.connections import RETRIED_EXTENSION, ConnectionRules
 from conformance.wire.pacing import Pacer
 from conformance.wire.recording import Recorder
+from conformance.wire.target_watch import WATCH
 
 #: Where the recording layer leaves its record on the request, for the client that turns a failure into words.
 ATTEMPT_EXTENSION = "conformance_attempt"
@@ -63,11 +64,15 @@ class RecordingTransport(Layer):
             response.close()
         except httpx.TransportError as exc:
             timing = Timing(started, time.monotonic() - clock)
-            attempt = NoResponse(_recorded(request, sent), f"{type(exc).__name__}: {exc}",
-                                 timed_out=isinstance(exc, httpx.TimeoutException), timing=timing)  # fmt: skip
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            attempt = NoResponse(_recorded(request, sent), f"{type(exc).__name__}: {exc}", timed_out=timed_out,
+                                 timing=timing)  # fmt: skip
             request.extensions[ATTEMPT_EXTENSION] = attempt
             if self._recorder is not None:
                 self._recorder.add(attempt)
+            if not timed_out:  # a loaded client giving up says nothing about the target being there
+                WATCH.unanswered(str(request.url), f"{request.method} {request.url.path}", started,
+                                 refused=isinstance(exc, httpx.ConnectError))  # fmt: skip
             raise
         answer = httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(raw),
                                 extensions=response.extensions, request=request)  # fmt: skip
@@ -75,6 +80,7 @@ class RecordingTransport(Layer):
         timing = Timing(started, time.monotonic() - clock, retried=bool(response.extensions.get(RETRIED_EXTENSION)))
         if timing.retried:
             usage.count("retried_requests")
+        WATCH.answered(str(request.url), f"{request.method} {request.url.path}")
         exchange = Exchange.from_httpx(answer, request=_recorded(request, sent), timing=timing)
         request.extensions[ATTEMPT_EXTENSION] = exchange
         if self._recorder is not None:

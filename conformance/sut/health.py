@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import secrets
 import socket
 import time
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from conformance.openapi import route_shape
 from conformance.wire import usage
 from conformance.sut.errors import TargetError
 
@@ -122,8 +122,8 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
     except (httpx.HTTPError, ValueError, AttributeError):
         paths = None
     if isinstance(paths, dict):
-        shapes = {_shape(path) for path in paths}
-        wanted = {_shape(op.path) for op in profile.operations.values() if op.name not in ("health", "openapi")}
+        shapes = {route_shape(path) for path in paths}
+        wanted = {route_shape(op.path) for op in profile.operations.values() if op.name not in ("health", "openapi")}
         if shapes & wanted:
             return None
         example = next(iter(sorted(wanted)))
@@ -148,10 +148,6 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         return (f"every probed operation answered 404 ({listed}): the profile's paths are not here "
                 "(wrong --base-url, a missing path prefix, or another API: see --profile)")  # fmt: skip
     return None
-
-
-def _shape(path: str) -> str:
-    return re.sub(r"\{[^/}]*\}", "{}", path.rstrip("/") or "/")
 
 
 class KeptConnection:

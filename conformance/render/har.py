@@ -21,7 +21,8 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from conformance.exchange import MASK, SECRET_FIELDS, SECRET_HEADERS, Exchange, mask_body
+from conformance.exchange import Exchange, mask_body
+from conformance.redaction import MASK, SECRET_FIELDS, SECRET_HEADERS
 from conformance.render.masking import mask_text
 
 HAR_VERSION = "1.2"

@@ -117,12 +117,13 @@ def default_text(option: str) -> str:
     value = _default(next(f for f in fields(owner) if f.name == name))
     if value in (None, False) or value == () or value == []:
         return ""
-    shown = ", ".join(value) if isinstance(value, (list, tuple)) else f"{value:g}" if isinstance(value, float) else value
-    return f" Default: {shown}."
+    if isinstance(value, (list, tuple)):
+        return f" Default: {', '.join(value)}."
+    return f" Default: {value:g}." if isinstance(value, float) else f" Default: {value}."
 
 
 def ini_name(option: str) -> str:
-    name = option.lstrip("-").replace("-", "_")
+    name = option_key(option)
     return name if name.startswith("conformance_") else f"conformance_{name}"
 
 

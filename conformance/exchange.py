@@ -16,13 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-#: Header names whose values are secrets and are masked in every rendering.
-SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
-#: Body fields whose values are secrets and are masked in every rendering.
-SECRET_FIELDS = frozenset(
-    {"password", "current_password", "new_password", "otp_code", "access_token", "refresh_token", "token"}
-)
-MASK = "***"
+from conformance.redaction import MASK, SECRET_FIELDS, SECRET_HEADERS
 
 
 class Headers:

@@ -95,10 +95,10 @@ def _session(config: pytest.Config) -> RunSession:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    run_options = _session(config).options
-    managed = f"managed ({run_options.sut_cmd or 'embedded reference'})"
-    target = f"external {run_options.base_url}" if run_options.base_url else managed
-    return [f"conformance: target {target}; profile {run_options.profile or 'default'}"]
+    settings = _session(config).options.sut
+    managed = f"managed ({settings.sut_cmd or 'embedded reference'})"
+    target = f"external {settings.base_url}" if settings.base_url else managed
+    return [f"conformance: target {target}; profile {settings.profile_path or 'default'}"]
 
 
 # -- the requirement marker -----------------------------------------------------------

@@ -1,4 +1,10 @@
-"""No secret in any output: the run's secret values, and the one function every output passes through.
+"""No secret in any output: the masking vocabulary, the run's secret values, and the one function every output passes through.
+
+This module owns what a secret is called and what it becomes: :data:`MASK`,
+the secret header and field names (:data:`SECRET_HEADERS`,
+:data:`SECRET_FIELDS`) and the one :data:`JWT_PATTERN`. :mod:`conformance.exchange`
+masks recorded exchanges by those names, :mod:`conformance.render.masking`
+masks rendered text with them; neither defines its own.
 
 Masking by field name (``password``, ``Authorization``) misses a secret the
 SUT echoes somewhere else (a 422 quoting the input, an error message, a log
@@ -16,11 +22,19 @@ from __future__ import annotations
 import re
 import threading
 
+#: What every secret becomes, in every output (records, messages, reports).
 MASK = "***"
+#: Header names whose values are secrets and are masked in every rendering.
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+#: Body, form and query fields whose values are secrets and are masked in every rendering.
+SECRET_FIELDS = frozenset(
+    {"password", "current_password", "new_password", "otp_code", "access_token", "refresh_token", "token"}
+)
 #: Shorter values are not registered: masking them would mangle unrelated text (an OTP is the exception).
 MIN_SECRET_LENGTH = 6
-#: Three base64url segments, the first a JOSE header ({"... -> eyJ): any JWT, signed or not.
-JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+#: Three base64url segments, the first a JOSE header ({"... -> eyJ): any JWT, signed or not, with an
+#: empty payload or signature too (forged variants), wherever it stands (no word boundary: glued text too).
+JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
 _lock = threading.Lock()
 _values: dict[str, str] = {}  # value -> label

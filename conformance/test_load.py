@@ -35,12 +35,13 @@ def load_command(options: RunOptions, target, profile_name: str, out: Path) -> l
     if options.load_processes > 1:
         command += ["--processes", str(options.load_processes)]
     if target.mode == "managed":
-        for key, value in options.sut_env.items():
+        for key, value in options.sut.sut_env.items():
             command += ["--sut-env", f"{key}={value}"]
         return command
     command += ["--base-url", target.base_url]
-    for option, value in (("--fixed-otp", options.fixed_otp), ("--otp-cmd", options.otp_cmd),
-                          ("--accounts", options.accounts), ("--profile-file", options.profile)):  # fmt: skip
+    settings = options.sut
+    for option, value in (("--fixed-otp", settings.fixed_otp), ("--otp-cmd", settings.otp_cmd),
+                          ("--accounts", settings.accounts_file), ("--profile-file", settings.profile_path)):  # fmt: skip
         if value:
             command += [option, value]
     return command

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from conformance.outcomes import NotRun
-from conformance.actors.accounts import PASSWORD_LENGTH, strong_password
+from conformance.actors.accounts import Account, AccountFactory
+from conformance.outcomes import Inconclusive, NotRun, excerpt
 from conformance.profile import Profile
 from conformance.sut.base import Target
-
-#: Bound for every provisioning request (seconds).
-REQUEST_TIMEOUT = 15.0
+from conformance.wire.client import ApiClient, TransportFailure
 
 
 class ProvisioningError(RuntimeError):
@@ -42,18 +40,28 @@ class Needs:
 
 
 class Provisioner:
-    """Creates accounts through the public API of ``target`` using ``profile``'s operations."""
+    """Creates accounts through the public API of ``target`` using ``profile``'s operations.
 
-    def __init__(self, target: Target, profile: Profile, *, run_id: str, email_domain: str = "example.com") -> None:
+    The accounts come from the suites' :class:`~conformance.actors.accounts.AccountFactory`
+    (paced, from the provisioning addresses, waiting out a 429 within a bound),
+    so a load run provisions exactly as a conformance run does; this class only
+    adds what a load profile needs on top (extra sessions, patients) and the
+    JSON shape the locust process reads.
+    """
+
+    def __init__(self, target: Target, profile: Profile, *, run_id: str, email_domain: str = "example.com",
+                 sleep: Callable[[float], None] | None = None) -> None:  # fmt: skip
         self.target = target
         self.profile = profile
         self.run_id = run_id
         self.email_domain = email_domain
-        self._serial = 0
-        self._http = httpx.Client(base_url=target.base_url, timeout=REQUEST_TIMEOUT, follow_redirects=False)
+        self._api = ApiClient(target.base_url, profile)
+        patience = {} if sleep is None else {"sleep": sleep}
+        self._factory = AccountFactory(self._api, target, profile, run_id=f"load-{run_id}", email_domain=email_domain,
+                                       **patience)  # fmt: skip
 
     def close(self) -> None:
-        self._http.close()
+        self._api.close()
 
     def __enter__(self) -> Provisioner:
         return self
@@ -62,50 +70,23 @@ class Provisioner:
         self.close()
 
     # -- operations ----------------------------------------------------------
-    def _call(self, operation: str, *, expect: int, token: str | None = None, **kwargs: Any) -> Any:
-        op = self.profile.operation(operation)
-        path = op.url_path(**kwargs.pop("path_params", {}))
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            response = self._http.request(op.method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ProvisioningError(f"{op.method} {path}: {exc!r}") from exc
-        if response.status_code != expect:
-            raise ProvisioningError(
-                f"{op.method} {path} answered {response.status_code}, expected {expect}: {response.text[:300]}"
-            )
-        return response.json()
-
     def login(self, email: str, password: str) -> dict[str, str]:
-        data = self._call("login", expect=200, **self.profile.login.body(email, password))
-        return {"access_token": data["access_token"], "refresh_token": data["refresh_token"]}
+        with _as_provisioning_error():
+            account = self._factory.login(Account(email=email, password=password, full_name="", phone=""))
+        return _session(account)
 
     def new_account(self, needs: Needs) -> dict[str, Any]:
-        self._serial += 1
-        email = f"hlc-load-{self.run_id}-{self._serial}@{self.email_domain}"
-        rules = self.profile.accounts
-        password = strong_password(rules.password_length(PASSWORD_LENGTH), rules.password_specials)
-        self._call(
-            "register",
-            expect=201,
-            json={"email": email, "password": password, "full_name": "Load Tester", "phone": f"+1555{self._serial:07d}"},
-        )
-        verified = self._call("verify_otp", expect=200, json={"email": email, "otp_code": self.target.otp_code(email)})
-        sessions = [{"access_token": verified["access_token"], "refresh_token": verified["refresh_token"]}]
-        sessions += [self.login(email, password) for _ in range(needs.sessions_per_account - 1)]
-        patients = [
-            self._call("create_patient", expect=201, token=sessions[0]["access_token"], json={"name": f"Load Patient {n}"})[
-                "id"
-            ]
-            for n in range(needs.patients_per_account)
-        ]
-        user = verified.get("user") or {}
+        with _as_provisioning_error():
+            account = self._factory.new()
+            sessions = [_session(account)]
+            sessions += [_session(self._factory.login(account)) for _ in range(needs.sessions_per_account - 1)]
+            patients = [self._patient(account, n) for n in range(needs.patients_per_account)]
         return {
-            "email": email,
-            "password": password,
-            "id": user.get("id"),
-            "plan": user.get("plan"),
-            "role": user.get("role"),
+            "email": account.email,
+            "password": account.password,
+            "id": account.user.get("id"),
+            "plan": account.user.get("plan"),
+            "role": account.user.get("role"),
             "sessions": sessions,
             "patients": patients,
         }
@@ -134,6 +115,27 @@ class Provisioner:
             data["pro"] = self.privileged(plan=self.profile.accounts.privileged_plan)
             data["admin"] = self.privileged(role=self.profile.accounts.privileged_role)
         return data
+
+    def _patient(self, account: Account, n: int) -> Any:
+        exchange = self._api.call("create_patient", token=account.access_token, json={"name": f"Load Patient {n}"})
+        body = exchange.response.json
+        if exchange.response.status != 201 or not isinstance(body, dict) or "id" not in body:
+            raise ProvisioningError(f"{exchange.label} answered {exchange.response.status}, expected 201 with an id: "
+                                    f"{excerpt(exchange.response.body, 300)}")  # fmt: skip
+        return body["id"]
+
+
+@contextmanager
+def _as_provisioning_error() -> Iterator[None]:
+    """The factory's and the client's failures (refused, no answer, no OTP) as the runner's one error type."""
+    try:
+        yield
+    except (Inconclusive, TransportFailure) as exc:
+        raise ProvisioningError(str(exc)) from exc
+
+
+def _session(account: Account) -> dict[str, str]:
+    return {"access_token": account.access_token or "", "refresh_token": account.refresh_token or ""}
 
 
 def write_accounts(data: dict[str, Any], path: Path) -> Path:

@@ -62,7 +62,7 @@ def sound(names) -> dict[str, str | None]:
 def sound_start(target, sound, run_options):
     """The positive control, started once for the module: bounded by --startup-timeout, not by the contract's
     10 s, which is the bound on *refusing* (a busy machine may take longer to start a sound configuration)."""
-    bound = run_options.startup_timeout
+    bound = run_options.sut.startup_timeout
     result = target.start_with(sound, timeout=bound + GRACE)
     configuration.started(result, situation="a sound production configuration", bound=bound)
     return result

@@ -32,7 +32,7 @@ import jwt
 from conformance import redaction
 from conformance.wire import usage
 from conformance.checks.limits import retry_after_seconds
-from conformance.redaction import redact
+from conformance.redaction import MASK, redact
 from conformance.wire.client import ApiClient
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
@@ -76,7 +76,7 @@ class Account:
 
     def __repr__(self) -> str:
         """Never the password or the tokens: reprs end up in tracebacks."""
-        return f"Account({self.email!r}, id={self.id!r}, password=***, tokens={'***' if self.access_token else None})"
+        return f"Account({self.email!r}, id={self.id!r}, password={MASK}, tokens={MASK if self.access_token else None})"
 
     def __post_init__(self) -> None:
         for label, value in (("password", self.password), ("access token", self.access_token),

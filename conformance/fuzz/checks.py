@@ -31,8 +31,8 @@ import schemathesis
 from conformance import profile as profiles
 from conformance.checks import every_response
 from conformance.exchange import Exchange
-# The document helpers live in conformance.api_document; re-exported for the suite and the CLI hooks.
-from conformance.api_document import EXCLUDED_KEY, HTTP_METHODS, OPERATION_KEY, annotate_operations  # noqa: F401
+# The document helpers live in conformance.openapi; re-exported for the suite and the CLI hooks.
+from conformance.openapi import EXCLUDED_KEY, HTTP_METHODS, OPERATION_KEY, annotate_operations  # noqa: F401
 from conformance.outcomes import Violation
 
 if TYPE_CHECKING:
@@ -143,12 +143,12 @@ def every_response_conforms(ctx: Any, response: schemathesis.Response, case: sch
 # -- adapters for the API-1 suite ------------------------------------------------
 
 def logical_operation(operation: Any) -> str | None:
-    """The logical name :func:`~conformance.api_document.annotate_operations` gave a schemathesis ``APIOperation``."""
+    """The logical name :func:`~conformance.openapi.annotate_operations` gave a schemathesis ``APIOperation``."""
     raw = operation.definition.raw
     return raw.get(OPERATION_KEY) if isinstance(raw, dict) else None
 
 
 def is_excluded(ctx: Any) -> bool:
-    """Filter for schemathesis' schema: the operations :func:`~conformance.api_document.annotate_operations` flagged."""
+    """Filter for schemathesis' schema: the operations :func:`~conformance.openapi.annotate_operations` flagged."""
     raw = ctx.operation.definition.raw
     return isinstance(raw, dict) and bool(raw.get(EXCLUDED_KEY))

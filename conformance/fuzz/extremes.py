@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from conformance.api_document import DocumentedOperation, operations, resolve
+from conformance.openapi import DocumentedOperation, operations, resolve, schema_types
 
 #: Characters in the long-string kind: past every usual column size and many URL limits.
 LONG_STRING = 10_240
@@ -251,24 +251,8 @@ class _Builder:
                 merged.update({name: resolve(self.document, prop) for name, prop in part["properties"].items()})
         return merged
 
-    def types(self, schema: Any, depth: int = 0) -> frozenset[str]:
-        schema = resolve(self.document, schema)
-        if not isinstance(schema, dict) or depth > 8:
-            return frozenset({"any"})
-        found: set[str] = set()
-        declared = schema.get("type")
-        if isinstance(declared, str):
-            found.add(declared)
-        elif isinstance(declared, list):
-            found.update(t for t in declared if isinstance(t, str))
-        if schema.get("nullable"):
-            found.add("null")
-        for key in ("anyOf", "oneOf", "allOf"):
-            for member in schema.get(key) or ():
-                found |= self.types(member, depth + 1) - {"any"}
-        if not found and isinstance(schema.get("enum"), list):
-            found.update(_json_type(v) for v in schema["enum"])
-        return frozenset(found or {"any"})
+    def types(self, schema: Any) -> frozenset[str]:
+        return schema_types(self.document, schema) or frozenset({"any"})
 
     # -- the baseline ----------------------------------------------------------------------
     def baseline(self, schema: Any, name: str | None = None, depth: int = 0) -> Any:
@@ -434,20 +418,6 @@ def _media(media_type: str) -> str | None:
     if media_type == FORM_MEDIA:
         return "form"
     return None
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _string(schema: dict[str, Any]) -> str:

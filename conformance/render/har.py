@@ -23,7 +23,8 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from conformance.exchange import MASK, SECRET_FIELDS, SECRET_HEADERS, Attempt, Exchange, NoResponse, mask_body
+from conformance.exchange import Attempt, Exchange, NoResponse, mask_body
+from conformance.redaction import MASK, SECRET_FIELDS, SECRET_HEADERS
 from conformance.render.masking import mask_text
 
 HAR_VERSION = "1.2"

@@ -1,38 +1,40 @@
 """Masking secrets in text that is about to be rendered.
 
-The harness masks secrets where it records them (conformance/exchange.py);
-this is the renderers' own, independent pass over the final text, because a
-report is published (CI artifacts, job summaries) and a token that slipped
-through once, in an exception message or a response body, must not be.
+The harness masks secrets where it records them (conformance/exchange.py)
+and redacts the run's secret values at every output (conformance/redaction.py);
+this is the renderers' own pass over the final text, by shape (a bearer
+credential, ``password=...``, a secret header line), because a report is
+published (CI artifacts, job summaries) and a token that slipped through once,
+in an exception message or a response body, must not be. The vocabulary (the
+mask, the secret names, the JWT pattern) is :mod:`conformance.redaction`'s.
 """
 
 from __future__ import annotations
 
 import re
 
-from conformance.exchange import MASK, SECRET_FIELDS, SECRET_HEADERS
+from conformance.redaction import JWT_PATTERN, MASK, SECRET_FIELDS, SECRET_HEADERS
 
 _FIELDS = "|".join(sorted(map(re.escape, SECRET_FIELDS), key=len, reverse=True))
-#: Three base64url segments, the first a JSON header ("eyJ" is base64 of '{"').
-JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_MASKED = re.escape(MASK)  # a value that is already the mask is left alone
 #: ``Bearer <credentials>`` (and Basic), anywhere: headers, curl lines, messages; see _credential.
 SCHEME = re.compile(r"\b(Bearer|Basic)([ \t]+)([A-Za-z0-9._~+/-]+=*)", re.IGNORECASE)
 #: ``password=...`` in forms, query strings and messages.
-ASSIGNMENT = re.compile(rf"\b({_FIELDS})=(?!\*\*\*)[^\s&'\"]+", re.IGNORECASE)
+ASSIGNMENT = re.compile(rf"\b({_FIELDS})=(?!{_MASKED})[^\s&'\"]+", re.IGNORECASE)
 #: ``"password": "..."`` in JSON text.
-JSON_FIELD = re.compile(rf"(\"(?:{_FIELDS})\"\s*:\s*)\"(?!\*\*\*\")(?:[^\"\\]|\\.)*\"", re.IGNORECASE)
+JSON_FIELD = re.compile(rf"(\"(?:{_FIELDS})\"\s*:\s*)\"(?!{_MASKED}\")(?:[^\"\\]|\\.)*\"", re.IGNORECASE)
 #: Credentials in a URL (``https://user:pass@host``).
 USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 #: A secret header as a line of a rendered response or request ("    cookie: ...").
 HEADER_LINE = re.compile(
-    rf"^([ \t]*(?:{'|'.join(sorted(SECRET_HEADERS))}):)[ \t]*(?![ \t]*(?:\w+[ \t]+)?\*\*\*[ \t]*$)(\S.*)$",
+    rf"^([ \t]*(?:{'|'.join(sorted(SECRET_HEADERS))}):)[ \t]*(?![ \t]*(?:\w+[ \t]+)?{_MASKED}[ \t]*$)(\S.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 
 
 def mask_text(text: str) -> str:
     """``text`` with tokens, credentials and secret fields replaced by ``***``."""
-    text = JWT.sub(MASK, text)
+    text = JWT_PATTERN.sub(MASK, text)
     text = USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     text = SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}" if _credential(m.group(3)) else m.group(0), text)
     text = ASSIGNMENT.sub(lambda m: f"{m.group(1)}={MASK}", text)

@@ -2,19 +2,23 @@
 
 Precedence for every option: command line, environment variable, ini key
 (``conformance_<name>``, e.g. ``conformance_profile``), then the default
-written in :class:`RunOptions` (the only place a default lives). The values
-are read and validated once, in ``pytest_configure``, into :class:`RunOptions`;
-fixtures and hooks read that, never ``config.getoption`` again.
+written in :class:`RunOptions`, or, for the options that say what the target
+is, in :class:`~conformance.sut.settings.TargetSettings` (the only places a
+default lives; the help texts show them from there). The values are read and
+validated once, in ``pytest_configure``, into :class:`RunOptions`, whose
+``sut`` is the target's settings as :func:`conformance.sut.open_target` takes
+them; fixtures and hooks read that, never ``config.getoption`` again.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import MISSING, Field, dataclass, field, fields
 
 import pytest
 
 from conformance import redaction
+from conformance.sut.settings import TargetSettings
 
 #: option -> (environment variable, help).
 OPTIONS = {
@@ -24,7 +28,7 @@ OPTIONS = {
                   "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} "
                   "{redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference."),
     "--services": ("CONFORMANCE_SERVICES",
-                   "Managed mode: comma-separated backing services the SUT needs (redis, mongo). Default: redis."),
+                   "Managed mode: comma-separated backing services the SUT needs (redis, mongo)."),
     "--restart-cmd": ("CONFORMANCE_RESTART_CMD", "External mode: command that restarts the SUT (REV-3, LOCK-4)."),
     # Not --log-file: that is pytest's own (where pytest writes *its* log).
     "--sut-log-file": ("CONFORMANCE_SUT_LOG_FILE", "External mode: file the SUT writes its log lines to (LOG-1..3)."),
@@ -40,18 +44,18 @@ OPTIONS = {
                    "Command creating a verified account ({email} {plan} {role} {data_dir}; the password comes "
                    "in the environment variable CONFORMANCE_SEED_PASSWORD and on standard input)."),
     "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT",
-                          "Seconds to wait for a started (or restarted) SUT to become healthy. Default: 20."),
+                          "Seconds to wait for a started (or restarted) SUT to become healthy."),
     "--requirements": ("CONFORMANCE_REQUIREMENTS",
                        "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
     "--load": ("CONFORMANCE_LOAD",
                "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
                "Load is never run unless asked."),
-    "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile. Default: 20."),
+    "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile."),
     "--load-processes": ("CONFORMANCE_LOAD_PROCESSES",
-                         "PERF-1: locust worker processes per profile (locust's --processes). Default: 1."),
+                         "PERF-1: locust worker processes per profile (locust's --processes)."),
     "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
-                       "Domain of the throwaway accounts' addresses. Default: example.com."),
+                       "Domain of the throwaway accounts' addresses."),
     "--baseline": ("CONFORMANCE_BASELINE",
                    "JSON or TOML file of accepted failures (reason, ticket, expires): known failures do not fail "
                    "the run, new ones do, expired ones do, fixed ones are reported."),
@@ -68,13 +72,16 @@ OPTIONS = {
     "--conformance-sarif": ("CONFORMANCE_SARIF", "Write the failing requirements as SARIF 2.1.0 to this path."),
     "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
                       "API-1: seconds for the extreme values and the fuzzer together, generation included "
-                      "(at most 80% of pytest-timeout's per-test limit). Default: 60."),
+                      "(at most 80% of pytest-timeout's per-test limit)."),
 }  # fmt: skip
+#: Options whose target setting has another name (the option names are public, and so are the settings').
+SETTING_OF = {"profile": "profile_path", "sut_log_file": "log_file", "sut_log_cmd": "log_cmd", "accounts": "accounts_file"}
 
 
 def addoptions(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "HealLog conformance (the target is --base-url, or managed when absent)")
     for option, (env, help_text) in OPTIONS.items():
+        help_text += default_text(option)
         group.addoption(option, default=os.environ.get(env), help=f"{help_text} [env {env}, ini {ini_name(option)}]")
         parser.addini(ini_name(option), help=help_text)
     group.addoption(
@@ -99,14 +106,31 @@ def addoptions(parser: pytest.Parser) -> None:
     )  # fmt: skip
 
 
+def option_key(option: str) -> str:
+    """The option's name in :class:`RunOptions` (``--sut-log-file`` -> ``sut_log_file``)."""
+    return option.lstrip("-").replace("-", "_")
+
+
+def default_text(option: str) -> str:
+    """`` Default: X.`` for the help of an option whose default says something, read from where it is written."""
+    name = SETTING_OF.get(option_key(option), option_key(option))
+    owner = TargetSettings if name in _names(TargetSettings) else RunOptions
+    value = _default(next(f for f in fields(owner) if f.name == name))
+    if value in (None, False) or value == () or value == []:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return f" Default: {', '.join(value)}."
+    return f" Default: {value:g}." if isinstance(value, float) else f" Default: {value}."
+
+
 def ini_name(option: str) -> str:
-    name = option.lstrip("-").replace("-", "_")
+    name = option_key(option)
     return name if name.startswith("conformance_") else f"conformance_{name}"
 
 
 def raw(config: pytest.Config, option: str) -> str | None:
     """An option's text: command line, else environment, else ini key; ``None`` when none says it."""
-    value = config.getoption(option.lstrip("-").replace("-", "_"))
+    value = config.getoption(option_key(option))
     if value is None:
         value = config.getini(ini_name(option)) or None
     return value
@@ -114,23 +138,14 @@ def raw(config: pytest.Config, option: str) -> str | None:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Every option of one run, typed; ``None`` means "not given" (the capability is then missing)."""
+    """Every option of one run, typed; ``None`` means "not given" (the capability is then missing).
 
-    base_url: str | None = None
-    profile: str | None = None
-    sut_cmd: str | None = None
-    sut_env: dict[str, str] = field(default_factory=dict)
-    services: tuple[str, ...] = ("redis",)
-    restart_cmd: str | None = None
-    sut_log_file: str | None = None
-    sut_log_cmd: str | None = None
-    peer_url: str | None = None
-    accounts: str | None = None
-    otp_cmd: str | None = None
-    fixed_otp: str | None = None
-    jwt_secret: str | None = None
-    seed_cmd: str | None = None
-    startup_timeout: float = 20.0
+    ``sut`` holds the options that say what the target is and how to reach
+    it (``--base-url``, ``--sut-cmd``, ``--jwt-secret``...), as the target's own
+    settings; the other fields are the run's.
+    """
+
+    sut: TargetSettings = field(default_factory=TargetSettings)
     requirements: str | None = None
     conformance_report: str | None = None
     load: tuple[str, ...] = ()
@@ -138,8 +153,6 @@ class RunOptions:
     load_processes: int = 1
     email_domain: str = "example.com"
     baseline: str | None = None
-    redis_url: str | None = None
-    mongo_url: str | None = None
     conformance_html: str | None = None
     conformance_summary: str | None = None
     conformance_har: str | None = None
@@ -149,17 +162,10 @@ class RunOptions:
     fuzz_budget: float = 60.0
     strict: bool = False
 
-    def __repr__(self) -> str:
-        """Never the signing secret or a fixed code: reprs end up in tracebacks."""
-        masked = {"jwt_secret": self.jwt_secret, "fixed_otp": self.fixed_otp}
-        shown = ", ".join(f"{k}={'***' if k in masked and getattr(self, k) else repr(getattr(self, k))}"
-                          for k in self.__dataclass_fields__)  # fmt: skip
-        return f"RunOptions({shown})"
-
     @classmethod
     def read(cls, config: pytest.Config) -> RunOptions:
         """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
-        given = {option.lstrip("-").replace("-", "_"): raw(config, option) for option in OPTIONS}
+        given = {option_key(option): raw(config, option) for option in OPTIONS}
         values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
         for key in ("startup_timeout", "load_duration", "fuzz_budget"):
             if key in values:
@@ -170,7 +176,7 @@ class RunOptions:
             except ValueError:
                 raise pytest.UsageError(f"--load-processes {values['load_processes']!r}: expected a number") from None
         if "services" in values:
-            values["services"] = _words(str(values["services"]))
+            values["services"] = list(_words(str(values["services"])))
         if "load" in values:
             values["load"] = _words(str(values["load"]))
         values["sut_env"] = _assignments(config.getoption("sut_env") or [])
@@ -184,7 +190,17 @@ class RunOptions:
         # Given on the command line, they are in every rerun command the run prints: masked there like any secret.
         redaction.register(values.get("jwt_secret"), "signing secret")
         redaction.register(values.get("fixed_otp"), "one-time code")
-        return cls(**values)  # type: ignore[arg-type]
+        settings = {SETTING_OF.get(name, name): values.pop(name) for name in list(values)
+                    if SETTING_OF.get(name, name) in _names(TargetSettings)}  # fmt: skip
+        return cls(sut=TargetSettings(**settings), **values)  # type: ignore[arg-type]
+
+
+def _names(cls: type) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+def _default(f: Field) -> object:
+    return f.default_factory() if f.default_factory is not MISSING else None if f.default is MISSING else f.default
 
 
 def _seconds(option: str, text: str) -> float:

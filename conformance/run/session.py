@@ -45,7 +45,7 @@ class RunSession:
     def load_profile(self) -> Profile:
         if self.profile is None:
             try:
-                self.profile = load(self.options.profile)
+                self.profile = load(self.options.sut.profile_path)
             except ProfileError as exc:
                 raise SessionError(str(exc)) from None
         return self.profile
@@ -67,7 +67,7 @@ class RunSession:
 
                 target: Target = AttachedTarget(profile, self.shared)
             else:
-                target = targets.open_target(targets.TargetSettings.from_options(self.options), profile)
+                target = targets.open_target(self.options.sut, profile)
         except targets.TargetError as exc:
             raise SessionError(str(exc)) from None
         self.target = target

@@ -8,13 +8,13 @@ one clear line instead of hundreds of red tests.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 from typing import TYPE_CHECKING
 
 import httpx
 
+from conformance.openapi import route_shape
 from conformance.sut.errors import TargetError
 from conformance.wire import factory
 from conformance.wire.witness import KeptConnection
@@ -125,8 +125,8 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
     except (httpx.HTTPError, ValueError, AttributeError):
         paths = None
     if isinstance(paths, dict):
-        shapes = {_shape(path) for path in paths}
-        wanted = {_shape(op.path) for op in profile.operations.values() if op.name not in ("health", "openapi")}
+        shapes = {route_shape(path) for path in paths}
+        wanted = {route_shape(op.path) for op in profile.operations.values() if op.name not in ("health", "openapi")}
         if shapes & wanted:
             return None
         example = next(iter(sorted(wanted)))
@@ -149,7 +149,3 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         return (f"every probed operation answered 404 ({listed}): the profile's paths are not here "
                 "(wrong --base-url, a missing path prefix, or another API: see --profile)")  # fmt: skip
     return None
-
-
-def _shape(path: str) -> str:
-    return re.sub(r"\{[^/}]*\}", "{}", path.rstrip("/") or "/")

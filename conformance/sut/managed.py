@@ -78,7 +78,7 @@ class ManagedTarget(Target):
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""
-        services = list(settings.services or ["redis"])
+        services = list(settings.services)
         check_services(services, given_stores(settings))
         _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)
         target = cls(settings, profile)

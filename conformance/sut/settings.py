@@ -1,23 +1,28 @@
-"""What the target needs to know of the run's options, and the conversion from them."""
+"""What the target needs to know of a run: where the SUT is, or how to start it, and what it offers.
+
+The plugin's :class:`~conformance.run.options.RunOptions` holds one of these
+(``options.sut``), built once from the command line, the environment and the
+ini file; the load runner, the benchmark lab and the measuring scripts build
+their own. The defaults are written here only.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from conformance.run.options import RunOptions
+#: The backing services a managed SUT gets when none are named (the reference needs Redis).
+DEFAULT_SERVICES = ("redis",)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TargetSettings:
-    """The harness's target options (``None`` = not given)."""
+    """The harness's target options (``None`` = not given: the capability is then missing); read-only, shared."""
 
     base_url: str | None = None
     profile_path: str | None = None
     sut_cmd: str | None = None  # managed: the command, with {placeholders} (see process.PLACEHOLDERS)
     sut_env: dict[str, str] = field(default_factory=dict)
-    services: list[str] = field(default_factory=list)  # managed: empty means ["redis"]
+    services: list[str] = field(default_factory=lambda: list(DEFAULT_SERVICES))  # managed; empty means the default
     restart_cmd: str | None = None
     log_file: str | None = None
     log_cmd: str | None = None
@@ -31,28 +36,9 @@ class TargetSettings:
     redis_url: str | None = None  # managed: an existing Redis instead of starting one
     mongo_url: str | None = None  # managed: an existing MongoDB instead of starting one
 
-    def __repr__(self) -> str:
-        """Never the signing secret or a fixed code: reprs end up in tracebacks."""
-        return f"TargetSettings(base_url={self.base_url!r}, sut_cmd={self.sut_cmd!r}, services={self.services!r})"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "services", list(self.services or DEFAULT_SERVICES))
 
-    @classmethod
-    def from_options(cls, options: RunOptions) -> TargetSettings:
-        return cls(
-            base_url=options.base_url,
-            profile_path=options.profile,
-            sut_cmd=options.sut_cmd,
-            sut_env=dict(options.sut_env),
-            services=list(options.services),
-            restart_cmd=options.restart_cmd,
-            log_file=options.sut_log_file,
-            log_cmd=options.sut_log_cmd,
-            peer_url=options.peer_url,
-            accounts_file=options.accounts,
-            otp_cmd=options.otp_cmd,
-            fixed_otp=options.fixed_otp,
-            jwt_secret=options.jwt_secret,
-            seed_cmd=options.seed_cmd,
-            startup_timeout=options.startup_timeout,
-            redis_url=options.redis_url,
-            mongo_url=options.mongo_url,
-        )
+    def __repr__(self) -> str:
+        """Never the signing secret, a fixed code or the SUT's environment: reprs end up in tracebacks."""
+        return f"TargetSettings(base_url={self.base_url!r}, sut_cmd={self.sut_cmd!r}, services={self.services!r})"

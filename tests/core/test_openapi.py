@@ -58,3 +58,63 @@ def test_unknown_paths_and_odd_documents_give_nothing():
     broken = {"paths": {"/x": {"get": {"parameters": [{"$ref": "#/missing"}, "junk", {"name": "q", "in": "query"}]}}}}
     (q,) = openapi.parameters(broken, "GET", "/x")
     assert q.types == frozenset() and not q.is_string
+
+
+def test_a_self_referential_ref_resolves_to_nothing_instead_of_looping():
+    document = {
+        "paths": {"/x": {"get": {"parameters": [
+            {"name": "loop", "in": "query", "schema": {"$ref": "#/components/schemas/Loop"}},
+            {"name": "tree", "in": "query", "schema": {"$ref": "#/components/schemas/Tree"}},
+            {"$ref": "#/components/parameters/Self"},
+        ]}}},
+        "components": {
+            "parameters": {"Self": {"$ref": "#/components/parameters/Self"}},
+            "schemas": {
+                "Loop": {"$ref": "#/components/schemas/Loop2"},
+                "Loop2": {"$ref": "#/components/schemas/Loop"},
+                # a schema that names itself among its alternatives: the walk visits it once
+                "Tree": {"anyOf": [{"$ref": "#/components/schemas/Tree"}, {"type": "string", "format": "slug"}]},
+            },
+        },
+    }  # fmt: skip
+    assert openapi.resolve(document, {"$ref": "#/components/schemas/Loop"}) == {}
+    found = {p.name: p for p in openapi.parameters(document, "GET", "/x")}
+    assert list(found) == ["loop", "tree"]  # the parameter that is only a reference to itself is no parameter
+    assert found["loop"].types == frozenset()
+    assert found["tree"].types == {"string"} and found["tree"].format == "slug"
+
+
+def test_a_long_ref_chain_is_followed_to_its_end():
+    # The two old readers disagreed here: conformance.openapi gave up after about 20 hops (the parameter had no
+    # type, so DATA-4 skipped a string filter) while conformance.api_document followed 32 (the fuzzer typed it).
+    schemas = {f"Alias{i}": {"$ref": f"#/components/schemas/Alias{i + 1}"} for i in range(40)}
+    schemas["Alias40"] = {"type": "string"}
+    document = {
+        "paths": {"/x": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"$ref": "#/components/schemas/Alias0"}}]}}},
+        "components": {"schemas": schemas},
+    }  # fmt: skip
+    (q,) = openapi.parameters(document, "GET", "/x")
+    assert q.is_string
+    (op,) = openapi.operations(document)
+    assert openapi.resolve(document, op.parameters[0]["schema"]) == {"type": "string"}
+
+
+def test_remote_and_dangling_refs_say_nothing_and_pointers_into_lists_are_followed():
+    document = {"paths": {"/x": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"type": "integer"}}]}}}}
+    assert openapi.resolve(document, {"$ref": "other.yaml#/components/schemas/A"}) == {}
+    assert openapi.resolve(document, {"$ref": "#/components/schemas/Missing"}) == {}
+    assert openapi.resolve(document, {"$ref": "#/paths/~1x/get/parameters/0/schema"}) == {"type": "integer"}
+
+
+def test_one_route_shape_for_placeholders_and_trailing_slashes():
+    assert openapi.route_shape("/api/patients/{patient_id}") == openapi.route_shape("/api/patients/{id}/")
+    assert openapi.route_shape("/api/patients/") == "/api/patients"
+    assert openapi.route_shape("/") == "/"
+    assert openapi.route_shape("/a/{x}/b") != openapi.route_shape("/a/b/{x}")
+
+
+def test_untyped_enums_type_their_values_and_operations_merge_path_item_parameters():
+    assert openapi.schema_types({}, {"enum": ["a", 1, None]}) == {"string", "integer", "null"}
+    (get, put) = [op for op in openapi.operations(DOCUMENT) if op.path == "/api/patients/{patient_id}"]
+    assert (get.label, put.label) == ("GET /api/patients/{patient_id}", "PUT /api/patients/{patient_id}")
+    assert [p["schema"]["type"] for p in put.parameters] == ["integer"]

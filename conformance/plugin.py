@@ -92,7 +92,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run_options = _session(config).options
     managed = f"managed ({run_options.sut_cmd or 'embedded reference'})"
     target = f"external {run_options.base_url}" if run_options.base_url else managed
-    return [f"conformance: target {target}; profile {run_options.profile or 'default'}"]
+    lines = [f"conformance: target {target}; profile {run_options.profile or 'default'}"]
+    if not run_options.base_url:  # the plan; which provider served each store is said once they are up
+        from conformance.sut import TargetSettings, providers
+        from conformance.sut.managed import given_stores
+
+        settings = TargetSettings.from_options(run_options)
+        plan = providers.planned_providers(list(settings.services or ["redis"]), given_stores(settings),
+                                           settings.containers)  # fmt: skip
+        lines.append("conformance: stores: " + "; ".join(plan))
+    return lines
 
 
 # -- the requirement marker -----------------------------------------------------------
@@ -148,9 +157,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _describe(config: pytest.Config, target: Any) -> None:
     if report_key in config.stash:
         profile = _session(config).load_profile()
+        stores = target.extra.get("stores") or {}
         config.stash[report_key].describe_target(
-            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source
+            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source,
+            stores=stores,
         )
+        _say_which_provider_serves_each_store(config, stores)
+
+
+def _say_which_provider_serves_each_store(config: pytest.Config, stores: dict[str, Any]) -> None:
+    """``conformance: redis: testcontainers redis:7`` on the terminal, once the stores are up: never silently."""
+    from conformance.sut.providers import provider_line
+
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    for name, described in stores.items():
+        if terminal is not None:
+            terminal.write_line(f"conformance: {provider_line(name, described)}")
 
 
 # -- outcomes --------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from conformance.sut.providers import DEFAULT_MONGO_IMAGE, DEFAULT_NETWORK, DEFAULT_REDIS_IMAGE, Containers
+
 if TYPE_CHECKING:
     from conformance.run.options import RunOptions
 
@@ -30,6 +32,9 @@ class TargetSettings:
     startup_timeout: float = 20.0
     redis_url: str | None = None  # managed: an existing Redis instead of starting one
     mongo_url: str | None = None  # managed: an existing MongoDB instead of starting one
+    redis_image: str = DEFAULT_REDIS_IMAGE  # managed: what testcontainers runs, when a Docker engine answers
+    mongo_image: str = DEFAULT_MONGO_IMAGE
+    docker_network: str = DEFAULT_NETWORK  # host: a loopback port on the command line; bridge: a published port
 
     def __repr__(self) -> str:
         """Never the signing secret or a fixed code: reprs end up in tracebacks."""
@@ -55,4 +60,11 @@ class TargetSettings:
             startup_timeout=options.startup_timeout,
             redis_url=options.redis_url,
             mongo_url=options.mongo_url,
+            redis_image=options.redis_image,
+            mongo_image=options.mongo_image,
+            docker_network=options.docker_network,
         )
+
+    @property
+    def containers(self) -> Containers:
+        return Containers(self.redis_image, self.mongo_image, self.docker_network)

@@ -329,18 +329,22 @@ class ContainerService(Service):
         """``None`` when the store answers, else why not."""
         raise NotImplementedError
 
-    def container(self, port: int):
-        """The testcontainers description of the container (not started)."""
-        from testcontainers.core.container import DockerContainer
-
-        container = DockerContainer(self.image)
+    def run_settings(self, port: int) -> dict:
+        """How the container runs, listening on loopback ``port``: ``command``, ``kwargs`` (network), ``ports``."""
         if self.network == "host":
             # "network", not "network_mode": testcontainers then does not add a network of its own.
-            return container.with_kwargs(network="host").with_command(self.host_command(port))
-        # with_bind_ports has no host address, and a port published on every interface would reach past loopback.
-        container.ports[f"{self.container_port}/tcp"] = (LOOPBACK, port)
-        command = self.bridge_command()
-        return container.with_command(command) if command else container
+            return {"command": self.host_command(port), "kwargs": {"network": "host"}, "ports": {}}
+        # A published port on loopback only: one on every interface would reach past this machine.
+        return {"command": self.bridge_command(), "kwargs": {}, "ports": {f"{self.container_port}/tcp": (LOOPBACK, port)}}
+
+    def container(self, port: int):
+        """The testcontainers description of the container (not started; asks the engine its version)."""
+        from testcontainers.core.container import DockerContainer
+
+        settings = self.run_settings(port)
+        container = DockerContainer(self.image).with_kwargs(**settings["kwargs"])
+        container.ports.update(settings["ports"])  # with_bind_ports takes no host address
+        return container.with_command(settings["command"]) if settings["command"] else container
 
     def open(self) -> ContainerService:
         """First start on a free port, retrying when another process takes the port first."""

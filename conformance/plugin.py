@@ -94,12 +94,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     target = f"external {run_options.base_url}" if run_options.base_url else managed
     lines = [f"conformance: target {target}; profile {run_options.profile or 'default'}"]
     if not run_options.base_url:  # the plan; which provider served each store is said once they are up
-        from conformance.sut import TargetSettings, providers
-        from conformance.sut.managed import given_stores
+        from conformance.sut import providers
 
-        settings = TargetSettings.from_options(run_options)
-        plan = providers.planned_providers(list(settings.services or ["redis"]), given_stores(settings),
-                                           settings.containers)  # fmt: skip
+        given = {name: url for name, url in (("redis", run_options.redis_url), ("mongo", run_options.mongo_url)) if url}
+        containers = providers.Containers(run_options.redis_image, run_options.mongo_image, run_options.docker_network)
+        plan = providers.planned_providers(list(run_options.services or ["redis"]), given, containers)
         lines.append("conformance: stores: " + "; ".join(plan))
     return lines
 

@@ -116,7 +116,11 @@ def ensure_dockerd(log: Path) -> str:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     with log.open("a") as out:
         for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "docker.io"]):
-            if subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=600).returncode:
+            try:
+                failed = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=600).returncode
+            except (OSError, subprocess.TimeoutExpired) as exc:  # no apt-get here, or it hangs
+                raise Skip(f"docker.io could not be installed ({' '.join(command)}: {exc})") from None
+            if failed:
                 raise Skip(f"docker.io could not be installed ({' '.join(command)}: {last_line(log)})")
     binary = find_dockerd()
     if not binary:
@@ -146,8 +150,11 @@ def private_engine(root: Path, binary: str) -> Iterator[str]:
     host = f"unix://{root / 'docker.sock'}"
     with log.open("w") as out:
         # A session of its own: a Ctrl-C in the terminal reaches the lane, which stops the engine in order.
-        process = subprocess.Popen(dockerd_command(binary, root), stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        try:
+            process = subprocess.Popen(dockerd_command(binary, root), stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        except OSError as exc:
+            raise Skip(f"dockerd could not start: {exc}") from None
     try:
         deadline = time.monotonic() + ENGINE_START_TIMEOUT
         while True:

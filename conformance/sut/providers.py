@@ -397,8 +397,10 @@ class ContainerService(Service):
                 raise TargetError(f"the {self.name} container ({self.image}) exited while starting: "
                                   f"{one_line(self._logs()[-500:]) or 'no output'}")  # fmt: skip
             if time.monotonic() >= deadline:
+                hint = "; an engine in a VM (Docker Desktop) needs --docker-network bridge" if self.network == "host" \
+                    else ""  # fmt: skip
                 raise TargetError(f"the {self.name} container ({self.image}) did not answer on {LOOPBACK}:{self.port} "
-                                  f"in {self.ready_timeout:g} s ({reason})")  # fmt: skip
+                                  f"in {self.ready_timeout:g} s ({reason}){hint}")  # fmt: skip
             time.sleep(0.1)
 
     def _logs(self) -> str:

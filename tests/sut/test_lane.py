@@ -91,3 +91,13 @@ def test_no_dockerd_and_no_root_is_one_line_and_a_skip(lane, monkeypatch, capsys
     monkeypatch.setattr(lane.os, "geteuid", lambda: 1000)
     assert lane.main(["python"]) == 0
     assert capsys.readouterr().out == "testcontainers lane: skipped: dockerd is not installed, and installing docker.io needs root\n"
+
+
+def test_no_dockerd_and_no_apt_get_is_one_line_and_a_skip(lane, monkeypatch, capsys):
+    monkeypatch.setattr(lane, "find_dockerd", lambda: None)
+    monkeypatch.setattr(lane.os, "geteuid", lambda: 0)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert lane.main(["python"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("testcontainers lane: skipped: docker.io could not be installed (apt-get update -q: ")
+    assert out.count("\n") == 1

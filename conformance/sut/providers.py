@@ -335,7 +335,8 @@ class ContainerService(Service):
             # "network", not "network_mode": testcontainers then does not add a network of its own.
             return {"command": self.host_command(port), "kwargs": {"network": "host"}, "ports": {}}
         # A published port on loopback only: one on every interface would reach past this machine.
-        return {"command": self.bridge_command(), "kwargs": {}, "ports": {f"{self.container_port}/tcp": (LOOPBACK, port)}}
+        ports = {f"{self.container_port}/tcp": (LOOPBACK, port)}
+        return {"command": self.bridge_command(), "kwargs": {}, "ports": ports}
 
     def container(self, port: int):
         """The testcontainers description of the container (not started; asks the engine its version)."""

@@ -1,4 +1,4 @@
-"""The testcontainers path against a real Docker engine (the CI lane starts a private one: scripts/testcontainers_lane.py).
+"""The testcontainers path against a real Docker engine (scripts/testcontainers_lane.py starts a private one).
 
 Without an engine every test here is skipped, saying so. With one, the Redis
 image is the lane's (``HLC_LANE_REDIS_IMAGE``) or built here from the packaged

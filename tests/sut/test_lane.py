@@ -90,7 +90,8 @@ def test_no_dockerd_and_no_root_is_one_line_and_a_skip(lane, monkeypatch, capsys
     monkeypatch.setattr(lane, "find_dockerd", lambda: None)
     monkeypatch.setattr(lane.os, "geteuid", lambda: 1000)
     assert lane.main(["python"]) == 0
-    assert capsys.readouterr().out == "testcontainers lane: skipped: dockerd is not installed, and installing docker.io needs root\n"
+    assert capsys.readouterr().out == ("testcontainers lane: skipped: dockerd is not installed, and installing "
+                                       "docker.io needs root\n")
 
 
 def test_no_dockerd_and_no_apt_get_is_one_line_and_a_skip(lane, monkeypatch, capsys):

@@ -164,7 +164,9 @@ def an_engine_without_the_image(monkeypatch):
     return engine
 
 
-def test_a_redis_image_that_cannot_be_had_falls_back_to_the_local_binary_saying_why(tmp_path, an_engine_without_the_image):
+def test_a_redis_image_that_cannot_be_had_falls_back_to_the_local_binary_saying_why(
+    tmp_path, an_engine_without_the_image
+):
     service = start_redis(tmp_path, Containers(redis_image="redis:7"))
     try:
         assert isinstance(service, LocalRedis), "the fallback, not a failed run"
@@ -177,8 +179,9 @@ def test_a_redis_image_that_cannot_be_had_falls_back_to_the_local_binary_saying_
 
 
 def test_mongo_with_an_image_that_cannot_be_had_is_refused_before_anything_starts(an_engine_without_the_image):
-    with pytest.raises(TargetError, match=r"^--services mongo: the image mongo:7 is not on the Docker engine .*"
-                                          r"give it with --mongo-image \(or give an existing MongoDB with --mongo-url\)$"):
+    refusal = (r"^--services mongo: the image mongo:7 is not on the Docker engine .*"
+               r"give it with --mongo-image \(or give an existing MongoDB with --mongo-url\)$")
+    with pytest.raises(TargetError, match=refusal):
         check_services(["redis", "mongo"], containers=Containers())
 
 

@@ -98,7 +98,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = _session(config).options.sut
     managed = f"managed ({settings.sut_cmd or 'embedded reference'})"
     target = f"external {settings.base_url}" if settings.base_url else managed
-    return [f"conformance: target {target}; profile {settings.profile_path or 'default'}"]
+    lines = [f"conformance: target {target}; profile {settings.profile_path or 'default'}"]
+    if not settings.base_url:  # the plan; which provider served each store is said once they are up
+        from conformance.sut import providers
+
+        given = {name: url for name, url in (("redis", settings.redis_url), ("mongo", settings.mongo_url)) if url}
+        plan = providers.planned_providers(list(settings.services), given, settings.containers)
+        lines.append("conformance: stores: " + "; ".join(plan))
+    return lines
 
 
 # -- the requirement marker -----------------------------------------------------------
@@ -154,9 +161,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _describe(config: pytest.Config, target: Any) -> None:
     if report_key in config.stash:
         profile = _session(config).load_profile()
+        stores = target.extra.get("stores") or {}
         config.stash[report_key].describe_target(
-            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source
+            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source,
+            stores=stores,
         )
+        _say_which_provider_serves_each_store(config, stores)
+
+
+def _say_which_provider_serves_each_store(config: pytest.Config, stores: dict[str, Any]) -> None:
+    """``conformance: redis: testcontainers redis:7`` on the terminal, once the stores are up: never silently."""
+    from conformance.sut.providers import provider_line
+
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    for name, described in stores.items():
+        if terminal is not None:
+            terminal.write_line(f"conformance: {provider_line(name, described)}")
 
 
 # -- outcomes --------------------------------------------------------------------------

@@ -81,8 +81,9 @@ class RequirementReport:
         self.worker_usage: Any = None
 
     # -- collecting --------------------------------------------------------------
-    def describe_target(self, *, base_url: str, mode: str, profile_name: str, profile_source: str) -> None:
-        self.target = {"base_url": base_url, "mode": mode}
+    def describe_target(self, *, base_url: str, mode: str, profile_name: str, profile_source: str,
+                        stores: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.target = {"base_url": base_url, "mode": mode, **({"stores": stores} if stores else {})}
         self.profile = {"name": profile_name, "source": profile_source}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -275,6 +276,8 @@ class RequirementReport:
             terminalreporter.write_line(line, **markup)
         for text in self.observations:
             terminalreporter.write_line(f"observation (not a verdict): {text}")
+        for name, described in self.target.get("stores", {}).items():  # which provider served each store
+            terminalreporter.write_line(f"store {name}: {described.get('provider')}")
         if self.baseline_outcome is not None:
             for line in baseline.summary_lines(self.baseline_outcome, self.options.baseline):
                 terminalreporter.write_line(line)

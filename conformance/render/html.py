@@ -124,6 +124,8 @@ def _header(document: Mapping[str, Any]) -> list[str]:
         facts.append(f"target <code>{_e(target['base_url'])}</code> ({_e(target.get('mode') or document.get('mode') or '?')})")
     if profile.get("name"):
         facts.append(f"profile {_e(profile['name'])}" + (f" ({_e(profile['source'])})" if profile.get("source") else ""))
+    for name, described in (target.get("stores") or {}).items():
+        facts.append(f"{_e(name)}: {_e(described.get('provider') or '?')}")
     if document.get("started"):
         facts.append(f"started {_e(document['started'])}" + (f", finished {_e(document['finished'])}" if document.get("finished") else ""))
     if document.get("strict"):

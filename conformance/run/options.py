@@ -68,6 +68,14 @@ OPTIONS = {
                     "scenarios that stop the store are then not run."),
     "--mongo-url": ("CONFORMANCE_MONGO_URL",
                     "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
+    "--redis-image": ("CONFORMANCE_REDIS_IMAGE",
+                      "Managed mode: the Redis image testcontainers runs when a Docker engine answers (never pulled "
+                      "when present; if it cannot be had, the local redis-server, said in one line). Default: redis:7."),
+    "--mongo-image": ("CONFORMANCE_MONGO_IMAGE",
+                      "Managed mode: the MongoDB image testcontainers runs for --services mongo. Default: mongo:7."),
+    "--docker-network": ("CONFORMANCE_DOCKER_NETWORK",
+                         "Managed mode: host (the container listens on a free loopback port given on its command "
+                         "line) or bridge (its port published on a loopback port). Default: host."),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
     "--conformance-sarif": ("CONFORMANCE_SARIF", "Write the failing requirements as SARIF 2.1.0 to this path."),
     "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
@@ -177,6 +185,8 @@ class RunOptions:
                 raise pytest.UsageError(f"--load-processes {values['load_processes']!r}: expected a number") from None
         if "services" in values:
             values["services"] = list(_words(str(values["services"])))
+        if values.get("docker_network", "host") not in ("host", "bridge"):
+            raise pytest.UsageError(f"--docker-network {values['docker_network']!r}: expected host or bridge")
         if "load" in values:
             values["load"] = _words(str(values["load"]))
         values["sut_env"] = _assignments(config.getoption("sut_env") or [])

@@ -79,7 +79,7 @@ class ManagedTarget(Target):
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""
         services = list(settings.services)
-        check_services(services, given_stores(settings))
+        check_services(services, given_stores(settings), settings.containers)
         _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)
         target = cls(settings, profile)
         try:
@@ -95,7 +95,7 @@ class ManagedTarget(Target):
             if name in given:
                 self.services[name] = ExistingStore(name, given[name], f"--{name}-url")
             else:
-                self.services[name] = start_service(name, self.root)
+                self.services[name] = start_service(name, self.root, self.settings.containers)
         self.sink.start()
         self.jwt_secret = self.jwt_secret or secrets.token_hex(32)
         redaction.register(self.jwt_secret, "signing secret")
@@ -110,6 +110,7 @@ class ManagedTarget(Target):
             log_file=str(self._log.path),
             smtp=f"{self.sink.host}:{self.sink.port}",
             **{f"{name}_url": service.url for name, service in self.services.items()},
+            stores={name: service.describe() for name, service in self.services.items()},
         )
 
     # -- environment and command ------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conformance.sut.providers import DEFAULT_MONGO_IMAGE, DEFAULT_NETWORK, DEFAULT_REDIS_IMAGE, Containers
+
 #: The backing services a managed SUT gets when none are named (the reference needs Redis).
 DEFAULT_SERVICES = ("redis",)
 
@@ -35,6 +37,9 @@ class TargetSettings:
     startup_timeout: float = 20.0
     redis_url: str | None = None  # managed: an existing Redis instead of starting one
     mongo_url: str | None = None  # managed: an existing MongoDB instead of starting one
+    redis_image: str = DEFAULT_REDIS_IMAGE  # managed: what testcontainers runs, when a Docker engine answers
+    mongo_image: str = DEFAULT_MONGO_IMAGE
+    docker_network: str = DEFAULT_NETWORK  # host: a loopback port on the command line; bridge: a published port
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", list(self.services or DEFAULT_SERVICES))
@@ -42,3 +47,7 @@ class TargetSettings:
     def __repr__(self) -> str:
         """Never the signing secret, a fixed code or the SUT's environment: reprs end up in tracebacks."""
         return f"TargetSettings(base_url={self.base_url!r}, sut_cmd={self.sut_cmd!r}, services={self.services!r})"
+
+    @property
+    def containers(self) -> Containers:
+        return Containers(self.redis_image, self.mongo_image, self.docker_network)

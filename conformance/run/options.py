@@ -70,12 +70,12 @@ OPTIONS = {
                     "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
     "--redis-image": ("CONFORMANCE_REDIS_IMAGE",
                       "Managed mode: the Redis image testcontainers runs when a Docker engine answers (never pulled "
-                      "when present; if it cannot be had, the local redis-server, said in one line). Default: redis:7."),
+                      "when present; if it cannot be had, the local redis-server, said in one line)."),
     "--mongo-image": ("CONFORMANCE_MONGO_IMAGE",
-                      "Managed mode: the MongoDB image testcontainers runs for --services mongo. Default: mongo:7."),
+                      "Managed mode: the MongoDB image testcontainers runs for --services mongo."),
     "--docker-network": ("CONFORMANCE_DOCKER_NETWORK",
                          "Managed mode: host (the container listens on a free loopback port given on its command "
-                         "line) or bridge (its port published on a loopback port). Default: host."),
+                         "line) or bridge (its port published on a loopback port)."),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
     "--conformance-sarif": ("CONFORMANCE_SARIF", "Write the failing requirements as SARIF 2.1.0 to this path."),
     "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",

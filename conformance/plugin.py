@@ -53,6 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
+    config.addinivalue_line(
+        "markers", "exhausts_limit(operation): the test spends a declared rate limit's window from the run's own "
+        "address (single-source RATE-1): it runs after every other test"
+    )
     usage.reset()
     waiting.reset()
     run_options = options.RunOptions.read(config)
@@ -143,6 +147,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    # Tests that exhaust a declared limit from the run's address go after every other user of it (stable).
+    items.sort(key=lambda item: item.get_closest_marker("exhausts_limit") is not None)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -218,7 +218,8 @@ def unhandled_error(kit: Kit) -> Exchange:
 def rate_limited(kit: Kit) -> Exchange:
     """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
     address = sources.require_source(kit.target.base_url, kit.profile.sources.envelope_rate_burst,
-                                     purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)")  # fmt: skip
+                                     purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)",
+                                     own=True)  # fmt: skip
     rate = kit.profile.rate_limits.login
     if rate is None:
         raise NotApplicable("the profile declares no login rate limit ([rate_limits] login = \"none\")")
@@ -294,8 +295,15 @@ CASES = {
 
 def cases(*requirement_ids: str, where: Callable[[Case], bool] = lambda case: True) -> list[Any]:
     """The names of the cases ``where`` selects, as parameters marked with ``requirement_ids``."""
-    return [pytest.param(name, marks=pytest.mark.requirement(*requirement_ids), id=name)
+    return [pytest.param(name, marks=_marks(name, requirement_ids), id=name)
             for name, case in CASES.items() if where(case)]  # fmt: skip
+
+
+def _marks(name: str, requirement_ids: tuple[str, ...]) -> list[pytest.MarkDecorator]:
+    marks = [pytest.mark.requirement(*requirement_ids)]
+    if name == "rate-limited":  # from one address (single-source) it spends the login window: after every login
+        marks.append(pytest.mark.exhausts_limit("login"))
+    return marks
 
 
 @pytest.fixture(scope="module")

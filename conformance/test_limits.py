@@ -114,7 +114,8 @@ def test_chunked_body_over_limit_gets_413(api, profile, case):
 
 def burst_client(profile, base_url: str) -> httpx.Client:
     """A client sending from the profile's rate-limit burst address; ``NotRun`` when the SUT is not on loopback."""
-    address = sources.require_source(base_url, profile.sources.rate_limit_burst, purpose="the RATE-1 login burst")
+    address = sources.require_source(base_url, profile.sources.rate_limit_burst, purpose="the RATE-1 login burst",
+                                     own=True)  # single-source: from the run's address, after every other login
     return sources.client_from(base_url, address, timeout=BURST_TIMEOUT)
 
 
@@ -174,6 +175,7 @@ def login_burst(profile, target, accounts) -> Burst:
 
 
 @pytest.mark.requirement("RATE-1")
+@pytest.mark.exhausts_limit("login")
 def test_login_rate_limit_answers_429_with_retry_after(api, profile, accounts, login_burst):
     rate = declared_login_limit(profile)
     count, window = rate.count, rate.seconds

@@ -133,6 +133,8 @@ LAST = ("scenarios/test_time.py",)
 
 
 def _rank(item: pytest.Item) -> tuple[int, int]:
+    if item.get_closest_marker("exhausts_limit") is not None:
+        return (3, 0)  # after the end-of-run re-check too: it spends the login window of the run's address
     nodeid = item.nodeid.replace("\\", "/")
     path = "scenarios/" + nodeid.split("scenarios/", 1)[1] if "scenarios/" in nodeid else nodeid
     for position, prefix in enumerate(FIRST):

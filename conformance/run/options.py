@@ -106,6 +106,13 @@ def addoptions(parser: pytest.Parser) -> None:
         default=os.environ.get("CONFORMANCE_REQUIRE_ALL", "") not in ("", "0", "false"),
         help="Any selected MUST that is not run, blocked or inconclusive fails the run. [env CONFORMANCE_REQUIRE_ALL]",
     )  # fmt: skip
+    group.addoption(
+        "--single-source", action="store_true",
+        default=os.environ.get("CONFORMANCE_SINGLE_SOURCE", "") not in ("", "0", "false"),
+        help="Send every request from one address even to a loopback target, as a staging run from a CI runner "
+        "does (the default for any other target): bursts share the run's rate limits, RATE-1's runs last. "
+        "[env CONFORMANCE_SINGLE_SOURCE]",
+    )  # fmt: skip
     # pytest owns --strict (strict markers, xfail, config...); it is honoured too, see RunOptions.strict.
     group.addoption(
         "--conformance-strict", action="store_true",
@@ -167,6 +174,7 @@ class RunOptions:
     conformance_sarif: str | None = None
     baseline_update: bool = False
     require_all: bool = False
+    single_source: bool = False
     fuzz_budget: float = 60.0
     strict: bool = False
 
@@ -195,6 +203,7 @@ class RunOptions:
         values["strict"] = bool(config.getoption("conformance_strict") or config.getini("strict"))
         values["baseline_update"] = bool(config.getoption("baseline_update"))
         values["require_all"] = bool(config.getoption("conformance_require_all"))
+        values["single_source"] = bool(config.getoption("single_source"))
         if values["baseline_update"] and not values.get("baseline"):
             raise pytest.UsageError("--baseline-update needs --baseline FILE (the file to write)")
         # Given on the command line, they are in every rerun command the run prints: masked there like any secret.

@@ -61,6 +61,9 @@ class RunSession:
         from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
 
         profile = self.load_profile()
+        from conformance.wire import sources
+
+        sources.use_single_source(self.options.single_source)
         try:
             if self.shared is not None:
                 from conformance.sut.shared import AttachedTarget

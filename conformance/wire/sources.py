@@ -47,9 +47,25 @@ def can_bind(address: str) -> bool:
     return True
 
 
+_single_source = False
+
+
+def use_single_source(flag: bool) -> None:
+    """Single-source mode (``--single-source``): send from the machine's one address even to a loopback target,
+    as every request of a staging run does (the run's setting: one run per process)."""
+    global _single_source
+    _single_source = flag
+
+
+def single_source(base_url: str) -> bool:
+    """Whether the run sends every request from one address: forced, or a target not on 127.0.0.0/8."""
+    return _single_source or loopback_ipv4(urlsplit(base_url).hostname or "") is None
+
+
 def reachable_from_other_sources(base_url: str) -> bool:
-    """Whether requests to ``base_url`` can come from other loopback addresses (SUT on 127.0.0.0/8)."""
-    return loopback_ipv4(urlsplit(base_url).hostname or "") is not None
+    """Whether requests to ``base_url`` can come from other loopback addresses (SUT on 127.0.0.0/8, not
+    single-source mode)."""
+    return not single_source(base_url)
 
 
 def as_ipv4_literal(base_url: str) -> str:
@@ -63,9 +79,19 @@ def as_ipv4_literal(base_url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def require_source(base_url: str, address: str, *, purpose: str) -> str:
-    """``address``, once it is usable for ``base_url``; ``NotRun`` saying why not, naming ``purpose``."""
+def require_source(base_url: str, address: str, *, purpose: str, own: bool = False) -> str | None:
+    """``address``, once it is usable for ``base_url``; ``NotRun`` saying why not, naming ``purpose``.
+
+    ``own``: in single-source mode, the run's own address will do (``None``): the purpose is scheduled after every
+    other use of the limit it exhausts (RATE-1's burst).
+    """
     host = urlsplit(base_url).hostname or ""
+    if own and single_source(base_url):
+        return None
+    if single_source(base_url) and loopback_ipv4(host) is not None:
+        raise NotRun(f"{purpose} sends from a loopback address of its own (from the run's own address it would "
+                     "spend the per-IP limits of the run's other requests), and this is a single-source run",
+                     option="a run without --single-source")  # fmt: skip
     if loopback_ipv4(host) is None:
         raise NotRun(f"{purpose} sends from a loopback address of its own (from the run's own address it would "
                      f"spend the per-IP limits of the run's other requests), and {host} is not on 127.0.0.0/8",
@@ -76,7 +102,7 @@ def require_source(base_url: str, address: str, *, purpose: str) -> str:
     return address
 
 
-def client_from(base_url: str, address: str, *, timeout: httpx.Timeout | float) -> httpx.Client:
+def client_from(base_url: str, address: str | None, *, timeout: httpx.Timeout | float) -> httpx.Client:
     """A wire client for ``base_url`` that sends from ``address`` (unpaced: bursts exist to meet the limits)."""
     from conformance.wire import factory
 

@@ -97,6 +97,7 @@ class Violation(AssertionError):
         ).redacted()
 
     def render(self) -> str:
+        """The block pytest shows (the reports render the same block from :meth:`data`)."""
         return redact(self.data().render())
 
 
@@ -316,10 +317,11 @@ class Outcome:
         return None
 
     def to_data(self) -> dict[str, Any]:
-        """Plain JSON-able data for the test report (it survives pytest-xdist's serialisation)."""
+        """Plain JSON-able data for the test report (it survives pytest-xdist's serialisation), redacted as the
+        texts pytest shows of it are."""
         return {
             "verdict": self.verdict.value,
-            "reason": self.reason,
+            "reason": redact(self.reason),
             "blocked_by": list(self.blocked_by),
             "violations": [violation.data().to_json() for violation in self.violations],
             "error": self.error,

@@ -97,7 +97,9 @@ class RequirementReport:
             return
         self.saw_requirement_tests = True
         record = classify(report)
-        for rid in record.requirements if record is not None else ():
+        if record is None:
+            return
+        for rid in record.requirements:
             if rid in self.results:
                 self.results[rid].add(record)
 

@@ -20,8 +20,10 @@ from conformance.render import document as doc
 from conformance.render.masking import mask_text
 
 MAX_FAILURES_SHOWN = 5
-MARKS = {Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "❔", Verdict.BLOCKED: "⛔", Verdict.WARN: "⚠️", Verdict.KNOWN: "📌",
-         Verdict.FIXED: "🎉", Verdict.PASS: "✅", Verdict.NOT_RUN: "⏭️"}  # fmt: skip
+MARKS: dict[str, str] = {
+    Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "❔", Verdict.BLOCKED: "⛔", Verdict.WARN: "⚠️", Verdict.KNOWN: "📌",
+    Verdict.FIXED: "🎉", Verdict.PASS: "✅", Verdict.NOT_RUN: "⏭️",
+}  # fmt: skip
 
 
 def _text(value: Any) -> str:

@@ -232,7 +232,9 @@ def failure_message(report: pytest.TestReport) -> str:
     return text
 
 
-def requirement_verdicts(results: dict[str, RequirementResult], selected: set[str]) -> dict[str, tuple[Verdict, str | None]]:
+def requirement_verdicts(
+    results: dict[str, RequirementResult], selected: set[str]
+) -> dict[str, tuple[Verdict, str | None]]:
     """Each requirement's verdict; a *blocked* one whose blockers did not fail is *inconclusive* instead:
     the harness could not judge it and cannot say why."""
     raw = {rid: result.verdict(rid in selected) for rid, result in results.items()}

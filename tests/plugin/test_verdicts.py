@@ -395,3 +395,27 @@ def test_codes(api):
     result.stdout.fnmatch_lines(["ENV-3*MUST*fail*1*Actual: the body said:"])
     summary = render_summary(report)
     assert "| Actual: the body said: |" in summary and "    Actual: the body said:\nHint: x\nExpected: y" in summary
+
+
+def test_the_data_the_reports_read_is_redacted_like_the_texts_were(run, pytester):
+    """A reason and a violation's fields carry no registered secret to any rendering (the skip text was redacted)."""
+    html, summary = pytester.path / "r.html", pytester.path / "summary.md"
+    result, report = run(HEADER + """
+from conformance import redaction
+
+SECRET = "Pw-Zq8#kP2-only-in-this-reason"
+
+@pytest.mark.requirement("REV-3")
+def test_restart():
+    redaction.register(SECRET, "password")
+    raise Inconclusive(f"the control account {SECRET} was refused")
+
+@pytest.mark.requirement("ENV-3")
+def test_codes():
+    redaction.register(SECRET, "password")
+    raise Violation("ENV-3", expected="no echo", actual=f"echoed {SECRET}", hint=f"do not echo {SECRET}")
+""", f"--conformance-html={html}", f"--conformance-summary={summary}")
+    assert report["requirements"]["REV-3"]["reason"] == "the control account *** was refused"
+    assert report["requirements"]["ENV-3"]["failures"][0]["violations"][0]["actual"] == "echoed ***"
+    for text in (result.stdout.str(), html.read_text(), summary.read_text()):
+        assert "Pw-Zq8#kP2-only-in-this-reason" not in text and "the control account *** was refused" in text

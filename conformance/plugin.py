@@ -36,6 +36,8 @@ report_key = pytest.StashKey[RequirementReport]()
 session_key = pytest.StashKey[RunSession]()
 #: Per test: its requirement IDs and the notes it made (carried to its reports as ``report.conformance``).
 item_key = pytest.StashKey[dict[str, Any]]()
+#: Per test: the long representation of each phase's report as the plugin left it (see pytest_exception_interact).
+shown_key = pytest.StashKey[dict[str, Any]]()
 #: Recorded exchanges a failure shows when its Violation does not show one itself.
 EXCHANGES_SHOWN = 3
 
@@ -174,7 +176,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.conformance["observations"] = _observations(item)
         _apply_outcome(item, call, report)
     redact_report(report)  # last: what any reporter sees holds no secret
+    if report.failed:
+        item.stash.setdefault(shown_key, {})[report.when] = report.longrepr
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[Any], report: Any) -> None:
+    """Give a failed report back the representation made above: schemathesis' pytest plugin replaces that of any
+    test ending in an exception group whose members were raised on one line with its own text, unredacted (a
+    registered secret was printed) and "deduplicated" (two Violations raised in a loop showed as one)."""
+    shown = node.stash.get(shown_key, {}) if isinstance(report, pytest.TestReport) else {}
+    if report.when in shown and report.longrepr is not shown[report.when]:
+        report.longrepr = shown[report.when]
+        redact_report(report)
 
 
 def _observations(item: pytest.Item) -> list[str]:

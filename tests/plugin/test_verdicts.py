@@ -419,3 +419,28 @@ def test_codes():
     assert report["requirements"]["ENV-3"]["failures"][0]["violations"][0]["actual"] == "echoed ***"
     for text in (result.stdout.str(), html.read_text(), summary.read_text()):
         assert "Pw-Zq8#kP2-only-in-this-reason" not in text and "the control account *** was refused" in text
+
+
+def test_a_group_of_failures_raised_on_one_line_is_shown_whole_and_redacted(run):
+    """Another plugin's exception hook (schemathesis') rewrote such a failure: one of two Violations, secrets raw."""
+    result, _ = run(HEADER + """
+from conformance import redaction
+
+@pytest.mark.requirement("ENV-1", "RID-1")
+def test_every_response():
+    raise ExceptionGroup("two", [Violation(rid, expected="x", actual=f"wrong {rid}") for rid in ("ENV-1", "RID-1")])
+
+@pytest.mark.requirement("ENV-3")
+def test_checks():
+    redaction.register("Pw-Zq8#kP2-in-a-group", "password")
+    errors = []
+    for n in range(2):
+        try:
+            assert n == 5, "the body echoed Pw-Zq8#kP2-in-a-group"
+        except AssertionError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("checks", errors)
+""")
+    out = result.stdout.str()
+    assert "\n  Expected: x\n    Actual: wrong ENV-1\n" in out and "\n  Expected: x\n    Actual: wrong RID-1\n" in out
+    assert "Pw-Zq8#kP2-in-a-group" not in out and out.count("AssertionError: the body echoed ***") == 2

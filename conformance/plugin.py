@@ -3,13 +3,14 @@
 The target (the SUT, managed or external) is opened once, eagerly, after
 collection, and only when a collected test carries a ``requirement`` marker,
 so ``pytest tests`` never starts a SUT; bad input stops the run with one line
-(exit code 4). Outcomes besides pass/fail are carried in the test reports
-(:func:`conformance.outcomes.outcome_of` decides them): ``NotRun``,
-``Inconclusive`` and ``NotApplicable`` (blocked by another requirement, or
-not applicable) become skips with a prefixed reason, a ``Violation`` of a
-SHOULD becomes an xfail ("warn: ...", a failure under ``--strict``);
-:mod:`conformance.report` turns the reports into verdicts per requirement and
-the exit code.
+(exit code 4). A test's outcome (:func:`conformance.outcomes.outcome_of`
+decides it) travels as data on its reports (``report.conformance["outcome"]``:
+verdict, reason, blockers, each Violation's fields); for pytest's own eyes
+``NotRun``, ``Inconclusive`` and ``NotApplicable`` (blocked by another
+requirement, or not applicable) become skips and a ``Violation`` of a SHOULD an
+xfail (a failure under ``--strict``), whose reasons are for people only;
+:mod:`conformance.report` turns the reports' data into verdicts per requirement
+and the exit code.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from conformance.run import options, parallel
 from conformance import requirements
 from conformance.wire import usage, waiting
 from conformance.exchange import Exchange
-from conformance.outcomes import NOT_RUN_PREFIX, WARN_PREFIX, leaves_of, outcome_of
+from conformance.outcomes import Outcome, Verdict, leaves_of, outcome_of
 from conformance.report import RequirementReport
 from conformance.verdicts.redacted_reports import redact_report
 from conformance.run import progress
@@ -40,6 +41,8 @@ gone_key = pytest.StashKey[Gone]()
 session_key = pytest.StashKey[RunSession]()
 #: Per test: its requirement IDs and the notes it made (carried to its reports as ``report.conformance``).
 item_key = pytest.StashKey[dict[str, Any]]()
+#: Per test: the long representation of each phase's report as the plugin left it (see pytest_exception_interact).
+shown_key = pytest.StashKey[dict[str, Any]]()
 #: Recorded exchanges a failure shows when its Violation does not show one itself.
 EXCHANGES_SHOWN = 3
 
@@ -205,7 +208,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.conformance["observations"] = _observations(item)
         _apply_outcome(item, call, report)
     redact_report(report)  # last: what any reporter sees holds no secret
+    if report.failed:
+        item.stash.setdefault(shown_key, {})[report.when] = report.longrepr
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[Any], report: Any) -> None:
+    """Give a failed report back the representation made above: schemathesis' pytest plugin replaces that of any
+    test ending in an exception group whose members were raised on one line with its own text, unredacted (a
+    registered secret was printed) and "deduplicated" (two Violations raised in a loop showed as one)."""
+    shown = node.stash.get(shown_key, {}) if isinstance(report, pytest.TestReport) else {}
+    if report.when in shown and report.longrepr is not shown[report.when]:
+        report.longrepr = shown[report.when]
+        redact_report(report)
 
 
 def _observations(item: pytest.Item) -> list[str]:
@@ -222,23 +238,24 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
     outcome = outcome_of(call.excinfo.value)
     path, lineno, _ = item.reportinfo()
     session = _session(item.config)
+    if outcome.only_should and not session.options.strict:
+        outcome = outcome.as_warning()
+    data = report.conformance
+    data["outcome"] = outcome.to_data()  # what the report reads: nothing parses the texts below back
     if outcome.skip_reason is not None:
         report.outcome, report.longrepr = "skipped", (str(path), (lineno or 0) + 1, outcome.skip_reason)
-        if outcome.kind == "inconclusive":
+        if outcome.verdict is Verdict.INCONCLUSIVE:
             _attach_exchanges(item, report)
         return
-    data = report.conformance
     rerun = _rerun_command(item, outcome)
     if rerun:
         data["rerun"] = rerun
-    if outcome.kind == "violation":  # a Violation fails only the requirement it names
-        data["violated"] = list(dict.fromkeys(v.requirement for v in outcome.violations))
-        data["message"] = "\n\n".join(v.render() for v in outcome.violations)
+    if outcome.violations and not outcome.error:  # a Violation fails (or warns) only the requirement it names
         if item.config.option.tbstyle == "auto":  # the Violation block, not tool internals; --tb gives those
             report.longrepr = ViolationRepr(_shown_block(session, outcome.violations, rerun), str(path), lineno or 0)
-        if not session.options.strict and all(_is_should(v.requirement) or v.should for v in outcome.violations):
+        if outcome.verdict is Verdict.WARN:
             report.outcome = "skipped"
-            report.wasxfail = WARN_PREFIX + str(outcome.violations[0]).splitlines()[0]
+            report.wasxfail = "warn: " + str(outcome.violations[0]).splitlines()[0]
         if any(v.exchange is None for v in outcome.violations):
             _attach_exchanges(item, report)
     else:
@@ -253,9 +270,10 @@ def _stopped_by_a_gone_target(item: pytest.Item, call: pytest.CallInfo[None], re
     gone = next((leaf for leaf in leaves_of(call.excinfo.value) if isinstance(leaf, TargetGone)), None)
     if gone is None:
         return False
-    reason = f"{NOT_RUN_PREFIX}target unreachable: {gone.since.describe()}"
+    outcome = Outcome(Verdict.NOT_RUN, f"target unreachable: {gone.since.describe()}")
+    report.conformance["outcome"] = outcome.to_data()
     path, lineno, _ = item.reportinfo()
-    report.outcome, report.longrepr = "skipped", (str(path), (lineno or 0) + 1, reason)
+    report.outcome, report.longrepr = "skipped", (str(path), (lineno or 0) + 1, outcome.skip_reason)
     report.sections.clear()
     item.session.shouldstop = f"conformance: {gone.since.describe()}"
     item.config.stash[gone_key] = gone.since
@@ -321,13 +339,6 @@ def _is_test_path(config: pytest.Config, arg: str) -> bool:
         return False
     candidate = (config.invocation_params.dir / arg.split("::", 1)[0])
     return "::" in arg or candidate.suffix == ".py" or candidate.is_dir()
-
-
-def _is_should(requirement_id: str) -> bool:
-    try:
-        return not requirements.get(requirement_id).is_must
-    except KeyError:
-        return False
 
 
 def _attach_exchanges(item: pytest.Item, report: pytest.TestReport) -> None:

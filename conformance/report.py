@@ -21,11 +21,13 @@ import pytest
 from conformance.verdicts import baseline
 from conformance import requirements
 from conformance.exchange import Attempt, attempt_from_data
+from conformance.outcomes import Verdict
 from conformance.redaction import redact
-from conformance.verdicts.judge import (
-    JUDGED, VERDICTS, RequirementResult, classify, data_of, headline, requirement_verdicts,
-)  # fmt: skip
+from conformance.verdicts.judge import FAILED, JUDGED, RequirementResult, classify, data_of, requirement_verdicts
 from conformance.wire.target_watch import Gone
+
+#: A requirement's verdict and its reason.
+Verdicts = dict[str, tuple[Verdict, str | None]]
 
 SCHEMA_VERSION = 2
 #: Exit codes of a conformance run (pytest's own, and one of ours).
@@ -46,10 +48,11 @@ EXIT_CODES = {
                  "requirements it had not judged are not run",
     NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
 }  # fmt: skip
-COLOURS: dict[str, dict[str, bool]] = {
-    "pass": {"green": True}, "fail": {"red": True, "bold": True}, "warn": {"yellow": True},
-    "inconclusive": {"yellow": True, "bold": True}, "blocked": {"purple": True}, "known": {"cyan": True},
-    "fixed": {"green": True, "bold": True}, "not run": {}, "not applicable": {},
+COLOURS: dict[Verdict, dict[str, bool]] = {
+    Verdict.PASS: {"green": True}, Verdict.FAIL: {"red": True, "bold": True}, Verdict.WARN: {"yellow": True},
+    Verdict.INCONCLUSIVE: {"yellow": True, "bold": True}, Verdict.BLOCKED: {"purple": True},
+    Verdict.KNOWN: {"cyan": True}, Verdict.FIXED: {"green": True, "bold": True}, Verdict.NOT_RUN: {},
+    Verdict.NOT_APPLICABLE: {},
 }  # fmt: skip
 
 
@@ -102,23 +105,26 @@ class RequirementReport:
         if not data.get("requirements"):
             return
         self.saw_requirement_tests = True
-        for rid, verdict, reason, message in classify(report):
+        record = classify(report)
+        if record is None:
+            return
+        for rid in record.requirements:
             if rid in self.results:
-                self.results[rid].add(report.nodeid, verdict, reason, message)
+                self.results[rid].add(record)
 
     # -- verdicts ------------------------------------------------------------------
-    def verdicts(self) -> dict[str, tuple[str, str | None]]:
+    def verdicts(self) -> Verdicts:
         verdicts = requirement_verdicts(self.results, self.selected)
         verdicts = self._with_baseline(verdicts) if self.options.baseline else verdicts
         if self.stopped is not None:  # the target went away: what the stop left unjudged is not run
             for rid in self.pending & set(self.selected):
-                if verdicts[rid][0] not in ("fail", "warn"):
-                    verdicts[rid] = ("not run", self.stopped)
+                if verdicts[rid][0] not in FAILED:
+                    verdicts[rid] = (Verdict.NOT_RUN, self.stopped)
         return verdicts
 
-    def _with_baseline(self, verdicts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
-        failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in ("fail", "warn")}
-        judged = {rid: {n for n, v in self.results[rid].tests.items() if v in ("pass", "fail", "warn")}
+    def _with_baseline(self, verdicts: Verdicts) -> Verdicts:
+        failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in FAILED}
+        judged = {rid: {n for n, v in self.results[rid].tests.items() if v in (Verdict.PASS, *FAILED)}
                   for rid in self.results}  # fmt: skip
         judge = baseline.judge_update if self.options.baseline_update else baseline.judge
         outcome = judge(self.baseline_entries, failing, judged, datetime.date.today())
@@ -129,27 +135,27 @@ class RequirementReport:
             expired = [entry for entry, test in outcome.expired if entry.requirement == rid]
             if known and len(known) == len(tests):
                 tickets = ", ".join(sorted({e.ticket for e in known if e.ticket})) or "no ticket"
-                adjusted[rid] = ("known", f"known: {len(tests)} accepted failure(s) in the baseline ({tickets}): "
+                adjusted[rid] = (Verdict.KNOWN, f"known: {len(tests)} accepted failure(s) in the baseline ({tickets}): "
                                           f"{known[0].reason}")  # fmt: skip
             elif expired:
                 adjusted[rid] = (verdicts[rid][0], f"the baseline entry expired on {expired[0].expires}")
         for entry in outcome.fixed:
-            if adjusted[entry.requirement][0] == "pass":
-                adjusted[entry.requirement] = ("fixed", "fixed: a baseline entry no longer fails (remove it, "
+            if adjusted[entry.requirement][0] is Verdict.PASS:
+                adjusted[entry.requirement] = (Verdict.FIXED, "fixed: a baseline entry no longer fails (remove it, "
                                                         "or run --baseline-update)")  # fmt: skip
         return adjusted
 
-    def exit_status(self, verdicts: dict[str, tuple[str, str | None]]) -> int:
+    def exit_status(self, verdicts: Verdicts) -> int:
         """The run's exit code by the gate policy (:data:`EXIT_CODES`)."""
         failed = False
         for rid, (verdict, reason) in verdicts.items():
             must = self.results[rid].requirement.is_must
-            if verdict in ("fail", "inconclusive") and (must or self.strict):
+            if verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE) and (must or self.strict):
                 failed = True
-            if verdict == "fixed" and self.strict:
+            if verdict is Verdict.FIXED and self.strict:
                 failed = True
             if self.options.require_all and must and rid in self.selected and verdict in (
-                    "not run", "blocked", "inconclusive"):  # fmt: skip
+                    Verdict.NOT_RUN, Verdict.BLOCKED, Verdict.INCONCLUSIVE):  # fmt: skip
                 failed = True
         if failed:
             return int(pytest.ExitCode.TESTS_FAILED)
@@ -192,7 +198,7 @@ class RequirementReport:
         self.stopped = f"{UNREACHABLE}{gone.describe()}"
 
     def _unmarked_tests_failed(self, session: pytest.Session) -> bool:
-        failed = {nodeid for r in self.results.values() for nodeid, v in r.tests.items() if v == "fail"}
+        failed = {nodeid for r in self.results.values() for nodeid, v in r.tests.items() if v is Verdict.FAIL}
         return session.testsfailed > len(failed)
 
     def _write_reports(self, document: dict[str, Any]) -> None:
@@ -213,7 +219,7 @@ class RequirementReport:
             today = datetime.date.today()
             baseline.write(self.options.baseline, baseline.updated(self.baseline_entries, self.baseline_outcome, today))
 
-    def _junit_properties(self, verdicts: dict[str, tuple[str, str | None]]) -> None:
+    def _junit_properties(self, verdicts: Verdicts) -> None:
         """Run-level data as testsuite properties (valid JUnit XML; testcase properties are not)."""
         from _pytest.junitxml import xml_key
 
@@ -221,17 +227,16 @@ class RequirementReport:
         if xml is None:
             return
         for rid, (verdict, _) in verdicts.items():
-            xml.add_global_property(f"verdict {rid}", verdict)
+            xml.add_global_property(f"verdict {rid}", verdict.value)
         for rid, result in self.results.items():
             for nodeid, verdict in result.tests.items():
                 xml.add_global_property(f"requirement {nodeid}", rid)
-                if verdict in ("fail", "warn"):
+                if verdict in FAILED:
                     xml.add_global_property(f"violated {nodeid}", rid)
 
-    def as_json(self, exit_status: int, verdicts: dict[str, tuple[str, str | None]] | None = None) -> dict[str, Any]:
+    def as_json(self, exit_status: int, verdicts: Verdicts | None = None) -> dict[str, Any]:
         verdicts = verdicts or self.verdicts()
-        summary = {v: sum(1 for verdict, _ in verdicts.values() if verdict == v)
-                   for v in (*VERDICTS, "known", "fixed")}  # fmt: skip
+        summary = {v.value: sum(1 for verdict, _ in verdicts.values() if verdict == v) for v in Verdict}
         document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "target": self.target,
@@ -250,12 +255,13 @@ class RequirementReport:
                     "area": result.requirement.area,
                     "title": result.requirement.title,
                     "text": result.requirement.text,
-                    "verdict": verdicts[rid][0],
+                    "verdict": verdicts[rid][0].value,
                     "reason": verdicts[rid][1],
+                    "blocked_by": result.blockers() if verdicts[rid][0] is Verdict.BLOCKED else [],
                     "tests": list(result.tests),
-                    "test_verdicts": dict(result.tests),
+                    "test_verdicts": {nodeid: verdict.value for nodeid, verdict in result.tests.items()},
                     "first_failure": result.first_failure,
-                    "failures": [{**f, **({"rerun": self.reruns[f["test"]]} if f["test"] in self.reruns else {})}
+                    "failures": [{**f.to_json(), **({"rerun": self.reruns[f.test]} if f.test in self.reruns else {})}
                                  for f in result.failures],  # fmt: skip
                 }
                 for rid, result in self.results.items()
@@ -289,19 +295,19 @@ class RequirementReport:
             if path:
                 terminalreporter.write_line(f"conformance report written to {path}")
 
-    def table_lines(self, verdicts: dict[str, tuple[str, str | None]] | None = None) -> list[tuple[str, dict]]:
+    def table_lines(self, verdicts: Verdicts | None = None) -> list[tuple[str, dict]]:
         verdicts = verdicts or self.verdicts()
         lines: list[tuple[str, dict]] = [
             (f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  {'title':<34} first failure / reason", {})]
-        unreachable = [rid for rid, (verdict, reason) in verdicts.items() if (reason or "").startswith(UNREACHABLE)]
+        unreachable = [rid for rid, (_, reason) in verdicts.items() if self.stopped is not None and reason == self.stopped]
         for rid, (verdict, reason) in verdicts.items():
             if rid in unreachable:
                 continue  # one line for them all, below: the reason is the same long sentence
             result = self.results[rid]
-            shown_reason = reason if verdict in ("known", "fixed") or not result.first_failure else None
-            detail = shown_reason or (headline(result.first_failure) if result.first_failure else "")
+            shown_reason = reason if verdict in (Verdict.KNOWN, Verdict.FIXED) or not result.failures else None
+            detail = shown_reason or (result.failures[0].headline() if result.failures else "")
             title = result.requirement.title[:34]
-            row = (f"{rid:<8} {result.requirement.level:<6} {verdict:<14} {len(result.tests):>5}  {title:<34} "
+            row = (f"{rid:<8} {result.requirement.level:<6} {verdict.value:<14} {len(result.tests):>5}  {title:<34} "
                    f"{detail[:160]}").rstrip()  # fmt: skip
             lines.append((row, COLOURS.get(verdict, {})))
         if unreachable:

@@ -4,6 +4,11 @@ Written against docs/report-schema.md and tolerant by design: keys the
 renderers do not know are ignored, missing optional keys have a fallback
 (``failures`` falls back to ``first_failure``, ``title`` to the catalogue's),
 and a verdict they do not know is shown as it is, generically.
+
+A failure's parts (Expected, Actual, Response, Reproduce, Hint) are read from
+the fields of its violations (``failures[].violations``); a failure without
+them (an error in a fixture, a report of an older version) is its message,
+shown whole: no rendering is parsed back into parts.
 """
 
 from __future__ import annotations
@@ -15,23 +20,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import requirements
+from conformance.outcomes import Verdict, ViolationData
 from conformance.render.masking import mask_text
 
 #: Display order of the verdicts the harness knows; any other verdict follows, alphabetically.
-VERDICT_ORDER = ("fail", "inconclusive", "blocked", "warn", "known", "fixed", "pass", "not run")
-#: The labels of a Violation's rendering (conformance/outcomes.py), in the order they appear.
+VERDICT_ORDER = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.BLOCKED, Verdict.WARN, Verdict.KNOWN, Verdict.FIXED,
+                 Verdict.PASS, Verdict.NOT_RUN)  # fmt: skip
+#: The labels of a Violation's parts, in the order they are shown.
 LABELS = ("Expected", "Actual", "Response", "Reproduce", "Hint")
-_LABEL_LINE = re.compile(rf"^\s*({'|'.join(LABELS)}):(?: (.*))?$")
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One failing test's message, split into the parts of a Violation's rendering."""
+    """One failure of a test: a Violation's parts, or (``parts`` empty) a message to show whole."""
 
     test: str | None
     headline: str
     parts: tuple[tuple[str, str], ...]  # (label, text) in order; text may span lines
-    message: str  # the whole message, masked
+    message: str  # the whole message (the Violation's rendering), masked
 
     def part(self, label: str) -> str | None:
         return next((text for name, text in self.parts if name == label), None)
@@ -62,47 +68,55 @@ class Row:
         return ""
 
 
-def parse_failure(message: str, test: str | None = None) -> Failure:
-    """Split a failure message into its headline and its labelled parts (masked, text otherwise untouched)."""
+def violation_failure(violation: ViolationData, test: str | None = None) -> Failure:
+    """A Violation's fields as a failure's parts, every text masked."""
+    candidates = (
+        ("Expected", violation.expected),
+        ("Actual", violation.actual),
+        ("Response", "\n".join(violation.response.lines()) if violation.response is not None else None),
+        ("Reproduce", violation.reproduce),
+        ("Hint", violation.hint),
+    )
+    parts = tuple((label, mask_text(text)) for label, text in candidates if text)
+    return Failure(test=test, headline=mask_text(violation.heading()), parts=parts,
+                   message=mask_text(violation.render()))  # fmt: skip
+
+
+def message_failure(message: str, test: str | None = None) -> Failure:
+    """A failure that is only a message (no violation's fields): shown whole, its first line the headline."""
     message = mask_text(message)
-    headline_lines: list[str] = []
-    parts: list[list[str]] = []  # [label, line, line...]
-    for line in message.splitlines():
-        match = _LABEL_LINE.match(line)
-        if match:
-            parts.append([match.group(1), match.group(2) or ""])
-        elif parts:
-            parts[-1].append(line)
-        else:
-            headline_lines.append(line)
-    headline = " ".join(line.strip() for line in headline_lines if line.strip())
-    done = tuple((p[0], _dedent("\n".join(p[1:]))) for p in parts)
-    return Failure(test=test, headline=headline, parts=done, message=message)
+    headline = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    return Failure(test=test, headline=headline, parts=(), message=message)
 
 
-def _dedent(text: str) -> str:
-    lines = text.split("\n")
-    first, rest = lines[0], [line for line in lines[1:]]
-    indents = [len(line) - len(line.lstrip()) for line in rest if line.strip()]
-    cut = min(indents, default=0)
-    return "\n".join([first, *(line[cut:] for line in rest)]).strip("\n")
+def _violations(item: Mapping[str, Any]) -> list[ViolationData]:
+    listed = item.get("violations")
+    if not isinstance(listed, list):
+        return []
+    return [ViolationData.from_json(v) for v in listed if isinstance(v, Mapping) and v.get("requirement")]
 
 
 def failures_of(entry: Mapping[str, Any]) -> tuple[Failure, ...]:
-    """The requirement's failures: its ``failures`` list, else its ``first_failure``."""
+    """The requirement's failures: one per violation of its ``failures`` list (a failure without violations is
+    its message), else its ``first_failure`` as a message."""
     listed = entry.get("failures")
     if isinstance(listed, list) and listed:
         result = []
         for item in listed:
-            if isinstance(item, Mapping) and item.get("message"):
-                result.append(parse_failure(str(item["message"]), item.get("test")))
+            if isinstance(item, Mapping):
+                test = item.get("test")
+                violations = _violations(item)
+                if violations:
+                    result += [violation_failure(violation, test) for violation in violations]
+                elif item.get("message"):
+                    result.append(message_failure(str(item["message"]), test))
             elif isinstance(item, str):
-                result.append(parse_failure(item))
+                result.append(message_failure(item))
         return tuple(result)
     first = entry.get("first_failure")
     if first:
         failing = [t for t, v in (entry.get("test_verdicts") or {}).items() if v in ("fail", "warn", "known")]
-        return (parse_failure(str(first), failing[0] if len(failing) == 1 else None),)
+        return (message_failure(str(first), failing[0] if len(failing) == 1 else None),)
     return ()
 
 
@@ -125,7 +139,7 @@ def rows(document: Mapping[str, Any]) -> list[Row]:
             level=str(entry.get("level") or ""),
             title=_title(str(rid), entry),
             text=str(entry.get("text") or ""),
-            verdict=str(entry.get("verdict") or "not run"),
+            verdict=str(entry.get("verdict") or Verdict.NOT_RUN.value),
             reason=mask_text(str(entry.get("reason") or "")),
             tests=tuple(entry.get("tests") or ()),
             failures=failures_of(entry),
@@ -136,7 +150,7 @@ def rows(document: Mapping[str, Any]) -> list[Row]:
 def ordered_verdicts(verdicts: list[str]) -> list[str]:
     """The distinct verdicts, the known ones in display order, then the others alphabetically."""
     seen = set(verdicts)
-    return [v for v in VERDICT_ORDER if v in seen] + sorted(seen - set(VERDICT_ORDER))
+    return [v.value for v in VERDICT_ORDER if v in seen] + sorted(seen - set(VERDICT_ORDER))
 
 
 def counts(document: Mapping[str, Any]) -> dict[str, int]:

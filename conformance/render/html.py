@@ -3,7 +3,8 @@
 One file with no external assets (styles and the filter script are inline),
 so it opens from a CI artifact, an e-mail or a file share as it is. It shows
 the counts per verdict (which are also the filters), the per-requirement
-table, and every failure's Expected / Actual / Response / Reproduce block.
+table, and every failure's Expected / Actual / Response / Reproduce / Hint parts
+(read from the violations' fields, :mod:`conformance.render.document`).
 Every text is escaped, and masked (:mod:`conformance.render.masking`) on top
 of the masking the harness already did. Without JavaScript nothing is hidden.
 """
@@ -14,13 +15,15 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from conformance.outcomes import Verdict
 from conformance.render import document as doc
 from conformance.render.masking import mask_text
 
 #: Verdict colours (text on white); an unknown verdict gets the last one.
-COLOURS = {
-    "fail": "#b71c1c", "inconclusive": "#e65100", "blocked": "#6a1b9a", "warn": "#8d6e00", "known": "#455a64",
-    "fixed": "#00796b", "pass": "#1b5e20", "not run": "#616161", None: "#37474f",
+COLOURS: dict[str | None, str] = {
+    Verdict.FAIL: "#b71c1c", Verdict.INCONCLUSIVE: "#e65100", Verdict.BLOCKED: "#6a1b9a", Verdict.WARN: "#8d6e00",
+    Verdict.KNOWN: "#455a64", Verdict.FIXED: "#00796b", Verdict.PASS: "#1b5e20", Verdict.NOT_RUN: "#616161",
+    None: "#37474f",
 }  # fmt: skip
 #: The parts of a failure shown as preformatted text (headers, bodies, commands keep their lines).
 PREFORMATTED = ("Response", "Reproduce")

@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from conformance.outcomes import Verdict
 from conformance.render import document as doc
 from conformance.render.masking import mask_text
 
 MAX_FAILURES_SHOWN = 5
-MARKS = {"fail": "❌", "inconclusive": "❔", "blocked": "⛔", "warn": "⚠️", "known": "📌", "fixed": "🎉", "pass": "✅",
-         "not run": "⏭️"}  # fmt: skip
+MARKS: dict[str, str] = {
+    Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "❔", Verdict.BLOCKED: "⛔", Verdict.WARN: "⚠️", Verdict.KNOWN: "📌",
+    Verdict.FIXED: "🎉", Verdict.PASS: "✅", Verdict.NOT_RUN: "⏭️",
+}  # fmt: skip
 
 
 def _text(value: Any) -> str:

@@ -289,3 +289,158 @@ def test_na():
         "not applicable", "the SUT has no such answer")
     env4 = report["requirements"]["ENV-4"]
     assert env4["verdict"] == "pass" and env4["reason"] == "partial: 1 of 2 tests not applicable: no 404 here"
+
+
+# -- outcomes travel as data: nothing reads a reason or a rendering back ------------------------------
+@pytest.mark.parametrize("reason", ["blocked by RID-1: looks like a blocker", "inconclusive: looks inconclusive",
+                                    "not applicable: looks not applicable", "warn: looks like a warning"])
+def test_a_plain_skip_is_not_run_whatever_its_reason_says(run, reason):
+    """A skip reason is text for people: one that reads like a harness outcome does not become that outcome."""
+    result, report = run(HEADER + f"""
+@pytest.mark.requirement("RID-1")
+def test_header():
+    raise Violation("RID-1", expected="a X-Request-ID header", actual="none")
+
+@pytest.mark.requirement("RID-2")
+def test_skipped():
+    pytest.skip({reason!r})
+
+@pytest.mark.requirement("ENV-4")
+@pytest.mark.xfail(reason={reason!r})
+def test_expected_to_fail():
+    assert False
+""")
+    rid2, env4 = report["requirements"]["RID-2"], report["requirements"]["ENV-4"]
+    assert (rid2["verdict"], rid2["reason"]) == ("not run", reason)
+    assert (env4["verdict"], env4["reason"]) == ("not run", f"xfail: {reason}")
+    assert rid2["blocked_by"] == []
+
+
+def test_a_blocked_test_names_its_blockers_as_data(run):
+    result, report = run(HEADER + """
+@pytest.mark.requirement("RID-1", "ENV-1")
+def test_header():
+    raise ExceptionGroup("two", [Violation("RID-1", expected="a X-Request-ID header", actual="none"),
+                                 Violation("ENV-1", expected="the envelope", actual="html")])
+
+@pytest.mark.requirement("RID-2")
+def test_propagation():
+    raise NotApplicable("nothing to compare: the reason may say anything, blocked by NOPE-1: even this",
+                        blocked_by=("RID-1", "ENV-1"))
+""")
+    rid2 = report["requirements"]["RID-2"]
+    assert rid2["verdict"] == "blocked" and rid2["blocked_by"] == ["RID-1", "ENV-1"]
+    assert rid2["reason"] == "blocked by RID-1, ENV-1: nothing to compare: the reason may say anything, " \
+                             "blocked by NOPE-1: even this"
+    env1 = report["requirements"]["ENV-1"]["failures"][0]
+    assert [v["requirement"] for v in env1["violations"]] == ["ENV-1"], "each requirement keeps its own violations"
+    assert env1["message"].startswith("ENV-1  ") and "RID-1" not in env1["message"]
+
+
+TRICKY_ACTUAL = "the body said:\nHint: x\nExpected: y\n  Reproduce: not a command"
+
+
+def test_a_violations_fields_reach_every_rendering_as_fields(run, pytester):
+    """An Actual that holds lines looking like other labels stays one Actual (a regex over the text split it)."""
+    from html.parser import HTMLParser
+
+    from conformance.render.markdown import render_summary
+
+    html_path = pytester.path / "report.html"
+    result, report = run(HEADER + f"""
+from conformance.exchange import Exchange
+
+@pytest.mark.requirement("ENV-3")
+def test_codes(api):
+    exchange = api.record(Exchange.build("GET", "http://sut/api/patients/x", 404,
+                                         response_headers={{"content-type": "application/json", "x-request-id": "r-9"}},
+                                         response_body={{"success": False}}))
+    raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual={TRICKY_ACTUAL!r}, exchange=exchange,
+                    hint="the real hint")
+""", f"--conformance-html={html_path}")
+    assert result.ret == 1
+    failure = report["requirements"]["ENV-3"]["failures"][0]
+    (violation,) = failure["violations"]
+    assert violation["actual"] == TRICKY_ACTUAL and violation["expected"] == "404 with code NOT_FOUND"
+    assert (violation["hint"], violation["exchange"], violation["request_id"]) == (
+        "the real hint", "GET http://sut/api/patients/x", "r-9")
+    assert violation["reproduce"].startswith("curl -i -X GET") and violation["response"]["status"] == 404
+    assert failure["test"] == "test_suite.py::test_codes" and failure["message"].startswith("ENV-3  ")
+
+    class Parts(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[list[str]] = []
+            self.tag = ""
+
+        def handle_starttag(self, tag, attrs):
+            self.tag = tag
+            if tag == "dt":
+                self.parts.append([])
+
+        def handle_endtag(self, tag):
+            self.tag = ""
+
+        def handle_data(self, data):
+            if self.parts and self.tag in ("dt", "dd", "pre"):
+                self.parts[-1].append(data)
+
+    page = Parts()
+    page.feed(html_path.read_text())
+    shown = {texts[0]: "".join(texts[1:]) for texts in page.parts}
+    assert list(shown) == ["Expected", "Actual", "Response", "Reproduce", "Hint"]
+    assert shown["Actual"] == TRICKY_ACTUAL and shown["Expected"] == "404 with code NOT_FOUND"
+    assert shown["Hint"] == "the real hint" and shown["Reproduce"].startswith("curl -i -X GET")
+    assert "x-request-id: r-9" in shown["Response"]
+    result.stdout.fnmatch_lines(["ENV-3*MUST*fail*1*Actual: the body said:"])
+    summary = render_summary(report)
+    assert "| Actual: the body said: |" in summary and "    Actual: the body said:\nHint: x\nExpected: y" in summary
+
+
+def test_the_data_the_reports_read_is_redacted_like_the_texts_were(run, pytester):
+    """A reason and a violation's fields carry no registered secret to any rendering (the skip text was redacted)."""
+    html, summary = pytester.path / "r.html", pytester.path / "summary.md"
+    result, report = run(HEADER + """
+from conformance import redaction
+
+SECRET = "Pw-Zq8#kP2-only-in-this-reason"
+
+@pytest.mark.requirement("REV-3")
+def test_restart():
+    redaction.register(SECRET, "password")
+    raise Inconclusive(f"the control account {SECRET} was refused")
+
+@pytest.mark.requirement("ENV-3")
+def test_codes():
+    redaction.register(SECRET, "password")
+    raise Violation("ENV-3", expected="no echo", actual=f"echoed {SECRET}", hint=f"do not echo {SECRET}")
+""", f"--conformance-html={html}", f"--conformance-summary={summary}")
+    assert report["requirements"]["REV-3"]["reason"] == "the control account *** was refused"
+    assert report["requirements"]["ENV-3"]["failures"][0]["violations"][0]["actual"] == "echoed ***"
+    for text in (result.stdout.str(), html.read_text(), summary.read_text()):
+        assert "Pw-Zq8#kP2-only-in-this-reason" not in text and "the control account *** was refused" in text
+
+
+def test_a_group_of_failures_raised_on_one_line_is_shown_whole_and_redacted(run):
+    """Another plugin's exception hook (schemathesis') rewrote such a failure: one of two Violations, secrets raw."""
+    result, _ = run(HEADER + """
+from conformance import redaction
+
+@pytest.mark.requirement("ENV-1", "RID-1")
+def test_every_response():
+    raise ExceptionGroup("two", [Violation(rid, expected="x", actual=f"wrong {rid}") for rid in ("ENV-1", "RID-1")])
+
+@pytest.mark.requirement("ENV-3")
+def test_checks():
+    redaction.register("Pw-Zq8#kP2-in-a-group", "password")
+    errors = []
+    for n in range(2):
+        try:
+            assert n == 5, "the body echoed Pw-Zq8#kP2-in-a-group"
+        except AssertionError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("checks", errors)
+""")
+    out = result.stdout.str()
+    assert "\n  Expected: x\n    Actual: wrong ENV-1\n" in out and "\n  Expected: x\n    Actual: wrong RID-1\n" in out
+    assert "Pw-Zq8#kP2-in-a-group" not in out and out.count("AssertionError: the body echoed ***") == 2

@@ -6,6 +6,8 @@ import re
 from html.parser import HTMLParser
 
 from conformance import requirements
+from conformance.outcomes import ViolationData
+from conformance.render import document as doc
 from conformance.render.html import render_html
 from tests.render.conftest import SECRETS
 
@@ -105,3 +107,21 @@ def test_unknown_keys_and_missing_optional_keys_are_tolerated():
     html = render_html(minimal)
     assert "Every error in the envelope" in html  # the title comes from the catalogue when the report has none
     assert 'id="row-X-1" data-verdict="not run"' in html
+
+
+def test_a_violations_parts_are_its_fields_whatever_its_texts_contain(document):
+    """An Actual holding lines that look like labels ("Hint: x") is one Actual; the real Hint stays the Hint."""
+    failure = document["requirements"]["ENV-3"]["failures"][0]
+    tricky = "the body said:\nHint: x\nExpected: y\n  Response: 200"
+    failure["violations"][0]["actual"] = tricky
+    failure["message"] = ViolationData.from_json(failure["violations"][0]).render()
+    (row,) = [row for row in doc.rows(document) if row.id == "ENV-3"]
+    first = row.failures[0]
+    assert [label for label, _ in first.parts] == ["Expected", "Actual", "Response", "Reproduce", "Hint"]
+    assert first.part("Actual") == tricky and first.part("Expected") == "404 with code NOT_FOUND"
+    assert first.part("Hint") == "raise NotFoundException(resource, identifier) instead of a bare APIException"
+    assert first.part("Response").startswith("404\ncontent-type: application/json")
+    assert row.detail == "Actual: the body said:"
+    article = render_html(document).split('<article id="req-ENV-3"', 1)[1].split("</article>", 1)[0]
+    assert article.count("<dt>Hint</dt>") == 1 and article.count("<dt>Expected</dt>") == 2  # the 2nd has no hint
+    assert "<pre>the body said:\nHint: x\nExpected: y\n  Response: 200</pre>" in article

@@ -56,9 +56,17 @@ def test_secrets_are_masked_and_markup_is_inert(document):
 
 
 def test_a_fence_inside_a_message_does_not_close_the_code_block(document):
-    document["requirements"]["ENV-3"]["failures"][0]["message"] = "ENV-3  x\n  Actual: ```` four backticks"
+    document["requirements"]["AUTH-6"]["failures"][0]["message"] = "ENV-3  x\n  Actual: ```` four backticks"
     summary = render_summary(document)
     assert "`````text\nENV-3  x\n  Actual: ```` four backticks\n`````" in summary
+
+
+def test_a_fence_inside_a_violation_field_does_not_close_the_code_block(document):
+    document["requirements"]["ENV-3"]["failures"][0]["violations"][0]["actual"] = "```` four backticks"
+    summary = render_summary(document)
+    block = summary.split("`````text\n", 1)[1].split("\n`````", 1)[0]
+    assert block.startswith("ENV-3  Status and code follow the table of §4.")
+    assert "\n    Actual: ```` four backticks\n" in block and "Hint: raise NotFoundException" in block
 
 
 def test_long_failure_lists_are_cut(document):

@@ -26,7 +26,6 @@ from conformance.verdicts import baseline
 from conformance.run import options, parallel
 from conformance import requirements
 from conformance.wire import usage, waiting
-from conformance.exchange import Exchange
 from conformance.outcomes import Outcome, Verdict, leaves_of, outcome_of
 from conformance.report import RequirementReport
 from conformance.verdicts.redacted_reports import redact_report

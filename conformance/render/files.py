@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance.exchange import Exchange
+from conformance.exchange import Attempt
 from conformance.redaction import redact
 from conformance.render.har import har_document
 from conformance.render.html import render_html
@@ -36,8 +36,10 @@ def write_html(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Pat
     return _write(Path(path), render_html(document))
 
 
-def write_har(path: str | os.PathLike[str], entries: Iterable[tuple[str, Exchange]]) -> Path:
-    return _write(Path(path), json.dumps(har_document(entries), indent=2, ensure_ascii=False) + "\n")
+def write_har(path: str | os.PathLike[str], entries: Iterable[tuple[str, Attempt]]) -> Path:
+    """Redacted like the JSON report: every request of a failing test is in it, canaries and secrets sent in any
+    field included (masking by field name alone misses those)."""
+    return _write(Path(path), redact(json.dumps(har_document(entries), indent=2, ensure_ascii=False)) + "\n")
 
 
 def write_sarif(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Path:

@@ -4,6 +4,7 @@
     heallog-conformance requirements [IDS...] [--json]   list the requirements: ID, level, title, text
     heallog-conformance explain ID                       one requirement: text, probes, needs, fix
     heallog-conformance standard                         the whole standard as Markdown (docs/standard.md)
+    heallog-conformance coverage [--json]                each clause and the probes that exercise it
 
 Only a first argument naming a subcommand is taken by this module; anything
 else is a run, so every pytest option keeps its meaning
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 from conformance import requirements, standard
 
-SUBCOMMANDS = ("requirements", "explain", "standard")
+SUBCOMMANDS = ("requirements", "explain", "standard", "coverage")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="one requirement: its text, what is probed, what it needs, the fix")
     explain.add_argument("id", metavar="ID")
     commands.add_parser("standard", help="the whole standard as Markdown (the text of docs/standard.md)")
+    coverage = commands.add_parser("coverage", help="every clause and the probes (test node ids) that exercise it; "
+                                   "collects the suites without running them, needs no target")  # fmt: skip
+    coverage.add_argument("--json", action="store_true", help="a list of {requirement, clause, probes}")
     return parser
 
 
@@ -55,9 +59,24 @@ def _subcommand(args: list[str]) -> int:
             sys.stdout.write(standard.listing_json(ids) if options.json else standard.listing(ids))
         elif options.command == "explain":
             sys.stdout.write(standard.explain(options.id.upper()))
+        elif options.command == "coverage":
+            return _coverage(options.json)
         else:
             sys.stdout.write(standard.markdown())
     except (KeyError, ValueError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         parser.exit(2, f"heallog-conformance: {str(message).removeprefix('--requirements: ')}\n")
     return 0
+
+
+def _coverage(as_json: bool) -> int:
+    """Print the clause matrix; exit 1 when a clause has no probe, 2 when the suites cannot be collected."""
+    from conformance import coverage
+
+    try:
+        rows = coverage.matrix(coverage.declared())
+    except coverage.CoverageError as exc:
+        sys.stderr.write(f"heallog-conformance: {exc}\n")
+        return 2
+    sys.stdout.write(coverage.as_json(rows) if as_json else coverage.table(rows))
+    return 1 if coverage.uncovered(rows) else 0

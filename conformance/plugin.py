@@ -49,6 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
+    config.addinivalue_line(
+        "markers", "clause(*ids): the catalogue clauses this test exercises (e.g. DATA-1/update); {name} is "
+        "filled with the test's parameter of that name"
+    )
     usage.reset()
     run_options = options.RunOptions.read(config)
     try:
@@ -108,6 +112,10 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             if unknown:
                 pytest.fail(f"{item.nodeid}: unknown requirement ID {', '.join(map(repr, unknown))} "
                             f"(see conformance/requirements.toml)", pytrace=False)  # fmt: skip
+            try:
+                clause_ids(item)
+            except ValueError as exc:
+                pytest.fail(f"{item.nodeid}: {exc} (see conformance/requirements.toml)", pytrace=False)
     return result
 
 
@@ -115,6 +123,34 @@ def requirement_ids(item: pytest.Item) -> list[str]:
     ids: list[str] = []
     for mark in item.iter_markers("requirement"):
         ids += [str(rid) for rid in mark.args if str(rid) not in ids]
+    return ids
+
+
+def clause_ids(item: pytest.Item) -> list[str]:
+    """The clause IDs the test declares with ``@pytest.mark.clause``, ``{name}`` filled from its parameters.
+
+    A ValueError names an unknown clause, a placeholder that is no parameter,
+    or a clause of a requirement the test does not carry: each is a usage
+    error at collection, like an unknown requirement ID.
+    """
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    own = requirement_ids(item)
+    ids: list[str] = []
+    for mark in item.iter_markers("clause"):
+        for template in mark.args:
+            try:
+                cid = str(template).format_map({name: str(value) for name, value in params.items()})
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"clause {template!r}: {exc} is not a parameter of the test") from None
+            try:
+                found = requirements.clause(cid)
+            except KeyError as exc:
+                raise ValueError(exc.args[0]) from None
+            if found.requirement not in own:
+                raise ValueError(f"clause {cid!r} belongs to {found.requirement}, which the test's requirement "
+                                 f"marker does not name ({', '.join(own) or 'none'})")  # fmt: skip
+            if cid not in ids:
+                ids.append(cid)
     return ids
 
 
@@ -126,7 +162,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         ids = requirement_ids(item)
         if ids:
-            item.stash[item_key] = {"requirements": ids, "notes": [], "recorded": {}}
+            item.stash[item_key] = {"requirements": ids, "clauses": clause_ids(item), "notes": [], "recorded": {}}
         (keep if not filtering or selected.intersection(ids) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -167,7 +203,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     stashed = item.stash.get(item_key, None)
     if stashed is not None:
-        report.conformance = {"requirements": list(stashed["requirements"])}  # survives xdist, unlike the item
+        report.conformance = {"requirements": list(stashed["requirements"]),  # survives xdist, unlike the item
+                              "clauses": list(stashed.get("clauses", ()))}  # fmt: skip
         if report.when == "call":
             report.conformance["notes"] = list(stashed["notes"])
             report.conformance["recorded"] = dict(stashed["recorded"])

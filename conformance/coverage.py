@@ -1,0 +1,104 @@
+"""The clause coverage matrix: for every clause of the catalogue, the probes (test node ids) that exercise it.
+
+A probe declares its clauses with ``@pytest.mark.clause`` (validated at
+collection by :mod:`conformance.plugin`); this module collects the suites
+without running them (pytest ``--collect-only`` in-process, through the
+launcher's pinned configuration, so no target is needed) and joins what the
+probes declare with the catalogue. ``heallog-conformance coverage`` prints
+the matrix; tests/core/test_coverage.py fails on a clause without a probe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from conformance import requirements
+
+
+class CoverageError(RuntimeError):
+    """The suites could not be collected (a collection error, an unknown clause ID...)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    requirement: str
+    clause: str  # the clause ID, DATA-1/update
+    probes: tuple[str, ...]  # node ids, in collection order
+
+    def as_data(self) -> dict[str, Any]:
+        return {"requirement": self.requirement, "clause": self.clause, "probes": list(self.probes)}
+
+
+class _Collector:
+    """A pytest plugin that keeps each collected test's declared clauses, and the collection errors."""
+
+    def __init__(self) -> None:
+        self.clauses: dict[str, list[str]] = {}
+        self.errors: list[str] = []
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1:]}")
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        from conformance.plugin import clause_ids
+
+        for item in session.items:
+            self.clauses[item.nodeid] = clause_ids(item)
+
+
+def declared(paths: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Node id -> the clause IDs it declares, for every test of the suites (or of ``paths``)."""
+    import pytest
+
+    from conformance.run import launch
+
+    collector = _Collector()
+    args = launch.pytest_args(["--collect-only", "-q", "-p", "no:cacheprovider", *paths])
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        status = pytest.main(args, plugins=[launch.SuitePaths(), collector])
+    if status != pytest.ExitCode.OK or collector.errors:
+        details = "; ".join(collector.errors) or output.getvalue().strip().splitlines()[-1:]
+        raise CoverageError(f"collecting the suites failed (pytest exit {int(status)}): {details}")
+    return collector.clauses
+
+
+def matrix(clauses_by_probe: Mapping[str, Iterable[str]]) -> list[Row]:
+    """One row per clause of the catalogue, in catalogue order, with the probes that declare it."""
+    probes: dict[str, list[str]] = {cid: [] for cid in requirements.clauses()}
+    for nodeid, clause_ids in clauses_by_probe.items():
+        for cid in clause_ids:
+            probes.setdefault(cid, []).append(nodeid)
+    return [Row(clause.requirement, cid, tuple(probes[cid])) for cid, clause in requirements.clauses().items()]
+
+
+def uncovered(rows: Iterable[Row]) -> list[str]:
+    """The clause IDs no probe exercises."""
+    return [row.clause for row in rows if not row.probes]
+
+
+def as_json(rows: Iterable[Row]) -> str:
+    return json.dumps([row.as_data() for row in rows], indent=2, ensure_ascii=False) + "\n"
+
+
+def table(rows: Sequence[Row]) -> str:
+    """The matrix for people: requirement, clause, then each probe on a line of its own."""
+    lines = []
+    for row in rows:
+        head = f"{row.requirement:<8} {row.clause:<40}"
+        if not row.probes:
+            lines.append(f"{head} NO PROBE")
+        for i, probe in enumerate(row.probes):
+            lines.append(f"{head} {probe}" if i == 0 else f"{'':<49} {probe}")
+    missing = uncovered(rows)
+    clauses = len(rows)
+    lines.append("")
+    lines.append(f"{clauses} clauses of {len({r.requirement for r in rows})} requirements; "
+                 f"{clauses - len(missing)} with a probe, {len(missing)} without")  # fmt: skip
+    return "\n".join(lines) + "\n"

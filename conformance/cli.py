@@ -70,13 +70,18 @@ def _subcommand(args: list[str]) -> int:
 
 
 def _coverage(as_json: bool) -> int:
-    """Print the clause matrix; exit 1 when a clause has no probe, 2 when the suites cannot be collected."""
+    """Print the clause matrix; exit 1 when a clause has no probe or a probe declares no clause of one of its
+    requirements, 2 when the suites cannot be collected."""
     from conformance import coverage
 
     try:
-        rows = coverage.matrix(coverage.declared())
+        probes = coverage.declared()
     except coverage.CoverageError as exc:
         sys.stderr.write(f"heallog-conformance: {exc}\n")
         return 2
+    rows = coverage.matrix(probes)
     sys.stdout.write(coverage.as_json(rows) if as_json else coverage.table(rows))
-    return 1 if coverage.uncovered(rows) else 0
+    quiet = coverage.silent(probes)
+    for line in quiet:
+        sys.stderr.write(f"heallog-conformance: a probe declares no clause of its requirement: {line}\n")
+    return 1 if coverage.uncovered(rows) or quiet else 0

@@ -34,11 +34,23 @@ class Row:
         return {"requirement": self.requirement, "clause": self.clause, "probes": list(self.probes)}
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A collected test: the requirements its marker names and the clauses it declares."""
+
+    requirements: tuple[str, ...]
+    clauses: tuple[str, ...]
+
+    def silent_on(self) -> list[str]:
+        """Its requirements it declares no clause of."""
+        return [rid for rid in self.requirements if not any(c.split("/", 1)[0] == rid for c in self.clauses)]
+
+
 class _Collector:
-    """A pytest plugin that keeps each collected test's declared clauses, and the collection errors."""
+    """A pytest plugin that keeps each collected test's requirements and clauses, and the collection errors."""
 
     def __init__(self) -> None:
-        self.clauses: dict[str, list[str]] = {}
+        self.probes: dict[str, Probe] = {}
         self.errors: list[str] = []
 
     def pytest_collectreport(self, report: Any) -> None:
@@ -46,14 +58,14 @@ class _Collector:
             self.errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1:]}")
 
     def pytest_collection_finish(self, session: Any) -> None:
-        from conformance.plugin import clause_ids
+        from conformance.plugin import clause_ids, requirement_ids
 
         for item in session.items:
-            self.clauses[item.nodeid] = clause_ids(item)
+            self.probes[item.nodeid] = Probe(tuple(requirement_ids(item)), tuple(clause_ids(item)))
 
 
-def declared(paths: Sequence[str] = ()) -> dict[str, list[str]]:
-    """Node id -> the clause IDs it declares, for every test of the suites (or of ``paths``)."""
+def declared(paths: Sequence[str] = ()) -> dict[str, Probe]:
+    """Node id -> what it declares, for every test of the suites (or of ``paths``)."""
     import pytest
 
     from conformance.run import launch
@@ -66,14 +78,14 @@ def declared(paths: Sequence[str] = ()) -> dict[str, list[str]]:
     if status != pytest.ExitCode.OK or collector.errors:
         details = "; ".join(collector.errors) or output.getvalue().strip().splitlines()[-1:]
         raise CoverageError(f"collecting the suites failed (pytest exit {int(status)}): {details}")
-    return collector.clauses
+    return collector.probes
 
 
-def matrix(clauses_by_probe: Mapping[str, Iterable[str]]) -> list[Row]:
+def matrix(probes_by_id: Mapping[str, Probe]) -> list[Row]:
     """One row per clause of the catalogue, in catalogue order, with the probes that declare it."""
     probes: dict[str, list[str]] = {cid: [] for cid in requirements.clauses()}
-    for nodeid, clause_ids in clauses_by_probe.items():
-        for cid in clause_ids:
+    for nodeid, probe in probes_by_id.items():
+        for cid in probe.clauses:
             probes.setdefault(cid, []).append(nodeid)
     return [Row(clause.requirement, cid, tuple(probes[cid])) for cid, clause in requirements.clauses().items()]
 
@@ -81,6 +93,11 @@ def matrix(clauses_by_probe: Mapping[str, Iterable[str]]) -> list[Row]:
 def uncovered(rows: Iterable[Row]) -> list[str]:
     """The clause IDs no probe exercises."""
     return [row.clause for row in rows if not row.probes]
+
+
+def silent(probes_by_id: Mapping[str, Probe]) -> list[str]:
+    """``nodeid: REQ`` for each requirement a probe names but declares no clause of."""
+    return [f"{nodeid}: {rid}" for nodeid, probe in probes_by_id.items() for rid in probe.silent_on()]
 
 
 def as_json(rows: Iterable[Row]) -> str:

@@ -27,6 +27,7 @@ RECOVERY_SECONDS = 30.0
 
 
 @pytest.mark.requirement("REV-5")
+@pytest.mark.clause("REV-5/revoked-never-accepted", "REV-5/recovery")
 def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, profile, sides, ledger, logins,
                                                                  request):  # fmt: skip
     target.require("store:redis")  # before any traffic: a run that cannot stop the store sends nothing here
@@ -63,6 +64,7 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, pr
 
 
 @pytest.mark.requirement("ENV-3")
+@pytest.mark.clause("ENV-3/service-unavailable")
 def test_store_outage_is_answered_service_unavailable(target, api, profile, sides, ledger):
     """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone."""
     target.require("store:redis")

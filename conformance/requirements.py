@@ -118,6 +118,7 @@ def catalogue() -> dict[str, Requirement]:
                                  f"{[c.name for c in clauses]}")  # fmt: skip
         if not dimensions or any(key not in DIMENSIONS for key, _ in dimensions):
             raise CatalogueError(f"{rid}: no dimensions, or one not of {', '.join(DIMENSIONS)}")
+        dimensions = tuple(sorted(dimensions, key=lambda entry: list(DIMENSIONS).index(entry[0])))  # PROBES.md order
         result[rid] = Requirement(id=rid, **{**fields, **tuples, "clauses": clauses, "dimensions": dimensions})
     return result
 

@@ -119,3 +119,46 @@ def table(rows: Sequence[Row]) -> str:
     lines.append(f"{clauses} clauses of {len({r.requirement for r in rows})} requirements; "
                  f"{clauses - len(missing)} with a probe, {len(missing)} without")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+# -- a run's coverage: which clauses its tests judged -----------------------------------------
+
+#: Test verdicts that judged a clause (a test not run, blocked, inconclusive... judged nothing).
+JUDGING = ("pass", "fail", "warn")
+#: Clause IDs a partial reason names before "and N more".
+LISTED = 4
+
+
+def clause_probes(requirement: requirements.Requirement, test_verdicts: Mapping[str, str],
+                  clauses_of: Mapping[str, Sequence[str]]) -> dict[str, dict[str, str]]:  # fmt: skip
+    """Every clause of ``requirement`` -> {node id: verdict} of this run's tests that declare it."""
+    return {clause.id: {nodeid: verdict for nodeid, verdict in test_verdicts.items()
+                        if clause.id in clauses_of.get(nodeid, ())}
+            for clause in requirement.clauses}  # fmt: skip
+
+
+def unjudged(requirement: requirements.Requirement, test_verdicts: Mapping[str, str],
+             clauses_of: Mapping[str, Sequence[str]]) -> list[str]:  # fmt: skip
+    """The clauses no test of the run judged; none when its tests declare no clauses (suites without them)."""
+    if not any(clauses_of.get(nodeid) for nodeid in test_verdicts):
+        return []
+    ran = clause_probes(requirement, test_verdicts, clauses_of)
+    return [cid for cid, tests in ran.items() if not any(v in JUDGING for v in tests.values())]
+
+
+def with_unjudged_clauses(verdict: tuple[str, str | None], requirement: requirements.Requirement,
+                          test_verdicts: Mapping[str, str],
+                          clauses_of: Mapping[str, Sequence[str]]) -> tuple[str, str | None]:  # fmt: skip
+    """A pass whose run left clauses unjudged (no probe, or none that ran) says so: ``partial: ...``.
+
+    Whatever its tests found, a requirement is only explored as far as its
+    clauses were: "DATA-1 pass" with update and delete never probed is a
+    partial pass (../shared/PROBES.md §3).
+    """
+    state, reason = verdict
+    missing = unjudged(requirement, test_verdicts, clauses_of) if state == "pass" else []
+    if not missing:
+        return verdict
+    named = ", ".join(missing[:LISTED]) + (f" and {len(missing) - LISTED} more" if len(missing) > LISTED else "")
+    head = f"partial: {len(missing)} of {len(requirement.clauses)} clauses not judged in this run ({named})"
+    return state, (f"{head}; {reason.removeprefix('partial: ')}" if reason else head)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from conformance.verdicts import baseline
-from conformance import requirements
+from conformance import coverage, requirements
 from conformance.exchange import Attempt, attempt_from_data
 from conformance.redaction import redact
 from conformance.verdicts.judge import (
@@ -67,6 +67,7 @@ class RequirementReport:
         self.usage: dict[str, Any] = {}
         self.exchanges: list[tuple[str, Attempt]] = []  # of failing tests, for the HAR (answered or not)
         self.reruns: dict[str, str] = {}  # nodeid -> the command that reruns a test one curl cannot reproduce
+        self.clauses_of: dict[str, list[str]] = {}  # nodeid -> the clauses the test declares
         self.baseline_entries = baseline.load(options.baseline) if options.baseline else []
         self.baseline_outcome: baseline.Outcome | None = None
         #: Under pytest-xdist: the workers' usage counts, summed by the controller.
@@ -90,6 +91,8 @@ class RequirementReport:
             self.exchanges.append((report.nodeid, attempt_from_data(entry)))
         if data.get("rerun"):
             self.reruns[report.nodeid] = data["rerun"]
+        if data.get("clauses"):
+            self.clauses_of[report.nodeid] = list(data["clauses"])
         if not data.get("requirements"):
             return
         self.saw_requirement_tests = True
@@ -100,6 +103,8 @@ class RequirementReport:
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> dict[str, tuple[str, str | None]]:
         verdicts = requirement_verdicts(self.results, self.selected)
+        verdicts = {rid: coverage.with_unjudged_clauses(verdict, result.requirement, result.tests, self.clauses_of)
+                    for rid, verdict in verdicts.items() for result in (self.results[rid],)}  # fmt: skip
         return self._with_baseline(verdicts) if self.options.baseline else verdicts
 
     def _with_baseline(self, verdicts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
@@ -221,6 +226,7 @@ class RequirementReport:
                     "reason": verdicts[rid][1],
                     "tests": list(result.tests),
                     "test_verdicts": dict(result.tests),
+                    "clauses": coverage.clause_probes(result.requirement, result.tests, self.clauses_of),
                     "first_failure": result.first_failure,
                     "failures": [{**f, **({"rerun": self.reruns[f["test"]]} if f["test"] in self.reruns else {})}
                                  for f in result.failures],  # fmt: skip

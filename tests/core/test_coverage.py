@@ -120,3 +120,19 @@ def test_catalogue_rejects_a_requirement_without_clauses_or_with_an_unknown_dime
         finally:
             monkeypatch.undo()
             requirements.catalogue.cache_clear()
+
+
+def test_a_pass_names_the_clauses_its_run_did_not_judge():
+    req = requirements.get("REV-4")
+    tests = {"t::main": "pass", "t::peer": "not run"}
+    clauses_of = {"t::main": ["REV-4/revoked-on-main"], "t::peer": ["REV-4/revoked-on-peer"]}
+    partial = coverage.with_unjudged_clauses(("pass", "partial: 1 of 2 tests not run: no peer"), req, tests, clauses_of)
+    assert partial == ("pass", "partial: 1 of 2 clauses not judged in this run (REV-4/revoked-on-peer); "
+                               "1 of 2 tests not run: no peer")  # fmt: skip
+    both = {**clauses_of, "t::main": ["REV-4/revoked-on-main", "REV-4/revoked-on-peer"]}
+    assert coverage.with_unjudged_clauses(("pass", None), req, tests, both) == ("pass", None)
+    assert coverage.with_unjudged_clauses(("fail", None), req, tests, clauses_of) == ("fail", None)
+    assert coverage.with_unjudged_clauses(("pass", None), req, tests, {}) == ("pass", None), "no clause data"
+    many = coverage.with_unjudged_clauses(("pass", None), requirements.get("AUTH-2"), {"t": "pass"},
+                                          {"t": ["AUTH-2/user/missing"]})[1]  # fmt: skip
+    assert many.startswith("partial: 23 of 24 clauses not judged") and "and 19 more)" in many

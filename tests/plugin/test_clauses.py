@@ -82,3 +82,37 @@ def test_ok():
     pass
 """, "--strict-markers")
     result.assert_outcomes(passed=1)
+
+
+def test_a_pass_that_left_clauses_unjudged_is_partial_and_the_report_maps_clauses_to_tests(run):
+    result, report = run("""
+import pytest
+from conformance.outcomes import NotRun
+
+@pytest.mark.requirement("RATE-1")
+@pytest.mark.clause("RATE-1/status-and-code")
+def test_code():
+    pass
+
+@pytest.mark.requirement("RATE-1")
+@pytest.mark.clause("RATE-1/retry-after")
+def test_retry_after():
+    raise NotRun("no loopback", option="a loopback target")
+
+@pytest.mark.requirement("RID-3")
+@pytest.mark.clause("RID-3/success-responses", "RID-3/error-responses", "RID-3/concurrent")
+def test_ids():
+    pass
+
+@pytest.mark.requirement("ENV-4")
+def test_without_clauses():
+    pass
+""")
+    result.assert_outcomes(passed=3, skipped=1)
+    rate = report["requirements"]["RATE-1"]
+    assert rate["verdict"] == "pass"
+    assert rate["reason"].startswith("partial: 1 of 2 clauses not judged in this run (RATE-1/retry-after); 1 of 2 tests")
+    assert rate["clauses"] == {"RATE-1/status-and-code": {"test_suite.py::test_code": "pass"},
+                               "RATE-1/retry-after": {"test_suite.py::test_retry_after": "not run"}}  # fmt: skip
+    assert report["requirements"]["RID-3"]["reason"] is None, "every clause judged: a plain pass"
+    assert report["requirements"]["ENV-4"]["reason"] is None, "tests that declare no clauses: judged as before"

@@ -257,6 +257,17 @@ def wrong_otp(kit: Kit) -> Exchange:
     return kit.api.call("verify_otp", json={"email": account.email, "otp_code": wrong})
 
 
+def already_verified(kit: Kit) -> Exchange:
+    """verify_otp for an account that is verified already: 400 BAD_REQUEST (§4), whatever the code."""
+    code = "1" * kit.profile.accounts.otp_length
+    return kit.api.call("verify_otp", json={"email": kit.user.email, "otp_code": code})
+
+
+def unverified_login(kit: Kit) -> Exchange:
+    account = kit.accounts.new(verified=False, login=False)
+    return kit.api.login(account.email, account.password)
+
+
 JSON_HEADERS = {"content-type": "application/json"}
 
 CASES = {
@@ -286,6 +297,8 @@ CASES = {
     "wrong-plan": Case(wrong_plan, "PRO_REQUIRED"),
     "duplicate-email": Case(duplicate_email, "DUPLICATE_EMAIL"),
     "wrong-otp": Case(wrong_otp, "INVALID_OTP"),
+    "already-verified": Case(already_verified, "BAD_REQUEST"),
+    "unverified-login": Case(unverified_login, "EMAIL_NOT_VERIFIED"),
     "missing-get-patient": Case(missing_patient("get_patient"), "NOT_FOUND", missing=True),
     "missing-update-patient": Case(missing_patient("update_patient"), "NOT_FOUND", missing=True),
     "missing-delete-patient": Case(missing_patient("delete_patient"), "NOT_FOUND", missing=True),

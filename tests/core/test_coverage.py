@@ -22,8 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Clauses no probe exercises yet (issue 18, parts 3-5). Empty it, clause by clause, as the probes land.
 KNOWN_GAPS = {
-    "ENV-3/bad-request": "no probe provokes 400 BAD_REQUEST (an already verified account, a wrong current password)",
-    "ENV-3/email-not-verified": "AUTH-6 judges the unverified login, but no probe judges its row of the table",
     "ENV-6/store-outage-503": "the 503 bodies of the store outage are not searched for internals",
     "ENV-7/bad-tokens": "a 2xx answer to a bad token (e.g. logout with a forged token) counts only under AUTH-2",
     "AUTH-3/every-role": "only a doctor on the admin route; not every other role on every role route",
@@ -100,6 +98,7 @@ def test_coverage_command_needs_no_target_and_prints_json(tmp_path):
     rows = json.loads(done.stdout)
     assert rows[0]["requirement"] == "ENV-1" and rows[0]["probes"]
     assert done.returncode == (1 if any(not row["probes"] for row in rows) else 0), done.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == [], "collecting writes nothing into the working directory"
 
 
 def test_catalogue_rejects_a_requirement_without_clauses_or_with_an_unknown_dimension(monkeypatch):

@@ -326,7 +326,7 @@ def clauses_of(name: str, requirement_id: str) -> list[str]:
         "ENV-3": lambda: [case.code.lower().replace("_", "-")],
         "ENV-4": lambda: [name.split("-")[1]],  # missing-get-patient -> get
         "ENV-5": lambda: [ENV5_KINDS[name]],
-        "ENV-6": lambda: ["traceback", "file-path", "exception-class", "query-text"],
+        "ENV-6": lambda: ["unhandled-500", "traceback", "file-path", "exception-class", "query-text"],
         "ENV-7": lambda: ["provoked-errors", "success-false-in-200"],
     }[requirement_id]()
     return [f"{requirement_id}/{clause}" for clause in named]

@@ -79,7 +79,7 @@ def test_listing_reflects_the_users_own_writes(api, sides):
 
 
 @pytest.mark.requirement("DATA-3")
-@pytest.mark.clause("DATA-3/concurrent-creates")
+@pytest.mark.clause("DATA-3/concurrent-creates", "DATA-3/format")
 def test_concurrent_creates_get_distinct_patient_ids(target, api, profile, sides):
     side = sides.new()
     user = side.accounts.new()
@@ -92,3 +92,4 @@ def test_concurrent_creates_get_distinct_patient_ids(target, api, profile, sides
         api.record(exchange)
 
     isolation.patient_ids_distinct(exchanges)
+    isolation.patient_ids_well_formed(exchanges)

@@ -1,4 +1,4 @@
-"""The pytest plugin: options, the ``requirement`` marker, fixtures and hooks only.
+"""The pytest plugin: options, the ``requirement`` and ``clause`` markers, fixtures and hooks only.
 
 The target (the SUT, managed or external) is opened once, eagerly, after
 collection, and only when a collected test carries a ``requirement`` marker,

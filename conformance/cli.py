@@ -5,6 +5,7 @@
     heallog-conformance explain ID                       one requirement: text, probes, needs, fix
     heallog-conformance standard                         the whole standard as Markdown (docs/standard.md)
     heallog-conformance compare OLD.json NEW.json        what changed between two reports (exit 1: a regression)
+    heallog-conformance coverage [--json]                each clause and the probes that exercise it
 
 Only a first argument naming a subcommand is taken by this module; anything
 else is a run, so every pytest option keeps its meaning
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 from conformance import requirements, standard
 
-SUBCOMMANDS = ("requirements", "explain", "standard", "compare")
+SUBCOMMANDS = ("requirements", "explain", "standard", "compare", "coverage")
 #: ``compare``: a report that cannot be read, like a run's bad input (docs/options.md, exit codes).
 BAD_INPUT = 4
 
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("old", metavar="OLD.json", help="the earlier report (the base branch, the last release)")
     compare.add_argument("new", metavar="NEW.json", help="the later report (this change)")
     compare.add_argument("--markdown", action="store_true", help="a Markdown table, for a pull-request comment")
+    coverage = commands.add_parser("coverage", help="every clause and the probes (test node ids) that exercise it; "
+                                   "collects the suites without running them, needs no target")  # fmt: skip
+    coverage.add_argument("--json", action="store_true", help="a list of {requirement, clause, probes}")
     return parser
 
 
@@ -66,6 +70,8 @@ def _subcommand(args: list[str]) -> int:
             sys.stdout.write(standard.listing_json(ids) if options.json else standard.listing(ids))
         elif options.command == "explain":
             sys.stdout.write(standard.explain(options.id.upper()))
+        elif options.command == "coverage":
+            return _coverage(options.json)
         else:
             sys.stdout.write(standard.markdown())
     except (KeyError, ValueError) as exc:
@@ -86,3 +92,21 @@ def _compare(old_path: str, new_path: str, *, markdown: bool) -> int:
     comparison = compare.compare(old, new)
     sys.stdout.write(render_markdown(comparison) if markdown else render_text(comparison))
     return comparison.exit_status
+
+
+def _coverage(as_json: bool) -> int:
+    """Print the clause matrix; exit 1 when a clause has no probe or a probe declares no clause of one of its
+    requirements, 2 when the suites cannot be collected."""
+    from conformance.verdicts import coverage
+
+    try:
+        probes = coverage.declared()
+    except coverage.CoverageError as exc:
+        sys.stderr.write(f"heallog-conformance: {exc}\n")
+        return 2
+    rows = coverage.matrix(probes)
+    sys.stdout.write(coverage.as_json(rows) if as_json else coverage.table(rows))
+    quiet = coverage.silent(probes)
+    for line in quiet:
+        sys.stderr.write(f"heallog-conformance: a probe declares no clause of its requirement: {line}\n")
+    return 1 if coverage.uncovered(rows) or quiet else 0

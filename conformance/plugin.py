@@ -1,4 +1,4 @@
-"""The pytest plugin: options, the ``requirement`` marker, fixtures and hooks only.
+"""The pytest plugin: options, the ``requirement`` and ``clause`` markers, fixtures and hooks only.
 
 The target (the SUT, managed or external) is opened once, eagerly, after
 collection, and only when a collected test carries a ``requirement`` marker,
@@ -58,6 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "exhausts_limit(operation): the test spends a declared rate limit's window from the run's own "
         "address (single-source RATE-1): it runs after every other test"
+    )
+    config.addinivalue_line(
+        "markers", "clause(*ids): the catalogue clauses this test exercises (e.g. DATA-1/update); {name} is "
+        "filled with the test's parameter of that name"
     )
     usage.reset()
     waiting.reset()
@@ -126,6 +130,10 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             if unknown:
                 pytest.fail(f"{item.nodeid}: unknown requirement ID {', '.join(map(repr, unknown))} "
                             f"(see conformance/requirements.toml)", pytrace=False)  # fmt: skip
+            try:
+                clause_ids(item)
+            except ValueError as exc:
+                pytest.fail(f"{item.nodeid}: {exc} (see conformance/requirements.toml)", pytrace=False)
     return result
 
 
@@ -133,6 +141,34 @@ def requirement_ids(item: pytest.Item) -> list[str]:
     ids: list[str] = []
     for mark in item.iter_markers("requirement"):
         ids += [str(rid) for rid in mark.args if str(rid) not in ids]
+    return ids
+
+
+def clause_ids(item: pytest.Item) -> list[str]:
+    """The clause IDs the test declares with ``@pytest.mark.clause``, ``{name}`` filled from its parameters.
+
+    A ValueError names an unknown clause, a placeholder that is no parameter,
+    or a clause of a requirement the test does not carry: each is a usage
+    error at collection, like an unknown requirement ID.
+    """
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    own = requirement_ids(item)
+    ids: list[str] = []
+    for mark in item.iter_markers("clause"):
+        for template in mark.args:
+            try:
+                cid = str(template).format_map({name: str(value) for name, value in params.items()})
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"clause {template!r}: {exc} is not a parameter of the test") from None
+            try:
+                found = requirements.clause(cid)
+            except KeyError as exc:
+                raise ValueError(exc.args[0]) from None
+            if found.requirement not in own:
+                raise ValueError(f"clause {cid!r} belongs to {found.requirement}, which the test's requirement "
+                                 f"marker does not name ({', '.join(own) or 'none'})")  # fmt: skip
+            if cid not in ids:
+                ids.append(cid)
     return ids
 
 
@@ -144,7 +180,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         ids = requirement_ids(item)
         if ids:
-            item.stash[item_key] = {"requirements": ids, "notes": [], "recorded": {}}
+            item.stash[item_key] = {"requirements": ids, "clauses": clause_ids(item), "notes": [], "recorded": {}}
         (keep if not filtering or selected.intersection(ids) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -200,7 +236,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     stashed = item.stash.get(item_key, None)
     if stashed is not None:
-        report.conformance = {"requirements": list(stashed["requirements"])}  # survives xdist, unlike the item
+        report.conformance = {"requirements": list(stashed["requirements"]),  # survives xdist, unlike the item
+                              "clauses": list(stashed.get("clauses", ()))}  # fmt: skip
         if report.when == "call":
             report.conformance["notes"] = list(stashed["notes"])
             report.conformance["recorded"] = dict(stashed["recorded"])

@@ -20,6 +20,7 @@ import pytest
 
 from conformance.verdicts import baseline
 from conformance import requirements
+from conformance.verdicts import coverage
 from conformance.exchange import Attempt, attempt_from_data
 from conformance.outcomes import Verdict
 from conformance.redaction import redact
@@ -78,6 +79,7 @@ class RequirementReport:
         self.usage: dict[str, Any] = {}
         self.exchanges: list[tuple[str, Attempt]] = []  # of failing tests, for the HAR (answered or not)
         self.reruns: dict[str, str] = {}  # nodeid -> the command that reruns a test one curl cannot reproduce
+        self.clauses_of: dict[str, list[str]] = {}  # nodeid -> the clauses the test declares
         self.baseline_entries = baseline.load(options.baseline) if options.baseline else []
         self.baseline_outcome: baseline.Outcome | None = None
         #: Under pytest-xdist: the workers' usage counts, summed by the controller.
@@ -102,6 +104,8 @@ class RequirementReport:
             self.exchanges.append((report.nodeid, attempt_from_data(entry)))
         if data.get("rerun"):
             self.reruns[report.nodeid] = data["rerun"]
+        if data.get("clauses"):
+            self.clauses_of[report.nodeid] = list(data["clauses"])
         if not data.get("requirements"):
             return
         self.saw_requirement_tests = True
@@ -115,6 +119,8 @@ class RequirementReport:
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> Verdicts:
         verdicts = requirement_verdicts(self.results, self.selected)
+        verdicts = {rid: coverage.with_unjudged_clauses(verdict, result.requirement, result.tests, self.clauses_of)
+                    for rid, verdict in verdicts.items() for result in (self.results[rid],)}  # fmt: skip
         verdicts = self._with_baseline(verdicts) if self.options.baseline else verdicts
         if self.stopped is not None:  # the target went away: what the stop left unjudged is not run
             for rid in self.pending & set(self.selected):
@@ -260,6 +266,7 @@ class RequirementReport:
                     "blocked_by": result.blockers() if verdicts[rid][0] is Verdict.BLOCKED else [],
                     "tests": list(result.tests),
                     "test_verdicts": {nodeid: verdict.value for nodeid, verdict in result.tests.items()},
+                    "clauses": coverage.clause_probes(result.requirement, result.tests, self.clauses_of),
                     "first_failure": result.first_failure,
                     "failures": [{**f.to_json(), **({"rerun": self.reruns[f.test]} if f.test in self.reruns else {})}
                                  for f in result.failures],  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,20 @@ from importlib import resources
 from typing import Any
 
 LEVELS = ("MUST", "SHOULD")
-FIELDS = ("level", "area", "title", "text", "rules", "probes", "needs", "more_with", "fix")
+FIELDS = ("level", "area", "title", "text", "rules", "probes", "needs", "more_with", "fix", "clauses", "dimensions")
+#: The dimensions along which ../shared/PROBES.md §2 explores a clause: key -> name (the order of that section).
+DIMENSIONS = {
+    "quantifiers": "quantifiers exhausted",
+    "boundaries": "boundary values",
+    "classes": "equivalence classes",
+    "history": "state and history",
+    "duration": "duration",
+    "channels": "channels",
+    "instances": "instances",
+    "surface": "coverage of the published surface",
+}
+#: A clause's name: lower-case words joined by hyphens, parts joined by slashes ("pro/expired").
+CLAUSE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*")
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,23 @@ class Capability:
     key: str
     name: str
     enable: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One thing a requirement's text quantifies or bounds (an item of a list, a guard class, a limit...).
+
+    Its ID, ``<requirement>/<name>`` (``DATA-1/update``), is a stable name that
+    probes declare with ``@pytest.mark.clause`` and the coverage matrix lists.
+    """
+
+    requirement: str
+    name: str
+    text: str  # what must hold, in the project's words (the normative text is the requirement's)
+
+    @property
+    def id(self) -> str:
+        return f"{self.requirement}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +71,8 @@ class Requirement:
     needs: tuple[str, ...] = ()  # capability keys without which it is not run
     more_with: tuple[str, ...] = ()  # capability keys that add tests (a pass without them is partial)
     fix: str = ""  # how a backend usually fixes a failure
+    clauses: tuple[Clause, ...] = ()  # what its text quantifies or bounds, one probe at least each
+    dimensions: tuple[tuple[str, str], ...] = ()  # (DIMENSIONS key, how far the harness explores it)
 
     @property
     def is_must(self) -> bool:
@@ -78,8 +111,32 @@ def catalogue() -> dict[str, Requirement]:
             if key not in known:
                 raise CatalogueError(f"{rid}: unknown capability {key!r}")
         tuples = {name: tuple(fields.get(name, ())) for name in ("rules", "needs", "more_with")}
-        result[rid] = Requirement(id=rid, **{**fields, **tuples})
+        clauses = tuple(Clause(rid, name, text) for name, text in fields.get("clauses", {}).items())
+        dimensions = tuple(fields.get("dimensions", {}).items())
+        if not clauses or any(not CLAUSE_NAME.fullmatch(c.name) for c in clauses):
+            raise CatalogueError(f"{rid}: no clauses, or a clause name that is not lower-case words: "
+                                 f"{[c.name for c in clauses]}")  # fmt: skip
+        if not dimensions or any(key not in DIMENSIONS for key, _ in dimensions):
+            raise CatalogueError(f"{rid}: no dimensions, or one not of {', '.join(DIMENSIONS)}")
+        dimensions = tuple(sorted(dimensions, key=lambda entry: list(DIMENSIONS).index(entry[0])))  # PROBES.md order
+        result[rid] = Requirement(id=rid, **{**fields, **tuples, "clauses": clauses, "dimensions": dimensions})
     return result
+
+
+@cache
+def clauses() -> dict[str, Clause]:
+    """Every clause by ID (``DATA-1/update``), in catalogue order."""
+    return {clause.id: clause for req in catalogue().values() for clause in req.clauses}
+
+
+def clause(clause_id: str) -> Clause:
+    """The clause of that ID; a KeyError naming the nearest known one otherwise."""
+    try:
+        return clauses()[clause_id]
+    except KeyError:
+        close = difflib.get_close_matches(clause_id, clauses(), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise KeyError(f"unknown clause ID {clause_id!r}{hint}") from None
 
 
 def get(requirement_id: str) -> Requirement:

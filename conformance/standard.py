@@ -40,7 +40,8 @@ def listing_json(ids: Iterable[str] | None = None) -> str:
     chosen = [requirements.get(rid) for rid in ids] if ids is not None else list(requirements.catalogue().values())
     rows = [
         {"id": r.id, "level": r.level, "area": r.area, "title": r.title, "text": r.text, "rules": list(r.rules),
-         "probes": r.probes, "needs": list(r.needs), "more_with": list(r.more_with), "fix": r.fix}
+         "probes": r.probes, "needs": list(r.needs), "more_with": list(r.more_with), "fix": r.fix,
+         "clauses": [{"id": c.id, "text": c.text} for c in r.clauses], "dimensions": dict(r.dimensions)}
         for r in chosen
     ]  # fmt: skip
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
@@ -71,6 +72,15 @@ def explain(requirement_id: str) -> str:
         lines.append("")
     lines.append("What the harness probes:")
     lines += _paragraph(req.probes)
+    lines += ["", "Its clauses (heallog-conformance coverage lists the probes of each):"]
+    width = max(len(c.id) for c in req.clauses)
+    for clause in req.clauses:
+        lines += textwrap.wrap(f"{clause.id:<{width}}  {clause.text}", WIDTH, initial_indent=INDENT,
+                               subsequent_indent=INDENT + " " * (width + 2))  # fmt: skip
+    lines += ["", "How far the harness explores it:"]
+    for key, how_far in req.dimensions:
+        lines += textwrap.wrap(f"{requirements.DIMENSIONS[key]}: {how_far}", WIDTH,
+                               initial_indent=INDENT, subsequent_indent=INDENT + "  ")  # fmt: skip
     lines += ["", "What it needs:"]
     lines += _capability_lines(req.needs) if req.needs else [INDENT + "nothing beyond a reachable SUT and an OTP source"]
     if req.more_with:
@@ -91,8 +101,9 @@ INTRO = """\
 
 This is the standard the harness enforces, one section per requirement: its level, the
 normative text (the requirement and the passages of the standard it relies on, word for
-word), what the harness sends to judge it, what the run needs for that, and how a backend
-usually fixes a failure. The same text is in the installed package:
+word), what the harness sends to judge it, its clauses, how far the harness explores it,
+what the run needs for that, and how a backend usually fixes a failure. The same text is in
+the installed package:
 `heallog-conformance requirements` lists the requirements, `heallog-conformance explain ID`
 prints one, `heallog-conformance standard` prints this page.
 
@@ -105,6 +116,18 @@ reported *not run*, naming the option that gives it, never *pass*. In managed mo
 `--base-url`: the harness starts the SUT, a Redis and an SMTP sink itself) every capability
 but `--load` is there. Nearly every requirement uses throwaway accounts of the run, so a run
 against `--base-url` also needs an OTP source (`--otp-cmd CMD` or `--fixed-otp CODE`).
+
+**Clauses.** Each requirement is split into clauses, one for each thing its text quantifies
+or bounds: each item of a list, guard class, role, limit, time rule, instance property. Every
+clause has probes of its own; `heallog-conformance coverage` lists them, and a clause the
+suites do not probe yet is named there (and in the project's own tests) rather than hidden.
+
+**How far the harness explores it.** Per requirement, the dimensions of test design it
+explores and how far: quantifiers exhausted (every member of the set the text ranges over),
+boundary values, equivalence classes, state and history, duration, channels, instances, and
+coverage of the published surface. What is not listed there is not explored. A run that
+cannot carry out some probes of a requirement (no second instance, no restart, no time) says
+so: its pass reads `partial: ...`, naming what was not judged, never a plain pass.
 """
 
 
@@ -127,6 +150,12 @@ def _md_requirement(req: Requirement) -> list[str]:
         for passage in req.rules:
             lines += [*_md_passage(passage), ""]
     lines += [f"**What the harness probes.** {req.probes}", ""]
+    lines += ["**Clauses.** `heallog-conformance coverage` lists the probes of each.", "",
+              "| clause | what must hold |", "|---|---|"]
+    lines += [f"| `{c.id}` | {_md_cell(c.text)} |" for c in req.clauses]
+    lines += ["", "**How far the harness explores it.**", ""]
+    lines += [f"- *{requirements.DIMENSIONS[key]}*: {how_far}" for key, how_far in req.dimensions]
+    lines.append("")
     needs = ", ".join(requirements.capabilities()[k].name for k in req.needs) or "none"
     more = ", ".join(requirements.capabilities()[k].name for k in req.more_with)
     lines += [f"**Needs.** {needs}." + (f" More tests with: {more}." if more else ""), ""]

@@ -83,6 +83,8 @@ def safety(fuzz_budget: FuzzBudget, accounts, profile, target) -> Safety:
 
 
 @pytest.mark.requirement("API-1")
+@pytest.mark.clause("API-1/extreme-values", "API-1/no-5xx", "API-1/envelope", "API-1/request-id",
+                    "API-1/security-headers")
 def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, api, profile, conformance_record):
     client = api.with_source(safety.source, base_url=safety.base_url)
     sender = ProbeSender(safety, schemathesis_checks.Judgement(profile), client)
@@ -124,6 +126,8 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
 
 
 @pytest.mark.requirement("API-1")
+@pytest.mark.clause("API-1/every-operation", "API-1/no-5xx", "API-1/envelope", "API-1/request-id",
+                    "API-1/security-headers")
 def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, profile, conformance_record):
     # An explicit Config: never pick up a schemathesis.toml from the working directory.
     schema = schemathesis.openapi.from_dict(published_document, config=schemathesis.Config())

@@ -35,7 +35,7 @@ from conformance.checks import auth
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun
 from conformance.profile import Operation, Profile
-from conformance.actors.tokens import VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
+from conformance.actors.tokens import ALG_NONE_SPELLINGS, VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
 from conformance.wire import waiting
 
 GUARD_CLASSES = ("user", "pro", "role")
@@ -46,6 +46,30 @@ PLACEHOLDER_VALUE = "hlc-no-such-resource"
 #: AUTH-7 bounds: at most this many dictionary entries, within this many seconds (waits for 429s included).
 WEAK_SECRETS_MAX = 500
 WEAK_SECRETS_BUDGET_SECONDS = 120.0
+#: The bad-token family of AUTH-2's list each variant belongs to (its clauses): the spellings of one trick share it.
+FAMILIES = {
+    "missing": ("missing", "query-access-token", "query-token"),
+    "malformed": ("malformed", "oversized", "missing-exp"),
+    "bad-signature": ("bad-signature", "truncated-signature", "empty-signature", "kid-path-traversal",
+                      "kid-sql-injection", "kid-command-injection", "jwk-embedded", "jku-foreign-key",
+                      "x5u-foreign-key", "alg-rs256", "alg-es256", "alg-hs256-public-key"),
+    "alg-none": tuple(f"alg-{s}{signed}" for s in ALG_NONE_SPELLINGS for signed in ("", "-signed")),
+    "expired": ("expired", "nbf-future", "iat-future"),
+    "revoked": ("revoked",),
+    "refresh-as-access": ("refresh-as-access",),
+    "tampered-claims": ("tampered-claims", "unknown-sub"),
+}  # fmt: skip
+FAMILY = {variant: family for family, variants in FAMILIES.items() for variant in variants}
+
+
+def variant_params(clauses_of: Callable[[str], tuple[str, ...]]) -> list:
+    """VARIANTS as parameters, each marked with the clauses ``clauses_of(variant)`` names."""
+    return [pytest.param(variant, marks=pytest.mark.clause(*clauses_of(variant))) for variant in VARIANTS]
+
+
+def code_clause(variant: str) -> str:
+    """The ENV-3 clause of the code a variant must be refused with (TOKEN_EXPIRED -> ENV-3/token-expired)."""
+    return "ENV-3/" + VARIANT_BY_ID[variant].expected_code.lower().replace("_", "-")
 
 
 def call_guarded(api, operation: Operation, token: str | None, *, params: Mapping[str, str] | None = None) -> Exchange:
@@ -146,13 +170,13 @@ def rejections(api, accounts, profile, forge, user) -> RejectionMatrix:
 
 
 @pytest.mark.requirement("AUTH-2")
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", variant_params(lambda v: tuple(f"AUTH-2/{k}/{FAMILY[v]}" for k in GUARD_CLASSES)))
 def test_bad_token_is_refused_alike_by_every_guard_class(rejections, variant):
     auth.rejections_agree(rejections.answers(variant), variant=variant, summary=VARIANT_BY_ID[variant].summary)
 
 
 @pytest.mark.requirement("ENV-3")
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", variant_params(lambda v: (code_clause(v),)))
 def test_bad_token_refusal_has_the_code_of_its_kind(rejections, variant):
     """Judged on the user class only: whether the other classes agree with it is AUTH-2."""
     auth.refusal_has_code(rejections.answers(variant)["user"], VARIANT_BY_ID[variant].expected_code)
@@ -162,6 +186,7 @@ def test_bad_token_refusal_has_the_code_of_its_kind(rejections, variant):
 
 
 @pytest.mark.requirement("AUTH-1")
+@pytest.mark.clause("AUTH-1/user-failure", "AUTH-1/pro-failure", "AUTH-1/role-failure")
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_refused_token_is_decoded_once_on_every_guard_class(rejections, profile, variant):
     for exchange in rejections.answers(variant).values():
@@ -169,6 +194,7 @@ def test_refused_token_is_decoded_once_on_every_guard_class(rejections, profile,
 
 
 @pytest.mark.requirement("AUTH-1")
+@pytest.mark.clause("AUTH-1/{klass}-success")
 @pytest.mark.parametrize("klass", GUARD_CLASSES)
 def test_token_with_access_is_decoded_once(api, profile, klass, privileged_for_class):
     """The success path (whether the guard really admits it is AUTH-3's question)."""
@@ -178,6 +204,7 @@ def test_token_with_access_is_decoded_once(api, profile, klass, privileged_for_c
 
 
 @pytest.mark.requirement("AUTH-1")
+@pytest.mark.clause("AUTH-1/{klass}-failure")
 @pytest.mark.parametrize("klass", ("pro", "role"))
 def test_wrong_plan_or_role_is_decoded_once(api, profile, user, klass):
     exchange = call_guarded(api, profile.guard_operation(klass), user.access_token)
@@ -185,6 +212,7 @@ def test_wrong_plan_or_role_is_decoded_once(api, profile, user, klass):
 
 
 @pytest.mark.requirement("AUTH-1")
+@pytest.mark.clause("AUTH-1/no-bearer")
 def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejections):
     """Unguarded operations, and a token sent in the body, which is not the bearer token (§5)."""
     exchanges = [
@@ -218,6 +246,7 @@ def privileged_for_class(profile, user, accounts) -> Callable[[str], object]:
 
 
 @pytest.mark.requirement("AUTH-3")
+@pytest.mark.clause("AUTH-3/wrong-plan")
 def test_wrong_plan_gets_pro_required(api, profile, user):
     plan = profile.accounts.privileged_plan
     if user.user.get("plan") == plan:
@@ -227,6 +256,7 @@ def test_wrong_plan_gets_pro_required(api, profile, user):
 
 
 @pytest.mark.requirement("AUTH-3")
+@pytest.mark.clause("AUTH-3/wrong-role")
 def test_wrong_role_gets_forbidden(api, profile, user):
     role = profile.guard_operation("role").role
     if user.user.get("role") == role:
@@ -236,7 +266,8 @@ def test_wrong_role_gets_forbidden(api, profile, user):
 
 
 @pytest.mark.requirement("AUTH-3")
-@pytest.mark.parametrize("klass", ("pro", "role"))
+@pytest.mark.parametrize("klass", [pytest.param("pro", marks=pytest.mark.clause("AUTH-3/right-plan")),
+                                   pytest.param("role", marks=pytest.mark.clause("AUTH-3/right-role"))])
 def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
     account = privileged_for_class(klass)
     auth.guard_admits(call_guarded(api, profile.guard_operation(klass), account.access_token))
@@ -246,7 +277,8 @@ def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
 
 
 @pytest.mark.requirement("AUTH-4")
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", variant_params(
+    lambda v: ("AUTH-4/missing-token",) if FAMILY[v] == "missing" else ("AUTH-4/bad-token",)))
 def test_bad_token_refusal_carries_a_bearer_challenge(rejections, variant):
     """Judged on the 401s only: a bad token answered otherwise is AUTH-2's finding."""
     refusals = [exchange for exchange in rejections.answers(variant).values() if exchange.response.status == 401]
@@ -257,6 +289,7 @@ def test_bad_token_refusal_carries_a_bearer_challenge(rejections, variant):
 
 
 @pytest.mark.requirement("AUTH-4")
+@pytest.mark.clause("AUTH-4/failed-login")
 def test_failed_login_carries_a_bearer_challenge(login_failures):
     for exchange in login_failures:
         if exchange.response.status == 401:
@@ -275,6 +308,7 @@ def login_failures(api, accounts) -> tuple[Exchange, Exchange]:
 
 
 @pytest.mark.requirement("AUTH-5")
+@pytest.mark.clause("AUTH-5/status", "AUTH-5/code", "AUTH-5/message")
 def test_wrong_password_and_unknown_email_are_indistinguishable(login_failures):
     auth.login_failures_indistinguishable(*login_failures)
 
@@ -300,12 +334,14 @@ def wrong_code(target, profile, email: str) -> str:
 
 
 @pytest.mark.requirement("AUTH-6")
+@pytest.mark.clause("AUTH-6/unverified-login")
 def test_unverified_account_cannot_log_in(api, profile, unverified):
     exchange = api.login(unverified.email, unverified.password)
     auth.unverified_login_refused(exchange, status=profile.codes["EMAIL_NOT_VERIFIED"])
 
 
 @pytest.mark.requirement("AUTH-6")
+@pytest.mark.clause("AUTH-6/wrong-otp")
 def test_wrong_otp_is_refused(api, profile, target, unverified):
     code = wrong_code(target, profile, unverified.email)
     exchange = api.call("verify_otp", json={"email": unverified.email, "otp_code": code})
@@ -313,6 +349,7 @@ def test_wrong_otp_is_refused(api, profile, target, unverified):
 
 
 @pytest.mark.requirement("AUTH-6")
+@pytest.mark.clause("AUTH-6/no-pending-verification")
 def test_otp_without_pending_verification_is_refused(api, profile, accounts):
     length = profile.accounts.otp_length
     exchange = api.call("verify_otp", json={"email": unknown_email(accounts), "otp_code": "1" * length})
@@ -330,6 +367,7 @@ def retry_after_seconds(exchange: Exchange, default: float = 1.0) -> float:
 
 
 @pytest.mark.requirement("AUTH-7")
+@pytest.mark.clause("AUTH-7/published-list", "AUTH-7/named-placeholders")
 def test_token_signed_with_a_weak_secret_is_refused(api, profile, user, forge):
     """One token per weak secret, claims of a real user: the SUT must accept none of them.
 

@@ -35,6 +35,8 @@ NAMES = ("Ann 100% Lit", "Bob under_score", "Cy dot.*star", "Di [bracket", "Ed b
 CONTROL_TERM = "Plainword"
 #: Search terms that a LIKE pattern, a regex or a glob would not take literally.
 TERMS = ("%", "_", ".*", ".", "*", "[", "\\", "^$", "(", "%%", "a%t", "b_b")
+#: The terms that are LIKE or glob wildcards (DATA-4/wildcard-metacharacters); the others are regex syntax.
+WILDCARDS = ("%", "_", "*", "%%", "a%t", "b_b")
 #: The patient the operator probes aim at (its name and group): the operators select it, or all but it.
 TARGET = "Gus Plainword"
 #: Patient fields the harness fills (with the name): a declared string filter of the list with one of
@@ -75,8 +77,14 @@ def search(api, account, term: str, parameter: str = SEARCH) -> Exchange:
     return api.call("list_patients", token=account.access_token, params={parameter: term})
 
 
+def search_terms() -> list:
+    """TERMS as parameters, each marked with its DATA-4 clause."""
+    return [pytest.param(term, marks=pytest.mark.clause(
+        "DATA-4/wildcard-metacharacters" if term in WILDCARDS else "DATA-4/regex-metacharacters")) for term in TERMS]
+
+
 @pytest.mark.requirement("DATA-4")
-@pytest.mark.parametrize("term", TERMS)
+@pytest.mark.parametrize("term", search_terms())
 def test_search_term_is_literal(api, doctor, created, term):
     data.search_is_literal(search(api, doctor, term), term=term, created=created)
 
@@ -109,6 +117,7 @@ def filters(api, doctor, created, declared_filters) -> list[str]:
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/declared-filters")
 @pytest.mark.parametrize("term", TERMS)
 def test_filter_term_is_literal(api, doctor, created, declared_filters, filters, term, conformance_note):
     unfilled = [name for name in declared_filters if name not in filters]
@@ -145,6 +154,7 @@ def operator_probes(created: dict[str, str]) -> dict[str, tuple[str, str, set[st
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/operators-in-query")
 @pytest.mark.parametrize("probe", ["$ne", "$regex"])
 def test_query_operator_in_search_is_not_applied(api, doctor, created, probe):
     operator, value, applied = operator_probes(created)[probe]
@@ -154,6 +164,7 @@ def test_query_operator_in_search_is_not_applied(api, doctor, created, probe):
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/operators-in-query", "DATA-4/declared-filters")
 @pytest.mark.parametrize("probe", ["$ne", "$regex"])
 def test_query_operator_in_declared_filters_is_not_applied(api, doctor, created, filters, probe):
     operator, value, applied = operator_probes(created)[probe]
@@ -164,11 +175,13 @@ def test_query_operator_in_declared_filters_is_not_applied(api, doctor, created,
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/nul-character")
 def test_nul_search_term_is_literal_or_refused(api, doctor, created):
     data.search_is_literal(search(api, doctor, "\x00"), term="\x00", created=created, refusable=True)
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/nul-character", "DATA-4/declared-filters")
 def test_nul_filter_value_is_literal_or_refused(api, doctor, created, filters):
     raise_all([capture(data.filter_is_literal, search(api, doctor, "\x00", parameter), parameter=parameter,
                        term="\x00", values=created, refusable=True) for parameter in filters])  # fmt: skip
@@ -193,6 +206,7 @@ LOGIN_PROBES = {
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/operators-in-login-form")
 @pytest.mark.parametrize("probe", list(LOGIN_PROBES))
 def test_query_operator_in_login_form_does_not_log_in(api, profile, doctor, probe):
     login = profile.login
@@ -276,6 +290,7 @@ OPERATOR_CASES: dict[str, OperatorCase] = {
 
 
 @pytest.mark.requirement("DATA-4")
+@pytest.mark.clause("DATA-4/operators-in-json-bodies")
 @pytest.mark.parametrize("case", list(OPERATOR_CASES))
 def test_query_operator_in_json_body_is_rejected(api, accounts, doctor, patients, case):
     exchange = OPERATOR_CASES[case](api, accounts, doctor, next(iter(patients)))

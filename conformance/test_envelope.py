@@ -258,6 +258,17 @@ def wrong_otp(kit: Kit) -> Exchange:
     return kit.api.call("verify_otp", json={"email": account.email, "otp_code": wrong})
 
 
+def already_verified(kit: Kit) -> Exchange:
+    """verify_otp for an account that is verified already: 400 BAD_REQUEST (§4), whatever the code."""
+    code = "1" * kit.profile.accounts.otp_length
+    return kit.api.call("verify_otp", json={"email": kit.user.email, "otp_code": code})
+
+
+def unverified_login(kit: Kit) -> Exchange:
+    account = kit.accounts.new(verified=False, login=False)
+    return kit.api.login(account.email, account.password)
+
+
 JSON_HEADERS = {"content-type": "application/json"}
 
 CASES = {
@@ -287,15 +298,45 @@ CASES = {
     "wrong-plan": Case(wrong_plan, "PRO_REQUIRED"),
     "duplicate-email": Case(duplicate_email, "DUPLICATE_EMAIL"),
     "wrong-otp": Case(wrong_otp, "INVALID_OTP"),
+    "already-verified": Case(already_verified, "BAD_REQUEST"),
+    "unverified-login": Case(unverified_login, "EMAIL_NOT_VERIFIED"),
     "missing-get-patient": Case(missing_patient("get_patient"), "NOT_FOUND", missing=True),
     "missing-update-patient": Case(missing_patient("update_patient"), "NOT_FOUND", missing=True),
     "missing-delete-patient": Case(missing_patient("delete_patient"), "NOT_FOUND", missing=True),
 }
 
 
+#: ENV-2's list item a framework error is, by its code (malformed JSON is an item apart from schema violations).
+ENV2_ITEMS = {"NOT_FOUND": "unknown-route", "METHOD_NOT_ALLOWED": "wrong-method",
+              "VALIDATION_ERROR": "schema-violation", "PAYLOAD_TOO_LARGE": "oversized-body",
+              "RATE_LIMIT_EXCEEDED": "rate-limit", "UNAUTHORIZED": "auth-failures", "TOKEN_INVALID": "auth-failures",
+              "INTERNAL_ERROR": "unhandled-errors"}  # fmt: skip
+#: ENV-5's kind of offending input, by case.
+ENV5_KINDS = {"missing-email": "missing-field", "login-form-without-password": "missing-field",
+              "weak-password": "invalid-value", "short-otp": "invalid-value", "short-patient-name": "invalid-value",
+              "wrong-type": "wrong-type", "query-limit-not-a-number": "query-parameter",
+              "query-skip-negative": "query-parameter"}  # fmt: skip
+
+
+def clauses_of(name: str, requirement_id: str) -> list[str]:
+    """The clauses of ``requirement_id`` that case ``name`` exercises."""
+    case = CASES[name]
+    named = {
+        "ENV-1": lambda: ["framework-errors" if case.framework else "application-errors"],
+        "ENV-2": lambda: ["malformed-json" if name == "malformed-json" else ENV2_ITEMS[case.code]],
+        "ENV-3": lambda: [case.code.lower().replace("_", "-")],
+        "ENV-4": lambda: [name.split("-")[1]],  # missing-get-patient -> get
+        "ENV-5": lambda: [ENV5_KINDS[name]],
+        "ENV-6": lambda: ["unhandled-500", "traceback", "file-path", "exception-class", "query-text"],
+        "ENV-7": lambda: ["provoked-errors", "success-false-in-200"],
+    }[requirement_id]()
+    return [f"{requirement_id}/{clause}" for clause in named]
+
+
 def cases(*requirement_ids: str, where: Callable[[Case], bool] = lambda case: True) -> list[Any]:
-    """The names of the cases ``where`` selects, as parameters marked with ``requirement_ids``."""
-    return [pytest.param(name, marks=_marks(name, requirement_ids), id=name)
+    """The names of the cases ``where`` selects, as parameters marked with ``requirement_ids`` and their clauses."""
+    return [pytest.param(name, id=name, marks=[*_marks(name, requirement_ids), pytest.mark.clause(
+                *(c for rid in requirement_ids for c in clauses_of(name, rid)))])
             for name, case in CASES.items() if where(case)]  # fmt: skip
 
 

@@ -111,6 +111,13 @@ MAKERS: dict[str, Callable[[Samples], Exchange]] = {
     "preflight-allowed": Samples.preflight_allowed,
     "preflight-disallowed": Samples.preflight_disallowed,
 }
+#: The HDR-1 clause of each response class, by its status class (the first digit) or as a preflight.
+HDR1_CLAUSES = {"2": "success", "3": "redirect", "4": "client-error", "5": "server-error", "p": "preflight"}
+
+
+def response_classes() -> list:
+    """MAKERS' names as parameters, each marked with its HDR-1 clause."""
+    return [pytest.param(name, marks=pytest.mark.clause(f"HDR-1/{HDR1_CLAUSES[name[0]]}")) for name in MAKERS]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +126,7 @@ def samples(api, accounts, user, profile) -> Samples:
 
 
 @pytest.mark.requirement("HDR-1")
-@pytest.mark.parametrize("response_class", list(MAKERS))
+@pytest.mark.parametrize("response_class", response_classes())
 def test_security_headers_on_every_response_class(samples, profile, response_class, conformance_note):
     """HSTS is a MUST on https and production targets, a SHOULD clause of HDR-1 elsewhere (a warning)."""
     exchange = samples.get(response_class)
@@ -141,6 +148,7 @@ def test_security_headers_on_every_response_class(samples, profile, response_cla
 
 
 @pytest.mark.requirement("HDR-2")
+@pytest.mark.clause("HDR-2/fingerprinting", "HDR-2/deprecated")
 @pytest.mark.parametrize("response_class", ["200-health", "200-me", "401-no-token", "404-unknown-route",
                                             "405-wrong-method", "500-unhandled-error", "preflight-allowed"])
 def test_no_fingerprinting_headers(samples, response_class):
@@ -148,17 +156,20 @@ def test_no_fingerprinting_headers(samples, response_class):
 
 
 @pytest.mark.requirement("HDR-3")
+@pytest.mark.clause("HDR-3/preflight-allowed")
 def test_preflight_from_allowed_origin_is_echoed_with_credentials(samples, profile):
     headers.cors_allows_only(samples.get("preflight-allowed"), origin=profile.cors.allowed_origin, allowed=True)
 
 
 @pytest.mark.requirement("HDR-3")
+@pytest.mark.clause("HDR-3/preflight-disallowed")
 def test_preflight_from_disallowed_origin_gets_no_grant(samples, profile):
     origin = profile.cors.disallowed_origin
     headers.cors_allows_only(samples.get("preflight-disallowed"), origin=origin, allowed=False)
 
 
 @pytest.mark.requirement("HDR-3")
+@pytest.mark.clause("HDR-3/request-allowed")
 def test_credentialed_request_from_allowed_origin_is_echoed(api, user, profile):
     origin = profile.cors.allowed_origin
     exchange = api.call(profile.guard_classes["user"], token=user.access_token, headers={"Origin": origin})
@@ -166,6 +177,7 @@ def test_credentialed_request_from_allowed_origin_is_echoed(api, user, profile):
 
 
 @pytest.mark.requirement("HDR-3")
+@pytest.mark.clause("HDR-3/request-disallowed")
 @pytest.mark.parametrize("authenticated", [False, True], ids=["health", "me"])
 def test_request_from_disallowed_origin_gets_no_grant(api, user, profile, authenticated):
     origin = profile.cors.disallowed_origin

@@ -47,6 +47,12 @@ SIZE_CASES = [
 ]
 
 
+def size_params() -> list:
+    """SIZE_CASES as parameters, each marked with the clause its path and token exercise."""
+    clause = {False: "SIZE-1/any-path", True: "SIZE-1/before-authentication"}  # by its bad-token flag
+    return [pytest.param(case, id=case[0], marks=pytest.mark.clause(clause[case[3]])) for case in SIZE_CASES]
+
+
 def oversized_body(style: str, size: int) -> bytes:
     """Exactly ``size`` bytes of a well-formed body of the operation's style (JSON or form)."""
     if style == "form":
@@ -88,7 +94,8 @@ def answered(send) -> Exchange:
 
 
 @pytest.mark.requirement("SIZE-1")
-@pytest.mark.parametrize("case", SIZE_CASES, ids=[case[0] for case in SIZE_CASES])
+@pytest.mark.clause("SIZE-1/content-length")
+@pytest.mark.parametrize("case", size_params())
 def test_body_over_limit_with_content_length_gets_413(api, profile, case):
     method, path, style, token = size_request(profile, case)
     body = oversized_body(style, profile.limits.max_body_bytes + 1)
@@ -98,7 +105,8 @@ def test_body_over_limit_with_content_length_gets_413(api, profile, case):
 
 
 @pytest.mark.requirement("SIZE-1")
-@pytest.mark.parametrize("case", SIZE_CASES, ids=[case[0] for case in SIZE_CASES])
+@pytest.mark.clause("SIZE-1/chunked")
+@pytest.mark.parametrize("case", size_params())
 def test_chunked_body_over_limit_gets_413(api, profile, case):
     method, path, style, token = size_request(profile, case)
     body = oversized_body(style, profile.limits.max_body_bytes + 1)
@@ -176,6 +184,7 @@ def login_burst(profile, target, accounts) -> Burst:
 
 @pytest.mark.requirement("RATE-1")
 @pytest.mark.exhausts_limit("login")
+@pytest.mark.clause("RATE-1/status-and-code", "RATE-1/retry-after")
 def test_login_rate_limit_answers_429_with_retry_after(api, profile, accounts, login_burst):
     rate = declared_login_limit(profile)
     count, window = rate.count, rate.seconds

@@ -48,6 +48,7 @@ def load_command(options: RunOptions, target, profile_name: str, out: Path) -> l
 
 
 @pytest.mark.requirement("PERF-1")
+@pytest.mark.clause("PERF-1/latency", "PERF-1/error-ratio", "PERF-1/envelope", "PERF-1/decodes")
 @pytest.mark.parametrize("profile_name", PROFILES)
 def test_load_profile_meets_its_slos(run_options, target, profile_name, tmp_path):
     chosen = chosen_profiles(run_options)

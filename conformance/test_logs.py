@@ -250,6 +250,7 @@ class Session:
 
 
 @pytest.mark.requirement("LOG-1")
+@pytest.mark.clause("LOG-1/password", "LOG-1/otp", "LOG-1/token", "LOG-1/email", "LOG-1/phone", "LOG-1/encodings")
 def test_no_submitted_secret_appears_in_the_log(canary_run, profile, conformance_note):
     for note in canary_run.notes:
         conformance_note(note)
@@ -258,6 +259,7 @@ def test_no_submitted_secret_appears_in_the_log(canary_run, profile, conformance
 
 
 @pytest.mark.requirement("LOG-2")
+@pytest.mark.clause("LOG-2/json-object", "LOG-2/event", "LOG-2/level")
 def test_every_log_line_of_the_run_is_structured(canary_run, target):
     try:
         logs.lines_are_structured(target.log_lines(since=0))
@@ -266,6 +268,7 @@ def test_every_log_line_of_the_run_is_structured(canary_run, target):
 
 
 @pytest.mark.requirement("LOG-3")
+@pytest.mark.clause("LOG-3/request-lines", "LOG-3/matches-client")
 def test_request_lines_carry_the_request_id_the_client_received(canary_run, profile):
     header = profile.headers.request_id
     received = [e.response.headers.get(header) for e in canary_run.exchanges]

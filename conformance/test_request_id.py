@@ -46,8 +46,15 @@ RESPONSES = {
 }
 
 
+def response_kinds() -> list:
+    """RESPONSES' kinds as parameters, each marked with the RID-1 clauses of its status class."""
+    by_class = {"2": ("RID-1/success",), "4": ("RID-1/client-error", "RID-1/matches-body"),
+                "5": ("RID-1/server-error", "RID-1/matches-body")}  # fmt: skip
+    return [pytest.param(kind, marks=pytest.mark.clause(*by_class[kind.rsplit("-", 1)[1][0]])) for kind in RESPONSES]
+
+
 @pytest.mark.requirement("RID-1")
-@pytest.mark.parametrize("kind", list(RESPONSES))
+@pytest.mark.parametrize("kind", response_kinds())
 def test_response_carries_the_request_id_of_its_body(api, profile, request, header_name, kind):
     if kind == "unhandled-500" and profile.is_production:
         raise NotRun("error_trigger is absent from production targets", option="a development target")
@@ -68,9 +75,11 @@ MALFORMED = {
 
 
 @pytest.mark.requirement("RID-2")
-@pytest.mark.parametrize("where", ["success", "error"])
-@pytest.mark.parametrize("value", [pytest.param(v, id=f"well-formed-{k}") for k, v in WELL_FORMED.items()]
-                         + [pytest.param(v, id=f"malformed-{k}") for k, v in MALFORMED.items()])  # fmt: skip
+@pytest.mark.parametrize("where", ["success", pytest.param("error", marks=pytest.mark.clause("RID-2/on-errors"))])
+@pytest.mark.parametrize("value", [pytest.param(v, id=f"well-formed-{k}", marks=pytest.mark.clause("RID-2/propagated"))
+                                   for k, v in WELL_FORMED.items()]
+                         + [pytest.param(v, id=f"malformed-{k}", marks=pytest.mark.clause("RID-2/replaced"))
+                            for k, v in MALFORMED.items()])  # fmt: skip
 def test_incoming_request_id_is_propagated_or_replaced(api, header_name, value, where):
     sent = value()
     headers = {header_name: sent}
@@ -79,6 +88,7 @@ def test_incoming_request_id_is_propagated_or_replaced(api, header_name, value, 
 
 
 @pytest.mark.requirement("RID-3")
+@pytest.mark.clause("RID-3/success-responses", "RID-3/error-responses", "RID-3/concurrent")
 def test_generated_request_ids_are_unique(api, header_name):
     def one(n: int):
         return api.call("health") if n % 2 else api.request("GET", unknown_path())

@@ -25,6 +25,7 @@ def peer(target) -> str:
 
 
 @pytest.mark.requirement("REV-4")
+@pytest.mark.clause("REV-4/revoked-on-{revoke_on}")
 @pytest.mark.parametrize("revoke_on", ["main", "peer"])
 def test_token_revoked_on_one_instance_is_rejected_on_the_other(revoke_on, peer, target, sides, profile, ledger,
                                                                 request):  # fmt: skip
@@ -52,6 +53,7 @@ def test_token_revoked_on_one_instance_is_rejected_on_the_other(revoke_on, peer,
 
 
 @pytest.mark.requirement("LOCK-4")
+@pytest.mark.clause("LOCK-4/instances")
 def test_lock_is_shared_by_instances(peer, sides, profile, logins, ledger, request):
     locked = sides.new().accounts.new(login=False)
     problem, _ = lock_account(logins, locked.email, locked.password, profile.limits.lockout_threshold)

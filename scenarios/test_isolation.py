@@ -34,6 +34,8 @@ def _listing(api, account, **params):
 
 
 @pytest.mark.requirement("DATA-1", "DATA-2", "DATA-3")
+@pytest.mark.clause("DATA-1/list", "DATA-1/get", "DATA-1/search", "DATA-1/under-concurrency",
+                    "DATA-1/right-after-writes", "DATA-2/create", "DATA-3/concurrent-creates")
 def test_users_only_ever_see_their_own_patients(target, profile, sides):
     judged: list[int] = []
 
@@ -51,6 +53,7 @@ def test_users_only_ever_see_their_own_patients(target, profile, sides):
 
 
 @pytest.mark.requirement("DATA-2")
+@pytest.mark.clause("DATA-2/create", "DATA-2/update", "DATA-2/delete")
 def test_listing_reflects_the_users_own_writes(api, sides):
     side = sides.new()
     user = side.accounts.new()
@@ -76,6 +79,7 @@ def test_listing_reflects_the_users_own_writes(api, sides):
 
 
 @pytest.mark.requirement("DATA-3")
+@pytest.mark.clause("DATA-3/concurrent-creates", "DATA-3/format")
 def test_concurrent_creates_get_distinct_patient_ids(target, api, profile, sides):
     side = sides.new()
     user = side.accounts.new()
@@ -88,3 +92,4 @@ def test_concurrent_creates_get_distinct_patient_ids(target, api, profile, sides
         api.record(exchange)
 
     isolation.patient_ids_distinct(exchanges)
+    isolation.patient_ids_well_formed(exchanges)

@@ -38,6 +38,7 @@ def _record(api, exchanges) -> None:
 
 
 @pytest.mark.requirement("LOCK-2")
+@pytest.mark.clause("LOCK-2/concurrent-burst", "LOCK-2/no-5xx")
 def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(target, api, profile, sides, logins):
     threshold = profile.limits.lockout_threshold
     own_address = sides.sources.enabled
@@ -64,6 +65,7 @@ def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(ta
 
 
 @pytest.mark.requirement("LOCK-1")
+@pytest.mark.clause("LOCK-1/threshold", "LOCK-1/right-password-refused", "LOCK-1/retry-after")
 def test_account_locked_by_failures_refuses_even_the_right_password(profile, sides, logins, ledger, request):
     account = sides.new().accounts.new(login=False)
     for _ in range(profile.limits.lockout_threshold):
@@ -80,6 +82,7 @@ def test_account_locked_by_failures_refuses_even_the_right_password(profile, sid
 
 
 @pytest.mark.requirement("ENV-3")
+@pytest.mark.clause("ENV-3/account-locked")
 def test_locked_account_is_answered_with_the_lock_code_of_the_table(profile, sides, logins):
     """The lock's status and code as an entry of the code table (ENV-3), apart from LOCK-1, whose own text names
     them too: a lock answered ``UNKNOWN_ERROR`` fails both, the lock's behaviour neither (it is judged elsewhere)."""
@@ -91,6 +94,7 @@ def test_locked_account_is_answered_with_the_lock_code_of_the_table(profile, sid
 
 
 @pytest.mark.requirement("LOCK-3")
+@pytest.mark.clause("LOCK-3/other-account")
 def test_lock_of_one_account_leaves_other_accounts_alone(profile, sides, logins, ledger, request):
     made = sides.new().accounts
     victim, bystander = made.new(login=False), made.new(login=False)
@@ -110,6 +114,7 @@ def test_lock_of_one_account_leaves_other_accounts_alone(profile, sides, logins,
 
 
 @pytest.mark.requirement("LOCK-1", "LOCK-2")
+@pytest.mark.clause("LOCK-1/threshold", "LOCK-1/email-case", "LOCK-2/sequences")
 def test_any_login_sequence_follows_the_lockout_policy(profile, sides, logins):
     threshold = profile.limits.lockout_threshold
     judged: list[int] = []
@@ -150,6 +155,7 @@ DENSE_THREE = AttackPlan(3, tuple(Attempt(n % 3, UPPER if n % 4 == 1 else SAME, 
 
 
 @pytest.mark.requirement("LOCK-2", "LOCK-3")
+@pytest.mark.clause("LOCK-2/interleaved", "LOCK-2/no-5xx", "LOCK-3/interleaved")
 def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, profile, sides, logins):
     threshold = profile.limits.lockout_threshold
     judged: list[int] = []

@@ -27,6 +27,7 @@ RECOVERY_SECONDS = 30.0
 
 
 @pytest.mark.requirement("REV-5")
+@pytest.mark.clause("REV-5/revoked-never-accepted", "REV-5/recovery")
 def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, profile, sides, ledger, logins,
                                                                  request):  # fmt: skip
     target.require("store:redis")  # before any traffic: a run that cannot stop the store sends nothing here
@@ -62,9 +63,12 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, pr
     revocation.token_rejected_as_revoked(after, requirement="REV-5")
 
 
-@pytest.mark.requirement("ENV-3")
+@pytest.mark.requirement("ENV-3", "ENV-6")
+@pytest.mark.clause("ENV-3/service-unavailable", "ENV-6/store-outage-503", "ENV-6/traceback", "ENV-6/file-path",
+                    "ENV-6/exception-class", "ENV-6/query-text")
 def test_store_outage_is_answered_service_unavailable(target, api, profile, sides, ledger):
-    """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone."""
+    """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone;
+    then its body, a 5xx like any other, for internals (ENV-6)."""
     target.require("store:redis")
     account = sides.new().accounts.new()
     revocation.control_succeeded(user_call(api, profile, account.access_token), what="the session works")
@@ -79,6 +83,7 @@ def test_store_outage_is_answered_service_unavailable(target, api, profile, side
         raise NotRun(f"the outage was answered {during.response.status}, not 503: no SERVICE_UNAVAILABLE to judge "
                      "(REV-5 judges the answer itself)")  # fmt: skip
     envelope.status_matches_code(during, profile, expected_code="SERVICE_UNAVAILABLE")
+    envelope.server_error_leaks_nothing(during)
 
 
 def wait_for_service(api, profile, sides, account) -> dict[str, Exchange]:

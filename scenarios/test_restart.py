@@ -116,6 +116,7 @@ def _kept_session_works(restarted, api, profile) -> None:
 
 
 @pytest.mark.requirement("REV-3")
+@pytest.mark.clause("REV-3/access-token", "REV-3/positive-control")
 def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control):
     _kept_session_works(restarted, api, profile)
 
@@ -126,6 +127,7 @@ def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledg
 
 
 @pytest.mark.requirement("REV-3")
+@pytest.mark.clause("REV-3/refresh-token", "REV-3/positive-control")
 def test_revoked_refresh_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control):
     _kept_session_works(restarted, api, profile)
     if not restarted.refresh_refused_before:
@@ -140,6 +142,7 @@ def test_revoked_refresh_token_stays_revoked_after_restart(restarted, api, profi
 
 
 @pytest.mark.requirement("LOCK-4")
+@pytest.mark.clause("LOCK-4/restart")
 def test_lock_survives_restart(restarted, api, profile, ledger, time_control):
     if restarted.lock_problem:
         raise Inconclusive(restarted.lock_problem)
@@ -165,6 +168,7 @@ def test_lock_survives_restart(restarted, api, profile, ledger, time_control):
 
 
 @pytest.mark.requirement("REV-3")
+@pytest.mark.clause("REV-3/every-revocation", "REV-3/positive-control")
 def test_every_revocation_made_before_the_restart_holds_after_it(restarted, api, profile, ledger, time_control):
     """The ledger's other tokens from before the restart: the fixture's rotation and password change, and
     whatever the run revoked earlier (in another order of the tests)."""

@@ -23,6 +23,7 @@ NO_PATIENT = "hlc-no-such-patient"
 
 
 @pytest.mark.requirement("REV-1")
+@pytest.mark.clause("REV-1/user", "REV-1/pro", "REV-1/role", "REV-1/writes")
 def test_logged_out_token_is_rejected_on_every_guard_class_and_every_write(sides, profile, ledger, request):
     side = sides.new()
     account = side.accounts.new()
@@ -42,6 +43,7 @@ def test_logged_out_token_is_rejected_on_every_guard_class_and_every_write(sides
 
 
 @pytest.mark.requirement("REV-1")
+@pytest.mark.clause("REV-1/other-sessions")
 def test_logout_leaves_the_users_other_sessions_working(sides, profile):
     side = sides.new()
     account = side.accounts.new()
@@ -53,6 +55,7 @@ def test_logout_leaves_the_users_other_sessions_working(sides, profile):
 
 
 @pytest.mark.requirement("REV-2")
+@pytest.mark.clause("REV-2/revoked-refresh-token")
 def test_refresh_rejects_a_revoked_refresh_token(sides, ledger, request):
     side = sides.new()
     account = side.accounts.new()
@@ -68,6 +71,7 @@ def test_refresh_rejects_a_revoked_refresh_token(sides, ledger, request):
 
 
 @pytest.mark.requirement("REV-2")
+@pytest.mark.clause("REV-2/access-token")
 def test_refresh_rejects_an_access_token(sides):
     side = sides.new()
     account = side.accounts.new()
@@ -76,6 +80,7 @@ def test_refresh_rejects_an_access_token(sides):
 
 
 @pytest.mark.requirement("REV-2")
+@pytest.mark.clause("REV-2/reuse")
 def test_used_refresh_token_cannot_be_reused(sides, strict, ledger, request):
     """The SHOULD part of REV-2 (rotation): a warning, a failure only under --strict."""
     side = sides.new()
@@ -92,6 +97,7 @@ def test_used_refresh_token_cannot_be_reused(sides, strict, ledger, request):
 
 
 @pytest.mark.requirement("REV-6")
+@pytest.mark.clause("REV-6/current-token", "REV-6/other-tokens")
 def test_password_change_revokes_every_earlier_token(sides, profile, ledger, request):
     side = sides.new()
     account = side.accounts.new()

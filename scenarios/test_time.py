@@ -95,32 +95,38 @@ def judge(presented: Presented, requirement: str, what: str) -> None:
 
 
 @pytest.mark.requirement("REV-1")
+@pytest.mark.clause("REV-1/later-in-run")
 def test_logged_out_tokens_stay_refused_until_the_end_of_the_run(presented):
     judge(presented, "REV-1", "tokens revoked by logout")
 
 
 @pytest.mark.requirement("REV-2")
+@pytest.mark.clause("REV-2/reuse")
 def test_rotated_refresh_tokens_stay_refused_until_the_end_of_the_run(presented, strict):
     """REV-2's SHOULD clause (rotation): a warning, a failure only under --strict."""
     should_clause(lambda: judge(presented, "REV-2", "refresh tokens revoked by rotation"))
 
 
 @pytest.mark.requirement("REV-3")
+@pytest.mark.clause("REV-3/later-in-run")
 def test_tokens_revoked_before_a_restart_stay_refused_until_the_end_of_the_run(presented):
     judge(presented, "REV-3", "tokens revoked before a restart")
 
 
 @pytest.mark.requirement("REV-5")
+@pytest.mark.clause("REV-5/later-in-run")
 def test_tokens_revoked_before_a_store_outage_stay_refused_until_the_end_of_the_run(presented):
     judge(presented, "REV-5", "tokens revoked before a store outage")
 
 
 @pytest.mark.requirement("REV-6")
+@pytest.mark.clause("REV-6/later-in-run")
 def test_tokens_revoked_by_a_password_change_stay_refused_until_the_end_of_the_run(presented):
     judge(presented, "REV-6", "tokens revoked by a password change")
 
 
 @pytest.mark.requirement("LOCK-1")
+@pytest.mark.clause("LOCK-1/later-in-window")
 def test_locks_hold_later_in_their_window(presented, profile):
     window = profile.limits.lockout_duration_seconds
     if window <= MIN_AGE:
@@ -129,6 +135,7 @@ def test_locks_hold_later_in_their_window(presented, profile):
 
 
 @pytest.mark.requirement("LOCK-4")
+@pytest.mark.clause("LOCK-4/later-in-run")
 def test_locks_made_before_a_restart_or_outage_hold_until_the_end_of_the_run(presented, profile):
     if profile.limits.lockout_duration_seconds <= MIN_AGE:
         raise NotApplicable("the profile's lock is shorter than the re-check's wait")

@@ -8,6 +8,8 @@ list, such as ``{"items": [...]}``, is read the same way).
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -151,6 +153,35 @@ def patient_ids_distinct(creates: Iterable[Exchange], *, interleaving: str | Non
         seen[patient_id] = exchange
     if len(seen) < 2:
         raise NotApplicable(f"only {len(seen)} create(s) succeeded with a patient_id: nothing to compare")
+
+
+#: A patient_id (§3): ``PT``, the year and month of its creation (UTC), a sequence of at least 3 digits.
+PATIENT_ID = re.compile(r"PT(\d{6})(\d{3,})")
+
+
+def patient_ids_well_formed(creates: Iterable[Exchange], *, now: datetime.datetime | None = None) -> None:
+    """DATA-3: every ``patient_id`` created is PT + YYYYMM (UTC) + at least 3 digits.
+
+    The month is the UTC month of the check, or of the day before or after
+    (a run that crosses a month boundary, a clock a little off).
+    """
+    __tracebackhide__ = True
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    months = {(now + datetime.timedelta(days=d)).strftime("%Y%m") for d in (-1, 0, 1)}
+    for exchange in creates:
+        body = exchange.response.json if 200 <= exchange.response.status < 300 else None
+        patient_id = body.get("patient_id") if isinstance(body, dict) else None
+        if patient_id is None:
+            continue
+        match = PATIENT_ID.fullmatch(str(patient_id))
+        if match is None or match.group(1) not in months:
+            raise Violation(
+                "DATA-3",
+                expected=f"patient_id of the form PT + YYYYMM (UTC, {' or '.join(sorted(months))}) + at least 3 digits",
+                actual=f"patient_id {patient_id!r}",
+                exchange=exchange,
+                hint="format the id as PT, the UTC year and month of creation, and a per-user sequence of 3+ digits",
+            )
 
 
 def _field(exchange: Exchange, name: str) -> Any:

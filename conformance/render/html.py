@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from conformance import requirements
 from conformance.outcomes import Verdict
 from conformance.render import document as doc
 from conformance.render.masking import mask_text
@@ -58,6 +59,8 @@ article .text { color: #424a53; margin: 0 0 8px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
 dt { font-weight: 600; } dd { margin: 0; min-width: 0; }
 [hidden] { display: none !important; }
+details.clauses { margin: 4px 0; } details.clauses summary { cursor: pointer; }
+table.clauses td { font-size: 0.92rem; } table.clauses ul { margin: 0; padding-left: 16px; }
 """
 
 SCRIPT = """
@@ -113,6 +116,7 @@ def render_html(document: Mapping[str, Any]) -> str:
         *_filters(document),
         *_table(rows),
         *_failures(rows),
+        *_clauses(document, rows),
         f"<script>{SCRIPT}</script>",
         "</body></html>",
     ]
@@ -206,3 +210,32 @@ def _failure(failure: doc.Failure) -> Iterable[str]:
         yield f'<dt>{_e(label)}</dt><dd class="part-{_e(label.lower())}">{value}</dd>'
     yield "</dl>"
     yield "</div>"
+
+
+def _clauses(document: Mapping[str, Any], rows: list[doc.Row]) -> list[str]:
+    """Each requirement's clauses (from the catalogue) and the probes of the run that judged each."""
+    entries = document.get("requirements") or {}
+    lines = ['<section id="clauses">', "<h2>Clauses</h2>",
+             "<p>Each requirement's clauses, and the tests of this run that declare each "
+             "(<code>heallog-conformance coverage</code> lists every probe of the suites).</p>"]
+    for row in rows:
+        try:
+            clauses = requirements.get(row.id).clauses
+        except KeyError:
+            continue
+        entry = entries.get(row.id) if isinstance(entries.get(row.id), Mapping) else {}
+        ran = entry.get("clauses") if isinstance(entry.get("clauses"), Mapping) else {}
+        judged = sum(1 for c in clauses if any(v in ("pass", "fail", "warn") for v in (ran.get(c.id) or {}).values()))
+        lines.append(f'<details class="clauses" id="clauses-{_e(row.id)}" data-verdict="{_e(row.verdict)}">'
+                     f"<summary>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} "
+                     f"<small>{judged} of {len(clauses)} clauses judged</small></summary>")
+        lines.append('<table class="clauses"><thead><tr><th>clause</th><th>what must hold</th>'
+                     "<th>tests of this run</th></tr></thead><tbody>")
+        for clause in clauses:
+            tests = ran.get(clause.id) or {}
+            probes = "".join(f"<li>{_badge(str(v))} <code>{_e(n)}</code></li>" for n, v in tests.items())
+            cell = f"<ul>{probes}</ul>" if probes else "none ran"
+            lines.append(f"<tr><td><code>{_e(clause.id)}</code></td><td>{_e(clause.text)}</td><td>{cell}</td></tr>")
+        lines.append("</tbody></table></details>")
+    lines.append("</section>")
+    return lines  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from conformance.checks import isolation
@@ -118,3 +120,18 @@ def test_failed_concurrent_create_fails():
 def test_fewer_than_two_creates_is_not_applicable():
     with pytest.raises(NotApplicable):
         isolation.patient_ids_distinct([created("PT202611001")])
+
+
+def test_well_formed_patient_ids_pass_in_the_month_of_the_run():
+    now = datetime.datetime(2026, 12, 1, 0, 5, tzinfo=datetime.timezone.utc)
+    isolation.patient_ids_well_formed([created("PT202612001"), created("PT2026111234"), created(None, status=422)],
+                                      now=now)  # fmt: skip
+
+
+@pytest.mark.parametrize("patient_id", ["PT20261201", "PT202612", "pt202612001", "PT2026-12-001", "PT202501001",
+                                        "202612001", "PT202612001x", 42])  # fmt: skip
+def test_malformed_patient_id_fails(patient_id):
+    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)
+    with pytest.raises(Violation, match="PT \\+ YYYYMM") as failure:
+        isolation.patient_ids_well_formed([created("PT202612001"), created(patient_id)], now=now)
+    assert failure.value.requirement == "DATA-3"

@@ -142,3 +142,35 @@ def test_the_standard_is_in_the_installed_package():
     data = pyproject["tool"]["setuptools"]["package-data"]["conformance"]
     assert "*.toml" in data and "run/*.ini" in data and "actors/data/*.txt" in data
     assert pyproject["project"]["scripts"]["heallog-conformance"] == "conformance.cli:main"
+
+
+def test_every_requirement_has_clauses_and_says_how_far_each_dimension_is_explored():
+    catalogue = requirements.catalogue()
+    assert sum(len(r.clauses) for r in catalogue.values()) >= 2 * len(catalogue)
+    for req in catalogue.values():
+        assert req.clauses and all(c.requirement == req.id and c.text for c in req.clauses), req.id
+        assert req.dimensions and all(key in requirements.DIMENSIONS and how for key, how in req.dimensions), req.id
+    assert [c.name for c in requirements.get("DATA-1").clauses] == [
+        "list", "get", "search", "update", "delete", "under-concurrency", "right-after-writes"]
+    assert "AUTH-2/role/alg-none" in requirements.clauses() and "AUTH-2/pro/refresh-as-access" in requirements.clauses()
+
+
+def test_docs_and_explain_show_each_requirements_clauses_and_dimensions():
+    text = standard.markdown()
+    for req in requirements.catalogue().values():
+        section = text[text.index(f"### {req.id}: {req.title}"):]
+        section = section[: section.index("\n### ")] if "\n### " in section else section
+        assert "**Clauses.**" in section and "**How far the harness explores it.**" in section, req.id
+        for clause in req.clauses:
+            assert f"| `{clause.id}` |" in section, clause.id
+        for key, how_far in req.dimensions:
+            assert f"- *{requirements.DIMENSIONS[key]}*: {how_far}" in section, (req.id, key)
+    explained = standard.explain("DATA-1")
+    assert "Its clauses" in explained and "How far the harness explores it:" in explained
+    assert "    DATA-1/update " in explained and "quantifiers exhausted: " in explained
+
+
+def test_unknown_clause_suggests_the_nearest():
+    assert requirements.clause("DATA-1/update").text
+    with pytest.raises(KeyError, match="did you mean DATA-1/update"):
+        requirements.clause("DATA-1/updat")

@@ -6,12 +6,26 @@ so a test asserts on an empty list and its message says what to act on.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from tests.core.test_coverage import KNOWN_GAPS
+
 BLAME = ("fail", "warn")  # verdicts that accuse the SUT
 FIRST_FAILURE_LINES = 12
+#: The head a pass's reason gets when clauses were judged by no test of the run (conformance/verdicts/coverage.py).
+CLAUSE_PARTIAL = re.compile(r"partial: \d+ of \d+ clauses not judged in this run \(([^)]*)\)(?:; (.*))?", re.DOTALL)
+
+
+def beyond_known_gaps(reason: str | None) -> str | None:
+    """The reason less a clause partial that names only clauses no probe exercises yet (KNOWN_GAPS): those make
+    every run partial until their probes land, and tests/core/test_coverage.py keeps the list honest."""
+    match = CLAUSE_PARTIAL.fullmatch(reason or "")
+    if match is None or not set(match.group(1).split(", ")) <= set(KNOWN_GAPS):
+        return reason
+    return f"partial: {match.group(2)}" if match.group(2) else None
 
 
 def expected_catch(level: str) -> tuple[str, ...]:
@@ -52,7 +66,7 @@ def unclean(report: dict[str, Any], allowed_not_run: dict[str, str]) -> dict[str
     """
     problems = {}
     for rid, entry in report["requirements"].items():
-        verdict, reason = entry["verdict"], entry["reason"]
+        verdict, reason = entry["verdict"], beyond_known_gaps(entry["reason"])
         if rid in allowed_not_run:
             if verdict != "not run" or allowed_not_run[rid] not in (reason or ""):
                 problems[rid] = f"{rid} is {verdict} ({reason}), expected not run ({allowed_not_run[rid]}...)"

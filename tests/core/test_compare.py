@@ -19,6 +19,13 @@ AUTH-1  One JWT decode per request  (GET http://127.0.0.1:41237/api/patients/pro
   Reproduce: curl -i -H 'authorization: Bearer {TOKEN}' http://127.0.0.1:41237/api/patients/pro-feature/"""
 
 
+def violation(rid: str) -> dict[str, Any]:
+    """The fields of FAILURE, as the report carries them (the text is rendered from them)."""
+    return {"requirement": rid, "expected": "X-Debug-JWT-Decodes: 1", "actual": "3",
+            "exchange": "GET http://127.0.0.1:41237/api/patients/pro-feature/", "request_id": "3f2a",
+            "reproduce": f"curl -i -H 'authorization: Bearer {TOKEN}' http://127.0.0.1:41237/api/patients/pro-feature/"}
+
+
 def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None) -> dict[str, Any]:
     """A report document in which every requirement passes, but those of ``verdicts``."""
     entries = {}
@@ -29,7 +36,8 @@ def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None) -
                         "reason": (reasons or {}).get(rid), "tests": [f"t::{rid}"],
                         "test_verdicts": {f"t::{rid}": verdict},
                         "first_failure": FAILURE.replace("AUTH-1", rid) if failing else None,
-                        "failures": [{"test": f"t::{rid}", "message": FAILURE.replace("AUTH-1", rid)}] * failing}  # fmt: skip
+                        "failures": [{"test": f"t::{rid}", "message": FAILURE.replace("AUTH-1", rid),
+                                      "violations": [violation(rid)]}] * failing}  # fmt: skip
     return {"schema_version": 2, "target": {"base_url": "http://127.0.0.1:41237", "mode": "managed"},
             "profile": {"name": "heallog", "source": "default"}, "finished": "2026-12-01T10:00:00+00:00", "exit_status": 0,
             "requirements": entries}  # fmt: skip

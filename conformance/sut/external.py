@@ -28,6 +28,7 @@ from conformance.sut.logs import LogCommand, LogFile
 from conformance.sut.otp import CommandOtp, FixedOtp
 from conformance.sut.privileged import load_accounts_file, matching, new_credentials, render_seed_command, run_seed
 from conformance.sut.process import render_command, run_bounded
+from conformance.wire.target_watch import unwatched
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
@@ -127,6 +128,7 @@ class ExternalTarget(Target):
         return self._log.lines(since, settle=settle)
 
     # -- process control --------------------------------------------------
+    @unwatched
     def restart(self) -> None:
         """Run ``--restart-cmd``, wait until the health operation answers again, and confirm it restarted.
 

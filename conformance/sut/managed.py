@@ -38,6 +38,7 @@ from conformance.sut.privileged import new_credentials, run_seed
 from conformance.sut.process import PLACEHOLDERS, ManagedProcess, render_command
 from conformance.sut.providers import ExistingStore, Service, check_services, start_service
 from conformance.sut.smtp_sink import SmtpSink
+from conformance.wire.target_watch import unwatched
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
@@ -217,6 +218,7 @@ class ManagedTarget(Target):
         return self._log.lines(since, settle=settle)
 
     # -- process control --------------------------------------------------
+    @unwatched
     def restart(self) -> None:
         """Stop the SUT and start it again on the same port, data dir and stores."""
         with self._lock:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.sut.base import PrivilegedAccount, StartResult, Target
+from conformance.wire.target_watch import unwatched
 
 #: What a worker may ask of the controller's target.
 FORWARDED = ("otp_code", "privileged_account", "log_mark", "log_lines", "restart", "peer_url", "stop_store",
@@ -136,6 +137,7 @@ class AttachedTarget(Target):
     def log_lines(self, since: int = 0, *, settle: float = 0.3) -> list[str]:
         return self._ask("log_lines", since, settle=settle)
 
+    @unwatched
     def restart(self) -> None:
         self._ask("restart")
 

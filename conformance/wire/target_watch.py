@@ -12,9 +12,12 @@ requirements ``not run``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from dataclasses import dataclass
 
 #: Consecutive attempts without an answer before the watch looks at the target's health.
@@ -56,6 +59,7 @@ class TargetWatch:
         self._first: tuple[float, str] | None = None
         self._last_answered = ""
         self._checking = False
+        self._pauses = 0
         self.gone: Gone | None = None
 
     def arm(self, base_urls: list[str], check: Callable[[], str | None]) -> None:
@@ -105,9 +109,34 @@ class TargetWatch:
             self.gone = Gone(first[0], after, first[1], problem)
         raise TargetGone(self.gone)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """While the harness itself stops the target (a restart), unanswered requests say nothing of it."""
+        with self._lock:
+            self._pauses += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pauses -= 1
+                self._failures, self._first = 0, None
+
     def _watched(self, url: str) -> bool:
-        return not self._checking and any(url.startswith(prefix) for prefix in self._prefixes)
+        return not self._checking and not self._pauses and any(url.startswith(prefix) for prefix in self._prefixes)
 
 
 #: The run's watch (one run per process).
 WATCH = TargetWatch()
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def unwatched(method: _Method) -> _Method:
+    """For a target's own restart: the requests it refuses meanwhile are the harness's doing."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with WATCH.paused():
+            return method(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -200,6 +200,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         except SessionError as exc:
             pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         _describe(config, target)
+        _announce_the_plan(config, run, [item.nodeid for item in session.items if requirement_ids(item)])
+
+
+def _announce_the_plan(config: pytest.Config, run: RunSession, test_ids: list[str]) -> None:
+    """Before any traffic: what the declared limits will make the run wait, at least."""
+    plan = run.make_plan(test_ids)
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if plan is None or terminal is None or not plan.needs:
+        return
+    from conformance.wire.sources import single_source
+
+    assert run.target is not None
+    where = "from one source address" if single_source(run.target.base_url) else "per source address"
+    terminal.write_line(f"conformance: plan {where}: {plan.describe()}")
 
 
 def _describe(config: pytest.Config, target: Any) -> None:
@@ -226,9 +240,11 @@ def _say_which_provider_serves_each_store(config: pytest.Config, stores: dict[st
 # -- outcomes --------------------------------------------------------------------------
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    recorder = _session(item.config).recorder
-    if recorder is not None:
-        recorder.begin()
+    session = _session(item.config)
+    if session.recorder is not None:
+        session.recorder.begin()
+    if session.api is not None:
+        session.api.pacer.current_test = item.nodeid  # the plan's costs: what each test sends to limited operations
 
 
 @pytest.hookimpl(wrapper=True)
@@ -394,6 +410,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     progress.uninstall()
+    _session(session.config).save_costs()
     _session(session.config).close()
     dump = os.environ.get(SECRETS_DUMP_ENV)
     if dump:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import conformance.sut as targets
 from conformance.profile import Profile, ProfileError, load
 
 if TYPE_CHECKING:
+    from conformance.run.plan import Plan
     from conformance.wire.client import ApiClient, Recorder
     from conformance.run.options import RunOptions
     from conformance.sut.base import Target
@@ -38,6 +40,9 @@ class RunSession:
     shared: dict[str, Any] | None = None
     worker_index: int = 0
     workers: int = 1
+    #: The plan of rate-limited requests (made once the target is open and the tests are known).
+    plan: Plan | None = None
+    plan_key: str = ""
     #: Requirements whose failure the terminal has shown in full once (later ones are one line).
     shown_in_full: set[str] = field(default_factory=set)
     _closed: bool = field(default=False, repr=False)
@@ -89,6 +94,32 @@ class RunSession:
                              pacer=Pacer(profile, share=share))  # fmt: skip
         return target
 
+    def make_plan(self, test_ids: list[str]) -> Plan | None:
+        """The plan of the selected tests' rate-limited requests (:mod:`conformance.run.plan`); the pacer's status
+        lines report against it."""
+        from conformance.run import launch, plan
+        from conformance.wire.sources import single_source
+
+        if self.api is None or self.target is None or not self.api.pacer.limits:
+            return None
+        self.plan_key = plan.key(self.api.pacer.limits, single_source(self.target.base_url))
+        costs = plan.load(self.costs_file(launch.cache_dir()), self.plan_key)
+        self.plan = plan.make(test_ids, costs, self.api.pacer.limits)
+        self.api.pacer.progress = self.plan.progress
+        return self.plan
+
+    def save_costs(self) -> None:
+        """What each test sent to rate-limited operations this run, for the next run's plan."""
+        from conformance.run import launch, plan
+
+        if self.api is not None and self.plan_key and self.workers == 1:
+            measured = {test: dict(cost) for test, cost in self.api.pacer.by_test.items() if test}
+            plan.save(self.costs_file(launch.cache_dir()), self.plan_key, measured)
+
+    @staticmethod
+    def costs_file(cache: Path) -> Path:
+        return cache / "costs.json"
+
     def close(self) -> None:
         """Close the client and stop what the target started; idempotent."""
         from conformance.wire.target_watch import WATCH
@@ -136,4 +167,6 @@ def usage_of_the_run(config) -> dict:
     from conformance.wire import waiting
 
     counts["waited_seconds"] = round(waiting.total_waited(), 1)  # pacing, 429s waited out, windows, re-checks
+    if session is not None and session.plan is not None and session.plan.needs:
+        counts["planned_wait_lower_bound_seconds"] = round(session.plan.lower_bound, 1)
     return counts

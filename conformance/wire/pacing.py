@@ -37,6 +37,12 @@ class Pacer:
         self._clock, self._sleep = clock, sleep
         self._sent: dict[tuple[str, str], deque[float]] = {}
         self.sent: Counter[str] = Counter()  # requests per rate-limited operation, for the status line
+        #: Requests per rate-limited operation of each test (the plan's costs for the next run); the plugin names
+        #: the running test.
+        self.by_test: dict[str, Counter[str]] = {}
+        self.current_test = ""
+        #: ``progress(operation, sent)`` for the status line (the run's plan: "12 of 31 login — ETA 6 min").
+        self.progress: Callable[[str, int], str] | None = None
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting, for the report
 
@@ -60,9 +66,12 @@ class Pacer:
             self.waited += wait
             self.sent[operation] += 1
             number = self.sent[operation]
+            self.by_test.setdefault(self.current_test, Counter())[operation] += 1
         if wait > 0:
             if self._sleep is not None:
                 self._sleep(wait)
             else:
-                waiting.sleep(wait, what=f"{operation} {rate}", detail=lambda left: f"{operation} #{number} of the run")
+                progress = self.progress
+                waiting.sleep(wait, what=f"{operation} {rate}",
+                              detail=lambda left: progress(operation, number) if progress else f"{operation} #{number}")
         return wait

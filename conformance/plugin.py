@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conformance.verdicts import baseline
-from conformance.run import options, parallel
+from conformance.run import interrupt, options, parallel
 from conformance import requirements
 from conformance.wire import usage
 from conformance.exchange import Exchange
@@ -49,6 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
     usage.reset()
+    if getattr(config, "workerinput", None) is None:  # the controller stops the workers, they stop nothing
+        config.add_cleanup(interrupt.install())
     run_options = options.RunOptions.read(config)
     try:
         selected = requirements.select(run_options.requirements)
@@ -81,7 +83,21 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(controller, "conformance-controller")
             report.worker_usage = controller.usage
             config.add_cleanup(controller.close)
-    config.add_cleanup(lambda: _session(config).close())
+    config.add_cleanup(lambda: _close(config))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """A signal's traceback is one line: pytest renders the whole traceback (source included) before teardown,
+    which takes seconds inside hypothesis and schemathesis, while the SUT waits to be stopped."""
+    if isinstance(excinfo.value, interrupt.Interrupted) and len(excinfo.traceback) > 1:
+        excinfo.traceback = excinfo.traceback[-1:]
+
+
+def _close(config: pytest.Config) -> None:
+    """Stop what the run started; a second Ctrl-C or SIGTERM meanwhile cannot cut it short."""
+    with interrupt.shielded():
+        _session(config).close()
 
 
 def _session(config: pytest.Config) -> RunSession:
@@ -137,6 +153,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if config.option.collectonly:
         return
     if any(requirement_ids(item) for item in session.items):
+        if report_key in config.stash:
+            collected = config.stash[report_key].collected
+            for item in session.items:
+                for rid in requirement_ids(item):
+                    collected.setdefault(rid, set()).add(item.nodeid)
         run = _session(config)
         try:
             target = run.open()
@@ -154,6 +175,15 @@ def _describe(config: pytest.Config, target: Any) -> None:
 
 
 # -- outcomes --------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Generator[None, Any, Any]:
+    """Stop after a test during which the run was interrupted, even if a tool swallowed the KeyboardInterrupt."""
+    interrupt.check()
+    result = yield
+    interrupt.check()
+    return result
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     recorder = _session(item.config).recorder
@@ -293,7 +323,9 @@ SECRETS_DUMP_ENV = "CONFORMANCE_SELFTEST_SECRETS_FILE"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    _session(session.config).close()
+    _close(session.config)
+    if interrupt.exit_code() is not None:  # 130 (SIGINT) or 143 (SIGTERM), as a shell reports them
+        session.exitstatus = interrupt.exit_code()
     dump = os.environ.get(SECRETS_DUMP_ENV)
     if dump:
         from conformance import redaction

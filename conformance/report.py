@@ -20,6 +20,7 @@ import pytest
 
 from conformance.verdicts import baseline
 from conformance import requirements
+from conformance.run import interrupt
 from conformance.exchange import Exchange
 from conformance.redaction import redact
 from conformance.verdicts.judge import (
@@ -34,11 +35,13 @@ EXIT_CODES = {
     1: "a MUST failed or was inconclusive, a baseline entry expired, a new failure outside the baseline; with "
        "--conformance-strict also a SHOULD failure or a fixed baseline entry; with --conformance-require-all also "
        "a MUST that was not run, blocked or inconclusive",
-    2: "interrupted (Ctrl-C)",
+    2: "interrupted (a KeyboardInterrupt raised by a test)",
     3: "internal error of pytest or a plugin",
     4: "bad input: unreachable or wrong target, invalid profile, option or baseline",
     5: "no test collected",
     NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
+    130: "interrupted by SIGINT (Ctrl-C): the target was stopped, the table and reports mark the run interrupted",
+    143: "interrupted by SIGTERM (a cancelled CI job): as for SIGINT",
 }  # fmt: skip
 COLOURS: dict[str, dict[str, bool]] = {
     "pass": {"green": True}, "fail": {"red": True, "bold": True}, "warn": {"yellow": True},
@@ -61,6 +64,9 @@ class RequirementReport:
         self.started = _now()
         self.finished: str | None = None
         self.saw_requirement_tests = False
+        #: requirement -> node ids of its collected tests (set by the plugin): an interrupted run still gets its
+        #: table, and a requirement whose tests did not all finish is not judged from the ones that did.
+        self.collected: dict[str, set[str]] = {}
         self.observations: list[str] = []
         self.notes: dict[str, list[str]] = {}
         self.recorded: dict[str, dict[str, Any]] = {}
@@ -100,7 +106,18 @@ class RequirementReport:
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> dict[str, tuple[str, str | None]]:
         verdicts = requirement_verdicts(self.results, self.selected)
-        return self._with_baseline(verdicts) if self.options.baseline else verdicts
+        verdicts = self._with_baseline(verdicts) if self.options.baseline else verdicts
+        return self._interrupted(verdicts) if interrupt.received() is not None else verdicts
+
+    def _interrupted(self, verdicts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
+        """After SIGINT/SIGTERM: a requirement with unfinished tests is ``not run``, unless it already failed."""
+        adjusted = dict(verdicts)
+        for rid, nodeids in self.collected.items():
+            unfinished = nodeids - set(self.results[rid].tests) if rid in self.results else set()
+            if unfinished and rid in self.selected and verdicts[rid][0] not in ("fail", "inconclusive", "blocked"):
+                adjusted[rid] = ("not run", f"interrupted by {interrupt.name(interrupt.received())} before "
+                                            f"{len(unfinished)} of its {len(nodeids)} tests finished")  # fmt: skip
+        return adjusted
 
     def _with_baseline(self, verdicts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
         failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in ("fail", "warn")}
@@ -149,16 +166,21 @@ class RequirementReport:
 
         self.finished = _now()
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
-        if not self.saw_requirement_tests:
+        if not self._has_table():
             return
         verdicts = self.verdicts()
-        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if interrupt.exit_code() is not None:
+            session.exitstatus = interrupt.exit_code()
+        elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             # The gate decides, unless a test without a requirement failed (that is pytest's own failure).
             if not self._unmarked_tests_failed(session):
                 session.exitstatus = self.exit_status(verdicts)
         document = self.as_json(int(session.exitstatus), verdicts)
         self._write_reports(document)
         self._junit_properties(verdicts)
+
+    def _has_table(self) -> bool:
+        return self.saw_requirement_tests or (bool(self.collected) and interrupt.received() is not None)
 
     def _unmarked_tests_failed(self, session: pytest.Session) -> bool:
         failed = {nodeid for r in self.results.values() for nodeid, v in r.tests.items() if v == "fail"}
@@ -208,6 +230,7 @@ class RequirementReport:
             "started": self.started,
             "finished": self.finished,
             "exit_status": exit_status,
+            "interrupted": interrupt.name(interrupt.received()) if interrupt.received() is not None else None,
             "summary": summary,
             "usage": self.usage,
             "observations": self.observations,
@@ -235,9 +258,13 @@ class RequirementReport:
         return document
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.saw_requirement_tests:
+        if not self._has_table():
             return
-        terminalreporter.section("requirements")
+        stopped_by = interrupt.received()
+        terminalreporter.section("requirements" + (f" (interrupted by {interrupt.name(stopped_by)})" if stopped_by else ""))
+        if stopped_by is not None:
+            terminalreporter.write_line(f"interrupted: the run was stopped by {interrupt.name(interrupt.received())}; "
+                                        "tests that did not finish are not run", red=True, bold=True)  # fmt: skip
         verdicts = self.verdicts()
         for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)

@@ -2,7 +2,7 @@
 
 Layout of one run's temporary directory::
 
-    hlc-run-XXXX/
+    hlc-run-<pid>-XXXX/   (pid: the harness's; the next run removes a SIGKILLed run's, see rundirs)
       data/        {data_dir} of the SUT (and of the peer: same stores)
       redis/       the local Redis's AOF and log (no Docker)
       sut.log      the SUT's stdout+stderr, across restarts (log_mark/log_lines)
@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import httpx
 
 from conformance import redaction
 from conformance.outcomes import NotRun
-from conformance.sut import health
+from conformance.sut import health, rundirs
 from conformance.sut.base import PrivilegedAccount, StartResult, Target
 from conformance.sut.errors import TargetError
 from conformance.sut.logs import LogFile
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
 DEFAULT_SUT_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
 DEFAULT_SEED_CMD = "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir}"
 PORT_ATTEMPTS = 3
+RUN_DIR_PREFIX = "hlc-run-"
 STORE_NAMES = {"redis": "redis", "mongo": "mongo", "mongodb": "mongo"}
 
 
@@ -59,7 +59,8 @@ class ManagedTarget(Target):
         self.settings = settings
         self.sink = SmtpSink()  # nothing runs before start()
         self._otp = _otp_source(settings, self.sink, profile.accounts.otp_length)
-        self.root = Path(tempfile.mkdtemp(prefix="hlc-run-"))
+        rundirs.sweep(RUN_DIR_PREFIX)  # what SIGKILLed runs left behind
+        self.root = rundirs.new(RUN_DIR_PREFIX)
         self.data_dir = self.root / "data"
         self.data_dir.mkdir()
         self.services: dict[str, Service] = {}

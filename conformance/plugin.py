@@ -3,7 +3,10 @@
 The target (the SUT, managed or external) is opened once, eagerly, after
 collection, and only when a collected test carries a ``requirement`` marker,
 so ``pytest tests`` never starts a SUT; bad input stops the run with one line
-(exit code 4). Outcomes besides pass/fail are carried in the test reports
+(exit code 4). Bad input that needs no SUT is caught before pytest prints
+anything: unwritable report paths, and, when the suites are to run, an
+external target that is unreachable or too slow (its preflight is the first
+thing the run does). Outcomes besides pass/fail are carried in the test reports
 (:func:`conformance.outcomes.outcome_of` decides them): ``NotRun``,
 ``Inconclusive`` and ``NotApplicable`` (blocked by another requirement, or
 not applicable) become skips with a prefixed reason, a ``Violation`` of a
@@ -22,7 +25,7 @@ from typing import Any
 import pytest
 
 from conformance.verdicts import baseline
-from conformance.run import interrupt, options, parallel
+from conformance.run import interrupt, options, parallel, report_paths
 from conformance import requirements
 from conformance.wire import usage
 from conformance.exchange import Exchange
@@ -72,6 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
             session.shared = workerinput["conformance_shared"]
             config.pluginmanager.register(parallel.Worker(config, session.shared), "conformance-worker")
     else:
+        unwritable = report_paths.first_problem(run_options, config.option.xmlpath)
+        if unwritable is not None:
+            raise pytest.UsageError(f"conformance: {unwritable}")
         try:
             report = RequirementReport(config, run_options, selected=selected)
         except baseline.BaselineError as exc:
@@ -84,6 +90,29 @@ def pytest_configure(config: pytest.Config) -> None:
             report.worker_usage = controller.usage
             config.add_cleanup(controller.close)
     config.add_cleanup(lambda: _close(config))
+    if workerinput is None and run_options.base_url and _will_run_suites(config):
+        try:  # an external target: its preflight is cheap and has no side effect, so the run starts with it
+            session.open()
+        except SessionError as exc:
+            raise pytest.UsageError(f"conformance: {exc}") from None
+
+
+#: pytest options after which the run sends nothing (help, listings, collection only).
+NO_RUN_OPTIONS = ("help", "version", "collectonly", "showfixtures", "show_fixtures_per_test", "markers")
+
+
+def _will_run_suites(config: pytest.Config) -> bool:
+    """Whether this run will run the harness's suites (before collection: their paths are among the arguments)."""
+    if any(getattr(config.option, name, False) for name in NO_RUN_OPTIONS):
+        return False
+    from conformance.run.launch import PACKAGE_DIR, ROOT_DIR
+
+    suites = (PACKAGE_DIR.resolve(), (ROOT_DIR / "scenarios").resolve())
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::", 1)[0]).resolve()
+        if any(path == suite or suite in path.parents or path in suite.parents for suite in suites):
+            return True
+    return False
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -41,6 +41,9 @@ OPTIONS = {
                    "in the environment variable CONFORMANCE_SEED_PASSWORD and on standard input)."),
     "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT",
                           "Seconds to wait for a started (or restarted) SUT to become healthy. Default: 20."),
+    "--health-timeout": ("CONFORMANCE_HEALTH_TIMEOUT",
+                         "External mode: seconds the target (and --peer-url) has to answer its health operation "
+                         "before the run starts; a slower answer stops the run as too slow. Default: 5."),
     "--requirements": ("CONFORMANCE_REQUIREMENTS",
                        "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
@@ -74,7 +77,8 @@ OPTIONS = {
 def addoptions(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "HealLog conformance (the target is --base-url, or managed when absent)")
     for option, (env, help_text) in OPTIONS.items():
-        group.addoption(option, default=os.environ.get(env), help=f"{help_text} [env {env}, ini {ini_name(option)}]")
+        group.addoption(option, default=os.environ.get(env),
+                        help=_literal(f"{help_text} [env {env}, ini {ini_name(option)}]"))  # fmt: skip
         parser.addini(ini_name(option), help=help_text)
     group.addoption(
         "--sut-env", action="append", default=[], metavar="K=V",
@@ -96,6 +100,12 @@ def addoptions(parser: pytest.Parser) -> None:
         default=os.environ.get("CONFORMANCE_STRICT", "") not in ("", "0", "false"),
         help="SHOULD failures fail the run too (so does pytest's --strict). [env CONFORMANCE_STRICT]",
     )  # fmt: skip
+
+
+def _literal(help_text: str) -> str:
+    """argparse formats an option's help with ``%`` (``%(default)s``): a literal ``%`` ("80%") must be doubled,
+    or ``--help`` crashes. (pytest shows ini help as it is.)"""
+    return help_text.replace("%", "%%")
 
 
 def ini_name(option: str) -> str:
@@ -130,6 +140,7 @@ class RunOptions:
     jwt_secret: str | None = None
     seed_cmd: str | None = None
     startup_timeout: float = 20.0
+    health_timeout: float = 5.0
     requirements: str | None = None
     conformance_report: str | None = None
     load: tuple[str, ...] = ()
@@ -159,7 +170,7 @@ class RunOptions:
         """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
         given = {option.lstrip("-").replace("-", "_"): raw(config, option) for option in OPTIONS}
         values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
-        for key in ("startup_timeout", "load_duration", "fuzz_budget"):
+        for key in ("startup_timeout", "health_timeout", "load_duration", "fuzz_budget"):
             if key in values:
                 values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
         if "load_processes" in values:

@@ -28,6 +28,7 @@ class TargetSettings:
     jwt_secret: str | None = None
     seed_cmd: str | None = None
     startup_timeout: float = 20.0
+    health_timeout: float = 5.0  # external: seconds for the health preflight (health.PREFLIGHT_BUDGET)
     redis_url: str | None = None  # managed: an existing Redis instead of starting one
     mongo_url: str | None = None  # managed: an existing MongoDB instead of starting one
 
@@ -53,6 +54,7 @@ class TargetSettings:
             jwt_secret=options.jwt_secret,
             seed_cmd=options.seed_cmd,
             startup_timeout=options.startup_timeout,
+            health_timeout=options.health_timeout,
             redis_url=options.redis_url,
             mongo_url=options.mongo_url,
         )

@@ -43,7 +43,7 @@ OPTIONS = {
                           "Seconds to wait for a started (or restarted) SUT to become healthy. Default: 20."),
     "--health-timeout": ("CONFORMANCE_HEALTH_TIMEOUT",
                          "External mode: seconds the target (and --peer-url) has to answer its health operation "
-                         "before the run starts; a slower answer stops the run as too slow. Default: 5."),
+                         "before the run starts; a slower answer stops the run as too slow. Default: 2.5."),
     "--requirements": ("CONFORMANCE_REQUIREMENTS",
                        "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
@@ -140,7 +140,7 @@ class RunOptions:
     jwt_secret: str | None = None
     seed_cmd: str | None = None
     startup_timeout: float = 20.0
-    health_timeout: float = 5.0
+    health_timeout: float = 2.5
     requirements: str | None = None
     conformance_report: str | None = None
     load: tuple[str, ...] = ()

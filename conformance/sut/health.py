@@ -27,7 +27,9 @@ from conformance.sut.errors import TargetError
 if TYPE_CHECKING:
     from conformance.profile import Profile
 
-PREFLIGHT_BUDGET = 5.0  # seconds for connect + answer, in total (--health-timeout)
+PREFLIGHT_BUDGET = 5.0  # seconds for connect + answer, in total
+#: Seconds the health answer may take in the preflight (--health-timeout): the bound each phase had before the option.
+HEALTH_TIMEOUT = 2.5
 #: The reasons :func:`problem` gives for a target that accepted the connection but did not answer in time.
 NO_ANSWER = "no answer in time"
 SLOW_ANSWER = "answer still arriving"
@@ -78,6 +80,8 @@ def _answer_by(client: httpx.Client, method: str, url: str, deadline: float) -> 
             chunks.append(chunk)
             if time.monotonic() > deadline:
                 raise _StillArriving
+        if time.monotonic() > deadline:  # the connection took the time, or an empty body came late
+            raise httpx.ReadTimeout("the answer came after the deadline")
         return response.status_code, response.headers, b"".join(chunks)
 
 
@@ -97,7 +101,7 @@ def answer_problem(status: int, content_type: str, body: bytes) -> str | None:
     return None
 
 
-def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDGET, what: str = "--base-url") -> None:
+def preflight(base_url: str, profile: Profile, *, budget: float = HEALTH_TIMEOUT, what: str = "--base-url") -> None:
     """Raise :class:`TargetError` unless the health operation answers 200 JSON within ``budget`` s."""
     url = health_url(base_url, profile)
     started = time.monotonic()

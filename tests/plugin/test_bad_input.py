@@ -162,7 +162,7 @@ def test_the_health_timeout_option_reaches_the_target(run, fake_target):
     run(SUITE, "--health-timeout", "12.5")
     assert fake_target.settings.health_timeout == 12.5
     run(SUITE)
-    assert fake_target.settings.health_timeout == 5.0, "the default, as before the option"
+    assert fake_target.settings.health_timeout == 2.5, "the bound before the option"
     result, _ = run(SUITE, "--health-timeout", "soon")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--health-timeout 'soon': expected seconds*"])

@@ -6,7 +6,7 @@ so ``pytest tests`` never starts a SUT; bad input stops the run with one line
 (exit code 4). Bad input that needs no SUT is caught before pytest prints
 anything: unwritable report paths, and, when the suites are to run, an
 external target that is unreachable or too slow (its preflight is the first
-thing the run does). Outcomes besides pass/fail are carried in the test reports
+thing the run does), a managed one's command or services. Outcomes besides pass/fail are carried in the test reports
 (:func:`conformance.outcomes.outcome_of` decides them): ``NotRun``,
 ``Inconclusive`` and ``NotApplicable`` (blocked by another requirement, or
 not applicable) become skips with a prefixed reason, a ``Violation`` of a
@@ -90,9 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
             report.worker_usage = controller.usage
             config.add_cleanup(controller.close)
     config.add_cleanup(lambda: _close(config))
-    if workerinput is None and run_options.base_url and _will_run_suites(config):
-        try:  # an external target: its preflight is cheap and has no side effect, so the run starts with it
-            session.open()
+    if workerinput is None and _will_run_suites(config):
+        try:  # an external target's preflight, a managed one's command: the first thing the run says
+            session.check_early()
         except SessionError as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None
 

@@ -81,9 +81,7 @@ class ManagedTarget(Target):
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""
-        services = list(settings.services or ["redis"])
-        check_services(services, given_stores(settings))
-        _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)
+        services = check_settings(settings)
         target = cls(settings, profile)
         try:
             target._start(services)
@@ -301,6 +299,14 @@ class ManagedTarget(Target):
         for service in reversed(list(self.services.values())):
             _quietly(service.close)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def check_settings(settings: TargetSettings) -> list[str]:
+    """The services to start; :class:`TargetError` on a placeholder typo or a service this machine cannot give."""
+    services = list(settings.services or ["redis"])
+    _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)  # first: it asks no Docker engine
+    check_services(services, given_stores(settings))
+    return services
 
 
 def given_stores(settings: TargetSettings) -> dict[str, str]:

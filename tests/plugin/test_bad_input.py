@@ -195,3 +195,10 @@ def test_the_slow_target_line_is_the_first_line_printed_within_5_seconds(slow_se
     assert first.startswith(f"ERROR: conformance: --base-url: {base_url}/health is too slow"), first
     assert code == pytest.ExitCode.USAGE_ERROR
     assert seconds < FIRST_LINE_BOUND + SLACK, f"after {seconds:.1f} s"
+
+
+def test_a_managed_command_with_a_typo_is_the_first_line_printed_within_5_seconds(tmp_path):
+    first, seconds, code = _first_line([*COMMAND, "--sut-cmd", "{python} -m reference serve --port {prot}"])
+    assert first.startswith("ERROR: conformance: --sut-cmd: unknown placeholder {prot}"), first
+    assert code == pytest.ExitCode.USAGE_ERROR
+    assert seconds < FIRST_LINE_BOUND + SLACK, f"after {seconds:.1f} s"

@@ -231,8 +231,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.conformance["recorded"] = dict(stashed["recorded"])
             report.conformance["observations"] = _observations(item)
         _apply_outcome(item, call, report)
+    _interrupted_outcome(item, call, report)
     redact_report(report)  # last: what any reporter sees holds no secret
     return report
+
+
+def _interrupted_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """A test that failed because SIGINT/SIGTERM cut it short did not finish: ``not run``, unless the SUT failed.
+
+    The signal can land anywhere, and some code turns it into another error (in
+    ``ast.parse`` it becomes a ``SystemError``): that is the interrupt's doing,
+    not a verdict on the SUT. A Violation found before the signal still stands.
+    """
+    from conformance.outcomes import NOT_RUN_PREFIX
+    from conformance.verdicts.judge import data_of
+
+    stopped_by = interrupt.received()
+    if stopped_by is None or call.excinfo is None or not report.failed or data_of(report).get("violated"):
+        return
+    path, lineno, _ = item.reportinfo()
+    report.outcome = "skipped"
+    report.longrepr = (str(path), (lineno or 0) + 1, f"{NOT_RUN_PREFIX}interrupted by {interrupt.name(stopped_by)}")
+    if isinstance(getattr(report, "conformance", None), dict):
+        report.conformance["interrupted"] = True  # the report counts it among the unfinished tests
 
 
 def _observations(item: pytest.Item) -> list[str]:

@@ -67,6 +67,8 @@ class RequirementReport:
         #: requirement -> node ids of its collected tests (set by the plugin): an interrupted run still gets its
         #: table, and a requirement whose tests did not all finish is not judged from the ones that did.
         self.collected: dict[str, set[str]] = {}
+        #: Tests a signal cut short (their failure was the interrupt's doing): unfinished, like those never started.
+        self.cut_short: set[str] = set()
         self.observations: list[str] = []
         self.notes: dict[str, list[str]] = {}
         self.recorded: dict[str, dict[str, Any]] = {}
@@ -98,6 +100,8 @@ class RequirementReport:
             self.reruns[report.nodeid] = data["rerun"]
         if not data.get("requirements"):
             return
+        if data.get("interrupted"):
+            self.cut_short.add(report.nodeid)
         self.saw_requirement_tests = True
         for rid, verdict, reason, message in classify(report):
             if rid in self.results:
@@ -113,7 +117,8 @@ class RequirementReport:
         """After SIGINT/SIGTERM: a requirement with unfinished tests is ``not run``, unless it already failed."""
         adjusted = dict(verdicts)
         for rid, nodeids in self.collected.items():
-            unfinished = nodeids - set(self.results[rid].tests) if rid in self.results else set()
+            finished = set(self.results[rid].tests) - self.cut_short if rid in self.results else set()
+            unfinished = nodeids - finished
             if unfinished and rid in self.selected and verdicts[rid][0] not in ("fail", "inconclusive", "blocked"):
                 adjusted[rid] = ("not run", f"interrupted by {interrupt.name(interrupt.received())} before "
                                             f"{len(unfinished)} of its {len(nodeids)} tests finished")  # fmt: skip

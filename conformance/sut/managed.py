@@ -72,6 +72,8 @@ class ManagedTarget(Target):
         self._lock = threading.RLock()
         self._privileged: dict[tuple[str | None, str | None], PrivilegedAccount] = {}
         self._conf_runs = 0
+        #: Every SUT process made, so that close() stops one an interrupt caught before it was assigned.
+        self._made: list[ManagedProcess] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -164,7 +166,9 @@ class ManagedTarget(Target):
 
     def _process(self, port: int, data_dir: Path, log_path: Path, *, name: str, env=None) -> ManagedProcess:
         command = render_command(self.sut_cmd, self.placeholders(port, data_dir))
-        return ManagedProcess(command, env=env or self.sut_env(), log_path=log_path, name=name, port=port)
+        process = ManagedProcess(command, env=env or self.sut_env(), log_path=log_path, name=name, port=port)
+        self._made.append(process)
+        return process
 
     def _start_and_wait(self, process: ManagedProcess) -> None:
         process.start()
@@ -292,7 +296,7 @@ class ManagedTarget(Target):
         if self._closed:
             return
         self._closed = True
-        for process in (self._peer, self._main):
+        for process in (self._peer, self._main, *self._made):  # stop() is idempotent
             if process is not None:
                 _quietly(process.stop)
         _quietly(self.sink.stop)

@@ -90,3 +90,30 @@ def test_a_ctrl_c_swallowed_by_the_code_under_way_still_stops_the_run(signalled)
     result.assert_outcomes(passed=2)  # the test that swallowed it ended; the next one did not start
     assert report["interrupted"] == "SIGINT"
     assert report["requirements"]["RID-1"]["verdict"] == "not run", "one of its tests never ran"
+
+
+def _converting(into: str) -> str:
+    return SUITE.replace("""    os.kill(os.getpid(), signal.{signal})
+    time.sleep(30)""", f"""    try:
+        os.kill(os.getpid(), signal.{{signal}})
+        time.sleep(30)
+    except KeyboardInterrupt:
+        {into}""")
+
+
+def test_an_error_the_interrupt_caused_is_no_verdict(signalled):
+    """A Ctrl-C inside ast.parse comes out as a SystemError, and once made API-1 fail."""
+    result, report, _ = signalled("SIGINT", _converting(
+        'raise SystemError("AST constructor recursion depth mismatch (before=162, after=181)")'))
+    assert result.ret == 130, result.stdout.str()
+    rid1 = report["requirements"]["RID-1"]
+    assert (rid1["verdict"], rid1["reason"]) == ("not run", "interrupted by SIGINT before 2 of its 2 tests finished")
+    assert report["summary"]["fail"] == 0
+
+
+def test_a_violation_found_before_the_interrupt_still_fails(signalled):
+    result, report, _ = signalled("SIGINT", _converting(
+        'from conformance.outcomes import Violation\n'
+        '        raise Violation("RID-1", expected="an X-Request-ID", actual="none")'))
+    assert result.ret == 130, result.stdout.str()
+    assert report["requirements"]["RID-1"]["verdict"] == "fail"

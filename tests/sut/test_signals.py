@@ -142,6 +142,20 @@ def test_sigterm_of_a_managed_run_leaves_no_process_and_no_folder(harness):
     assert list(run.tmp.iterdir()) == [], "the run's temp folders are removed"
 
 
+@pytest.mark.parametrize("moment", ["redis-server starting", "SUT starting", "peer starting"])
+def test_sigterm_while_the_target_starts_leaves_no_process_and_no_folder(harness, moment):
+    """The processes a half-started target made are stopped too (not only those it had handed back)."""
+    run = harness("--requirements", "REV-4")
+    started = {"redis-server starting": lambda: run.redis(), "SUT starting": lambda: run.servers(),
+               "peer starting": lambda: len(run.servers()) >= 2}[moment]  # fmt: skip
+    run.wait_for(started, moment)
+    seconds = run.stop(signal.SIGTERM)
+    assert run.popen.returncode == 143, run.output()[-3000:]
+    assert seconds < STOP_BOUND + SLACK, f"stopped after {seconds:.1f} s"
+    assert run.left_behind(settle=1.0) == {}
+    assert list(run.tmp.iterdir()) == [], "the run's temp folders are removed"
+
+
 def test_sigkill_of_the_harness_leaves_no_process_and_the_next_run_removes_its_folder(harness):
     run = harness("--requirements", "REV-4,AUTH-*")
     _with_peer_and_redis(run)

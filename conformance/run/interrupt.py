@@ -12,8 +12,12 @@ a tool error instead of stopping the run. So, for the run's lifetime:
 - the signal is also *remembered*, so that code that swallowed the exception
   (a tool that caught it) stops at the next :func:`check` (the fuzz budget's
   check, the fuzz runner, the plugin after each test);
-- while the run tears down (:func:`shielded`), further signals are remembered
-  but raise nothing, so that a second Ctrl-C cannot leave a half-stopped SUT;
+- a second signal within :data:`REPEAT_GRACE` seconds of the first raises
+  nothing (a CI runner sends SIGINT, then SIGTERM; an impatient user presses
+  Ctrl-C twice), and neither does any signal while the run stops its target
+  (:func:`shielded`): an exception there would skip the rest of pytest's
+  teardown and leave a half-stopped SUT. A run still going after the grace
+  can be interrupted again;
 - the run exits with ``128 + signal number``, as a shell reports a process
   killed by it: 130 for SIGINT, 143 for SIGTERM (:func:`exit_code`).
 """
@@ -23,13 +27,18 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 #: The signals that stop a run.
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+#: Seconds after the first signal during which another one raises nothing (the teardown takes 1-3 s).
+REPEAT_GRACE = 10.0
+
 _received: int | None = None
+_received_at = 0.0
 _shield_depth = 0
 
 
@@ -65,9 +74,11 @@ def exit_code() -> int | None:
 
 
 def _handle(signum: int, frame: Any) -> None:
-    global _received
+    global _received, _received_at
     if _received is None:
-        _received = signum
+        _received, _received_at = signum, time.monotonic()
+    elif time.monotonic() - _received_at < REPEAT_GRACE:
+        return  # already stopping
     if not _shield_depth:
         raise Interrupted(signum)
 

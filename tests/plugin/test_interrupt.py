@@ -117,3 +117,28 @@ def test_a_violation_found_before_the_interrupt_still_fails(signalled):
         '        raise Violation("RID-1", expected="an X-Request-ID", actual="none")'))
     assert result.ret == 130, result.stdout.str()
     assert report["requirements"]["RID-1"]["verdict"] == "fail"
+
+
+def test_a_second_signal_while_the_run_stops_raises_nothing():
+    """A CI runner sends SIGINT then SIGTERM; a user presses Ctrl-C twice: the teardown must not be cut short."""
+    import os
+    import signal
+    import time
+
+    from conformance.run import interrupt
+
+    restore = interrupt.install()
+    try:
+        with pytest.raises(interrupt.Interrupted, match="SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the handler has run by now (signals are handled between bytecodes)
+        assert interrupt.received() == signal.SIGINT and interrupt.exit_code() == 130
+        with interrupt.shielded():
+            interrupt.check()  # no raise while the target is being stopped
+        with pytest.raises(interrupt.Interrupted):
+            interrupt.check()
+    finally:
+        restore()
+        interrupt.reset()

@@ -4,9 +4,11 @@ The target (the SUT, managed or external) is opened once, eagerly, after
 collection, and only when a collected test carries a ``requirement`` marker,
 so ``pytest tests`` never starts a SUT; bad input stops the run with one line
 (exit code 4). Bad input that needs no SUT is caught before pytest prints
-anything: unwritable report paths, and, when the suites are to run, an
+anything: unwritable report paths and, when the suites are to run, an
 external target that is unreachable or too slow (its preflight is the first
-thing the run does), a managed one's command or services. Outcomes besides pass/fail are carried in the test reports
+thing the run does) or a managed one's command or services. SIGINT and
+SIGTERM stop the run cleanly at any point (:mod:`conformance.run.interrupt`).
+Outcomes besides pass/fail are carried in the test reports
 (:func:`conformance.outcomes.outcome_of` decides them): ``NotRun``,
 ``Inconclusive`` and ``NotApplicable`` (blocked by another requirement, or
 not applicable) become skips with a prefixed reason, a ``Violation`` of a

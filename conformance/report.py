@@ -266,7 +266,8 @@ class RequirementReport:
         if not self._has_table():
             return
         stopped_by = interrupt.received()
-        terminalreporter.section("requirements" + (f" (interrupted by {interrupt.name(stopped_by)})" if stopped_by else ""))
+        marker = f" (interrupted by {interrupt.name(stopped_by)})" if stopped_by is not None else ""
+        terminalreporter.section("requirements" + marker)
         if stopped_by is not None:
             terminalreporter.write_line(f"interrupted: the run was stopped by {interrupt.name(interrupt.received())}; "
                                         "tests that did not finish are not run", red=True, bold=True)  # fmt: skip

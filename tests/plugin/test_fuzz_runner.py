@@ -284,8 +284,9 @@ def signals_handled():
 
 
 def test_a_ctrl_c_the_tools_turned_into_another_error_still_stops_fuzzing(signals_handled):
-    """As seen in a real run: the KeyboardInterrupt landed in schemathesis' generation, which then failed with a
-    KeyError; hypothesis caught that, the replay passed, and a FlakyFailure made API-1 a tool error, the run going on."""
+    """As seen in a real run: the KeyboardInterrupt landed in schemathesis' generation, which then failed with
+    a KeyError; hypothesis caught that, the replay passed, and a FlakyFailure made API-1 a tool error: the run
+    went on."""
     import os
     import signal
 

@@ -54,7 +54,7 @@ def test_the_grandchildren_of_a_sigkilled_harness_die_with_it(tmp_path):
     try:
         assert harness.stdout.readline().strip() == "started"
         deadline = time.monotonic() + 10
-        while not all((tmp_path / name).exists() and (tmp_path / name).read_text().strip() for name in ("main", "thread")):
+        while not all((tmp_path / n).exists() and (tmp_path / n).read_text().strip() for n in ("main", "thread")):
             assert time.monotonic() < deadline, "the commands did not start"
             time.sleep(0.05)
         workers = [int((tmp_path / name).read_text()) for name in ("main", "thread")]

@@ -38,9 +38,9 @@ class Run:
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
         self.tmp = tmp_path / "tmp"
-        self.tmp.mkdir()
+        self.tmp.mkdir(exist_ok=True)  # a second run may share it (the next run after a SIGKILL)
         self.tag = f"hlc-signals-{uuid.uuid4().hex}"
-        self.log = tmp_path / "output.txt"
+        self.log = tmp_path / f"output-{self.tag}.txt"
         env = dict(os.environ, TMPDIR=str(self.tmp), HLC_SIGNALS_TAG=self.tag, PYTHONUNBUFFERED="1")
         with open(self.log, "wb") as out:
             self.popen = subprocess.Popen([sys.executable, "-m", "conformance", "-p", "no:cacheprovider", *args],
@@ -163,14 +163,16 @@ def test_sigkill_of_the_harness_leaves_no_process_and_the_next_run_removes_its_f
     assert run.popen.returncode == -signal.SIGKILL
     assert run.left_behind(settle=KILL_SETTLE) == {}, "the SUT, its peer and redis-server die with the harness"
 
-    from conformance.sut import rundirs
-
     left = list(run.tmp.glob("hlc-run-*"))
     assert [folder.name.split("-")[2] for folder in left] == [str(run.popen.pid)], "named after the dead owner"
-    alive = run.tmp / f"hlc-run-{os.getpid()}-live"
+    alive = run.tmp / f"hlc-run-{os.getpid()}-live"  # a live process's run
     alive.mkdir()
-    assert rundirs.sweep("hlc-run-", run.tmp) == left
-    assert list(run.tmp.iterdir()) == [alive], "a live run's folder is never removed"
+
+    following = harness("--requirements", "ENV-1")
+    following.wait_for(following.servers, "the next run's SUT running")
+    assert not any(folder.exists() for folder in left), "the next run removed the dead run's folder"
+    assert alive.exists(), "a live run's folder is never removed"
+    following.stop(signal.SIGTERM)
 
 
 def test_ctrl_c_during_fuzzing_stops_the_run_with_130_and_the_table_marked_interrupted(harness):

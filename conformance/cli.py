@@ -9,13 +9,15 @@
 
 Only a first argument naming a subcommand is taken by this module; anything
 else is a run, so every pytest option keeps its meaning
-(``heallog-conformance --help`` is pytest's help, with the harness's options).
+(``heallog-conformance --help`` is pytest's help, with the harness's options),
+except ``--version`` (``-V``), which names the harness first, then pytest.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from importlib import metadata
 from collections.abc import Sequence
 
 from conformance import requirements, standard
@@ -29,9 +31,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         return _subcommand(args)
+    if "--version" in args or "-V" in args:
+        sys.stdout.write(version_text())
+        return 0
     from conformance.run import launch  # imports pytest: only for runs
 
     return launch.run(args)
+
+
+def version_text() -> str:
+    """``heallog-conformance X.Y.Z`` and the pytest it runs on (pytest's own --version names only pytest)."""
+    return f"heallog-conformance {_version('heallog-conformance')}\npytest {_version('pytest')}\n"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:  # a checkout on sys.path without an install
+        return "(not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,7 +10,11 @@ verdict, reason, blockers, each Violation's fields); for pytest's own eyes
 requirement, or not applicable) become skips and a ``Violation`` of a SHOULD an
 xfail (a failure under ``--strict``), whose reasons are for people only;
 :mod:`conformance.report` turns the reports' data into verdicts per requirement
-and the exit code.
+and the exit code. Bad input that needs no SUT is caught before pytest
+prints anything: unwritable report paths and, when the suites are to run, an
+external target that is unreachable or too slow (its preflight is the first
+thing the run does) or a managed one's command or services. SIGINT and
+SIGTERM stop the run cleanly at any point (:mod:`conformance.run.interrupt`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import pytest
 
 from conformance.verdicts import baseline
-from conformance.run import options, parallel
+from conformance.run import interrupt, options, parallel, report_paths
 from conformance import requirements
 from conformance.wire import usage, waiting
 from conformance.outcomes import Outcome, Verdict, leaves_of, outcome_of
@@ -65,6 +69,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     usage.reset()
     waiting.reset()
+    if getattr(config, "workerinput", None) is None:  # the controller stops the workers, they stop nothing
+        config.add_cleanup(interrupt.install())
     run_options = options.RunOptions.read(config)
     try:
         selected = requirements.select(run_options.requirements)
@@ -86,6 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
             session.shared = workerinput["conformance_shared"]
             config.pluginmanager.register(parallel.Worker(config, session.shared), "conformance-worker")
     else:
+        unwritable = report_paths.first_problem(run_options, config.option.xmlpath)
+        if unwritable is not None:
+            raise pytest.UsageError(f"conformance: {unwritable}")
         try:
             report = RequirementReport(config, run_options, selected=selected)
         except baseline.BaselineError as exc:
@@ -97,7 +106,44 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(controller, "conformance-controller")
             report.worker_usage = controller.usage
             config.add_cleanup(controller.close)
-    config.add_cleanup(lambda: _session(config).close())
+    config.add_cleanup(lambda: _close(config))
+    if workerinput is None and _will_run_suites(config):
+        try:  # an external target's preflight, a managed one's command: the first thing the run says
+            session.check_early()
+        except SessionError as exc:
+            raise pytest.UsageError(f"conformance: {exc}") from None
+
+
+#: pytest options after which the run sends nothing (help, listings, collection only).
+NO_RUN_OPTIONS = ("help", "version", "collectonly", "showfixtures", "show_fixtures_per_test", "markers")
+
+
+def _will_run_suites(config: pytest.Config) -> bool:
+    """Whether this run will run the harness's suites (before collection: their paths are among the arguments)."""
+    if any(getattr(config.option, name, False) for name in NO_RUN_OPTIONS):
+        return False
+    from conformance.run.launch import PACKAGE_DIR, ROOT_DIR
+
+    suites = (PACKAGE_DIR.resolve(), (ROOT_DIR / "scenarios").resolve())
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::", 1)[0]).resolve()
+        if any(path == suite or suite in path.parents or path in suite.parents for suite in suites):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """A signal's traceback is one line: pytest renders the whole traceback (source included) before teardown,
+    which takes seconds inside hypothesis and schemathesis, while the SUT waits to be stopped."""
+    if isinstance(excinfo.value, interrupt.Interrupted) and len(excinfo.traceback) > 1:
+        excinfo.traceback = excinfo.traceback[-1:]
+
+
+def _close(config: pytest.Config) -> None:
+    """Stop what the run started; a second Ctrl-C or SIGTERM meanwhile cannot cut it short."""
+    with interrupt.shielded():
+        _session(config).close()
 
 
 def _session(config: pytest.Config) -> RunSession:
@@ -194,6 +240,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if config.option.collectonly:
         return
     if any(requirement_ids(item) for item in session.items):
+        if report_key in config.stash:
+            collected = config.stash[report_key].collected
+            for item in session.items:
+                for rid in requirement_ids(item):
+                    collected.setdefault(rid, set()).add(item.nodeid)
         run = _session(config)
         try:
             target = run.open()
@@ -238,6 +289,15 @@ def _say_which_provider_serves_each_store(config: pytest.Config, stores: dict[st
 
 
 # -- outcomes --------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Generator[None, Any, Any]:
+    """Stop after a test during which the run was interrupted, even if a tool swallowed the KeyboardInterrupt."""
+    interrupt.check()
+    result = yield
+    interrupt.check()
+    return result
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     session = _session(item.config)
@@ -259,6 +319,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.conformance["recorded"] = dict(stashed["recorded"])
             report.conformance["observations"] = _observations(item)
         _apply_outcome(item, call, report)
+    _interrupted_outcome(item, call, report)
     redact_report(report)  # last: what any reporter sees holds no secret
     if report.failed:
         item.stash.setdefault(shown_key, {})[report.when] = report.longrepr
@@ -274,6 +335,30 @@ def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[Any], rep
     if report.when in shown and report.longrepr is not shown[report.when]:
         report.longrepr = shown[report.when]
         redact_report(report)
+
+
+def _interrupted_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """A test that failed because SIGINT/SIGTERM cut it short did not finish: ``not run``, unless the SUT failed.
+
+    The signal can land anywhere, and some code turns it into another error (in
+    ``ast.parse`` it becomes a ``SystemError``): that is the interrupt's doing,
+    not a verdict on the SUT. A Violation found before the signal still stands.
+    """
+    from conformance.verdicts.judge import data_of
+
+    stopped_by = interrupt.received()
+    if stopped_by is None or call.excinfo is None or not report.failed:
+        return
+    outcome = data_of(report).get("outcome") or {}
+    if outcome.get("violations") and not outcome.get("error"):
+        return  # the SUT failed before the signal: that stands
+    interrupted = Outcome(Verdict.NOT_RUN, f"interrupted by {interrupt.name(stopped_by)}")
+    path, lineno, _ = item.reportinfo()
+    report.outcome = "skipped"
+    report.longrepr = (str(path), (lineno or 0) + 1, interrupted.skip_reason)
+    if isinstance(getattr(report, "conformance", None), dict):
+        report.conformance["outcome"] = interrupted.to_data()
+        report.conformance["interrupted"] = True  # the report counts it among the unfinished tests
 
 
 def _observations(item: pytest.Item) -> list[str]:
@@ -411,7 +496,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     progress.uninstall()
     _session(session.config).save_costs()
-    _session(session.config).close()
+    _close(session.config)
+    if interrupt.exit_code() is not None:  # 130 (SIGINT) or 143 (SIGTERM), as a shell reports them
+        session.exitstatus = interrupt.exit_code()
     dump = os.environ.get(SECRETS_DUMP_ENV)
     if dump:
         from conformance import redaction

@@ -23,6 +23,7 @@ from conformance import requirements
 from conformance.verdicts import coverage
 from conformance.exchange import Attempt, attempt_from_data
 from conformance.outcomes import Verdict
+from conformance.run import interrupt
 from conformance.redaction import redact
 from conformance.verdicts.judge import FAILED, JUDGED, RequirementResult, classify, data_of, requirement_verdicts
 from conformance.wire.target_watch import Gone
@@ -41,13 +42,15 @@ EXIT_CODES = {
     1: "a MUST failed or was inconclusive, a baseline entry expired, a new failure outside the baseline; with "
        "--conformance-strict also a SHOULD failure or a fixed baseline entry; with --conformance-require-all also "
        "a MUST that was not run, blocked or inconclusive",
-    2: "interrupted (Ctrl-C)",
+    2: "interrupted (a KeyboardInterrupt raised by a test)",
     3: "internal error of pytest or a plugin",
     4: "bad input: unreachable or wrong target, invalid profile, option or baseline",
     5: "no test collected",
     TARGET_GONE: "the target stopped answering mid-run (its health check failed too): the run stopped, the "
                  "requirements it had not judged are not run",
     NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
+    130: "interrupted by SIGINT (Ctrl-C): the target was stopped, the table and reports mark the run interrupted",
+    143: "interrupted by SIGTERM (a cancelled CI job): as for SIGINT",
 }  # fmt: skip
 COLOURS: dict[Verdict, dict[str, bool]] = {
     Verdict.PASS: {"green": True}, Verdict.FAIL: {"red": True, "bold": True}, Verdict.WARN: {"yellow": True},
@@ -73,6 +76,11 @@ class RequirementReport:
         self.started = _now()
         self.finished: str | None = None
         self.saw_requirement_tests = False
+        #: requirement -> node ids of its collected tests (set by the plugin): an interrupted run still gets its
+        #: table, and a requirement whose tests did not all finish is not judged from the ones that did.
+        self.collected: dict[str, set[str]] = {}
+        #: Tests a signal cut short (their failure was the interrupt's doing): unfinished, like those never started.
+        self.cut_short: set[str] = set()
         self.observations: list[str] = []
         self.notes: dict[str, list[str]] = {}
         self.recorded: dict[str, dict[str, Any]] = {}
@@ -108,6 +116,8 @@ class RequirementReport:
             self.clauses_of[report.nodeid] = list(data["clauses"])
         if not data.get("requirements"):
             return
+        if data.get("interrupted"):
+            self.cut_short.add(report.nodeid)
         self.saw_requirement_tests = True
         record = classify(report)
         if record is None:
@@ -126,7 +136,19 @@ class RequirementReport:
             for rid in self.pending & set(self.selected):
                 if verdicts[rid][0] not in FAILED:
                     verdicts[rid] = (Verdict.NOT_RUN, self.stopped)
-        return verdicts
+        return self._interrupted(verdicts) if interrupt.received() is not None else verdicts
+
+    def _interrupted(self, verdicts: Verdicts) -> Verdicts:
+        """After SIGINT/SIGTERM: a requirement with unfinished tests is ``not run``, unless it already failed."""
+        adjusted = dict(verdicts)
+        for rid, nodeids in self.collected.items():
+            finished = set(self.results[rid].tests) - self.cut_short if rid in self.results else set()
+            unfinished = nodeids - finished
+            if unfinished and rid in self.selected and verdicts[rid][0] not in (
+                    Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.BLOCKED):  # fmt: skip
+                adjusted[rid] = (Verdict.NOT_RUN, f"interrupted by {interrupt.name(interrupt.received())} before "
+                                                  f"{len(unfinished)} of its {len(nodeids)} tests finished")  # fmt: skip
+        return adjusted
 
     def _with_baseline(self, verdicts: Verdicts) -> Verdicts:
         failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in FAILED}
@@ -176,7 +198,7 @@ class RequirementReport:
 
         self.finished = _now()
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
-        if not self.saw_requirement_tests:
+        if not self._has_table():
             return
         from conformance.plugin import gone_key
 
@@ -186,6 +208,8 @@ class RequirementReport:
         verdicts = self.verdicts()
         if gone is not None:
             session.exitstatus = TARGET_GONE
+        elif interrupt.exit_code() is not None:
+            session.exitstatus = interrupt.exit_code()
         elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             # The gate decides, unless a test without a requirement failed (that is pytest's own failure).
             if not self._unmarked_tests_failed(session):
@@ -202,6 +226,9 @@ class RequirementReport:
         self.pending = {rid for item in session.items if item.nodeid not in ran
                         for rid in item.stash.get(item_key, {}).get("requirements", ())}  # fmt: skip
         self.stopped = f"{UNREACHABLE}{gone.describe()}"
+
+    def _has_table(self) -> bool:
+        return self.saw_requirement_tests or (bool(self.collected) and interrupt.received() is not None)
 
     def _unmarked_tests_failed(self, session: pytest.Session) -> bool:
         failed = {nodeid for r in self.results.values() for nodeid, v in r.tests.items() if v is Verdict.FAIL}
@@ -252,6 +279,7 @@ class RequirementReport:
             "started": self.started,
             "finished": self.finished,
             "exit_status": exit_status,
+            "interrupted": interrupt.name(interrupt.received()) if interrupt.received() is not None else None,
             "summary": summary,
             "usage": self.usage,
             "observations": self.observations,
@@ -281,9 +309,14 @@ class RequirementReport:
         return document
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.saw_requirement_tests:
+        if not self._has_table():
             return
-        terminalreporter.section("requirements")
+        stopped_by = interrupt.received()
+        marker = f" (interrupted by {interrupt.name(stopped_by)})" if stopped_by is not None else ""
+        terminalreporter.section("requirements" + marker)
+        if stopped_by is not None:
+            terminalreporter.write_line(f"interrupted: the run was stopped by {interrupt.name(interrupt.received())}; "
+                                        "tests that did not finish are not run", red=True, bold=True)  # fmt: skip
         verdicts = self.verdicts()
         for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)

@@ -15,6 +15,10 @@ through at once, without replaying the example or wrapping it in a
 ``FlakyFailure``; schemathesis' own engine stops its runs the same way (its
 ``BudgetExpired``). The suites catch it around each operation, so it never
 reaches pytest.
+
+A real Ctrl-C or SIGTERM (:mod:`conformance.run.interrupt`) is never taken for
+the budget: :meth:`FuzzBudget.check` raises it again before every request,
+wherever the tools put the first one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from conformance.run import interrupt
 
 #: Seconds past a deadline before the hard stop interrupts whatever is running.
 GRACE = 2.0
@@ -64,7 +70,11 @@ class FuzzBudget:
         return self.clock() >= (self.deadline if deadline is None else deadline)
 
     def check(self, deadline: float | None = None) -> None:
-        """Raise :class:`BudgetSpent` once ``deadline`` (default: the whole budget's) has passed."""
+        """Raise :class:`BudgetSpent` once ``deadline`` (default: the whole budget's) has passed.
+
+        An interrupted run (SIGINT, SIGTERM) raises :class:`~conformance.run.interrupt.Interrupted` first.
+        """
+        interrupt.check()
         if self.expired(deadline):
             raise BudgetSpent(f"fuzz budget of {self.seconds:g} s spent")
 
@@ -120,7 +130,7 @@ def hard_stop(at: float, *, clock: Callable[[], float] = time.monotonic, grace: 
             if not watch.delivered:
                 watch.delivered = True
                 raise BudgetSpent(f"fuzz budget spent (hard stop {grace:g} s after the deadline)")
-            return  # a late copy of our own signal
+            # The watchdog sends one signal only: a later one is a real Ctrl-C.
         if callable(previous):
             previous(signum, frame)
         else:

@@ -41,6 +41,7 @@ from schemathesis.pytest._test_builder import build_operation_test
 
 from conformance.fuzz.budget import BudgetSpent, FuzzBudget, hard_stop
 from conformance.outcomes import Inconclusive, Violation
+from conformance.run import interrupt
 
 #: Characters of a tool's message kept in the inconclusive reason.
 MESSAGE_LIMIT = 600
@@ -155,6 +156,7 @@ def fuzz(
         result.stopped_by_budget = True
         if current is not None:
             current.cases, current.stopped_by_budget = sent(current.label), True
+    interrupt.check()  # a Ctrl-C the tools caught (a FlakyFailure, a tool error) still stops the run
     done = {op.label for op in result.operations}
     result.operations += [OperationResult(label, reached=False) for label in labels if label not in done]
     result.stopped_by_budget = result.stopped_by_budget or any(op.stopped_by_budget for op in result.operations)
@@ -191,6 +193,7 @@ class _Body:
 
 def _settle(current: OperationResult, exc: BaseException, from_body: set[int]) -> None:
     """Record how an operation's test ended; re-raise what is neither the SUT's, the harness's nor the tools'."""
+    interrupt.check()  # SIGINT or SIGTERM, wherever hypothesis put the KeyboardInterrupt
     nodes = list(_tree(exc))
     violation = next((n for n in nodes if isinstance(n, Violation)), None)
     if violation is not None:
@@ -199,8 +202,8 @@ def _settle(current: OperationResult, exc: BaseException, from_body: set[int]) -
         raise exc if isinstance(exc, BudgetSpent) else BudgetSpent(str(exc)) from exc
     elif any(isinstance(n, SliceSpent) for n in nodes):
         current.stopped_by_budget = True
-    elif isinstance(exc, KeyboardInterrupt):
-        raise exc  # a real Ctrl-C
+    elif any(isinstance(n, KeyboardInterrupt) for n in nodes):
+        raise exc  # a real Ctrl-C, even inside a FlakyFailure
     elif any(id(n) in from_body for n in nodes):
         current.harness_error = next(n for n in nodes if id(n) in from_body)
     else:

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 import conformance
+from conformance.run import interrupt
 
 PACKAGE_DIR = Path(conformance.__file__).resolve().parent
 #: The root of the suites' node ids: site-packages when installed, the checkout when editable.
@@ -103,6 +104,7 @@ class SuitePaths:
 
 
 def run(user_args: Sequence[str]) -> int:
-    """Run the suites; returns pytest's exit code."""
+    """Run the suites; returns pytest's exit code (130 or 143 when SIGINT or SIGTERM stopped the run)."""
     os.environ.update(environment())
-    return int(pytest.main(pytest_args(user_args), plugins=[SuitePaths()]))
+    code = int(pytest.main(pytest_args(user_args), plugins=[SuitePaths()]))
+    return interrupt.exit_code() or code

@@ -45,6 +45,9 @@ OPTIONS = {
                    "in the environment variable CONFORMANCE_SEED_PASSWORD and on standard input)."),
     "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT",
                           "Seconds to wait for a started (or restarted) SUT to become healthy."),
+    "--health-timeout": ("CONFORMANCE_HEALTH_TIMEOUT",
+                         "External mode: seconds the target (and --peer-url) has to answer its health operation "
+                         "before the run starts; a slower answer stops the run as too slow."),
     "--requirements": ("CONFORMANCE_REQUIREMENTS",
                        "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
@@ -90,7 +93,8 @@ def addoptions(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "HealLog conformance (the target is --base-url, or managed when absent)")
     for option, (env, help_text) in OPTIONS.items():
         help_text += default_text(option)
-        group.addoption(option, default=os.environ.get(env), help=f"{help_text} [env {env}, ini {ini_name(option)}]")
+        group.addoption(option, default=os.environ.get(env),
+                        help=_literal(f"{help_text} [env {env}, ini {ini_name(option)}]"))  # fmt: skip
         parser.addini(ini_name(option), help=help_text)
     group.addoption(
         "--sut-env", action="append", default=[], metavar="K=V",
@@ -138,6 +142,12 @@ def default_text(option: str) -> str:
     return f" Default: {value:g}." if isinstance(value, float) else f" Default: {value}."
 
 
+def _literal(help_text: str) -> str:
+    """argparse formats an option's help with ``%`` (``%(default)s``): a literal ``%`` ("80%") must be doubled,
+    or ``--help`` crashes. (pytest shows ini help as it is.)"""
+    return help_text.replace("%", "%%")
+
+
 def ini_name(option: str) -> str:
     name = option_key(option)
     return name if name.startswith("conformance_") else f"conformance_{name}"
@@ -183,7 +193,7 @@ class RunOptions:
         """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
         given = {option_key(option): raw(config, option) for option in OPTIONS}
         values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
-        for key in ("startup_timeout", "load_duration", "fuzz_budget"):
+        for key in ("startup_timeout", "health_timeout", "load_duration", "fuzz_budget"):
             if key in values:
                 values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
         if "load_processes" in values:

@@ -16,17 +16,18 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from collections.abc import Generator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.wire.sources import worker_index
+from conformance.sut import rundirs
 from conformance.sut.shared import ExclusiveLock, TargetServer
 
 EXCLUSIVE_MARKER = "exclusive"
+WORK_DIR_PREFIX = "hlc-parallel-"
 
 
 def is_distributed(config: pytest.Config) -> bool:
@@ -42,7 +43,8 @@ class Controller:
         self.config = config
         if getattr(config.option, "dist", None) == "load":
             config.option.dist = "loadscope"  # modules stay together: their fixtures run once
-        self.workdir = Path(tempfile.mkdtemp(prefix="hlc-parallel-"))
+        rundirs.sweep(WORK_DIR_PREFIX)  # what SIGKILLed runs left behind
+        self.workdir = rundirs.new(WORK_DIR_PREFIX)
 
         def opened() -> Any:
             target = open_target()
@@ -68,6 +70,7 @@ class Controller:
 
     def close(self) -> None:
         self.server.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Worker:

@@ -55,6 +55,23 @@ class RunSession:
                 raise SessionError(str(exc)) from None
         return self.profile
 
+    def check_early(self) -> None:
+        """Before pytest prints anything: what can be checked of the target without starting anything.
+
+        An external target is opened (its preflight is one health request and the
+        surface probe, no side effect); a managed one has its command and services
+        checked. :class:`SessionError` on bad input.
+        """
+        if self.options.sut.base_url:
+            self.open()
+            return
+        from conformance.sut.managed import check_settings
+
+        try:
+            check_settings(self.options.sut)
+        except targets.TargetError as exc:
+            raise SessionError(str(exc)) from None
+
     def open(self) -> Target:
         """Open the target once (later calls return it); :class:`SessionError` on bad input."""
         if self.target is not None:

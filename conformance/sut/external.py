@@ -78,11 +78,11 @@ class ExternalTarget(Target):
 
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ExternalTarget:
-        """Check the options, then the SUT's health (5 s), then the peer's."""
+        """Check the options, then the SUT's health (``--health-timeout``, 5 s), then the peer's."""
         target = cls(settings, profile)
-        health.preflight(target.base_url, profile, what="--base-url")
+        health.preflight(target.base_url, profile, budget=settings.health_timeout, what="--base-url")
         if settings.peer_url:
-            health.preflight(settings.peer_url.rstrip("/"), profile, what="--peer-url")
+            health.preflight(settings.peer_url.rstrip("/"), profile, budget=settings.health_timeout, what="--peer-url")
         return target
 
     def require(self, capability: str) -> None:

@@ -2,7 +2,10 @@
 
 The managed target polls it for readiness; the external target sends it once
 before the run (preflight) so that a wrong ``--base-url`` stops the run with
-one clear line instead of hundreds of red tests.
+one clear line instead of hundreds of red tests. That line tells an
+unreachable target (nothing listens, no route: "cannot reach") from a slow one
+(it accepted the connection but its answer did not arrive within
+``--health-timeout``: "is too slow").
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import httpx
 from conformance.openapi import route_shape
 from conformance.sut.errors import TargetError
 from conformance.wire import factory
+from conformance.wire.transport import DEADLINE_EXTENSION, BodyPastDeadline
 from conformance.wire.witness import KeptConnection
 
 __all__ = ["KeptConnection", "answer_problem", "health_client", "preflight", "problem", "surface_problem"]
@@ -25,6 +29,15 @@ if TYPE_CHECKING:
     from conformance.profile import Profile
 
 PREFLIGHT_BUDGET = 5.0  # seconds for connect + answer, in total
+#: Seconds the health answer may take in the preflight (--health-timeout): the bound each phase had before the option.
+HEALTH_TIMEOUT = 2.5
+#: The reasons :func:`problem` gives for a target that accepted the connection but did not answer in time.
+NO_ANSWER = "no answer in time"
+SLOW_ANSWER = "answer still arriving"
+
+
+class _StillArriving(Exception):
+    """The answer had begun, but was not complete by the deadline."""
 
 
 def health_url(base_url: str, profile: Profile) -> str:
@@ -40,19 +53,41 @@ def health_client(timeout: httpx.Timeout | float | None = None) -> httpx.Client:
     return factory.client(factory.Purpose.HEALTH, timeout=timeout)
 
 
-def problem(client: httpx.Client, method: str, url: str) -> str | None:
-    """``None`` when ``url`` answers 200 with a JSON body, else what is wrong, in words."""
+def problem(client: httpx.Client, method: str, url: str, *, deadline: float | None = None) -> str | None:
+    """``None`` when ``url`` answers 200 with a JSON body, else what is wrong, in words.
+
+    With ``deadline`` (a ``time.monotonic()`` value) the whole answer must have
+    arrived by then: a server that trickles its body never trips a read timeout.
+    """
     try:
-        response = client.request(method, url)
+        if deadline is None:
+            response = client.request(method, url)
+            status, headers, body = response.status_code, response.headers, response.content
+        else:
+            status, headers, body = _answer_by(client, method, url, deadline)
     except httpx.ConnectError as exc:
         return _connect_reason(exc)
     except httpx.ConnectTimeout:
         return "connection timed out"
+    except (_StillArriving, BodyPastDeadline):
+        return SLOW_ANSWER
     except httpx.TimeoutException:
-        return "no answer in time"
+        return NO_ANSWER
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"
-    return answer_problem(response.status_code, response.headers.get("content-type", ""), response.content)
+    return answer_problem(status, headers.get("content-type", ""), body)
+
+
+def _answer_by(client: httpx.Client, method: str, url: str, deadline: float) -> tuple[int, httpx.Headers, bytes]:
+    with client.stream(method, url, extensions={DEADLINE_EXTENSION: deadline}) as response:
+        chunks = []
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _StillArriving
+        if time.monotonic() > deadline:  # the connection took the time, or an empty body came late
+            raise httpx.ReadTimeout("the answer came after the deadline")
+        return response.status_code, response.headers, b"".join(chunks)
 
 
 def answer_problem(status: int, content_type: str, body: bytes) -> str | None:
@@ -71,23 +106,33 @@ def answer_problem(status: int, content_type: str, body: bytes) -> str | None:
     return None
 
 
-def preflight(base_url: str, profile: Profile, *, budget: float = PREFLIGHT_BUDGET, what: str = "--base-url") -> None:
+def preflight(base_url: str, profile: Profile, *, budget: float = HEALTH_TIMEOUT, what: str = "--base-url") -> None:
     """Raise :class:`TargetError` unless the health operation answers 200 JSON within ``budget`` s."""
     url = health_url(base_url, profile)
     started = time.monotonic()
-    timeout = httpx.Timeout(budget / 2)  # connect, then read: together within the budget
+    timeout = httpx.Timeout(budget)  # each phase within the budget; the deadline bounds them together
     with health_client(timeout) as client:
-        reason = problem(client, health_method(profile), url)
+        reason = problem(client, health_method(profile), url, deadline=started + budget)
     if reason is not None:
         waited = time.monotonic() - started
-        if reason == "no answer in time":
-            reason = f"connected, but no answer within {waited:.1f} s"
-        prefix = "cannot reach" if _is_unreachable(reason) else "health check failed for"
-        raise TargetError(f"{what}: {prefix} {url} ({reason})")
+        raise TargetError(f"{what}: {_preflight_message(url, reason, waited, budget)}")
     with health_client(timeout) as client:
         wrong = surface_problem(client, base_url, profile)
     if wrong is not None:
         raise TargetError(f"{what}: {wrong}")
+
+
+def _preflight_message(url: str, reason: str, waited: float, budget: float) -> str:
+    """The one line for a failed preflight: unreachable, too slow, or answering wrongly."""
+    raise_it = f"the bound is --health-timeout {budget:g} s: raise it for a slow target"
+    if reason == NO_ANSWER:
+        return f"{url} is too slow: it accepted the connection, but did not answer within {waited:.1f} s ({raise_it})"
+    if reason == SLOW_ANSWER:
+        return f"{url} is too slow: its answer was still arriving after {waited:.1f} s ({raise_it})"
+    if reason == "connection timed out":
+        reason = f"connection timed out after {waited:.1f} s"
+    prefix = "cannot reach" if _is_unreachable(reason) else "health check failed for"
+    return f"{prefix} {url} ({reason})"
 
 
 def _connect_reason(exc: httpx.ConnectError) -> str:

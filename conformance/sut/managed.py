@@ -2,7 +2,7 @@
 
 Layout of one run's temporary directory::
 
-    hlc-run-XXXX/
+    hlc-run-<pid>-XXXX/   (pid: the harness's; the next run removes a SIGKILLed run's, see rundirs)
       data/        {data_dir} of the SUT (and of the peer: same stores)
       redis/       the local Redis's AOF and log (no Docker)
       sut.log      the SUT's stdout+stderr, across restarts (log_mark/log_lines)
@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from conformance import redaction
 from conformance.outcomes import NotRun
-from conformance.sut import health
+from conformance.sut import health, rundirs
 from conformance.sut.base import PrivilegedAccount, StartResult, Target
 from conformance.sut.errors import TargetError
 from conformance.sut.logs import LogFile
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
 DEFAULT_SUT_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
 DEFAULT_SEED_CMD = "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir}"
 PORT_ATTEMPTS = 3
+RUN_DIR_PREFIX = "hlc-run-"
 STORE_NAMES = {"redis": "redis", "mongo": "mongo", "mongodb": "mongo"}
 
 
@@ -58,7 +58,8 @@ class ManagedTarget(Target):
         self.settings = settings
         self.sink = SmtpSink()  # nothing runs before start()
         self._otp = _otp_source(settings, self.sink, profile.accounts.otp_length)
-        self.root = Path(tempfile.mkdtemp(prefix="hlc-run-"))
+        rundirs.sweep(RUN_DIR_PREFIX)  # what SIGKILLed runs left behind
+        self.root = rundirs.new(RUN_DIR_PREFIX)
         self.data_dir = self.root / "data"
         self.data_dir.mkdir()
         self.services: dict[str, Service] = {}
@@ -70,6 +71,8 @@ class ManagedTarget(Target):
         self._lock = threading.RLock()
         self._privileged: dict[tuple[str | None, str | None], PrivilegedAccount] = {}
         self._conf_runs = 0
+        #: Every SUT process made, so that close() stops one an interrupt caught before it was assigned.
+        self._made: list[ManagedProcess] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -79,9 +82,7 @@ class ManagedTarget(Target):
     @classmethod
     def open(cls, settings: TargetSettings, profile: Profile) -> ManagedTarget:
         """Start stores, SMTP sink and SUT; on any failure (Ctrl-C too) stop what already started."""
-        services = list(settings.services)
-        check_services(services, given_stores(settings), settings.containers)
-        _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)
+        services = check_settings(settings)
         target = cls(settings, profile)
         try:
             target._start(services)
@@ -165,7 +166,9 @@ class ManagedTarget(Target):
 
     def _process(self, port: int, data_dir: Path, log_path: Path, *, name: str, env=None) -> ManagedProcess:
         command = render_command(self.sut_cmd, self.placeholders(port, data_dir))
-        return ManagedProcess(command, env=env or self.sut_env(), log_path=log_path, name=name, port=port)
+        process = ManagedProcess(command, env=env or self.sut_env(), log_path=log_path, name=name, port=port)
+        self._made.append(process)
+        return process
 
     def _start_and_wait(self, process: ManagedProcess) -> None:
         process.start()
@@ -294,13 +297,21 @@ class ManagedTarget(Target):
         if self._closed:
             return
         self._closed = True
-        for process in (self._peer, self._main):
+        for process in (self._peer, self._main, *self._made):  # stop() is idempotent
             if process is not None:
                 _quietly(process.stop)
         _quietly(self.sink.stop)
         for service in reversed(list(self.services.values())):
             _quietly(service.close)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def check_settings(settings: TargetSettings) -> list[str]:
+    """The services to start; :class:`TargetError` on a placeholder typo or a service this machine cannot give."""
+    services = list(settings.services)
+    _check_command(settings.sut_cmd or DEFAULT_SUT_CMD, services)  # first: it asks no Docker engine
+    check_services(services, given_stores(settings), settings.containers)
+    return services
 
 
 def given_stores(settings: TargetSettings) -> dict[str, str]:

@@ -3,9 +3,11 @@
 Each child runs in its own process group (``start_new_session``), so stopping
 it also stops whatever it spawned, and a Ctrl-C in the terminal reaches
 pytest only, which then stops the children in order. Every live child is also
-stopped by an ``atexit`` hook, and on Linux asks the kernel for SIGTERM if the
-harness dies without cleaning up (``PR_SET_PDEATHSIG``), so no orphan outlives
-the pytest process.
+stopped by an ``atexit`` hook, and every process group is registered with the
+run's :mod:`~conformance.sut.lifeline` watcher, which stops the groups still
+registered when the harness dies without cleaning up (SIGKILL included), so no
+orphan outlives the pytest process. (``PR_SET_PDEATHSIG`` is asked for too,
+but reaches only the ``/bin/sh`` that runs a command, not the server it starts.)
 
 - :class:`ManagedProcess`: a long-lived child (the SUT, redis-server) whose
   output goes to a log file; SIGTERM to its group, SIGKILL after a grace.
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.sut.errors import TargetError
+from conformance.sut.lifeline import lifeline
 
 #: Placeholders a ``--sut-cmd`` (and ``--seed-cmd``) may use, and what they become.
 PLACEHOLDERS = {
@@ -190,13 +193,17 @@ def run_bounded(
             )  # fmt: skip
         except OSError as exc:
             raise CommandError(name, f"cannot be started ({exc.strerror or exc})") from None
+        lifeline.add(popen.pid)
         try:
-            out, err, code = _communicate(popen, input, timeout, interrupt or threading.Event())
-        except BaseException:
-            _stop(popen)
-            raise
-        if not leave_running:
-            _signal_group(popen.pid, signal.SIGKILL)
+            try:
+                out, err, code = _communicate(popen, input, timeout, interrupt or threading.Event())
+            except BaseException:
+                _stop(popen)
+                raise
+            if not leave_running:
+                _signal_group(popen.pid, signal.SIGKILL)
+        finally:
+            lifeline.remove(popen.pid)
     finally:
         if sink is not None:
             sink.close()
@@ -288,6 +295,7 @@ class ManagedProcess:
                 )
             except OSError as exc:
                 raise TargetError(f"cannot start {self.name}: {self.command} ({exc.strerror or exc})") from None
+        lifeline.add(self._popen.pid)
         with _live_lock:
             _live.add(self)
 
@@ -345,6 +353,7 @@ class ManagedProcess:
         finally:
             with _live_lock:
                 _live.discard(self)
+            lifeline.remove(popen.pid)
         return popen.returncode
 
     def output(self) -> str:

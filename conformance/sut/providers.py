@@ -170,6 +170,9 @@ class LocalRedis(Service):
                 self._process.stop()
                 if attempt + 1 == PORT_ATTEMPTS or not port_in_use_message(self._process.output()):
                     raise
+            except BaseException:  # SIGINT/SIGTERM while it starts: the caller never gets it to stop later
+                self._process.stop()
+                raise
         raise AssertionError("unreachable")
 
     def start(self) -> None:

@@ -35,6 +35,7 @@ class TargetSettings:
     jwt_secret: str | None = None
     seed_cmd: str | None = None
     startup_timeout: float = 20.0
+    health_timeout: float = 2.5  # external: seconds the preflight's health answer may take (health.HEALTH_TIMEOUT)
     redis_url: str | None = None  # managed: an existing Redis instead of starting one
     mongo_url: str | None = None  # managed: an existing MongoDB instead of starting one
     redis_image: str = DEFAULT_REDIS_IMAGE  # managed: what testcontainers runs, when a Docker engine answers

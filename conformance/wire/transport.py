@@ -31,6 +31,13 @@ from conformance.wire.target_watch import WATCH
 
 #: Where the recording layer leaves its record on the request, for the client that turns a failure into words.
 ATTEMPT_EXTENSION = "conformance_attempt"
+#: A request extension: a ``time.monotonic()`` by which the whole answer must have arrived (a server trickling its
+#: body never trips a read timeout between chunks).
+DEADLINE_EXTENSION = "conformance_deadline"
+
+
+class BodyPastDeadline(httpx.ReadTimeout):
+    """The answer started, but its body was still arriving at the request's deadline."""
 
 
 class Layer(httpx.BaseTransport):
@@ -60,8 +67,7 @@ class RecordingTransport(Layer):
         started, clock = time.time(), time.monotonic()
         try:
             response = self._inner.handle_request(request)
-            raw = b"".join(cast(httpx.SyncByteStream, response.stream))
-            response.close()
+            raw = _read(response, request.extensions.get(DEADLINE_EXTENSION))
         except httpx.TransportError as exc:
             timing = Timing(started, time.monotonic() - clock)
             timed_out = isinstance(exc, httpx.TimeoutException)
@@ -145,6 +151,19 @@ def exchange_of(response: httpx.Response) -> Exchange:
 def route_pattern(path: str) -> re.Pattern[str]:
     """A profile path (``/api/patients/{id}``) as a pattern matching its concrete paths."""
     return re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(path)))
+
+
+def _read(response: httpx.Response, deadline: float | None) -> bytes:
+    """The raw body, whole (within ``deadline`` when given); the connection goes back to its pool."""
+    chunks = []
+    try:
+        for chunk in cast(httpx.SyncByteStream, response.stream):
+            chunks.append(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                raise BodyPastDeadline("the body was still arriving at the deadline")
+    finally:
+        response.close()
+    return b"".join(chunks)
 
 
 def _capture_body(request: httpx.Request) -> bytearray | None:

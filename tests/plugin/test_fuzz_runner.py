@@ -270,3 +270,53 @@ def test_a_budget_that_reached_no_operation_is_inconclusive_not_a_pass():
         never.conclude()
     with pytest.warns(Warning):  # one reached: a pass that says what the budget left out
         FuzzResult([OperationResult("GET /a", cases=3), OperationResult("POST /b", reached=False)]).conclude()
+
+
+@pytest.fixture
+def signals_handled():
+    """The run's SIGINT/SIGTERM handling (conformance.run.interrupt), installed for one test and forgotten after."""
+    from conformance.run import interrupt
+
+    restore = interrupt.install()
+    yield interrupt
+    restore()
+    interrupt.reset()  # before the plugin's check after this test, which would stop the outer run
+
+
+def test_a_ctrl_c_the_tools_turned_into_another_error_still_stops_fuzzing(signals_handled):
+    """As seen in a real run: the KeyboardInterrupt landed in schemathesis' generation, which then failed with
+    a KeyError; hypothesis caught that, the replay passed, and a FlakyFailure made API-1 a tool error: the run
+    went on."""
+    import os
+    import signal
+
+    calls = []
+
+    def ctrl_c_once(value):
+        calls.append(1)
+        if len(calls) == 2:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)  # the handler raises here, in this thread
+            except KeyboardInterrupt:
+                raise KeyError("a cache the interrupt left half-written") from None
+        return str(value)
+
+    schemathesis.openapi.format("conformance-test-ctrl-c-once", st.integers().map(ctrl_c_once))
+    recorder = Recorder()
+    with pytest.raises(KeyboardInterrupt):
+        fuzz_doc(document("conformance-test-ctrl-c-once", "conformance-test-ctrl-c-once"), recorder)
+    assert signals_handled.received() == signal.SIGINT
+    assert "POST /field1" not in recorder.counts, "no operation is fuzzed after the Ctrl-C"
+
+
+def test_the_budget_check_stops_on_a_ctrl_c_the_tools_swallowed(signals_handled):
+    import os
+    import signal
+
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        pass  # as a tool that catches everything would
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        FuzzBudget(60).check()

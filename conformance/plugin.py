@@ -256,15 +256,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def _announce_the_plan(config: pytest.Config, run: RunSession, test_ids: list[str]) -> None:
     """Before any traffic: what the declared limits will make the run wait, at least."""
-    plan = run.make_plan(test_ids)
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if plan is None or terminal is None or not plan.needs:
-        return
     from conformance.wire.sources import single_source
 
-    assert run.target is not None
-    where = "from one source address" if single_source(run.target.base_url) else "per source address"
-    terminal.write_line(f"conformance: plan {where}: {plan.describe()}")
+    plan = run.make_plan(test_ids)
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if plan is None or terminal is None or not plan.needs or run.target is None:
+        return
+    if single_source(run.target.base_url):  # from source addresses of its own, each burst has a budget apart
+        terminal.write_line(f"conformance: plan from one source address: {plan.describe()}")
 
 
 def _describe(config: pytest.Config, target: Any) -> None:

@@ -340,9 +340,12 @@ class RequirementReport:
         lines: list[tuple[str, dict]] = [
             (f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  {'title':<34} first failure / reason", {})]
         unreachable = [rid for rid, (_, reason) in verdicts.items() if self.stopped is not None and reason == self.stopped]
+        # A run the target's going away stopped: the stop is the news; what passed or was not run before it, one
+        # line each (the reports have every row).
+        grouped = {Verdict.PASS, Verdict.NOT_RUN} if self.stopped is not None else set()
         for rid, (verdict, reason) in verdicts.items():
-            if rid in unreachable:
-                continue  # one line for them all, below: the reason is the same long sentence
+            if rid in unreachable or verdict in grouped:
+                continue
             result = self.results[rid]
             shown_reason = reason if verdict in (Verdict.KNOWN, Verdict.FIXED) or not result.failures else None
             detail = shown_reason or (result.failures[0].headline() if result.failures else "")
@@ -350,6 +353,11 @@ class RequirementReport:
             row = (f"{rid:<8} {result.requirement.level:<6} {verdict.value:<14} {len(result.tests):>5}  {title:<34} "
                    f"{detail[:160]}").rstrip()  # fmt: skip
             lines.append((row, COLOURS.get(verdict, {})))
+        for verdict in sorted(grouped):
+            ids = [rid for rid, (v, _) in verdicts.items() if v is verdict and rid not in unreachable]
+            if ids:
+                label = "passed before the stop" if verdict is Verdict.PASS else "not run (see the reports)"
+                lines.append((f"{label}: {', '.join(ids)}", COLOURS.get(verdict, {})))
         if unreachable:
             lines.append((f"not run: {', '.join(unreachable)}: {self.stopped}", {}))
         return lines

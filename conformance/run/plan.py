@@ -35,6 +35,7 @@ class Plan:
     limits: Mapping[str, Rate]
     known: int  # selected tests with a known cost
     tests: int  # selected tests
+    single_source: bool = False  # every request from one address: the bound holds for the whole run
 
     @property
     def lower_bound(self) -> float:
@@ -71,7 +72,8 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def make(test_ids: Iterable[str], costs: Mapping[str, Mapping[str, int]], limits: Mapping[str, Rate]) -> Plan:
+def make(test_ids: Iterable[str], costs: Mapping[str, Mapping[str, int]], limits: Mapping[str, Rate], *,
+         single_source: bool = False) -> Plan:  # fmt: skip
     needs: Counter[str] = Counter()
     known = tests = 0
     for test_id in test_ids:
@@ -80,7 +82,7 @@ def make(test_ids: Iterable[str], costs: Mapping[str, Mapping[str, int]], limits
         if cost is not None:
             known += 1
             needs.update({op: n for op, n in cost.items() if op in limits})
-    return Plan(dict(needs), dict(limits), known, tests)
+    return Plan(dict(needs), dict(limits), known, tests, single_source)
 
 
 def key(limits: Mapping[str, Rate], single_source: bool) -> str:

@@ -119,9 +119,10 @@ class RunSession:
 
         if self.api is None or self.target is None or not self.api.pacer.limits:
             return None
-        self.plan_key = plan.key(self.api.pacer.limits, single_source(self.target.base_url))
+        one = single_source(self.target.base_url)
+        self.plan_key = plan.key(self.api.pacer.limits, one)
         costs = plan.load(self.costs_file(launch.cache_dir()), self.plan_key)
-        self.plan = plan.make(test_ids, costs, self.api.pacer.limits)
+        self.plan = plan.make(test_ids, costs, self.api.pacer.limits, single_source=one)
         self.api.pacer.progress = self.plan.progress
         return self.plan
 
@@ -184,6 +185,6 @@ def usage_of_the_run(config) -> dict:
     from conformance.wire import waiting
 
     counts["waited_seconds"] = round(waiting.total_waited(), 1)  # pacing, 429s waited out, windows, re-checks
-    if session is not None and session.plan is not None and session.plan.needs:
+    if session is not None and session.plan is not None and session.plan.needs and session.plan.single_source:
         counts["planned_wait_lower_bound_seconds"] = round(session.plan.lower_bound, 1)
     return counts

@@ -1,0 +1,38 @@
+"""The plan of rate-limited requests: what the declared limits make a run wait at least, said before it starts."""
+
+from __future__ import annotations
+
+from conformance.profile import Rate
+from conformance.run import plan
+
+LIMITS = {"login": Rate(5, 60), "register": Rate(5, 60)}
+
+
+def test_the_lower_bound_is_the_windows_no_order_avoids():
+    made = plan.make(["a", "b", "c"], {"a": {"login": 7, "register": 2}, "b": {"login": 6}, "c": {}}, LIMITS)
+    assert made.needs == {"login": 13, "register": 2}
+    assert made.waiting_for("login") == 120.0  # 13 at 5 a minute: two more windows after the first
+    assert made.waiting_for("register") == 0.0
+    assert made.lower_bound == 120.0
+    assert made.describe() == "13 login at 5/60, 2 register at 5/60: at least 2.0 min waiting for limits"
+
+
+def test_tests_of_unknown_cost_are_counted_and_said():
+    made = plan.make(["a", "new"], {"a": {"login": 1}}, LIMITS)
+    assert (made.known, made.tests) == (1, 2) and "(1 of 2 tests of unknown cost)" in made.describe()
+
+
+def test_progress_says_how_far_and_how_long_still():
+    made = plan.make(["a"], {"a": {"login": 31}}, LIMITS)
+    assert made.progress("login", 12) == "12 of 31 login — ETA 4.0 min"
+    assert made.progress("refresh", 3) == "refresh #3"
+
+
+def test_costs_measured_by_a_run_are_what_the_next_run_plans_with(tmp_path):
+    cache = tmp_path / "costs.json"
+    key = plan.key(LIMITS, single_source=True)
+    plan.save(cache, key, {"t::a": {"login": 4}})
+    plan.save(cache, key, {"t::b": {"register": 1}})
+    loaded = plan.load(cache, key)
+    assert loaded["t::a"] == {"login": 4} and loaded["t::b"] == {"register": 1}
+    assert plan.load(cache, plan.key(LIMITS, single_source=False)).get("t::a") is None

@@ -27,10 +27,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
+from conformance.api_document import operations
 from conformance.fuzz import extremes, runner as fuzz_runner, checks as schemathesis_checks
 from conformance.wire.client import ClientTimeout
 from conformance.fuzz.budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
-from conformance.fuzz.client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety
+from conformance.fuzz.client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety, own_resources
+from conformance.fuzz.reach import Reach
+from conformance.fuzz.resources import PathValues
 from conformance.outcomes import Inconclusive, Violation
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).
@@ -82,13 +85,30 @@ def safety(fuzz_budget: FuzzBudget, accounts, profile, target) -> Safety:
     return Safety.of_run(accounts, profile, target)
 
 
+@pytest.fixture(scope="module")
+def path_values(published_document, safety, api):
+    """Resources of the fuzzer's own session for the documented path parameters, created on first use."""
+    client = api.with_source(safety.source, base_url=safety.base_url)
+    try:
+        yield own_resources(safety, published_document, client)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def reach(published_document) -> Reach:
+    """The requests each operation to fuzz got from both passes (judged by the last test)."""
+    return Reach(tuple(op.label for op in operations(published_document) if not op.excluded))
+
+
 @pytest.mark.requirement("API-1")
-def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, api, profile, conformance_record):
+def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, path_values: PathValues, reach,
+                                               api, profile, conformance_record):  # fmt: skip
     client = api.with_source(safety.source, base_url=safety.base_url)
     sender = ProbeSender(safety, schemathesis_checks.Judgement(profile), client)
-    planned = extremes.interleaved(
-        extremes.probes(published_document, email_fields=safety.email_fields, fresh_email=safety.fresh_email)
-    )
+    planned = extremes.interleaved(extremes.probes(published_document, email_fields=safety.email_fields,
+                                                   fresh_email=safety.fresh_email,
+                                                   path_values=path_values.for_operation))  # fmt: skip
     deadline = fuzz_budget.share(EXTREME_SHARE)
     failures: dict[str, list[tuple[extremes.Probe, Violation]]] = {}
     unanswered: list[tuple[extremes.Probe, ClientTimeout]] = []
@@ -109,6 +129,7 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
     finally:
         client.close()
     sent = {probe.label: sender.spending.sent[probe.label] for probe in planned}
+    reach.add("extreme values", sent)
     conformance_record("extreme_cases", sent)
     conformance_record("fuzz_budget", _budget_note(fuzz_budget, stopped, sender.spending.held_back))
     if stopped:
@@ -124,20 +145,30 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
 
 
 @pytest.mark.requirement("API-1")
-def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, profile, conformance_record):
+def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, path_values: PathValues, reach,
+                                                profile, conformance_record):  # fmt: skip
     # An explicit Config: never pick up a schemathesis.toml from the working directory.
     schema = schemathesis.openapi.from_dict(published_document, config=schemathesis.Config())
     schema.config.update(base_url=safety.base_url, request_timeout=REQUEST_TIMEOUT)
     schema = schema.exclude(func=schemathesis_checks.is_excluded)
-    sender = CaseSender(safety, schemathesis_checks.Judgement(profile))
+    sender = CaseSender(safety, schemathesis_checks.Judgement(profile), path_values)
     try:
         result = fuzz_runner.fuzz(schema, sender.send, lambda label: sender.spending.sent[label], fuzz_budget,
                                   settings=FUZZ_SETTINGS)  # fmt: skip
     finally:
         sender.close()
+    reach.add("schemathesis", result.cases(), exhausted=[op.label for op in result.operations if op.finished])
     conformance_record("fuzz_cases", result.cases())
     conformance_record("fuzz_budget", _budget_note(fuzz_budget, result.stopped_by_budget, sender.spending.held_back))
     result.conclude()
+
+
+@pytest.mark.requirement("API-1")
+def test_every_operation_was_fuzzed(reach: Reach, conformance_record):
+    """API-1 is a plain pass only when both passes together reached every operation (conformance.fuzz.reach)."""
+    conformance_record("operations_reached", {"reached": [label for label in reach.labels if reach.reached(label)],
+                                              "not_reached": reach.short()})  # fmt: skip
+    reach.judge()
 
 
 def _budget_note(budget: FuzzBudget, stopped: bool, held_back) -> dict:

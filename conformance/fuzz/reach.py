@@ -59,7 +59,11 @@ class Reach:
                                f"({' and '.join(self.passes)}); a longer --fuzz-budget reaches them")  # fmt: skip
         short = self.short()
         if short:
-            named = ", ".join(f"{label} ({self.cases[label]} cases)" for label in short[:NAMED])
+            named = ", ".join(f"{label} ({_cases(self.cases[label])})" for label in short[:NAMED])
             more = f" and {len(short) - NAMED} more" if len(short) > NAMED else ""
             raise NotRun(f"{len(self.labels) - len(short)} of {len(self.labels)} operations reached (at least "
                          f"{MIN_CASES} cases each); not reached: {named}{more}; a longer --fuzz-budget reaches them")
+
+
+def _cases(count: int) -> str:
+    return f"{count} case" if count == 1 else f"{count} cases"

@@ -77,7 +77,8 @@ class OperationResult:
     @property
     def done(self) -> bool:
         """Nothing more to fuzz: finished, or ended by a failure or an error."""
-        return self.finished or self.violation is not None or self.harness_error is not None or self.tool_error is not None
+        ended = (self.violation, self.harness_error, self.tool_error)
+        return self.finished or any(outcome is not None for outcome in ended)
 
 
 @dataclass

@@ -66,8 +66,9 @@ OPTIONS = {
                     "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
     "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
-                      "API-1: seconds for the extreme values and the fuzzer together, generation included "
-                      "(at most 80% of pytest-timeout's per-test limit). Default: 60."),
+                      "API-1: seconds for the extreme values and the fuzzer together, generation included, shared "
+                      "fairly between the operations (at most 80% of pytest-timeout's per-test limit); operations "
+                      "it does not reach make API-1 partial. Default: 60."),
 }  # fmt: skip
 
 

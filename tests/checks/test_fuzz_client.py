@@ -206,3 +206,18 @@ def test_creations_are_bounded(profile):
     for _ in range(100):
         values.spent("/api/patients/{id}", values.for_path("/api/patients/{id}"))
     assert len(sent) == values.max_creations
+
+
+def test_no_resource_is_created_through_a_rate_limited_operation_shared_with_the_other_suites(profile):
+    from conformance.fuzz.client import own_resources as make
+
+    document = {"openapi": "3.0.3", "paths": {
+        "/api/auth/register": {"post": {"x-conformance-operation": "register"}},
+        "/api/auth/register/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True}]}}}}  # fmt: skip
+    sent = []
+    created = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(201, json={"id": "x"}))
+    api = ApiClient("http://sut", profile, transport=created)
+    assert make(safety(profile, source=None), document, api).for_path("/api/auth/register/{id}") == {}
+    assert not sent
+    own_address = make(safety(profile), document, api)
+    assert own_address.for_path("/api/auth/register/{id}") == {"id": "x"}, "from its own address"

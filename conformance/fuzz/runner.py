@@ -27,8 +27,8 @@ failure found before (or after) a tool error is still reported as the failure.
 from __future__ import annotations
 
 import unittest
-import zlib
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any

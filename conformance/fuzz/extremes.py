@@ -323,7 +323,9 @@ class _Builder:
         path: dict[str, Any] = {}
         query: list[tuple[str, Any]] = []
         headers: list[tuple[str, Any]] = []
-        own = self.path_values(op)  # resources of this run: the extreme value is then the one thing wrong
+        # Resources of this run: the extreme value is then the one thing wrong. Never for a DELETE: one it
+        # accepted would remove the resource the other probes (and the fuzzer) name.
+        own = self.path_values(op) if op.method != "DELETE" else {}
         for field, schema, required in self.fields(op):
             if field.location == "path":
                 path[field.name] = own[field.name] if field.name in own else self.baseline(schema, field.name)
@@ -509,8 +511,9 @@ def probes(
 
     ``path_values(op)`` gives path parameters a value of a resource of this run
     (:mod:`conformance.fuzz.resources`) where there is one, so that a probe of
-    another field reaches past the lookup; the path parameter's own probes
-    replace it, so no probe ever names a real resource to a ``DELETE``.
+    another field reaches past the lookup (the path parameter's own probes
+    replace it); a ``DELETE`` keeps the baseline values, so no probe removes
+    the resources the others name.
     """
     builder = _Builder(document, email_fields, fresh_email, path_values)
     return [probe for op in operations(document) if include(op) for probe in builder.probes(op)]

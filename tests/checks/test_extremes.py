@@ -254,6 +254,12 @@ def test_path_parameters_name_the_runs_own_resource_except_in_their_own_probes()
     others = [p for p in planned if p.label == "GET /items/{item_id}" and p.field != "item_id"]
     assert others and all(p.target.startswith("/items/own-1?") for p in others)
     assert not any("own-1" in p.target for p in planned if p.field == "item_id")
+    document = {"openapi": "3.1.0", "paths": {"/items/{item_id}": {"delete": {"parameters": [
+        {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "force", "in": "query", "schema": {"type": "boolean"}}]}}}}  # fmt: skip
+    deletes = extremes.probes(document, email_fields=frozenset(), fresh_email=lambda: "x@example.com",
+                              path_values=lambda op: {"item_id": "own-1"})  # fmt: skip
+    assert deletes and not any("own-1" in p.target for p in deletes), "a DELETE never removes the run's resource"
 
 
 def test_a_baseline_request_is_the_minimal_valid_request():

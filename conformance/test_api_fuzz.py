@@ -1,4 +1,4 @@
-"""API-1: the SUT's published OpenAPI document, pushed to extreme values and fuzzed.
+"""API-1: the SUT's published OpenAPI document, pushed to extreme values and fuzzed, every operation of it.
 
 Two passes over every operation of the document (``error_trigger`` excepted: it
 fails on purpose), judged alike: no 5xx, and every answer satisfies ENV-1, RID-1
@@ -7,16 +7,28 @@ and HDR-1 (:func:`conformance.fuzz.checks.api1_violation`).
 1. The extreme values of :mod:`conformance.fuzz.extremes`: every parameter and body
    field far outside its schema, and the bodies in the wrong shape or media
    type. Bounded in count (about 240 requests on the reference) and to
-   ``EXTREME_SHARE`` of what is left of the budget when it starts.
+   ``EXTREME_SHARE`` of what is left of the budget when it starts; round robin
+   over the operations, so a pass cut short has probed each of them alike.
 2. Schemathesis' generation (:mod:`conformance.fuzz.runner`): bounded to
-   ``max_examples`` per operation and by the rest of the budget.
+   ``max_examples`` per operation and by the rest of the budget, shared in
+   rounds of one slice per operation (the time a quick one leaves goes to the others).
+
+Path parameters name resources the fuzzer's own session created
+(:mod:`conformance.fuzz.resources`), so both passes reach past "not found".
+A third test judges the reach (:mod:`conformance.fuzz.reach`): API-1 is a plain
+pass only when every operation got at least ``MIN_CASES`` requests from the two
+passes together; otherwise it passes as ``partial: ...``, naming the operations
+it did not reach (inconclusive when it reached none). It reads what the passes
+recorded, so it comes last in this module (tests run in definition order; under
+xdist a module stays on one worker).
 
 ``--fuzz-budget SECONDS`` bounds both together, provisioning and generation
 included (:mod:`conformance.fuzz.budget`); it never exceeds a share of
 pytest-timeout's per-test limit, so that limit never fires inside the tools.
 Each test records, as user properties (JSON), the requests it sent per
-documented operation (``extreme_cases``, ``fuzz_cases``) and how the budget
-went (``fuzz_budget``). The safety rules are :mod:`conformance.fuzz.client`'s.
+documented operation (``extreme_cases``, ``fuzz_cases``), how the budget went
+(``fuzz_budget``) and which operations were reached (``operations_reached``).
+The safety rules are :mod:`conformance.fuzz.client`'s.
 """
 
 from __future__ import annotations
@@ -27,10 +39,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
+from conformance.openapi import operations
 from conformance.fuzz import extremes, runner as fuzz_runner, checks as schemathesis_checks
 from conformance.wire.client import ClientTimeout
 from conformance.fuzz.budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
-from conformance.fuzz.client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety
+from conformance.fuzz.client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety, own_resources
+from conformance.fuzz.reach import Reach
+from conformance.fuzz.resources import PathValues
 from conformance.outcomes import Inconclusive, Violation
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).
@@ -82,15 +97,33 @@ def safety(fuzz_budget: FuzzBudget, accounts, profile, target) -> Safety:
     return Safety.of_run(accounts, profile, target)
 
 
+@pytest.fixture(scope="module")
+def path_values(published_document, safety, api):
+    """Resources of the fuzzer's own session for the documented path parameters, created on first use."""
+    client = api.with_source(safety.source, base_url=safety.base_url)
+    try:
+        yield own_resources(safety, published_document, client)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def reach(published_document) -> Reach:
+    """The requests each operation to fuzz got from both passes (judged by the last test)."""
+    return Reach(tuple(op.label for op in operations(published_document) if not op.excluded))
+
+
 @pytest.mark.requirement("API-1")
 @pytest.mark.clause("API-1/extreme-values", "API-1/no-5xx", "API-1/envelope", "API-1/request-id",
                     "API-1/security-headers")
-def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, api, profile, conformance_record):
+def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, path_values: PathValues, reach,
+                                               api, profile, conformance_record):  # fmt: skip
+    began = fuzz_budget.used()  # provisioning and the other pass before it
     client = api.with_source(safety.source, base_url=safety.base_url)
     sender = ProbeSender(safety, schemathesis_checks.Judgement(profile), client)
-    planned = extremes.interleaved(
-        extremes.probes(published_document, email_fields=safety.email_fields, fresh_email=safety.fresh_email)
-    )
+    planned = extremes.interleaved(extremes.probes(published_document, email_fields=safety.email_fields,
+                                                   fresh_email=safety.fresh_email,
+                                                   path_values=path_values.for_operation))  # fmt: skip
     deadline = fuzz_budget.share(EXTREME_SHARE)
     failures: dict[str, list[tuple[extremes.Probe, Violation]]] = {}
     unanswered: list[tuple[extremes.Probe, ClientTimeout]] = []
@@ -111,8 +144,9 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
     finally:
         client.close()
     sent = {probe.label: sender.spending.sent[probe.label] for probe in planned}
+    reach.add("extreme values", sent)
     conformance_record("extreme_cases", sent)
-    conformance_record("fuzz_budget", _budget_note(fuzz_budget, stopped, sender.spending.held_back))
+    conformance_record("fuzz_budget", _budget_note(fuzz_budget, began, stopped, sender.spending.held_back))
     if stopped:
         _warn_unfinished(sum(sent.values()), len(planned))
     _raise_extreme_failures(failures)
@@ -128,25 +162,39 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
 @pytest.mark.requirement("API-1")
 @pytest.mark.clause("API-1/every-operation", "API-1/no-5xx", "API-1/envelope", "API-1/request-id",
                     "API-1/security-headers")
-def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, profile, conformance_record):
+def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, path_values: PathValues, reach,
+                                                profile, conformance_record):  # fmt: skip
     # An explicit Config: never pick up a schemathesis.toml from the working directory.
+    began = fuzz_budget.used()
     schema = schemathesis.openapi.from_dict(published_document, config=schemathesis.Config())
     schema.config.update(base_url=safety.base_url, request_timeout=REQUEST_TIMEOUT)
     schema = schema.exclude(func=schemathesis_checks.is_excluded)
-    sender = CaseSender(safety, schemathesis_checks.Judgement(profile))
+    sender = CaseSender(safety, schemathesis_checks.Judgement(profile), path_values)
     try:
         result = fuzz_runner.fuzz(schema, sender.send, lambda label: sender.spending.sent[label], fuzz_budget,
                                   settings=FUZZ_SETTINGS)  # fmt: skip
     finally:
         sender.close()
+    reach.add("schemathesis", result.cases(), exhausted=[op.label for op in result.operations if op.finished])
     conformance_record("fuzz_cases", result.cases())
-    conformance_record("fuzz_budget", _budget_note(fuzz_budget, result.stopped_by_budget, sender.spending.held_back))
+    conformance_record("fuzz_budget", _budget_note(fuzz_budget, began, result.stopped_by_budget,
+                                                   sender.spending.held_back))  # fmt: skip
     result.conclude()
 
 
-def _budget_note(budget: FuzzBudget, stopped: bool, held_back) -> dict:
-    return {"seconds": budget.seconds, "used": round(budget.used(), 1), "stopped_by_budget": stopped,
-            "held_back_by_rate_limits": dict(held_back)}  # fmt: skip
+@pytest.mark.requirement("API-1")
+@pytest.mark.clause("API-1/every-operation")
+def test_every_operation_was_fuzzed(reach: Reach, conformance_record):
+    """API-1 is a plain pass only when both passes together reached every operation (conformance.fuzz.reach)."""
+    conformance_record("operations_reached", {"reached": [label for label in reach.labels if reach.reached(label)],
+                                              "not_reached": reach.short()})  # fmt: skip
+    reach.judge()
+
+
+def _budget_note(budget: FuzzBudget, began: float, stopped: bool, held_back) -> dict:
+    """How the budget went: ``began`` is when this pass started on its clock (provisioning included)."""
+    return {"seconds": budget.seconds, "began": round(began, 1), "used": round(budget.used(), 1),
+            "stopped_by_budget": stopped, "held_back_by_rate_limits": dict(held_back)}  # fmt: skip
 
 
 def _warn_unfinished(sent: int, planned: int) -> None:

@@ -111,8 +111,14 @@ class _Watch:
 
 
 @contextlib.contextmanager
-def hard_stop(at: float, *, clock: Callable[[], float] = time.monotonic, grace: float = GRACE) -> Iterator[None]:
-    """Interrupt the main thread with :class:`BudgetSpent` at ``at + grace`` (a ``clock`` time), if still inside.
+def hard_stop(at: float, *, clock: Callable[[], float] = time.monotonic, grace: float = GRACE,
+              raising: type[KeyboardInterrupt] = BudgetSpent) -> Iterator[None]:  # fmt: skip
+    """Interrupt the main thread with ``raising`` at ``at + grace`` (a ``clock`` time), if still inside.
+
+    ``raising`` is :class:`BudgetSpent` for the whole budget; the fuzzer also
+    bounds each operation's slice of it this way (its ``SliceSpent``), so that
+    a generation that never returns costs one operation its slice, not the
+    operations after it their turn.
 
     The watchdog sends SIGINT to the main thread (so a blocking read is
     interrupted too) and a handler installed for the block turns it into
@@ -129,7 +135,7 @@ def hard_stop(at: float, *, clock: Callable[[], float] = time.monotonic, grace: 
         if watch.fired:
             if not watch.delivered:
                 watch.delivered = True
-                raise BudgetSpent(f"fuzz budget spent (hard stop {grace:g} s after the deadline)")
+                raise raising(f"fuzz budget spent (hard stop {grace:g} s after the deadline)")
             # The watchdog sends one signal only: a later one is a real Ctrl-C.
         if callable(previous):
             previous(signum, frame)
@@ -165,5 +171,5 @@ def hard_stop(at: float, *, clock: Callable[[], float] = time.monotonic, grace: 
                     timer.join()
                 signal.signal(signal.SIGINT, previous)  # runs pending handlers first, while ours is installed
                 break
-            except BudgetSpent:
+            except raising:
                 continue

@@ -33,7 +33,7 @@ import schemathesis
 
 from conformance import redaction
 from conformance.fuzz import checks as schemathesis_checks
-from conformance.exchange import RecordedRequest, to_curl
+from conformance.exchange import Exchange, RecordedRequest, to_curl
 from conformance.wire import factory, sources
 from conformance.wire.client import ApiClient, ClientTimeout, TransportFailure, failure_of
 from conformance.wire.transport import exchange_of
@@ -41,7 +41,9 @@ from conformance.outcomes import NotRun, Violation
 
 if TYPE_CHECKING:
     from conformance.actors.accounts import Account, AccountFactory
+    from conformance.openapi import DocumentedOperation
     from conformance.fuzz.extremes import Probe
+    from conformance.fuzz.resources import PathValues
     from conformance.profile import Profile
     from conformance.sut.base import Target
 
@@ -55,6 +57,9 @@ REQUEST_TIMEOUT = 10.0
 RATE_BUDGET_SHARE = 0.2
 #: Fresh sessions the extreme pass may take for session-ending operations (one after each success).
 MAX_RENEWALS = 10
+#: One case in this many of an operation with path parameters names the run's own resources (the first one
+#: included); the others keep schemathesis' values, so the parameter itself is fuzzed too.
+OWN_RESOURCE_EVERY = 2
 
 
 @dataclass
@@ -124,6 +129,30 @@ def tokens_by_operation(profile: Profile, accounts: AccountFactory, sacrificial_
     return tokens
 
 
+def own_resources(safety: Safety, document: dict[str, Any], api: ApiClient) -> PathValues:
+    """The run's own resources for path parameters (:mod:`conformance.fuzz.resources`), created with the
+    session the operations that use them are sent with, through ``api`` (from the passes' own address)."""
+    from conformance.fuzz import extremes
+    from conformance.fuzz.resources import PathValues
+
+    def build(creator: DocumentedOperation, values: dict[str, str]) -> Probe:
+        return extremes.baseline_request(document, creator, email_fields=safety.email_fields,
+                                         fresh_email=safety.fresh_email, path_values=values)  # fmt: skip
+
+    shared_limits = safety.spending().budgets  # rate-limited operations, when the passes share the run's address
+
+    def send(request: Probe) -> Exchange | None:
+        if request.operation in SESSION_ENDING or request.operation in shared_limits:
+            return None  # never at the cost of a session or of the other suites' rate budget
+        headers = dict(request.headers) | {"Authorization": f"Bearer {safety.token_for(request.operation)}"}
+        try:
+            return api.request(request.method, request.target, content=request.body, headers=headers)
+        except (TransportFailure, ClientTimeout):
+            return None  # no resource then: the generated values stay
+
+    return PathValues(document, build, send)
+
+
 @dataclass
 class Spending:
     """What one pass sent per documented operation, and what the rate budgets held back."""
@@ -163,11 +192,14 @@ class CaseSender:
     request, and its answers are the same :class:`~conformance.exchange.Exchange`.
     """
 
-    def __init__(self, safety: Safety, judgement: schemathesis_checks.Judgement) -> None:
+    def __init__(self, safety: Safety, judgement: schemathesis_checks.Judgement,
+                 path_values: PathValues | None = None) -> None:  # fmt: skip
         self.safety = safety
         self.judgement = judgement
         self.spending = safety.spending()
+        self.path_values = path_values
         self.client = factory.client(factory.Purpose.FUZZ, source=safety.source, timeout=REQUEST_TIMEOUT)
+        self._cases: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"CaseSender({self.safety.base_url}, sent={dict(self.spending.sent)})"
@@ -180,6 +212,7 @@ class CaseSender:
             return
         if name in EMAIL_BODIES:
             self._rewrite_emails(case)
+        own = self._fill_path(case)
         documented = str(case.method).upper() == str(case.operation.method).upper()
         token = self.safety.token_for(name, documented_method=documented)
         prepared = prepare(case, self.safety.base_url, {"Authorization": f"Bearer {token}"})
@@ -192,12 +225,25 @@ class CaseSender:
             if isinstance(failure, ClientTimeout):  # the client gave up: that proves nothing about the SUT
                 raise failure from None
             raise no_answer(failure.request, exc, sent=f"a case of {case.operation.label}") from None
+        if own and self.path_values is not None and str(case.method).upper() == "DELETE" \
+                and 200 <= exchange.response.status < 300:  # fmt: skip
+            self.path_values.spent(case.operation.path, own)
         violation = schemathesis_checks.api1_violation(exchange, self.judgement)
         if violation is not None:
             raise violation
 
     def close(self) -> None:
         self.client.close()
+
+    def _fill_path(self, case: schemathesis.Case) -> dict[str, str]:
+        """Every ``OWN_RESOURCE_EVERY``-th case of an operation names the run's own resources in its path."""
+        self._cases[case.operation.label] += 1
+        parameters = case.path_parameters
+        if self.path_values is None or not parameters or (self._cases[case.operation.label] - 1) % OWN_RESOURCE_EVERY:
+            return {}
+        own = {k: v for k, v in self.path_values.for_path(case.operation.path).items() if k in parameters}
+        parameters.update(own)
+        return own
 
     def _rewrite_emails(self, case: schemathesis.Case) -> None:
         """Addresses of this run instead of whatever was generated: no real inbox, no real account."""

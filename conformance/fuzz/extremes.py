@@ -140,7 +140,8 @@ BODY_KINDS: tuple[BodyKind, ...] = (
     BodyKind("no-content-type", "the body without a Content-Type", lambda media, names: True),
 )  # fmt: skip
 
-KIND_DESCRIPTIONS = {kind.id: kind.description for kind in FIELD_KINDS + BODY_KINDS}
+KIND_DESCRIPTIONS = {kind.id: kind.description for kind in FIELD_KINDS + BODY_KINDS} | {
+    "baseline": "a minimal valid request, nothing extreme"}
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,12 @@ class _Baseline:
 class _Builder:
     """The probes of one document; the helpers share the document (for ``$ref``) and the e-mail rule."""
 
-    def __init__(self, document: dict[str, Any], email_fields: frozenset[str], fresh_email: Callable[[], str]):
+    def __init__(self, document: dict[str, Any], email_fields: frozenset[str], fresh_email: Callable[[], str],
+                 path_values: Callable[[DocumentedOperation], dict[str, str]] = lambda op: {}):  # fmt: skip
         self.document = document
         self.email_fields = email_fields
         self.fresh_email = fresh_email
+        self.path_values = path_values
 
     def probes(self, op: DocumentedOperation) -> Iterator[Probe]:
         for field, schema, _ in self.fields(op):
@@ -304,9 +307,12 @@ class _Builder:
         path: dict[str, Any] = {}
         query: list[tuple[str, Any]] = []
         headers: list[tuple[str, Any]] = []
+        # Resources of this run: the extreme value is then the one thing wrong. Never for a DELETE: one it
+        # accepted would remove the resource the other probes (and the fuzzer) name.
+        own = self.path_values(op) if op.method != "DELETE" else {}
         for field, schema, required in self.fields(op):
             if field.location == "path":
-                path[field.name] = self.baseline(schema, field.name)
+                path[field.name] = own[field.name] if field.name in own else self.baseline(schema, field.name)
             elif field.location == "query" and required:
                 query.append((field.name, self.baseline(schema, field.name)))
             elif field.location == "header" and required:
@@ -360,7 +366,7 @@ class _Builder:
         return Probe(op.label, op.logical_name, kind.id, None, "body", op.method, _target(op, base), headers, content)
 
 
-def _probe(op: DocumentedOperation, base: _Baseline, kind: str, field: str, location: str, *,
+def _probe(op: DocumentedOperation, base: _Baseline, kind: str, field: str | None, location: str, *,
            unjudged: frozenset[int]) -> Probe:  # fmt: skip
     headers = tuple((k, _text(v)) for k, v in base.headers)
     body: bytes | None = None
@@ -469,10 +475,31 @@ def probes(
     email_fields: frozenset[str],
     fresh_email: Callable[[], str],
     include: Callable[[DocumentedOperation], bool] = lambda op: not op.excluded,
+    path_values: Callable[[DocumentedOperation], dict[str, str]] = lambda op: {},
 ) -> list[Probe]:
-    """The extreme-value probes of every operation of ``document`` that ``include`` accepts, in document order."""
-    builder = _Builder(document, email_fields, fresh_email)
+    """The extreme-value probes of every operation of ``document`` that ``include`` accepts, in document order.
+
+    ``path_values(op)`` gives path parameters a value of a resource of this run
+    (:mod:`conformance.fuzz.resources`) where there is one, so that a probe of
+    another field reaches past the lookup (the path parameter's own probes
+    replace it); a ``DELETE`` keeps the baseline values, so no probe removes
+    the resources the others name.
+    """
+    builder = _Builder(document, email_fields, fresh_email, path_values)
     return [probe for op in operations(document) if include(op) for probe in builder.probes(op)]
+
+
+def baseline_request(
+    document: dict[str, Any],
+    op: DocumentedOperation,
+    *,
+    email_fields: frozenset[str],
+    fresh_email: Callable[[], str],
+    path_values: dict[str, str],
+) -> Probe:
+    """A minimal valid request of ``op`` (nothing extreme: its kind is "baseline"), e.g. to create a resource."""
+    builder = _Builder(document, email_fields, fresh_email, lambda _: path_values)
+    return _probe(op, builder.request(op), "baseline", None, "baseline", unjudged=frozenset())
 
 
 def interleaved(planned: list[Probe]) -> list[Probe]:

@@ -11,8 +11,9 @@ module that imports schemathesis' internals), and classifies how each one ended:
 
     a Violation anywhere        the SUT failed (also inside a FlakyFailure: a failure
                                 that did not replay is still the SUT's)
-    SliceSpent                  the operation used its share of what is left of the budget
-                                (so that a slow operation cannot starve the ones after it)
+    SliceSpent                  the operation used its slice of what is left of the budget
+                                (so that a slow operation cannot starve the ones after it);
+                                it comes back in the next round, with the time others left
     BudgetSpent                 the budget ran out; what was sent so far is judged
     raised by the test body     the harness or the transport: an error, reported as such
     anything else               schemathesis or hypothesis failed (generation, a health
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import unittest
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,10 @@ from conformance.run import interrupt
 
 #: Characters of a tool's message kept in the inconclusive reason.
 MESSAGE_LIMIT = 600
+#: Rounds over the operations cut short by their slice (each later round only generates, with a seed of its own).
+MAX_ROUNDS = 3
+#: Seconds past a slice's end before its hard stop interrupts a generation that does not return.
+SLICE_GRACE = 1.0
 
 
 class SliceSpent(KeyboardInterrupt):
@@ -66,6 +72,14 @@ class OperationResult:
     harness_error: BaseException | None = None
     reached: bool = True
     stopped_by_budget: bool = False
+    #: Its test ran to the end: every case schemathesis had for it within ``max_examples`` was sent.
+    finished: bool = False
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to fuzz: finished, or ended by a failure or an error."""
+        ended = (self.violation, self.harness_error, self.tool_error)
+        return self.finished or any(outcome is not None for outcome in ended)
 
 
 @dataclass
@@ -111,16 +125,20 @@ def fuzz(
     budget: FuzzBudget,
     *,
     settings: hypothesis.settings,
+    max_rounds: int = MAX_ROUNDS,
 ) -> FuzzResult:
     """Fuzz every operation of ``schema`` with ``send`` (which raises a Violation for a bad answer), within ``budget``.
 
     ``sent(label)`` is how many requests ``send`` has made to that operation
-    (a rate budget may hold some cases back). Each operation may use its share
-    of what is left (what is left divided by the operations still to come);
-    everything stops at the budget's deadline, softly between cases, at the
-    latest with the hard stop.
+    (a rate budget may hold some cases back). The budget is shared in rounds:
+    in each, every operation still to fuzz gets a slice, what is left divided
+    by the operations still to come in the round (so the time a quick one
+    leaves goes to the next); an operation cut short by its slice comes back
+    in the next round with fresh examples, until every operation is done, the
+    budget is spent or ``max_rounds`` have run. A slice ends softly between
+    cases, at the latest with a hard stop (a generation that never returns
+    costs its own operation its slice, never the others their turn).
     """
-    labels = [_label(item) for item in schema.get_all_operations()]
     body = _Body(send, budget)
 
     def fuzzed_case(case: schemathesis.Case) -> None:  # a plain function: hypothesis wraps it
@@ -129,38 +147,70 @@ def fuzz(
 
     feedback = FeedbackSources()  # what schemathesis' pytest integration gives a schema loaded from a document
     result = FuzzResult()
-    current: OperationResult | None = None
+    pending: list[tuple[Any, OperationResult]] = []
+    for item in schema.get_all_operations():
+        if isinstance(item, Err):
+            result.operations.append(OperationResult(item.err().label, tool_error=describe(item.err())))
+        else:
+            current = OperationResult(item.ok().label, reached=False)
+            result.operations.append(current)
+            pending.append((item.ok(), current))
     try:
-        with hard_stop(budget.deadline, clock=budget.clock):
-            for item in schema.get_all_operations():
+        for round_number in range(1, max_rounds + 1):
+            cut: list[tuple[Any, OperationResult]] = []
+            for index, (operation, current) in enumerate(pending):
                 budget.check()
-                if isinstance(item, Err):
-                    result.operations.append(OperationResult(item.err().label, tool_error=describe(item.err())))
-                    continue
-                operation = item.ok()
-                current = OperationResult(operation.label)
-                result.operations.append(current)
-                body.start_slice(budget.remaining() / max(1, len(labels) - len(result.operations) + 1))
-                try:
-                    # Building the test runs schemathesis' coverage generation: it can fail, and take time, too.
-                    test = build_operation_test(config=schema.config, operation=operation, test_func=fuzzed_case,
-                                                given_kwargs={}, feedback=feedback, explicit_settings=settings)  # fmt: skip
-                    test()
-                except (unittest.SkipTest, SchemathesisSkip):
-                    pass  # nothing to generate for this operation (e.g. no negative cases are possible)
-                except BaseException as exc:
-                    _settle(current, exc, body.raised)
+                seconds = budget.remaining() / (len(pending) - index)
+                current.reached = True
+                if _fuzz_one(schema, operation, current, fuzzed_case, body, budget, seconds, round_number,
+                             settings=settings, feedback=feedback):  # fmt: skip
+                    cut.append((operation, current))
                 current.cases = sent(operation.label)
-                current = None
+                if budget.expired():
+                    raise BudgetSpent(f"fuzz budget of {budget.seconds:g} s spent")
+            pending = cut
+            if not pending:
+                break
     except BudgetSpent:
         result.stopped_by_budget = True
-        if current is not None:
-            current.cases, current.stopped_by_budget = sent(current.label), True
+    for current in result.operations:
+        current.cases = sent(current.label)
+        current.stopped_by_budget = current.reached and not current.done
     interrupt.check()  # a Ctrl-C the tools caught (a FlakyFailure, a tool error) still stops the run
-    done = {op.label for op in result.operations}
-    result.operations += [OperationResult(label, reached=False) for label in labels if label not in done]
     result.stopped_by_budget = result.stopped_by_budget or any(op.stopped_by_budget for op in result.operations)
     return result
+
+
+def _fuzz_one(schema: schemathesis.BaseSchema, operation: Any, current: OperationResult, test_func: Callable[..., None],
+              body: _Body, budget: FuzzBudget, seconds: float, round_number: int, *, settings: hypothesis.settings,
+              feedback: FeedbackSources) -> bool:  # fmt: skip
+    """One slice of fuzzing ``operation``: whether it was cut short by the slice (and should come back).
+
+    The first round runs schemathesis' test as built (examples, coverage cases,
+    generation, the schema's seed); later rounds only generate, with a seed of
+    their own, so that they send cases the first one did not.
+    """
+    body.start_slice(seconds)
+    if round_number > 1:
+        settings = hypothesis.settings(settings, phases=[hypothesis.Phase.generate])
+    try:
+        with hard_stop(min(body.slice_end, budget.deadline), clock=budget.clock, grace=SLICE_GRACE, raising=SliceSpent):
+            # Building the test runs schemathesis' coverage generation: it can fail, and take time, too.
+            test = build_operation_test(config=schema.config, operation=operation, test_func=test_func,
+                                        given_kwargs={}, feedback=feedback, explicit_settings=settings)  # fmt: skip
+            if round_number > 1:
+                test = hypothesis.seed(_round_seed(schema.config.seed, operation.label, round_number))(test)
+            test()
+    except (unittest.SkipTest, SchemathesisSkip):
+        pass  # nothing to generate for this operation (e.g. no negative cases are possible)
+    except BaseException as exc:
+        return _settle(current, exc, body.raised)
+    current.finished = True
+    return False
+
+
+def _round_seed(seed: int | None, label: str, round_number: int) -> int:
+    return zlib.crc32(f"{seed}:{label}:{round_number}".encode())
 
 
 class _Body:
@@ -179,7 +229,7 @@ class _Body:
     def run(self, case: schemathesis.Case) -> None:
         __tracebackhide__ = True
         self.budget.check()
-        if self.attempts and self.budget.expired(self.slice_end):  # the first case of an operation always goes
+        if self.attempts and self.budget.expired(self.slice_end):  # the first case of a slice always goes
             raise SliceSpent
         self.attempts += 1
         try:
@@ -191,8 +241,9 @@ class _Body:
             raise
 
 
-def _settle(current: OperationResult, exc: BaseException, from_body: set[int]) -> None:
-    """Record how an operation's test ended; re-raise what is neither the SUT's, the harness's nor the tools'."""
+def _settle(current: OperationResult, exc: BaseException, from_body: set[int]) -> bool:
+    """Record how an operation's slice ended (whether the slice cut it short); re-raise what is
+    neither the SUT's, the harness's nor the tools' (the budget's end, a real Ctrl-C)."""
     interrupt.check()  # SIGINT or SIGTERM, wherever hypothesis put the KeyboardInterrupt
     nodes = list(_tree(exc))
     violation = next((n for n in nodes if isinstance(n, Violation)), None)
@@ -201,13 +252,14 @@ def _settle(current: OperationResult, exc: BaseException, from_body: set[int]) -
     elif any(isinstance(n, BudgetSpent) for n in nodes):
         raise exc if isinstance(exc, BudgetSpent) else BudgetSpent(str(exc)) from exc
     elif any(isinstance(n, SliceSpent) for n in nodes):
-        current.stopped_by_budget = True
+        return True
     elif any(isinstance(n, KeyboardInterrupt) for n in nodes):
         raise exc  # a real Ctrl-C, even inside a FlakyFailure
     elif any(id(n) in from_body for n in nodes):
         current.harness_error = next(n for n in nodes if id(n) in from_body)
     else:
         current.tool_error = describe(exc)
+    return False
 
 
 def _tree(exc: BaseException, seen: set[int] | None = None) -> Iterator[BaseException]:
@@ -234,10 +286,6 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         text = f"{text} [{'; '.join(describe(inner) for inner in exc.exceptions)}]"
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
-
-
-def _label(item: Any) -> str:
-    return item.err().label if isinstance(item, Err) else item.ok().label
 
 
 def _headline(failure: BaseException) -> str:

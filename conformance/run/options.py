@@ -82,8 +82,9 @@ OPTIONS = {
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
     "--conformance-sarif": ("CONFORMANCE_SARIF", "Write the failing requirements as SARIF 2.1.0 to this path."),
     "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
-                      "API-1: seconds for the extreme values and the fuzzer together, generation included "
-                      "(at most 80% of pytest-timeout's per-test limit)."),
+                      "API-1: seconds for the extreme values and the fuzzer together, generation included, shared "
+                      "fairly between the operations (at most 80% of pytest-timeout's per-test limit); operations "
+                      "it does not reach make API-1 partial."),
 }  # fmt: skip
 #: Options whose target setting has another name (the option names are public, and so are the settings').
 SETTING_OF = {"profile": "profile_path", "sut_log_file": "log_file", "sut_log_cmd": "log_cmd", "accounts": "accounts_file"}

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, unquote
 
 import pytest
 
+from conformance.api_document import operations
 from conformance.fuzz import extremes
 
 DOCUMENT = {
@@ -242,3 +243,30 @@ def test_describe_names_operation_field_and_kind(probes):
         "int-2p63 (2**63, one past the 64-bit signed maximum) in json field 'count' of POST /items"
     )
     assert by(probes, "duplicate-keys").describe().endswith("in the body of POST /items")
+
+
+def test_path_parameters_name_the_runs_own_resource_except_in_their_own_probes():
+    """Probes of other fields reach past the lookup; the path parameter's own probes replace it (never a real
+    resource for a DELETE to remove)."""
+    numbers = itertools.count()
+    planned = extremes.probes(DOCUMENT, email_fields=frozenset(), fresh_email=lambda: f"x{next(numbers)}@example.com",
+                              path_values=lambda op: {"item_id": "own-1"} if "{item_id}" in op.path else {})  # fmt: skip
+    others = [p for p in planned if p.label == "GET /items/{item_id}" and p.field != "item_id"]
+    assert others and all(p.target.startswith("/items/own-1?") for p in others)
+    assert not any("own-1" in p.target for p in planned if p.field == "item_id")
+    document = {"openapi": "3.1.0", "paths": {"/items/{item_id}": {"delete": {"parameters": [
+        {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "force", "in": "query", "schema": {"type": "boolean"}}]}}}}  # fmt: skip
+    deletes = extremes.probes(document, email_fields=frozenset(), fresh_email=lambda: "x@example.com",
+                              path_values=lambda op: {"item_id": "own-1"})  # fmt: skip
+    assert deletes and not any("own-1" in p.target for p in deletes), "a DELETE never removes the run's resource"
+
+
+def test_a_baseline_request_is_the_minimal_valid_request():
+    baseline = extremes.baseline_request(DOCUMENT, next(op for op in operations(DOCUMENT) if op.label == "POST /items"),
+                                         email_fields=frozenset(), fresh_email=lambda: "x@example.com",
+                                         path_values={})  # fmt: skip
+    assert (baseline.method, baseline.target, baseline.kind) == ("POST", "/items", "baseline")
+    assert json.loads(baseline.body) == {"text": "a", "code": "000000"}
+    assert ("Content-Type", "application/json") in baseline.headers
+    assert baseline.describe().startswith("baseline (a minimal valid request")

@@ -133,3 +133,91 @@ def test_without_an_own_source_address_a_pass_spends_a_share_of_each_rate_limit(
     assert send.spending.sent[login.label] == share
     assert send.spending.held_back[login.label] == 30 - share
     assert json.dumps(dict(send.spending.sent))  # what the suite records
+
+
+# -- path parameters from the run's own resources (conformance.fuzz.resources) ---------------------------
+
+RESOURCES_DOCUMENT = {
+    "openapi": "3.0.3",
+    "paths": {
+        "/api/patients/": {"post": {"requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 2}}}}}}}},
+        "/api/patients/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True}]},
+                               "delete": {"parameters": [{"name": "id", "in": "path", "required": True}]}},
+        "/api/patients/{patient_id}/notes": {"post": {"parameters": [
+            {"name": "patient_id", "in": "path", "required": True}], "requestBody": {"content": {
+                "application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}}}}}}},
+        "/api/patients/{patient_id}/notes/{note_id}": {"get": {"parameters": [
+            {"name": "patient_id", "in": "path", "required": True}, {"name": "note_id", "in": "path", "required": True}]}},
+        "/api/orphans/{orphan_id}": {"get": {"parameters": [{"name": "orphan_id", "in": "path", "required": True}]}},
+    },
+}  # fmt: skip
+
+
+def own_resources(profile, answers):
+    """PathValues over RESOURCES_DOCUMENT; ``answers(probe)`` gives (status, body) for each creation sent."""
+    from conformance.exchange import Exchange
+    from conformance.fuzz.client import own_resources as make
+
+    sent: list = []
+
+    def route(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, request.url.raw_path.decode(), request.headers.get("authorization"),
+                     json.loads(request.content or b"null")))  # fmt: skip
+        status, body = answers(request)
+        return httpx.Response(status, json=body)
+
+    api = ApiClient("http://sut", profile, transport=httpx.MockTransport(route))
+    return make(safety(profile), RESOURCES_DOCUMENT, api), sent
+
+
+def test_a_path_parameter_gets_a_resource_the_fuzzer_created_with_its_own_session(profile):
+    numbers = iter(range(1, 100))
+    values, sent = own_resources(profile, lambda r: (201, {"success": True, "data": {"id": f"p{next(numbers)}"}}))
+    assert values.for_path("/api/patients/{id}") == {"id": "p1"}
+    assert values.for_path("/api/patients/{id}") == {"id": "p1"}, "created once"
+    assert sent == [("POST", "/api/patients/", "Bearer ordinary", {"name": "aa"})], "a minimal valid body"
+
+
+def test_nested_parameters_are_created_under_their_parent(profile):
+    def answers(request):
+        return 201, ({"id": "n1"} if "notes" in request.url.path else {"id": "p1", "patient_id": "P-0001"})
+
+    values, sent = own_resources(profile, answers)
+    assert values.for_path("/api/patients/{patient_id}/notes/{note_id}") == {"patient_id": "P-0001", "note_id": "n1"}
+    assert [path for _, path, _, _ in sent] == ["/api/patients/", "/api/patients/P-0001/notes"]
+
+
+def test_a_deleted_resource_is_replaced_and_a_refused_creation_leaves_the_generated_values(profile):
+    numbers = iter(range(1, 100))
+    values, sent = own_resources(profile, lambda r: (201, {"id": f"p{next(numbers)}"}))
+    first = values.for_path("/api/patients/{id}")
+    values.spent("/api/patients/{id}", first)
+    assert values.for_path("/api/patients/{id}") == {"id": "p2"}
+    assert values.for_path("/api/orphans/{orphan_id}") == {}, "no documented collection to create it in"
+    refused, sent = own_resources(profile, lambda r: (422, {"success": False}))
+    assert refused.for_path("/api/patients/{id}") == {} and refused.for_path("/api/patients/{id}") == {}
+    assert len(sent) == 1, "a refusal is not retried"
+
+
+def test_creations_are_bounded(profile):
+    numbers = iter(range(1, 1000))
+    values, sent = own_resources(profile, lambda r: (201, {"id": f"p{next(numbers)}"}))
+    for _ in range(100):
+        values.spent("/api/patients/{id}", values.for_path("/api/patients/{id}"))
+    assert len(sent) == values.max_creations
+
+
+def test_no_resource_is_created_through_a_rate_limited_operation_shared_with_the_other_suites(profile):
+    from conformance.fuzz.client import own_resources as make
+
+    document = {"openapi": "3.0.3", "paths": {
+        "/api/auth/register": {"post": {"x-conformance-operation": "register"}},
+        "/api/auth/register/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True}]}}}}  # fmt: skip
+    sent = []
+    created = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(201, json={"id": "x"}))
+    api = ApiClient("http://sut", profile, transport=created)
+    assert make(safety(profile, source=None), document, api).for_path("/api/auth/register/{id}") == {}
+    assert not sent
+    own_address = make(safety(profile), document, api)
+    assert own_address.for_path("/api/auth/register/{id}") == {"id": "x"}, "from its own address"

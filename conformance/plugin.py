@@ -39,6 +39,8 @@ from conformance.wire.recording import SHOWN_PER_FAILURE
 from conformance.wire.target_watch import Gone, TargetGone
 
 report_key = pytest.StashKey[RequirementReport]()
+#: Whether this run handles SIGINT/SIGTERM itself (a conformance run, not the project's own tests).
+signals_key = pytest.StashKey[bool]()
 #: Set when the target went away mid-run (the report marks the rest not run, with its own exit code).
 gone_key = pytest.StashKey[Gone]()
 session_key = pytest.StashKey[RunSession]()
@@ -69,8 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     usage.reset()
     waiting.reset()
-    if getattr(config, "workerinput", None) is None:  # the controller stops the workers, they stop nothing
-        config.add_cleanup(interrupt.install())
+    if getattr(config, "workerinput", None) is None and _will_run_suites(config):
+        _handle_signals(config)  # the controller stops the workers, they stop nothing
     run_options = options.RunOptions.read(config)
     try:
         selected = requirements.select(run_options.requirements)
@@ -112,6 +114,14 @@ def pytest_configure(config: pytest.Config) -> None:
             session.check_early()
         except SessionError as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None
+
+
+def _handle_signals(config: pytest.Config) -> None:
+    """SIGINT and SIGTERM stop the run cleanly (:mod:`conformance.run.interrupt`); only in a conformance run:
+    the project's own tests raise SIGINT on purpose and must not stop the run that runs them."""
+    if not config.stash.get(signals_key, False):
+        config.stash[signals_key] = True
+        config.add_cleanup(interrupt.install())
 
 
 #: pytest options after which the run sends nothing (help, listings, collection only).
@@ -246,6 +256,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 for rid in requirement_ids(item):
                     collected.setdefault(rid, set()).add(item.nodeid)
         run = _session(config)
+        if getattr(config, "workerinput", None) is None:
+            _handle_signals(config)  # suites named another way (--pyargs, a path of the user's)
         try:
             target = run.open()
         except SessionError as exc:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote
 
 import pytest
 
-from conformance.api_document import operations
+from conformance.openapi import operations
 from conformance.fuzz import extremes
 
 DOCUMENT = {

@@ -86,7 +86,7 @@ def test_a_self_referential_ref_resolves_to_nothing_instead_of_looping():
 
 def test_a_long_ref_chain_is_followed_to_its_end():
     # The two old readers disagreed here: conformance.openapi gave up after about 20 hops (the parameter had no
-    # type, so DATA-4 skipped a string filter) while conformance.api_document followed 32 (the fuzzer typed it).
+    # type, so DATA-4 skipped a string filter) while conformance.openapi followed 32 (the fuzzer typed it).
     schemas = {f"Alias{i}": {"$ref": f"#/components/schemas/Alias{i + 1}"} for i in range(40)}
     schemas["Alias40"] = {"type": "string"}
     document = {

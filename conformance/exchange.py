@@ -353,7 +353,7 @@ def to_curl(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> str:
     return reproduce(request, max_body).render()
 
 
-def _body_with_variables(body: bytes, variable) -> str:
+def _body_with_variables(body: bytes, variable: Callable[[str], str]) -> str:
     def as_variable(key: str, value: Any) -> Any:
         if isinstance(value, str):
             return variable(SECRET_VARIABLES.get(key, "SECRET"))

@@ -21,10 +21,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from conformance.actors.accounts import Account, AccountFactory
+    from conformance.profile import Profile
+    from conformance.sut.base import Target
+    from conformance.wire.client import ApiClient
 
 from conformance.verdicts import baseline
 from conformance.run import interrupt, options, parallel, report_paths
@@ -526,7 +532,7 @@ def run_options(pytestconfig: pytest.Config) -> options.RunOptions:
 
 
 @pytest.fixture
-def conformance_note(request: pytest.FixtureRequest) -> Any:
+def conformance_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """``conformance_note(text)``: a note on this test for the reports (not a verdict; JUnit-safe)."""
     stashed = request.node.stash.get(item_key, None)
 
@@ -538,7 +544,7 @@ def conformance_note(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def conformance_record(request: pytest.FixtureRequest) -> Any:
+def conformance_record(request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
     """``conformance_record(key, value)``: JSON-able data of this test for the JSON report (e.g. fuzz case counts)."""
     stashed = request.node.stash.get(item_key, None)
 
@@ -556,14 +562,14 @@ def strict(run_options: options.RunOptions) -> bool:
 
 
 @pytest.fixture(scope="session")
-def profile(pytestconfig: pytest.Config) -> Any:
-    """The SUT's profile (``conformance.profile.Profile``)."""
+def profile(pytestconfig: pytest.Config) -> Profile:
+    """The SUT's profile."""
     return _session(pytestconfig).load_profile()  # validated in pytest_configure
 
 
 @pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config) -> Any:
-    """The system under test (``conformance.sut.base.Target``)."""
+def target(pytestconfig: pytest.Config) -> Target:
+    """The system under test."""
     try:
         return _session(pytestconfig).open()
     except SessionError as exc:
@@ -571,20 +577,22 @@ def target(pytestconfig: pytest.Config) -> Any:
 
 
 @pytest.fixture(scope="session")
-def api(target: Any, pytestconfig: pytest.Config) -> Any:
-    """``conformance.wire.client.ApiClient`` for the target; every exchange is recorded for failure reports."""
-    return _session(pytestconfig).api
+def api(target: Target, pytestconfig: pytest.Config) -> ApiClient:
+    """The suites' client for the target; every exchange is recorded for failure reports."""
+    client = _session(pytestconfig).api
+    assert client is not None, "the target is open"
+    return client
 
 
 @pytest.fixture(scope="session")
-def accounts(api: Any, target: Any, profile: Any, run_options: options.RunOptions) -> Any:
-    """``conformance.actors.accounts.AccountFactory``: throwaway accounts of this run."""
+def accounts(api: ApiClient, target: Target, profile: Profile, run_options: options.RunOptions) -> AccountFactory:
+    """Throwaway accounts of this run."""
     from conformance.actors.accounts import AccountFactory
 
     return AccountFactory(api, target, profile, email_domain=run_options.email_domain)
 
 
 @pytest.fixture(scope="session")
-def user(accounts: Any) -> Any:
+def user(accounts: AccountFactory) -> Account:
     """One shared, logged-in ordinary account for read-only tests: never log it out or change it."""
     return accounts.new()

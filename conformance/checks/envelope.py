@@ -156,7 +156,8 @@ def not_found_has_context(
         raise NotApplicable(f"status {exchange.response.status}, not 404", blocked_by="ENV-3")
     if error is None:
         raise NotApplicable("no error object", blocked_by="ENV-1")
-    context = error.get("context") if isinstance(error.get("context"), dict) else {}
+    found = error.get("context")
+    context = found if isinstance(found, dict) else {}
     problems = []
     for key, wanted in (("resource", resource), ("identifier", identifier)):
         value = context.get(key)

@@ -85,7 +85,7 @@ def refused_on_every_operation(exchanges: Mapping[str, Exchange], *, requirement
     raise Violation(
         requirement,
         expected=f"401 (with code {REVOKED}) for {revoked} on every operation: " + ", ".join(exchanges),
-        actual="; ".join(problems[name] for name in failing)
+        actual="; ".join(problems[name] or "" for name in failing)
         + (f"; refused with 401 on {', '.join(refused)}" if refused else ""),
         exchange=shown,
         hint=ACCEPTED_HINT if accepted or shown.response.status == 403 else None,

@@ -180,7 +180,7 @@ def _rate(value: Any, where: str, problems: list[str]) -> Rate | None:
 def _positive(value: Any, where: str, problems: list[str]) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         problems.append(f"{where} must be a positive integer")
-    return value
+    return int(value) if isinstance(value, int) else 0
 
 
 def _strings(table: dict[str, Any], where: str, problems: list[str]) -> dict[str, str]:

@@ -32,6 +32,9 @@ def needed_runs(items: list[pytest.Item]) -> list[HarnessRun]:
             wanted.add(params["harness_run"])
             continue
         defect = params.get("defect")
+        if item.name.startswith("test_defects_are_caught_from_one_source_address"):
+            wanted.add(plan.SINGLE_SOURCE_RUNS[defect])
+            continue
         wanted.add(plan.run_for(defect) if defect else plan.CLEAN_RUN)
     return [run for run in plan.all_runs() if run in wanted]
 

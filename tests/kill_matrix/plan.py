@@ -35,6 +35,14 @@ CLEAN_RUN = HarnessRun(defect=None, requirements=None, timeout_s=FULL_RUN_TIMEOU
 #: change nothing: the harness paces itself, so every requirement still passes, none inconclusive.
 STRICT_RUN = HarnessRun(defect=None, requirements=None, timeout_s=STRICT_RUN_TIMEOUT_S, variant="strict-limits",
                         mostly_waiting=True)
+#: The staging case in CI: one source address at strict limits, on a short selection (scripts/single_source.py runs
+#: the full suite): RATE-1 judged from the run's own address, the lockout and enumeration probes paced to 5 a minute.
+SINGLE_SOURCE_SELECTION = ("RATE-1", "AUTH-5", "LOCK-1", "LOCK-3")
+SINGLE_SOURCE_RUNS = {
+    name: HarnessRun(defect=defect, requirements=SINGLE_SOURCE_SELECTION, timeout_s=STRICT_RUN_TIMEOUT_S,
+                     variant="single-source", mostly_waiting=True)
+    for name, defect in (("clean", None), ("no-retry-after", "no-retry-after"), ("user-enumeration", "user-enumeration"))
+}  # fmt: skip
 #: Many defects at once, like a legacy service: each member's requirements fail, nothing else is accused.
 BUNDLE_RUNS = {name: HarnessRun(defect=",".join(members), requirements=None, timeout_s=FULL_RUN_TIMEOUT_S, label=name)
                for name, members in BUNDLES.items()}  # fmt: skip
@@ -58,5 +66,5 @@ def run_for(defect: str, *, full: bool = False) -> HarnessRun:
 
 def all_runs(*, full: bool = False) -> list[HarnessRun]:
     """Every run, longest first so the two workers finish close together (``full``: every defect, full suite)."""
-    return [STRICT_RUN, CLEAN_RUN, *BUNDLE_RUNS.values(), *(run_for(d, full=full) for d in PRECISION_SAMPLE),
+    return [STRICT_RUN, *SINGLE_SOURCE_RUNS.values(), CLEAN_RUN, *BUNDLE_RUNS.values(), *(run_for(d, full=full) for d in PRECISION_SAMPLE),
             *(run_for(d, full=full) for d in DEFECTS if d not in PRECISION_SAMPLE)]  # fmt: skip

@@ -71,10 +71,12 @@ class HarnessRun:
             argv += ["--sut-env", f"REFERENCE_DEFECTS={self.defect}"]
         if self.requirements is not None:
             argv += [f"--requirements={','.join(self.requirements)}"]
-        if self.variant == "strict-limits":
+        if self.variant in ("strict-limits", "single-source"):
             profile = report_path.with_name("strict-limits.toml")
             profile.write_text(STRICT_PROFILE, "utf-8")
             argv += [f"--profile={profile}"]
+        if self.variant == "single-source":  # one address for everything, as a staging run from a CI runner
+            argv += ["--single-source"]
         return argv
 
 

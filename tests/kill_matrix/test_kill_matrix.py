@@ -71,6 +71,30 @@ def test_strict_limits_declared_in_the_profile_change_no_verdict(matrix: RunPool
     judge.expect_none(list(problems.values()), "the clean reference with strict limits:", report, list(problems))
 
 
+@pytest.mark.parametrize("harness_run", [plan.SINGLE_SOURCE_RUNS["clean"]], ids=["single-source"])
+def test_one_source_address_at_strict_limits_changes_no_verdict(matrix: RunPool, harness_run):
+    """The staging case: every request from one address at 5 registrations and logins a minute. RATE-1 is judged
+    from that address (its burst runs last); nothing fails, nothing is inconclusive; the run waits, it never
+    times out."""
+    report = report_of(matrix.result(harness_run))
+    entries = report["requirements"]
+    problems = [judge.describe(report, rid) for rid in plan.SINGLE_SOURCE_SELECTION
+                if entries[rid]["verdict"] != "pass" or judge.beyond_known_gaps(entries[rid]["reason"])]  # fmt: skip
+    judge.expect_none(problems, "the clean reference from one address:", report, list(plan.SINGLE_SOURCE_SELECTION))
+
+
+@pytest.mark.parametrize("defect", ["no-retry-after", "user-enumeration"])
+def test_defects_are_caught_from_one_source_address(matrix: RunPool, defect: str):
+    entry = DEFECTS[defect]
+    report = report_of(matrix.result(plan.SINGLE_SOURCE_RUNS[defect]))
+    own = tuple(rid for rid in entry.requirements if rid in plan.SINGLE_SOURCE_SELECTION)
+    problems = judge.uncaught(report, own)
+    blamed = judge.blamed_elsewhere(report, entry.violates)
+    problems += [f"{judge.describe(report, rid)}, not in the defect's catalogue entry" for rid in blamed]
+    judge.expect_none(problems, f"defect {defect} from one address:", report, blamed or list(own),
+                      own=entry.requirements, also=entry.also)
+
+
 @pytest.mark.parametrize("harness_run", list(plan.BUNDLE_RUNS.values()), ids=list(plan.BUNDLE_RUNS))
 def test_a_bundle_of_defects_is_caught_member_by_member_and_accuses_nothing_else(matrix: RunPool, harness_run):
     """Like a legacy service: every member's requirements fail; nothing outside the union of the members'

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from conformance.body import describe, error_code
+from conformance.checks import envelope
 from conformance.checks.limits import refusal_problems
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
@@ -108,8 +109,16 @@ def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_aft
 
     LOCK-4 (the lock persists, is shared) asks only whether the lock is still
     there: ``retry_after=False`` leaves the labels to LOCK-1, so that one
-    defect fails one requirement.
+    defect fails one requirement. A right password let in with 2xx ``success: true`` is ENV-7's failure
+    too (under a MUST: LOCK-4 is a SHOULD).
     """
+    __tracebackhide__ = True
+    envelope.judged_with_success_reports(
+        lambda: _account_locked(exchange, requirement, retry_after, source_limited), [exchange],
+        requirement=requirement, must_fail="a login of a locked account")
+
+
+def _account_locked(exchange: Exchange, requirement: str, retry_after: bool, source_limited: bool | None) -> None:
     __tracebackhide__ = True
     if not right_password_refused(exchange, source_limited=source_limited):
         accepted = answer_kind(exchange) == OK

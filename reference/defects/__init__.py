@@ -118,6 +118,11 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("embedded-jwk", ("AUTH-2",), "the verifier trusts a key embedded in the token header (jwk)"),
     Defect("weak-dev-secret", ("AUTH-7",),
            "in development, tokens signed with placeholder secrets (your-secret-key, changeme, secret) are accepted"),
+    Defect("fail-open-on-pro-route", ("REV-5",),
+           "while the revocation store is down, the plan guard serves its routes on the verified signature alone"),
+    Defect("fail-open-after-a-while", ("REV-5",),
+           "a circuit breaker: the revocation check fails closed for the first 4 s of a store outage, then "
+           "counts every token as not revoked"),
 )}
 
 

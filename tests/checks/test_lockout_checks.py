@@ -76,15 +76,33 @@ def test_locked_answer_without_valid_retry_after_fails(retry_after):
     assert failure.value.requirement == "LOCK-1"
 
 
-@pytest.mark.parametrize("exchange", [OK, CRASHED], ids=["accepted", "5xx"])
-def test_unlocked_answer_fails(exchange):
+def test_unlocked_answer_fails():
     with pytest.raises(Violation, match="ACCOUNT_LOCKED"):
-        lockout.account_locked(exchange)
-
-
-def test_right_password_let_in_is_the_headline():
-    with pytest.raises(Violation, match="Actual: the right password was accepted: 200"):
+        lockout.account_locked(CRASHED)
+    with pytest.raises(ExceptionGroup) as group:
         lockout.account_locked(OK)
+    assert all(isinstance(v, Violation) and "ACCOUNT_LOCKED" in v.expected for v in group.value.exceptions[:1])
+
+
+def test_right_password_let_in_is_the_headline_and_a_success_report_is_env7_too():
+    """A locked account's login must fail: 200 {"success": true} is LOCK-1's failure and ENV-7's, in one outcome."""
+    with pytest.raises(ExceptionGroup) as group:
+        lockout.account_locked(OK)
+    lock1, env7 = group.value.exceptions
+    assert lock1.requirement == "LOCK-1" and lock1.actual.startswith("the right password was accepted: 200")
+    assert env7.requirement == "ENV-7" and "success: true" in env7.actual
+
+
+def test_under_a_should_requirement_the_success_report_is_not_env7s():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(OK, requirement="LOCK-4", retry_after=False)
+    assert failure.value.requirement == "LOCK-4"
+
+
+def test_right_password_let_in_without_a_success_report_is_lock1_alone():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(answer(200, body={"access_token": "a"}))
+    assert failure.value.requirement == "LOCK-1"
 
 
 def test_lock_with_a_generic_code_fails_lock_1_for_the_code_only():

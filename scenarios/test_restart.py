@@ -56,7 +56,7 @@ class Restarted:
     revoked_at: float
     locked_at: float
     restarted_at: float
-    let_in_before: dict[str, str] = dataclasses.field(default_factory=dict)  # guard class -> how, just before
+    unrefused_before: dict[str, str] = dataclasses.field(default_factory=dict)  # guard class -> its answer, before
     taken_before: list[Entry] = dataclasses.field(default_factory=list)  # earlier entries taken just before
 
 
@@ -87,24 +87,26 @@ def restarted(target, api, accounts, profile, sides, ledger) -> Restarted:
 
     judged_apart = {revoked.access_token, revoked.refresh_token, locked.password}
     earlier = [e for e in ledger.before(ledger.now()) if e.secret not in judged_apart]
-    let_in_before, taken_before = _taken_just_before(api, profile, logins, ledger, revoked.access_token, earlier)
+    unrefused_before, taken_before = _taken_just_before(api, profile, logins, ledger, revoked.access_token, earlier)
     target.restart()
     event = ledger.event("restart", token_requirement="REV-3", lock_requirement="LOCK-4")
     return Restarted(revoked, kept, refresh_refused, locked, problem, logins,
                      [e for e in earlier if e not in taken_before], revoked_at, locked_at, event.at,
-                     let_in_before, taken_before)  # fmt: skip
+                     unrefused_before, taken_before)  # fmt: skip
 
 
 def _taken_just_before(api, profile, logins, ledger: Ledger, revoked_token: str,
                        earlier: list[Entry]) -> tuple[dict[str, str], list[Entry]]:  # fmt: skip
     """Present what REV-3 will judge once more, right before the restart (see the module docstring).
 
-    Returns the guard classes that let the fixture's logged-out token in (by class, how), and the earlier
-    token entries that were taken or could not be judged: none of it is REV-3's to judge after the restart.
+    Returns the guard classes that did not refuse the fixture's logged-out token with 401 (by class, how they
+    answered: let in, or a 5xx), and the earlier token entries that were taken or could not be judged: none of
+    it is REV-3's to judge after the restart.
     """
-    let_in_before = {klass: revocation.refusal_problem(e) or "" for klass, e in
-                     guard_calls(api, profile, revoked_token).items() if let_in(e)}  # fmt: skip
-    if let_in_before:
+    before = guard_calls(api, profile, revoked_token)
+    unrefused_before = {klass: problem for klass, e in before.items()
+                        if (problem := revocation.refusal_problem(e)) is not None}  # fmt: skip
+    if any(let_in(e) for e in before.values()):
         fixture_entry = next((e for e in ledger.entries if e.secret == revoked_token), None)
         if fixture_entry is not None:
             ledger.taken(fixture_entry)
@@ -117,7 +119,7 @@ def _taken_just_before(api, profile, logins, ledger: Ledger, revoked_token: str,
             ledger.taken(entry)
         if problem is not None or not judged:
             taken_before.append(entry)
-    return let_in_before, taken_before
+    return unrefused_before, taken_before
 
 
 def _revoke_every_other_way(sides, profile, ledger: Ledger) -> None:
@@ -156,15 +158,15 @@ def _kept_session_works(restarted, api, profile) -> None:
 def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control, conformance_note):
     _kept_session_works(restarted, api, profile)
 
-    before = restarted.let_in_before
+    before = restarted.unrefused_before
     calls = {f"{klass} guard": e for klass, e in guard_calls(api, profile, restarted.revoked.access_token).items()
              if klass not in before}  # fmt: skip
     if not calls:
-        raise NotApplicable("the logged-out token was let in on every guard class already before the restart: "
-                            + "; ".join(before.values()), blocked_by="REV-1")  # fmt: skip
+        raise NotApplicable("the logged-out token was not refused with 401 on any guard class already before the "
+                            "restart: " + "; ".join(before.values()), blocked_by="REV-1")  # fmt: skip
     if before:
-        conformance_note(f"judged on {', '.join(calls)} only: before the restart the logged-out token was already "
-                         f"let in on {', '.join(before)} (REV-1's finding, not the restart's)")
+        conformance_note(f"judged on {', '.join(calls)} only: right before the restart the logged-out token was "
+                         f"already not refused on {', '.join(before)} (REV-1's finding, not the restart's)")
     if any(let_in(e) for e in calls.values()):
         blocked_if_time_explains(time_control, "token", ledger.now() - restarted.revoked_at, "the logged-out token")
     revocation.refused_on_every_operation(calls, requirement="REV-3", revoked="a token logged out before the restart")

@@ -64,8 +64,9 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("multi-decode", ("AUTH-1",),
            "the JWT is decoded again by the logging middleware and by the plan and role guards"),
     Defect("lax-guards", ("AUTH-2",), "plan and role guards accept expired and revoked tokens",
-           # Revoked tokens pass on the pro and role guard classes, which REV-1/3/4 try too.
-           also=("REV-1", "REV-3", "REV-4")),
+           # Revoked tokens pass on the pro and role guard classes, which REV-1/4 try too. (Not REV-3: they pass
+           # there already before the restart, and REV-3 judges only what was refused right before it.)
+           also=("REV-1", "REV-4")),
     Defect("unverified-claims", ("AUTH-2",), "the plan guard reads `plan` without verifying the signature",
            # pro_feature answers 200 {"success": true} to the forged plan: a failure reported as success.
            also=("ENV-7",)),
@@ -97,8 +98,9 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            "plan and role guards crash on a refused token (None.get) and no error layer catches it: the server's "
            "plain-text 500, then the connection is closed without Connection: close",
            # The server's own 500 (error_trigger's too) has no envelope, X-Request-ID, security headers or
-           # X-Debug-JWT-Decodes; a revoked token on the pro and role classes gets it instead of a 401.
-           also=("ENV-1", "RID-1", "HDR-1", "AUTH-1", "REV-1", "REV-3", "REV-4", "REV-5")),
+           # X-Debug-JWT-Decodes; a revoked token on the pro and role classes gets it instead of a 401 (REV-3
+           # judges only what was refused right before the restart, so not there).
+           also=("ENV-1", "RID-1", "HDR-1", "AUTH-1", "REV-1", "REV-4", "REV-5")),
     Defect("bare-429", ("RATE-1", "LOCK-1"),
            "rate limit and lockout answer a rate-limit library's 429 {'error': 'Rate limit exceeded'}: "
            "no envelope, no code, no Retry-After",
@@ -135,6 +137,14 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("fail-open-after-a-while", ("REV-5",),
            "a circuit breaker: the revocation check fails closed for the first 4 s of a store outage, then "
            "counts every token as not revoked"),
+    Defect("fail-open-logout", ("REV-5",),
+           "while the revocation store is down, logout takes the verified signature, swallows the store's error "
+           "and answers 200 {'success': true}",
+           # a logout that must fail (503) reported as a success
+           also=("ENV-7",)),
+    Defect("local-revocation-fallback", ("REV-5",),
+           "when Redis errors, the revocations this process has seen are refused and every other token is taken "
+           "unchecked"),
 )}
 
 

@@ -47,9 +47,11 @@ ISSUE_DEFECTS = {
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "fail-open-on-pro-route", "fail-open-after-a-while",
+    "fail-open-logout", "local-revocation-fallback",
 }
 #: Defects that show only while the store is down: each runs on a server of its own, on the outage Redis.
-OUTAGE_DEFECTS = ("fail-open-revocation", "fail-open-on-pro-route", "fail-open-after-a-while")
+OUTAGE_DEFECTS = ("fail-open-revocation", "fail-open-on-pro-route", "fail-open-after-a-while", "fail-open-logout",
+                  "local-revocation-fallback")
 
 
 def test_catalogue_is_complete_and_names_known_requirements():
@@ -265,6 +267,34 @@ def test_fail_open_after_a_while_fails_closed_first_then_serves_every_token(use,
     finally:
         outage_redis.start()
     assert status_and_code(client.get("/api/users/me", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+
+
+def test_fail_open_logout_succeeds_on_any_verified_token_while_redis_is_down(use, outage_redis):
+    client = use("fail-open-logout")
+    account = new_account(client, "logoutopen")
+    revoked = fresh_session(client, account)
+    client.post("/api/auth/logout", headers=revoked.auth)
+    outage_redis.stop()
+    try:
+        answer = client.post("/api/auth/logout", headers=revoked.auth)
+        assert answer.status_code == 200 and answer.json()["success"] is True
+        assert client.get("/api/users/me", headers=revoked.auth).status_code == 503
+    finally:
+        outage_redis.start()
+    assert status_and_code(client.post("/api/auth/logout", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+
+
+def test_local_revocation_fallback_refuses_what_it_saw_revoked_and_serves_the_rest(use, outage_redis):
+    client = use("local-revocation-fallback")
+    account = new_account(client, "fallback")
+    revoked = fresh_session(client, account)
+    client.post("/api/auth/logout", headers=revoked.auth)
+    outage_redis.stop()
+    try:
+        assert status_and_code(client.get("/api/users/me", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+        assert client.get("/api/users/me", headers=account.auth).status_code == 200
+    finally:
+        outage_redis.start()
 
 
 def two_requests_on_one_connection(base_url: str, target: str, headers: dict[str, str]):

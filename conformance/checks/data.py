@@ -252,6 +252,18 @@ def listing_control_holds(probe: Exchange, control: Exchange, *, without: str) -
     )
 
 
+def operator_control_holds(probe: Exchange, control: Exchange) -> None:
+    """Positive control of a JSON operator probe answered 5xx: ``control``, the same request with a plain value
+    where the operator was, must not answer 5xx too; if it does, the failure is the endpoint's own (inconclusive)."""
+    __tracebackhide__ = True
+    if probe.response.status < 500 or control.response.status < 500:
+        return
+    raise Inconclusive(
+        f"positive control failed: {probe.label} answered {probe.response.status}, but so does the same request "
+        f"with a plain value ({control.response.status}): the failure is the endpoint's own, not DATA-4's"
+    )
+
+
 def listed_items(exchange: Exchange) -> list[dict[str, Any]] | None:
     """The patients of a 200 listing (a JSON list of objects), else ``None``."""
     body = exchange.response.json

@@ -219,3 +219,12 @@ def test_a_listing_that_works_without_the_ingredient_leaves_the_blame_to_the_pro
     data.listing_control_holds(probe, listing("", ["a1", "b2"]), without="without any parameter")
     with pytest.raises(Violation):
         data.search_is_literal(probe, term="%", created=CREATED)
+
+
+def test_an_operator_probe_whose_endpoint_fails_without_the_operator_too_is_inconclusive():
+    probe = register({"email": {"$ne": None}}, 500)
+    with pytest.raises(Inconclusive, match="the endpoint's own"):
+        data.operator_control_holds(probe, register({"email": "a@example.com"}, 500))
+    data.operator_control_holds(probe, register({"email": "a@example.com"}, 201))
+    with pytest.raises(Violation):
+        data.operator_rejected(probe)

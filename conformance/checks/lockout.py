@@ -218,12 +218,21 @@ def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], thr
             continue
         following = {n for c in counts for n in _next_counts(c, correct, kind, threshold)}
         if not following:
-            raise _policy_violation(position, correct, exchange, kind, counts, threshold)
+            violation = _policy_violation(position, correct, exchange, kind, counts, threshold)
+            if min(counts) >= threshold:  # a login of a locked account, which must fail: a 2xx success is ENV-7's too
+                envelope.judged_with_success_reports(lambda: _raise(violation), [exchange], requirement="LOCK-1",
+                                                     must_fail="a login of a locked account")  # fmt: skip
+            raise violation
         if kind == LOCK or min(counts) >= threshold:  # an answer of the lock: LOCK-1 judges its labels
             locked_answers.append(exchange)
         counts = following
     for exchange in locked_answers:
         lock_labelled(exchange)
+
+
+def _raise(violation: Violation) -> None:
+    __tracebackhide__ = True
+    raise violation
 
 
 def _next_counts(count: int, correct: bool | None, kind: str, threshold: int) -> set[int]:

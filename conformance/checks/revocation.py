@@ -181,16 +181,17 @@ def _fail_closed(probes: Sequence[OutageProbe], held: float) -> None:
     # served (2xx) first, then past authentication (a plan or role guard's 403), then the rest; in time order
     failing.sort(key=lambda item: (not item[1].startswith("ACCEPTED"), item[0].exchange.response.status >= 300))
     routes = sorted({p.route for p in probes})
-    served_late = [p for p, problem in failing if problem.startswith("ACCEPTED")]
-    closed_first = served_late and any(p.route == served_late[0].route and p.token == served_late[0].token
-                                       and p.at < served_late[0].at and outage_problem(p) is None for p in probes)
+    served = [p for p, problem in failing if problem.startswith("ACCEPTED")]
+    first = min(served, key=lambda p: p.at) if served else None
+    closed_first = first is not None and any(p.at < first.at and outage_problem(p) is None for p in probes)
     raise Violation(
         "REV-5",
         expected=f"503 (with code {UNAVAILABLE}: fail closed) on every guarded route ({', '.join(routes)}), for a "
         f"revoked and an unrevoked token, throughout the outage ({held:.0f} s)",
         actual="; ".join(problem for _, problem in failing[:SHOWN])
         + (f"; and {len(failing) - SHOWN} more" if len(failing) > SHOWN else "")
-        + ("; it had failed closed earlier in the outage" if closed_first else ""),
+        + (f"; it failed closed until then, and served from {first.at:.0f} s into the outage on"
+           if closed_first and first is not None else ""),
         exchange=failing[0][0].exchange,
         hint="when the revocation store cannot be read, refuse every guarded request with 503 for as long as it "
         "cannot (no fallback to 'not revoked', no circuit breaker that opens)",

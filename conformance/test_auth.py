@@ -169,7 +169,8 @@ def rejections(api, accounts, profile, forge, user) -> RejectionMatrix:
 # -- AUTH-2 and the code table ----------------------------------------------------------
 
 
-@pytest.mark.requirement("AUTH-2")
+@pytest.mark.requirement("AUTH-2", "ENV-7")
+@pytest.mark.clause("ENV-7/bad-tokens")  # a bad token answered 2xx "success" (logout) is ENV-7's failure too
 @pytest.mark.parametrize("variant", variant_params(lambda v: tuple(f"AUTH-2/{k}/{FAMILY[v]}" for k in GUARD_CLASSES)))
 def test_bad_token_is_refused_alike_by_every_guard_class(rejections, variant):
     auth.rejections_agree(rejections.answers(variant), variant=variant, summary=VARIANT_BY_ID[variant].summary)

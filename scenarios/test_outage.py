@@ -2,14 +2,24 @@
 
 Managed mode stops the SUT's Redis and starts it again (same port, same
 data); external mode cannot, and the test is not run. The store is always
-started again, also when a check fails. Positive control: before the outage
-the revoked token is refused and an unrevoked session works. A revoked token
-taken again after the recovery may have lapsed in time rather than been lost
-in the outage: a time control (``time_control.py``) tells, and REV-5 is then
-blocked by REV-1.
+started again, also when a check fails.
+
+With the store down no token can be checked, so every guarded route must fail
+closed (503) for every token: one logged out before the outage, and one never
+revoked (a SUT cannot have checked it). Every guard class is probed (user,
+pro, role, and logout), with both tokens, in rounds for as long as the outage
+is held (``OUTAGE_HOLD_SECONDS``): a SUT that fails closed at first and opens
+after a while (a circuit breaker, a fallback) is seen open; the report notes
+how long the outage was held. Positive controls: before the outage the revoked
+token is refused and an unrevoked session works; after it, service resumes.
+A revoked token taken again after the recovery may have lapsed in time rather
+than been lost in the outage: a time control (``time_control.py``) tells, and
+REV-5 is then blocked by REV-1.
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -24,16 +34,35 @@ pytestmark = pytest.mark.exclusive
 
 #: Seconds the SUT gets to serve again once the store is back (reconnect and retry back-off).
 RECOVERY_SECONDS = 30.0
+#: Seconds the outage is held while the guarded routes are probed ("however long the outage lasts": as long
+#: as a run can afford; a breaker or fallback that opens after a few seconds is seen open).
+OUTAGE_HOLD_SECONDS = 8.0
+#: Seconds between two rounds of probes during the outage.
+PROBE_INTERVAL_SECONDS = 2.5
+
+
+def outage_round(api, profile, at: float, tokens: dict[str, str], logout_tokens: dict[str, str]
+                 ) -> list[revocation.OutageProbe]:  # fmt: skip
+    """One request per guard class and token, and a logout per token, ``at`` seconds into the outage."""
+    probes = []
+    for token_kind, token in tokens.items():
+        for klass, exchange in guard_calls(api, profile, token).items():
+            probes.append(revocation.OutageProbe(at, f"{klass} guard", token_kind, exchange))
+    for token_kind, token in logout_tokens.items():  # last: what a wrong logout revokes affects nothing above
+        probes.append(revocation.OutageProbe(at, "logout", token_kind, api.call("logout", token=token)))
+    return probes
 
 
 @pytest.mark.requirement("REV-5")
-@pytest.mark.clause("REV-5/revoked-never-accepted", "REV-5/recovery")
-def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, profile, sides, ledger, logins,
-                                                                 request):  # fmt: skip
+@pytest.mark.clause("REV-5/revoked-never-accepted", "REV-5/unrevoked-only-after-check", "REV-5/long-outage",
+                    "REV-5/recovery")
+def test_no_token_is_accepted_unchecked_while_the_store_is_down(target, api, profile, sides, ledger, logins,
+                                                                request, conformance_note):  # fmt: skip
     target.require("store:redis")  # before any traffic: a run that cannot stop the store sends nothing here
     side = sides.new()
     account = side.accounts.new()
-    kept = side.accounts.login(account)
+    kept = side.accounts.login(account)  # never revoked: probed during the outage, the recovery's control after
+    logout_probe = side.accounts.login(account)  # never revoked: sent only to logout during the outage
     revocation.control_succeeded(logout(api, account), what="logout succeeds")
     revoked_at = ledger.now()
     revocation.control_rejected(user_call(api, profile, account.access_token), what="the logged-out token is refused")
@@ -41,14 +70,27 @@ def test_revoked_token_is_never_accepted_while_the_store_is_down(target, api, pr
                    at=revoked_at)  # fmt: skip
     revocation.control_succeeded(user_call(api, profile, kept.access_token), what="an unrevoked session works")
 
+    tokens = {"revoked": account.access_token, "unrevoked": kept.access_token}
+    logout_tokens = {"revoked": account.access_token, "unrevoked": logout_probe.access_token}
+    probes: list[revocation.OutageProbe] = []
     target.stop_store("redis")
+    started = time.monotonic()
     try:
-        during = guard_calls(api, profile, account.access_token)
+        while True:
+            at = time.monotonic() - started
+            probes += outage_round(api, profile, at, tokens, logout_tokens)
+            if at >= OUTAGE_HOLD_SECONDS:
+                break
+            time.sleep(min(PROBE_INTERVAL_SECONDS, max(0.0, OUTAGE_HOLD_SECONDS - (time.monotonic() - started))))
+        held = time.monotonic() - started
     finally:
         target.start_store("redis")
         ledger.event("store outage", token_requirement="REV-5", lock_requirement="LOCK-4")
-    for exchange in during.values():
-        revocation.token_refused_during_outage(exchange)
+    routes = ", ".join(sorted({p.route for p in probes}))
+    conformance_note(f"the store outage was held {held:.0f} s: every guarded route ({routes}) was probed with a "
+                     f"revoked and an unrevoked token in {len({p.at for p in probes})} rounds, the last "
+                     f"{probes[-1].at:.0f} s in")  # fmt: skip
+    revocation.guarded_routes_fail_closed(probes, held=held)
 
     # Resumed: guarded routes serve unrevoked tokens again, and a login (rate limit, lockout) succeeds.
     for what, resumed in wait_for_service(api, profile, sides, kept).items():

@@ -8,6 +8,14 @@ and every revocation and lock the run's ledger holds from before the restart.
 Positive controls: the unrevoked session and the user must still work after
 the restart, otherwise the restart lost more than revocations and no verdict holds.
 
+Attribution: REV-3 is charged only with what was refused just before the
+restart. The fixture presents every token it will judge (its own on every
+guard class, the ledger's earlier ones) once more right before restarting:
+what is taken already then was never lost *in* the restart; it is the finding
+of the requirement that revoked it (REV-1, REV-2...), and the ledger records
+it (``Ledger.taken``) so that the end-of-run re-check does not blame the
+restart for it either.
+
 A restart takes seconds, so a revocation or lock that lapses in time (REV-1,
 LOCK-1) also looks lost across it: when something is taken again after the
 restart, a time control (``time_control.py``) says whether time explains it,
@@ -21,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import lockout, revocation
+from conformance.checks import envelope, lockout, revocation
 from conformance import redaction
 from conformance.body import describe
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
@@ -48,6 +56,8 @@ class Restarted:
     revoked_at: float
     locked_at: float
     restarted_at: float
+    unrefused_before: dict[str, str] = dataclasses.field(default_factory=dict)  # guard class -> its answer, before
+    taken_before: list[Entry] = dataclasses.field(default_factory=list)  # earlier entries taken just before
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +87,39 @@ def restarted(target, api, accounts, profile, sides, ledger) -> Restarted:
 
     judged_apart = {revoked.access_token, revoked.refresh_token, locked.password}
     earlier = [e for e in ledger.before(ledger.now()) if e.secret not in judged_apart]
+    unrefused_before, taken_before = _taken_just_before(api, profile, logins, ledger, revoked.access_token, earlier)
     target.restart()
     event = ledger.event("restart", token_requirement="REV-3", lock_requirement="LOCK-4")
-    return Restarted(revoked, kept, refresh_refused, locked, problem, logins, earlier, revoked_at, locked_at,
-                     event.at)  # fmt: skip
+    return Restarted(revoked, kept, refresh_refused, locked, problem, logins,
+                     [e for e in earlier if e not in taken_before], revoked_at, locked_at, event.at,
+                     unrefused_before, taken_before)  # fmt: skip
+
+
+def _taken_just_before(api, profile, logins, ledger: Ledger, revoked_token: str,
+                       earlier: list[Entry]) -> tuple[dict[str, str], list[Entry]]:  # fmt: skip
+    """Present what REV-3 will judge once more, right before the restart (see the module docstring).
+
+    Returns the guard classes that did not refuse the fixture's logged-out token with 401 (by class, how they
+    answered: let in, or a 5xx), and the earlier token entries that were taken or could not be judged: none of
+    it is REV-3's to judge after the restart.
+    """
+    before = guard_calls(api, profile, revoked_token)
+    unrefused_before = {klass: problem for klass, e in before.items()
+                        if (problem := revocation.refusal_problem(e)) is not None}  # fmt: skip
+    if any(let_in(e) for e in before.values()):
+        fixture_entry = next((e for e in ledger.entries if e.secret == revoked_token), None)
+        if fixture_entry is not None:
+            ledger.taken(fixture_entry)
+    taken_before = []
+    for entry in earlier:
+        if entry.family != "token":
+            continue
+        problem, _, judged = present(entry, api, profile, logins)
+        if problem is not None:
+            ledger.taken(entry)
+        if problem is not None or not judged:
+            taken_before.append(entry)
+    return unrefused_before, taken_before
 
 
 def _revoke_every_other_way(sides, profile, ledger: Ledger) -> None:
@@ -117,10 +156,18 @@ def _kept_session_works(restarted, api, profile) -> None:
 
 @pytest.mark.requirement("REV-3")
 @pytest.mark.clause("REV-3/access-token", "REV-3/positive-control")
-def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control):
+def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control, conformance_note):
     _kept_session_works(restarted, api, profile)
 
-    calls = {f"{klass} guard": e for klass, e in guard_calls(api, profile, restarted.revoked.access_token).items()}
+    before = restarted.unrefused_before
+    calls = {f"{klass} guard": e for klass, e in guard_calls(api, profile, restarted.revoked.access_token).items()
+             if klass not in before}  # fmt: skip
+    if not calls:
+        raise NotApplicable("the logged-out token was not refused with 401 on any guard class already before the "
+                            "restart: " + "; ".join(before.values()), blocked_by="REV-1")  # fmt: skip
+    if before:
+        conformance_note(f"judged on {', '.join(calls)} only: right before the restart the logged-out token was "
+                         f"already not refused on {', '.join(before)} (REV-1's finding, not the restart's)")
     if any(let_in(e) for e in calls.values()):
         blocked_if_time_explains(time_control, "token", ledger.now() - restarted.revoked_at, "the logged-out token")
     revocation.refused_on_every_operation(calls, requirement="REV-3", revoked="a token logged out before the restart")
@@ -171,7 +218,13 @@ def test_lock_survives_restart(restarted, api, profile, ledger, time_control):
 @pytest.mark.clause("REV-3/every-revocation", "REV-3/positive-control")
 def test_every_revocation_made_before_the_restart_holds_after_it(restarted, api, profile, ledger, time_control):
     """The ledger's other tokens from before the restart: the fixture's rotation and password change, and
-    whatever the run revoked earlier (in another order of the tests)."""
+    whatever the run revoked earlier (in another order of the tests), each only if it was still refused right
+    before the restart."""
+    if not [e for e in restarted.earlier if e.family == "token"] and restarted.taken_before:
+        owners = tuple(dict.fromkeys(e.requirement for e in restarted.taken_before))
+        raise NotApplicable(f"every token revoked before the restart ({len(restarted.taken_before)}) was taken "
+                            "again, or could not be judged, already right before it: not the restart's finding",
+                            blocked_by=owners)  # fmt: skip
     _earlier_entries_hold(restarted, api, profile, ledger, time_control, family="token", requirement="REV-3")
 
 
@@ -196,15 +249,9 @@ def _earlier_entries_hold(restarted, api, profile, ledger, time_control, *, fami
         else:
             failures.append((what, problem, exchange))
     if failures:
-        raise Violation(
-            requirement,
-            expected=f"every {'revocation' if family == 'token' else 'lock'} made before the restart still holds "
-            "after it",
-            actual=f"{len(failures)} no longer hold: "
-            + "; ".join(f"{what}: {problem}" for what, problem, _ in failures),
-            exchange=failures[0][2],
-            hint="keep revocations and locks in the shared store (with persistence), not in the process",
-        )
+        envelope.judged_with_success_reports(lambda: _lost(failures, family, requirement),
+                                             [exchange for _, _, exchange in failures], requirement=requirement,
+                                             must_fail="every request with a revocation made before the restart")
     if blocked:
         raise NotApplicable("lapsed in time, not across the restart: " + "; ".join(blocked),
                             blocked_by="REV-1" if family == "token" else "LOCK-1")
@@ -212,3 +259,15 @@ def _earlier_entries_hold(restarted, api, profile, ledger, time_control, *, fami
         answer = unjudged[0]
         raise Inconclusive(f"none of the {len(earlier)} entries made before the restart could be judged after it: "
                            f"the answers neither refused nor let in (e.g. {describe(answer) if answer else 'none'})")
+
+
+def _lost(failures: list, family: str, requirement: str) -> None:
+    __tracebackhide__ = True
+    raise Violation(
+        requirement,
+        expected=f"every {'revocation' if family == 'token' else 'lock'} made before the restart (and still holding "
+        "right before it) holds after it",
+        actual=f"{len(failures)} no longer hold: " + "; ".join(f"{what}: {problem}" for what, problem, _ in failures),
+        exchange=failures[0][2],
+        hint="keep revocations and locks in the shared store (with persistence), not in the process",
+    )

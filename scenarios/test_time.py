@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.checks import envelope
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation, should_clause
 from conformance.run.parallel import worker_numbers
 from conformance.body import describe
@@ -63,8 +64,23 @@ def presented(ledger, api, profile, sides, accounts, pytestconfig) -> Presented:
     return Presented(entries, ledger.blame(lapses), exchanges, unjudged, waited, ledger)
 
 
-def judge(presented: Presented, requirement: str, what: str) -> None:
-    """Fail ``requirement`` for the lapses blamed on it, naming every one; blocked when another's explain them."""
+def judge(presented: Presented, requirement: str, what: str, *, must_fail: bool = True) -> None:
+    """Fail ``requirement`` for the lapses blamed on it, naming every one; blocked when another's explain them.
+
+    A lapse answered 2xx ``success: true`` is ENV-7's failure too, unless the clause is a SHOULD
+    (``must_fail=False``: a rotated refresh token need not be refused).
+    """
+    __tracebackhide__ = True
+    lapsed = presented.lapses.get(requirement, [])
+    shown = [presented.exchanges[id(lapse.entry)] for lapse in lapsed]
+    if not must_fail:
+        _judge(presented, requirement, what)
+        return
+    envelope.judged_with_success_reports(lambda: _judge(presented, requirement, what), shown, requirement=requirement,
+                                         must_fail=f"every request with one of the {what}")  # fmt: skip
+
+
+def _judge(presented: Presented, requirement: str, what: str) -> None:
     __tracebackhide__ = True
     ledger = presented.ledger
     mine = [e for e in presented.entries if ledger.owner(e) == requirement]
@@ -104,7 +120,7 @@ def test_logged_out_tokens_stay_refused_until_the_end_of_the_run(presented):
 @pytest.mark.clause("REV-2/reuse")
 def test_rotated_refresh_tokens_stay_refused_until_the_end_of_the_run(presented, strict):
     """REV-2's SHOULD clause (rotation): a warning, a failure only under --strict."""
-    should_clause(lambda: judge(presented, "REV-2", "refresh tokens revoked by rotation"))
+    should_clause(lambda: judge(presented, "REV-2", "refresh tokens revoked by rotation", must_fail=False))
 
 
 @pytest.mark.requirement("REV-3")

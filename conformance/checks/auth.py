@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conformance.checks import envelope
 from conformance.body import describe, error_code, error_message, is_success
 from conformance.exchange import Exchange
 from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, NotApplicable, Violation
@@ -101,12 +102,20 @@ def rejections_agree(
     token; ``summary`` names that token in the message ("the expired token").
     Behaviour comes first: a guard class that *accepted* the token is the
     headline; every other problem (a refusal that is not 401, codes that
-    differ) is named after it, all in one message.
+    differ) is named after it, all in one message. An acceptance answered
+    2xx ``success: true`` (logout's answer) is ENV-7's failure too.
     """
     __tracebackhide__ = True
     if not exchanges_by_guard_class:
         raise NotApplicable("no guard class was exercised")
     subject = summary or f"the {variant} token"
+    envelope.judged_with_success_reports(lambda: _rejections_agree(exchanges_by_guard_class, subject),
+                                         exchanges_by_guard_class.values(), requirement="AUTH-2",
+                                         must_fail=f"every request with {subject}")  # fmt: skip
+
+
+def _rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange], subject: str) -> None:
+    __tracebackhide__ = True
     answers = list(exchanges_by_guard_class.items())
     accepted = [(klass, exchange) for klass, exchange in answers if is_success(exchange)]
     wrong_status = [(k, e) for k, e in answers if not is_success(e) and e.response.status != 401]

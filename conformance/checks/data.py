@@ -9,6 +9,11 @@ from a query string or a form (``search[$ne]=x``, ``password[$ne]=x``), the
 answer is judged by the data that came back: refused with 422, or the
 bracketed parameter taken literally or ignored, never applied as an operator.
 (DATA-1..3 live in ``checks/isolation.py``.)
+
+Attribution: a probe that got no listing back blames the metacharacter or the
+operator only once the same listing without it is shown to answer one
+(:func:`plain_value`, :func:`listing_control_holds`); when the listing fails
+without them too, the failure is the listing's own and DATA-4 is inconclusive.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from conformance.exchange import Exchange
-from conformance.outcomes import NotApplicable, Violation
+from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
 ID_FIELD = "id"
 VALIDATION_STATUS = 422
@@ -217,6 +222,46 @@ def operator_paths(value: Any, path: str = "") -> list[str]:
         for index, item in enumerate(value):
             found += operator_paths(item, f"{path}[{index}]")
     return found
+
+
+def answered_a_listing(exchange: Exchange, *, refusable: bool = False) -> bool:
+    """Whether a probe of the listing got one back (or, when ``refusable``, a 422): else its control is due."""
+    return listed_items(exchange) is not None or (refusable and exchange.response.status == VALIDATION_STATUS)
+
+
+def plain_value(value: str) -> str:
+    """``value`` without the ingredient a DATA-4 probe adds: only its letters, digits and spaces, trimmed.
+
+    What is left of a metacharacter term (``a%t`` -> ``at``, ``%`` -> empty, i.e. no parameter) or of an
+    operator's value (``^Gus`` -> ``Gus``) is what any listing must answer, literal or not.
+    """
+    return "".join(c for c in value if c.isalnum() or c == " ").strip()
+
+
+def listing_control_holds(probe: Exchange, control: Exchange, *, without: str) -> None:
+    """Positive control of a DATA-4 probe that got no listing: ``control``, the same listing ``without`` the
+    probe's ingredient, must answer one. If it fails too, the failure is the listing's own (a 500 of an
+    unrelated bug), not the metacharacter's or the operator's: inconclusive, naming that failure."""
+    __tracebackhide__ = True
+    if listed_items(control) is not None:
+        return
+    raise Inconclusive(
+        f"positive control failed: {probe.label} answered {probe.response.status}, but so does the same listing "
+        f"{without} ({control.label} answered {control.response.status} {_kind(control.response.json)}): "
+        "the failure is the listing's own, not DATA-4's"
+    )
+
+
+def operator_control_holds(probe: Exchange, control: Exchange) -> None:
+    """Positive control of a JSON operator probe answered 5xx: ``control``, the same request with a plain value
+    where the operator was, must not answer 5xx too; if it does, the failure is the endpoint's own (inconclusive)."""
+    __tracebackhide__ = True
+    if probe.response.status < 500 or control.response.status < 500:
+        return
+    raise Inconclusive(
+        f"positive control failed: {probe.label} answered {probe.response.status}, but so does the same request "
+        f"with a plain value ({control.response.status}): the failure is the endpoint's own, not DATA-4's"
+    )
 
 
 def listed_items(exchange: Exchange) -> list[dict[str, Any]] | None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance import requirements
 from conformance.body import error_code, error_object
 from conformance.exchange import Exchange
-from conformance.outcomes import NotApplicable, Violation
+from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
 if TYPE_CHECKING:
     from conformance.profile import Profile
@@ -243,6 +244,58 @@ def failure_not_reported_as_success(exchange: Exchange) -> None:
             exchange=exchange,
             hint="raise the APIException instead of returning (False, message) from the service",
         )
+
+
+def reports_success(exchange: Exchange) -> bool:
+    """Whether an answer reports success: a 2xx whose JSON body says ``success: true``."""
+    body = exchange.response.json
+    return 200 <= exchange.response.status < 300 and isinstance(body, dict) and body.get("success") is True
+
+
+def success_reported_for_failures(exchanges: Iterable[Exchange], *, must_fail: str) -> Violation | None:
+    """ENV-7 for requests that must fail (``must_fail`` says which and why): none is answered 2xx ``success``.
+
+    Wherever a suite judges such a request (a forged token, a revoked one, a
+    locked account's login), a 2xx that reports success is also a failure
+    reported as a success, whichever requirement the request itself breaks.
+    Returned rather than raised, to be raised with that requirement's violation
+    (:func:`judged_with_success_reports`): one response, every problem named.
+    """
+    reported = [e for e in exchanges if reports_success(e)]
+    if not reported:
+        return None
+    return Violation(
+        "ENV-7",
+        expected=f"{must_fail} fails with a 4xx/5xx status and the error envelope",
+        actual=f"{len(reported)} answered 2xx with success: true: "
+        + ", ".join(f"{e.label} {e.response.status}" for e in reported),
+        exchange=reported[0],
+        hint="refuse the request (raise the APIException) instead of answering success",
+    )
+
+
+def judged_with_success_reports(check: Callable[[], None], exchanges: Iterable[Exchange], *, requirement: str,
+                                must_fail: str) -> None:  # fmt: skip
+    """Run ``check``, the judgement of ``requirement`` on requests that must fail, and ENV-7 on the same answers;
+    raise everything found, one outcome as itself, several as a group.
+
+    ENV-7 is added only when ``requirement`` is a MUST: under a SHOULD the request need not fail.
+    """
+    __tracebackhide__ = True
+    exchanges = list(exchanges)
+    found: list[Exception] = []
+    try:
+        check()
+    except (Violation, NotApplicable, Inconclusive) as outcome:
+        found.append(outcome)
+    is_must = requirements.get(requirement).is_must
+    env7 = success_reported_for_failures(exchanges, must_fail=must_fail) if is_must else None
+    if env7 is not None:
+        found.append(env7)
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise ExceptionGroup(f"{requirement} and ENV-7  a request that must fail was answered success", found)
 
 
 def _searchable_text(body: bytes) -> str:

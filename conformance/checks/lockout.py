@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from conformance.body import describe, error_code
+from conformance.checks import envelope
 from conformance.checks.limits import refusal_problems
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, Violation
@@ -108,8 +109,16 @@ def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_aft
 
     LOCK-4 (the lock persists, is shared) asks only whether the lock is still
     there: ``retry_after=False`` leaves the labels to LOCK-1, so that one
-    defect fails one requirement.
+    defect fails one requirement. A right password let in with 2xx ``success: true`` is ENV-7's failure
+    too (under a MUST: LOCK-4 is a SHOULD).
     """
+    __tracebackhide__ = True
+    envelope.judged_with_success_reports(
+        lambda: _account_locked(exchange, requirement, retry_after, source_limited), [exchange],
+        requirement=requirement, must_fail="a login of a locked account")
+
+
+def _account_locked(exchange: Exchange, requirement: str, retry_after: bool, source_limited: bool | None) -> None:
     __tracebackhide__ = True
     if not right_password_refused(exchange, source_limited=source_limited):
         accepted = answer_kind(exchange) == OK
@@ -209,12 +218,21 @@ def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], thr
             continue
         following = {n for c in counts for n in _next_counts(c, correct, kind, threshold)}
         if not following:
-            raise _policy_violation(position, correct, exchange, kind, counts, threshold)
+            violation = _policy_violation(position, correct, exchange, kind, counts, threshold)
+            if min(counts) >= threshold:  # a login of a locked account, which must fail: a 2xx success is ENV-7's too
+                envelope.judged_with_success_reports(lambda: _raise(violation), [exchange], requirement="LOCK-1",
+                                                     must_fail="a login of a locked account")  # fmt: skip
+            raise violation
         if kind == LOCK or min(counts) >= threshold:  # an answer of the lock: LOCK-1 judges its labels
             locked_answers.append(exchange)
         counts = following
     for exchange in locked_answers:
         lock_labelled(exchange)
+
+
+def _raise(violation: Violation) -> None:
+    __tracebackhide__ = True
+    raise violation
 
 
 def _next_counts(count: int, correct: bool | None, kind: str, threshold: int) -> set[int]:

@@ -185,7 +185,10 @@ def request_lines_carry_request_id(
     Black-box, a line cannot be tied to its request other than by that id, so
     the property checked is that each request left at least one line with it;
     a JSON line that only mentions the id elsewhere points at the likely fault.
-    A text line holding the id carries it too: its format is LOG-2's business.
+    A line that is not a JSON object has no ``field`` to carry the id in: an id
+    found only in such lines cannot be judged, and LOG-3 is *blocked* by LOG-2
+    (which fails on those lines), never passed on text that merely holds the id.
+    An id in no line at all is LOG-3's failure whatever the format.
     """
     __tracebackhide__ = True
     request_ids = [rid for rid in dict.fromkeys(request_ids) if rid]
@@ -195,7 +198,8 @@ def request_lines_carry_request_id(
     records = [r for r in parsed if isinstance(r, LogRecord)]
     carried = {str(r.fields.get(field)) for r in records if r.fields.get(field) is not None}
     text = "\n".join(r.raw for r in parsed if isinstance(r, NonJsonLine))
-    missing = [rid for rid in request_ids if rid not in carried and rid not in text]
+    uncarried = [rid for rid in request_ids if rid not in carried]
+    missing = [rid for rid in uncarried if rid not in text]
     if missing:
         details = []
         for rid in missing[:SHOWN]:
@@ -209,6 +213,12 @@ def request_lines_carry_request_id(
             actual=f"{len(missing)} of {len(request_ids)} request ids: " + "; ".join(details)
             + (f"; ids logged instead, e.g. {', '.join(others)}" if others else f"; no line has {field!r}"),
             hint="bind the request id into the log context (structlog contextvars) where the header is set",
+        )
+    if uncarried:
+        raise NotApplicable(
+            f"{len(uncarried)} of {len(request_ids)} request ids appear only in lines that are not JSON objects "
+            f"(no {field!r} field to carry them; e.g. {uncarried[0]})",
+            blocked_by="LOG-2",
         )
 
 

@@ -64,13 +64,21 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("multi-decode", ("AUTH-1",),
            "the JWT is decoded again by the logging middleware and by the plan and role guards"),
     Defect("lax-guards", ("AUTH-2",), "plan and role guards accept expired and revoked tokens",
-           # Revoked tokens pass on the pro and role guard classes, which REV-1/3/4 try too.
-           also=("REV-1", "REV-3", "REV-4")),
-    Defect("unverified-claims", ("AUTH-2",), "the plan guard reads `plan` without verifying the signature"),
+           # Revoked tokens pass on the pro and role guard classes, which REV-1/4 try too. (Not REV-3: they pass
+           # there already before the restart, and REV-3 judges only what was refused right before it.)
+           also=("REV-1", "REV-4")),
+    Defect("unverified-claims", ("AUTH-2",), "the plan guard reads `plan` without verifying the signature",
+           # pro_feature answers 200 {"success": true} to the forged plan: a failure reported as success.
+           also=("ENV-7",)),
     Defect("refresh-as-access", ("AUTH-2", "REV-2"),
-           "the token type is not checked (refresh accepted as access and vice versa)"),
+           "the token type is not checked (refresh accepted as access and vice versa)",
+           # logout with a refresh token and refresh with an access token answer 200 {"success": true}.
+           also=("ENV-7",)),
     Defect("user-enumeration", ("AUTH-5",), "unknown email and wrong password get different messages at login"),
-    Defect("memory-revocation", ("REV-3", "REV-4"), "revocations kept in a process dict"),
+    Defect("memory-revocation", ("REV-3", "REV-4"), "revocations kept in a process dict",
+           # The Redis outage takes nothing from a process dict: guarded routes keep serving unrevoked tokens
+           # (and logout answers 200 {"success": true}) while the shared store is down.
+           also=("REV-5", "ENV-7")),
     Defect("fail-open-revocation", ("REV-5",), "when Redis errors, tokens are treated as not revoked"),
     Defect("racy-lockout", ("LOCK-2",), "the failure counter is read, then written back after an await"),
     Defect("memory-lockout", ("LOCK-4",), "lockout counters kept in process memory"),
@@ -90,8 +98,9 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            "plan and role guards crash on a refused token (None.get) and no error layer catches it: the server's "
            "plain-text 500, then the connection is closed without Connection: close",
            # The server's own 500 (error_trigger's too) has no envelope, X-Request-ID, security headers or
-           # X-Debug-JWT-Decodes; a revoked token on the pro and role classes gets it instead of a 401.
-           also=("ENV-1", "RID-1", "HDR-1", "AUTH-1", "REV-1", "REV-3", "REV-4", "REV-5")),
+           # X-Debug-JWT-Decodes; a revoked token on the pro and role classes gets it instead of a 401 (REV-3
+           # judges only what was refused right before the restart, so not there).
+           also=("ENV-1", "RID-1", "HDR-1", "AUTH-1", "REV-1", "REV-4", "REV-5")),
     Defect("bare-429", ("RATE-1", "LOCK-1"),
            "rate limit and lockout answer a rate-limit library's 429 {'error': 'Rate limit exceeded'}: "
            "no envelope, no code, no Retry-After",
@@ -100,11 +109,13 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            also=("ENV-1", "ENV-2", "API-1")),
     Defect("generic-lock-code", ("LOCK-1", "ENV-3"),
            "the lockout locks (429 with Retry-After, the right password refused too) but says UNKNOWN_ERROR"),
-    Defect("logout-any-token", ("AUTH-2",),
+    # Its 200 {"success": true} to a forged token is a failure reported as success wherever it is seen (ENV-7).
+    Defect("logout-any-token", ("AUTH-2", "ENV-7"),
            "logout answers 200 to any bearer token, garbage included, and revokes only what verifies"),
     Defect("revocation-reads-only", ("REV-1",), "revoked tokens are refused on reads (GET) but accepted on writes",
-           # logout is a write: the guard matrix's logout column accepts the revoked variant (AUTH-2).
-           also=("AUTH-2",)),
+           # logout is a write: the guard matrix's logout column accepts the revoked variant (AUTH-2); logout and
+           # delete answer it 200 {"success": true} (ENV-7).
+           also=("AUTH-2", "ENV-7")),
     Defect("query-string-logging", ("LOG-1",),
            "the access log writes the raw query string: percent-encoded emails and phones pass the masking"),
     Defect("short-revocation-ttl", ("REV-1",),
@@ -114,10 +125,26 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("out-of-range-crash", ("API-1",),
            "list_patients' documented skip maximum is not enforced: skip >= 2**63 overflows SQLite, a 500"),
     Defect("alg-none-case", ("AUTH-2",),
-           "alg 'none' is refused only in lower case: None, NONE, nOnE tokens are accepted unverified"),
-    Defect("embedded-jwk", ("AUTH-2",), "the verifier trusts a key embedded in the token header (jwk)"),
+           "alg 'none' is refused only in lower case: None, NONE, nOnE tokens are accepted unverified",
+           # the forged tokens log out and open pro_feature with 200 {"success": true} (ENV-7)
+           also=("ENV-7",)),
+    Defect("embedded-jwk", ("AUTH-2",), "the verifier trusts a key embedded in the token header (jwk)",
+           also=("ENV-7",)),
     Defect("weak-dev-secret", ("AUTH-7",),
            "in development, tokens signed with placeholder secrets (your-secret-key, changeme, secret) are accepted"),
+    Defect("fail-open-on-pro-route", ("REV-5",),
+           "while the revocation store is down, the plan guard serves its routes on the verified signature alone"),
+    Defect("fail-open-after-a-while", ("REV-5",),
+           "a circuit breaker: the revocation check fails closed for the first 4 s of a store outage, then "
+           "counts every token as not revoked"),
+    Defect("fail-open-logout", ("REV-5",),
+           "while the revocation store is down, logout takes the verified signature, swallows the store's error "
+           "and answers 200 {'success': true}",
+           # a logout that must fail (503) reported as a success
+           also=("ENV-7",)),
+    Defect("local-revocation-fallback", ("REV-5",),
+           "when Redis errors, the revocations this process has seen are refused and every other token is taken "
+           "unchecked"),
 )}
 
 

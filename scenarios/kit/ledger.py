@@ -20,6 +20,11 @@ rather than accused with it. Likewise among no-event tokens: a rotated or
 password-changed token's lapse is explained by a logout token's (REV-1) lapse
 at no greater age, one revocation store's TTL being the likelier cause than two
 defects.
+
+An event is blamed only for what held until it: an entry seen taken before an
+event (presented again just before a restart, :meth:`Ledger.taken`) did not
+live through that event as a revocation, so its lapse is its own
+requirement's (REV-1, REV-2...), never the event's.
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ class Ledger:
         self._lock = threading.Lock()
         self.entries: list[Entry] = []
         self.events: list[Event] = []
+        self._taken_at: dict[int, float] = {}  # id(entry) -> when it was first seen taken again
 
     def now(self) -> float:
         return self._clock()
@@ -110,6 +116,11 @@ class Ledger:
             self.events.append(event)
         return event
 
+    def taken(self, entry: Entry, *, at: float | None = None) -> None:
+        """Record that ``entry`` was seen taken again (a lapse) at ``at``: no later event is blamed for it."""
+        with self._lock:
+            self._taken_at.setdefault(id(entry), self.now() if at is None else at)
+
     def _add(self, entry: Entry) -> None:
         with self._lock:
             self.entries.append(entry)
@@ -120,8 +131,10 @@ class Ledger:
             return [e for e in self.entries if e.at < instant and family in (None, e.family)]
 
     def lived_through(self, entry: Entry) -> list[Event]:
+        """The events that came while ``entry`` still held: after it was made, before it was first seen taken."""
         with self._lock:
-            return [event for event in self.events if event.at > entry.at]
+            taken = self._taken_at.get(id(entry), float("inf"))
+            return [event for event in self.events if entry.at < event.at < taken]
 
     def wait_until_all_older_than(self, seconds: float = MIN_AGE, *, entries: Iterable[Entry] | None = None) -> float:
         """Sleep until every entry is ``seconds`` old (at most ``seconds``); the seconds slept."""

@@ -99,6 +99,19 @@ class TestRejectionsAgree:
             auth.rejections_agree(rejections, variant="malformed")
         assert failure.value.exchange is rejections["logout"]
 
+    def test_a_forged_logout_answered_success_is_env7_too(self):
+        """The real backend's case: 200 {"success": true} to a logout with a forged token was AUTH-2's only."""
+        logged_out = Exchange.build("POST", "http://sut/api/auth/logout", 200,
+                                    response_headers={"content-type": "application/json"},
+                                    response_body={"success": True, "message": "Logged out"})  # fmt: skip
+        rejections = {**{k: answer(401, "TOKEN_INVALID") for k in ("user", "pro", "role")}, "logout": logged_out}
+        with pytest.raises(ExceptionGroup) as group:
+            auth.rejections_agree(rejections, variant="bad-signature")
+        auth2, env7 = group.value.exceptions
+        assert auth2.requirement == "AUTH-2" and "was accepted: 200 on logout" in auth2.actual
+        assert env7.requirement == "ENV-7" and env7.exchange is logged_out
+        assert "POST http://sut/api/auth/logout 200" in env7.actual
+
     def test_every_problem_is_named_after_the_headline(self):
         rejections = {"user": answer(200), "pro": answer(403, "PRO_REQUIRED"), "role": answer(401, "TOKEN_INVALID"),
                       "logout": answer(401, "TOKEN_REVOKED")}  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.checks import data
 from conformance.exchange import Exchange
-from conformance.outcomes import NotApplicable, Violation
+from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
 CREATED = {"a1": "Ann 100% Lit", "b2": "Bob under_score", "c3": "Cy dot.*star", "d4": "Di [bracket",
            "e5": "Ed back\\slash", "f6": "Fa ^$ anchors", "g7": "Gus plain"}
@@ -186,3 +186,45 @@ def test_login_form_operator_that_logs_in_or_crashes_is_a_violation(status, resp
 def test_login_form_without_operator_is_not_judged():
     with pytest.raises(NotApplicable):
         data.operator_did_not_log_in(login_form("username=a%40b.c&password=x", 200))
+
+
+# -- positive control: the listing without the probe's ingredient ---------------------------------------
+
+
+@pytest.mark.parametrize(("value", "plain"), [("%", ""), ("a%t", "at"), ("^Gus", "Gus"), ("\x00", ""),
+                                              ("Gus Plainword", "Gus Plainword"), (".*", "")])
+def test_plain_value_drops_every_metacharacter(value, plain):
+    assert data.plain_value(value) == plain
+
+
+def test_a_probe_that_got_a_listing_or_an_allowed_refusal_needs_no_control():
+    assert data.answered_a_listing(listing("%", ["a1"]))
+    assert data.answered_a_listing(listing("\x00", [], status=422, body={"success": False}), refusable=True)
+    assert not data.answered_a_listing(listing("%", [], status=500, body={"success": False}))
+    assert not data.answered_a_listing(listing("\x00", [], status=422, body={"success": False}))
+
+
+def test_a_listing_that_fails_without_the_ingredient_too_makes_the_probe_inconclusive():
+    """The real backend's case: the listing itself answered 500, and DATA-4 blamed the operator for it."""
+    probe = listing("search[$ne]=x", [], status=500, body={"success": False})
+    control = Exchange.build("GET", "http://127.0.0.1:8000/api/patients/", 500,
+                             response_headers={"content-type": "application/json"}, response_body={"success": False})
+    with pytest.raises(Inconclusive, match="the listing's own, not DATA-4's") as caught:
+        data.listing_control_holds(probe, control, without="without any parameter")
+    assert "without any parameter" in str(caught.value) and "answered 500" in str(caught.value)
+
+
+def test_a_listing_that_works_without_the_ingredient_leaves_the_blame_to_the_probe():
+    probe = listing("%", [], status=500, body={"success": False})
+    data.listing_control_holds(probe, listing("", ["a1", "b2"]), without="without any parameter")
+    with pytest.raises(Violation):
+        data.search_is_literal(probe, term="%", created=CREATED)
+
+
+def test_an_operator_probe_whose_endpoint_fails_without_the_operator_too_is_inconclusive():
+    probe = register({"email": {"$ne": None}}, 500)
+    with pytest.raises(Inconclusive, match="the endpoint's own"):
+        data.operator_control_holds(probe, register({"email": "a@example.com"}, 500))
+    data.operator_control_holds(probe, register({"email": "a@example.com"}, 201))
+    with pytest.raises(Violation):
+        data.operator_rejected(probe)

@@ -76,15 +76,33 @@ def test_locked_answer_without_valid_retry_after_fails(retry_after):
     assert failure.value.requirement == "LOCK-1"
 
 
-@pytest.mark.parametrize("exchange", [OK, CRASHED], ids=["accepted", "5xx"])
-def test_unlocked_answer_fails(exchange):
+def test_unlocked_answer_fails():
     with pytest.raises(Violation, match="ACCOUNT_LOCKED"):
-        lockout.account_locked(exchange)
-
-
-def test_right_password_let_in_is_the_headline():
-    with pytest.raises(Violation, match="Actual: the right password was accepted: 200"):
+        lockout.account_locked(CRASHED)
+    with pytest.raises(ExceptionGroup) as group:
         lockout.account_locked(OK)
+    assert all(isinstance(v, Violation) and "ACCOUNT_LOCKED" in v.expected for v in group.value.exceptions[:1])
+
+
+def test_right_password_let_in_is_the_headline_and_a_success_report_is_env7_too():
+    """A locked account's login must fail: 200 {"success": true} is LOCK-1's failure and ENV-7's, in one outcome."""
+    with pytest.raises(ExceptionGroup) as group:
+        lockout.account_locked(OK)
+    lock1, env7 = group.value.exceptions
+    assert lock1.requirement == "LOCK-1" and lock1.actual.startswith("the right password was accepted: 200")
+    assert env7.requirement == "ENV-7" and "success: true" in env7.actual
+
+
+def test_under_a_should_requirement_the_success_report_is_not_env7s():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(OK, requirement="LOCK-4", retry_after=False)
+    assert failure.value.requirement == "LOCK-4"
+
+
+def test_right_password_let_in_without_a_success_report_is_lock1_alone():
+    with pytest.raises(Violation) as failure:
+        lockout.account_locked(answer(200, body={"access_token": "a"}))
+    assert failure.value.requirement == "LOCK-1"
 
 
 def test_lock_with_a_generic_code_fails_lock_1_for_the_code_only():
@@ -222,11 +240,13 @@ def test_sequences_the_policy_allows(attempts):
     ],
 )
 def test_sequences_the_policy_forbids(attempts, position, text):
-    with pytest.raises(Violation) as failure:
+    let_in_while_locked = attempts[-1][1] is OK
+    with pytest.raises(ExceptionGroup if let_in_while_locked else Violation) as failure:
         lockout.follows_lockout_policy(attempts, THRESHOLD)
-    assert failure.value.requirement == "LOCK-1"
-    assert f"attempt {position} " in str(failure.value)
-    assert text in str(failure.value)
+    violations = failure.value.exceptions if let_in_while_locked else (failure.value,)
+    assert [v.requirement for v in violations] == ["LOCK-1", "ENV-7"] if let_in_while_locked else ["LOCK-1"]
+    assert f"attempt {position} " in str(violations[0])
+    assert text in str(violations[0])
 
 
 def test_sequence_with_a_5xx_fails_lock_2():
@@ -251,10 +271,11 @@ def test_sequence_locked_with_a_wrong_label_fails_lock_1_for_the_label_only(lock
 
 def test_sequence_behaviour_is_judged_before_labels():
     """A mislabelled lock at attempt 6 and the right password let in at 7: the lapse is the finding."""
-    with pytest.raises(Violation) as failure:
+    with pytest.raises(ExceptionGroup) as failure:
         lockout.follows_lockout_policy([(W, FAILED)] * 5 + [(W, GENERIC_LOCK), (R, OK)], THRESHOLD)
-    assert "attempt 7 (right password)" in str(failure.value)
-    assert failure.value.actual.startswith("let in: 200")
+    lock1, env7 = failure.value.exceptions
+    assert "attempt 7 (right password)" in str(lock1) and env7.requirement == "ENV-7"
+    assert lock1.actual.startswith("let in: 200")
 
 
 def test_sequence_of_rate_limited_attempts_is_skipped_unless_a_control_says_otherwise():

@@ -320,9 +320,24 @@ def test_request_without_a_line_is_a_log3_violation():
     assert caught.value.requirement == "LOG-3"
 
 
-def test_text_line_holding_the_request_id_carries_it():
-    """LOG-3 judges the id only; that the line is not JSON is LOG-2's verdict."""
-    logs.request_lines_carry_request_id(["2026-11-26T14:00:00Z INFO request request_id=r5 status=200"], ["r5"])
+def test_text_line_holding_the_request_id_is_blocked_by_log2_not_passed():
+    """A text line has no request_id field: LOG-3 cannot be judged on it, LOG-2 fails on it."""
+    text = "2026-11-26T14:00:00Z INFO request request_id=r5 status=200"
+    with pytest.raises(NotApplicable, match="only in lines that are not JSON objects") as caught:
+        logs.request_lines_carry_request_id([text], ["r5"])
+    assert caught.value.blocked_by == ("LOG-2",)
+
+
+def test_ids_only_in_text_beside_carried_ones_still_block():
+    with pytest.raises(NotApplicable) as caught:
+        logs.request_lines_carry_request_id([*CLEAN, "INFO request r7 done"], ["r1", "r7"])
+    assert caught.value.blocked_by == ("LOG-2",) and "1 of 2" in caught.value.reason
+
+
+def test_an_id_in_no_line_fails_log3_even_beside_text_lines():
+    with pytest.raises(Violation, match="no log line carries request id r8") as caught:
+        logs.request_lines_carry_request_id(["INFO request r5 done"], ["r5", "r8"])
+    assert caught.value.requirement == "LOG-3"
 
 
 def test_request_id_only_in_the_message_is_pointed_out():

@@ -1,8 +1,10 @@
 """The kill matrix's shared runs: started once per session, two at a time, only those the selected tests need.
 
 With ``KILL_MATRIX_DOC=docs/kill-matrix.md`` the session also writes the
-matrix document from what it observed; it always writes one into pytest's
-base temporary directory.
+matrix document from what it observed; with ``KILL_MATRIX_MERGE=1`` as well, it
+updates the rows it observed in the existing document instead (a session of a
+few rows, ``-k``, need not run the whole matrix). It always writes one into
+pytest's base temporary directory.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tests.kill_matrix import document, plan
 from tests.kill_matrix.runs import HarnessRun, RunPool
 
 DOC_ENV = "KILL_MATRIX_DOC"
+MERGE_ENV = "KILL_MATRIX_MERGE"
 
 
 def needed_runs(items: list[pytest.Item]) -> list[HarnessRun]:
@@ -51,4 +54,7 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         text = document.render(results, time.monotonic() - started)
         (tmp_path_factory.getbasetemp() / "kill-matrix.md").write_text(text, "utf-8")
         if os.environ.get(DOC_ENV):
-            Path(os.environ[DOC_ENV]).write_text(text, "utf-8")
+            path = Path(os.environ[DOC_ENV])
+            if os.environ.get(MERGE_ENV) == "1" and path.exists():
+                text = document.merge(path.read_text("utf-8"), text)
+            path.write_text(text, "utf-8")

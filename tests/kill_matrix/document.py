@@ -5,6 +5,11 @@ whole matrix (a few minutes, two runs at a time) and writes the document; the
 pytest session writes the same document from its own runs (see conftest.py).
 ``--full`` runs the full suite for every defect, not only the precision
 sample: the complete picture of what else each defect trips.
+
+A session that ran only some rows (``-k``) can update the document instead of
+replacing it (``KILL_MATRIX_MERGE=1``, see conftest.py): :func:`merge` puts
+each observed row in place of the row of the same name, appends new ones, and
+says which rows were observed when.
 """
 
 from __future__ import annotations
@@ -87,6 +92,66 @@ def render(results: list[RunResult], wall_time_s: float | None = None) -> str:
         cells = [_cell(result, rid, "**" if rid in own else "_" if rid in also else "") for rid in ids]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+#: The line :func:`merge` adds (or replaces) after the "Observed ..." line.
+UPDATED_PREFIX = "Rows updated "
+
+
+def merge(previous: str, partial: str) -> str:
+    """``previous`` with the table rows of ``partial`` in place of the rows of the same name (first cell).
+
+    A row ``previous`` lacks is appended to the end of its table; every other line of ``previous`` stays,
+    and a line after its "Observed" paragraph names the updated rows and when they were observed.
+    """
+    tables = _rows_by_table(partial)
+    names: list[str] = []
+    out: list[str] = []
+    table, in_body = -1, False
+    lines = previous.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("|---"):
+            table, in_body = table + 1, True
+        elif not line.startswith("|"):
+            in_body = False
+        elif in_body:
+            line = tables.get(table, {}).pop(_row_name(line), line)
+        out.append(line)
+        next_line = lines[index + 1] if index + 1 < len(lines) else ""
+        if in_body and not next_line.startswith("|"):
+            for name, row in tables.get(table, {}).items():  # rows the previous document did not have
+                out.append(row)
+            tables.pop(table, None)
+    earlier = next((line for line in out if line.startswith(UPDATED_PREFIX)), None)
+    if earlier is not None:  # rows an earlier partial session updated stay named
+        names += earlier.rstrip(".").split(": ", 1)[1].split(", ")
+    names += [name for name in _rows_by_table(partial).get(0, {}) if name not in names]
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = f"{UPDATED_PREFIX}(last {stamp}) from partial sessions: {', '.join(names)}."
+    out = [line for line in out if not line.startswith(UPDATED_PREFIX)]
+    at = next((i for i, line in enumerate(out) if line.startswith("Observed ")), None)
+    if at is not None:
+        end = next((i for i in range(at, len(out)) if not out[i].strip()), len(out))
+        out.insert(end, note)
+    return "\n".join(out) + "\n"
+
+
+def _row_name(line: str) -> str:
+    return line.strip("|").split("|", 1)[0].strip()
+
+
+def _rows_by_table(text: str) -> dict[int, dict[str, str]]:
+    """The body rows of each table of ``text`` (0: summary, 1: observed verdicts), by name."""
+    tables: dict[int, dict[str, str]] = {}
+    table, in_body = -1, False
+    for line in text.splitlines():
+        if line.startswith("|---"):
+            table, in_body = table + 1, True
+        elif not line.startswith("|"):
+            in_body = False
+        elif in_body:
+            tables.setdefault(table, {})[_row_name(line)] = line
+    return tables
 
 
 def _scope_sentence(results: list[RunResult]) -> str:

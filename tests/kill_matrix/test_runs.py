@@ -42,3 +42,24 @@ def test_the_document_has_a_row_for_the_clean_run_the_strict_variant_each_bundle
     assert "| (clean reference)" in rows and "| (clean, strict limits)" in rows, "the variant is not the clean run"
     assert any(row.startswith("| bundle `legacy-service`") for row in rows)
     assert "| `cors-wildcard`" in rows
+
+
+def test_a_partial_document_updates_its_rows_and_appends_new_ones():
+    previous = "\n".join([
+        "# Kill matrix", "", "Observed 2026-12-01: 3 runs.", "", "| defect | x |", "|---|---|",
+        "| `a` | old a |", "| `b` | old b |", "", "## Observed verdicts", "", "| defect | ENV-1 |", "|---|---|",
+        "| a | ✓ |", "| b | ✓ |", "",
+    ])
+    partial = "\n".join([
+        "Observed now", "", "| defect | x |", "|---|---|", "| `b` | new b |", "| `c` | new c |", "",
+        "| defect | ENV-1 |", "|---|---|", "| b | ✗ |", "| c | ✗ |", "",
+    ])
+    merged = document.merge(previous, partial).splitlines()
+    assert merged[merged.index("| `a` | old a |") + 1:][:2] == ["| `b` | new b |", "| `c` | new c |"]
+    assert merged[merged.index("| a | ✓ |") + 1:][:2] == ["| b | ✗ |", "| c | ✗ |"]
+    note = next(line for line in merged if line.startswith(document.UPDATED_PREFIX))
+    assert merged.index(note) == merged.index("Observed 2026-12-01: 3 runs.") + 1
+    assert note.endswith("from partial sessions: `b`, `c`.")
+    again = document.merge("\n".join(merged), partial.replace("`c`", "`d`"))
+    assert [line for line in again.splitlines() if line.startswith(document.UPDATED_PREFIX)][0].endswith(
+        ": `b`, `c`, `d`.")

@@ -46,8 +46,12 @@ ISSUE_DEFECTS = {
     "shared-cache", "stale-cache", "count-patient-id", "wildcard-search", "weak-secret-accepted",
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
-    "alg-none-case", "embedded-jwk", "weak-dev-secret",
+    "alg-none-case", "embedded-jwk", "weak-dev-secret", "fail-open-on-pro-route", "fail-open-after-a-while",
+    "fail-open-logout", "local-revocation-fallback",
 }
+#: Defects that show only while the store is down: each runs on a server of its own, on the outage Redis.
+OUTAGE_DEFECTS = ("fail-open-revocation", "fail-open-on-pro-route", "fail-open-after-a-while", "fail-open-logout",
+                  "local-revocation-fallback")
 
 
 def test_catalogue_is_complete_and_names_known_requirements():
@@ -74,7 +78,7 @@ def test_the_readme_table_says_what_the_catalogue_says():
 
 def test_every_server_side_defect_is_exercised_here():
     grouped = {name for members in DEFECT_GROUPS.values() for name in members}
-    assert ISSUE_DEFECTS - grouped == {"fail-open-revocation", "weak-secret-accepted"}
+    assert ISSUE_DEFECTS - grouped == {*OUTAGE_DEFECTS, "weak-secret-accepted"}
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +95,11 @@ def defective(servers, outage_redis) -> dict[str, ServerProcess]:
     """A server for every defect, all booted in parallel."""
     by_defect = servers.defect_groups()
     extra = servers.get_many({
-        "fail-open": {"REFERENCE_DEFECTS": "fail-open-revocation", "REDIS_URL": outage_redis.url},
+        **{name: {"REFERENCE_DEFECTS": name, "REDIS_URL": outage_redis.url} for name in OUTAGE_DEFECTS},
         "weak-secret": {"REFERENCE_DEFECTS": "weak-secret-accepted", "ENVIRONMENT": "production",
                         "SECRET_KEY": "changeme", "DEBUG_JWT_DECODES": "0"},
     })
-    return {**by_defect, "fail-open-revocation": extra["fail-open"], "weak-secret-accepted": extra["weak-secret"]}
+    return {**by_defect, **{name: extra[name] for name in OUTAGE_DEFECTS}, "weak-secret-accepted": extra["weak-secret"]}
 
 
 @pytest.fixture
@@ -230,6 +234,67 @@ def test_fail_open_revocation_accepts_revoked_tokens_while_redis_is_down(use, ou
     finally:
         outage_redis.start()
     assert status_and_code(client.get("/api/users/me", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+
+
+def test_fail_open_on_pro_route_serves_only_the_plan_guard_while_redis_is_down(use, outage_redis):
+    client = use("fail-open-on-pro-route")
+    account = new_account(client, "proopen")
+    revoked = fresh_session(client, account)
+    client.post("/api/auth/logout", headers=revoked.auth)
+    outage_redis.stop()
+    try:
+        assert status_and_code(client.get("/api/patients/pro-feature/", headers=revoked.auth)) == (403, "PRO_REQUIRED")
+        assert client.get("/api/users/me", headers=revoked.auth).status_code == 503
+        assert client.get("/api/users/", headers=revoked.auth).status_code == 503
+        assert client.get("/api/users/me", headers=account.auth).status_code == 503
+    finally:
+        outage_redis.start()
+    assert status_and_code(client.get("/api/patients/pro-feature/", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+
+
+def test_fail_open_after_a_while_fails_closed_first_then_serves_every_token(use, outage_redis):
+    from reference.defects.fail_open_after_a_while import OPENS_AFTER_S
+
+    client = use("fail-open-after-a-while")
+    account = new_account(client, "breaker")
+    revoked = fresh_session(client, account)
+    client.post("/api/auth/logout", headers=revoked.auth)
+    outage_redis.stop()
+    try:
+        assert client.get("/api/users/me", headers=revoked.auth).status_code == 503
+        time.sleep(OPENS_AFTER_S + 0.5)
+        assert client.get("/api/users/me", headers=revoked.auth).status_code == 200
+    finally:
+        outage_redis.start()
+    assert status_and_code(client.get("/api/users/me", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+
+
+def test_fail_open_logout_succeeds_on_any_verified_token_while_redis_is_down(use, outage_redis):
+    client = use("fail-open-logout")
+    account = new_account(client, "logoutopen")
+    revoked = fresh_session(client, account)
+    client.post("/api/auth/logout", headers=revoked.auth)
+    outage_redis.stop()
+    try:
+        answer = client.post("/api/auth/logout", headers=revoked.auth)
+        assert answer.status_code == 200 and answer.json()["success"] is True
+        assert client.get("/api/users/me", headers=revoked.auth).status_code == 503
+    finally:
+        outage_redis.start()
+    assert status_and_code(client.post("/api/auth/logout", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+
+
+def test_local_revocation_fallback_refuses_what_it_saw_revoked_and_serves_the_rest(use, outage_redis):
+    client = use("local-revocation-fallback")
+    account = new_account(client, "fallback")
+    revoked = fresh_session(client, account)
+    client.post("/api/auth/logout", headers=revoked.auth)
+    outage_redis.stop()
+    try:
+        assert status_and_code(client.get("/api/users/me", headers=revoked.auth)) == (401, "TOKEN_REVOKED")
+        assert client.get("/api/users/me", headers=account.auth).status_code == 200
+    finally:
+        outage_redis.start()
 
 
 def two_requests_on_one_connection(base_url: str, target: str, headers: dict[str, str]):

@@ -142,3 +142,24 @@ def test_a_token_lapse_never_explains_a_lock_lapse():
     clock.now += 40
     blamed = ledger.blame([lapse(ledger, lock), lapse(ledger, token)])
     assert set(blamed) == {"LOCK-4", "REV-1"}
+
+
+def test_a_token_taken_before_the_restart_is_not_the_restarts():
+    """The real backend's case: a token accepted before any restart was charged to REV-3 by the later re-check."""
+    ledger, clock = ledger_with_clock()
+    accepted_early, held = revoke(ledger), revoke(ledger)
+    clock.now += 1
+    ledger.taken(accepted_early)
+    restart(ledger, clock)
+    clock.now += 40
+    assert ledger.owner(accepted_early) == "REV-1" and ledger.owner(held) == "REV-3"
+    blamed = ledger.blame([lapse(ledger, accepted_early)])
+    assert list(blamed) == ["REV-1"]
+
+
+def test_a_token_taken_only_after_the_restart_is_still_the_restarts():
+    ledger, clock = ledger_with_clock()
+    entry = revoke(ledger, "rotation", "REV-2", kind="refresh")
+    restart(ledger, clock)
+    ledger.taken(entry)
+    assert ledger.owner(entry) == "REV-3"

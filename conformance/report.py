@@ -24,6 +24,7 @@ from conformance.verdicts import coverage
 from conformance.exchange import Attempt, attempt_from_data
 from conformance.outcomes import Verdict
 from conformance.redaction import redact
+from conformance.render.document import cut_at_word
 from conformance.verdicts.judge import FAILED, JUDGED, RequirementResult, classify, data_of, requirement_verdicts
 from conformance.wire.target_watch import Gone
 
@@ -49,6 +50,13 @@ EXIT_CODES = {
                  "requirements it had not judged are not run",
     NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
 }  # fmt: skip
+#: The verdict line's first word by exit code (any other non-zero code: FAIL).
+VERDICT_WORDS = {0: "PASS", 2: "interrupted", TARGET_GONE: "FAIL, target gone", NOTHING_JUDGED: "nothing judged"}
+#: The verdict line's counts, in this order (only those that occur).
+LINE_ORDER = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.WARN, Verdict.BLOCKED, Verdict.KNOWN, Verdict.FIXED,
+              Verdict.PASS, Verdict.NOT_RUN, Verdict.NOT_APPLICABLE)  # fmt: skip
+#: Characters of the reason column in the terminal table (cut at a word; the reports have the full text).
+REASON_WIDTH = 160
 COLOURS: dict[Verdict, dict[str, bool]] = {
     Verdict.PASS: {"green": True}, Verdict.FAIL: {"red": True, "bold": True}, Verdict.WARN: {"yellow": True},
     Verdict.INCONCLUSIVE: {"yellow": True, "bold": True}, Verdict.BLOCKED: {"purple": True},
@@ -61,6 +69,7 @@ class RequirementReport:
     """Aggregates verdicts per requirement; applies the baseline; prints the table; writes the reports."""
 
     def __init__(self, config: pytest.Config, options: Any, *, selected: list[str]) -> None:
+        self.session: pytest.Session | None = None  # set at the session's end: its final exit status
         self.stopped: str | None = None  # why the run stopped early (the target went away), for the unjudged
         self.pending: set[str] = set()
         self.config = config
@@ -175,6 +184,7 @@ class RequirementReport:
         from conformance.run.session import usage_of_the_run
 
         self.finished = _now()
+        self.session = session
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
         if not self.saw_requirement_tests:
             return
@@ -270,6 +280,7 @@ class RequirementReport:
                     "first_failure": result.first_failure,
                     "failures": [{**f.to_json(), **({"rerun": self.reruns[f.test]} if f.test in self.reruns else {})}
                                  for f in result.failures],  # fmt: skip
+                    **_failures_counted(result),
                 }
                 for rid, result in self.results.items()
             },
@@ -280,11 +291,19 @@ class RequirementReport:
             document["baseline"] = (self.baseline_outcome or baseline.Outcome()).as_json(self.options.baseline)
         return document
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.saw_requirement_tests:
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The requirement table, then the verdict line: after pytest's own summary and counts line (written at
+        the end of its ``pytest_sessionfinish``), so the last line on screen is the conformance verdict."""
+        terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+        if terminalreporter is None or self.session is None or not self.saw_requirement_tests:
             return
+        verdicts, exit_code = self.verdicts(), int(self.session.exitstatus)
+        self.write_summary(terminalreporter, verdicts)
+        colour = {"green": True} if exit_code == 0 else {"red": True}
+        terminalreporter.write_line(verdict_line(verdicts, exit_code), bold=True, **colour)
+
+    def write_summary(self, terminalreporter: Any, verdicts: Verdicts) -> None:
         terminalreporter.section("requirements")
-        verdicts = self.verdicts()
         for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)
         for text in self.observations:
@@ -315,11 +334,28 @@ class RequirementReport:
             detail = shown_reason or (result.failures[0].headline() if result.failures else "")
             title = result.requirement.title[:34]
             row = (f"{rid:<8} {result.requirement.level:<6} {verdict.value:<14} {len(result.tests):>5}  {title:<34} "
-                   f"{detail[:160]}").rstrip()  # fmt: skip
+                   f"{cut_at_word(detail, REASON_WIDTH)}").rstrip()  # fmt: skip
             lines.append((row, COLOURS.get(verdict, {})))
         if unreachable:
             lines.append((f"not run: {', '.join(unreachable)}: {self.stopped}", {}))
         return lines
+
+
+def _failures_counted(result: RequirementResult) -> dict[str, Any]:
+    """How many tests failed the requirement, and, when the report keeps fewer of them, "20 of 60 shown"."""
+    total = max(len(result.failures), len(result.failing_tests()))
+    counted: dict[str, Any] = {"failures_total": total}
+    if total > len(result.failures):
+        counted["failures_note"] = f"{len(result.failures)} of {total} shown"
+    return counted
+
+
+def verdict_line(verdicts: Verdicts, exit_code: int) -> str:
+    """``conformance: FAIL — 12 fail, 1 warn, 28 pass, 1 not run (exit 1)``: the run's last line."""
+    word = VERDICT_WORDS.get(exit_code, "FAIL")
+    tally = [f"{sum(1 for v, _ in verdicts.values() if v is verdict)} {verdict.value}" for verdict in LINE_ORDER
+             if any(v is verdict for v, _ in verdicts.values())]  # fmt: skip
+    return f"conformance: {word} — {', '.join(tally) or 'nothing judged'} (exit {exit_code})"
 
 
 def _now() -> str:

@@ -298,11 +298,11 @@ class RequirementReport:
         if terminalreporter is None or self.session is None or not self.saw_requirement_tests:
             return
         verdicts, exit_code = self.verdicts(), int(self.session.exitstatus)
-        self.write_summary(terminalreporter, verdicts)
+        self.write_table(terminalreporter, verdicts)
         colour = {"green": True} if exit_code == 0 else {"red": True}
         terminalreporter.write_line(verdict_line(verdicts, exit_code), bold=True, **colour)
 
-    def write_summary(self, terminalreporter: Any, verdicts: Verdicts) -> None:
+    def write_table(self, terminalreporter: Any, verdicts: Verdicts) -> None:
         terminalreporter.section("requirements")
         for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)

@@ -89,3 +89,14 @@ def test_codes(n):
     assert len(entry["failures"]) == 20
     assert entry["failures_total"] == 25
     assert entry["failures_note"] == "20 of 25 shown"
+
+
+def test_the_verdict_line_says_pass_fail_interrupted_and_the_exit_code():
+    from conformance.outcomes import Verdict
+    from conformance.report import verdict_line
+
+    verdicts = {"ENV-1": (Verdict.PASS, None), "ENV-3": (Verdict.FAIL, None), "REV-4": (Verdict.NOT_RUN, "x"),
+                "HDR-2": (Verdict.WARN, None), "ENV-7": (Verdict.FAIL, None)}  # fmt: skip
+    assert verdict_line(verdicts, 1) == "conformance: FAIL — 2 fail, 1 warn, 1 pass, 1 not run (exit 1)"
+    assert verdict_line(verdicts, 2).startswith("conformance: interrupted — 2 fail")
+    assert verdict_line({"ENV-1": (Verdict.PASS, None)}, 0) == "conformance: PASS — 1 pass (exit 0)"

@@ -61,7 +61,9 @@ article .text { color: #424a53; margin: 0 0 8px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
 dt { font-weight: 600; } dd { margin: 0; min-width: 0; }
 [hidden] { display: none !important; }
-td.detail details summary { cursor: pointer; } td.detail details[open] summary .cut { display: none; }
+td.detail details summary { cursor: pointer; list-style: none; display: flex; gap: 8px; align-items: flex-end; } td.detail details[open] summary .cut { display: none; }
+td.detail .more { color: #0969da; font-size: 0.85rem; white-space: nowrap; } td.detail .more::after { content: "show all"; }
+td.detail details[open] .more::after { content: "show less"; }
 td.detail .cut { display: -webkit-box; -webkit-line-clamp: 2; line-clamp: 2; -webkit-box-orient: vertical;
                   overflow: hidden; } td.detail .full { white-space: pre-wrap; }
 details.clauses { margin: 4px 0; } details.clauses summary { cursor: pointer; }
@@ -188,8 +190,8 @@ def _reason_cell(row: doc.Row) -> str:
     if len(detail) <= REASON_SHOWN and "\n" not in detail:
         return f"{_e(detail)}{shown}"
     lead = doc.cut_at_word(detail, REASON_SHOWN)
-    return (f'<details class="reason"><summary><span class="cut">{_e(lead)}</span></summary>'
-            f'<span class="full">{_e(detail)}</span></details>{shown}')
+    return (f'<details class="reason"><summary><span class="cut">{_e(lead)}</span><span class="more"></span>'
+            f'</summary><span class="full">{_e(detail)}</span></details>{shown}')
 
 
 def _failures(rows: list[doc.Row]) -> list[str]:

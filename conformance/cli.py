@@ -6,6 +6,8 @@
     heallog-conformance standard                         the whole standard as Markdown (docs/standard.md)
     heallog-conformance compare OLD.json NEW.json        what changed between two reports (exit 1: a regression)
     heallog-conformance coverage [--json]                each clause and the probes that exercise it
+    heallog-conformance init --base-url URL --output FILE  a profile from the service's OpenAPI document
+    heallog-conformance check-profile --profile=FILE --base-url URL  one harmless request per operation
 
 Only a first argument naming a subcommand is taken by this module; anything
 else is a run, so every pytest option keeps its meaning
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 
 from conformance import requirements, standard
 
-SUBCOMMANDS = ("requirements", "explain", "standard", "compare", "coverage")
+SUBCOMMANDS = ("requirements", "explain", "standard", "compare", "coverage", "init", "check-profile")
 #: ``compare``: a report that cannot be read, like a run's bad input (docs/options.md, exit codes).
 BAD_INPUT = 4
 
@@ -73,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     coverage = commands.add_parser("coverage", help="every clause and the probes (test node ids) that exercise it; "
                                    "collects the suites without running them, needs no target")  # fmt: skip
     coverage.add_argument("--json", action="store_true", help="a list of {requirement, clause, probes}")
+    init = commands.add_parser(
+        "init", help="write a profile for a running service from its OpenAPI document and its answers (only what "
+        "differs from the default; exit 4 when the service or its document cannot be read)")  # fmt: skip
+    init.add_argument("--base-url", required=True, help="the service's base URL")
+    init.add_argument("--openapi", metavar="URL", help="the document's URL (default: openapi.json and other usual "
+                      "places under the base URL)")  # fmt: skip
+    init.add_argument("--output", required=True, metavar="FILE", help="the profile to write (TOML)")
+    init.add_argument("--name", help="the profile's name (default: from the document's title)")
+    check = commands.add_parser(
+        "check-profile", help="send one harmless request per operation of a profile and list what does not match "
+        "(exit 1 when something does not, 4 when the profile cannot be read)")  # fmt: skip
+    check.add_argument("--profile", required=True, metavar="FILE")
+    check.add_argument("--base-url", required=True, help="the service's base URL")
     return parser
 
 
@@ -81,6 +96,10 @@ def _subcommand(args: list[str]) -> int:
     options = parser.parse_args(args)
     if options.command == "compare":
         return _compare(options.old, options.new, markdown=options.markdown)
+    if options.command == "init":
+        return _init(options.base_url, options.openapi, options.output, options.name)
+    if options.command == "check-profile":
+        return _check_profile(options.profile, options.base_url)
     try:
         if options.command == "requirements":
             ids = requirements.select(",".join(options.ids)) if options.ids else None
@@ -127,3 +146,61 @@ def _coverage(as_json: bool) -> int:
     for line in quiet:
         sys.stderr.write(f"heallog-conformance: a probe declares no clause of its requirement: {line}\n")
     return 1 if coverage.uncovered(rows) or quiet else 0
+
+
+#: Seconds a request of init or check-profile may take (a service that is slow to answer is not one that is wrong).
+PROBE_TIMEOUT = 15.0
+
+
+def _probe_client():  # type: ignore[no-untyped-def]
+    from conformance.wire import factory
+
+    return factory.client(factory.Purpose.HEALTH, timeout=PROBE_TIMEOUT, recorder=None)
+
+
+def _init(base_url: str, openapi_url: str | None, output: str, name: str | None) -> int:
+    """Write a profile for the service at ``base_url``; say what was mapped and what was not."""
+    from conformance.profile import init, loader
+
+    with _probe_client() as client:
+        try:
+            surface = init.read_surface(client, base_url, openapi_url)
+        except init.InitError as exc:
+            sys.stderr.write(f"heallog-conformance init: {exc}\n")
+            return BAD_INPUT
+        init.read_rate_limits(client, surface)
+    text = init.render(surface, name=name)
+    try:
+        init.write(output, text)
+    except (OSError, loader.ProfileError) as exc:
+        sys.stderr.write(f"heallog-conformance init: {exc}\n")
+        return BAD_INPUT
+    operations = [n for n in loader.default_data()["operations"] if n not in ("health", "openapi")]
+    missing = [n for n in operations if n not in surface.matches]
+    sys.stdout.write(f"profile written to {output}: {len(surface.matches)} of {len(operations)} operations found in "
+                     f"the document" + (f"; not found (the default kept): {', '.join(missing)}" if missing else "")
+                     + "\n")  # fmt: skip
+    if surface.health_problem:
+        sys.stdout.write(f"health {surface.health_path}: {surface.health_problem}\n")
+    sys.stdout.write(f"next: heallog-conformance check-profile --profile={output} --base-url {base_url}\n")
+    return 0
+
+
+def _check_profile(profile_path: str, base_url: str) -> int:
+    """One harmless request per operation of the profile; exit 1 when an answer does not match it."""
+    from conformance.profile import check, load
+    from conformance.profile.loader import ProfileError
+
+    try:
+        profile = load(profile_path)
+    except ProfileError as exc:
+        sys.stderr.write(f"heallog-conformance check-profile: {exc}\n")
+        return BAD_INPUT
+    with _probe_client() as client:
+        findings = check.check(profile, client, base_url)
+    for finding in findings:
+        sys.stdout.write(finding.line() + "\n")
+    wrong = [f for f in findings if f.problem is not None]
+    sys.stdout.write(f"{len(findings) - len(wrong)} of {len(findings)} operations match the profile"
+                     + (f"; {len(wrong)} do not: {', '.join(f.operation for f in wrong)}" if wrong else "") + "\n")
+    return 1 if wrong else 0

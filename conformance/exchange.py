@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from conformance import redaction
 from conformance.redaction import MASK, SECRET_FIELDS, SECRET_HEADERS
 
 
@@ -310,17 +311,21 @@ class Reproduction:
 
     command: str
     variables: tuple[str, ...] = ()
+    #: What a variable holds, where the run knows (a forged token's variant).
+    meanings: tuple[tuple[str, str], ...] = ()
 
     def render(self) -> str:
         if not self.variables:
             return self.command
         names = ", ".join(f"${name}" for name in self.variables)
-        return f"{self.command}\n    (set {names} first: the run's secrets are masked, never printed)"
+        meant = "".join(f"; ${name}: {what}" for name, what in self.meanings)
+        return f"{self.command}\n    (set {names} first: the run's secrets are masked, never printed{meant})"
 
 
 def reproduce(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> Reproduction:
     """A curl command that repeats ``request``: secrets as shell variables, big bodies from a generator."""
     variables: list[str] = []
+    meanings: list[tuple[str, str]] = []
 
     def variable(name: str) -> str:
         if name not in variables:
@@ -333,7 +338,14 @@ def reproduce(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> Rep
             continue
         if name in SECRET_HEADERS:
             scheme = value.split(" ", 1)[0] + " " if " " in value else ""
+            credential = value[len(scheme):]
+            if redaction.is_public(credential):  # a token forged without any secret: the line names it
+                parts += ["-H", f"{name}: {value}"]
+                continue
+            label = redaction.label_of(credential)
             value = scheme + variable(SECRET_VARIABLES.get(name, "SECRET"))
+            if label and label.startswith("the AUTH-2 "):
+                meanings.append((SECRET_VARIABLES.get(name, "SECRET"), label))
         parts += ["-H", f"{name}: {value}"]
     feed = ""
     if request.body and len(request.body) > max_body:
@@ -345,7 +357,7 @@ def reproduce(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> Rep
     elif request.body:
         parts += ["--data-binary", _body_with_variables(request.body, variable)]
     parts.append(request.url)
-    return Reproduction(feed + " ".join(_shell_word(p) for p in parts), tuple(variables))
+    return Reproduction(feed + " ".join(_shell_word(p) for p in parts), tuple(variables), tuple(meanings))
 
 
 def to_curl(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> str:

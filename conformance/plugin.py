@@ -475,24 +475,16 @@ SCENARIO_PACKAGE = "scenarios"
 
 
 def _rerun_command(item: pytest.Item, outcome: Any) -> str | None:
-    """The harness command that reruns a test one curl line cannot reproduce, with the run's options."""
+    """The harness command that reruns a test one curl line cannot reproduce (:mod:`conformance.run.rerun`)."""
+    from conformance.run import rerun
+
     in_scenarios = item.nodeid.split("/", 1)[0] == SCENARIO_PACKAGE or "/scenarios/" in str(item.path)
     without_exchange = any(v.exchange is None for v in getattr(outcome, "violations", ()))
     if not (in_scenarios or without_exchange):
         return None
-    args = [arg for arg in item.config.invocation_params.args if not _is_test_path(item.config, arg)]
     seed = item.config.getoption("hypothesis_seed", None) if item.config.pluginmanager.has_plugin("hypothesis") else None
     extra = [f"--hypothesis-seed={seed}"] if seed is not None else []
-    import shlex
-
-    return shlex.join(["python", "-m", "pytest", *args, *extra, item.nodeid])
-
-
-def _is_test_path(config: pytest.Config, arg: str) -> bool:
-    if arg.startswith("-"):
-        return False
-    candidate = (config.invocation_params.dir / arg.split("::", 1)[0])
-    return "::" in arg or candidate.suffix == ".py" or candidate.is_dir()
+    return rerun.command(item.config, item.nodeid, item.path, _session(item.config).options, extra).render()
 
 
 def _attach_exchanges(item: pytest.Item, report: pytest.TestReport) -> None:

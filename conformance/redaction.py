@@ -12,7 +12,11 @@ line), so the harness also remembers every secret *value* it makes or
 receives — passwords, one-time codes, tokens, canaries, the signing secret —
 and :func:`redact` replaces each of them, wherever it appears, with
 ``***``. JWT-shaped strings are masked whatever their origin (forged variants,
-tokens of accounts the harness did not make). Terminal output (failure
+tokens of accounts the harness did not make), except the values registered
+as *public* (:func:`register_public`): a token the harness forged without any
+secret (AUTH-2's bad-signature, alg-none... variants) is no secret, and its
+curl line must name it to reproduce the failure. A value registered as a
+secret stays masked even if also called public. Terminal output (failure
 messages, tracebacks, captured sections, warnings), the JSON, JUnit, HTML and
 HAR reports are all redacted at the boundary.
 """
@@ -38,6 +42,7 @@ JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
 
 _lock = threading.Lock()
 _values: dict[str, str] = {}  # value -> label
+_public: dict[str, str] = {}  # value -> label: JWT-shaped values that are shown as they are
 _pattern: re.Pattern[str] | None = None
 
 
@@ -53,6 +58,42 @@ def register(value: object, label: str = "secret") -> None:
             _pattern = None
 
 
+def register_public(value: object, label: str = "public") -> None:
+    """Exempt ``value`` from the JWT masking: a token anyone could make (forged without a secret)."""
+    text = str(value) if value is not None else ""
+    if len(text) >= MIN_SECRET_LENGTH:
+        with _lock:
+            _public[text] = label
+
+
+def is_public(value: str) -> bool:
+    """Whether ``value`` was registered public and not as a secret."""
+    with _lock:
+        return value in _public and value not in _values
+
+
+def label_of(value: str) -> str | None:
+    """What a registered value is (a secret's or a public value's label), e.g. to say which token to set."""
+    with _lock:
+        return _values.get(value) or _public.get(value)
+
+
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """Where :func:`redact` would mask ``text``: the spans of registered secrets and non-public JWTs."""
+    if not text:
+        return []
+    pattern = _compiled()
+    spans = [m.span() for m in pattern.finditer(text)] if pattern is not None else []
+    spans += [m.span() for m in JWT_PATTERN.finditer(text) if not is_public(m.group(0))]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def registered() -> dict[str, str]:
     """Every registered secret (value -> label): for the harness's own tests, which look for them in outputs."""
     with _lock:
@@ -66,7 +107,11 @@ def redact(text: str) -> str:
     pattern = _compiled()
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    return JWT_PATTERN.sub(MASK, text)
+    return JWT_PATTERN.sub(_jwt_mask, text)
+
+
+def _jwt_mask(match: re.Match[str]) -> str:
+    return match.group(0) if is_public(match.group(0)) else MASK
 
 
 def _compiled() -> re.Pattern[str] | None:
@@ -100,4 +145,5 @@ def reset() -> None:
     global _pattern
     with _lock:
         _values.clear()
+        _public.clear()
         _pattern = None

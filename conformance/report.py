@@ -25,6 +25,7 @@ from conformance.exchange import Attempt, attempt_from_data
 from conformance.outcomes import Verdict
 from conformance.run import interrupt
 from conformance.redaction import redact
+from conformance.render.document import cut_at_word
 from conformance.verdicts.judge import FAILED, JUDGED, RequirementResult, classify, data_of, requirement_verdicts
 from conformance.wire.target_watch import Gone
 
@@ -52,6 +53,14 @@ EXIT_CODES = {
     130: "interrupted by SIGINT (Ctrl-C): the target was stopped, the table and reports mark the run interrupted",
     143: "interrupted by SIGTERM (a cancelled CI job): as for SIGINT",
 }  # fmt: skip
+#: The verdict line's first word by exit code (any other non-zero code: FAIL).
+VERDICT_WORDS = {0: "PASS", 2: "interrupted", 130: "interrupted", 143: "interrupted", TARGET_GONE: "stopped, target gone",
+                 NOTHING_JUDGED: "nothing judged"}
+#: The verdict line's counts, in this order (only those that occur).
+LINE_ORDER = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.WARN, Verdict.BLOCKED, Verdict.KNOWN, Verdict.FIXED,
+              Verdict.PASS, Verdict.NOT_RUN, Verdict.NOT_APPLICABLE)  # fmt: skip
+#: Characters of the reason column in the terminal table (cut at a word; the reports have the full text).
+REASON_WIDTH = 160
 COLOURS: dict[Verdict, dict[str, bool]] = {
     Verdict.PASS: {"green": True}, Verdict.FAIL: {"red": True, "bold": True}, Verdict.WARN: {"yellow": True},
     Verdict.INCONCLUSIVE: {"yellow": True, "bold": True}, Verdict.BLOCKED: {"purple": True},
@@ -64,6 +73,7 @@ class RequirementReport:
     """Aggregates verdicts per requirement; applies the baseline; prints the table; writes the reports."""
 
     def __init__(self, config: pytest.Config, options: Any, *, selected: list[str]) -> None:
+        self.session: pytest.Session | None = None  # set at the session's end: its final exit status
         self.stopped: str | None = None  # why the run stopped early (the target went away), for the unjudged
         self.pending: set[str] = set()
         self.config = config
@@ -197,6 +207,7 @@ class RequirementReport:
         from conformance.run.session import usage_of_the_run
 
         self.finished = _now()
+        self.session = session
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
         if not self._has_table():
             return
@@ -298,6 +309,7 @@ class RequirementReport:
                     "first_failure": result.first_failure,
                     "failures": [{**f.to_json(), **({"rerun": self.reruns[f.test]} if f.test in self.reruns else {})}
                                  for f in result.failures],  # fmt: skip
+                    **_failures_counted(result),
                 }
                 for rid, result in self.results.items()
             },
@@ -308,16 +320,24 @@ class RequirementReport:
             document["baseline"] = (self.baseline_outcome or baseline.Outcome()).as_json(self.options.baseline)
         return document
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self._has_table():
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The requirement table, then the verdict line: after pytest's own summary and counts line (written at
+        the end of its ``pytest_sessionfinish``), so the last line on screen is the conformance verdict."""
+        terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+        if terminalreporter is None or self.session is None or not self._has_table():
             return
+        verdicts, exit_code = self.verdicts(), int(self.session.exitstatus)
+        self.write_table(terminalreporter, verdicts)
+        colour = {"green": True} if exit_code == 0 else {"red": True}
+        terminalreporter.write_line(verdict_line(verdicts, exit_code), bold=True, **colour)
+
+    def write_table(self, terminalreporter: Any, verdicts: Verdicts) -> None:
         stopped_by = interrupt.received()
         marker = f" (interrupted by {interrupt.name(stopped_by)})" if stopped_by is not None else ""
         terminalreporter.section("requirements" + marker)
         if stopped_by is not None:
-            terminalreporter.write_line(f"interrupted: the run was stopped by {interrupt.name(interrupt.received())}; "
+            terminalreporter.write_line(f"interrupted: the run was stopped by {interrupt.name(stopped_by)}; "
                                         "tests that did not finish are not run", red=True, bold=True)  # fmt: skip
-        verdicts = self.verdicts()
         for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)
         for text in self.observations:
@@ -351,7 +371,7 @@ class RequirementReport:
             detail = shown_reason or (result.failures[0].headline() if result.failures else "")
             title = result.requirement.title[:34]
             row = (f"{rid:<8} {result.requirement.level:<6} {verdict.value:<14} {len(result.tests):>5}  {title:<34} "
-                   f"{detail[:160]}").rstrip()  # fmt: skip
+                   f"{cut_at_word(detail, REASON_WIDTH)}").rstrip()  # fmt: skip
             lines.append((row, COLOURS.get(verdict, {})))
         for verdict in sorted(grouped):
             ids = [rid for rid, (v, _) in verdicts.items() if v is verdict and rid not in unreachable]
@@ -361,6 +381,23 @@ class RequirementReport:
         if unreachable:
             lines.append((f"not run: {', '.join(unreachable)}: {self.stopped}", {}))
         return lines
+
+
+def _failures_counted(result: RequirementResult) -> dict[str, Any]:
+    """How many tests failed the requirement, and, when the report keeps fewer of them, "20 of 60 shown"."""
+    total = max(len(result.failures), len(result.failing_tests()))
+    counted: dict[str, Any] = {"failures_total": total}
+    if total > len(result.failures):
+        counted["failures_note"] = f"{len(result.failures)} of {total} shown"
+    return counted
+
+
+def verdict_line(verdicts: Verdicts, exit_code: int) -> str:
+    """``conformance: FAIL — 12 fail, 1 warn, 28 pass, 1 not run (exit 1)``: the run's last line."""
+    word = VERDICT_WORDS.get(exit_code, "FAIL")
+    tally = [f"{sum(1 for v, _ in verdicts.values() if v is verdict)} {verdict.value}" for verdict in LINE_ORDER
+             if any(v is verdict for v, _ in verdicts.values())]  # fmt: skip
+    return f"conformance: {word} — {', '.join(tally) or 'nothing judged'} (exit {exit_code})"
 
 
 def _now() -> str:

@@ -69,6 +69,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from conformance import redaction
 from conformance.outcomes import Inconclusive, NotRun
 
 MALFORMED = "not-a-jwt"
@@ -143,6 +144,15 @@ VARIANT_TABLE: tuple[Variant, ...] = (
     Variant("query-token", "UNAUTHORIZED", "the token sent in the query string (`?token=`)", query_parameter="token"),
 )  # fmt: skip
 VARIANT_BY_ID = {variant.id: variant for variant in VARIANT_TABLE}
+#: Variants that are no secret: forged without the SUT's key and without the genuine signature, so anyone could
+#: make them; their curl lines name them (redaction.register_public). The others carry a real signature (alg-*-signed,
+#: truncated-signature, tampered-claims), are signed with the SUT's key (needs_secret), or are genuine tokens
+#: (revoked, refresh-as-access, query-*): masked, their curl lines say which variant to set; ``oversized`` is 16 KiB,
+#: too long for a line.
+PUBLIC_VARIANTS = frozenset({
+    "malformed", "bad-signature", "empty-signature", *(f"alg-{s}" for s in ALG_NONE_SPELLINGS), *KID_INJECTIONS,
+    "jwk-embedded", "jku-foreign-key", "x5u-foreign-key", "alg-rs256", "alg-es256", "alg-hs256-public-key",
+})  # fmt: skip
 VARIANTS = tuple(VARIANT_BY_ID)
 EXPECTED_CODES = {variant.id: variant.expected_code for variant in VARIANT_TABLE}
 
@@ -300,6 +310,13 @@ class TokenForge:
             raise ValueError(f"unknown token variant {variant!r}; known: {', '.join(VARIANTS)}")
         spec = VARIANT_BY_ID[variant]
         token = self._builders[variant](session)
+        if token is not None:
+            label = f"the AUTH-2 {variant} token ({spec.summary})"
+            if variant in PUBLIC_VARIANTS:
+                redaction.register_public(token, label)
+            elif variant not in ("revoked", "refresh-as-access", "query-access-token", "query-token"):
+                redaction.register(token, f"{label}: it carries the session's signature or the SUT's key, so it is "
+                                          "masked; make it from a fresh access token")  # fmt: skip
         return BadToken(variant, token, spec.expected_code, spec.summary, spec.query_parameter)
 
     def signed_with(self, key: str, session: Session) -> str:

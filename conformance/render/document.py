@@ -55,6 +55,10 @@ class Row:
     reason: str
     tests: tuple[str, ...]
     failures: tuple[Failure, ...] = field(default_factory=tuple)
+    #: "20 of 60 shown" when the report kept fewer failing tests than failed (else empty).
+    shown: str = ""
+    #: How many tests failed the requirement (the report may keep fewer: ``shown``).
+    failing: int = 0
 
     @property
     def detail(self) -> str:
@@ -143,8 +147,29 @@ def rows(document: Mapping[str, Any]) -> list[Row]:
             reason=mask_text(str(entry.get("reason") or "")),
             tests=tuple(entry.get("tests") or ()),
             failures=failures_of(entry),
+            shown=str(entry.get("failures_note") or ""),
+            failing=_failing(entry),
         ))  # fmt: skip
     return result
+
+
+def _failing(entry: Mapping[str, Any]) -> int:
+    """The number of failing tests: ``failures_total``, else (older reports) the tests the list keeps."""
+    total = entry.get("failures_total")
+    if isinstance(total, int):
+        return total
+    listed = entry.get("failures")
+    return len({i.get("test") for i in listed if isinstance(i, Mapping)}) if isinstance(listed, list) else 0
+
+
+def cut_at_word(text: str, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters, cut between words (never inside a URL) with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > width // 3 else head).rstrip(" ,;:") + "…"
 
 
 def ordered_verdicts(verdicts: list[str]) -> list[str]:

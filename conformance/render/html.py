@@ -26,6 +26,8 @@ COLOURS: dict[str | None, str] = {
     Verdict.KNOWN: "#455a64", Verdict.FIXED: "#00796b", Verdict.PASS: "#1b5e20", Verdict.NOT_RUN: "#616161",
     None: "#37474f",
 }  # fmt: skip
+#: Characters of a reason cell shown before the rest is folded into <details> (about two lines of the cell).
+REASON_SHOWN = 140
 #: The parts of a failure shown as preformatted text (headers, bodies, commands keep their lines).
 PREFORMATTED = ("Response", "Reproduce")
 
@@ -59,6 +61,11 @@ article .text { color: #424a53; margin: 0 0 8px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
 dt { font-weight: 600; } dd { margin: 0; min-width: 0; }
 [hidden] { display: none !important; }
+td.detail details summary { cursor: pointer; list-style: none; display: flex; gap: 8px; align-items: flex-end; } td.detail details[open] summary .cut { display: none; }
+td.detail .more { color: #0969da; font-size: 0.85rem; white-space: nowrap; } td.detail .more::after { content: "show all"; }
+td.detail details[open] .more::after { content: "show less"; }
+td.detail .cut { display: -webkit-box; -webkit-line-clamp: 2; line-clamp: 2; -webkit-box-orient: vertical;
+                  overflow: hidden; } td.detail .full { white-space: pre-wrap; }
 details.clauses { margin: 4px 0; } details.clauses summary { cursor: pointer; }
 table.clauses td { font-size: 0.92rem; } table.clauses ul { margin: 0; padding-left: 16px; }
 """
@@ -171,9 +178,20 @@ def _table(rows: list[doc.Row]) -> list[str]:
         ident = _e(row.id) if not row.failures else f'<a href="#req-{_e(row.id)}">{_e(row.id)}</a>'
         lines.append(f'<tr id="row-{_e(row.id)}" data-verdict="{_e(row.verdict)}"><td class="id">{ident}</td>'
                      f"<td>{_e(row.level)}</td><td class=\"title\" title=\"{_e(row.text)}\">{_e(row.title)}</td>"
-                     f'<td>{_badge(row.verdict)}</td><td class="detail">{_e(row.detail)}</td></tr>')
+                     f'<td>{_badge(row.verdict)}</td><td class="detail">{_reason_cell(row)}</td></tr>')
     lines.append("</tbody></table>")
     return lines  # fmt: skip
+
+
+def _reason_cell(row: doc.Row) -> str:
+    """At most two lines of the reason; the whole of a longer one folded in below (no script needed)."""
+    detail = row.detail
+    shown = f' <small class="shown">({_e(row.shown)})</small>' if row.shown else ""
+    if len(detail) <= REASON_SHOWN and "\n" not in detail:
+        return f"{_e(detail)}{shown}"
+    lead = doc.cut_at_word(detail, REASON_SHOWN)
+    return (f'<details class="reason"><summary><span class="cut">{_e(lead)}</span><span class="more"></span>'
+            f'</summary><span class="full">{_e(detail)}</span></details>{shown}')
 
 
 def _failures(rows: list[doc.Row]) -> list[str]:
@@ -184,7 +202,8 @@ def _failures(rows: list[doc.Row]) -> list[str]:
     lines.append('<p id="no-failures-shown" hidden>No failure of this verdict.</p>')
     for row in failing:
         lines.append(f'<article id="req-{_e(row.id)}" data-verdict="{_e(row.verdict)}"{_style_var(row.verdict)}>')
-        count = f"{len(row.failures)} failing test{'s' if len(row.failures) != 1 else ''}"
+        failing = row.failing or len(row.failures)
+        count = f"{failing} failing test{'s' if failing != 1 else ''}" + (f", {row.shown}" if row.shown else "")
         lines.append(f"<h3>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} <small>({_e(row.level)}, {count})</small></h3>")
         if row.text:
             lines.append(f'<p class="text">{_e(row.text)}</p>')

@@ -48,6 +48,12 @@ def _verdict(verdict: str) -> str:
     return f"{mark} {_cell(verdict)}" if mark else _cell(verdict)
 
 
+def _failing(row: doc.Row) -> str:
+    """"60 failing tests, 20 of 60 shown": the count of the run, and what the report kept of it."""
+    failing = row.failing or len(row.failures)
+    return f"{failing} failing test{'s' if failing != 1 else ''}" + (f", {row.shown}" if row.shown else "")
+
+
 def render_summary(document: Mapping[str, Any]) -> str:
     rows = doc.rows(document)
     counts = doc.counts(document)
@@ -69,14 +75,14 @@ def render_summary(document: Mapping[str, Any]) -> str:
     for row in rows:
         ident = f"[{row.id}](#user-content-{row.id.lower()})" if row.failures else row.id
         lines.append(f"| {_cell(ident)} | {_cell(row.level)} | {_cell(row.title)} | {_verdict(row.verdict)} "
-                     f"| {_cell(row.detail[:200])} |")  # fmt: skip
+                     f"| {_cell(doc.cut_at_word(row.detail, 200))}{f' ({row.shown})' if row.shown else ''} |")  # fmt: skip
     failing = [row for row in rows if row.failures]
     if failing:
         lines += ["", "### Failures", ""]
     for row in failing:
         shown = row.failures[:MAX_FAILURES_SHOWN]
         lines += [f'<details id="{escape(row.id.lower())}"><summary><b>{_text(row.id)}</b> {_text(row.title)}: '
-                  f"{_text(row.verdict)}, {len(row.failures)} failing test{'s' if len(row.failures) != 1 else ''}"
+                  f"{_text(row.verdict)}, {_failing(row)}"
                   "</summary>", ""]  # fmt: skip
         for failure in shown:
             if failure.test:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from conformance.redaction import JWT_PATTERN, MASK, SECRET_FIELDS, SECRET_HEADERS
+from conformance.redaction import JWT_PATTERN, MASK, SECRET_FIELDS, SECRET_HEADERS, is_public
 
 _FIELDS = "|".join(sorted(map(re.escape, SECRET_FIELDS), key=len, reverse=True))
 _MASKED = re.escape(MASK)  # a value that is already the mask is left alone
@@ -34,7 +34,7 @@ HEADER_LINE = re.compile(
 
 def mask_text(text: str) -> str:
     """``text`` with tokens, credentials and secret fields replaced by ``***``."""
-    text = JWT_PATTERN.sub(MASK, text)
+    text = JWT_PATTERN.sub(lambda m: m.group(0) if is_public(m.group(0)) else MASK, text)  # a forged token stays
     text = USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     text = SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}" if _credential(m.group(3)) else m.group(0), text)
     text = ASSIGNMENT.sub(lambda m: f"{m.group(1)}={MASK}", text)
@@ -46,7 +46,7 @@ def _credential(word: str) -> bool:
     """Whether the word after "Bearer"/"Basic" looks like credentials rather than prose
     ("Bearer challenge", 'Bearer realm="api"'): a digit or punctuation, or mixed case inside."""
     word = word.rstrip("=")  # base64 padding, or 'realm="api"'
-    if not word or word == MASK:
+    if not word or word == MASK or is_public(word):
         return False
     if any(not ch.isalpha() for ch in word):
         return True

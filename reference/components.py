@@ -24,6 +24,7 @@ from reference.middleware.cors import CORSMiddleware
 from reference.middleware.error_layer import ErrorLayerMiddleware
 from reference.middleware.security_headers import SecurityHeadersMiddleware
 from reference.patient_ids import CounterPatientIds, PatientIdGenerator
+from reference.patient_scope import PatientScope
 from reference.revocation import RedisRevocationStore
 from reference.search import LiteralSearch, SearchMatcher
 from reference.tokens import TokenService
@@ -56,6 +57,7 @@ class Components:
     list_cache_keys: PerUserKeys = field(default_factory=PerUserKeys)
     # data
     patient_ids: PatientIdGenerator = field(default_factory=CounterPatientIds)
+    patient_scope: PatientScope = field(default_factory=PatientScope)
     search: SearchMatcher = field(default_factory=LiteralSearch)
     # FastAPI's app.dependency_overrides; the published OpenAPI document is still built from the
     # routes' own dependencies, so an override changes what is enforced, not what is documented.

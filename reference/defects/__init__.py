@@ -118,6 +118,8 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("embedded-jwk", ("AUTH-2",), "the verifier trusts a key embedded in the token header (jwk)"),
     Defect("weak-dev-secret", ("AUTH-7",),
            "in development, tokens signed with placeholder secrets (your-secret-key, changeme, secret) are accepted"),
+    Defect("update-any-patient", ("DATA-1",),
+           "update and delete find the patient by id alone (reads stay scoped): another user's patient is changed"),
 )}
 
 

@@ -28,8 +28,6 @@ KNOWN_GAPS = {
     "REV-5/unrevoked-only-after-check": "a token served during the outage without its check is not reported",
     "REV-5/long-outage": "the outage lasts a few requests, not longer than clients' timeouts or caches",
     "LOCK-1/unknown-email": "no probe locks an email that has no account",
-    "DATA-1/update": "no probe updates another user's patient",
-    "DATA-1/delete": "no probe deletes another user's patient",
 }
 
 SCRIPT = """

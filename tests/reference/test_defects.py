@@ -46,7 +46,7 @@ ISSUE_DEFECTS = {
     "shared-cache", "stale-cache", "count-patient-id", "wildcard-search", "weak-secret-accepted",
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
-    "alg-none-case", "embedded-jwk", "weak-dev-secret",
+    "alg-none-case", "embedded-jwk", "weak-dev-secret", "update-any-patient",
 }
 
 
@@ -496,6 +496,17 @@ def test_stale_cache_misses_the_users_own_write(use):
     assert len(client.get("/api/patients/", headers=account.auth).json()) == 1
     client.post("/api/patients/", headers=account.auth, json={"name": "Second"})
     assert len(client.get("/api/patients/", headers=account.auth).json()) == 1
+
+
+def test_update_any_patient_lets_another_user_write_but_not_read(use):
+    client = use("update-any-patient")
+    owner, other = new_account(client, "owner"), new_account(client, "other")
+    pid = client.post("/api/patients/", headers=owner.auth, json={"name": "Owned"}).json()["id"]
+    assert status_and_code(client.get(f"/api/patients/{pid}", headers=other.auth)) == (404, "NOT_FOUND")
+    assert client.put(f"/api/patients/{pid}", headers=other.auth, json={"name": "Taken"}).status_code == 200
+    assert client.get(f"/api/patients/{pid}", headers=owner.auth).json()["name"] == "Taken"
+    assert client.delete(f"/api/patients/{pid}", headers=other.auth).status_code == 200
+    assert client.get(f"/api/patients/{pid}", headers=owner.auth).status_code == 404
 
 
 async def burst_creates(base_url: str, token: str, count: int) -> list[httpx.Response]:

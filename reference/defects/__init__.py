@@ -120,6 +120,8 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            "in development, tokens signed with placeholder secrets (your-secret-key, changeme, secret) are accepted"),
     Defect("update-any-patient", ("DATA-1",),
            "update and delete find the patient by id alone (reads stay scoped): another user's patient is changed"),
+    Defect("admin-passes-every-role", ("AUTH-3",),
+           "a role hierarchy: an admin passes every role guard (create, update, delete a patient as a doctor would)"),
 )}
 
 

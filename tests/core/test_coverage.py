@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Clauses no probe exercises yet (issue 18, parts 3-5). Empty it, clause by clause, as the probes land.
 KNOWN_GAPS = {
     "ENV-7/bad-tokens": "a 2xx answer to a bad token (e.g. logout with a forged token) counts only under AUTH-2",
-    "AUTH-3/every-role": "only a doctor on the admin route; not every other role on every role route",
     "REV-5/unrevoked-only-after-check": "a token served during the outage without its check is not reported",
     "REV-5/long-outage": "the outage lasts a few requests, not longer than clients' timeouts or caches",
     "LOCK-1/unknown-email": "no probe locks an email that has no account",

@@ -47,6 +47,7 @@ ISSUE_DEFECTS = {
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "update-any-patient",
+    "admin-passes-every-role",
 }
 
 
@@ -193,6 +194,15 @@ def test_refresh_as_access_mixes_token_types(use):
     account = new_account(client, "types")
     assert client.get("/api/users/me", headers=bearer(account.refresh_token)).status_code == 200
     assert client.post("/api/auth/refresh", json={"refresh_token": account.access_token}).status_code == 200
+
+
+def test_admin_passes_every_role_lets_an_admin_act_as_a_doctor(use):
+    client = use("admin-passes-every-role")
+    doctor = new_account(client, "doctor")
+    admin = mint({"sub": doctor.user["id"], "role": "admin", "plan": "basic", "type": "access"})
+    assert client.post("/api/patients/", headers=bearer(admin), json={"name": "By Admin"}).status_code == 201
+    assert status_and_code(client.get("/api/users/", headers=doctor.auth)) == (403, "FORBIDDEN")
+    assert client.get("/api/users/", headers=bearer(admin)).status_code == 200
 
 
 def test_user_enumeration_tells_unknown_emails_apart(use):

@@ -14,7 +14,7 @@ from reference.credentials import CredentialErrors, OTPOutcomes
 from reference.envelope import EnvelopeRenderer, install_error_handlers
 from reference.guards import Guards
 from reference.list_cache import ListCache, PerUserKeys
-from reference.lockout import RedisLockout
+from reference.lockout import LoginFailures, RedisLockout
 from reference.logout import Logout
 from reference.logs import LogFormat
 from reference.middleware.access_log import AccessLogMiddleware
@@ -53,6 +53,7 @@ class Components:
     # stores (factories: they need the Redis client, which exists only at start-up)
     revocation: Callable[..., Any] = RedisRevocationStore
     lockout: Callable[..., Any] = RedisLockout
+    login_failures: LoginFailures = field(default_factory=LoginFailures)
     list_cache: Callable[..., Any] = ListCache
     list_cache_keys: PerUserKeys = field(default_factory=PerUserKeys)
     # data

@@ -122,6 +122,10 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            "update and delete find the patient by id alone (reads stay scoped): another user's patient is changed"),
     Defect("admin-passes-every-role", ("AUTH-3",),
            "a role hierarchy: an admin passes every role guard (create, update, delete a patient as a doctor would)"),
+    Defect("lockout-registered-only", ("LOCK-1",),
+           "failed logins count only for registered accounts: an email without an account is never locked",
+           # LOCK-2's concurrent burst goes to an email without an account: all of it answered as failures.
+           also=("LOCK-2",)),
 )}
 
 

@@ -113,7 +113,8 @@ async def login(
         raise AccountLocked(locked_for)
     user = await find_user(request, account)
     if not await verify_password_async(password, user.password_hash if user else None):
-        failures = await lockout.record_failure(account)
+        failures = await request.app.state.components.login_failures.record(lockout, account,
+                                                                             registered=user is not None)
         log.info("login failed", email=account, failures=failures)
         if failures > lockout.policy.threshold:
             raise AccountLocked(await lockout.locked_for(account) or lockout.policy.lock_seconds)

@@ -26,7 +26,6 @@ KNOWN_GAPS = {
     "ENV-7/bad-tokens": "a 2xx answer to a bad token (e.g. logout with a forged token) counts only under AUTH-2",
     "REV-5/unrevoked-only-after-check": "a token served during the outage without its check is not reported",
     "REV-5/long-outage": "the outage lasts a few requests, not longer than clients' timeouts or caches",
-    "LOCK-1/unknown-email": "no probe locks an email that has no account",
 }
 
 SCRIPT = """

@@ -47,7 +47,7 @@ ISSUE_DEFECTS = {
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "update-any-patient",
-    "admin-passes-every-role",
+    "admin-passes-every-role", "lockout-registered-only",
 }
 
 
@@ -388,6 +388,16 @@ def test_racy_lockout_lets_more_than_five_failures_through(defective):
     responses = asyncio.run(burst(defective["racy-lockout"].base_url, unique_email("race"), 48))
     codes = [r.json()["error"]["code"] for r in responses]
     assert codes.count("INVALID_CREDENTIALS") > 5
+
+
+def test_lockout_registered_only_never_locks_an_email_without_an_account(use):
+    client = use("lockout-registered-only")
+    account, nobody = new_account(client, "registered"), unique_email("nobody")
+    for _ in range(5):
+        login(client, account.email, WRONG)
+        login(client, nobody, WRONG)
+    assert status_and_code(login(client, account.email)) == (429, "ACCOUNT_LOCKED")
+    assert status_and_code(login(client, nobody, WRONG)) == (401, "INVALID_CREDENTIALS")
 
 
 def test_no_retry_after_on_429(use):

@@ -152,6 +152,7 @@ class Headers:
 class Cors:
     allowed_origin: str
     disallowed_origin: str
+    other_allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,8 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            "failed logins count only for registered accounts: an email without an account is never locked",
            # LOCK-2's concurrent burst goes to an email without an account: all of it answered as failures.
            also=("LOCK-2",)),
+    Defect("cors-prefix-match", ("HDR-3",),
+           "the origin is compared by prefix: http://localhost:3000.evil.test and :30001 get the credentialed grant"),
 )}
 
 

@@ -47,7 +47,7 @@ ISSUE_DEFECTS = {
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "update-any-patient",
-    "admin-passes-every-role", "lockout-registered-only",
+    "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
 }
 
 
@@ -486,6 +486,13 @@ def test_cors_wildcard_grants_every_origin_with_credentials(use):
     response = use("cors-wildcard").get("/health", headers={"Origin": "https://evil.example"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert response.headers["access-control-allow-credentials"] == "true"
+
+
+def test_cors_prefix_match_grants_origins_that_extend_the_allowed_one(use):
+    client = use("cors-prefix-match")
+    for origin in ("http://localhost:3000.evil.test", "http://localhost:30001"):
+        assert client.get("/health", headers={"Origin": origin}).headers["access-control-allow-origin"] == origin
+    assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://evil.example"}).headers
 
 
 def test_content_length_only_limit_lets_chunked_bodies_through(use):

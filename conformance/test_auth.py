@@ -54,7 +54,7 @@ FAMILIES = {
                       "kid-sql-injection", "kid-command-injection", "jwk-embedded", "jku-foreign-key",
                       "x5u-foreign-key", "alg-rs256", "alg-es256", "alg-hs256-public-key"),
     "alg-none": tuple(f"alg-{s}{signed}" for s in ALG_NONE_SPELLINGS for signed in ("", "-signed")),
-    "expired": ("expired", "nbf-future", "iat-future"),
+    "expired": ("expired", "expired-just-now", "nbf-future", "iat-future"),
     "revoked": ("revoked",),
     "refresh-as-access": ("refresh-as-access",),
     "tampered-claims": ("tampered-claims", "unknown-sub"),

@@ -128,6 +128,7 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
            also=("LOCK-2",)),
     Defect("cors-prefix-match", ("HDR-3",),
            "the origin is compared by prefix: http://localhost:3000.evil.test and :30001 get the credentialed grant"),
+    Defect("expiry-leeway", ("AUTH-2",), "expiry is checked with a 120 s leeway: a token just past its exp is accepted"),
 )}
 
 

@@ -20,7 +20,6 @@ from reference.logs import get_logger
 from reference.passwords import hash_password_async, verify_password_async
 from reference.routes.ratelimits import rate_limited
 from reference.schemas import LogoutRequest, RefreshRequest, RegisterRequest, VerifyOTPRequest, user_out
-from reference.tokens import raise_if_expired
 
 router = APIRouter(prefix="/api/auth")
 log = get_logger("heallog.auth")
@@ -134,7 +133,7 @@ async def refresh(body: RefreshRequest, request: Request) -> dict[str, Any]:
     claims = services.tokens.verify(body.refresh_token)
     if not services.token_types.usable_as_refresh(claims):
         raise TokenInvalid()
-    raise_if_expired(claims)
+    services.tokens.raise_if_expired(claims)
     async with services.db.read() as session:
         user = await session.get(User, claims["sub"])
     if user is None or not user.is_verified:

@@ -48,6 +48,7 @@ ISSUE_DEFECTS = {
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "update-any-patient",
     "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
+    "expiry-leeway",
 }
 
 
@@ -179,6 +180,16 @@ def test_lax_guards_accept_expired_and_revoked_tokens(use):
     revoked = fresh_session(client, account)
     client.post("/api/auth/logout", headers=revoked.auth)
     assert status_and_code(client.get("/api/users/", headers=revoked.auth)) == (403, "FORBIDDEN")
+
+
+def test_expiry_leeway_accepts_a_token_just_past_its_exp(use):
+    client = use("expiry-leeway")
+    account = new_account(client, "leeway")
+    claims = {"sub": account.user["id"], "plan": "basic", "role": "doctor"}
+    just = mint(claims, exp=time.time() - 5)
+    assert client.get("/api/users/me", headers=bearer(just)).status_code == 200
+    long_ago = mint(claims, exp=time.time() - 3600)
+    assert status_and_code(client.get("/api/users/me", headers=bearer(long_ago))) == (401, "TOKEN_EXPIRED")
 
 
 def test_unverified_claims_trust_a_forged_plan(use):

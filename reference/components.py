@@ -22,6 +22,7 @@ from reference.middleware.auth import AuthMiddleware, TokenTypes
 from reference.middleware.body_limit import BodyLimitMiddleware
 from reference.middleware.cors import CORSMiddleware
 from reference.middleware.error_layer import ErrorLayerMiddleware
+from reference.middleware.request_id import RequestIdMiddleware
 from reference.middleware.security_headers import SecurityHeadersMiddleware
 from reference.patient_ids import CounterPatientIds, PatientIdGenerator
 from reference.patient_scope import PatientScope
@@ -37,6 +38,7 @@ class Components:
     install_error_handlers: Callable[..., None] = install_error_handlers
     # middlewares (their order is fixed in reference.app.build_middleware)
     security_headers: type = SecurityHeadersMiddleware
+    request_id: type = RequestIdMiddleware
     error_layer: type = ErrorLayerMiddleware
     cors: type = CORSMiddleware
     body_limit: type = BodyLimitMiddleware

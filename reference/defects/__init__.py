@@ -129,6 +129,8 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("cors-prefix-match", ("HDR-3",),
            "the origin is compared by prefix: http://localhost:3000.evil.test and :30001 get the credentialed grant"),
     Defect("expiry-leeway", ("AUTH-2",), "expiry is checked with a 120 s leeway: a token just past its exp is accepted"),
+    Defect("long-request-id-echoed", ("RID-2",),
+           "incoming request ids up to 1000 characters are kept and echoed (the limit is 128; 1024 is still replaced)"),
 )}
 
 

@@ -28,7 +28,7 @@ DEFECT_GROUPS: dict[str, tuple[str, ...]] = {
           "embedded-jwk"),
     "h": ("generic-lock-code", "revocation-reads-only", "current-user-cache", "out-of-range-crash", "alg-none-case"),
     "i": ("update-any-patient", "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
-          "expiry-leeway"),
+          "expiry-leeway", "long-request-id-echoed"),
 }
 HIGH_LOGIN_RATE = "10000/60"
 

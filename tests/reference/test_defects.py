@@ -48,7 +48,7 @@ ISSUE_DEFECTS = {
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "update-any-patient",
     "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
-    "expiry-leeway",
+    "expiry-leeway", "long-request-id-echoed",
 }
 
 
@@ -158,6 +158,13 @@ def test_request_id_mismatch(use):
 
 
 # AUTH / REV --------------------------------------------------------------------------------------
+
+def test_long_request_id_echoed_keeps_ids_just_past_the_limit(use):
+    client = use("long-request-id-echoed")
+    just_past = "a" * 129
+    assert client.get("/health", headers={"X-Request-ID": just_past}).headers["x-request-id"] == just_past
+    assert client.get("/health", headers={"X-Request-ID": "a" * 1024}).headers["x-request-id"] != "a" * 1024
+
 
 def test_multi_decode_decodes_more_than_once_but_answers_right(use):
     client = use("multi-decode")

@@ -54,7 +54,7 @@ FAMILIES = {
                       "kid-sql-injection", "kid-command-injection", "jwk-embedded", "jku-foreign-key",
                       "x5u-foreign-key", "alg-rs256", "alg-es256", "alg-hs256-public-key"),
     "alg-none": tuple(f"alg-{s}{signed}" for s in ALG_NONE_SPELLINGS for signed in ("", "-signed")),
-    "expired": ("expired", "nbf-future", "iat-future"),
+    "expired": ("expired", "expired-just-now", "nbf-future", "iat-future"),
     "revoked": ("revoked",),
     "refresh-as-access": ("refresh-as-access",),
     "tampered-claims": ("tampered-claims", "unknown-sub"),
@@ -272,6 +272,61 @@ def test_wrong_role_gets_forbidden(api, profile, user):
 def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
     account = privileged_for_class(klass)
     auth.guard_admits(call_guarded(api, profile.guard_operation(klass), account.access_token))
+
+
+def role_routes(profile: Profile) -> list[Operation]:
+    """Every role-guarded operation the target has (error_trigger is absent from production targets)."""
+    return [op for op in profile.operations.values()
+            if op.role and not (op.name == "error_trigger" and profile.is_production)]  # fmt: skip
+
+
+def accounts_by_role(profile: Profile, user, accounts, kind: str) -> dict[str, object]:
+    """``default``: the ordinary account; ``privileged``: one account per other role the run can reach.
+
+    The privileged role of the profile is required (NotRun without it); the
+    other roles that routes name are tried and left out when no account has them.
+    """
+    if kind == "default":
+        return {user.user.get("role") or profile.accounts.default_role: user}
+    wanted = {profile.accounts.privileged_role, *(op.role for op in role_routes(profile))}
+    wanted -= {profile.accounts.default_role, user.user.get("role")}
+    found = {}
+    for role in sorted(wanted):
+        try:
+            found[role] = accounts.privileged(role=role)
+        except NotRun:
+            if role == profile.accounts.privileged_role:
+                raise
+    return found
+
+
+@pytest.mark.requirement("AUTH-3")
+@pytest.mark.clause("AUTH-3/every-role")
+@pytest.mark.parametrize("kind", ["default", "privileged"])
+def test_every_other_role_gets_forbidden_on_every_role_route(api, profile, user, accounts, kind):
+    """No hierarchy (§1): each role the run has, on every role route that requires another role, is 403 FORBIDDEN.
+
+    An admin on the doctor routes (create, update, delete a patient) is the case
+    the wrong-role probe (a doctor on the admin route) never sends. Harmless
+    requests: an empty body and a placeholder id, so a guard that lets the
+    account through reaches a 404 or 422, never a write. A 422 is not judged
+    (a SUT may validate the body before the role guard).
+    """
+    judged, unjudged = 0, []
+    for role, account in accounts_by_role(profile, user, accounts, kind).items():
+        for operation in role_routes(profile):
+            if operation.role == role:
+                continue
+            exchange = call_guarded(api, operation, account.access_token)
+            if exchange.response.status == 422:
+                unjudged.append(f"role {role!r} on {operation.name}")
+                continue
+            auth.other_role_forbidden(exchange, role=role, required=operation.role, status=profile.codes["FORBIDDEN"],
+                                      code="FORBIDDEN")  # fmt: skip
+            judged += 1
+    if not judged:
+        raise Inconclusive("no role route requiring another role could be judged"
+                           + (f" ({', '.join(unjudged)} answered 422 before the role guard)" if unjudged else ""))
 
 
 # -- AUTH-4 ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 from conformance.checks import headers
 from conformance.exchange import Exchange
-from conformance.outcomes import Violation, should_clause
+from conformance.outcomes import NotApplicable, Violation, should_clause
 
 #: Methods tried, in order, for a method the SUT does not route on a path.
 UNROUTED_METHODS = ("DELETE", "PATCH", "PUT", "POST")
@@ -87,6 +87,10 @@ class Samples:
 
     def preflight_disallowed(self) -> Exchange:
         return self._preflight(self.profile.cors.disallowed_origin)
+
+    def preflight_from(self, origin: str) -> Exchange:
+        """A preflight of the user-guarded operation from ``origin`` (not kept: each origin is its own)."""
+        return self._preflight(origin)
 
     def _preflight(self, origin: str) -> Exchange:
         path = self.profile.operation(self.profile.guard_classes["user"]).path
@@ -174,6 +178,20 @@ def test_credentialed_request_from_allowed_origin_is_echoed(api, user, profile):
     origin = profile.cors.allowed_origin
     exchange = api.call(profile.guard_classes["user"], token=user.access_token, headers={"Origin": origin})
     headers.cors_allows_only(exchange, origin=origin, allowed=True)
+
+
+@pytest.mark.requirement("HDR-3")
+@pytest.mark.clause("HDR-3/look-alike")
+@pytest.mark.parametrize("kind", headers.LOOK_ALIKE_KINDS)
+def test_look_alike_of_the_allowed_origin_gets_no_grant(api, samples, profile, kind):
+    """Equivalence classes: an origin that a prefix, suffix, scheme- or port-blind comparison takes for the
+    allowed one is another origin, refused on a preflight and on a request alike."""
+    allowed = {profile.cors.allowed_origin, *profile.cors.other_allowed_origins}
+    origin = headers.look_alike_origins(profile.cors.allowed_origin).get(kind)
+    if origin is None or origin in allowed:
+        raise NotApplicable(f"no {kind} look-alike of {profile.cors.allowed_origin} that the profile does not allow")
+    headers.cors_allows_only(samples.preflight_from(origin), origin=origin, allowed=False)
+    headers.cors_allows_only(api.call("health", headers={"Origin": origin}), origin=origin, allowed=False)
 
 
 @pytest.mark.requirement("HDR-3")

@@ -87,6 +87,23 @@ def test_incoming_request_id_is_propagated_or_replaced(api, header_name, value, 
     request_id.incoming_request_id_handled(exchange, sent, header_name=header_name)
 
 
+@pytest.mark.requirement("RID-2")
+@pytest.mark.parametrize("where", ["success", pytest.param("error", marks=pytest.mark.clause("RID-2/on-errors"))])
+@pytest.mark.parametrize("kind", [pytest.param("at-length-limit", marks=pytest.mark.clause("RID-2/propagated")),
+                                  pytest.param("just-past-length-limit", marks=pytest.mark.clause("RID-2/replaced")),
+                                  pytest.param("comma-joined", marks=pytest.mark.clause("RID-2/replaced"))])
+def test_incoming_request_id_at_the_edge_of_well_formed(api, profile, header_name, kind, where):
+    """Boundary values: an id of the longest length the profile declares is kept, one character more is replaced
+    (the far-past 1024 characters above pass a SUT that checks against a limit of 1000)."""
+    sent, well_formed = request_id.boundary_ids(profile.limits.request_id_max_length)[kind]
+    headers = {header_name: sent}
+    if where == "success":
+        exchange = api.call("health", headers=headers)
+    else:
+        exchange = api.request("GET", unknown_path(), headers=headers)
+    request_id.incoming_request_id_handled(exchange, sent, header_name=header_name, well_formed=well_formed)
+
+
 @pytest.mark.requirement("RID-3")
 @pytest.mark.clause("RID-3/success-responses", "RID-3/error-responses", "RID-3/concurrent")
 def test_generated_request_ids_are_unique(api, header_name):

@@ -10,7 +10,6 @@ from starlette.middleware import Middleware
 
 from reference.components import Components
 from reference.middleware.debug_decodes import DebugDecodesMiddleware
-from reference.middleware.request_id import RequestIdMiddleware
 from reference.routes import auth, debug, health, patients, users
 from reference.services import Services
 
@@ -21,7 +20,7 @@ def build_middleware(app: FastAPI, components: Components, services: Services) -
     renderer = components.renderer
     stack = [
         Middleware(components.security_headers),
-        Middleware(RequestIdMiddleware),
+        Middleware(components.request_id),
     ]
     if settings.debug_jwt_decodes:
         stack.append(Middleware(DebugDecodesMiddleware))

@@ -14,7 +14,7 @@ from reference.credentials import CredentialErrors, OTPOutcomes
 from reference.envelope import EnvelopeRenderer, install_error_handlers
 from reference.guards import Guards
 from reference.list_cache import ListCache, PerUserKeys
-from reference.lockout import RedisLockout
+from reference.lockout import LoginFailures, RedisLockout
 from reference.logout import Logout
 from reference.logs import LogFormat
 from reference.middleware.access_log import AccessLogMiddleware
@@ -22,8 +22,10 @@ from reference.middleware.auth import AuthMiddleware, TokenTypes
 from reference.middleware.body_limit import BodyLimitMiddleware
 from reference.middleware.cors import CORSMiddleware
 from reference.middleware.error_layer import ErrorLayerMiddleware
+from reference.middleware.request_id import RequestIdMiddleware
 from reference.middleware.security_headers import SecurityHeadersMiddleware
 from reference.patient_ids import CounterPatientIds, PatientIdGenerator
+from reference.patient_scope import PatientScope
 from reference.revocation import RedisRevocationStore
 from reference.search import LiteralSearch, SearchMatcher
 from reference.tokens import TokenService
@@ -36,6 +38,7 @@ class Components:
     install_error_handlers: Callable[..., None] = install_error_handlers
     # middlewares (their order is fixed in reference.app.build_middleware)
     security_headers: type = SecurityHeadersMiddleware
+    request_id: type = RequestIdMiddleware
     error_layer: type = ErrorLayerMiddleware
     cors: type = CORSMiddleware
     body_limit: type = BodyLimitMiddleware
@@ -52,10 +55,12 @@ class Components:
     # stores (factories: they need the Redis client, which exists only at start-up)
     revocation: Callable[..., Any] = RedisRevocationStore
     lockout: Callable[..., Any] = RedisLockout
+    login_failures: LoginFailures = field(default_factory=LoginFailures)
     list_cache: Callable[..., Any] = ListCache
     list_cache_keys: PerUserKeys = field(default_factory=PerUserKeys)
     # data
     patient_ids: PatientIdGenerator = field(default_factory=CounterPatientIds)
+    patient_scope: PatientScope = field(default_factory=PatientScope)
     search: SearchMatcher = field(default_factory=LiteralSearch)
     # FastAPI's app.dependency_overrides; the published OpenAPI document is still built from the
     # routes' own dependencies, so an override changes what is enforced, not what is documented.

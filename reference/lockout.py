@@ -48,6 +48,18 @@ def lock_key(account: str) -> str:
     return f"login-lock:{account}"
 
 
+class LoginFailures:
+    """Which failed logins count (§6): every one, per lower-cased email, whether or not an account has it.
+
+    Counting unknown emails too means the lockout does not tell which accounts
+    exist; a defect's sibling counts only registered ones.
+    """
+
+    async def record(self, lockout: Lockout, account: str, *, registered: bool) -> int:
+        """Count one failed login for ``account``; the failures in the window, this one included."""
+        return await lockout.record_failure(account)
+
+
 class RedisLockout:
     def __init__(self, redis: Redis, policy: LockoutPolicy) -> None:
         self._redis = redis

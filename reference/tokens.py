@@ -56,6 +56,10 @@ class TokenService:
         """Verify signature and shape, not expiry: the claims of an expired token are still wanted."""
         return verify_hs256(token, self._secret)
 
+    def raise_if_expired(self, claims: dict[str, Any]) -> None:
+        """TokenExpired once `exp` has passed: no leeway (§3)."""
+        raise_if_expired(claims)
+
     def verify_bearer(self, token: str) -> dict[str, Any]:
         """Verify the Authorization header's token; counted for X-Debug-JWT-Decodes."""
         context.current().jwt_decodes += 1

@@ -52,6 +52,30 @@ def test_users_only_ever_see_their_own_patients(target, profile, sides):
         raise Inconclusive("no listing answered with a list of patients")
 
 
+@pytest.mark.requirement("DATA-1")
+@pytest.mark.parametrize("write", ["update", "delete"])
+@pytest.mark.clause("DATA-1/{write}")
+def test_another_users_patient_cannot_be_updated_or_deleted(sides, write):
+    """The write clauses of DATA-1: the reads of another's patient being 404 says nothing of the writes.
+
+    The owner reads the patient before and after the other user's attempt, so a
+    write answered 404 that changed the patient all the same is caught too.
+    """
+    side = sides.new()
+    owner, other = side.accounts.new(), side.accounts.new()
+    patient = create_patient(side.api, owner, "Wri Owned")
+    before = side.api.call("get_patient", token=owner.access_token, path_params={"id": patient})
+    if before.response.status != 200 or not isinstance(before.response.json, dict):
+        raise Inconclusive(f"the owner cannot read their own patient: {before.label} answered {before.response.status}")
+    if write == "update":
+        attempt = side.api.call("update_patient", token=other.access_token, path_params={"id": patient},
+                                json={"name": "Wri Taken"})  # fmt: skip
+    else:
+        attempt = side.api.call("delete_patient", token=other.access_token, path_params={"id": patient})
+    after = side.api.call("get_patient", token=owner.access_token, path_params={"id": patient})
+    isolation.foreign_write_refused(attempt, after, before=before.response.json, write=write)
+
+
 @pytest.mark.requirement("DATA-2")
 @pytest.mark.clause("DATA-2/create", "DATA-2/update", "DATA-2/delete")
 def test_listing_reflects_the_users_own_writes(api, sides):

@@ -81,6 +81,27 @@ def test_account_locked_by_failures_refuses_even_the_right_password(profile, sid
         raise Inconclusive(str(why)) from None
 
 
+@pytest.mark.requirement("LOCK-1")
+@pytest.mark.clause("LOCK-1/unknown-email")
+def test_email_without_an_account_is_locked_alike(profile, sides, logins):
+    """§6: counting is per email, also for emails that have no account, so a lock does not reveal accounts.
+
+    Such an email has no right password: after N failures every further attempt
+    (two, the second with the email upper-cased) must be refused as locked.
+    """
+    threshold = profile.limits.lockout_threshold
+    email = logins.side().accounts.next_email()  # never registered
+    for _ in range(threshold):
+        logins.login(email, logins.wrong)
+    attempts = [logins.login(email, logins.wrong), logins.login(email.upper(), logins.wrong)]
+    limited = logins.source_limited(attempts)
+    try:
+        for attempt in attempts:
+            lockout.email_without_account_locked(attempt, threshold, source_limited=limited)
+    except NotApplicable as why:
+        raise Inconclusive(str(why)) from None
+
+
 @pytest.mark.requirement("ENV-3")
 @pytest.mark.clause("ENV-3/account-locked")
 def test_locked_account_is_answered_with_the_lock_code_of_the_table(profile, sides, logins):

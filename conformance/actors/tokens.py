@@ -26,6 +26,7 @@ alg-rs256               RS256 by a harness RSA key (no key hint)               T
 alg-es256               ES256 by a harness EC P-256 key                        TOKEN_INVALID
 alg-hs256-public-key    HS256 keyed with a harness RSA public key (PEM)        TOKEN_INVALID
 expired                 ``exp`` in the past, right key                         TOKEN_EXPIRED  (needs the secret)
+expired-just-now        ``exp`` a few seconds past: the boundary, no leeway    TOKEN_EXPIRED  (needs the secret)
 missing-exp             no ``exp``, right key                                  TOKEN_INVALID  (needs the secret)
 nbf-future              ``nbf`` an hour ahead, right key                       TOKEN_INVALID  (needs the secret)
 iat-future              ``iat`` an hour ahead, right key                       TOKEN_INVALID  (needs the secret)
@@ -75,6 +76,10 @@ from conformance.outcomes import Inconclusive, NotRun
 MALFORMED = "not-a-jwt"
 #: How long ago a forged expired token expired: far beyond any clock-skew leeway.
 EXPIRED_AGO_SECONDS = 3600
+#: How long ago the boundary variant expired: just past ``exp`` (§3 allows no leeway). A few seconds, so that a
+#: SUT on the harness's host (managed mode) has certainly seen the moment pass; a leeway of a minute or two, which
+#: some JWT libraries are configured with, accepts it. A SUT whose clock lags the harness's by more is out of reach.
+JUST_EXPIRED_AGO_SECONDS = 5
 #: How far ahead a forged ``nbf`` or ``iat`` lies: far beyond any clock-skew leeway.
 FUTURE_SECONDS = 3600
 #: Length of the oversized token, in characters (= bytes of the header value after "Bearer ").
@@ -131,6 +136,8 @@ VARIANT_TABLE: tuple[Variant, ...] = (
     Variant("alg-es256", "TOKEN_INVALID", "the ES256 token signed with a harness key"),
     Variant("alg-hs256-public-key", "TOKEN_INVALID", "the HS256 token keyed with a public key"),
     Variant("expired", "TOKEN_EXPIRED", "the expired token", needs_secret=True),
+    Variant("expired-just-now", "TOKEN_EXPIRED", f"the token expired {JUST_EXPIRED_AGO_SECONDS} s ago",
+            needs_secret=True),
     Variant("missing-exp", "TOKEN_INVALID", "the token without `exp`", needs_secret=True),
     Variant("nbf-future", "TOKEN_INVALID", "the token whose `nbf` lies in the future", needs_secret=True),
     Variant("iat-future", "TOKEN_INVALID", "the token whose `iat` lies in the future", needs_secret=True),
@@ -291,6 +298,7 @@ class TokenForge:
             "alg-es256": self._es256,
             "alg-hs256-public-key": self._hs256_public_key,
             "expired": self._expired,
+            "expired-just-now": self._expired_just_now,
             "missing-exp": self._missing_exp,
             "nbf-future": self._nbf_future,
             "iat-future": self._iat_future,
@@ -423,6 +431,13 @@ class TokenForge:
             claims.update(exp=now - EXPIRED_AGO_SECONDS, iat=now - EXPIRED_AGO_SECONDS - lifetime)
 
         return self._signed_claims(session, "an expired token", change)
+
+    def _expired_just_now(self, session: Session) -> str:
+        def change(claims: dict[str, Any], now: int) -> None:
+            lifetime = lifetime_of(claims)
+            claims.update(exp=now - JUST_EXPIRED_AGO_SECONDS, iat=now - JUST_EXPIRED_AGO_SECONDS - lifetime)
+
+        return self._signed_claims(session, "a token expired just now", change)
 
     def _missing_exp(self, session: Session) -> str:
         return self._signed_claims(session, "a token without exp", lambda claims, now: claims.pop("exp", None))

@@ -178,6 +178,27 @@ def guard_admits(exchange: Exchange) -> None:
         )
 
 
+def other_role_forbidden(exchange: Exchange, *, role: str, required: str, status: int, code: str) -> None:
+    """AUTH-3: an account of ``role`` on a route that requires another role ``required`` gets 403 FORBIDDEN.
+
+    Roles have no hierarchy (§1): an admin on a doctor route is refused like a
+    doctor on an admin route. Any other answer (a 2xx, or the 404 or 422 of a
+    handler that ran) says the guard let the account through.
+    """
+    __tracebackhide__ = True
+    if exchange.response.status == status and error_code(exchange) == code:
+        return
+    through = exchange.response.status < 300 or exchange.response.status in (404, 422)
+    raise Violation(
+        "AUTH-3",
+        expected=f"{status} with code {code}: role {role!r} on a route that requires role {required!r}",
+        actual=describe(exchange) + (" (the guard let it through to the handler)" if through else ""),
+        exchange=exchange,
+        hint="compare the role exactly with the one the route requires: the contract has no role hierarchy, "
+        "an admin is not a doctor",
+    )
+
+
 def unauthenticated_has_challenge(exchange: Exchange) -> None:
     """AUTH-4: a 401 carries a ``WWW-Authenticate`` header with a ``Bearer`` challenge."""
     __tracebackhide__ = True

@@ -176,6 +176,40 @@ def cors_allows_only(exchange: Exchange, *, origin: str, allowed: bool) -> None:
         )
 
 
+#: The kinds of look-alike origin :func:`look_alike_origins` derives, in order (stable names for the probes' ids).
+LOOK_ALIKE_KINDS = ("string-extended", "host-extended", "host-prefixed", "subdomain", "other-scheme", "other-port",
+                    "port-extended", "null")  # fmt: skip
+
+
+def look_alike_origins(origin: str) -> dict[str, str]:
+    """Origins that a sloppy comparison merges with the allowed ``origin`` (HDR-3 equivalence classes).
+
+    Each defeats one shortcut: ``startswith`` (string-extended, port-extended),
+    a host match on a prefix or suffix (host-extended, host-prefixed,
+    subdomain), ignoring the scheme or the port (other-scheme, other-port), and
+    the opaque ``null`` origin that some allow lists take for "no origin". None
+    of them is the allowed origin, so none may get a CORS grant.
+    """
+    parts = urlsplit(origin)
+    scheme, host = parts.scheme or "http", parts.hostname or origin
+    default_port = 443 if scheme == "https" else 80
+    port = parts.port or default_port
+    shown = "" if port == default_port else f":{port}"
+    other_scheme = "http" if scheme == "https" else "https"
+    other_port = port + 1 if port < 65535 else port - 1
+    derived = {
+        "string-extended": f"{origin}.evil.test",
+        "host-extended": f"{scheme}://{host}.evil.test{shown}",
+        "host-prefixed": f"{scheme}://evil{host}{shown}",
+        "subdomain": f"{scheme}://evil.{host}{shown}",
+        "other-scheme": f"{other_scheme}://{host}{shown}",
+        "other-port": f"{scheme}://{host}:{other_port}",
+        "port-extended": f"{scheme}://{host}:{port}1" if port * 10 + 1 <= 65535 else None,
+        "null": "null",
+    }
+    return {kind: derived[kind] for kind in LOOK_ALIKE_KINDS if derived[kind] not in (None, origin)}
+
+
 def observatory_score(exchange: Exchange) -> int:
     """A Mozilla Observatory-style score (0-135ish) of this response's headers, for information.
 

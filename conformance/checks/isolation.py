@@ -90,6 +90,44 @@ def foreign_patient_not_found(exchange: Exchange, *, interleaving: str | None = 
     )
 
 
+def foreign_write_refused(attempt: Exchange, owner_after: Exchange, *, before: Mapping[str, Any], write: str) -> None:
+    """DATA-1: another user's update or delete of a patient is 404 and changes nothing.
+
+    ``before`` is the patient as its owner read it before the attempt, and
+    ``owner_after`` the owner's read of it right after: the patient must still
+    be there with the same fields (``updated_at`` included). A 404 that changed
+    the patient all the same is a failure; so is any other answer, a 2xx first.
+    """
+    __tracebackhide__ = True
+    status = attempt.response.status
+    after = owner_after.response.json if owner_after.response.status == 200 else None
+    if owner_after.response.status == 404:
+        damage = "the owner's patient is gone (the owner's read is now 404)"
+    elif not isinstance(after, dict):
+        raise NotApplicable(f"the owner's read after the attempt answered {owner_after.response.status}")
+    else:
+        changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+        damage = f"the owner's patient changed ({', '.join(changed)})" if changed else None
+    if status == 404 and damage is None:
+        return
+    code = f" with code {error_code(attempt)}" if error_code(attempt) else ""
+    if 200 <= status < 300:
+        actual = f"ACCEPTED: another user's {write} answered {status}"
+    elif status == 404:
+        actual = f"404{code}, as if missing"
+    elif status < 500:
+        actual = f"{status}{code}: refused, but not as missing (the answer tells the patient exists)"
+    else:
+        actual = f"{status}{code}"
+    raise Violation(
+        "DATA-1",
+        expected=f"404 NOT_FOUND for another user's {write}, and the owner's patient unchanged",
+        actual=actual + (f"; {damage}" if damage else "; the owner's patient unchanged"),
+        exchange=attempt,
+        hint=f"look the patient up by (id, user_id) for the {write} too, never by id alone",
+    )
+
+
 def reflects_own_writes(listing: Exchange, *, present: Iterable[str] = (), absent: Iterable[str] = (),
                         fields: Mapping[str, Mapping[str, Any]] | None = None,
                         interleaving: str | None = None) -> None:  # fmt: skip

@@ -133,6 +133,29 @@ def _account_locked(exchange: Exchange, requirement: str, retry_after: bool, sou
         lock_labelled(exchange, requirement=requirement)
 
 
+def email_without_account_locked(exchange: Exchange, failures: int, *, source_limited: bool | None = None) -> None:
+    """LOCK-1: after ``failures`` wrong passwords for an email no account has, the next attempt is the lock.
+
+    Such an email has no right password, so the lock shows in the answer
+    itself: refused as locked (not once more as a wrong password), labelled
+    429 ``ACCOUNT_LOCKED`` with ``Retry-After`` like a registered account's.
+    """
+    __tracebackhide__ = True
+    kind = answer_kind(exchange, source_limited=source_limited)
+    if kind == LIMITED:
+        raise NotApplicable(LIMITED_REASON)
+    if kind != LOCK:
+        raise Violation(
+            "LOCK-1",
+            expected=f"429 with code {LOCKED}: {failures} failures lock an email without an account too",
+            actual=("refused as a wrong password again: " if kind == FAILED else "") + describe(exchange),
+            exchange=exchange,
+            hint="count failures per lower-cased email whether or not an account has it (§6), so that "
+            "the lockout does not tell which accounts exist",
+        )
+    lock_labelled(exchange)
+
+
 def no_server_errors(exchanges: Iterable[Exchange], *, requirement: str = "LOCK-2") -> None:
     """No login attempt, however concurrent, is answered with a 5xx."""
     __tracebackhide__ = True

@@ -9,6 +9,7 @@ suites only send values that are clearly on one side of that line.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 
 from conformance.exchange import Exchange
@@ -20,6 +21,25 @@ WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 def is_well_formed(request_id: str) -> bool:
     """Whether an incoming id is one the SUT should propagate (see the module docstring)."""
     return bool(WELL_FORMED_ID.match(request_id))
+
+
+def boundary_ids(max_length: int) -> dict[str, tuple[str, bool]]:
+    """Incoming ids at the edge of "well-formed" (RID-2 boundaries), each with whether it is well-formed.
+
+    ``max_length`` is the longest id the SUT keeps (the profile's
+    ``limits.request_id_max_length``): an id of exactly that length is kept, one
+    character more is replaced, and so is a list of two well-formed ids joined
+    by a comma (the header list separator), each part of which is well-formed.
+    Far past the limit (1024 characters) is the other probe's.
+    """
+    def of_length(n: int) -> str:
+        return (uuid.uuid4().hex * (n // 32 + 1))[:n]
+
+    return {
+        "at-length-limit": (of_length(max_length), True),
+        "just-past-length-limit": (of_length(max_length + 1), False),
+        "comma-joined": (f"{uuid.uuid4()},{uuid.uuid4()}", False),
+    }
 
 
 def request_id_matches_header(exchange: Exchange, *, header_name: str) -> None:

@@ -145,7 +145,7 @@ def build(data: dict[str, Any], source: str) -> Profile:
         limits=limits,
         rate_limits=rate_limits,
         headers=Headers(**_strings(data["headers"], "headers", problems)),
-        cors=Cors(**_strings(data["cors"], "cors", problems)),
+        cors=_cors(data["cors"], problems),
         config=config,
         codes=Codes(codes),
         sources=sources,
@@ -181,6 +181,14 @@ def _positive(value: Any, where: str, problems: list[str]) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         problems.append(f"{where} must be a positive integer")
     return int(value) if isinstance(value, int) else 0
+
+
+def _cors(table: dict[str, Any], problems: list[str]) -> Cors:
+    others = table.get("other_allowed_origins", [])
+    if not all(isinstance(origin, str) and origin for origin in others):
+        problems.append("cors.other_allowed_origins must be a list of non-empty strings")
+    plain = {key: value for key, value in table.items() if key != "other_allowed_origins"}
+    return Cors(**_strings(plain, "cors", problems), other_allowed_origins=tuple(str(o) for o in others))
 
 
 def _strings(table: dict[str, Any], where: str, problems: list[str]) -> dict[str, str]:

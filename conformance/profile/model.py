@@ -121,6 +121,7 @@ class Limits:
     lockout_threshold: int
     lockout_window_seconds: int
     lockout_duration_seconds: int
+    request_id_max_length: int = 128
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class Headers:
 class Cors:
     allowed_origin: str
     disallowed_origin: str
+    other_allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,19 @@ DEFECTS: dict[str, Defect] = {defect.name: defect for defect in (
     Defect("local-revocation-fallback", ("REV-5",),
            "when Redis errors, the revocations this process has seen are refused and every other token is taken "
            "unchecked"),
+    Defect("update-any-patient", ("DATA-1",),
+           "update and delete find the patient by id alone (reads stay scoped): another user's patient is changed"),
+    Defect("admin-passes-every-role", ("AUTH-3",),
+           "a role hierarchy: an admin passes every role guard (create, update, delete a patient as a doctor would)"),
+    Defect("lockout-registered-only", ("LOCK-1",),
+           "failed logins count only for registered accounts: an email without an account is never locked",
+           # LOCK-2's concurrent burst goes to an email without an account: all of it answered as failures.
+           also=("LOCK-2",)),
+    Defect("cors-prefix-match", ("HDR-3",),
+           "the origin is compared by prefix: http://localhost:3000.evil.test and :30001 get the credentialed grant"),
+    Defect("expiry-leeway", ("AUTH-2",), "expiry is checked with a 120 s leeway: a token just past its exp is accepted"),
+    Defect("long-request-id-echoed", ("RID-2",),
+           "incoming request ids up to 1000 characters are kept and echoed (the limit is 128; 1024 is still replaced)"),
 )}
 
 

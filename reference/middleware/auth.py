@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from reference import context
 from reference.errors import APIException, ServiceUnavailable, TokenInvalid, TokenRevoked
 from reference.revocation import RevocationStore
-from reference.tokens import TokenService, peek_payload, raise_if_expired
+from reference.tokens import TokenService, peek_payload
 
 
 class TokenTypes:
@@ -67,7 +67,7 @@ class AuthMiddleware:
         try:
             if not types.usable_as_access(claims):
                 raise TokenInvalid()
-            raise_if_expired(claims)
+            tokens.raise_if_expired(claims)
             try:
                 revoked = await revocation.is_revoked(claims)
             except RedisError:

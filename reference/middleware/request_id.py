@@ -19,10 +19,10 @@ WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 
 
 def incoming_request_id(scope: Scope, header_name: bytes) -> str | None:
+    """The incoming header's text as sent (the first one), else None."""
     for name, value in scope.get("headers", ()):
         if name == header_name:
-            text = value.decode("latin-1")
-            return text if WELL_FORMED.match(text) else None
+            return value.decode("latin-1")
     return None
 
 
@@ -32,11 +32,16 @@ class RequestIdMiddleware:
         self.header = header
         self.header_bytes = header.lower().encode("latin-1")
 
+    def well_formed(self, incoming: str) -> bool:
+        """Whether the caller's id may be kept: 8-128 characters of letters, digits and `._:-`."""
+        return WELL_FORMED.match(incoming) is not None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = incoming_request_id(scope, self.header_bytes) or str(uuid.uuid4())
+        incoming = incoming_request_id(scope, self.header_bytes)
+        request_id = incoming if incoming is not None and self.well_formed(incoming) else str(uuid.uuid4())
         token = context.begin(request_id)
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
 

@@ -20,7 +20,6 @@ from reference.logs import get_logger
 from reference.passwords import hash_password_async, verify_password_async
 from reference.routes.ratelimits import rate_limited
 from reference.schemas import LogoutRequest, RefreshRequest, RegisterRequest, VerifyOTPRequest, user_out
-from reference.tokens import raise_if_expired
 
 router = APIRouter(prefix="/api/auth")
 log = get_logger("heallog.auth")
@@ -113,7 +112,8 @@ async def login(
         raise AccountLocked(locked_for)
     user = await find_user(request, account)
     if not await verify_password_async(password, user.password_hash if user else None):
-        failures = await lockout.record_failure(account)
+        failures = await request.app.state.components.login_failures.record(lockout, account,
+                                                                             registered=user is not None)
         log.info("login failed", email=account, failures=failures)
         if failures > lockout.policy.threshold:
             raise AccountLocked(await lockout.locked_for(account) or lockout.policy.lock_seconds)
@@ -133,7 +133,7 @@ async def refresh(body: RefreshRequest, request: Request) -> dict[str, Any]:
     claims = services.tokens.verify(body.refresh_token)
     if not services.token_types.usable_as_refresh(claims):
         raise TokenInvalid()
-    raise_if_expired(claims)
+    services.tokens.raise_if_expired(claims)
     async with services.db.read() as session:
         user = await session.get(User, claims["sub"])
     if user is None or not user.is_verified:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse
 
 from reference.db import Patient, User, utcnow
-from reference.errors import NotFound
 from reference.guards import current_user, require_plan, require_role
 from reference.logs import get_logger
+from reference.patient_scope import PatientScope
 from reference.schemas import PatientCreate, PatientUpdate, patient_out
 
 router = APIRouter(prefix="/api/patients")
@@ -88,25 +88,21 @@ async def list_patients(
     return items
 
 
-async def owned_patient(session: Any, user: User, patient_id: str) -> Patient:
-    result = await session.execute(select(Patient).where(Patient.id == patient_id, Patient.user_id == user.id))
-    patient = result.scalar_one_or_none()
-    if patient is None:
-        raise NotFound("patient", patient_id)
-    return patient
+def _scope(request: Request) -> PatientScope:
+    return request.app.state.components.patient_scope
 
 
 @router.get("/{id}")
 async def get_patient(id: str, user: Reader, request: Request) -> dict[str, Any]:
     async with request.app.state.services.db.read() as session:
-        return patient_out(await owned_patient(session, user, id))
+        return patient_out(await _scope(request).readable(session, user, id))
 
 
 @router.put("/{id}")
 async def update_patient(id: str, body: PatientUpdate, user: Doctor, request: Request) -> dict[str, Any]:
     services = request.app.state.services
     async with services.db.write() as session:
-        patient = await owned_patient(session, user, id)
+        patient = await _scope(request).writable(session, user, id)
         for name, value in body.model_dump(exclude_unset=True).items():
             setattr(patient, name, value)
         patient.updated_at = utcnow()
@@ -118,6 +114,6 @@ async def update_patient(id: str, body: PatientUpdate, user: Doctor, request: Re
 async def delete_patient(id: str, user: Doctor, request: Request) -> dict[str, Any]:
     services = request.app.state.services
     async with services.db.write() as session:
-        await session.delete(await owned_patient(session, user, id))
+        await session.delete(await _scope(request).writable(session, user, id))
     await services.list_cache.invalidate(user.id)
     return {"success": True, "message": "Patient deleted"}

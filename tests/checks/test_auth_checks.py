@@ -296,3 +296,21 @@ def test_decode_count_is_not_judged_on_a_413_refused_before_authentication():
     with pytest.raises(NotApplicable):
         auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
 
+
+
+# -- AUTH-3/every-role ------------------------------------------------------------------------
+
+
+def test_other_role_forbidden_passes_on_403_forbidden():
+    auth.other_role_forbidden(answer(403, "FORBIDDEN", path="/api/patients/x"), role="admin", required="doctor",
+                              status=403, code="FORBIDDEN")  # fmt: skip
+
+
+@pytest.mark.parametrize("status, code, through",
+                         [(404, "NOT_FOUND", True), (200, None, True), (401, "UNAUTHORIZED", False)])
+def test_other_role_let_through_or_answered_otherwise_fails(status, code, through):
+    with pytest.raises(Violation, match="role 'admin' on a route that requires role 'doctor'") as f:
+        auth.other_role_forbidden(answer(status, code, path="/api/patients/x"), role="admin", required="doctor",
+                                  status=403, code="FORBIDDEN")  # fmt: skip
+    assert f.value.requirement == "AUTH-3"
+    assert ("let it through" in f.value.actual) is through

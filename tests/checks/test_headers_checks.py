@@ -191,3 +191,34 @@ def test_refused_preflight_with_plain_text_body_is_a_violation():
     refused = preflight(evil, 400, {"Content-Type": "text/plain"}, body=b"Disallowed CORS origin")
     with pytest.raises(Violation, match="not the error envelope"):
         headers.cors_allows_only(refused, origin=evil, allowed=False)
+
+
+# -- look-alike origins (HDR-3/look-alike) ----------------------------------------------------
+
+
+def test_look_alikes_of_an_origin_with_a_port_are_each_another_origin():
+    derived = headers.look_alike_origins("http://localhost:3000")
+    assert derived == {
+        "string-extended": "http://localhost:3000.evil.test", "host-extended": "http://localhost.evil.test:3000",
+        "host-prefixed": "http://evillocalhost:3000", "subdomain": "http://evil.localhost:3000",
+        "other-scheme": "https://localhost:3000", "other-port": "http://localhost:3001",
+        "port-extended": "http://localhost:30001", "null": "null",
+    }  # fmt: skip
+
+
+def test_look_alikes_of_a_default_port_origin_defeat_prefix_and_suffix_matching():
+    derived = headers.look_alike_origins("https://allowed.example.com")
+    assert derived["string-extended"] == "https://allowed.example.com.evil.test"
+    assert derived["host-prefixed"] == "https://evilallowed.example.com"
+    assert derived["other-scheme"] == "http://allowed.example.com"
+    assert set(derived) == set(headers.LOOK_ALIKE_KINDS)
+    assert "https://allowed.example.com" not in derived.values()
+
+
+def test_a_look_alike_granted_is_a_violation():
+    exchange = Exchange.build("GET", "http://sut/health", 200,
+                              request_headers={"origin": "http://localhost:30001"},
+                              response_headers={"access-control-allow-origin": "http://localhost:30001",
+                                                "access-control-allow-credentials": "true"})  # fmt: skip
+    with pytest.raises(Violation, match="a disallowed origin got Access-Control-Allow-Origin"):
+        headers.cors_allows_only(exchange, origin="http://localhost:30001", allowed=False)

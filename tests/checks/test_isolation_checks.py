@@ -73,6 +73,44 @@ def test_foreign_get_must_be_404():
         isolation.foreign_patient_not_found(Exchange.build("GET", "http://sut/api/patients/b1", 403))
 
 
+def write(method, status, pid="b1"):
+    body = {"success": True} if status < 400 else {"success": False, "error": {"code": "NOT_FOUND", "message": "x"}}
+    return Exchange.build(method, f"http://sut/api/patients/{pid}", status, response_headers=JSON, response_body=body)
+
+
+def owner_read(status=200, **fields):
+    body = {**patient("b1", user="bob"), **fields} if status == 200 else {"success": False}
+    return Exchange.build("GET", "http://sut/api/patients/b1", status, response_headers=JSON, response_body=body)
+
+
+@pytest.mark.parametrize("method, name", [("PUT", "update"), ("DELETE", "delete")])
+def test_foreign_write_refused_as_missing_and_nothing_changed_passes(method, name):
+    isolation.foreign_write_refused(write(method, 404), owner_read(), before=patient("b1", user="bob"), write=name)
+
+
+@pytest.mark.parametrize("status, after, message", [
+    (200, owner_read(name="Taken"), r"ACCEPTED: another user's update answered 200; the owner's patient changed"),
+    (404, owner_read(name="Taken"), r"404 with code NOT_FOUND, as if missing; the owner's patient changed \(name\)"),
+    (403, owner_read(), r"403 with code NOT_FOUND: refused, but not as missing.*; the owner's patient unchanged"),
+])  # fmt: skip
+def test_foreign_update_that_answers_otherwise_or_changes_the_patient_fails(status, after, message):
+    with pytest.raises(Violation, match=message) as failure:
+        isolation.foreign_write_refused(write("PUT", status), after, before=patient("b1", user="bob"), write="update")
+    assert failure.value.requirement == "DATA-1"
+
+
+def test_foreign_delete_that_deletes_fails_even_when_answered_404():
+    with pytest.raises(Violation, match=r"404.*the owner's patient is gone"):
+        isolation.foreign_write_refused(write("DELETE", 404), owner_read(404), before=patient("b1", user="bob"),
+                                        write="delete")  # fmt: skip
+
+
+def test_foreign_write_without_an_owner_read_is_not_judged():
+    with pytest.raises(NotApplicable, match="answered 500"):
+        isolation.foreign_write_refused(write("PUT", 404), owner_read(500), before=patient("b1", user="bob"),
+                                        write="update")  # fmt: skip
+
+
 # -- DATA-2 ----------------------------------------------------------------------
 
 

@@ -283,3 +283,26 @@ def test_sequence_of_rate_limited_attempts_is_skipped_unless_a_control_says_othe
     lockout.follows_lockout_policy(attempts, THRESHOLD, source_limited=True)
     with pytest.raises(Violation, match="no lock after only 1"):
         lockout.follows_lockout_policy(attempts, THRESHOLD)
+
+
+# -- an email without an account (LOCK-1/unknown-email) ----------------------------------------
+
+
+def test_email_without_account_locked_passes_on_the_lock():
+    lockout.email_without_account_locked(LOCKED, THRESHOLD)
+
+
+def test_email_without_account_answered_as_a_wrong_password_again_fails():
+    with pytest.raises(Violation, match="refused as a wrong password again: 401 with code INVALID_CREDENTIALS") as f:
+        lockout.email_without_account_locked(FAILED, THRESHOLD)
+    assert f.value.requirement == "LOCK-1"
+
+
+def test_email_without_account_locked_but_mislabelled_fails_on_the_labels():
+    with pytest.raises(Violation, match="the account is locked"):
+        lockout.email_without_account_locked(GENERIC_LOCK, THRESHOLD)
+
+
+def test_email_without_account_behind_the_rate_limit_is_not_judged():
+    with pytest.raises(NotApplicable):
+        lockout.email_without_account_locked(LIMITED, THRESHOLD)

@@ -138,3 +138,14 @@ def test_ids_the_client_chose_are_not_compared():
 def test_fewer_than_two_generated_ids_say_nothing():
     with pytest.raises(NotApplicable):
         request_id.request_ids_unique([answer(header="a"), answer(header=None)], header_name="X-Request-ID")
+
+
+def test_boundary_ids_sit_on_each_side_of_the_declared_length():
+    ids = request_id.boundary_ids(128)
+    at, kept = ids["at-length-limit"]
+    past, past_kept = ids["just-past-length-limit"]
+    assert (len(at), kept, len(past), past_kept) == (128, True, 129, False)
+    assert request_id.is_well_formed(at) and not request_id.is_well_formed(past)
+    joined, joined_kept = ids["comma-joined"]
+    assert not joined_kept and all(request_id.is_well_formed(part) for part in joined.split(","))
+    assert len(request_id.boundary_ids(40)["just-past-length-limit"][0]) == 41

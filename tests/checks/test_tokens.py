@@ -78,7 +78,7 @@ def test_expected_codes_follow_the_contract_table():
 
 def test_only_the_claims_variants_need_the_secret():
     needing = {variant.id for variant in VARIANT_BY_ID.values() if variant.needs_secret}
-    assert needing == {"expired", "missing-exp", "nbf-future", "iat-future", "unknown-sub"}
+    assert needing == {"expired", "expired-just-now", "missing-exp", "nbf-future", "iat-future", "unknown-sub"}
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if VARIANT_BY_ID[v].needs_secret])
@@ -275,6 +275,16 @@ def test_expired_is_correctly_signed_and_expired(session):
     assert claims["iat"] < claims["exp"]
     assert claims["jti"] != ACCESS_CLAIMS["jti"]
     assert {k: claims[k] for k in ("sub", "plan", "role", "type")} == {k: ACCESS_CLAIMS[k] for k in ("sub", "plan", "role", "type")}
+
+
+def test_expired_just_now_is_past_exp_by_a_few_seconds_only(session):
+    bad = TokenForge(SECRET).make("expired-just-now", session)
+    assert bad.expected_code == "TOKEN_EXPIRED"
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verify(bad.token)
+    jwt.decode(bad.token, SECRET, algorithms=["HS256"], leeway=120)  # what a lax verifier accepts
+    claims = jwt.decode(bad.token, SECRET, algorithms=["HS256"], options={"verify_exp": False})
+    assert time.time() - 30 < claims["exp"] < time.time()
 
 
 def test_revoked_is_the_logged_out_sessions_token(session):

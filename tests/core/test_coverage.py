@@ -23,10 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Clauses no probe exercises yet (issue 18, parts 3-5). Empty it, clause by clause, as the probes land.
 KNOWN_GAPS = {
-    "AUTH-3/every-role": "only a doctor on the admin route; not every other role on every role route",
-    "LOCK-1/unknown-email": "no probe locks an email that has no account",
-    "DATA-1/update": "no probe updates another user's patient",
-    "DATA-1/delete": "no probe deletes another user's patient",
 }
 
 SCRIPT = """

@@ -27,6 +27,8 @@ DEFECT_GROUPS: dict[str, tuple[str, ...]] = {
     "g": ("guard-crash", "bare-429", "logout-any-token", "query-string-logging", "short-revocation-ttl",
           "embedded-jwk"),
     "h": ("generic-lock-code", "revocation-reads-only", "current-user-cache", "out-of-range-crash", "alg-none-case"),
+    "i": ("update-any-patient", "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
+          "expiry-leeway", "long-request-id-echoed"),
 }
 HIGH_LOGIN_RATE = "10000/60"
 

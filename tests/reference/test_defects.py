@@ -47,7 +47,9 @@ ISSUE_DEFECTS = {
     "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
     "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
     "alg-none-case", "embedded-jwk", "weak-dev-secret", "fail-open-on-pro-route", "fail-open-after-a-while",
-    "fail-open-logout", "local-revocation-fallback",
+    "fail-open-logout", "local-revocation-fallback", "update-any-patient",
+    "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
+    "expiry-leeway", "long-request-id-echoed",
 }
 #: Defects that show only while the store is down: each runs on a server of its own, on the outage Redis.
 OUTAGE_DEFECTS = ("fail-open-revocation", "fail-open-on-pro-route", "fail-open-after-a-while", "fail-open-logout",
@@ -161,6 +163,13 @@ def test_request_id_mismatch(use):
 
 # AUTH / REV --------------------------------------------------------------------------------------
 
+def test_long_request_id_echoed_keeps_ids_just_past_the_limit(use):
+    client = use("long-request-id-echoed")
+    just_past = "a" * 129
+    assert client.get("/health", headers={"X-Request-ID": just_past}).headers["x-request-id"] == just_past
+    assert client.get("/health", headers={"X-Request-ID": "a" * 1024}).headers["x-request-id"] != "a" * 1024
+
+
 def test_multi_decode_decodes_more_than_once_but_answers_right(use):
     client = use("multi-decode")
     account = new_account(client, "multi")
@@ -184,6 +193,16 @@ def test_lax_guards_accept_expired_and_revoked_tokens(use):
     assert status_and_code(client.get("/api/users/", headers=revoked.auth)) == (403, "FORBIDDEN")
 
 
+def test_expiry_leeway_accepts_a_token_just_past_its_exp(use):
+    client = use("expiry-leeway")
+    account = new_account(client, "leeway")
+    claims = {"sub": account.user["id"], "plan": "basic", "role": "doctor"}
+    just = mint(claims, exp=time.time() - 5)
+    assert client.get("/api/users/me", headers=bearer(just)).status_code == 200
+    long_ago = mint(claims, exp=time.time() - 3600)
+    assert status_and_code(client.get("/api/users/me", headers=bearer(long_ago))) == (401, "TOKEN_EXPIRED")
+
+
 def test_unverified_claims_trust_a_forged_plan(use):
     client = use("unverified-claims")
     account = new_account(client, "forged")
@@ -197,6 +216,15 @@ def test_refresh_as_access_mixes_token_types(use):
     account = new_account(client, "types")
     assert client.get("/api/users/me", headers=bearer(account.refresh_token)).status_code == 200
     assert client.post("/api/auth/refresh", json={"refresh_token": account.access_token}).status_code == 200
+
+
+def test_admin_passes_every_role_lets_an_admin_act_as_a_doctor(use):
+    client = use("admin-passes-every-role")
+    doctor = new_account(client, "doctor")
+    admin = mint({"sub": doctor.user["id"], "role": "admin", "plan": "basic", "type": "access"})
+    assert client.post("/api/patients/", headers=bearer(admin), json={"name": "By Admin"}).status_code == 201
+    assert status_and_code(client.get("/api/users/", headers=doctor.auth)) == (403, "FORBIDDEN")
+    assert client.get("/api/users/", headers=bearer(admin)).status_code == 200
 
 
 def test_user_enumeration_tells_unknown_emails_apart(use):
@@ -445,6 +473,16 @@ def test_racy_lockout_lets_more_than_five_failures_through(defective):
     assert codes.count("INVALID_CREDENTIALS") > 5
 
 
+def test_lockout_registered_only_never_locks_an_email_without_an_account(use):
+    client = use("lockout-registered-only")
+    account, nobody = new_account(client, "registered"), unique_email("nobody")
+    for _ in range(5):
+        login(client, account.email, WRONG)
+        login(client, nobody, WRONG)
+    assert status_and_code(login(client, account.email)) == (429, "ACCOUNT_LOCKED")
+    assert status_and_code(login(client, nobody, WRONG)) == (401, "INVALID_CREDENTIALS")
+
+
 def test_no_retry_after_on_429(use):
     client = use("no-retry-after")
     email = unique_email("noretry")
@@ -533,6 +571,13 @@ def test_cors_wildcard_grants_every_origin_with_credentials(use):
     assert response.headers["access-control-allow-credentials"] == "true"
 
 
+def test_cors_prefix_match_grants_origins_that_extend_the_allowed_one(use):
+    client = use("cors-prefix-match")
+    for origin in ("http://localhost:3000.evil.test", "http://localhost:30001"):
+        assert client.get("/health", headers={"Origin": origin}).headers["access-control-allow-origin"] == origin
+    assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://evil.example"}).headers
+
+
 def test_content_length_only_limit_lets_chunked_bodies_through(use):
     client = use("content-length-only-limit")
     assert client.put("/nope", content=b"x" * (11 * 1024 * 1024)).status_code == 413
@@ -561,6 +606,17 @@ def test_stale_cache_misses_the_users_own_write(use):
     assert len(client.get("/api/patients/", headers=account.auth).json()) == 1
     client.post("/api/patients/", headers=account.auth, json={"name": "Second"})
     assert len(client.get("/api/patients/", headers=account.auth).json()) == 1
+
+
+def test_update_any_patient_lets_another_user_write_but_not_read(use):
+    client = use("update-any-patient")
+    owner, other = new_account(client, "owner"), new_account(client, "other")
+    pid = client.post("/api/patients/", headers=owner.auth, json={"name": "Owned"}).json()["id"]
+    assert status_and_code(client.get(f"/api/patients/{pid}", headers=other.auth)) == (404, "NOT_FOUND")
+    assert client.put(f"/api/patients/{pid}", headers=other.auth, json={"name": "Taken"}).status_code == 200
+    assert client.get(f"/api/patients/{pid}", headers=owner.auth).json()["name"] == "Taken"
+    assert client.delete(f"/api/patients/{pid}", headers=other.auth).status_code == 200
+    assert client.get(f"/api/patients/{pid}", headers=owner.auth).status_code == 404
 
 
 async def burst_creates(base_url: str, token: str, count: int) -> list[httpx.Response]:

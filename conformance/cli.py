@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib import metadata
 from collections.abc import Sequence
+from importlib import metadata
 
 from conformance import requirements, standard
 
@@ -67,25 +67,37 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("id", metavar="ID")
     commands.add_parser("standard", help="the whole standard as Markdown (the text of docs/standard.md)")
     compare = commands.add_parser(
-        "compare", help="what changed per requirement between two --conformance-report files: regressed, fixed, "
-        "no longer judged (exit 1 on a regression, 0 on none, 4 when a report cannot be read)")
+        "compare",
+        help="what changed per requirement between two --conformance-report files: regressed, fixed, "
+        "no longer judged (exit 1 on a regression, 0 on none, 4 when a report cannot be read)",
+    )
     compare.add_argument("old", metavar="OLD.json", help="the earlier report (the base branch, the last release)")
     compare.add_argument("new", metavar="NEW.json", help="the later report (this change)")
     compare.add_argument("--markdown", action="store_true", help="a Markdown table, for a pull-request comment")
-    coverage = commands.add_parser("coverage", help="every clause and the probes (test node ids) that exercise it; "
-                                   "collects the suites without running them, needs no target")  # fmt: skip
+    coverage = commands.add_parser(
+        "coverage",
+        help="every clause and the probes (test node ids) that exercise it; "
+        "collects the suites without running them, needs no target",
+    )
     coverage.add_argument("--json", action="store_true", help="a list of {requirement, clause, probes}")
     init = commands.add_parser(
-        "init", help="write a profile for a running service from its OpenAPI document and its answers (only what "
-        "differs from the default; exit 4 when the service or its document cannot be read)")  # fmt: skip
+        "init",
+        help="write a profile for a running service from its OpenAPI document and its answers (only what "
+        "differs from the default; exit 4 when the service or its document cannot be read)",
+    )
     init.add_argument("--base-url", required=True, help="the service's base URL")
-    init.add_argument("--openapi", metavar="URL", help="the document's URL (default: openapi.json and other usual "
-                      "places under the base URL)")  # fmt: skip
+    init.add_argument(
+        "--openapi",
+        metavar="URL",
+        help="the document's URL (default: openapi.json and other usual places under the base URL)",
+    )
     init.add_argument("--output", required=True, metavar="FILE", help="the profile to write (TOML)")
     init.add_argument("--name", help="the profile's name (default: from the document's title)")
     check = commands.add_parser(
-        "check-profile", help="send one harmless request per operation of a profile and list what does not match "
-        "(exit 1 when something does not, 4 when the profile cannot be read)")  # fmt: skip
+        "check-profile",
+        help="send one harmless request per operation of a profile and list what does not match "
+        "(exit 1 when something does not, 4 when the profile cannot be read)",
+    )
     check.add_argument("--profile", required=True, metavar="FILE")
     check.add_argument("--base-url", required=True, help="the service's base URL")
     return parser
@@ -177,9 +189,10 @@ def _init(base_url: str, openapi_url: str | None, output: str, name: str | None)
         return BAD_INPUT
     operations = [n for n in loader.default_data()["operations"] if n not in ("health", "openapi")]
     missing = [n for n in operations if n not in surface.matches]
-    sys.stdout.write(f"profile written to {output}: {len(surface.matches)} of {len(operations)} operations found in "
-                     f"the document" + (f"; not found (the default kept): {', '.join(missing)}" if missing else "")
-                     + "\n")  # fmt: skip
+    sys.stdout.write(
+        f"profile written to {output}: {len(surface.matches)} of {len(operations)} operations found in "
+        f"the document" + (f"; not found (the default kept): {', '.join(missing)}" if missing else "") + "\n"
+    )
     if surface.health_problem:
         sys.stdout.write(f"health {surface.health_path}: {surface.health_problem}\n")
     sys.stdout.write(f"next: heallog-conformance check-profile --profile={output} --base-url {base_url}\n")
@@ -201,6 +214,9 @@ def _check_profile(profile_path: str, base_url: str) -> int:
     for finding in findings:
         sys.stdout.write(finding.line() + "\n")
     wrong = [f for f in findings if f.problem is not None]
-    sys.stdout.write(f"{len(findings) - len(wrong)} of {len(findings)} operations match the profile"
-                     + (f"; {len(wrong)} do not: {', '.join(f.operation for f in wrong)}" if wrong else "") + "\n")
+    sys.stdout.write(
+        f"{len(findings) - len(wrong)} of {len(findings)} operations match the profile"
+        + (f"; {len(wrong)} do not: {', '.join(f.operation for f in wrong)}" if wrong else "")
+        + "\n"
+    )
     return 1 if wrong else 0

@@ -130,10 +130,13 @@ class Exchange:
         request, response = self.request, self.response
         return {
             "request": _request_data(request),
-            "response": {"status": response.status, "headers": list(response.headers.items()),
-                         "body": base64.b64encode(response.body).decode()},
+            "response": {
+                "status": response.status,
+                "headers": list(response.headers.items()),
+                "body": base64.b64encode(response.body).decode(),
+            },
             "timing": self.timing.to_data() if self.timing else None,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Exchange:
@@ -142,12 +145,13 @@ class Exchange:
             _request_from_data(data["request"]),
             RecordedResponse(response["status"], Headers(response["headers"]), base64.b64decode(response["body"])),
             Timing.from_data(data.get("timing")),
-        )  # fmt: skip
+        )
 
     # -- converters: every client's answer becomes an Exchange here, and nowhere else -----------------------
     @classmethod
-    def from_httpx(cls, response: Any, *, request: RecordedRequest | None = None,
-                   timing: Timing | None = None) -> Exchange:  # fmt: skip
+    def from_httpx(
+        cls, response: Any, *, request: RecordedRequest | None = None, timing: Timing | None = None
+    ) -> Exchange:
         """Record an ``httpx.Response`` (already read) with its request (``request`` when the body was streamed)."""
         if request is None:
             sent = response.request
@@ -169,13 +173,16 @@ class Exchange:
         elif body is not None and not isinstance(body, bytes):
             body = b"<streamed body>"
         return cls(
-            RecordedRequest((request.method or "GET").upper(), request.url or "", Headers(dict(request.headers)),
-                            body or b""),
+            RecordedRequest(
+                (request.method or "GET").upper(), request.url or "", Headers(dict(request.headers)), body or b""
+            ),
             RecordedResponse(response.status_code, Headers(response.headers), response.content or b""),
-        )  # fmt: skip
+        )
 
     @classmethod
-    def from_locust(cls, method: str, url: str, sent_headers: Mapping[str, str], body: bytes, response: Any) -> Exchange:
+    def from_locust(
+        cls, method: str, url: str, sent_headers: Mapping[str, str], body: bytes, response: Any
+    ) -> Exchange:
         """A locust ``FastHttpUser`` (geventhttpclient) response, with what was sent."""
         raw = response.headers.items() if response.headers is not None else ()
         return cls(
@@ -226,13 +233,21 @@ class NoResponse:
         return f"{self.request.method} {self.request.url}"
 
     def to_data(self) -> dict[str, Any]:
-        return {"request": _request_data(self.request), "error": self.error, "timed_out": self.timed_out,
-                "timing": self.timing.to_data() if self.timing else None}  # fmt: skip
+        return {
+            "request": _request_data(self.request),
+            "error": self.error,
+            "timed_out": self.timed_out,
+            "timing": self.timing.to_data() if self.timing else None,
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> NoResponse:
-        return cls(_request_from_data(data["request"]), data["error"], bool(data.get("timed_out")),
-                   Timing.from_data(data.get("timing")))  # fmt: skip
+        return cls(
+            _request_from_data(data["request"]),
+            data["error"],
+            bool(data.get("timed_out")),
+            Timing.from_data(data.get("timing")),
+        )
 
 
 #: What a client recorded for one request: an answer, or none.
@@ -245,13 +260,23 @@ def attempt_from_data(data: dict[str, Any]) -> Attempt:
 
 
 def _request_data(request: RecordedRequest) -> dict[str, Any]:
-    return {"method": request.method, "url": request.url, "headers": list(request.headers.items()),
-            "body": base64.b64encode(request.body).decode(), "chunked": request.chunked}  # fmt: skip
+    return {
+        "method": request.method,
+        "url": request.url,
+        "headers": list(request.headers.items()),
+        "body": base64.b64encode(request.body).decode(),
+        "chunked": request.chunked,
+    }
 
 
 def _request_from_data(data: dict[str, Any]) -> RecordedRequest:
-    return RecordedRequest(data["method"], data["url"], Headers(data["headers"]), base64.b64decode(data["body"]),
-                           chunked=bool(data.get("chunked")))  # fmt: skip
+    return RecordedRequest(
+        data["method"],
+        data["url"],
+        Headers(data["headers"]),
+        base64.b64decode(data["body"]),
+        chunked=bool(data.get("chunked")),
+    )
 
 
 def mask_json(data: Any) -> Any:
@@ -267,8 +292,9 @@ def mask_body(body: bytes) -> str:
 def _replace_secret_fields(data: Any, replace: Callable[[str, Any], Any]) -> Any:
     """``data`` with each secret field's value replaced by ``replace(field, value)``, at any depth."""
     if isinstance(data, dict):
-        return {k: (replace(k, v) if k in SECRET_FIELDS else _replace_secret_fields(v, replace))
-                for k, v in data.items()}  # fmt: skip
+        return {
+            k: (replace(k, v) if k in SECRET_FIELDS else _replace_secret_fields(v, replace)) for k, v in data.items()
+        }
     if isinstance(data, list):
         return [_replace_secret_fields(item, replace) for item in data]
     return data
@@ -294,13 +320,22 @@ def _body_with_secret_fields(body: bytes, replace: Callable[[str, Any], Any], *,
 
 #: The shell variable a masked secret becomes in a curl line, by header or body field.
 SECRET_VARIABLES = {
-    "authorization": "TOKEN", "proxy-authorization": "PROXY_TOKEN", "cookie": "COOKIE",
-    "password": "PASSWORD", "current_password": "PASSWORD", "new_password": "NEW_PASSWORD",
-    "otp_code": "OTP", "access_token": "TOKEN", "refresh_token": "REFRESH_TOKEN", "token": "TOKEN",
-}  # fmt: skip
+    "authorization": "TOKEN",
+    "proxy-authorization": "PROXY_TOKEN",
+    "cookie": "COOKIE",
+    "password": "PASSWORD",
+    "current_password": "PASSWORD",
+    "new_password": "NEW_PASSWORD",
+    "otp_code": "OTP",
+    "access_token": "TOKEN",
+    "refresh_token": "REFRESH_TOKEN",
+    "token": "TOKEN",
+}
 #: Bodies longer than this are sent by a generator in the curl line, not written out.
 MAX_WRITTEN_BODY = 2000
-_SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "transfer-encoding"})
+_SKIPPED_HEADERS = frozenset(
+    {"host", "content-length", "accept-encoding", "connection", "user-agent", "transfer-encoding"}
+)
 _OPEN, _CLOSE = "\u27e6", "\u27e7"  # ⟦NAME⟧ marks a variable while the line is being quoted
 _VARIABLE = re.compile("\u27e6([A-Z_]+)\u27e7")
 
@@ -338,7 +373,7 @@ def reproduce(request: RecordedRequest, max_body: int = MAX_WRITTEN_BODY) -> Rep
             continue
         if name in SECRET_HEADERS:
             scheme = value.split(" ", 1)[0] + " " if " " in value else ""
-            credential = value[len(scheme):]
+            credential = value[len(scheme) :]
             if redaction.is_public(credential):  # a token forged without any secret: the line names it
                 parts += ["-H", f"{name}: {value}"]
                 continue

@@ -80,8 +80,11 @@ class Violation(AssertionError):
         response = None
         if self.exchange is not None:
             answer = self.exchange.response
-            headers = tuple((name, value) for name in RELEVANT_HEADERS + self.extra_headers
-                            for value in answer.headers.get_all(name))  # fmt: skip
+            headers = tuple(
+                (name, value)
+                for name in RELEVANT_HEADERS + self.extra_headers
+                for value in answer.headers.get_all(name)
+            )
             response = ResponseExcerpt(answer.status, headers, excerpt(answer.body) if answer.body else "")
         return ViolationData(
             requirement=self.requirement,
@@ -225,13 +228,19 @@ class ViolationData:
         """The same data with every registered secret and JWT in its texts masked."""
         response = self.response
         if response is not None:
-            response = ResponseExcerpt(response.status, tuple((n, redact(v)) for n, v in response.headers),
-                                       redact(response.body))  # fmt: skip
+            response = ResponseExcerpt(
+                response.status, tuple((n, redact(v)) for n, v in response.headers), redact(response.body)
+            )
         return replace(
-            self, expected=redact(self.expected), actual=redact(self.actual), hint=_redact_optional(self.hint),
-            exchange=_redact_optional(self.exchange), request_id=_redact_optional(self.request_id),
-            reproduce=_redact_optional(self.reproduce), response=response,
-        )  # fmt: skip
+            self,
+            expected=redact(self.expected),
+            actual=redact(self.actual),
+            hint=_redact_optional(self.hint),
+            exchange=_redact_optional(self.exchange),
+            request_id=_redact_optional(self.request_id),
+            reproduce=_redact_optional(self.reproduce),
+            response=response,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able data (what pytest-xdist serialises and the JSON report holds)."""
@@ -245,10 +254,11 @@ class ViolationData:
             "hint": self.hint,
             "exchange": self.exchange,
             "request_id": self.request_id,
-            "response": None if response is None else {
-                "status": response.status, "headers": [[n, v] for n, v in response.headers], "body": response.body},
+            "response": None
+            if response is None
+            else {"status": response.status, "headers": [[n, v] for n, v in response.headers], "body": response.body},
             "reproduce": self.reproduce,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ViolationData:
@@ -259,12 +269,17 @@ class ViolationData:
             headers = tuple((str(n), str(v)) for n, v in response.get("headers") or ())
             excerpt_ = ResponseExcerpt(int(response.get("status") or 0), headers, str(response.get("body") or ""))
         return cls(
-            requirement=str(data["requirement"]), expected=str(data.get("expected", "")),
-            actual=str(data.get("actual", "")), title=str(data.get("title") or ""), should=bool(data.get("should")),
-            hint=_str_or_none(data.get("hint")), exchange=_str_or_none(data.get("exchange")),
-            request_id=_str_or_none(data.get("request_id")), response=excerpt_,
+            requirement=str(data["requirement"]),
+            expected=str(data.get("expected", "")),
+            actual=str(data.get("actual", "")),
+            title=str(data.get("title") or ""),
+            should=bool(data.get("should")),
+            hint=_str_or_none(data.get("hint")),
+            exchange=_str_or_none(data.get("exchange")),
+            request_id=_str_or_none(data.get("request_id")),
+            response=excerpt_,
             reproduce=_str_or_none(data.get("reproduce")),
-        )  # fmt: skip
+        )
 
 
 def _redact_optional(text: str | None) -> str | None:
@@ -300,8 +315,11 @@ class Outcome:
     @property
     def only_should(self) -> bool:
         """Whether every violation is of a SHOULD (or a SHOULD clause): a warning unless the run is strict."""
-        return bool(self.violations) and not self.error and all(v.should or not _is_must(v.requirement)
-                                                                 for v in self.violations)  # fmt: skip
+        return (
+            bool(self.violations)
+            and not self.error
+            and all(v.should or not _is_must(v.requirement) for v in self.violations)
+        )
 
     def as_warning(self) -> Outcome:
         return replace(self, verdict=Verdict.WARN)

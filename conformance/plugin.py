@@ -32,15 +32,14 @@ if TYPE_CHECKING:
     from conformance.sut.base import Target
     from conformance.wire.client import ApiClient
 
-from conformance.verdicts import baseline
-from conformance.run import interrupt, options, parallel, report_paths
 from conformance import requirements
-from conformance.wire import usage, waiting
 from conformance.outcomes import Outcome, Verdict, leaves_of, outcome_of
 from conformance.report import RequirementReport
-from conformance.verdicts.redacted_reports import redact_report
-from conformance.run import progress
+from conformance.run import interrupt, options, parallel, progress, report_paths
 from conformance.run.session import RunSession, SessionError
+from conformance.verdicts import baseline
+from conformance.verdicts.redacted_reports import redact_report
+from conformance.wire import usage, waiting
 from conformance.wire.recording import SHOWN_PER_FAILURE
 from conformance.wire.target_watch import Gone, TargetGone
 
@@ -68,12 +67,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(*ids): the catalogue requirement IDs this test checks (e.g. ENV-1, AUTH-2)"
     )
     config.addinivalue_line(
-        "markers", "exhausts_limit(operation): the test spends a declared rate limit's window from the run's own "
-        "address (single-source RATE-1): it runs after every other test"
+        "markers",
+        "exhausts_limit(operation): the test spends a declared rate limit's window from the run's own "
+        "address (single-source RATE-1): it runs after every other test",
     )
     config.addinivalue_line(
-        "markers", "clause(*ids): the catalogue clauses this test exercises (e.g. DATA-1/update); {name} is "
-        "filled with the test's parameter of that name"
+        "markers",
+        "clause(*ids): the catalogue clauses this test exercises (e.g. DATA-1/update); {name} is "
+        "filled with the test's parameter of that name",
     )
     usage.reset()
     waiting.reset()
@@ -85,8 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.addinivalue_line(
-        "markers", f"{parallel.EXCLUSIVE_MARKER}: a test with global side effects (restart, store outage): under "
-        "pytest -n no other test runs meanwhile"
+        "markers",
+        f"{parallel.EXCLUSIVE_MARKER}: a test with global side effects (restart, store outage): under "
+        "pytest -n no other test runs meanwhile",
     )
     session = config.stash[session_key] = RunSession(run_options, selected)
     try:
@@ -190,8 +192,11 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         if isinstance(item, pytest.Item):
             unknown = [rid for rid in requirement_ids(item) if rid not in requirements.catalogue()]
             if unknown:
-                pytest.fail(f"{item.nodeid}: unknown requirement ID {', '.join(map(repr, unknown))} "
-                            f"(see conformance/requirements.toml)", pytrace=False)  # fmt: skip
+                pytest.fail(
+                    f"{item.nodeid}: unknown requirement ID {', '.join(map(repr, unknown))} "
+                    f"(see conformance/requirements.toml)",
+                    pytrace=False,
+                )
             try:
                 clause_ids(item)
             except ValueError as exc:
@@ -227,8 +232,10 @@ def clause_ids(item: pytest.Item) -> list[str]:
             except KeyError as exc:
                 raise ValueError(exc.args[0]) from None
             if found.requirement not in own:
-                raise ValueError(f"clause {cid!r} belongs to {found.requirement}, which the test's requirement "
-                                 f"marker does not name ({', '.join(own) or 'none'})")  # fmt: skip
+                raise ValueError(
+                    f"clause {cid!r} belongs to {found.requirement}, which the test's requirement "
+                    f"marker does not name ({', '.join(own) or 'none'})"
+                )
             if cid not in ids:
                 ids.append(cid)
     return ids
@@ -289,7 +296,10 @@ def _describe(config: pytest.Config, target: Any) -> None:
         profile = _session(config).load_profile()
         stores = target.extra.get("stores") or {}
         config.stash[report_key].describe_target(
-            base_url=target.base_url, mode=target.mode, profile_name=profile.name, profile_source=profile.source,
+            base_url=target.base_url,
+            mode=target.mode,
+            profile_name=profile.name,
+            profile_source=profile.source,
             stores=stores,
         )
         _say_which_provider_serves_each_store(config, stores)
@@ -329,8 +339,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     stashed = item.stash.get(item_key, None)
     if stashed is not None:
-        report.conformance = {"requirements": list(stashed["requirements"]),  # survives xdist, unlike the item
-                              "clauses": list(stashed.get("clauses", ()))}  # fmt: skip
+        report.conformance = {
+            "requirements": list(stashed["requirements"]),  # survives xdist, unlike the item
+            "clauses": list(stashed.get("clauses", ())),
+        }
         if report.when == "call":
             report.conformance["notes"] = list(stashed["notes"])
             report.conformance["recorded"] = dict(stashed["recorded"])
@@ -440,8 +452,10 @@ def _shown_block(session: RunSession, violations: Any, rerun: str | None) -> str
     blocks = []
     for violation in violations:
         if violation.requirement in session.shown_in_full:
-            blocks.append(f"{violation.requirement}  {violation.title}: Actual: {violation.actual} (Expected: "
-                          f"{violation.expected}); in full with --tb=long or in the reports")  # fmt: skip
+            blocks.append(
+                f"{violation.requirement}  {violation.title}: Actual: {violation.actual} (Expected: "
+                f"{violation.expected}); in full with --tb=long or in the reports"
+            )
         else:
             session.shown_in_full.add(violation.requirement)
             blocks.append(violation.render())
@@ -482,7 +496,9 @@ def _rerun_command(item: pytest.Item, outcome: Any) -> str | None:
     without_exchange = any(v.exchange is None for v in getattr(outcome, "violations", ()))
     if not (in_scenarios or without_exchange):
         return None
-    seed = item.config.getoption("hypothesis_seed", None) if item.config.pluginmanager.has_plugin("hypothesis") else None
+    seed = (
+        item.config.getoption("hypothesis_seed", None) if item.config.pluginmanager.has_plugin("hypothesis") else None
+    )
     extra = [f"--hypothesis-seed={seed}"] if seed is not None else []
     return rerun.command(item.config, item.nodeid, item.path, _session(item.config).options, extra).render()
 

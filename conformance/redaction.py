@@ -1,4 +1,5 @@
-"""No secret in any output: the masking vocabulary, the run's secret values, and the one function every output passes through.
+"""No secret in any output: the masking vocabulary, the run's secret values, and the one function every output
+passes through.
 
 This module owns what a secret is called and what it becomes: :data:`MASK`,
 the secret header and field names (:data:`SECRET_HEADERS`,

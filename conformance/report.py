@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 
-from conformance.verdicts import baseline
 from conformance import requirements
-from conformance.verdicts import coverage
 from conformance.exchange import Attempt, attempt_from_data
 from conformance.outcomes import Verdict
-from conformance.run import interrupt
 from conformance.redaction import redact
 from conformance.render.document import cut_at_word
+from conformance.run import interrupt
+from conformance.verdicts import baseline, coverage
 from conformance.verdicts.judge import FAILED, JUDGED, RequirementResult, classify, data_of, requirement_verdicts
 from conformance.wire.target_watch import Gone
 
@@ -41,32 +40,52 @@ UNREACHABLE = "target unreachable: "
 EXIT_CODES = {
     0: "every selected requirement judged passed (or known, with a baseline)",
     1: "a MUST failed or was inconclusive, a baseline entry expired, a new failure outside the baseline; with "
-       "--conformance-strict also a SHOULD failure or a fixed baseline entry; with --conformance-require-all also "
-       "a MUST that was not run, blocked or inconclusive",
+    "--conformance-strict also a SHOULD failure or a fixed baseline entry; with --conformance-require-all also "
+    "a MUST that was not run, blocked or inconclusive",
     2: "interrupted (a KeyboardInterrupt raised by a test)",
     3: "internal error of pytest or a plugin",
     4: "bad input: unreachable or wrong target, invalid profile, option or baseline",
     5: "no test collected",
     TARGET_GONE: "the target stopped answering mid-run (its health check failed too): the run stopped, the "
-                 "requirements it had not judged are not run",
+    "requirements it had not judged are not run",
     NOTHING_JUDGED: "tests ran, but no selected requirement was judged (e.g. --requirements PERF-1 without --load)",
     130: "interrupted by SIGINT (Ctrl-C): the target was stopped, the table and reports mark the run interrupted",
     143: "interrupted by SIGTERM (a cancelled CI job): as for SIGINT",
-}  # fmt: skip
+}
 #: The verdict line's first word by exit code (any other non-zero code: FAIL).
-VERDICT_WORDS = {0: "PASS", 2: "interrupted", 130: "interrupted", 143: "interrupted", TARGET_GONE: "stopped, target gone",
-                 NOTHING_JUDGED: "nothing judged"}
+VERDICT_WORDS = {
+    0: "PASS",
+    2: "interrupted",
+    130: "interrupted",
+    143: "interrupted",
+    TARGET_GONE: "stopped, target gone",
+    NOTHING_JUDGED: "nothing judged",
+}
 #: The verdict line's counts, in this order (only those that occur).
-LINE_ORDER = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.WARN, Verdict.BLOCKED, Verdict.KNOWN, Verdict.FIXED,
-              Verdict.PASS, Verdict.NOT_RUN, Verdict.NOT_APPLICABLE)  # fmt: skip
+LINE_ORDER = (
+    Verdict.FAIL,
+    Verdict.INCONCLUSIVE,
+    Verdict.WARN,
+    Verdict.BLOCKED,
+    Verdict.KNOWN,
+    Verdict.FIXED,
+    Verdict.PASS,
+    Verdict.NOT_RUN,
+    Verdict.NOT_APPLICABLE,
+)
 #: Characters of the reason column in the terminal table (cut at a word; the reports have the full text).
 REASON_WIDTH = 160
 COLOURS: dict[Verdict, dict[str, bool]] = {
-    Verdict.PASS: {"green": True}, Verdict.FAIL: {"red": True, "bold": True}, Verdict.WARN: {"yellow": True},
-    Verdict.INCONCLUSIVE: {"yellow": True, "bold": True}, Verdict.BLOCKED: {"purple": True},
-    Verdict.KNOWN: {"cyan": True}, Verdict.FIXED: {"green": True, "bold": True}, Verdict.NOT_RUN: {},
+    Verdict.PASS: {"green": True},
+    Verdict.FAIL: {"red": True, "bold": True},
+    Verdict.WARN: {"yellow": True},
+    Verdict.INCONCLUSIVE: {"yellow": True, "bold": True},
+    Verdict.BLOCKED: {"purple": True},
+    Verdict.KNOWN: {"cyan": True},
+    Verdict.FIXED: {"green": True, "bold": True},
+    Verdict.NOT_RUN: {},
     Verdict.NOT_APPLICABLE: {},
-}  # fmt: skip
+}
 
 
 class RequirementReport:
@@ -104,8 +123,9 @@ class RequirementReport:
         self.worker_usage: Any = None
 
     # -- collecting --------------------------------------------------------------
-    def describe_target(self, *, base_url: str, mode: str, profile_name: str, profile_source: str,
-                        stores: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def describe_target(
+        self, *, base_url: str, mode: str, profile_name: str, profile_source: str, stores: dict[str, Any] | None = None
+    ) -> None:
         self.target = {"base_url": base_url, "mode": mode, **({"stores": stores} if stores else {})}
         self.profile = {"name": profile_name, "source": profile_source}
 
@@ -139,8 +159,11 @@ class RequirementReport:
     # -- verdicts ------------------------------------------------------------------
     def verdicts(self) -> Verdicts:
         verdicts = requirement_verdicts(self.results, self.selected)
-        verdicts = {rid: coverage.with_unjudged_clauses(verdict, result.requirement, result.tests, self.clauses_of)
-                    for rid, verdict in verdicts.items() for result in (self.results[rid],)}  # fmt: skip
+        verdicts = {
+            rid: coverage.with_unjudged_clauses(verdict, result.requirement, result.tests, self.clauses_of)
+            for rid, verdict in verdicts.items()
+            for result in (self.results[rid],)
+        }
         verdicts = self._with_baseline(verdicts) if self.options.baseline else verdicts
         if self.stopped is not None:  # the target went away: what the stop left unjudged is not run
             for rid in self.pending & set(self.selected):
@@ -154,16 +177,23 @@ class RequirementReport:
         for rid, nodeids in self.collected.items():
             finished = set(self.results[rid].tests) - self.cut_short if rid in self.results else set()
             unfinished = nodeids - finished
-            if unfinished and rid in self.selected and verdicts[rid][0] not in (
-                    Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.BLOCKED):  # fmt: skip
-                adjusted[rid] = (Verdict.NOT_RUN, f"interrupted by {interrupt.name(interrupt.received())} before "
-                                                  f"{len(unfinished)} of its {len(nodeids)} tests finished")  # fmt: skip
+            if (
+                unfinished
+                and rid in self.selected
+                and verdicts[rid][0] not in (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.BLOCKED)
+            ):
+                adjusted[rid] = (
+                    Verdict.NOT_RUN,
+                    f"interrupted by {interrupt.name(interrupt.received())} before "
+                    f"{len(unfinished)} of its {len(nodeids)} tests finished",
+                )
         return adjusted
 
     def _with_baseline(self, verdicts: Verdicts) -> Verdicts:
         failing = {rid: self.results[rid].failing_tests() for rid, (v, _) in verdicts.items() if v in FAILED}
-        judged = {rid: {n for n, v in self.results[rid].tests.items() if v in (Verdict.PASS, *FAILED)}
-                  for rid in self.results}  # fmt: skip
+        judged = {
+            rid: {n for n, v in self.results[rid].tests.items() if v in (Verdict.PASS, *FAILED)} for rid in self.results
+        }
         judge = baseline.judge_update if self.options.baseline_update else baseline.judge
         outcome = judge(self.baseline_entries, failing, judged, datetime.date.today())
         self.baseline_outcome = outcome
@@ -173,27 +203,35 @@ class RequirementReport:
             expired = [entry for entry, test in outcome.expired if entry.requirement == rid]
             if known and len(known) == len(tests):
                 tickets = ", ".join(sorted({e.ticket for e in known if e.ticket})) or "no ticket"
-                adjusted[rid] = (Verdict.KNOWN, f"known: {len(tests)} accepted failure(s) in the baseline ({tickets}): "
-                                          f"{known[0].reason}")  # fmt: skip
+                adjusted[rid] = (
+                    Verdict.KNOWN,
+                    f"known: {len(tests)} accepted failure(s) in the baseline ({tickets}): {known[0].reason}",
+                )
             elif expired:
                 adjusted[rid] = (verdicts[rid][0], f"the baseline entry expired on {expired[0].expires}")
         for entry in outcome.fixed:
             if adjusted[entry.requirement][0] is Verdict.PASS:
-                adjusted[entry.requirement] = (Verdict.FIXED, "fixed: a baseline entry no longer fails (remove it, "
-                                                        "or run --baseline-update)")  # fmt: skip
+                adjusted[entry.requirement] = (
+                    Verdict.FIXED,
+                    "fixed: a baseline entry no longer fails (remove it, or run --baseline-update)",
+                )
         return adjusted
 
     def exit_status(self, verdicts: Verdicts) -> int:
         """The run's exit code by the gate policy (:data:`EXIT_CODES`)."""
         failed = False
-        for rid, (verdict, reason) in verdicts.items():
+        for rid, (verdict, _reason) in verdicts.items():
             must = self.results[rid].requirement.is_must
             if verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE) and (must or self.strict):
                 failed = True
             if verdict is Verdict.FIXED and self.strict:
                 failed = True
-            if self.options.require_all and must and rid in self.selected and verdict in (
-                    Verdict.NOT_RUN, Verdict.BLOCKED, Verdict.INCONCLUSIVE):  # fmt: skip
+            if (
+                self.options.require_all
+                and must
+                and rid in self.selected
+                and verdict in (Verdict.NOT_RUN, Verdict.BLOCKED, Verdict.INCONCLUSIVE)
+            ):
                 failed = True
         if failed:
             return int(pytest.ExitCode.TESTS_FAILED)
@@ -234,8 +272,12 @@ class RequirementReport:
         from conformance.plugin import item_key
 
         ran = {nodeid for result in self.results.values() for nodeid in result.tests}
-        self.pending = {rid for item in session.items if item.nodeid not in ran
-                        for rid in item.stash.get(item_key, {}).get("requirements", ())}  # fmt: skip
+        self.pending = {
+            rid
+            for item in session.items
+            if item.nodeid not in ran
+            for rid in item.stash.get(item_key, {}).get("requirements", ())
+        }
         self.stopped = f"{UNREACHABLE}{gone.describe()}"
 
     def _has_table(self) -> bool:
@@ -307,8 +349,10 @@ class RequirementReport:
                     "test_verdicts": {nodeid: verdict.value for nodeid, verdict in result.tests.items()},
                     "clauses": coverage.clause_probes(result.requirement, result.tests, self.clauses_of),
                     "first_failure": result.first_failure,
-                    "failures": [{**f.to_json(), **({"rerun": self.reruns[f.test]} if f.test in self.reruns else {})}
-                                 for f in result.failures],  # fmt: skip
+                    "failures": [
+                        {**f.to_json(), **({"rerun": self.reruns[f.test]} if f.test in self.reruns else {})}
+                        for f in result.failures
+                    ],
                     **_failures_counted(result),
                 }
                 for rid, result in self.results.items()
@@ -336,8 +380,12 @@ class RequirementReport:
         marker = f" (interrupted by {interrupt.name(stopped_by)})" if stopped_by is not None else ""
         terminalreporter.section("requirements" + marker)
         if stopped_by is not None:
-            terminalreporter.write_line(f"interrupted: the run was stopped by {interrupt.name(stopped_by)}; "
-                                        "tests that did not finish are not run", red=True, bold=True)  # fmt: skip
+            terminalreporter.write_line(
+                f"interrupted: the run was stopped by {interrupt.name(stopped_by)}; "
+                "tests that did not finish are not run",
+                red=True,
+                bold=True,
+            )
         for line, markup in self.table_lines(verdicts):
             terminalreporter.write_line(line, **markup)
         for text in self.observations:
@@ -350,16 +398,23 @@ class RequirementReport:
         if self.usage:
             used = ", ".join(f"{value:g} {name.replace('_', ' ')}" for name, value in self.usage.items())
             terminalreporter.write_line(f"the run used {used}")
-        for path in (self.options.conformance_report, self.options.conformance_html, self.options.conformance_har,
-                     self.options.conformance_sarif):
+        for path in (
+            self.options.conformance_report,
+            self.options.conformance_html,
+            self.options.conformance_har,
+            self.options.conformance_sarif,
+        ):
             if path:
                 terminalreporter.write_line(f"conformance report written to {path}")
 
     def table_lines(self, verdicts: Verdicts | None = None) -> list[tuple[str, dict]]:
         verdicts = verdicts or self.verdicts()
         lines: list[tuple[str, dict]] = [
-            (f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  {'title':<34} first failure / reason", {})]
-        unreachable = [rid for rid, (_, reason) in verdicts.items() if self.stopped is not None and reason == self.stopped]
+            (f"{'ID':<8} {'level':<6} {'verdict':<14} {'tests':>5}  {'title':<34} first failure / reason", {})
+        ]
+        unreachable = [
+            rid for rid, (_, reason) in verdicts.items() if self.stopped is not None and reason == self.stopped
+        ]
         # A run the target's going away stopped: the stop is the news; what passed or was not run before it, one
         # line each (the reports have every row).
         grouped = {Verdict.PASS, Verdict.NOT_RUN} if self.stopped is not None else set()
@@ -370,8 +425,10 @@ class RequirementReport:
             shown_reason = reason if verdict in (Verdict.KNOWN, Verdict.FIXED) or not result.failures else None
             detail = shown_reason or (result.failures[0].headline() if result.failures else "")
             title = result.requirement.title[:34]
-            row = (f"{rid:<8} {result.requirement.level:<6} {verdict.value:<14} {len(result.tests):>5}  {title:<34} "
-                   f"{cut_at_word(detail, REASON_WIDTH)}").rstrip()  # fmt: skip
+            row = (
+                f"{rid:<8} {result.requirement.level:<6} {verdict.value:<14} {len(result.tests):>5}  {title:<34} "
+                f"{cut_at_word(detail, REASON_WIDTH)}"
+            ).rstrip()
             lines.append((row, COLOURS.get(verdict, {})))
         for verdict in sorted(grouped):
             ids = [rid for rid, (v, _) in verdicts.items() if v is verdict and rid not in unreachable]
@@ -395,8 +452,11 @@ def _failures_counted(result: RequirementResult) -> dict[str, Any]:
 def verdict_line(verdicts: Verdicts, exit_code: int) -> str:
     """``conformance: FAIL — 12 fail, 1 warn, 28 pass, 1 not run (exit 1)``: the run's last line."""
     word = VERDICT_WORDS.get(exit_code, "FAIL")
-    tally = [f"{sum(1 for v, _ in verdicts.values() if v is verdict)} {verdict.value}" for verdict in LINE_ORDER
-             if any(v is verdict for v, _ in verdicts.values())]  # fmt: skip
+    tally = [
+        f"{sum(1 for v, _ in verdicts.values() if v is verdict)} {verdict.value}"
+        for verdict in LINE_ORDER
+        if any(v is verdict for v, _ in verdicts.values())
+    ]
     return f"conformance: {word} — {', '.join(tally) or 'nothing judged'} (exit {exit_code})"
 
 

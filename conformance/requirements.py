@@ -114,8 +114,9 @@ def catalogue() -> dict[str, Requirement]:
         clauses = tuple(Clause(rid, name, text) for name, text in fields.get("clauses", {}).items())
         dimensions = tuple(fields.get("dimensions", {}).items())
         if not clauses or any(not CLAUSE_NAME.fullmatch(c.name) for c in clauses):
-            raise CatalogueError(f"{rid}: no clauses, or a clause name that is not lower-case words: "
-                                 f"{[c.name for c in clauses]}")  # fmt: skip
+            raise CatalogueError(
+                f"{rid}: no clauses, or a clause name that is not lower-case words: {[c.name for c in clauses]}"
+            )
         if not dimensions or any(key not in DIMENSIONS for key, _ in dimensions):
             raise CatalogueError(f"{rid}: no dimensions, or one not of {', '.join(DIMENSIONS)}")
         dimensions = tuple(sorted(dimensions, key=lambda entry: list(DIMENSIONS).index(entry[0])))  # PROBES.md order

@@ -39,11 +39,22 @@ def listing_json(ids: Iterable[str] | None = None) -> str:
     """The same as JSON, for scripts: one object per requirement with every catalogue field."""
     chosen = [requirements.get(rid) for rid in ids] if ids is not None else list(requirements.catalogue().values())
     rows = [
-        {"id": r.id, "level": r.level, "area": r.area, "title": r.title, "text": r.text, "rules": list(r.rules),
-         "probes": r.probes, "needs": list(r.needs), "more_with": list(r.more_with), "fix": r.fix,
-         "clauses": [{"id": c.id, "text": c.text} for c in r.clauses], "dimensions": dict(r.dimensions)}
+        {
+            "id": r.id,
+            "level": r.level,
+            "area": r.area,
+            "title": r.title,
+            "text": r.text,
+            "rules": list(r.rules),
+            "probes": r.probes,
+            "needs": list(r.needs),
+            "more_with": list(r.more_with),
+            "fix": r.fix,
+            "clauses": [{"id": c.id, "text": c.text} for c in r.clauses],
+            "dimensions": dict(r.dimensions),
+        }
         for r in chosen
-    ]  # fmt: skip
+    ]
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -58,8 +69,9 @@ def _capability_lines(keys: tuple[str, ...]) -> list[str]:
     lines = []
     for key in keys:
         capability = requirements.capabilities()[key]
-        lines += textwrap.wrap(f"{capability.name}: {capability.enable}", WIDTH,
-                               initial_indent=INDENT, subsequent_indent=INDENT + "  ")  # fmt: skip
+        lines += textwrap.wrap(
+            f"{capability.name}: {capability.enable}", WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + "  "
+        )
     return lines
 
 
@@ -75,14 +87,21 @@ def explain(requirement_id: str) -> str:
     lines += ["", "Its clauses (heallog-conformance coverage lists the probes of each):"]
     width = max(len(c.id) for c in req.clauses)
     for clause in req.clauses:
-        lines += textwrap.wrap(f"{clause.id:<{width}}  {clause.text}", WIDTH, initial_indent=INDENT,
-                               subsequent_indent=INDENT + " " * (width + 2))  # fmt: skip
+        lines += textwrap.wrap(
+            f"{clause.id:<{width}}  {clause.text}",
+            WIDTH,
+            initial_indent=INDENT,
+            subsequent_indent=INDENT + " " * (width + 2),
+        )
     lines += ["", "How far the harness explores it:"]
     for key, how_far in req.dimensions:
-        lines += textwrap.wrap(f"{requirements.DIMENSIONS[key]}: {how_far}", WIDTH,
-                               initial_indent=INDENT, subsequent_indent=INDENT + "  ")  # fmt: skip
+        lines += textwrap.wrap(
+            f"{requirements.DIMENSIONS[key]}: {how_far}", WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + "  "
+        )
     lines += ["", "What it needs:"]
-    lines += _capability_lines(req.needs) if req.needs else [INDENT + "nothing beyond a reachable SUT and an OTP source"]
+    lines += (
+        _capability_lines(req.needs) if req.needs else [INDENT + "nothing beyond a reachable SUT and an OTP source"]
+    )
     if req.more_with:
         lines += ["", "More tests with (without them a pass is partial):"]
         lines += _capability_lines(req.more_with)
@@ -150,8 +169,12 @@ def _md_requirement(req: Requirement) -> list[str]:
         for passage in req.rules:
             lines += [*_md_passage(passage), ""]
     lines += [f"**What the harness probes.** {req.probes}", ""]
-    lines += ["**Clauses.** `heallog-conformance coverage` lists the probes of each.", "",
-              "| clause | what must hold |", "|---|---|"]
+    lines += [
+        "**Clauses.** `heallog-conformance coverage` lists the probes of each.",
+        "",
+        "| clause | what must hold |",
+        "|---|---|",
+    ]
     lines += [f"| `{c.id}` | {_md_cell(c.text)} |" for c in req.clauses]
     lines += ["", "**How far the harness explores it.**", ""]
     lines += [f"- *{requirements.DIMENSIONS[key]}*: {how_far}" for key, how_far in req.dimensions]
@@ -169,7 +192,9 @@ def markdown() -> str:
     lines = [INTRO, "## Capabilities", "", "| capability | how a run gets it |", "|---|---|"]
     lines += [f"| {c.name} | {_md_cell(c.enable)} |" for c in requirements.capabilities().values()]
     lines += ["", "## Requirements at a glance", "", "| ID | level | title | needs |", "|---|---|---|---|"]
-    lines += [f"| [{r.id}](#{_anchor(r)}) | {r.level} | {_md_cell(r.title)} | {needs_text(r)} |" for r in catalogue.values()]
+    lines += [
+        f"| [{r.id}](#{_anchor(r)}) | {r.level} | {_md_cell(r.title)} | {needs_text(r)} |" for r in catalogue.values()
+    ]
     lines.append("")
     area = None
     for req in catalogue.values():

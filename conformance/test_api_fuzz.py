@@ -39,14 +39,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from conformance.openapi import operations
-from conformance.fuzz import extremes, runner as fuzz_runner, checks as schemathesis_checks
-from conformance.wire.client import ClientTimeout
+from conformance.fuzz import checks as schemathesis_checks
+from conformance.fuzz import extremes
+from conformance.fuzz import runner as fuzz_runner
 from conformance.fuzz.budget import BudgetSpent, FuzzBudget, effective_seconds, hard_stop, per_test_timeout
 from conformance.fuzz.client import REQUEST_TIMEOUT, CaseSender, ProbeSender, Safety, own_resources
 from conformance.fuzz.reach import Reach
 from conformance.fuzz.resources import PathValues
+from conformance.openapi import operations
 from conformance.outcomes import Inconclusive, Violation
+from conformance.wire.client import ClientTimeout
 
 #: Logical operations never fuzzed: error_trigger fails on purpose (API-1 excepts it).
 NOT_FUZZED = ("error_trigger",)
@@ -114,16 +116,23 @@ def reach(published_document) -> Reach:
 
 
 @pytest.mark.requirement("API-1")
-@pytest.mark.clause("API-1/extreme-values", "API-1/no-5xx", "API-1/envelope", "API-1/request-id",
-                    "API-1/security-headers")
-def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, safety, path_values: PathValues, reach,
-                                               api, profile, conformance_record):  # fmt: skip
+@pytest.mark.clause(
+    "API-1/extreme-values", "API-1/no-5xx", "API-1/envelope", "API-1/request-id", "API-1/security-headers"
+)
+def test_extreme_values_get_conforming_answers(
+    fuzz_budget, published_document, safety, path_values: PathValues, reach, api, profile, conformance_record
+):
     began = fuzz_budget.used()  # provisioning and the other pass before it
     client = api.with_source(safety.source, base_url=safety.base_url)
     sender = ProbeSender(safety, schemathesis_checks.Judgement(profile), client)
-    planned = extremes.interleaved(extremes.probes(published_document, email_fields=safety.email_fields,
-                                                   fresh_email=safety.fresh_email,
-                                                   path_values=path_values.for_operation))  # fmt: skip
+    planned = extremes.interleaved(
+        extremes.probes(
+            published_document,
+            email_fields=safety.email_fields,
+            fresh_email=safety.fresh_email,
+            path_values=path_values.for_operation,
+        )
+    )
     deadline = fuzz_budget.share(EXTREME_SHARE)
     failures: dict[str, list[tuple[extremes.Probe, Violation]]] = {}
     unanswered: list[tuple[extremes.Probe, ClientTimeout]] = []
@@ -152,18 +161,23 @@ def test_extreme_values_get_conforming_answers(fuzz_budget, published_document, 
     _raise_extreme_failures(failures)
     if unanswered:  # only when nothing failed: a SUT failure is reported whatever else happened
         probe, timeout = unanswered[0]
-        raise Inconclusive(f"{len(unanswered)} probe(s) got no answer before the client gave up, first "
-                           f"{probe.describe()}: {timeout}")  # fmt: skip
+        raise Inconclusive(
+            f"{len(unanswered)} probe(s) got no answer before the client gave up, first {probe.describe()}: {timeout}"
+        )
     if not any(sent.values()):  # a pass needs answers: nothing sent (all held back, or no time) proves nothing
-        raise Inconclusive(f"no extreme-value probe was sent ({len(planned)} planned; held back by the rate budgets: "
-                           f"{sum(sender.spending.held_back.values())}; stopped by the fuzz budget: {stopped})")
+        raise Inconclusive(
+            f"no extreme-value probe was sent ({len(planned)} planned; held back by the rate budgets: "
+            f"{sum(sender.spending.held_back.values())}; stopped by the fuzz budget: {stopped})"
+        )
 
 
 @pytest.mark.requirement("API-1")
-@pytest.mark.clause("API-1/every-operation", "API-1/no-5xx", "API-1/envelope", "API-1/request-id",
-                    "API-1/security-headers")
-def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document, safety, path_values: PathValues, reach,
-                                                profile, conformance_record):  # fmt: skip
+@pytest.mark.clause(
+    "API-1/every-operation", "API-1/no-5xx", "API-1/envelope", "API-1/request-id", "API-1/security-headers"
+)
+def test_fuzzed_requests_get_conforming_answers(
+    fuzz_budget, published_document, safety, path_values: PathValues, reach, profile, conformance_record
+):
     # An explicit Config: never pick up a schemathesis.toml from the working directory.
     began = fuzz_budget.used()
     schema = schemathesis.openapi.from_dict(published_document, config=schemathesis.Config())
@@ -171,14 +185,16 @@ def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document,
     schema = schema.exclude(func=schemathesis_checks.is_excluded)
     sender = CaseSender(safety, schemathesis_checks.Judgement(profile), path_values)
     try:
-        result = fuzz_runner.fuzz(schema, sender.send, lambda label: sender.spending.sent[label], fuzz_budget,
-                                  settings=FUZZ_SETTINGS)  # fmt: skip
+        result = fuzz_runner.fuzz(
+            schema, sender.send, lambda label: sender.spending.sent[label], fuzz_budget, settings=FUZZ_SETTINGS
+        )
     finally:
         sender.close()
     reach.add("schemathesis", result.cases(), exhausted=[op.label for op in result.operations if op.finished])
     conformance_record("fuzz_cases", result.cases())
-    conformance_record("fuzz_budget", _budget_note(fuzz_budget, began, result.stopped_by_budget,
-                                                   sender.spending.held_back))  # fmt: skip
+    conformance_record(
+        "fuzz_budget", _budget_note(fuzz_budget, began, result.stopped_by_budget, sender.spending.held_back)
+    )
     result.conclude()
 
 
@@ -186,21 +202,32 @@ def test_fuzzed_requests_get_conforming_answers(fuzz_budget, published_document,
 @pytest.mark.clause("API-1/every-operation")
 def test_every_operation_was_fuzzed(reach: Reach, conformance_record):
     """API-1 is a plain pass only when both passes together reached every operation (conformance.fuzz.reach)."""
-    conformance_record("operations_reached", {"reached": [label for label in reach.labels if reach.reached(label)],
-                                              "not_reached": reach.short()})  # fmt: skip
+    conformance_record(
+        "operations_reached",
+        {"reached": [label for label in reach.labels if reach.reached(label)], "not_reached": reach.short()},
+    )
     reach.judge()
 
 
 def _budget_note(budget: FuzzBudget, began: float, stopped: bool, held_back) -> dict:
     """How the budget went: ``began`` is when this pass started on its clock (provisioning included)."""
-    return {"seconds": budget.seconds, "began": round(began, 1), "used": round(budget.used(), 1),
-            "stopped_by_budget": stopped, "held_back_by_rate_limits": dict(held_back)}  # fmt: skip
+    return {
+        "seconds": budget.seconds,
+        "began": round(began, 1),
+        "used": round(budget.used(), 1),
+        "stopped_by_budget": stopped,
+        "held_back_by_rate_limits": dict(held_back),
+    }
 
 
 def _warn_unfinished(sent: int, planned: int) -> None:
-    warnings.warn(fuzz_runner.FuzzBudgetWarning(
-        f"the fuzz budget's share for extreme values ran out after {sent} of {planned} probes; "
-        f"raise --fuzz-budget to send them all"), stacklevel=2)  # fmt: skip
+    warnings.warn(
+        fuzz_runner.FuzzBudgetWarning(
+            f"the fuzz budget's share for extreme values ran out after {sent} of {planned} probes; "
+            f"raise --fuzz-budget to send them all"
+        ),
+        stacklevel=2,
+    )
 
 
 def _raise_extreme_failures(failures: dict[str, list[tuple[extremes.Probe, Violation]]]) -> None:
@@ -212,11 +239,25 @@ def _raise_extreme_failures(failures: dict[str, list[tuple[extremes.Probe, Viola
         others = [f"{p.kind} in {p.field or 'the body'}" for p, _ in failed[1:]]
         named = ", ".join(others[:OTHERS_NAMED]) + (", ..." if len(others) > OTHERS_NAMED else "")
         actual = first.actual + (f" (and {len(others)} more probes of {label}: {named})" if others else "")
-        found.append(Violation("API-1", expected=first.expected, actual=actual, exchange=first.exchange,
-                               hint=first.hint, extra_headers=first.extra_headers))  # fmt: skip
+        found.append(
+            Violation(
+                "API-1",
+                expected=first.expected,
+                actual=actual,
+                exchange=first.exchange,
+                hint=first.hint,
+                extra_headers=first.extra_headers,
+            )
+        )
     if len(found) == 1:
         raise found[0]
     if found:
-        raise ExceptionGroup(f"API-1: extreme values broke {len(found)} operations: " + "; ".join(
-            f"{label}: {len(f)} probes, first {f[0][0].kind} in {f[0][0].field or 'the body'} ({f[0][1].actual[:80]})"
-            for label, f in failures.items()), found)  # fmt: skip
+        raise ExceptionGroup(
+            f"API-1: extreme values broke {len(found)} operations: "
+            + "; ".join(
+                f"{label}: {len(f)} probes, first {f[0][0].kind} in {f[0][0].field or 'the body'} "
+                f"({f[0][1].actual[:80]})"
+                for label, f in failures.items()
+            ),
+            found,
+        )

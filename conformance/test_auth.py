@@ -30,12 +30,12 @@ from collections.abc import Callable, Mapping
 import pytest
 
 from conformance.actors import weak_secrets
+from conformance.actors.tokens import ALG_NONE_SPELLINGS, VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
 from conformance.body import describe
 from conformance.checks import auth
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun
 from conformance.profile import Operation, Profile
-from conformance.actors.tokens import ALG_NONE_SPELLINGS, VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
 from conformance.wire import waiting
 
 GUARD_CLASSES = ("user", "pro", "role")
@@ -50,15 +50,26 @@ WEAK_SECRETS_BUDGET_SECONDS = 120.0
 FAMILIES = {
     "missing": ("missing", "query-access-token", "query-token"),
     "malformed": ("malformed", "oversized", "missing-exp"),
-    "bad-signature": ("bad-signature", "truncated-signature", "empty-signature", "kid-path-traversal",
-                      "kid-sql-injection", "kid-command-injection", "jwk-embedded", "jku-foreign-key",
-                      "x5u-foreign-key", "alg-rs256", "alg-es256", "alg-hs256-public-key"),
+    "bad-signature": (
+        "bad-signature",
+        "truncated-signature",
+        "empty-signature",
+        "kid-path-traversal",
+        "kid-sql-injection",
+        "kid-command-injection",
+        "jwk-embedded",
+        "jku-foreign-key",
+        "x5u-foreign-key",
+        "alg-rs256",
+        "alg-es256",
+        "alg-hs256-public-key",
+    ),
     "alg-none": tuple(f"alg-{s}{signed}" for s in ALG_NONE_SPELLINGS for signed in ("", "-signed")),
     "expired": ("expired", "expired-just-now", "nbf-future", "iat-future"),
     "revoked": ("revoked",),
     "refresh-as-access": ("refresh-as-access",),
     "tampered-claims": ("tampered-claims", "unknown-sub"),
-}  # fmt: skip
+}
 FAMILY = {variant: family for family, variants in FAMILIES.items() for variant in variants}
 
 
@@ -267,8 +278,13 @@ def test_wrong_role_gets_forbidden(api, profile, user):
 
 
 @pytest.mark.requirement("AUTH-3")
-@pytest.mark.parametrize("klass", [pytest.param("pro", marks=pytest.mark.clause("AUTH-3/right-plan")),
-                                   pytest.param("role", marks=pytest.mark.clause("AUTH-3/right-role"))])
+@pytest.mark.parametrize(
+    "klass",
+    [
+        pytest.param("pro", marks=pytest.mark.clause("AUTH-3/right-plan")),
+        pytest.param("role", marks=pytest.mark.clause("AUTH-3/right-role")),
+    ],
+)
 def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
     account = privileged_for_class(klass)
     auth.guard_admits(call_guarded(api, profile.guard_operation(klass), account.access_token))
@@ -276,8 +292,11 @@ def test_right_plan_or_role_passes(api, profile, klass, privileged_for_class):
 
 def role_routes(profile: Profile) -> list[Operation]:
     """Every role-guarded operation the target has (error_trigger is absent from production targets)."""
-    return [op for op in profile.operations.values()
-            if op.role and not (op.name == "error_trigger" and profile.is_production)]  # fmt: skip
+    return [
+        op
+        for op in profile.operations.values()
+        if op.role and not (op.name == "error_trigger" and profile.is_production)
+    ]
 
 
 def accounts_by_role(profile: Profile, user, accounts, kind: str) -> dict[str, object]:
@@ -321,20 +340,24 @@ def test_every_other_role_gets_forbidden_on_every_role_route(api, profile, user,
             if exchange.response.status == 422:
                 unjudged.append(f"role {role!r} on {operation.name}")
                 continue
-            auth.other_role_forbidden(exchange, role=role, required=operation.role, status=profile.codes["FORBIDDEN"],
-                                      code="FORBIDDEN")  # fmt: skip
+            auth.other_role_forbidden(
+                exchange, role=role, required=operation.role, status=profile.codes["FORBIDDEN"], code="FORBIDDEN"
+            )
             judged += 1
     if not judged:
-        raise Inconclusive("no role route requiring another role could be judged"
-                           + (f" ({', '.join(unjudged)} answered 422 before the role guard)" if unjudged else ""))
+        raise Inconclusive(
+            "no role route requiring another role could be judged"
+            + (f" ({', '.join(unjudged)} answered 422 before the role guard)" if unjudged else "")
+        )
 
 
 # -- AUTH-4 ------------------------------------------------------------------------------
 
 
 @pytest.mark.requirement("AUTH-4")
-@pytest.mark.parametrize("variant", variant_params(
-    lambda v: ("AUTH-4/missing-token",) if FAMILY[v] == "missing" else ("AUTH-4/bad-token",)))
+@pytest.mark.parametrize(
+    "variant", variant_params(lambda v: ("AUTH-4/missing-token",) if FAMILY[v] == "missing" else ("AUTH-4/bad-token",))
+)
 def test_bad_token_refusal_carries_a_bearer_challenge(rejections, variant):
     """Judged on the 401s only: a bad token answered otherwise is AUTH-2's finding."""
     refusals = [exchange for exchange in rejections.answers(variant).values() if exchange.response.status == 401]
@@ -444,7 +467,9 @@ def test_token_signed_with_a_weak_secret_is_refused(api, profile, user, forge):
             exchange = call_guarded(api, operation, forge.signed_with(entry.secret, session))
         if exchange.response.status == 429 or time.monotonic() > deadline:
             auth.weak_secrets_refused(answers)  # what was accepted so far still fails
-            raise Inconclusive(f"only {len(answers)} of {len(entries)} weak secrets were tried within "
-                               f"{WEAK_SECRETS_BUDGET_SECONDS:.0f} s ({describe(exchange)} on the last)")  # fmt: skip
+            raise Inconclusive(
+                f"only {len(answers)} of {len(entries)} weak secrets were tried within "
+                f"{WEAK_SECRETS_BUDGET_SECONDS:.0f} s ({describe(exchange)} on the last)"
+            )
         answers.append((entry.label, exchange))
     auth.weak_secrets_refused(answers)

@@ -36,8 +36,16 @@ from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
 #: Patient names, each holding the metacharacters of one query language.
-NAMES = ("Ann 100% Lit", "Bob under_score", "Cy dot.*star", "Di [bracket", "Ed back\\slash", "Fa ^$ anchors",
-         "Hal (paren", "Gus Plainword")  # fmt: skip
+NAMES = (
+    "Ann 100% Lit",
+    "Bob under_score",
+    "Cy dot.*star",
+    "Di [bracket",
+    "Ed back\\slash",
+    "Fa ^$ anchors",
+    "Hal (paren",
+    "Gus Plainword",
+)
 CONTROL_TERM = "Plainword"
 #: Search terms that a LIKE pattern, a regex or a glob would not take literally.
 TERMS = ("%", "_", ".*", ".", "*", "[", "\\", "^$", "(", "%%", "a%t", "b_b")
@@ -64,8 +72,9 @@ def patients(api, doctor) -> dict[str, str]:
         exchange = api.call("create_patient", token=doctor.access_token, json={"name": name, "group": name})
         body = exchange.response.json
         if exchange.response.status != 201 or not isinstance(body, dict) or data.ID_FIELD not in body:
-            raise Inconclusive(f"could not create the patient {name!r}: {exchange.label} answered "
-                               f"{exchange.response.status}")  # fmt: skip
+            raise Inconclusive(
+                f"could not create the patient {name!r}: {exchange.label} answered {exchange.response.status}"
+            )
         patients[str(body[data.ID_FIELD])] = name
     return patients
 
@@ -85,8 +94,15 @@ def search(api, account, term: str, parameter: str = SEARCH) -> Exchange:
 
 def search_terms() -> list:
     """TERMS as parameters, each marked with its DATA-4 clause."""
-    return [pytest.param(term, marks=pytest.mark.clause(
-        "DATA-4/wildcard-metacharacters" if term in WILDCARDS else "DATA-4/regex-metacharacters")) for term in TERMS]
+    return [
+        pytest.param(
+            term,
+            marks=pytest.mark.clause(
+                "DATA-4/wildcard-metacharacters" if term in WILDCARDS else "DATA-4/regex-metacharacters"
+            ),
+        )
+        for term in TERMS
+    ]
 
 
 def controlled(api, account, exchange: Exchange, parameter: str, value: str, *, refusable: bool = False) -> Exchange:
@@ -96,18 +112,19 @@ def controlled(api, account, exchange: Exchange, parameter: str, value: str, *, 
         return exchange
     plain = data.plain_value(value)
     if plain and plain != value:
-        data.listing_control_holds(exchange, search(api, account, plain, parameter),
-                                   without=f"with the plain value {parameter}={plain!r}")  # fmt: skip
-    data.listing_control_holds(exchange, api.call("list_patients", token=account.access_token),
-                               without="without any parameter")  # fmt: skip
+        data.listing_control_holds(
+            exchange, search(api, account, plain, parameter), without=f"with the plain value {parameter}={plain!r}"
+        )
+    data.listing_control_holds(
+        exchange, api.call("list_patients", token=account.access_token), without="without any parameter"
+    )
     return exchange
 
 
 @pytest.mark.requirement("DATA-4")
 @pytest.mark.parametrize("term", search_terms())
 def test_search_term_is_literal(api, doctor, created, term):
-    data.search_is_literal(controlled(api, doctor, search(api, doctor, term), SEARCH, term), term=term,
-                           created=created)  # fmt: skip
+    data.search_is_literal(controlled(api, doctor, search(api, doctor, term), SEARCH, term), term=term, created=created)
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +134,11 @@ def declared_filters(api, profile) -> list[str]:
     if exchange.response.status != 200 or not isinstance(exchange.response.json, dict):
         raise NotApplicable(f"no OpenAPI document to read the list's filters from ({exchange.response.status})")
     op = profile.operation("list_patients")
-    return [p.name for p in openapi.parameters(exchange.response.json, op.method, op.path, location="query")
-            if p.is_string and p.name != SEARCH]  # fmt: skip
+    return [
+        p.name
+        for p in openapi.parameters(exchange.response.json, op.method, op.path, location="query")
+        if p.is_string and p.name != SEARCH
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +146,16 @@ def filters(api, doctor, created, declared_filters) -> list[str]:
     """The declared filters on fields the harness fills, once a positive control showed that each filters."""
     probed = [name for name in declared_filters if name in FILLED_FIELDS]
     if not probed:
-        raise NotApplicable("the published OpenAPI document declares no other string filter of the patient list"
-                            + (f" on a field the harness fills ({', '.join(declared_filters)} are not)"
-                               if declared_filters else ""))  # fmt: skip
+        raise NotApplicable(
+            "the published OpenAPI document declares no other string filter of the patient list"
+            + (f" on a field the harness fills ({', '.join(declared_filters)} are not)" if declared_filters else "")
+        )
     for parameter in probed:
         problems = data.filter_problems(search(api, doctor, TARGET, parameter), term=TARGET, values=created)
         if problems:
-            raise Inconclusive(f"positive control failed, {parameter}={TARGET!r} does not filter: "
-                               + "; ".join(problems))
+            raise Inconclusive(
+                f"positive control failed, {parameter}={TARGET!r} does not filter: " + "; ".join(problems)
+            )
     return probed
 
 
@@ -144,9 +166,20 @@ def test_filter_term_is_literal(api, doctor, created, declared_filters, filters,
     unfilled = [name for name in declared_filters if name not in filters]
     if unfilled:
         conformance_note(f"string filters not probed (on fields the harness does not fill): {unfilled}")
-    raise_all([capture(lambda parameter: data.filter_is_literal(
-        controlled(api, doctor, search(api, doctor, term, parameter), parameter, term), parameter=parameter,
-        term=term, values=created), parameter) for parameter in filters])  # fmt: skip
+    raise_all(
+        [
+            capture(
+                lambda parameter: data.filter_is_literal(
+                    controlled(api, doctor, search(api, doctor, term, parameter), parameter, term),
+                    parameter=parameter,
+                    term=term,
+                    values=created,
+                ),
+                parameter,
+            )
+            for parameter in filters
+        ]
+    )
 
 
 # -- operators in query strings and forms ---------------------------------------------------
@@ -181,8 +214,13 @@ def operator_probes(created: dict[str, str]) -> dict[str, tuple[str, str, set[st
 def test_query_operator_in_search_is_not_applied(api, doctor, created, probe):
     operator, value, applied = operator_probes(created)[probe]
     exchange = controlled(api, doctor, bracketed(api, doctor, SEARCH, operator, value), SEARCH, value, refusable=True)
-    data.query_operator_not_applied(exchange, operator=f"{SEARCH}[{operator}]", created=created,
-                                    literal=literal_ids(created, SEARCH, value), applied=applied)  # fmt: skip
+    data.query_operator_not_applied(
+        exchange,
+        operator=f"{SEARCH}[{operator}]",
+        created=created,
+        literal=literal_ids(created, SEARCH, value),
+        applied=applied,
+    )
 
 
 @pytest.mark.requirement("DATA-4")
@@ -190,10 +228,28 @@ def test_query_operator_in_search_is_not_applied(api, doctor, created, probe):
 @pytest.mark.parametrize("probe", ["$ne", "$regex"])
 def test_query_operator_in_declared_filters_is_not_applied(api, doctor, created, filters, probe):
     operator, value, applied = operator_probes(created)[probe]
-    raise_all([capture(lambda parameter: data.query_operator_not_applied(
-        controlled(api, doctor, bracketed(api, doctor, parameter, operator, value), parameter, value, refusable=True),
-        operator=f"{parameter}[{operator}]", created=created, literal=literal_ids(created, parameter, value),
-        applied=applied), parameter) for parameter in filters])  # fmt: skip
+    raise_all(
+        [
+            capture(
+                lambda parameter: data.query_operator_not_applied(
+                    controlled(
+                        api,
+                        doctor,
+                        bracketed(api, doctor, parameter, operator, value),
+                        parameter,
+                        value,
+                        refusable=True,
+                    ),
+                    operator=f"{parameter}[{operator}]",
+                    created=created,
+                    literal=literal_ids(created, parameter, value),
+                    applied=applied,
+                ),
+                parameter,
+            )
+            for parameter in filters
+        ]
+    )
 
 
 @pytest.mark.requirement("DATA-4")
@@ -206,27 +262,43 @@ def test_nul_search_term_is_literal_or_refused(api, doctor, created):
 @pytest.mark.requirement("DATA-4")
 @pytest.mark.clause("DATA-4/nul-character", "DATA-4/declared-filters")
 def test_nul_filter_value_is_literal_or_refused(api, doctor, created, filters):
-    raise_all([capture(lambda parameter: data.filter_is_literal(
-        controlled(api, doctor, search(api, doctor, "\x00", parameter), parameter, "\x00", refusable=True),
-        parameter=parameter, term="\x00", values=created, refusable=True), parameter)
-        for parameter in filters])  # fmt: skip
+    raise_all(
+        [
+            capture(
+                lambda parameter: data.filter_is_literal(
+                    controlled(api, doctor, search(api, doctor, "\x00", parameter), parameter, "\x00", refusable=True),
+                    parameter=parameter,
+                    term="\x00",
+                    values=created,
+                    refusable=True,
+                ),
+                parameter,
+            )
+            for parameter in filters
+        ]
+    )
 
 
 def form_login(api, fields: list[tuple[str, str]]) -> Exchange:
     """A login form with the keys as written (brackets unencoded, as a nested form parser wants them)."""
     op = api.profile.login.operation
     body = "&".join(f"{key}={quote(value, safe='')}" for key, value in fields)
-    return api.request(op.method, op.path, content=body.encode(),
-                       headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    return api.request(
+        op.method, op.path, content=body.encode(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
 
 
 LOGIN_PROBES = {
     # the harness's own account, the password replaced by "not equal to something random"
-    "password-$ne": lambda login, email: [(login.username_field, email),
-                                          (f"{login.password_field}[$ne]", f"hlc-{secrets.token_hex(6)}")],
+    "password-$ne": lambda login, email: [
+        (login.username_field, email),
+        (f"{login.password_field}[$ne]", f"hlc-{secrets.token_hex(6)}"),
+    ],
     # the account chosen by a pattern that matches only the harness's own address
-    "username-$regex": lambda login, email: [(f"{login.username_field}[$regex]", f"^{re.escape(email)}$"),
-                                             (f"{login.password_field}[$ne]", f"hlc-{secrets.token_hex(6)}")],
+    "username-$regex": lambda login, email: [
+        (f"{login.username_field}[$regex]", f"^{re.escape(email)}$"),
+        (f"{login.password_field}[$ne]", f"hlc-{secrets.token_hex(6)}"),
+    ],
 }
 
 
@@ -298,31 +370,43 @@ def create_patient_name(api, accounts, doctor, patient_id):
 
 
 def update_patient_name(api, accounts, doctor, patient_id):
-    return api.call("update_patient", token=doctor.access_token, path_params={"id": patient_id},
-                    json={"name": {"$gt": ""}})  # fmt: skip
+    return api.call(
+        "update_patient", token=doctor.access_token, path_params={"id": patient_id}, json={"name": {"$gt": ""}}
+    )
 
 
 #: Each case's positive control: the same request with a plain value where the operator was (sent only when the
 #: probe answered 5xx: then the endpoint's own failure must be told from the operator's).
 CONTROLS: dict[str, OperatorCase] = {
     "register-email-$ne": lambda api, accounts, doctor, patient_id: api.call(
-        "register", json={"email": accounts.next_email(), "password": accounts.password(), "full_name": "Op Control"}),
+        "register", json={"email": accounts.next_email(), "password": accounts.password(), "full_name": "Op Control"}
+    ),
     "register-password-$gt": lambda api, accounts, doctor, patient_id: api.call(
-        "register", json={"email": accounts.next_email(), "password": accounts.password(), "full_name": "Op Control"}),
+        "register", json={"email": accounts.next_email(), "password": accounts.password(), "full_name": "Op Control"}
+    ),
     "verify-otp-code-$ne": lambda api, accounts, doctor, patient_id: api.call(
-        "verify_otp", json={"email": accounts.next_email(), "otp_code": "123456"}),
+        "verify_otp", json={"email": accounts.next_email(), "otp_code": "123456"}
+    ),
     "verify-otp-email-$gt": lambda api, accounts, doctor, patient_id: api.call(
-        "verify_otp", json={"email": accounts.next_email(), "otp_code": "123456"}),
+        "verify_otp", json={"email": accounts.next_email(), "otp_code": "123456"}
+    ),
     "refresh-token-$ne": lambda api, accounts, doctor, patient_id: api.call(
-        "refresh", json={"refresh_token": "hlc-not-a-token"}),
+        "refresh", json={"refresh_token": "hlc-not-a-token"}
+    ),
     "login-json-$ne": lambda api, accounts, doctor, patient_id: api.call(
-        "login", json={api.profile.login.username_field: doctor.email,
-                       api.profile.login.password_field: "Wrong-" + accounts.password()}),
+        "login",
+        json={
+            api.profile.login.username_field: doctor.email,
+            api.profile.login.password_field: "Wrong-" + accounts.password(),
+        },
+    ),
     "create-patient-name-$ne": lambda api, accounts, doctor, patient_id: api.call(
-        "create_patient", token=doctor.access_token, json={"name": "Op Control"}),
+        "create_patient", token=doctor.access_token, json={"name": "Op Control"}
+    ),
     "update-patient-name-$gt": lambda api, accounts, doctor, patient_id: api.call(
-        "update_patient", token=doctor.access_token, path_params={"id": patient_id}, json={"name": "Op Control"}),
-}  # fmt: skip
+        "update_patient", token=doctor.access_token, path_params={"id": patient_id}, json={"name": "Op Control"}
+    ),
+}
 
 OPERATOR_CASES: dict[str, OperatorCase] = {
     "register-email-$ne": register_email,

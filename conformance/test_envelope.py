@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from conformance.wire import sources
 from conformance.checks import envelope
 from conformance.exchange import Exchange
 from conformance.outcomes import NotApplicable, NotRun, Violation
+from conformance.wire import sources
 from conformance.wire.transport import exchange_of
 
 #: Requests beyond twice the declared limit before giving up on seeing a 429: a burst that
@@ -142,7 +142,11 @@ def missing_email(kit: Kit) -> Exchange:
 
 
 def wrong_type(kit: Kit) -> Exchange:
-    body = {"email": f"hlc-type-{uuid.uuid4().hex[:8]}@example.com", "password": ["not", "a", "string"], "full_name": "x y"}
+    body = {
+        "email": f"hlc-type-{uuid.uuid4().hex[:8]}@example.com",
+        "password": ["not", "a", "string"],
+        "full_name": "x y",
+    }
     return kit.api.call("register", json=body)
 
 
@@ -217,12 +221,15 @@ def unhandled_error(kit: Kit) -> Exchange:
 
 def rate_limited(kit: Kit) -> Exchange:
     """A burst of failed logins from this suite's own loopback address, so no other suite's budget is spent."""
-    address = sources.require_source(kit.target.base_url, kit.profile.sources.envelope_rate_burst,
-                                     purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)",
-                                     own=True)  # fmt: skip
+    address = sources.require_source(
+        kit.target.base_url,
+        kit.profile.sources.envelope_rate_burst,
+        purpose="the rate-limit case of ENV-2/ENV-3 (RATE-1 judges 429s itself)",
+        own=True,
+    )
     rate = kit.profile.rate_limits.login
     if rate is None:
-        raise NotApplicable("the profile declares no login rate limit ([rate_limits] login = \"none\")")
+        raise NotApplicable('the profile declares no login rate limit ([rate_limits] login = "none")')
     count = rate.count
     login = kit.profile.login
     with sources.client_from(kit.target.base_url, address, timeout=10.0) as client:
@@ -242,7 +249,9 @@ MISSING_PATIENT = {"get_patient": None, "update_patient": {"name": "Nobody Here"
 def missing_patient(operation: str) -> Callable[[Kit], Exchange]:
     def provoke(kit: Kit) -> Exchange:
         identifier = uuid.uuid4().hex
-        return kit.api.call(operation, token=kit.user.access_token, path_params={"id": identifier}, json=MISSING_PATIENT[operation])
+        return kit.api.call(
+            operation, token=kit.user.access_token, path_params={"id": identifier}, json=MISSING_PATIENT[operation]
+        )
 
     return provoke
 
@@ -282,10 +291,12 @@ CASES = {
     "wrong-type": Case(wrong_type, "VALIDATION_ERROR", framework=True, offending_input="password"),
     "short-otp": Case(short_otp, "VALIDATION_ERROR", framework=True, offending_input="otp_code"),
     "short-patient-name": Case(short_patient_name, "VALIDATION_ERROR", framework=True, offending_input="name"),
-    "login-form-without-password": Case(login_form_without_password, "VALIDATION_ERROR", framework=True,
-                                        offending_input=LOGIN_PASSWORD_FIELD),  # fmt: skip
-    "query-limit-not-a-number": Case(query_limit_not_a_number, "VALIDATION_ERROR", framework=True,
-                                     offending_input="limit"),  # fmt: skip
+    "login-form-without-password": Case(
+        login_form_without_password, "VALIDATION_ERROR", framework=True, offending_input=LOGIN_PASSWORD_FIELD
+    ),
+    "query-limit-not-a-number": Case(
+        query_limit_not_a_number, "VALIDATION_ERROR", framework=True, offending_input="limit"
+    ),
     "query-skip-negative": Case(query_skip_negative, "VALIDATION_ERROR", framework=True, offending_input="skip"),
     "oversized-body": Case(oversized_body, "PAYLOAD_TOO_LARGE", framework=True),
     "rate-limited": Case(rate_limited, "RATE_LIMIT_EXCEEDED", framework=True),
@@ -307,15 +318,27 @@ CASES = {
 
 
 #: ENV-2's list item a framework error is, by its code (malformed JSON is an item apart from schema violations).
-ENV2_ITEMS = {"NOT_FOUND": "unknown-route", "METHOD_NOT_ALLOWED": "wrong-method",
-              "VALIDATION_ERROR": "schema-violation", "PAYLOAD_TOO_LARGE": "oversized-body",
-              "RATE_LIMIT_EXCEEDED": "rate-limit", "UNAUTHORIZED": "auth-failures", "TOKEN_INVALID": "auth-failures",
-              "INTERNAL_ERROR": "unhandled-errors"}  # fmt: skip
+ENV2_ITEMS = {
+    "NOT_FOUND": "unknown-route",
+    "METHOD_NOT_ALLOWED": "wrong-method",
+    "VALIDATION_ERROR": "schema-violation",
+    "PAYLOAD_TOO_LARGE": "oversized-body",
+    "RATE_LIMIT_EXCEEDED": "rate-limit",
+    "UNAUTHORIZED": "auth-failures",
+    "TOKEN_INVALID": "auth-failures",
+    "INTERNAL_ERROR": "unhandled-errors",
+}
 #: ENV-5's kind of offending input, by case.
-ENV5_KINDS = {"missing-email": "missing-field", "login-form-without-password": "missing-field",
-              "weak-password": "invalid-value", "short-otp": "invalid-value", "short-patient-name": "invalid-value",
-              "wrong-type": "wrong-type", "query-limit-not-a-number": "query-parameter",
-              "query-skip-negative": "query-parameter"}  # fmt: skip
+ENV5_KINDS = {
+    "missing-email": "missing-field",
+    "login-form-without-password": "missing-field",
+    "weak-password": "invalid-value",
+    "short-otp": "invalid-value",
+    "short-patient-name": "invalid-value",
+    "wrong-type": "wrong-type",
+    "query-limit-not-a-number": "query-parameter",
+    "query-skip-negative": "query-parameter",
+}
 
 
 def clauses_of(name: str, requirement_id: str) -> list[str]:
@@ -335,9 +358,18 @@ def clauses_of(name: str, requirement_id: str) -> list[str]:
 
 def cases(*requirement_ids: str, where: Callable[[Case], bool] = lambda case: True) -> list[Any]:
     """The names of the cases ``where`` selects, as parameters marked with ``requirement_ids`` and their clauses."""
-    return [pytest.param(name, id=name, marks=[*_marks(name, requirement_ids), pytest.mark.clause(
-                *(c for rid in requirement_ids for c in clauses_of(name, rid)))])
-            for name, case in CASES.items() if where(case)]  # fmt: skip
+    return [
+        pytest.param(
+            name,
+            id=name,
+            marks=[
+                *_marks(name, requirement_ids),
+                pytest.mark.clause(*(c for rid in requirement_ids for c in clauses_of(name, rid))),
+            ],
+        )
+        for name, case in CASES.items()
+        if where(case)
+    ]
 
 
 def _marks(name: str, requirement_ids: tuple[str, ...]) -> list[pytest.MarkDecorator]:
@@ -353,7 +385,8 @@ def provoked(api, profile, target, request) -> Provoked:
 
 
 @pytest.mark.parametrize(
-    "name", cases("ENV-1", where=lambda case: not case.framework) + cases("ENV-1", "ENV-2", where=lambda case: case.framework)
+    "name",
+    cases("ENV-1", where=lambda case: not case.framework) + cases("ENV-1", "ENV-2", where=lambda case: case.framework),
 )
 def test_error_is_answered_with_the_envelope(provoked, name):
     exchange = provoked(name)

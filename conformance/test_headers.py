@@ -43,8 +43,12 @@ class Samples:
         return self.api.call(self.profile.guard_classes["user"], token=self.user.access_token)
 
     def registered(self) -> Exchange:
-        body = {"email": self.accounts.next_email(), "password": self.accounts.password(),
-                "full_name": "Header Probe", "phone": "+15550100123"}  # fmt: skip
+        body = {
+            "email": self.accounts.next_email(),
+            "password": self.accounts.password(),
+            "full_name": "Header Probe",
+            "phone": "+15550100123",
+        }
         return self.api.call("register", json=body)
 
     def redirect(self) -> Exchange:
@@ -94,9 +98,15 @@ class Samples:
 
     def _preflight(self, origin: str) -> Exchange:
         path = self.profile.operation(self.profile.guard_classes["user"]).path
-        return self.api.request("OPTIONS", path, headers={
-            "Origin": origin, "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization"})  # fmt: skip
+        return self.api.request(
+            "OPTIONS",
+            path,
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
 
 
 MAKERS: dict[str, Callable[[Samples], Exchange]] = {
@@ -153,8 +163,18 @@ def test_security_headers_on_every_response_class(samples, profile, response_cla
 
 @pytest.mark.requirement("HDR-2")
 @pytest.mark.clause("HDR-2/fingerprinting", "HDR-2/deprecated")
-@pytest.mark.parametrize("response_class", ["200-health", "200-me", "401-no-token", "404-unknown-route",
-                                            "405-wrong-method", "500-unhandled-error", "preflight-allowed"])
+@pytest.mark.parametrize(
+    "response_class",
+    [
+        "200-health",
+        "200-me",
+        "401-no-token",
+        "404-unknown-route",
+        "405-wrong-method",
+        "500-unhandled-error",
+        "preflight-allowed",
+    ],
+)
 def test_no_fingerprinting_headers(samples, response_class):
     headers.no_fingerprinting_headers(samples.get(response_class))
 
@@ -204,4 +224,3 @@ def test_request_from_disallowed_origin_gets_no_grant(api, user, profile, authen
     else:
         exchange = api.call("health", headers={"Origin": origin})
     headers.cors_allows_only(exchange, origin=origin, allowed=False)
-

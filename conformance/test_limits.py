@@ -20,12 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conformance.wire import sources
 from conformance.body import error_code
 from conformance.checks import limits
-from conformance.wire.client import TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
+from conformance.wire import sources
+from conformance.wire.client import TransportFailure
 from conformance.wire.transport import exchange_of
 
 BURST_WORKERS = 8
@@ -122,15 +122,16 @@ def test_chunked_body_over_limit_gets_413(api, profile, case):
 
 def burst_client(profile, base_url: str) -> httpx.Client:
     """A client sending from the profile's rate-limit burst address; ``NotRun`` when the SUT is not on loopback."""
-    address = sources.require_source(base_url, profile.sources.rate_limit_burst, purpose="the RATE-1 login burst",
-                                     own=True)  # single-source: from the run's address, after every other login
+    address = sources.require_source(
+        base_url, profile.sources.rate_limit_burst, purpose="the RATE-1 login burst", own=True
+    )  # single-source: from the run's address, after every other login
     return sources.client_from(base_url, address, timeout=BURST_TIMEOUT)
 
 
 def declared_login_limit(profile):
     """The login limit RATE-1 exceeds; a profile that declares none has nothing to judge here."""
     if profile.rate_limits.login is None:
-        raise NotApplicable("the profile declares no login rate limit ([rate_limits] login = \"none\")")
+        raise NotApplicable('the profile declares no login rate limit ([rate_limits] login = "none")')
     return profile.rate_limits.login
 
 
@@ -190,11 +191,15 @@ def test_login_rate_limit_answers_429_with_retry_after(api, profile, accounts, l
     count, window = rate.count, rate.seconds
     burst = login_burst
     if burst.dropped:
-        raise Violation("RATE-1", expected="an answer to every login of the burst", actual=f"no response: {burst.dropped}")
+        raise Violation(
+            "RATE-1", expected="an answer to every login of the burst", actual=f"no response: {burst.dropped}"
+        )
     limited = burst.first_limited
     if limited is None:
         if burst.seconds > window:
-            raise Inconclusive(f"{len(burst.exchanges)} logins took {burst.seconds:.0f} s, longer than the {window:.0f} s window")
+            raise Inconclusive(
+                f"{len(burst.exchanges)} logins took {burst.seconds:.0f} s, longer than the {window:.0f} s window"
+            )
         statuses = Counter(e.response.status for e in burst.exchanges)
         raise Violation(
             "RATE-1",

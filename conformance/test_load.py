@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.run.options import RunOptions
 from conformance.outcomes import NotRun, Violation
+from conformance.run.options import RunOptions
 from conformance.sut.process import run_bounded
 
 PROFILES = ("auth_read", "login_storm", "revocation_churn", "mixed")
@@ -31,7 +31,16 @@ def chosen_profiles(options: RunOptions) -> list[str]:
 
 
 def load_command(options: RunOptions, target, profile_name: str, out: Path) -> list[str]:
-    command = [sys.executable, "-m", "load", profile_name, "--out", str(out), "--duration", f"{options.load_duration:g}"]
+    command = [
+        sys.executable,
+        "-m",
+        "load",
+        profile_name,
+        "--out",
+        str(out),
+        "--duration",
+        f"{options.load_duration:g}",
+    ]
     if options.load_processes > 1:
         command += ["--processes", str(options.load_processes)]
     if target.mode == "managed":
@@ -40,8 +49,12 @@ def load_command(options: RunOptions, target, profile_name: str, out: Path) -> l
         return command
     command += ["--base-url", target.base_url]
     settings = options.sut
-    for option, value in (("--fixed-otp", settings.fixed_otp), ("--otp-cmd", settings.otp_cmd),
-                          ("--accounts", settings.accounts_file), ("--profile-file", settings.profile_path)):  # fmt: skip
+    for option, value in (
+        ("--fixed-otp", settings.fixed_otp),
+        ("--otp-cmd", settings.otp_cmd),
+        ("--accounts", settings.accounts_file),
+        ("--profile-file", settings.profile_path),
+    ):
         if value:
             command += [option, value]
     return command
@@ -60,7 +73,9 @@ def test_load_profile_meets_its_slos(run_options, target, profile_name, tmp_path
     if unknown:
         pytest.fail(f"--load: unknown profile(s) {', '.join(unknown)}; known: {', '.join(PROFILES)}")
     command = load_command(run_options, target, profile_name, tmp_path)
-    done = run_bounded(command, timeout=run_options.load_duration + OVERHEAD_SECONDS, what=f"python -m load {profile_name}")
+    done = run_bounded(
+        command, timeout=run_options.load_duration + OVERHEAD_SECONDS, what=f"python -m load {profile_name}"
+    )
     if done.returncode not in (0, GATE_FAILED):
         ended = "did not finish in time" if done.returncode is None else f"exit {done.returncode}"
         pytest.fail(f"python -m load {profile_name} could not run ({ended}):\n{done.output[-3000:]}")

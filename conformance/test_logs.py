@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conformance.actors import canaries
 from conformance import redaction
+from conformance.actors import canaries
 from conformance.checks import logs
 from conformance.checks.logs import Carrier
-from conformance.wire.client import ApiClient, ClientTimeout, Recorder, TransportFailure
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable
+from conformance.wire.client import ApiClient, ClientTimeout, Recorder, TransportFailure
 
 #: The channel of a token the SUT issued: the answer that carried it first.
 ISSUED = "answer"
@@ -63,8 +63,14 @@ class CanaryRun:
         redaction.register(value, f"canary {label}")
         return value
 
-    def send(self, send: Callable[[], Exchange], carries: Mapping[str, str] = {}, *,
-             expect: tuple[int, ...] | None = None, step: str = "") -> Exchange:  # fmt: skip
+    def send(
+        self,
+        send: Callable[[], Exchange],
+        carries: Mapping[str, str] = {},
+        *,
+        expect: tuple[int, ...] | None = None,
+        step: str = "",
+    ) -> Exchange:
         """Send one request carrying the canaries ``carries`` names (label -> channel)."""
         try:
             exchange = send()
@@ -142,31 +148,48 @@ class Session:
         body = "form body" if login.operation.body == "form" else "JSON body"
         user_field, password_field = login.username_field, login.password_field
         register = {"email": email, "password": password, "full_name": f"Canary {canaries.token()}", "phone": phone}
-        run.send(lambda: api.call("register", json=register),
-                 {"email": "JSON body (email)", "password": "JSON body (password)", "phone": "JSON body (phone)"},
-                 expect=(200, 201), step="register")  # fmt: skip
+        run.send(
+            lambda: api.call("register", json=register),
+            {"email": "JSON body (email)", "password": "JSON body (password)", "phone": "JSON body (phone)"},
+            expect=(200, 201),
+            step="register",
+        )
         wrong_password = run.draw("wrong password", canaries.password)
-        run.send(lambda: api.login(email.upper(), wrong_password),
-                 {"email": f"{body} ({user_field}, upper-cased)", "wrong password": f"{body} ({password_field})"})
+        run.send(
+            lambda: api.login(email.upper(), wrong_password),
+            {"email": f"{body} ({user_field}, upper-cased)", "wrong password": f"{body} ({password_field})"},
+        )
         wrong_otp = run.draw("wrong OTP", canaries.digits)
-        run.send(lambda: api.call("verify_otp", json={"email": email, "otp_code": wrong_otp}),
-                 {"email": "JSON body (email)", "wrong OTP": "JSON body (otp_code)"})  # fmt: skip
+        run.send(
+            lambda: api.call("verify_otp", json={"email": email, "otp_code": wrong_otp}),
+            {"email": "JSON body (email)", "wrong OTP": "JSON body (otp_code)"},
+        )
         otp = target.otp_code(email)
         redaction.register(otp, "one-time code")  # masked in every output, also when it is not searched for
         if not logs.lines_contain(run.earlier, otp):
             run.keep("OTP", otp)
         else:
             run.notes.append("the real OTP already occurred in the log before it was sent, so it was not searched for")
-        verified = run.send(lambda: api.call("verify_otp", json={"email": email, "otp_code": otp}),
-                            {"email": "JSON body (email)", "OTP": "JSON body (otp_code)"},
-                            expect=(200,), step="verify")  # fmt: skip
+        verified = run.send(
+            lambda: api.call("verify_otp", json={"email": email, "otp_code": otp}),
+            {"email": "JSON body (email)", "OTP": "JSON body (otp_code)"},
+            expect=(200,),
+            step="verify",
+        )
         run.keep_tokens(verified, "verification")
-        logged_in = run.send(lambda: api.login(email, password),
-                             {"email": f"{body} ({user_field})", "password": f"{body} ({password_field})"},
-                             expect=(200,), step="log in")  # fmt: skip
+        logged_in = run.send(
+            lambda: api.login(email, password),
+            {"email": f"{body} ({user_field})", "password": f"{body} ({password_field})"},
+            expect=(200,),
+            step="log in",
+        )
         _, refresh = run.keep_tokens(logged_in, "login")
-        refreshed = run.send(lambda: api.call("refresh", json={"refresh_token": refresh}),
-                             {"refresh token (login)": "JSON body (refresh_token)"}, expect=(200,), step="refresh")
+        refreshed = run.send(
+            lambda: api.call("refresh", json={"refresh_token": refresh}),
+            {"refresh token (login)": "JSON body (refresh_token)"},
+            expect=(200,),
+            step="refresh",
+        )
         access, refresh = run.keep_tokens(refreshed, "refresh")
         run.send(lambda: api.call("me", token=access), self.bearer)
         return access, refresh
@@ -181,69 +204,112 @@ class Session:
         refused = run.draw("refused Authorization value", canaries.bearer_lookalike)
         key, cookie = run.draw("API key", canaries.api_key), run.draw("session cookie", canaries.api_key)
         headers = {"Authorization": f"Bearer {refused}", "X-Api-Key": key, "Cookie": f"session={cookie}"}
-        run.send(lambda: api.call("me", headers=headers),
-                 {"refused Authorization value": "Authorization header (Bearer, refused)",
-                  "API key": "X-Api-Key header", "session cookie": "Cookie header"})  # fmt: skip
+        run.send(
+            lambda: api.call("me", headers=headers),
+            {
+                "refused Authorization value": "Authorization header (Bearer, refused)",
+                "API key": "X-Api-Key header",
+                "session cookie": "Cookie header",
+            },
+        )
         user, password = run.draw("Basic user", self.email), run.draw("Basic password", canaries.password)
         basic = base64.b64encode(f"{user}:{password}".encode()).decode()
         channel = "Authorization header (Basic, base64)"
-        run.send(lambda: api.call("me", headers={"Authorization": f"Basic {basic}"}),
-                 {"Basic user": channel, "Basic password": channel})  # fmt: skip
+        run.send(
+            lambda: api.call("me", headers={"Authorization": f"Basic {basic}"}),
+            {"Basic user": channel, "Basic password": channel},
+        )
 
     def query_strings(self, access: str) -> None:
         """A token in ``?access_token=``; the patient list searched for an email and for a phone."""
         run, api = self.run, self.api
         token = run.draw("token in the query string", canaries.bearer_lookalike)
-        run.send(lambda: api.call("me", params={"access_token": token}),
-                 {"token in the query string": "query string (access_token)"})  # fmt: skip
+        run.send(
+            lambda: api.call("me", params={"access_token": token}),
+            {"token in the query string": "query string (access_token)"},
+        )
         for label, make in (("searched email", self.email), ("searched phone", canaries.phone)):
             term = run.draw(label, make)
-            run.send(lambda: api.call("list_patients", token=access, params={"search": term}),
-                     {label: "query string (search)", **self.bearer})  # fmt: skip
+            run.send(
+                lambda term=term: api.call("list_patients", token=access, params={"search": term}),
+                {label: "query string (search)", **self.bearer},
+            )
 
     def path_segments(self, access: str, api_prefix: str) -> None:
         """An email and a phone as a patient id; a token in an unknown route."""
         run, api = self.run, self.api
         for label, make in (("email in the path", self.email), ("phone in the path", canaries.phone)):
             identifier = run.draw(label, make)
-            run.send(lambda: api.call("get_patient", token=access, path_params={"id": identifier}),
-                     {label: "path segment (patient id)", **self.bearer})  # fmt: skip
+            run.send(
+                lambda identifier=identifier: api.call("get_patient", token=access, path_params={"id": identifier}),
+                {label: "path segment (patient id)", **self.bearer},
+            )
         token = run.draw("token in the path", canaries.bearer_lookalike)
         path = f"{api_prefix}hlc-no-such-route-{canaries.token()}/{token}"
-        run.send(lambda: api.request("GET", path, token=access),
-                 {"token in the path": "path segment (unknown route)", **self.bearer})  # fmt: skip
+        run.send(
+            lambda: api.request("GET", path, token=access),
+            {"token in the path": "path segment (unknown route)", **self.bearer},
+        )
 
     def more_bodies(self, access: str) -> None:
         """A patient's and the profile's personal data; passwords refused (400, 422) and posted as a form."""
         run, api = self.run, self.api
-        patient = {"name": f"Canary Patient {canaries.token()}", "email": run.draw("patient email", self.email),
-                   "phone": run.draw("patient phone", canaries.phone)}  # fmt: skip
-        run.send(lambda: api.call("create_patient", token=access, json=patient),
-                 {"patient email": "JSON body (email)", "patient phone": "JSON body (phone)", **self.bearer})
+        patient = {
+            "name": f"Canary Patient {canaries.token()}",
+            "email": run.draw("patient email", self.email),
+            "phone": run.draw("patient phone", canaries.phone),
+        }
+        run.send(
+            lambda: api.call("create_patient", token=access, json=patient),
+            {"patient email": "JSON body (email)", "patient phone": "JSON body (phone)", **self.bearer},
+        )
         phone = run.draw("updated phone", canaries.phone)
-        run.send(lambda: api.call("update_me", token=access, json={"phone": phone}),
-                 {"updated phone": "JSON body (phone)", **self.bearer})  # fmt: skip
+        run.send(
+            lambda: api.call("update_me", token=access, json={"phone": phone}),
+            {"updated phone": "JSON body (phone)", **self.bearer},
+        )
         current = run.draw("wrong current password", canaries.password)
         refused = {"current_password": current, "new_password": run.draw("new password", canaries.password)}
-        run.send(lambda: api.call("change_password", token=access, json=refused),
-                 {"wrong current password": "JSON body (current_password)", "new password": "JSON body (new_password)",
-                  **self.bearer})  # fmt: skip
+        run.send(
+            lambda: api.call("change_password", token=access, json=refused),
+            {
+                "wrong current password": "JSON body (current_password)",
+                "new password": "JSON body (new_password)",
+                **self.bearer,
+            },
+        )
         invalid = {"current_password": current, "new_password": run.draw("weak new password", canaries.weak_password)}
-        run.send(lambda: api.call("change_password", token=access, json=invalid),
-                 {"wrong current password": "JSON body (current_password)",
-                  "weak new password": "JSON body (new_password, refused by validation)", **self.bearer})  # fmt: skip
-        form = {"current_password": run.draw("form-posted password", canaries.password),
-                "new_password": run.draw("form-posted new password", canaries.password)}  # fmt: skip
-        run.send(lambda: api.call("change_password", token=access, data=form),
-                 {"form-posted password": "form body sent to a JSON operation (current_password)",
-                  "form-posted new password": "form body sent to a JSON operation (new_password)", **self.bearer})
+        run.send(
+            lambda: api.call("change_password", token=access, json=invalid),
+            {
+                "wrong current password": "JSON body (current_password)",
+                "weak new password": "JSON body (new_password, refused by validation)",
+                **self.bearer,
+            },
+        )
+        form = {
+            "current_password": run.draw("form-posted password", canaries.password),
+            "new_password": run.draw("form-posted new password", canaries.password),
+        }
+        run.send(
+            lambda: api.call("change_password", token=access, data=form),
+            {
+                "form-posted password": "form body sent to a JSON operation (current_password)",
+                "form-posted new password": "form body sent to a JSON operation (new_password)",
+                **self.bearer,
+            },
+        )
 
     def log_out(self, access: str, refresh: str) -> None:
         run, api = self.run, self.api
-        run.send(lambda: api.call("logout", token=access, json={"refresh_token": refresh}),
-                 {"refresh token (refresh)": "JSON body (refresh_token)", **self.bearer})  # fmt: skip
-        run.send(lambda: api.call("refresh", json={"refresh_token": refresh}),
-                 {"refresh token (refresh)": "JSON body (refresh_token)"})  # fmt: skip
+        run.send(
+            lambda: api.call("logout", token=access, json={"refresh_token": refresh}),
+            {"refresh token (refresh)": "JSON body (refresh_token)", **self.bearer},
+        )
+        run.send(
+            lambda: api.call("refresh", json={"refresh_token": refresh}),
+            {"refresh token (refresh)": "JSON body (refresh_token)"},
+        )
 
     def email(self) -> str:
         return canaries.email(self.domain)
@@ -254,8 +320,9 @@ class Session:
 def test_no_submitted_secret_appears_in_the_log(canary_run, profile, conformance_note):
     for note in canary_run.notes:
         conformance_note(note)
-    logs.no_canary_in_logs(canary_run.lines, canary_run.secrets, canary_run.carried,
-                           request_id_header=profile.headers.request_id)  # fmt: skip
+    logs.no_canary_in_logs(
+        canary_run.lines, canary_run.secrets, canary_run.carried, request_id_header=profile.headers.request_id
+    )
 
 
 @pytest.mark.requirement("LOG-2")

@@ -48,8 +48,11 @@ RESPONSES = {
 
 def response_kinds() -> list:
     """RESPONSES' kinds as parameters, each marked with the RID-1 clauses of its status class."""
-    by_class = {"2": ("RID-1/success",), "4": ("RID-1/client-error", "RID-1/matches-body"),
-                "5": ("RID-1/server-error", "RID-1/matches-body")}  # fmt: skip
+    by_class = {
+        "2": ("RID-1/success",),
+        "4": ("RID-1/client-error", "RID-1/matches-body"),
+        "5": ("RID-1/server-error", "RID-1/matches-body"),
+    }
     return [pytest.param(kind, marks=pytest.mark.clause(*by_class[kind.rsplit("-", 1)[1][0]])) for kind in RESPONSES]
 
 
@@ -70,28 +73,41 @@ MALFORMED = {
     "too-long": lambda: "a" * 1024,
     "spaces": lambda: "request id with spaces " + uuid.uuid4().hex[:6],
     "markup": lambda: f"<script>alert('{uuid.uuid4().hex[:6]}')</script>",
-    "injection": lambda: f"{uuid.uuid4().hex[:6]}\"; DROP TABLE users;--",
+    "injection": lambda: f'{uuid.uuid4().hex[:6]}"; DROP TABLE users;--',
 }
 
 
 @pytest.mark.requirement("RID-2")
 @pytest.mark.parametrize("where", ["success", pytest.param("error", marks=pytest.mark.clause("RID-2/on-errors"))])
-@pytest.mark.parametrize("value", [pytest.param(v, id=f"well-formed-{k}", marks=pytest.mark.clause("RID-2/propagated"))
-                                   for k, v in WELL_FORMED.items()]
-                         + [pytest.param(v, id=f"malformed-{k}", marks=pytest.mark.clause("RID-2/replaced"))
-                            for k, v in MALFORMED.items()])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(v, id=f"well-formed-{k}", marks=pytest.mark.clause("RID-2/propagated"))
+        for k, v in WELL_FORMED.items()
+    ]
+    + [pytest.param(v, id=f"malformed-{k}", marks=pytest.mark.clause("RID-2/replaced")) for k, v in MALFORMED.items()],
+)
 def test_incoming_request_id_is_propagated_or_replaced(api, header_name, value, where):
     sent = value()
     headers = {header_name: sent}
-    exchange = api.call("health", headers=headers) if where == "success" else api.request("GET", unknown_path(), headers=headers)
+    exchange = (
+        api.call("health", headers=headers)
+        if where == "success"
+        else api.request("GET", unknown_path(), headers=headers)
+    )
     request_id.incoming_request_id_handled(exchange, sent, header_name=header_name)
 
 
 @pytest.mark.requirement("RID-2")
 @pytest.mark.parametrize("where", ["success", pytest.param("error", marks=pytest.mark.clause("RID-2/on-errors"))])
-@pytest.mark.parametrize("kind", [pytest.param("at-length-limit", marks=pytest.mark.clause("RID-2/propagated")),
-                                  pytest.param("just-past-length-limit", marks=pytest.mark.clause("RID-2/replaced")),
-                                  pytest.param("comma-joined", marks=pytest.mark.clause("RID-2/replaced"))])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("at-length-limit", marks=pytest.mark.clause("RID-2/propagated")),
+        pytest.param("just-past-length-limit", marks=pytest.mark.clause("RID-2/replaced")),
+        pytest.param("comma-joined", marks=pytest.mark.clause("RID-2/replaced")),
+    ],
+)
 def test_incoming_request_id_at_the_edge_of_well_formed(api, profile, header_name, kind, where):
     """Boundary values: an id of the longest length the profile declares is kept, one character more is replaced
     (the far-past 1024 characters above pass a SUT that checks against a limit of 1000)."""

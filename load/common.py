@@ -64,7 +64,9 @@ def add_options(parser: Any) -> None:
     group = parser.add_argument_group("HealLog load profile")
     group.add_argument("--accounts-file", default=None, help="JSON of pre-provisioned accounts (load.provision)")
     group.add_argument("--slo-file", default=None, help="SLO thresholds (TOML); the packaged load/slo.toml without it")
-    group.add_argument("--slo-profile", default=None, help="profile name in the SLO file; the locustfile's name without it")
+    group.add_argument(
+        "--slo-profile", default=None, help="profile name in the SLO file; the locustfile's name without it"
+    )
     group.add_argument("--threshold", action="append", default=[], help="SCOPE.METRIC=VALUE, overrides the SLO file")
     group.add_argument("--gate-out", default=None, help="folder for gate.txt, gate.json and violations.txt")
     group.add_argument("--conformance-profile", default=None, help="harness profile TOML (default: HealLog)")

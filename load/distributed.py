@@ -164,7 +164,9 @@ class Coordinator:
             gevent.sleep(0.1)
         missing = self.expected - set(self.stopped)
         if missing:
-            log.error("%d worker(s) did not confirm their final statistics: %s", len(missing), ", ".join(sorted(missing)))
+            log.error(
+                "%d worker(s) did not confirm their final statistics: %s", len(missing), ", ".join(sorted(missing))
+            )
 
     @property
     def missing_workers(self) -> list[str]:
@@ -212,4 +214,3 @@ class Coordinator:
         environment.events.report_to_master.fire(client_id=runner.client_id, data=data)
         runner.send_message("stats", data)
         runner.send_message(STOPPED, asdict(self.usage.snapshot("worker")))
-

@@ -318,7 +318,9 @@ def measurement_from_csv(stats_csv: str | Path) -> Measurement:
                 requests=int(row["Request Count"]),
                 failures=int(row["Failure Count"]),
                 rps=float(row["Requests/s"]),
-                percentiles={p: float(row[f"{p * 100:g}%"]) for p in PERCENTILES.values() if _is_number(row[f"{p * 100:g}%"])},
+                percentiles={
+                    p: float(row[f"{p * 100:g}%"]) for p in PERCENTILES.values() if _is_number(row[f"{p * 100:g}%"])
+                },
             )
             if stats.method == "" and stats.name == "Aggregated":
                 total = EndpointStats("", "Aggregated", stats.requests, stats.failures, stats.rps, stats.percentiles)

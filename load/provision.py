@@ -49,16 +49,24 @@ class Provisioner:
     JSON shape the locust process reads.
     """
 
-    def __init__(self, target: Target, profile: Profile, *, run_id: str, email_domain: str = "example.com",
-                 sleep: Callable[[float], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        target: Target,
+        profile: Profile,
+        *,
+        run_id: str,
+        email_domain: str = "example.com",
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.target = target
         self.profile = profile
         self.run_id = run_id
         self.email_domain = email_domain
         self._api = ApiClient(target.base_url, profile)
         patience = {} if sleep is None else {"sleep": sleep}
-        self._factory = AccountFactory(self._api, target, profile, run_id=f"load-{run_id}", email_domain=email_domain,
-                                       **patience)  # fmt: skip
+        self._factory = AccountFactory(
+            self._api, target, profile, run_id=f"load-{run_id}", email_domain=email_domain, **patience
+        )
 
     def close(self) -> None:
         self._api.close()
@@ -120,8 +128,10 @@ class Provisioner:
         exchange = self._api.call("create_patient", token=account.access_token, json={"name": f"Load Patient {n}"})
         body = exchange.response.json
         if exchange.response.status != 201 or not isinstance(body, dict) or "id" not in body:
-            raise ProvisioningError(f"{exchange.label} answered {exchange.response.status}, expected 201 with an id: "
-                                    f"{excerpt(exchange.response.body, 300)}")  # fmt: skip
+            raise ProvisioningError(
+                f"{exchange.label} answered {exchange.response.status}, expected 201 with an id: "
+                f"{excerpt(exchange.response.body, 300)}"
+            )
         return body["id"]
 
 

@@ -43,7 +43,9 @@ NEEDS = {
     "auth_read": lambda users: Needs(accounts=min(users, 3), privileged=True),
     "login_storm": lambda users: Needs(accounts=min(users, 3), patients_per_account=0),
     "revocation_churn": lambda users: Needs(accounts=min(users, 5), patients_per_account=0),
-    "mixed": lambda users: Needs(accounts=min(users, 5), sessions_per_account=-(-users // min(users, 5)), privileged=True),
+    "mixed": lambda users: Needs(
+        accounts=min(users, 5), sessions_per_account=-(-users // min(users, 5)), privileged=True
+    ),
 }
 PROFILES = tuple(NEEDS)
 #: Seconds locust may take beyond --duration to start, stop its users and write its reports.
@@ -99,17 +101,33 @@ class Distribution:
             return args + (["--processes", str(self.processes)] if self.processes else [])
         if self.master:
             return [
-                "--master", "--expect-workers", str(self.expect_workers), "--expect-workers-max-wait", wait,
-                "--master-bind-host", self.bind_host, "--master-bind-port", str(self.bind_port),
-            ]  # fmt: skip
+                "--master",
+                "--expect-workers",
+                str(self.expect_workers),
+                "--expect-workers-max-wait",
+                wait,
+                "--master-bind-host",
+                self.bind_host,
+                "--master-bind-port",
+                str(self.bind_port),
+            ]
         if self.processes:
             # The forked workers connect to --master-port, the master listens on --master-bind-port:
             # one free loopback port, so that runs side by side do not meet on locust's default 5557.
             return [
-                "--processes", str(self.processes), "--expect-workers-max-wait", wait,
-                "--master-bind-host", "127.0.0.1", "--master-bind-port", str(self.bind_port),
-                "--master-host", "127.0.0.1", "--master-port", str(self.bind_port),
-            ]  # fmt: skip
+                "--processes",
+                str(self.processes),
+                "--expect-workers-max-wait",
+                wait,
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(self.bind_port),
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                str(self.bind_port),
+            ]
         return []
 
 
@@ -233,17 +251,27 @@ def locust_command(run: LoadRun, base_url: str | None, accounts_file: Path | Non
     if run.distribution.worker:
         return command  # everything else comes from the master
     command += [
-        "--headless", "--only-summary",
-        "--host", str(base_url),
-        "--users", str(run.users),
-        "--spawn-rate", str(run.spawn_rate),
-        "--run-time", f"{max(1, round(run.duration))}s",
-        "--stop-timeout", "5",
-        "--csv", str(run.out / "locust"),
-        "--html", str(run.out / "report.html"),
-        "--gate-out", str(run.out),
-        "--slo-profile", run.profile,
-    ]  # fmt: skip
+        "--headless",
+        "--only-summary",
+        "--host",
+        str(base_url),
+        "--users",
+        str(run.users),
+        "--spawn-rate",
+        str(run.spawn_rate),
+        "--run-time",
+        f"{max(1, round(run.duration))}s",
+        "--stop-timeout",
+        "5",
+        "--csv",
+        str(run.out / "locust"),
+        "--html",
+        str(run.out / "report.html"),
+        "--gate-out",
+        str(run.out),
+        "--slo-profile",
+        run.profile,
+    ]
     if accounts_file is not None:
         command += ["--accounts-file", str(accounts_file)]
     if run.slo_file is not None:
@@ -262,7 +290,10 @@ def run_locust(run: LoadRun, base_url: str | None, accounts_file: Path | None) -
     run.out.mkdir(parents=True, exist_ok=True)
     for stale in ("gate.txt", "gate.json", "violations.txt"):
         (run.out / stale).unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")])),
+    }
     log_path = run.out / "locust.log"
     command = locust_command(run, base_url, accounts_file)
     done = run_bounded(command, timeout=run.timeout, env=env, cwd=run.out, output_path=log_path, what="locust")
@@ -300,7 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load (default 10)")
     parser.add_argument("--slo", type=Path, help="SLO thresholds (TOML); default: the packaged load/slo.toml")
     parser.add_argument(
-        "--threshold", action="append", default=[], metavar="SCOPE.METRIC=VALUE", help="override one SLO, e.g. total.p95=800"
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="SCOPE.METRIC=VALUE",
+        help="override one SLO, e.g. total.p95=800",
     )
     parser.add_argument("--out", type=Path, default=Path("load-out"), help="folder for CSV, HTML and the gate table")
     parser.add_argument("--sut-env", action="append", default=[], metavar="K=V", help="setting for the embedded SUT")
@@ -317,19 +352,30 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--master-bind-host", default="*", help="with --master: interface to listen on (default all)")
     group.add_argument("--master-bind-port", type=int, default=LOCUST_MASTER_PORT, help="with --master (default 5557)")
     group.add_argument("--worker", action="store_true", help="be a worker of the master at --master-host")
-    group.add_argument("--master-host", default="127.0.0.1", help="with --worker: the master's host (default 127.0.0.1)")
+    group.add_argument(
+        "--master-host", default="127.0.0.1", help="with --worker: the master's host (default 127.0.0.1)"
+    )
     group.add_argument("--master-port", type=int, default=LOCUST_MASTER_PORT, help="with --worker (default 5557)")
     group.add_argument(
-        "--workers-wait", type=float, default=120.0, help="seconds the master waits for its workers to connect (default 120)"
+        "--workers-wait",
+        type=float,
+        default=120.0,
+        help="seconds the master waits for its workers to connect (default 120)",
     )
     return parser
 
 
 #: Options a worker must not be given: the master decides them, and a worker would silently ignore them.
 MASTER_ONLY = {
-    "base_url": "--base-url", "sut_env": "--sut-env", "slo": "--slo", "threshold": "--threshold",
-    "profile_file": "--profile-file", "otp_cmd": "--otp-cmd", "fixed_otp": "--fixed-otp", "accounts": "--accounts",
-}  # fmt: skip
+    "base_url": "--base-url",
+    "sut_env": "--sut-env",
+    "slo": "--slo",
+    "threshold": "--threshold",
+    "profile_file": "--profile-file",
+    "otp_cmd": "--otp-cmd",
+    "fixed_otp": "--fixed-otp",
+    "accounts": "--accounts",
+}
 
 
 def distribution_of(args: argparse.Namespace) -> Distribution:

@@ -16,9 +16,12 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="SQLite file, generated secret, embedded Redis data")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="server processes on the same socket, Redis and SQLite (default 1)")
+    serve.add_argument(
+        "--data-dir", default=DEFAULT_DATA_DIR, help="SQLite file, generated secret, embedded Redis data"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes on the same socket, Redis and SQLite (default 1)"
+    )
 
     seed = commands.add_parser("seed-user", help="create a verified account (e.g. pro plan or admin role)")
     seed.add_argument("--email", required=True)
@@ -36,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "serve":
         from reference.serve import serve
+
         return serve(args.host, args.port, Path(args.data_dir), args.workers)
     from reference import seed
+
     return seed.run(args)
 
 

@@ -7,8 +7,9 @@ with a sibling implementation. The clean service is `Components()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from reference.credentials import CredentialErrors, OTPOutcomes
 from reference.envelope import EnvelopeRenderer, install_error_handlers

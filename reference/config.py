@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -61,8 +62,10 @@ class Settings(BaseSettings):
 
     def rates(self) -> dict[str, tuple[int, int]]:
         """The per-IP limit of each rate-limited operation, as (count, seconds); ConfigError if malformed."""
-        return {name: parse_rate(getattr(self, f"rate_limit_{name}"), setting=f"RATE_LIMIT_{name.upper()}")
-                for name in RATE_LIMITED_OPERATIONS}
+        return {
+            name: parse_rate(getattr(self, f"rate_limit_{name}"), setting=f"RATE_LIMIT_{name.upper()}")
+            for name in RATE_LIMITED_OPERATIONS
+        }
 
     @property
     def access_lifetime_seconds(self) -> int:

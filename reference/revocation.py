@@ -42,9 +42,7 @@ class RedisRevocationStore:
         return bool(revoked) or _issued_before(claims, float(valid_after) if valid_after else None)
 
     async def revoke(self, claims: dict[str, Any]) -> bool:
-        created = await self._redis.set(
-            f"revoked:{claims['jti']}", "1", ex=remaining_lifetime(claims), nx=True
-        )
+        created = await self._redis.set(f"revoked:{claims['jti']}", "1", ex=remaining_lifetime(claims), nx=True)
         return bool(created)
 
     async def revoke_issued_before(self, user_id: str, instant: float, ttl: int) -> None:

@@ -18,9 +18,7 @@ class SeedError(Exception):
     pass
 
 
-async def seed_user(
-    database_url: str, *, email: str, password: str, full_name: str, plan: str, role: str
-) -> str:
+async def seed_user(database_url: str, *, email: str, password: str, full_name: str, plan: str, role: str) -> str:
     """Create or update the account (idempotent: re-seeding resets password, plan and role)."""
     problem = strength_problem(password)
     if problem:
@@ -47,10 +45,16 @@ def run(args) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     url = resolve_database_url(Settings(), data_dir)
     try:
-        user_id = asyncio.run(seed_user(
-            url, email=args.email, password=password, full_name=args.full_name,
-            plan=args.plan, role=args.role,
-        ))
+        user_id = asyncio.run(
+            seed_user(
+                url,
+                email=args.email,
+                password=password,
+                full_name=args.full_name,
+                plan=args.plan,
+                role=args.role,
+            )
+        )
     except SeedError as exc:
         print(json.dumps({"event": "seed failed", "level": "error", "error": str(exc)}))
         return 2

@@ -25,13 +25,12 @@ import logging
 import os
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reference.config import ConfigError, Settings, resolve_database_url, resolve_secret, validate
 from reference.defects import DefectError, production_checks
-
 
 #: Environment variable that tells a worker process where the data dir is (set by the parent only).
 WORKER_DATA_DIR = "REFERENCE_WORKER_DATA_DIR"
@@ -46,8 +45,10 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 def fail(message: str) -> int:
     """Report a start-up failure as a JSON line on stderr (logging is not configured yet)."""
     line = {
-        "event": "startup failed", "level": "error", "error": message,
-        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "event": "startup failed",
+        "level": "error",
+        "error": message,
+        "timestamp": datetime.now(UTC).isoformat(),
     }
     print(json.dumps(line), file=sys.stderr, flush=True)
     return 2
@@ -65,7 +66,8 @@ def build_app(settings: Settings, components: Any, data_dir: Path, redis_url: st
     from reference.services import build_services
 
     services = build_services(
-        settings, components,
+        settings,
+        components,
         secret=resolve_secret(settings, data_dir),
         database_url=resolve_database_url(settings, data_dir),
         redis_url=redis_url,
@@ -131,18 +133,30 @@ def serve(host: str, port: int, data_dir: Path, workers: int = 1) -> int:
             redis_url = embedded.url
             log.info("embedded redis started", port=embedded.port)
         if workers > 1:
-            log.info("starting", host=host, port=port, environment=settings.environment,
-                     defects=list(settings.defect_names), workers=workers)
+            log.info(
+                "starting",
+                host=host,
+                port=port,
+                environment=settings.environment,
+                defects=list(settings.defect_names),
+                workers=workers,
+            )
             return _serve_workers(host, port, data_dir, workers, settings, redis_url, log)
         app = build_app(settings, components, data_dir, redis_url)
-        log.info("starting", host=host, port=port, environment=settings.environment,
-                 defects=list(settings.defect_names))
+        log.info(
+            "starting", host=host, port=port, environment=settings.environment, defects=list(settings.defect_names)
+        )
         # uvicorn re-raises the signal it caught once it has shut down; with this handler that
         # becomes SystemExit, so the `finally` below still stops the embedded Redis.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(
-            app, host=host, port=port, log_config=None, access_log=False,
-            server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         return 0
     except RedisStartError as exc:
@@ -154,7 +168,9 @@ def serve(host: str, port: int, data_dir: Path, workers: int = 1) -> int:
             log.info("embedded redis stopped")
 
 
-def _serve_workers(host: str, port: int, data_dir: Path, workers: int, settings: Settings, redis_url: str, log: Any) -> int:
+def _serve_workers(
+    host: str, port: int, data_dir: Path, workers: int, settings: Settings, redis_url: str, log: Any
+) -> int:
     """Run `workers` server processes under uvicorn's supervisor; 2 if one of them could not start."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
@@ -165,8 +181,14 @@ def _serve_workers(host: str, port: int, data_dir: Path, workers: int, settings:
     os.environ[WORKER_DATA_DIR] = str(data_dir.resolve())
     os.environ["REDIS_URL"] = redis_url
     config = uvicorn.Config(
-        "reference.serve:worker_app", factory=True, host=host, port=port, workers=workers,
-        log_config=None, access_log=False, server_header=False,
+        "reference.serve:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])

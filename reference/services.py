@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.backoff import NoBackoff
 from redis.asyncio.retry import Retry  # the asyncio one: a sync Retry never retries a coroutine
+from redis.backoff import NoBackoff
 
 from reference.components import Components
 from reference.config import Settings
@@ -55,7 +55,9 @@ def connect_redis(url: str) -> Redis:
     )
 
 
-def build_services(settings: Settings, components: Components, *, secret: str, database_url: str, redis_url: str) -> Services:
+def build_services(
+    settings: Settings, components: Components, *, secret: str, database_url: str, redis_url: str
+) -> Services:
     redis = connect_redis(redis_url)
     return Services(
         settings=settings,

@@ -40,12 +40,20 @@ class TokenService:
     def issue(self, *, user_id: str, plan: str, role: str) -> IssuedTokens:
         now = round(time.time(), 6)
         access = {
-            "sub": user_id, "plan": plan, "role": role, "type": "access",
-            "iat": now, "exp": int(now) + self.access_lifetime, "jti": uuid.uuid4().hex,
+            "sub": user_id,
+            "plan": plan,
+            "role": role,
+            "type": "access",
+            "iat": now,
+            "exp": int(now) + self.access_lifetime,
+            "jti": uuid.uuid4().hex,
         }
         refresh = {
-            "sub": user_id, "type": "refresh",
-            "iat": now, "exp": int(now) + self.refresh_lifetime, "jti": uuid.uuid4().hex,
+            "sub": user_id,
+            "type": "refresh",
+            "iat": now,
+            "exp": int(now) + self.refresh_lifetime,
+            "jti": uuid.uuid4().hex,
         }
         return IssuedTokens(
             jwt.encode(access, self._secret, algorithm=ALGORITHM),
@@ -66,12 +74,13 @@ class TokenService:
         return self.verify(token)
 
 
-
 def verify_hs256(token: str, key: str) -> dict[str, Any]:
     """The claims of a token signed with `key` (HS256 only), shape checked; TokenInvalid otherwise."""
     try:
         claims = jwt.decode(
-            token, key, algorithms=[ALGORITHM],
+            token,
+            key,
+            algorithms=[ALGORITHM],
             options={"verify_exp": False, "require": list(REQUIRED_CLAIMS)},
         )
     except jwt.PyJWTError:

@@ -86,8 +86,9 @@ class Sides:
             return Side(None, self.main_api, self.main_accounts)
         client = self.main_api.with_source(address, base_url=as_ipv4_literal(self.target.base_url))
         run_id = f"{self.main_accounts.run_id}s{len(self._made)}"  # unique addresses, still this run's
-        factory = AccountFactory(client, self.target, self.profile, run_id=run_id,
-                                 email_domain=self.main_accounts.email_domain)  # fmt: skip
+        factory = AccountFactory(
+            client, self.target, self.profile, run_id=run_id, email_domain=self.main_accounts.email_domain
+        )
         side = Side(address, client, factory)
         self._made.append(side)
         return side

@@ -69,9 +69,15 @@ def sound_start(target, sound, run_options):
 
 
 @pytest.mark.requirement("CONF-1")
-@pytest.mark.parametrize("situation", [
-    pytest.param(s, marks=pytest.mark.clause("CONF-1/short-secret" if s == "short" else "CONF-1/placeholder-secret"))
-    for s in WEAK_SECRETS])
+@pytest.mark.parametrize(
+    "situation",
+    [
+        pytest.param(
+            s, marks=pytest.mark.clause("CONF-1/short-secret" if s == "short" else "CONF-1/placeholder-secret")
+        )
+        for s in WEAK_SECRETS
+    ],
+)
 def test_weak_secret_key_is_refused(situation, sound_start, target, sound, names):
     result = target.start_with({**sound, names.secret_key: WEAK_SECRETS[situation]}, timeout=BOUND + GRACE)
 
@@ -79,14 +85,20 @@ def test_weak_secret_key_is_refused(situation, sound_start, target, sound, names
 
 
 @pytest.mark.requirement("CONF-1")
-@pytest.mark.parametrize("missing", [pytest.param(n, id=name, marks=pytest.mark.clause(f"CONF-1/email-{name}"))
-                                     for n, name in enumerate(("host", "user", "password", "from"))])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        pytest.param(n, id=name, marks=pytest.mark.clause(f"CONF-1/email-{name}"))
+        for n, name in enumerate(("host", "user", "password", "from"))
+    ],
+)
 def test_incomplete_email_settings_are_refused(missing, sound_start, target, sound, names):
     setting = names.email_settings[missing]
     result = target.start_with({**sound, setting: None}, timeout=BOUND + GRACE)
 
-    configuration.refused_to_start(result, setting=setting, bound=BOUND,
-                                   situation=f"{names.email_enabled}=true without {setting}")  # fmt: skip
+    configuration.refused_to_start(
+        result, setting=setting, bound=BOUND, situation=f"{names.email_enabled}=true without {setting}"
+    )
 
 
 @pytest.mark.requirement("CONF-1")

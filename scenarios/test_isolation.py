@@ -14,7 +14,7 @@ which requests one at a time never show.
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given, note, Phase, settings
+from hypothesis import Phase, example, given, note, settings
 
 from conformance.checks import isolation
 from conformance.outcomes import Inconclusive
@@ -34,8 +34,15 @@ def _listing(api, account, **params):
 
 
 @pytest.mark.requirement("DATA-1", "DATA-2", "DATA-3")
-@pytest.mark.clause("DATA-1/list", "DATA-1/get", "DATA-1/search", "DATA-1/under-concurrency",
-                    "DATA-1/right-after-writes", "DATA-2/create", "DATA-3/concurrent-creates")
+@pytest.mark.clause(
+    "DATA-1/list",
+    "DATA-1/get",
+    "DATA-1/search",
+    "DATA-1/under-concurrency",
+    "DATA-1/right-after-writes",
+    "DATA-2/create",
+    "DATA-3/concurrent-creates",
+)
 def test_users_only_ever_see_their_own_patients(target, profile, sides, conformance_note):
     judged: list[int] = []
 
@@ -73,8 +80,9 @@ def test_another_users_patient_cannot_be_updated_or_deleted(sides, write):
     if before.response.status != 200 or not isinstance(before.response.json, dict):
         raise Inconclusive(f"the owner cannot read their own patient: {before.label} answered {before.response.status}")
     if write == "update":
-        attempt = side.api.call("update_patient", token=other.access_token, path_params={"id": patient},
-                                json={"name": "Wri Taken"})  # fmt: skip
+        attempt = side.api.call(
+            "update_patient", token=other.access_token, path_params={"id": patient}, json={"name": "Wri Taken"}
+        )
     else:
         attempt = side.api.call("delete_patient", token=other.access_token, path_params={"id": patient})
     after = side.api.call("get_patient", token=owner.access_token, path_params={"id": patient})
@@ -93,8 +101,9 @@ def test_listing_reflects_the_users_own_writes(api, sides):
     isolation.reflects_own_writes(_listing(side.api, user), present={first})
     isolation.reflects_own_writes(_listing(side.api, user, search="Ryw"), present={first})
 
-    updated = side.api.call("update_patient", token=user.access_token, path_params={"id": first},
-                            json={"name": "Ryw Renamed"})  # fmt: skip
+    updated = side.api.call(
+        "update_patient", token=user.access_token, path_params={"id": first}, json={"name": "Ryw Renamed"}
+    )
     if not 200 <= updated.response.status < 300:
         raise Inconclusive(f"cannot update a patient: {updated.label} answered {updated.response.status}")
     isolation.reflects_own_writes(_listing(side.api, user), fields={first: {"name": "Ryw Renamed"}})
@@ -112,11 +121,18 @@ def test_listing_reflects_the_users_own_writes(api, sides):
 def test_concurrent_creates_get_distinct_patient_ids(target, api, profile, sides):
     side = sides.new()
     user = side.accounts.new()
-    planned = [operation_request(profile, "create_patient", token=user.access_token, json={"name": f"Burst {n}"})
-               for n in range(CREATE_BURST)]  # fmt: skip
+    planned = [
+        operation_request(profile, "create_patient", token=user.access_token, json={"name": f"Burst {n}"})
+        for n in range(CREATE_BURST)
+    ]
 
-    exchanges = send_concurrently(target.base_url, planned, concurrency=CREATE_BURST,
-                                  warm_path=profile.operation("health").path, local_address=side.address)  # fmt: skip
+    exchanges = send_concurrently(
+        target.base_url,
+        planned,
+        concurrency=CREATE_BURST,
+        warm_path=profile.operation("health").path,
+        local_address=side.address,
+    )
     for exchange in exchanges:
         api.record(exchange)
 

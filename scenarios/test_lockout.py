@@ -44,15 +44,18 @@ def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(ta
     own_address = sides.sources.enabled
     size = burst_size(profile, own_address=own_address, spread=True)
     if size <= threshold:
-        raise NotRun(f"the login rate limit ({profile.rate_limits.login}) leaves no room for a burst "
-                     f"of more than {threshold} attempts", option="a target on 127.0.0.1 (bursts from other "
-                     "loopback addresses)")  # fmt: skip
+        raise NotRun(
+            f"the login rate limit ({profile.rate_limits.login}) leaves no room for a burst "
+            f"of more than {threshold} attempts",
+            option="a target on 127.0.0.1 (bursts from other loopback addresses)",
+        )
 
     for _ in range(RACE_ROUNDS if own_address else 1):  # one address: one burst per rate-limit window
         email = logins.side().accounts.next_email()  # never registered: counting must not need an account
         planned = logins.burst([(email, logins.wrong, 0.0)] * size)
-        exchanges = send_concurrently(target.base_url, planned, concurrency=size,
-                                      warm_path=profile.operation("health").path)  # fmt: skip
+        exchanges = send_concurrently(
+            target.base_url, planned, concurrency=size, warm_path=profile.operation("health").path
+        )
         logins.sent(planned, exchanges)
         _record(api, exchanges)
         limited = logins.source_limited(exchanges)
@@ -60,8 +63,9 @@ def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(ta
         if len(judged) <= threshold:
             raise Inconclusive(f"the rate limit answered {size - len(judged)} of {size} attempts")
 
-        lockout.at_most_n_invalid_credentials(exchanges, threshold, source_limited=limited,
-                                              order=lockout.send_order(exchanges, source_limited=limited))  # fmt: skip
+        lockout.at_most_n_invalid_credentials(
+            exchanges, threshold, source_limited=limited, order=lockout.send_order(exchanges, source_limited=limited)
+        )
 
 
 @pytest.mark.requirement("LOCK-1")
@@ -182,10 +186,13 @@ def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, pro
     judged: list[int] = []
     health = profile.operation("health").path
     if not sides.sources.enabled and burst_size(profile, own_address=False) <= threshold:
-        raise NotRun(f"one source address at the declared login limit ({profile.rate_limits.login}) leaves no room "
-                     f"for more than {threshold} attempts in flight", option="a higher login limit for the harness's "
-                     "address, or a target on 127.0.0.1 without --single-source (bursts from other loopback "
-                     "addresses)")  # fmt: skip
+        raise NotRun(
+            f"one source address at the declared login limit ({profile.rate_limits.login}) leaves no room "
+            f"for more than {threshold} attempts in flight",
+            option="a higher login limit for the harness's "
+            "address, or a target on 127.0.0.1 without --single-source (bursts from other loopback "
+            "addresses)",
+        )
 
     @given(plan=attack_plans(max_attempts=burst_size(profile, own_address=sides.sources.enabled, spread=True) // 2))
     @pinned_in_budget(2)
@@ -208,15 +215,19 @@ def test_interleaved_concurrent_attacks_lock_only_their_targets(target, api, pro
             labels = [f"#{n}{'' if a.case.is_identity else 'U'}:" for n, a, _ in mine]  # U: upper-cased email
             order = lockout.send_order([e for _, _, e in mine], labels, source_limited=limited)
             lockout.at_most_n_invalid_credentials(
-                [e for _, _, e in mine], threshold, source_limited=limited,
-                order=f"account {index} of {plan.accounts}, {plan.concurrency} in flight; {order}")  # fmt: skip
+                [e for _, _, e in mine],
+                threshold,
+                source_limited=limited,
+                order=f"account {index} of {plan.accounts}, {plan.concurrency} in flight; {order}",
+            )
         on_victim = _judged((e for a, e in zip(plan.attempts, exchanges) if a.account == 0), limited)
         if len(on_victim) >= threshold:
             _locked_after_the_burst(logins, victim, len(on_victim))
         try:
             right = logins.login(bystander.email, bystander.password)
-            lockout.other_account_unaffected(right, correct_password=True,
-                                             source_limited=logins.source_limited([right]))  # fmt: skip
+            lockout.other_account_unaffected(
+                right, correct_password=True, source_limited=logins.source_limited([right])
+            )
         except NotApplicable:
             return
         judged.append(len(_judged(exchanges, limited)))
@@ -234,11 +245,17 @@ def _locked_after_the_burst(logins, victim, failures: int) -> None:
     __tracebackhide__ = True
     attempt = logins.login(victim.email, victim.password)
     try:
-        lockout.account_locked(attempt, requirement="LOCK-2", retry_after=False,
-                               source_limited=logins.source_limited([attempt]))  # fmt: skip
+        lockout.account_locked(
+            attempt, requirement="LOCK-2", retry_after=False, source_limited=logins.source_limited([attempt])
+        )
     except NotApplicable:
         pass
     except Violation as violation:
         violation.actual += f" after {failures} concurrent wrong passwords"
-        raise Violation("LOCK-2", expected=violation.expected, actual=violation.actual, exchange=attempt,
-                        hint="count failures atomically: concurrent failures were lost") from None
+        raise Violation(
+            "LOCK-2",
+            expected=violation.expected,
+            actual=violation.actual,
+            exchange=attempt,
+            hint="count failures atomically: concurrent failures were lost",
+        ) from None

@@ -41,8 +41,9 @@ OUTAGE_HOLD_SECONDS = 8.0
 PROBE_INTERVAL_SECONDS = 2.5
 
 
-def outage_round(api, profile, at: float, tokens: dict[str, str], logout_tokens: dict[str, str]
-                 ) -> list[revocation.OutageProbe]:  # fmt: skip
+def outage_round(
+    api, profile, at: float, tokens: dict[str, str], logout_tokens: dict[str, str]
+) -> list[revocation.OutageProbe]:
     """One request per guard class and token, and a logout per token, ``at`` seconds into the outage."""
     probes = []
     for token_kind, token in tokens.items():
@@ -54,10 +55,12 @@ def outage_round(api, profile, at: float, tokens: dict[str, str], logout_tokens:
 
 
 @pytest.mark.requirement("REV-5")
-@pytest.mark.clause("REV-5/revoked-never-accepted", "REV-5/unrevoked-only-after-check", "REV-5/long-outage",
-                    "REV-5/recovery")
-def test_no_token_is_accepted_unchecked_while_the_store_is_down(target, api, profile, sides, ledger, logins,
-                                                                request, conformance_note):  # fmt: skip
+@pytest.mark.clause(
+    "REV-5/revoked-never-accepted", "REV-5/unrevoked-only-after-check", "REV-5/long-outage", "REV-5/recovery"
+)
+def test_no_token_is_accepted_unchecked_while_the_store_is_down(
+    target, api, profile, sides, ledger, logins, request, conformance_note
+):
     target.require("store:redis")  # before any traffic: a run that cannot stop the store sends nothing here
     side = sides.new()
     account = side.accounts.new()
@@ -66,8 +69,9 @@ def test_no_token_is_accepted_unchecked_while_the_store_is_down(target, api, pro
     revocation.control_succeeded(logout(api, account), what="logout succeeds")
     revoked_at = ledger.now()
     revocation.control_rejected(user_call(api, profile, account.access_token), what="the logged-out token is refused")
-    ledger.revoked(account.access_token, kind="access", how="logout", requirement="REV-1", where=request.node.nodeid,
-                   at=revoked_at)  # fmt: skip
+    ledger.revoked(
+        account.access_token, kind="access", how="logout", requirement="REV-1", where=request.node.nodeid, at=revoked_at
+    )
     revocation.control_succeeded(user_call(api, profile, kept.access_token), what="an unrevoked session works")
 
     tokens = {"revoked": account.access_token, "unrevoked": kept.access_token}
@@ -87,17 +91,23 @@ def test_no_token_is_accepted_unchecked_while_the_store_is_down(target, api, pro
         target.start_store("redis")
         ledger.event("store outage", token_requirement="REV-5", lock_requirement="LOCK-4")
     routes = ", ".join(sorted({p.route for p in probes}))
-    conformance_note(f"the store outage was held {held:.0f} s: every guarded route ({routes}) was probed with a "
-                     f"revoked and an unrevoked token in {len({p.at for p in probes})} rounds, the last "
-                     f"{probes[-1].at:.0f} s in")  # fmt: skip
+    conformance_note(
+        f"the store outage was held {held:.0f} s: every guarded route ({routes}) was probed with a "
+        f"revoked and an unrevoked token in {len({p.at for p in probes})} rounds, the last "
+        f"{probes[-1].at:.0f} s in"
+    )
     revocation.guarded_routes_fail_closed(probes, held=held)
 
     # Resumed: guarded routes serve unrevoked tokens again, and a login (rate limit, lockout) succeeds.
     for what, resumed in wait_for_service(api, profile, sides, kept).items():
         if not 200 <= resumed.response.status < 300:
-            raise Violation("REV-5", expected=f"service resumes within {RECOVERY_SECONDS:g} s of the store's return",
-                            actual=f"{what} still gets {resumed.response.status}", exchange=resumed,
-                            hint="reconnect to the store instead of keeping a dead connection")  # fmt: skip
+            raise Violation(
+                "REV-5",
+                expected=f"service resumes within {RECOVERY_SECONDS:g} s of the store's return",
+                actual=f"{what} still gets {resumed.response.status}",
+                exchange=resumed,
+                hint="reconnect to the store instead of keeping a dead connection",
+            )
     after = user_call(api, profile, account.access_token)
     if let_in(after):  # lost in the outage, or lapsed in time (REV-1)?
         time_control = TimeControl(api, profile, sides, ledger, logins, where=request.node.nodeid)
@@ -106,8 +116,14 @@ def test_no_token_is_accepted_unchecked_while_the_store_is_down(target, api, pro
 
 
 @pytest.mark.requirement("ENV-3", "ENV-6")
-@pytest.mark.clause("ENV-3/service-unavailable", "ENV-6/store-outage-503", "ENV-6/traceback", "ENV-6/file-path",
-                    "ENV-6/exception-class", "ENV-6/query-text")
+@pytest.mark.clause(
+    "ENV-3/service-unavailable",
+    "ENV-6/store-outage-503",
+    "ENV-6/traceback",
+    "ENV-6/file-path",
+    "ENV-6/exception-class",
+    "ENV-6/query-text",
+)
 def test_store_outage_is_answered_service_unavailable(target, api, profile, sides, ledger):
     """The refusal's code is judged here, apart from REV-5, so that a wrong code is blamed on ENV-3 alone;
     then its body, a 5xx like any other, for internals (ENV-6)."""
@@ -122,8 +138,10 @@ def test_store_outage_is_answered_service_unavailable(target, api, profile, side
         ledger.event("store outage", token_requirement="REV-5", lock_requirement="LOCK-4")
     wait_for_service(api, profile, sides, account)  # REV-5 judges recovery; this only leaves the SUT serving
     if during.response.status != 503:
-        raise NotRun(f"the outage was answered {during.response.status}, not 503: no SERVICE_UNAVAILABLE to judge "
-                     "(REV-5 judges the answer itself)")  # fmt: skip
+        raise NotRun(
+            f"the outage was answered {during.response.status}, not 503: no SERVICE_UNAVAILABLE to judge "
+            "(REV-5 judges the answer itself)"
+        )
     envelope.status_matches_code(during, profile, expected_code="SERVICE_UNAVAILABLE")
     envelope.server_error_leaks_nothing(during)
 

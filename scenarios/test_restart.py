@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import envelope, lockout, revocation
 from conformance import redaction
 from conformance.body import describe
+from conformance.checks import envelope, lockout, revocation
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
 from scenarios.kit.helpers import guard_calls, let_in, lock_account, logout, present, refresh, user_call
 from scenarios.kit.ledger import Entry, Ledger
@@ -68,14 +68,15 @@ def restarted(target, api, accounts, profile, sides, ledger) -> Restarted:
     kept = side.accounts.login(revoked)
     revocation.control_succeeded(logout(side.api, revoked), what="logout succeeds before the restart")
     revoked_at = ledger.now()
-    revocation.control_rejected(user_call(side.api, profile, revoked.access_token),
-                                what="the logged-out token is refused before the restart")  # fmt: skip
-    ledger.revoked(revoked.access_token, kind="access", how="logout", requirement="REV-1", where=FIXTURE,
-                   at=revoked_at)  # fmt: skip
+    revocation.control_rejected(
+        user_call(side.api, profile, revoked.access_token), what="the logged-out token is refused before the restart"
+    )
+    ledger.revoked(revoked.access_token, kind="access", how="logout", requirement="REV-1", where=FIXTURE, at=revoked_at)
     refresh_refused = refresh(side.api, revoked.refresh_token).response.status == 401
     if refresh_refused:
-        ledger.revoked(revoked.refresh_token, kind="refresh", how="logout", requirement="REV-1", where=FIXTURE,
-                       at=revoked_at)  # fmt: skip
+        ledger.revoked(
+            revoked.refresh_token, kind="refresh", how="logout", requirement="REV-1", where=FIXTURE, at=revoked_at
+        )
 
     logins = Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
     locked = sides.new().accounts.new(login=False)
@@ -90,13 +91,25 @@ def restarted(target, api, accounts, profile, sides, ledger) -> Restarted:
     unrefused_before, taken_before = _taken_just_before(api, profile, logins, ledger, revoked.access_token, earlier)
     target.restart()
     event = ledger.event("restart", token_requirement="REV-3", lock_requirement="LOCK-4")
-    return Restarted(revoked, kept, refresh_refused, locked, problem, logins,
-                     [e for e in earlier if e not in taken_before], revoked_at, locked_at, event.at,
-                     unrefused_before, taken_before)  # fmt: skip
+    return Restarted(
+        revoked,
+        kept,
+        refresh_refused,
+        locked,
+        problem,
+        logins,
+        [e for e in earlier if e not in taken_before],
+        revoked_at,
+        locked_at,
+        event.at,
+        unrefused_before,
+        taken_before,
+    )
 
 
-def _taken_just_before(api, profile, logins, ledger: Ledger, revoked_token: str,
-                       earlier: list[Entry]) -> tuple[dict[str, str], list[Entry]]:  # fmt: skip
+def _taken_just_before(
+    api, profile, logins, ledger: Ledger, revoked_token: str, earlier: list[Entry]
+) -> tuple[dict[str, str], list[Entry]]:
     """Present what REV-3 will judge once more, right before the restart (see the module docstring).
 
     Returns the guard classes that did not refuse the fixture's logged-out token with 401 (by class, how they
@@ -104,8 +117,9 @@ def _taken_just_before(api, profile, logins, ledger: Ledger, revoked_token: str,
     it is REV-3's to judge after the restart.
     """
     before = guard_calls(api, profile, revoked_token)
-    unrefused_before = {klass: problem for klass, e in before.items()
-                        if (problem := revocation.refusal_problem(e)) is not None}  # fmt: skip
+    unrefused_before = {
+        klass: problem for klass, e in before.items() if (problem := revocation.refusal_problem(e)) is not None
+    }
     if any(let_in(e) for e in before.values()):
         fixture_entry = next((e for e in ledger.entries if e.secret == revoked_token), None)
         if fixture_entry is not None:
@@ -130,18 +144,23 @@ def _revoke_every_other_way(sides, profile, ledger: Ledger) -> None:
     if refresh(side.api, rotated.refresh_token).response.status == 200:
         at = ledger.now()
         if refresh(side.api, rotated.refresh_token).response.status == 401:
-            ledger.revoked(rotated.refresh_token, kind="refresh", how="rotation", requirement="REV-2", where=FIXTURE,
-                           at=at)  # fmt: skip
+            ledger.revoked(
+                rotated.refresh_token, kind="refresh", how="rotation", requirement="REV-2", where=FIXTURE, at=at
+            )
     changed = side.accounts.new()
     new_password = side.accounts.password()
     redaction.register(new_password, "password")  # masked also where the SUT echoes it
-    answer = side.api.call("change_password", token=changed.access_token,
-                           json={"current_password": changed.password, "new_password": new_password})
+    answer = side.api.call(
+        "change_password",
+        token=changed.access_token,
+        json={"current_password": changed.password, "new_password": new_password},
+    )
     if 200 <= answer.response.status < 300:
         at = ledger.now()
         if user_call(side.api, profile, changed.access_token).response.status == 401:
-            ledger.revoked(changed.access_token, kind="access", how="password change", requirement="REV-6",
-                           where=FIXTURE, at=at)  # fmt: skip
+            ledger.revoked(
+                changed.access_token, kind="access", how="password change", requirement="REV-6", where=FIXTURE, at=at
+            )
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +169,10 @@ def time_control(restarted, api, profile, sides, ledger) -> TimeControl:
 
 
 def _kept_session_works(restarted, api, profile) -> None:
-    revocation.control_succeeded(user_call(api, profile, restarted.kept.access_token),
-                                 what="an unrevoked session of the same user works after the restart")  # fmt: skip
+    revocation.control_succeeded(
+        user_call(api, profile, restarted.kept.access_token),
+        what="an unrevoked session of the same user works after the restart",
+    )
 
 
 @pytest.mark.requirement("REV-3")
@@ -160,14 +181,22 @@ def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledg
     _kept_session_works(restarted, api, profile)
 
     before = restarted.unrefused_before
-    calls = {f"{klass} guard": e for klass, e in guard_calls(api, profile, restarted.revoked.access_token).items()
-             if klass not in before}  # fmt: skip
+    calls = {
+        f"{klass} guard": e
+        for klass, e in guard_calls(api, profile, restarted.revoked.access_token).items()
+        if klass not in before
+    }
     if not calls:
-        raise NotApplicable("the logged-out token was not refused with 401 on any guard class already before the "
-                            "restart: " + "; ".join(before.values()), blocked_by="REV-1")  # fmt: skip
+        raise NotApplicable(
+            "the logged-out token was not refused with 401 on any guard class already before the "
+            "restart: " + "; ".join(before.values()),
+            blocked_by="REV-1",
+        )
     if before:
-        conformance_note(f"judged on {', '.join(calls)} only: right before the restart the logged-out token was "
-                         f"already not refused on {', '.join(before)} (REV-1's finding, not the restart's)")
+        conformance_note(
+            f"judged on {', '.join(calls)} only: right before the restart the logged-out token was "
+            f"already not refused on {', '.join(before)} (REV-1's finding, not the restart's)"
+        )
     if any(let_in(e) for e in calls.values()):
         blocked_if_time_explains(time_control, "token", ledger.now() - restarted.revoked_at, "the logged-out token")
     revocation.refused_on_every_operation(calls, requirement="REV-3", revoked="a token logged out before the restart")
@@ -178,13 +207,15 @@ def test_revoked_token_stays_revoked_after_restart(restarted, api, profile, ledg
 def test_revoked_refresh_token_stays_revoked_after_restart(restarted, api, profile, ledger, time_control):
     _kept_session_works(restarted, api, profile)
     if not restarted.refresh_refused_before:
-        raise NotApplicable("the refresh token revoked by logout was accepted even before the restart",
-                            blocked_by="REV-2")  # fmt: skip
+        raise NotApplicable(
+            "the refresh token revoked by logout was accepted even before the restart", blocked_by="REV-2"
+        )
 
     answer = refresh(api, restarted.revoked.refresh_token)
     if answer.response.status < 400:
-        blocked_if_time_explains(time_control, "token", ledger.now() - restarted.revoked_at,
-                                  "the logged-out refresh token")  # fmt: skip
+        blocked_if_time_explains(
+            time_control, "token", ledger.now() - restarted.revoked_at, "the logged-out refresh token"
+        )
     revocation.refresh_refused(answer, requirement="REV-3", what="a refresh token revoked before the restart")
 
 
@@ -198,8 +229,9 @@ def test_lock_survives_restart(restarted, api, profile, ledger, time_control):
     _kept_session_works(restarted, api, profile)
     logins = restarted.logins
     control = logins.side().accounts.new(login=False)
-    revocation.control_succeeded(logins.login(control.email, control.password),
-                                 what="another account can log in after the restart")  # fmt: skip
+    revocation.control_succeeded(
+        logins.login(control.email, control.password), what="another account can log in after the restart"
+    )
 
     attempt = logins.login(restarted.locked.email, restarted.locked.password)
     limited = logins.source_limited([attempt])
@@ -222,9 +254,11 @@ def test_every_revocation_made_before_the_restart_holds_after_it(restarted, api,
     before the restart."""
     if not [e for e in restarted.earlier if e.family == "token"] and restarted.taken_before:
         owners = tuple(dict.fromkeys(e.requirement for e in restarted.taken_before))
-        raise NotApplicable(f"every token revoked before the restart ({len(restarted.taken_before)}) was taken "
-                            "again, or could not be judged, already right before it: not the restart's finding",
-                            blocked_by=owners)  # fmt: skip
+        raise NotApplicable(
+            f"every token revoked before the restart ({len(restarted.taken_before)}) was taken "
+            "again, or could not be judged, already right before it: not the restart's finding",
+            blocked_by=owners,
+        )
     _earlier_entries_hold(restarted, api, profile, ledger, time_control, family="token", requirement="REV-3")
 
 
@@ -232,8 +266,9 @@ def _earlier_entries_hold(restarted, api, profile, ledger, time_control, *, fami
     __tracebackhide__ = True
     earlier = [e for e in restarted.earlier if e.family == family]
     if not earlier:
-        raise NotApplicable(f"nothing else was {'revoked' if family == 'token' else 'locked'} before the restart "
-                            "in this run")  # fmt: skip
+        raise NotApplicable(
+            f"nothing else was {'revoked' if family == 'token' else 'locked'} before the restart in this run"
+        )
     _kept_session_works(restarted, api, profile)
 
     failures, blocked, unjudged = [], [], []
@@ -249,16 +284,23 @@ def _earlier_entries_hold(restarted, api, profile, ledger, time_control, *, fami
         else:
             failures.append((what, problem, exchange))
     if failures:
-        envelope.judged_with_success_reports(lambda: _lost(failures, family, requirement),
-                                             [exchange for _, _, exchange in failures], requirement=requirement,
-                                             must_fail="every request with a revocation made before the restart")
+        envelope.judged_with_success_reports(
+            lambda: _lost(failures, family, requirement),
+            [exchange for _, _, exchange in failures],
+            requirement=requirement,
+            must_fail="every request with a revocation made before the restart",
+        )
     if blocked:
-        raise NotApplicable("lapsed in time, not across the restart: " + "; ".join(blocked),
-                            blocked_by="REV-1" if family == "token" else "LOCK-1")
+        raise NotApplicable(
+            "lapsed in time, not across the restart: " + "; ".join(blocked),
+            blocked_by="REV-1" if family == "token" else "LOCK-1",
+        )
     if len(unjudged) == len(earlier):
         answer = unjudged[0]
-        raise Inconclusive(f"none of the {len(earlier)} entries made before the restart could be judged after it: "
-                           f"the answers neither refused nor let in (e.g. {describe(answer) if answer else 'none'})")
+        raise Inconclusive(
+            f"none of the {len(earlier)} entries made before the restart could be judged after it: "
+            f"the answers neither refused nor let in (e.g. {describe(answer) if answer else 'none'})"
+        )
 
 
 def _lost(failures: list, family: str, requirement: str) -> None:

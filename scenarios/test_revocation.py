@@ -29,16 +29,23 @@ def test_logged_out_token_is_rejected_on_every_guard_class_and_every_write(sides
     account = side.accounts.new()
     created = side.api.call("create_patient", token=account.access_token, json={"name": "Revocation Probe"})
     patient = created_id(created) or NO_PATIENT  # a revoked token must be refused before the resource is looked up
-    revocation.control_succeeded(user_call(side.api, profile, account.access_token),
-                                 what="the token works before logout")  # fmt: skip
+    revocation.control_succeeded(
+        user_call(side.api, profile, account.access_token), what="the token works before logout"
+    )
     revocation.control_succeeded(logout(side.api, account), what="logout succeeds")
     revoked_at = ledger.now()
 
     calls = {f"{klass} guard": e for klass, e in guard_calls(side.api, profile, account.access_token).items()}
     calls.update(write_calls(side.api, profile, account.access_token, patient))
     if all(e.response.status == 401 for e in calls.values()):
-        ledger.revoked(account.access_token, kind="access", how="logout", requirement="REV-1",
-                       where=request.node.nodeid, at=revoked_at)  # fmt: skip
+        ledger.revoked(
+            account.access_token,
+            kind="access",
+            how="logout",
+            requirement="REV-1",
+            where=request.node.nodeid,
+            at=revoked_at,
+        )
     revocation.refused_on_every_operation(calls, requirement="REV-1", revoked="a logged-out token")
 
 
@@ -59,14 +66,21 @@ def test_logout_leaves_the_users_other_sessions_working(sides, profile):
 def test_refresh_rejects_a_revoked_refresh_token(sides, ledger, request):
     side = sides.new()
     account = side.accounts.new()
-    revocation.control_succeeded(logout(side.api, account, with_refresh=True),
-                                 what="logout with the refresh token succeeds")  # fmt: skip
+    revocation.control_succeeded(
+        logout(side.api, account, with_refresh=True), what="logout with the refresh token succeeds"
+    )
     revoked_at = ledger.now()
 
     answer = refresh(side.api, account.refresh_token)
     if answer.response.status == 401:
-        ledger.revoked(account.refresh_token, kind="refresh", how="logout", requirement="REV-1",
-                       where=request.node.nodeid, at=revoked_at)  # fmt: skip
+        ledger.revoked(
+            account.refresh_token,
+            kind="refresh",
+            how="logout",
+            requirement="REV-1",
+            where=request.node.nodeid,
+            at=revoked_at,
+        )
     revocation.refresh_refused(answer, what="a refresh token revoked by logout")
 
 
@@ -91,10 +105,15 @@ def test_used_refresh_token_cannot_be_reused(sides, strict, ledger, request):
 
     reused = refresh(side.api, account.refresh_token)
     if reused.response.status == 401:
-        ledger.revoked(account.refresh_token, kind="refresh", how="rotation", requirement="REV-2",
-                       where=request.node.nodeid, at=revoked_at)  # fmt: skip
-    should_clause(lambda: revocation.refresh_refused(reused, what="a refresh token that was already used",
-                                                     must=False))  # fmt: skip
+        ledger.revoked(
+            account.refresh_token,
+            kind="refresh",
+            how="rotation",
+            requirement="REV-2",
+            where=request.node.nodeid,
+            at=revoked_at,
+        )
+    should_clause(lambda: revocation.refresh_refused(reused, what="a refresh token that was already used", must=False))
 
 
 @pytest.mark.requirement("REV-6")
@@ -104,13 +123,17 @@ def test_password_change_revokes_every_earlier_token(sides, profile, ledger, req
     account = side.accounts.new()
     other_session = side.accounts.login(account)
     new_password = side.accounts.password()
-    changed = side.api.call("change_password", token=account.access_token,
-                            json={"current_password": account.password, "new_password": new_password})  # fmt: skip
+    changed = side.api.call(
+        "change_password",
+        token=account.access_token,
+        json={"current_password": account.password, "new_password": new_password},
+    )
     revocation.control_succeeded(changed, what="the password change succeeds")
     revoked_at = ledger.now()
     fresh = side.accounts.login(dataclasses.replace(account, password=new_password))
-    revocation.control_succeeded(user_call(side.api, profile, fresh.access_token),
-                                 what="a session opened after the change works")  # fmt: skip
+    revocation.control_succeeded(
+        user_call(side.api, profile, fresh.access_token), what="a session opened after the change works"
+    )
 
     answers = [
         ("access", account.access_token, user_call(side.api, profile, account.access_token)),
@@ -119,9 +142,11 @@ def test_password_change_revokes_every_earlier_token(sides, profile, ledger, req
     ]
     for kind, token, answer in answers:
         if answer.response.status == 401:
-            ledger.revoked(token, kind=kind, how="password change", requirement="REV-6", where=request.node.nodeid,
-                           at=revoked_at)  # fmt: skip
+            ledger.revoked(
+                token, kind=kind, how="password change", requirement="REV-6", where=request.node.nodeid, at=revoked_at
+            )
     revocation.token_rejected_as_revoked(answers[0][2], requirement="REV-6")
     revocation.token_rejected_as_revoked(answers[1][2], requirement="REV-6")
-    revocation.refresh_refused(answers[2][2], requirement="REV-6",
-                               what="a refresh token issued before the password change")  # fmt: skip
+    revocation.refresh_refused(
+        answers[2][2], requirement="REV-6", what="a refresh token issued before the password change"
+    )

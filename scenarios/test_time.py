@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.body import describe
 from conformance.checks import envelope
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation, should_clause
 from conformance.run.parallel import worker_numbers
-from conformance.body import describe
 from scenarios.kit.helpers import present
 from scenarios.kit.ledger import MIN_AGE, Entry, Lapse, Ledger
 from scenarios.kit.logins import Logins
@@ -33,6 +33,7 @@ from scenarios.kit.logins import Logins
 SHOWN = 3
 #: A lock this close to the end of the profile's lock duration is not presented: it may rightly have expired.
 LOCK_END_MARGIN_S = 5.0
+
 
 @dataclass
 class Presented:
@@ -47,8 +48,11 @@ class Presented:
 @pytest.fixture(scope="module")
 def presented(ledger, api, profile, sides, accounts, pytestconfig) -> Presented:
     if worker_numbers(pytestconfig)[1] > 1:
-        raise NotRun("the end-of-run re-check presents every revocation and lock of the run, and pytest -n splits "
-                     "the run over workers with a ledger each", option="a run without -n")  # fmt: skip
+        raise NotRun(
+            "the end-of-run re-check presents every revocation and lock of the run, and pytest -n splits "
+            "the run over workers with a ledger each",
+            option="a run without -n",
+        )
     waited = ledger.wait_until_all_older_than(MIN_AGE)
     logins = Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
     lock_ends = profile.limits.lockout_duration_seconds - LOCK_END_MARGIN_S
@@ -76,8 +80,12 @@ def judge(presented: Presented, requirement: str, what: str, *, must_fail: bool 
     if not must_fail:
         _judge(presented, requirement, what)
         return
-    envelope.judged_with_success_reports(lambda: _judge(presented, requirement, what), shown, requirement=requirement,
-                                         must_fail=f"every request with one of the {what}")  # fmt: skip
+    envelope.judged_with_success_reports(
+        lambda: _judge(presented, requirement, what),
+        shown,
+        requirement=requirement,
+        must_fail=f"every request with one of the {what}",
+    )
 
 
 def _judge(presented: Presented, requirement: str, what: str) -> None:
@@ -89,8 +97,10 @@ def _judge(presented: Presented, requirement: str, what: str) -> None:
     lapsed = presented.lapses.get(requirement, [])
     if not lapsed and all(id(e) in presented.unjudged for e in mine):
         answer = presented.unjudged[id(mine[0])]
-        raise Inconclusive(f"none of the {len(mine)} {what} could be judged at the end of the run: the answers "
-                           f"neither refused nor let in (e.g. {describe(answer) if answer else 'no answer'})")
+        raise Inconclusive(
+            f"none of the {len(mine)} {what} could be judged at the end of the run: the answers "
+            f"neither refused nor let in (e.g. {describe(answer) if answer else 'no answer'})"
+        )
     if lapsed:
         now = ledger.now()
         raise Violation(
@@ -103,11 +113,17 @@ def _judge(presented: Presented, requirement: str, what: str) -> None:
             hint="keep each revocation for the token's remaining lifetime (and each lock for its duration): "
             "a TTL in seconds where minutes were meant lapses within the run",
         )
-    blockers = {key.removeprefix("blocked by "): lapses for key, lapses in presented.lapses.items()
-                if key.startswith("blocked by ") and any(ledger.owner(lapse.entry) == requirement for lapse in lapses)}
+    blockers = {
+        key.removeprefix("blocked by "): lapses
+        for key, lapses in presented.lapses.items()
+        if key.startswith("blocked by ") and any(ledger.owner(lapse.entry) == requirement for lapse in lapses)
+    }
     if blockers:
-        raise NotApplicable(f"{what} were taken again, as fast as ones that lived through nothing: the lapse is in "
-                            "time, not this requirement's", blocked_by=tuple(blockers))  # fmt: skip
+        raise NotApplicable(
+            f"{what} were taken again, as fast as ones that lived through nothing: the lapse is in "
+            "time, not this requirement's",
+            blocked_by=tuple(blockers),
+        )
 
 
 @pytest.mark.requirement("REV-1")

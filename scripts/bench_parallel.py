@@ -24,8 +24,12 @@ from conformance.sut.process import run_bounded  # noqa: E402
 def run(*args: str) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
     started = time.monotonic()
-    done = run_bounded([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--startup-timeout=60", *args],
-                       timeout=900, env=env, cwd=REPO)  # fmt: skip
+    done = run_bounded(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--startup-timeout=60", *args],
+        timeout=900,
+        env=env,
+        cwd=REPO,
+    )
     if done.returncode != 0:
         raise SystemExit(f"the run {' '.join(args) or '(serial)'} did not pass:\n{done.output[-2000:]}")
     return time.monotonic() - started
@@ -38,9 +42,13 @@ def main() -> int:
     for number in range(1, rounds + 1):
         serial, parallel = run(), run("-n", workers)
         ratios.append(serial / parallel)
-        print(f"round {number}: serial {serial:.1f} s, -n {workers} {parallel:.1f} s, ratio {ratios[-1]:.2f}", flush=True)
-    print(f"median serial/parallel ratio over {rounds} rounds: {statistics.median(ratios):.2f} (load average "
-          f"{os.getloadavg()[0]:.1f} at the end)")
+        print(
+            f"round {number}: serial {serial:.1f} s, -n {workers} {parallel:.1f} s, ratio {ratios[-1]:.2f}", flush=True
+        )
+    print(
+        f"median serial/parallel ratio over {rounds} rounds: {statistics.median(ratios):.2f} (load average "
+        f"{os.getloadavg()[0]:.1f} at the end)"
+    )
     return 0
 
 

@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     def one(index: int) -> RunResult:
         result = run_harness(plan.CLEAN_RUN, workdir / f"run-{index:03d}")
         problems = list(judge.unclean(result.report, plan.NOT_RUN_ON_CLEAN).values()) if result.report else None
-        print(f"run {index:3d}: {result.duration_s:5.0f} s, exit {result.exit_code}: "
-              + ("no report" if problems is None else "; ".join(problems) or "clean"), flush=True)  # fmt: skip
+        print(
+            f"run {index:3d}: {result.duration_s:5.0f} s, exit {result.exit_code}: "
+            + ("no report" if problems is None else "; ".join(problems) or "clean"),
+            flush=True,
+        )
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as executor:

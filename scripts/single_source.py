@@ -56,12 +56,30 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         secret = secrets.token_hex(32)
         log = work / "sut.log"
-        env = dict(os.environ, SECRET_KEY=secret, REDIS_URL=redis.url, DEBUG_JWT_DECODES="1",
-                   REFERENCE_FIXED_OTP=FIXED_OTP, RATE_LIMIT_LOGIN=args.rate, RATE_LIMIT_REGISTER=args.rate,
-                   REFERENCE_DEFECTS=args.defects, PYTHONUNBUFFERED="1")  # fmt: skip
+        env = dict(
+            os.environ,
+            SECRET_KEY=secret,
+            REDIS_URL=redis.url,
+            DEBUG_JWT_DECODES="1",
+            REFERENCE_FIXED_OTP=FIXED_OTP,
+            RATE_LIMIT_LOGIN=args.rate,
+            RATE_LIMIT_REGISTER=args.rate,
+            REFERENCE_DEFECTS=args.defects,
+            PYTHONUNBUFFERED="1",
+        )
         data = work / "data"
-        command = [sys.executable, "-m", "reference", "serve", "--host", "::1", "--port", str(port),
-                   "--data-dir", str(data)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "reference",
+            "serve",
+            "--host",
+            "::1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+        ]
         server = ManagedProcess(command, env=env, log_path=log, name="the reference on [::1]", port=port)
         base_url = f"http://[::1]:{port}"
         try:
@@ -71,12 +89,26 @@ def main(argv: list[str] | None = None) -> int:
             profile = work / "strict.toml"
             profile.write_text(f'[rate_limits]\nregister = "{args.rate}"\nlogin = "{args.rate}"\n', "utf-8")
             report = args.out or work / "report.json"
-            seed = (f"{shlex.quote(sys.executable)} -m reference seed-user --email {{email}} --password-stdin "
-                    f"--plan {{plan}} --role {{role}} --data-dir {shlex.quote(str(data))}")  # fmt: skip
-            harness = [sys.executable, "-m", "conformance", f"--base-url={base_url}", f"--profile={profile}",
-                       f"--fixed-otp={FIXED_OTP}", f"--jwt-secret={secret}", f"--sut-log-file={log}",
-                       f"--seed-cmd={seed}", f"--conformance-report={report}", "-p", "no:randomly",
-                       *([f"--requirements={args.requirements}"] if args.requirements else []), *args.extra]  # fmt: skip
+            seed = (
+                f"{shlex.quote(sys.executable)} -m reference seed-user --email {{email}} --password-stdin "
+                f"--plan {{plan}} --role {{role}} --data-dir {shlex.quote(str(data))}"
+            )
+            harness = [
+                sys.executable,
+                "-m",
+                "conformance",
+                f"--base-url={base_url}",
+                f"--profile={profile}",
+                f"--fixed-otp={FIXED_OTP}",
+                f"--jwt-secret={secret}",
+                f"--sut-log-file={log}",
+                f"--seed-cmd={seed}",
+                f"--conformance-report={report}",
+                "-p",
+                "no:randomly",
+                *([f"--requirements={args.requirements}"] if args.requirements else []),
+                *args.extra,
+            ]
             started = time.monotonic()
             done = subprocess.run(harness, cwd=work, timeout=args.timeout, env=_harness_env())
             seconds = time.monotonic() - started

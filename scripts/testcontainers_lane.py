@@ -64,8 +64,10 @@ def report_problems(document: dict, image: str) -> list[str]:
     problems = []
     redis = ((document.get("target") or {}).get("stores") or {}).get("redis") or {}
     if redis.get("provider") != f"testcontainers {image}":
-        problems.append(f"the report says Redis was served by {redis.get('provider')!r}, "
-                        f"not by 'testcontainers {image}' ({redis.get('note') or 'no note'})")  # fmt: skip
+        problems.append(
+            f"the report says Redis was served by {redis.get('provider')!r}, "
+            f"not by 'testcontainers {image}' ({redis.get('note') or 'no note'})"
+        )
     for rid in REQUIREMENTS:
         verdict = ((document.get("requirements") or {}).get(rid) or {}).get("verdict")
         if verdict != "pass":
@@ -79,11 +81,18 @@ def event_problems(events: list[dict], image: str) -> list[str]:
     pulls = [e for e in events if e.get("Type") == "image" and e.get("Action") == "pull"]
     if pulls:
         problems.append(f"the engine pulled {', '.join(sorted({str(e.get('id')) for e in pulls}))}")
-    starts = [e for e in events if e.get("Type") == "container" and e.get("Action") == "start"
-              and (e.get("Actor") or {}).get("Attributes", {}).get("image") == image]  # fmt: skip
+    starts = [
+        e
+        for e in events
+        if e.get("Type") == "container"
+        and e.get("Action") == "start"
+        and (e.get("Actor") or {}).get("Attributes", {}).get("image") == image
+    ]
     if len(starts) < 2:
-        problems.append(f"{len(starts)} start(s) of {image}: the outage (REV-5) stops the container and starts it "
-                        "again, so at least 2 were expected")  # fmt: skip
+        problems.append(
+            f"{len(starts)} start(s) of {image}: the outage (REV-5) stops the container and starts it "
+            "again, so at least 2 were expected"
+        )
     return problems
 
 
@@ -95,11 +104,21 @@ def lines_with(output: str, text: str) -> list[str]:
 def dockerd_command(binary: str, root: Path) -> list[str]:
     """A private engine: no iptables, no NAT, no bridge; socket, data, state and configuration under ``root``."""
     return [
-        binary, "--iptables=false", "--ip-masq=false", "--bridge=none",
-        "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-        "--host", f"unix://{root / 'docker.sock'}", "--pidfile", str(root / "dockerd.pid"),
-        "--config-file", str(root / "daemon.json"),
-    ]  # fmt: skip
+        binary,
+        "--iptables=false",
+        "--ip-masq=false",
+        "--bridge=none",
+        "--data-root",
+        str(root / "data"),
+        "--exec-root",
+        str(root / "exec"),
+        "--host",
+        f"unix://{root / 'docker.sock'}",
+        "--pidfile",
+        str(root / "dockerd.pid"),
+        "--config-file",
+        str(root / "daemon.json"),
+    ]
 
 
 def find_dockerd() -> str | None:
@@ -151,16 +170,23 @@ def private_engine(root: Path, binary: str) -> Iterator[str]:
     with log.open("w") as out:
         # A session of its own: a Ctrl-C in the terminal reaches the lane, which stops the engine in order.
         try:
-            process = subprocess.Popen(dockerd_command(binary, root), stdout=out, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+            process = subprocess.Popen(
+                dockerd_command(binary, root),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise Skip(f"dockerd could not start: {exc}") from None
     try:
         deadline = time.monotonic() + ENGINE_START_TIMEOUT
         while True:
             if process.poll() is not None:
-                raise Skip(f"dockerd could not start (exit code {process.returncode}): "
-                           f"{last_line(log, prefer=('level=fatal', 'level=error', 'failed'))}")  # fmt: skip
+                raise Skip(
+                    f"dockerd could not start (exit code {process.returncode}): "
+                    f"{last_line(log, prefer=('level=fatal', 'level=error', 'failed'))}"
+                )
             try:
                 if docker.DockerClient(base_url=host, timeout=2).ping():
                     break
@@ -202,8 +228,11 @@ def mounts_under(root: Path) -> list[str]:
     except OSError:
         return []
     prefix = str(root.resolve()) + "/"
-    points = [fields[1].replace("\\040", " ") for fields in (line.split() for line in table.splitlines())
-              if len(fields) > 1 and fields[1].startswith(prefix)]  # fmt: skip
+    points = [
+        fields[1].replace("\\040", " ")
+        for fields in (line.split() for line in table.splitlines())
+        if len(fields) > 1 and fields[1].startswith(prefix)
+    ]
     return sorted(points, key=len, reverse=True)
 
 
@@ -237,8 +266,9 @@ def lane(python: str, root: Path, timings: dict[str, float]) -> list[str]:
     seen = []
 
     started = time.monotonic()
-    built = subprocess.run([python, "-m", "conformance.sut.redis_image"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    built = subprocess.run(
+        [python, "-m", "conformance.sut.redis_image"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     if built.returncode:
         raise LaneFailure(f"the Redis image could not be built: {built.stderr.strip()}")
     image = built.stdout.strip()
@@ -248,9 +278,21 @@ def lane(python: str, root: Path, timings: dict[str, float]) -> list[str]:
     since = int(time.time()) - 1
     started = time.monotonic()
     report = root / "report.json"
-    code, output = run(pytest_command(python, *SCENARIOS, "--requirements", ",".join(REQUIREMENTS),
-                                      "--redis-image", image, "--docker-network", "host",
-                                      f"--conformance-report={report}"), env, root / "scenarios.log")  # fmt: skip
+    code, output = run(
+        pytest_command(
+            python,
+            *SCENARIOS,
+            "--requirements",
+            ",".join(REQUIREMENTS),
+            "--redis-image",
+            image,
+            "--docker-network",
+            "host",
+            f"--conformance-report={report}",
+        ),
+        env,
+        root / "scenarios.log",
+    )
     timings["scenarios"] = time.monotonic() - started
     if code != 0 or not report.is_file():
         raise LaneFailure(f"REV-3/REV-5/LOCK-4 with Redis in a container: pytest exit code {code}\n{output}")
@@ -262,12 +304,17 @@ def lane(python: str, root: Path, timings: dict[str, float]) -> list[str]:
     if problems:
         raise LaneFailure("; ".join(problems) + "\n" + output)
     seen += lines_with(output, "conformance: redis:")
-    seen.append(f"{', '.join(REQUIREMENTS)} passed; the engine saw no pull and "
-                f"{sum(1 for e in events if e.get('Action') == 'start')} container starts")  # fmt: skip
+    seen.append(
+        f"{', '.join(REQUIREMENTS)} passed; the engine saw no pull and "
+        f"{sum(1 for e in events if e.get('Action') == 'start')} container starts"
+    )
 
     started = time.monotonic()
-    code, output = run(pytest_command(python, CONTAINER_TESTS, "-q", "-rs"), dict(env, HLC_LANE_REDIS_IMAGE=image),
-                       root / "container-tests.log")  # fmt: skip
+    code, output = run(
+        pytest_command(python, CONTAINER_TESTS, "-q", "-rs"),
+        dict(env, HLC_LANE_REDIS_IMAGE=image),
+        root / "container-tests.log",
+    )
     timings["container tests"] = time.monotonic() - started
     summary = (output.strip().splitlines() or [""])[-1].strip("= ")
     if code != 0 or "skipped" in summary:
@@ -275,21 +322,38 @@ def lane(python: str, root: Path, timings: dict[str, float]) -> list[str]:
     seen.append(f"{CONTAINER_TESTS}: {summary}")
 
     started = time.monotonic()
-    code, output = run(pytest_command(python, "scenarios/test_outage.py", "--requirements", "REV-5",
-                                      "--redis-image", ABSENT_REDIS_IMAGE), env, root / "fallback.log")  # fmt: skip
+    code, output = run(
+        pytest_command(
+            python, "scenarios/test_outage.py", "--requirements", "REV-5", "--redis-image", ABSENT_REDIS_IMAGE
+        ),
+        env,
+        root / "fallback.log",
+    )
     said = lines_with(output, f"conformance: redis: local binary (the image {ABSENT_REDIS_IMAGE} ")
     if code != 0 or len(said) != 1 or "give it with --redis-image" not in said[0]:
         raise LaneFailure(f"an image that cannot be had: expected one line naming it, then the local binary\n{output}")
     seen.append(said[0])
 
-    code, output = run(pytest_command(python, "scenarios/test_outage.py", "--requirements", "REV-5",
-                                      "--services", "mongo", "--mongo-image", ABSENT_MONGO_IMAGE),
-                       env, root / "mongo.log")  # fmt: skip
+    code, output = run(
+        pytest_command(
+            python,
+            "scenarios/test_outage.py",
+            "--requirements",
+            "REV-5",
+            "--services",
+            "mongo",
+            "--mongo-image",
+            ABSENT_MONGO_IMAGE,
+        ),
+        env,
+        root / "mongo.log",
+    )
     said = lines_with(output, f"--services mongo: the image {ABSENT_MONGO_IMAGE} ")
     if code != 4 or len(said) != 1 or "--mongo-url" not in said[0]:
-        raise LaneFailure(f"--services mongo without a MongoDB image: expected one line and exit code 4, got "
-                          f"{code}\n{output}")  # fmt: skip
-    seen.append(said[0][said[0].index("conformance:"):].rstrip(" !"))
+        raise LaneFailure(
+            f"--services mongo without a MongoDB image: expected one line and exit code 4, got {code}\n{output}"
+        )
+    seen.append(said[0][said[0].index("conformance:") :].rstrip(" !"))
     timings["fallback and refusal"] = time.monotonic() - started
     if client.containers.list(all=True):
         raise LaneFailure("containers were left on the engine")

@@ -30,16 +30,15 @@ from typing import Any
 import jwt
 
 from conformance import redaction
-from conformance.wire import usage
 from conformance.checks.limits import retry_after_seconds
-from conformance.redaction import MASK, redact
-from conformance.wire.client import ApiClient
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotRun, excerpt
 from conformance.profile import Profile
+from conformance.redaction import MASK, redact
 from conformance.sut.base import Target
 from conformance.sut.errors import TargetError
-from conformance.wire import waiting
+from conformance.wire import usage, waiting
+from conformance.wire.client import ApiClient
 
 PASSWORD_LENGTH = 20
 #: Seconds a provisioning request may spend waiting out 429s in total, beyond the declared window.
@@ -79,8 +78,11 @@ class Account:
         return f"Account({self.email!r}, id={self.id!r}, password={MASK}, tokens={MASK if self.access_token else None})"
 
     def __post_init__(self) -> None:
-        for label, value in (("password", self.password), ("access token", self.access_token),
-                             ("refresh token", self.refresh_token)):  # fmt: skip
+        for label, value in (
+            ("password", self.password),
+            ("access token", self.access_token),
+            ("refresh token", self.refresh_token),
+        ):
             redaction.register(value, label)
 
 
@@ -283,10 +285,13 @@ class AccountFactory:
             wait = min(retry_after, window) if retry_after is not None else backoff
             if time.monotonic() + wait > deadline:
                 declared = f"{rate} per client address" if rate else "no limit"
-                raise ProvisioningFailed(operation, why=f"was refused with 429 for {window + RATE_LIMIT_PATIENCE:.0f} s "
-                                         f"although the profile declares {declared} ([rate_limits] {operation}); "
-                                         f"last answer: {exchange.response.status} "
-                                         f"{excerpt(exchange.response.body, 200)}")  # fmt: skip
+                raise ProvisioningFailed(
+                    operation,
+                    why=f"was refused with 429 for {window + RATE_LIMIT_PATIENCE:.0f} s "
+                    f"although the profile declares {declared} ([rate_limits] {operation}); "
+                    f"last answer: {exchange.response.status} "
+                    f"{excerpt(exchange.response.body, 200)}",
+                )
             if self._sleep is not None:
                 self._sleep(max(wait, 0.1))
             else:

@@ -136,8 +136,9 @@ VARIANT_TABLE: tuple[Variant, ...] = (
     Variant("alg-es256", "TOKEN_INVALID", "the ES256 token signed with a harness key"),
     Variant("alg-hs256-public-key", "TOKEN_INVALID", "the HS256 token keyed with a public key"),
     Variant("expired", "TOKEN_EXPIRED", "the expired token", needs_secret=True),
-    Variant("expired-just-now", "TOKEN_EXPIRED", f"the token expired {JUST_EXPIRED_AGO_SECONDS} s ago",
-            needs_secret=True),
+    Variant(
+        "expired-just-now", "TOKEN_EXPIRED", f"the token expired {JUST_EXPIRED_AGO_SECONDS} s ago", needs_secret=True
+    ),
     Variant("missing-exp", "TOKEN_INVALID", "the token without `exp`", needs_secret=True),
     Variant("nbf-future", "TOKEN_INVALID", "the token whose `nbf` lies in the future", needs_secret=True),
     Variant("iat-future", "TOKEN_INVALID", "the token whose `iat` lies in the future", needs_secret=True),
@@ -146,20 +147,35 @@ VARIANT_TABLE: tuple[Variant, ...] = (
     Variant("refresh-as-access", "TOKEN_INVALID", "the refresh token used as an access token"),
     Variant("tampered-claims", "TOKEN_INVALID", "the token with tampered claims"),
     Variant("oversized", "TOKEN_INVALID", "the 16 KiB token"),
-    Variant("query-access-token", "UNAUTHORIZED", "the token sent in the query string (`?access_token=`)",
-            query_parameter="access_token"),
+    Variant(
+        "query-access-token",
+        "UNAUTHORIZED",
+        "the token sent in the query string (`?access_token=`)",
+        query_parameter="access_token",
+    ),
     Variant("query-token", "UNAUTHORIZED", "the token sent in the query string (`?token=`)", query_parameter="token"),
-)  # fmt: skip
+)
 VARIANT_BY_ID = {variant.id: variant for variant in VARIANT_TABLE}
 #: Variants that are no secret: forged without the SUT's key and without the genuine signature, so anyone could
 #: make them; their curl lines name them (redaction.register_public). The others carry a real signature (alg-*-signed,
 #: truncated-signature, tampered-claims), are signed with the SUT's key (needs_secret), or are genuine tokens
 #: (revoked, refresh-as-access, query-*): masked, their curl lines say which variant to set; ``oversized`` is 16 KiB,
 #: too long for a line.
-PUBLIC_VARIANTS = frozenset({
-    "malformed", "bad-signature", "empty-signature", *(f"alg-{s}" for s in ALG_NONE_SPELLINGS), *KID_INJECTIONS,
-    "jwk-embedded", "jku-foreign-key", "x5u-foreign-key", "alg-rs256", "alg-es256", "alg-hs256-public-key",
-})  # fmt: skip
+PUBLIC_VARIANTS = frozenset(
+    {
+        "malformed",
+        "bad-signature",
+        "empty-signature",
+        *(f"alg-{s}" for s in ALG_NONE_SPELLINGS),
+        *KID_INJECTIONS,
+        "jwk-embedded",
+        "jku-foreign-key",
+        "x5u-foreign-key",
+        "alg-rs256",
+        "alg-es256",
+        "alg-hs256-public-key",
+    }
+)
 VARIANTS = tuple(VARIANT_BY_ID)
 EXPECTED_CODES = {variant.id: variant.expected_code for variant in VARIANT_TABLE}
 
@@ -227,7 +243,9 @@ def claims_of(token: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
-        raise Inconclusive(f"the SUT's access token is not a decodable JWT ({exc}), so no variant can be forged") from None
+        raise Inconclusive(
+            f"the SUT's access token is not a decodable JWT ({exc}), so no variant can be forged"
+        ) from None
     return dict(claims)
 
 
@@ -236,7 +254,9 @@ def header_of(token: str) -> dict[str, Any]:
     try:
         return dict(jwt.get_unverified_header(token))
     except jwt.PyJWTError as exc:
-        raise Inconclusive(f"the SUT's access token is not a decodable JWT ({exc}), so no variant can be forged") from None
+        raise Inconclusive(
+            f"the SUT's access token is not a decodable JWT ({exc}), so no variant can be forged"
+        ) from None
 
 
 def unknown_subject(sub: Any) -> str:
@@ -323,8 +343,11 @@ class TokenForge:
             if variant in PUBLIC_VARIANTS:
                 redaction.register_public(token, label)
             elif variant not in ("revoked", "refresh-as-access", "query-access-token", "query-token"):
-                redaction.register(token, f"{label}: it carries the session's signature or the SUT's key, so it is "
-                                          "masked; make it from a fresh access token")  # fmt: skip
+                redaction.register(
+                    token,
+                    f"{label}: it carries the session's signature or the SUT's key, so it is "
+                    "masked; make it from a fresh access token",
+                )
         return BadToken(variant, token, spec.expected_code, spec.summary, spec.query_parameter)
 
     def signed_with(self, key: str, session: Session) -> str:
@@ -419,9 +442,13 @@ class TokenForge:
     def _check_secret(self, token: str) -> None:
         """Positive control: the secret verifies a genuine token, else a claims test would judge a bad signature."""
         try:
-            jwt.decode(token, self.secret, algorithms=[self.algorithm], options={"verify_exp": False, "verify_aud": False})
+            jwt.decode(
+                token, self.secret, algorithms=[self.algorithm], options={"verify_exp": False, "verify_aud": False}
+            )
         except jwt.InvalidSignatureError:
-            raise Inconclusive("the given signing secret does not verify the SUT's own tokens (wrong --jwt-secret?)") from None
+            raise Inconclusive(
+                "the given signing secret does not verify the SUT's own tokens (wrong --jwt-secret?)"
+            ) from None
         except jwt.PyJWTError:
             pass  # other claims problems are not the secret's fault; the variant is still well made
 

@@ -41,7 +41,7 @@ def parse(text: str) -> tuple[WeakSecret, ...]:
     section = "unsorted"
     for number, raw in enumerate(text.splitlines(), start=1):
         if raw.startswith(SECTION_PREFIX):
-            section = raw[len(SECTION_PREFIX):].strip()
+            section = raw[len(SECTION_PREFIX) :].strip()
             continue
         if not raw or raw.startswith("#"):
             continue

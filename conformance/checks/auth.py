@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conformance.checks import envelope
 from conformance.body import describe, error_code, error_message, is_success
+from conformance.checks import envelope
 from conformance.exchange import Exchange
 from conformance.outcomes import RELEVANT_HEADERS, Inconclusive, NotApplicable, Violation
 
@@ -109,9 +109,12 @@ def rejections_agree(
     if not exchanges_by_guard_class:
         raise NotApplicable("no guard class was exercised")
     subject = summary or f"the {variant} token"
-    envelope.judged_with_success_reports(lambda: _rejections_agree(exchanges_by_guard_class, subject),
-                                         exchanges_by_guard_class.values(), requirement="AUTH-2",
-                                         must_fail=f"every request with {subject}")  # fmt: skip
+    envelope.judged_with_success_reports(
+        lambda: _rejections_agree(exchanges_by_guard_class, subject),
+        exchanges_by_guard_class.values(),
+        requirement="AUTH-2",
+        must_fail=f"every request with {subject}",
+    )
 
 
 def _rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange], subject: str) -> None:
@@ -122,12 +125,13 @@ def _rejections_agree(exchanges_by_guard_class: Mapping[str, Exchange], subject:
     codes = {klass: error_code(exchange) for klass, exchange in answers if exchange.response.status == 401}
     problems, culprits, hints = [], [], []
     if accepted:
-        problems.append(f"{subject} was accepted: "
-                        + ", ".join(f"{e.response.status} on {k}" for k, e in accepted))  # fmt: skip
+        problems.append(f"{subject} was accepted: " + ", ".join(f"{e.response.status} on {k}" for k, e in accepted))
         culprits.append(accepted[0][1])
-        hints.append("verify the signature with the server's own key and algorithm only (never a key, key URL or "
-                     "algorithm the token names), then expiry, type and revocation, in one authentication layer "
-                     "that every guarded operation goes through")  # fmt: skip
+        hints.append(
+            "verify the signature with the server's own key and algorithm only (never a key, key URL or "
+            "algorithm the token names), then expiry, type and revocation, in one authentication layer "
+            "that every guarded operation goes through"
+        )
     for klass, exchange in wrong_status:
         problems.append(f"{klass}: {describe_refusal(exchange)} instead of 401")
         culprits.append(exchange)
@@ -158,11 +162,13 @@ def refusal_has_code(exchange: Exchange, code: str, *, status: int = 401) -> Non
     """
     __tracebackhide__ = True
     if is_success(exchange):
-        raise NotApplicable(f"the token was accepted ({describe(exchange)}), so there is no refusal code to judge",
-                            blocked_by="AUTH-2")  # fmt: skip
+        raise NotApplicable(
+            f"the token was accepted ({describe(exchange)}), so there is no refusal code to judge", blocked_by="AUTH-2"
+        )
     if exchange.response.status != status or error_code(exchange) != code:
-        raise Violation("ENV-3", expected=f"{status} with code {code}", actual=describe_refusal(exchange),
-                        exchange=exchange)  # fmt: skip
+        raise Violation(
+            "ENV-3", expected=f"{status} with code {code}", actual=describe_refusal(exchange), exchange=exchange
+        )
 
 
 def guard_admits(exchange: Exchange) -> None:

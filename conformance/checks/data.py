@@ -30,9 +30,7 @@ ID_FIELD = "id"
 VALIDATION_STATUS = 422
 
 
-def search_is_literal(
-    exchange: Exchange, *, term: str, created: Mapping[str, str], refusable: bool = False
-) -> None:
+def search_is_literal(exchange: Exchange, *, term: str, created: Mapping[str, str], refusable: bool = False) -> None:
     """DATA-4: a search for ``term`` returns exactly the patients whose name contains it literally.
 
     ``created`` maps the id of each patient the test created to its name; the
@@ -66,12 +64,25 @@ def search_is_literal(
 def search_problems(exchange: Exchange, *, term: str, created: Mapping[str, str]) -> list[str]:
     """What keeps a search answer from being exactly the literal matches among ``created`` (empty: none)."""
     matching = {pid for pid, name in created.items() if term.lower() in name.lower()}
-    return _listing_problems(exchange, created, allowed=matching, required=matching,
-                             extra_says="whose name does not contain it", absent_says="whose name contains it")
+    return _listing_problems(
+        exchange,
+        created,
+        allowed=matching,
+        required=matching,
+        extra_says="whose name does not contain it",
+        absent_says="whose name contains it",
+    )
 
 
-def _listing_problems(exchange: Exchange, values: Mapping[str, str], *, allowed: Collection[str],
-                      required: Collection[str], extra_says: str, absent_says: str) -> list[str]:
+def _listing_problems(
+    exchange: Exchange,
+    values: Mapping[str, str],
+    *,
+    allowed: Collection[str],
+    required: Collection[str],
+    extra_says: str,
+    absent_says: str,
+) -> list[str]:
     """What keeps a list answer from holding every ``required`` patient and none outside ``allowed``."""
     items = listed_items(exchange)
     if items is None:
@@ -117,8 +128,14 @@ def filter_problems(exchange: Exchange, *, term: str, values: Mapping[str, str])
     """What keeps a filtered list from being a literal match (exact or substring) among ``values``."""
     allowed = {pid for pid, value in values.items() if term.lower() in value.lower()}
     required = {pid for pid, value in values.items() if value.lower() == term.lower()}
-    return _listing_problems(exchange, values, allowed=allowed, required=required,
-                             extra_says="whose value does not contain it", absent_says="whose value equals it")
+    return _listing_problems(
+        exchange,
+        values,
+        allowed=allowed,
+        required=required,
+        extra_says="whose value does not contain it",
+        absent_says="whose value equals it",
+    )
 
 
 def query_operator_not_applied(
@@ -160,7 +177,8 @@ def query_operator_not_applied(
     else:
         foreign = sorted(returned - everything)
         actual = f"returned {_names(created.get(i, i) for i in sorted(returned))}" + (
-            f", {len(foreign)} of them not the account's" if foreign else "")
+            f", {len(foreign)} of them not the account's" if foreign else ""
+        )
     raise Violation(
         "DATA-4",
         expected=f"{VALIDATION_STATUS}, every patient (the parameter ignored) or the literal matches "

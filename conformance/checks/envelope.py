@@ -30,14 +30,22 @@ CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a Python traceback", re.compile(r"Traceback \(most recent call last\)")),
     ("a stack frame", re.compile(r"File \"[^\"]+\", line \d+|\bat [\w$.]+\([\w$]+\.(?:java|kt|cs|js|ts):\d+\)")),
-    ("a file path", re.compile(r"(?:/(?:usr|home|opt|srv|app|var|tmp|site-packages|lib)/[\w./-]+|[A-Za-z]:\\\\?[\w\\. -]+|[\w/-]+\.py\b)")),
+    (
+        "a file path",
+        re.compile(
+            r"(?:/(?:usr|home|opt|srv|app|var|tmp|site-packages|lib)/[\w./-]+|[A-Za-z]:\\\\?[\w\\. -]+|[\w/-]+\.py\b)"
+        ),
+    ),
     ("an exception class name", re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b|\b(?:KeyboardInterrupt|StopIteration)\b")),
-    ("SQL text", re.compile(
-        r"\bSELECT\b[\s\S]{1,200}?\bFROM\b|\bINSERT\s+INTO\b|\bUPDATE\b[\s\S]{1,200}?\bSET\b|\bDELETE\s+FROM\b"
-        r"|\b(?:sqlalchemy|sqlite3|psycopg2?|asyncpg|pymongo|aiosqlite)\b",
-        re.IGNORECASE,
-    )),
-)  # fmt: skip
+    (
+        "SQL text",
+        re.compile(
+            r"\bSELECT\b[\s\S]{1,200}?\bFROM\b|\bINSERT\s+INTO\b|\bUPDATE\b[\s\S]{1,200}?\bSET\b|\bDELETE\s+FROM\b"
+            r"|\b(?:sqlalchemy|sqlite3|psycopg2?|asyncpg|pymongo|aiosqlite)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
 
 
 def error_body_is_envelope(exchange: Exchange) -> None:
@@ -144,9 +152,7 @@ def _expected_for(code: str, status: int, codes: Mapping[str, int]) -> str:
     return f"a status of the contract table ({', '.join(map(str, sorted(set(codes.values()))))})"
 
 
-def not_found_has_context(
-    exchange: Exchange, *, resource: str | None = None, identifier: str | None = None
-) -> None:
+def not_found_has_context(exchange: Exchange, *, resource: str | None = None, identifier: str | None = None) -> None:
     """ENV-4: the 404 for a missing resource names ``context.resource`` and ``context.identifier``.
 
     Only the context is judged: a wrong status or code is ENV-3's failure and a
@@ -274,8 +280,9 @@ def success_reported_for_failures(exchanges: Iterable[Exchange], *, must_fail: s
     )
 
 
-def judged_with_success_reports(check: Callable[[], None], exchanges: Iterable[Exchange], *, requirement: str,
-                                must_fail: str) -> None:  # fmt: skip
+def judged_with_success_reports(
+    check: Callable[[], None], exchanges: Iterable[Exchange], *, requirement: str, must_fail: str
+) -> None:
     """Run ``check``, the judgement of ``requirement`` on requests that must fail, and ENV-7 on the same answers;
     raise everything found, one outcome as itself, several as a group.
 

@@ -24,8 +24,16 @@ from conformance.outcomes import NotApplicable, Violation
 HSTS_MIN_MAX_AGE = 31_536_000
 REFERRER_POLICIES = frozenset({"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"})
 #: Headers that fingerprint the stack or are deprecated (HDR-2); ``Server`` is judged by its value.
-FORBIDDEN_HEADERS = ("x-powered-by", "x-xss-protection", "expect-ct", "feature-policy", "public-key-pins",
-                     "public-key-pins-report-only", "x-aspnet-version", "x-aspnetmvc-version")  # fmt: skip
+FORBIDDEN_HEADERS = (
+    "x-powered-by",
+    "x-xss-protection",
+    "expect-ct",
+    "feature-policy",
+    "public-key-pins",
+    "public-key-pins-report-only",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+)
 SERVER_VERSION = re.compile(r"/\s*v?\d|\bv?\d+\.\d+")
 SECURITY_HEADERS = (
     "x-content-type-options",
@@ -62,19 +70,24 @@ def header_problems(exchange: Exchange, *, hsts_required: bool, api_prefix: str)
     if not csp:
         problems.append("Content-Security-Policy is missing")
     else:
-        problems += [f"Content-Security-Policy lacks {name}" for name in ("default-src", "frame-ancestors")
-                     if name not in csp]  # fmt: skip
+        problems += [
+            f"Content-Security-Policy lacks {name}" for name in ("default-src", "frame-ancestors") if name not in csp
+        ]
     frame_options = (headers.get("x-frame-options") or "").strip().upper()
     if frame_options != "DENY" and csp.get("frame-ancestors") != ["'none'"]:
-        problems.append(f"framing is not denied (X-Frame-Options {_shown(headers.get('x-frame-options'))}, "
-                        f"no CSP frame-ancestors 'none')")  # fmt: skip
+        problems.append(
+            f"framing is not denied (X-Frame-Options {_shown(headers.get('x-frame-options'))}, "
+            f"no CSP frame-ancestors 'none')"
+        )
     referrer = referrer_policy(exchange)
     if referrer not in REFERRER_POLICIES:
         problems.append(f"Referrer-Policy is {_shown(referrer)}, not one of {', '.join(sorted(REFERRER_POLICIES))}")
     if hsts_required:
         problems += hsts_problems(exchange)
     if is_api_path(exchange, api_prefix) and "no-store" not in cache_directives(exchange):
-        problems.append(f"Cache-Control is {_shown(headers.get('cache-control'))}, not no-store (path under {api_prefix})")
+        problems.append(
+            f"Cache-Control is {_shown(headers.get('cache-control'))}, not no-store (path under {api_prefix})"
+        )
     return problems
 
 
@@ -153,8 +166,10 @@ def cors_allows_only(exchange: Exchange, *, origin: str, allowed: bool) -> None:
     problems: list[str] = []
     if allowed:
         if allow_origin != [origin]:
-            problems.append(f"Access-Control-Allow-Origin is {_shown(', '.join(allow_origin) or None)}, "
-                            f"not the echoed origin {origin}")  # fmt: skip
+            problems.append(
+                f"Access-Control-Allow-Origin is {_shown(', '.join(allow_origin) or None)}, "
+                f"not the echoed origin {origin}"
+            )
         if credentials != "true":
             problems.append(f"Access-Control-Allow-Credentials is {_shown(credentials or None)}, not true")
         if is_preflight(exchange) and exchange.response.status >= 400:
@@ -177,8 +192,16 @@ def cors_allows_only(exchange: Exchange, *, origin: str, allowed: bool) -> None:
 
 
 #: The kinds of look-alike origin :func:`look_alike_origins` derives, in order (stable names for the probes' ids).
-LOOK_ALIKE_KINDS = ("string-extended", "host-extended", "host-prefixed", "subdomain", "other-scheme", "other-port",
-                    "port-extended", "null")  # fmt: skip
+LOOK_ALIKE_KINDS = (
+    "string-extended",
+    "host-extended",
+    "host-prefixed",
+    "subdomain",
+    "other-scheme",
+    "other-port",
+    "port-extended",
+    "null",
+)
 
 
 def look_alike_origins(origin: str) -> dict[str, str]:
@@ -207,7 +230,7 @@ def look_alike_origins(origin: str) -> dict[str, str]:
         "port-extended": f"{scheme}://{host}:{port}1" if port * 10 + 1 <= 65535 else None,
         "null": "null",
     }
-    return {kind: derived[kind] for kind in LOOK_ALIKE_KINDS if derived[kind] not in (None, origin)}
+    return {kind: value for kind in LOOK_ALIKE_KINDS if (value := derived[kind]) is not None and value != origin}
 
 
 def observatory_score(exchange: Exchange) -> int:

@@ -32,9 +32,15 @@ def listed_patients(listing: Exchange) -> list[dict[str, Any]]:
     return body
 
 
-def only_own_patients(listing: Exchange, *, own_ids: Collection[str], foreign_ids: Collection[str],
-                      owner_id: str | None = None, owners: Mapping[str, str] | None = None,
-                      interleaving: str | None = None) -> None:  # fmt: skip
+def only_own_patients(
+    listing: Exchange,
+    *,
+    own_ids: Collection[str],
+    foreign_ids: Collection[str],
+    owner_id: str | None = None,
+    owners: Mapping[str, str] | None = None,
+    interleaving: str | None = None,
+) -> None:
     """DATA-1: a listing or search shows none of another user's patients.
 
     ``foreign_ids`` are ids of patients created by other users of the run;
@@ -102,7 +108,7 @@ def foreign_write_refused(attempt: Exchange, owner_after: Exchange, *, before: M
     status = attempt.response.status
     after = owner_after.response.json if owner_after.response.status == 200 else None
     if owner_after.response.status == 404:
-        damage = "the owner's patient is gone (the owner's read is now 404)"
+        damage: str | None = "the owner's patient is gone (the owner's read is now 404)"
     elif not isinstance(after, dict):
         raise NotApplicable(f"the owner's read after the attempt answered {owner_after.response.status}")
     else:
@@ -128,9 +134,14 @@ def foreign_write_refused(attempt: Exchange, owner_after: Exchange, *, before: M
     )
 
 
-def reflects_own_writes(listing: Exchange, *, present: Iterable[str] = (), absent: Iterable[str] = (),
-                        fields: Mapping[str, Mapping[str, Any]] | None = None,
-                        interleaving: str | None = None) -> None:  # fmt: skip
+def reflects_own_writes(
+    listing: Exchange,
+    *,
+    present: Iterable[str] = (),
+    absent: Iterable[str] = (),
+    fields: Mapping[str, Mapping[str, Any]] | None = None,
+    interleaving: str | None = None,
+) -> None:
     """DATA-2: the user's next listing shows their own creates, updates (``fields`` by id) and deletes."""
     __tracebackhide__ = True
     by_id = {str(p.get("id")): p for p in listed_patients(listing)}
@@ -150,7 +161,8 @@ def reflects_own_writes(listing: Exchange, *, present: Iterable[str] = (), absen
         raise Violation(
             "DATA-2",
             expected="the listing reflects the user's own creates, updates and deletes",
-            actual="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+            actual="; ".join(problems[:5])
+            + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
             + (f"; {interleaving}" if interleaving else ""),
             exchange=listing,
             hint="invalidate the user's cached listings on every write",
@@ -167,7 +179,8 @@ def patient_ids_distinct(creates: Iterable[Exchange], *, interleaving: str | Non
             raise Violation(
                 "DATA-3",
                 expected="every concurrent create succeeds",
-                actual=f"{response.status}" + (f" with code {error_code(exchange)}" if error_code(exchange) else "")
+                actual=f"{response.status}"
+                + (f" with code {error_code(exchange)}" if error_code(exchange) else "")
                 + (f"; {interleaving}" if interleaving else ""),
                 exchange=exchange,
                 hint="allocate patient_id with an atomic counter instead of failing on a uniqueness conflict",
@@ -204,7 +217,7 @@ def patient_ids_well_formed(creates: Iterable[Exchange], *, now: datetime.dateti
     (a run that crosses a month boundary, a clock a little off).
     """
     __tracebackhide__ = True
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     months = {(now + datetime.timedelta(days=d)).strftime("%Y%m") for d in (-1, 0, 1)}
     for exchange in creates:
         body = exchange.response.json if 200 <= exchange.response.status < 300 else None

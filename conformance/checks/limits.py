@@ -75,8 +75,9 @@ def refusal_problems(exchange: Exchange, *, status: int, code: str) -> list[str]
     return problems
 
 
-def rate_limited(exchange: Exchange, requirement: str = "RATE-1", *, code: str | None = None,
-                 status: int = 429) -> None:  # fmt: skip
+def rate_limited(
+    exchange: Exchange, requirement: str = "RATE-1", *, code: str | None = None, status: int = 429
+) -> None:
     """A 429 with the requirement's code (RATE_LIMIT_EXCEEDED, ACCOUNT_LOCKED) and a valid ``Retry-After``."""
     __tracebackhide__ = True
     code = code or CODE_BY_REQUIREMENT.get(requirement, "RATE_LIMIT_EXCEEDED")
@@ -107,4 +108,6 @@ def payload_too_large(exchange: Exchange, *, status: int = 413, code: str = "PAY
         hint = f"the limit works; answer it with the error code {code} of the contract's table"
     else:
         return
-    raise Violation("SIZE-1", expected=f"{status} with code {code}", actual=describe(exchange), exchange=exchange, hint=hint)
+    raise Violation(
+        "SIZE-1", expected=f"{status} with code {code}", actual=describe(exchange), exchange=exchange, hint=hint
+    )

@@ -36,6 +36,7 @@ The contract leaves two details open, and the sequential model of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from conformance.body import describe, error_code
@@ -103,8 +104,9 @@ def lock_labelled(exchange: Exchange, *, requirement: str = "LOCK-1", status: in
         )
 
 
-def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_after: bool = True,
-                   source_limited: bool | None = None) -> None:  # fmt: skip
+def account_locked(
+    exchange: Exchange, *, requirement: str = "LOCK-1", retry_after: bool = True, source_limited: bool | None = None
+) -> None:
     """The right password of a locked account is refused; with ``retry_after`` (LOCK-1) also labelled as a lock.
 
     LOCK-4 (the lock persists, is shared) asks only whether the lock is still
@@ -114,8 +116,11 @@ def account_locked(exchange: Exchange, *, requirement: str = "LOCK-1", retry_aft
     """
     __tracebackhide__ = True
     envelope.judged_with_success_reports(
-        lambda: _account_locked(exchange, requirement, retry_after, source_limited), [exchange],
-        requirement=requirement, must_fail="a login of a locked account")
+        lambda: _account_locked(exchange, requirement, retry_after, source_limited),
+        [exchange],
+        requirement=requirement,
+        must_fail="a login of a locked account",
+    )
 
 
 def _account_locked(exchange: Exchange, requirement: str, retry_after: bool, source_limited: bool | None) -> None:
@@ -170,8 +175,9 @@ def no_server_errors(exchanges: Iterable[Exchange], *, requirement: str = "LOCK-
             )
 
 
-def at_most_n_invalid_credentials(exchanges: Sequence[Exchange], threshold: int, *,
-                                  source_limited: bool | None = None, order: str | None = None) -> None:  # fmt: skip
+def at_most_n_invalid_credentials(
+    exchanges: Sequence[Exchange], threshold: int, *, source_limited: bool | None = None, order: str | None = None
+) -> None:
     """LOCK-2: attempts on one account within one window get at most ``threshold`` failures (401).
 
     ``exchanges`` are the answers to wrong-password attempts on one account (or
@@ -199,8 +205,7 @@ def refused_as_invalid(exchanges: Iterable[Exchange], *, source_limited: bool | 
     return [e for e in exchanges if answer_kind(e, source_limited=source_limited) == FAILED]
 
 
-def other_account_unaffected(exchange: Exchange, *, correct_password: bool,
-                             source_limited: bool | None = None) -> None:  # fmt: skip
+def other_account_unaffected(exchange: Exchange, *, correct_password: bool, source_limited: bool | None = None) -> None:
     """LOCK-3: an account that was not attacked answers as if no other account were locked."""
     __tracebackhide__ = True
     kind = answer_kind(exchange, source_limited=source_limited)
@@ -217,8 +222,9 @@ def other_account_unaffected(exchange: Exchange, *, correct_password: bool,
         )
 
 
-def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], threshold: int, *,
-                           source_limited: bool | None = None) -> None:  # fmt: skip
+def follows_lockout_policy(
+    attempts: Sequence[tuple[bool | None, Exchange]], threshold: int, *, source_limited: bool | None = None
+) -> None:
     """LOCK-1 and LOCK-2 on one account's attempts, sent one after the other, in order.
 
     Each attempt is ``(correct, exchange)``: ``correct`` is True for the right
@@ -243,8 +249,12 @@ def follows_lockout_policy(attempts: Sequence[tuple[bool | None, Exchange]], thr
         if not following:
             violation = _policy_violation(position, correct, exchange, kind, counts, threshold)
             if min(counts) >= threshold:  # a login of a locked account, which must fail: a 2xx success is ENV-7's too
-                envelope.judged_with_success_reports(lambda: _raise(violation), [exchange], requirement="LOCK-1",
-                                                     must_fail="a login of a locked account")  # fmt: skip
+                envelope.judged_with_success_reports(
+                    functools.partial(_raise, violation),
+                    [exchange],
+                    requirement="LOCK-1",
+                    must_fail="a login of a locked account",
+                )
             raise violation
         if kind == LOCK or min(counts) >= threshold:  # an answer of the lock: LOCK-1 judges its labels
             locked_answers.append(exchange)
@@ -273,8 +283,9 @@ def _next_counts(count: int, correct: bool | None, kind: str, threshold: int) ->
     return set()
 
 
-def _policy_violation(position: int, correct: bool | None, exchange: Exchange, kind: str, counts: set[int],
-                      threshold: int) -> Violation:  # fmt: skip
+def _policy_violation(
+    position: int, correct: bool | None, exchange: Exchange, kind: str, counts: set[int], threshold: int
+) -> Violation:
     attempt = {True: "right password", False: "wrong password", None: "right password, email case variant"}[correct]
     failures = " or ".join(str(c) for c in sorted(counts))
     actual = describe(exchange)
@@ -290,8 +301,9 @@ def _policy_violation(position: int, correct: bool | None, exchange: Exchange, k
         expected = "a successful login" if correct else f"401 {INVALID}"
         expected += f" ({failures} of {threshold} failures so far)"
         hint = None
-    return Violation("LOCK-1", expected=f"attempt {position} ({attempt}): {expected}", actual=actual,
-                     exchange=exchange, hint=hint)  # fmt: skip
+    return Violation(
+        "LOCK-1", expected=f"attempt {position} ({attempt}): {expected}", actual=actual, exchange=exchange, hint=hint
+    )
 
 
 def tally(exchanges: Iterable[Exchange]) -> str:
@@ -303,8 +315,9 @@ def tally(exchanges: Iterable[Exchange]) -> str:
     return ", ".join(f"{n}× {label}" for label, n in sorted(counts.items(), key=lambda item: -item[1]))
 
 
-def send_order(exchanges: Sequence[Exchange], labels: Sequence[str] | None = None, *,
-               source_limited: bool | None = None) -> str:  # fmt: skip
+def send_order(
+    exchanges: Sequence[Exchange], labels: Sequence[str] | None = None, *, source_limited: bool | None = None
+) -> str:
     """The answers in the order the requests were sent, one letter each (F failed, L locked, + ok, r limited).
 
     ``labels`` (e.g. the account or email case of each attempt) prefix the letters.

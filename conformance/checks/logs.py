@@ -88,8 +88,11 @@ def no_canary_in_logs(
     first_carrier: Exchange | None = None
     for number, line in enumerate(lines, start=1):
         searchable = _without_timestamp(line)
-        found = {label: form for label, value in secrets.items()
-                 if (form := first_form_in(line, value, searchable=searchable))}  # fmt: skip
+        found = {
+            label: form
+            for label, value in secrets.items()
+            if (form := first_form_in(line, value, searchable=searchable))
+        }
         if not found:
             continue
         line_request_id = _request_id_of(line)
@@ -106,7 +109,8 @@ def no_canary_in_logs(
         raise Violation(
             "LOG-1",
             expected="no password, OTP, token, Authorization value, full email or full phone in any log line",
-            actual=f"{len(findings)} line(s) with secrets: " + "\n    ".join(findings[:SHOWN])
+            actual=f"{len(findings)} line(s) with secrets: "
+            + "\n    ".join(findings[:SHOWN])
             + (f"\n    ... and {len(findings) - SHOWN} more" if len(findings) > SHOWN else ""),
             exchange=_masked(first_carrier, secrets) if first_carrier else None,
             hint="mask in a log processor: emails as ali***@***.com, phones by their last 4 digits, drop secrets; "
@@ -139,11 +143,16 @@ def _masked(exchange: Exchange, secrets: Mapping[str, str]) -> Exchange:
 
     request, response = exchange.request, exchange.response
     return Exchange(
-        RecordedRequest(request.method, text(request.url), Headers([(k, text(v)) for k, v in request.headers.items()]),
-                        body(request.body)),
-        RecordedResponse(response.status, Headers([(k, text(v)) for k, v in response.headers.items()]),
-                         body(response.body)),
-    )  # fmt: skip
+        RecordedRequest(
+            request.method,
+            text(request.url),
+            Headers([(k, text(v)) for k, v in request.headers.items()]),
+            body(request.body),
+        ),
+        RecordedResponse(
+            response.status, Headers([(k, text(v)) for k, v in response.headers.items()]), body(response.body)
+        ),
+    )
 
 
 def _request_id_of(line: str) -> str | None:
@@ -210,7 +219,8 @@ def request_lines_carry_request_id(
         raise Violation(
             "LOG-3",
             expected=f"each request's log lines carry, in {field!r}, the X-Request-ID the client received",
-            actual=f"{len(missing)} of {len(request_ids)} request ids: " + "; ".join(details)
+            actual=f"{len(missing)} of {len(request_ids)} request ids: "
+            + "; ".join(details)
             + (f"; ids logged instead, e.g. {', '.join(others)}" if others else f"; no line has {field!r}"),
             hint="bind the request id into the log context (structlog contextvars) where the header is set",
         )

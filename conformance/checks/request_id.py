@@ -32,6 +32,7 @@ def boundary_ids(max_length: int) -> dict[str, tuple[str, bool]]:
     by a comma (the header list separator), each part of which is well-formed.
     Far past the limit (1024 characters) is the other probe's.
     """
+
     def of_length(n: int) -> str:
         return (uuid.uuid4().hex * (n // 32 + 1))[:n]
 

@@ -37,8 +37,10 @@ SHOWN = 6
 
 #: What a write did when the SUT took a revoked token, by method: the headline of the failure.
 DID = {"POST": "created", "PUT": "changed", "PATCH": "changed", "DELETE": "deleted"}
-ACCEPTED_HINT = ("keep revocations in the shared store with a TTL of the token's remaining lifetime, and check "
-                 "them in the one guard every route uses, reads and writes alike")  # fmt: skip
+ACCEPTED_HINT = (
+    "keep revocations in the shared store with a TTL of the token's remaining lifetime, and check "
+    "them in the one guard every route uses, reads and writes alike"
+)
 
 
 def refusal_problem(exchange: Exchange, *, what: str | None = None) -> str | None:
@@ -54,16 +56,22 @@ def refusal_problem(exchange: Exchange, *, what: str | None = None) -> str | Non
         did = DID.get(exchange.request.method)
         return f"ACCEPTED: {label} answered {status}" + (f" (the revoked token {did} data)" if did else "")
     if status == 403:
-        return f"{label} answered {describe(exchange)}: the revoked token passed authentication and was refused " \
-               "only by the plan or role guard"
+        return (
+            f"{label} answered {describe(exchange)}: the revoked token passed authentication and was refused "
+            "only by the plan or role guard"
+        )
     return f"{label} answered {describe(exchange)}"
 
 
 def token_rejected_as_revoked(exchange: Exchange, *, requirement: str = "REV-1", what: str | None = None) -> None:
     """A request with a revoked token is refused with 401 (its code, ``TOKEN_REVOKED``, is ENV-3's)."""
     __tracebackhide__ = True
-    envelope.judged_with_success_reports(lambda: _token_rejected_as_revoked(exchange, requirement, what), [exchange],
-                                         requirement=requirement, must_fail="a request with a revoked token")
+    envelope.judged_with_success_reports(
+        lambda: _token_rejected_as_revoked(exchange, requirement, what),
+        [exchange],
+        requirement=requirement,
+        must_fail="a request with a revoked token",
+    )
 
 
 def _token_rejected_as_revoked(exchange: Exchange, requirement: str, what: str | None) -> None:
@@ -81,23 +89,28 @@ def _token_rejected_as_revoked(exchange: Exchange, requirement: str, what: str |
     )
 
 
-def refused_on_every_operation(exchanges: Mapping[str, Exchange], *, requirement: str = "REV-1",
-                               revoked: str = "a revoked token") -> None:  # fmt: skip
+def refused_on_every_operation(
+    exchanges: Mapping[str, Exchange], *, requirement: str = "REV-1", revoked: str = "a revoked token"
+) -> None:
     """Every request (by operation name) with ``revoked`` is refused with 401; one failure names every one that was not.
 
     Accepted requests lead the failure, and the first of them is the exchange shown:
     a token refused on reads but let write is the finding, not a status detail.
     """
     __tracebackhide__ = True
-    envelope.judged_with_success_reports(lambda: _refused_on_every_operation(exchanges, requirement, revoked),
-                                         exchanges.values(), requirement=requirement,
-                                         must_fail=f"every request with {revoked}")  # fmt: skip
+    envelope.judged_with_success_reports(
+        lambda: _refused_on_every_operation(exchanges, requirement, revoked),
+        exchanges.values(),
+        requirement=requirement,
+        must_fail=f"every request with {revoked}",
+    )
 
 
 def _refused_on_every_operation(exchanges: Mapping[str, Exchange], requirement: str, revoked: str) -> None:
     __tracebackhide__ = True
-    problems = {name: refusal_problem(e, what=f"{name} ({e.request.method} {e.request.url})")
-                for name, e in exchanges.items()}  # fmt: skip
+    problems = {
+        name: refusal_problem(e, what=f"{name} ({e.request.method} {e.request.url})") for name, e in exchanges.items()
+    }
     failing = [name for name, problem in problems.items() if problem is not None]
     if not failing:
         return
@@ -168,9 +181,12 @@ def guarded_routes_fail_closed(probes: Sequence[OutageProbe], *, held: float) ->
     __tracebackhide__ = True
     if not probes:
         raise NotApplicable("no guarded request was sent during the outage")
-    envelope.judged_with_success_reports(lambda: _fail_closed(probes, held), [p.exchange for p in probes],
-                                         requirement="REV-5", must_fail="every guarded request while the "
-                                         "revocation store is down")  # fmt: skip
+    envelope.judged_with_success_reports(
+        lambda: _fail_closed(probes, held),
+        [p.exchange for p in probes],
+        requirement="REV-5",
+        must_fail="every guarded request while the revocation store is down",
+    )
 
 
 def _fail_closed(probes: Sequence[OutageProbe], held: float) -> None:
@@ -190,8 +206,11 @@ def _fail_closed(probes: Sequence[OutageProbe], held: float) -> None:
         f"revoked and an unrevoked token, throughout the outage ({held:.0f} s)",
         actual="; ".join(problem for _, problem in failing[:SHOWN])
         + (f"; and {len(failing) - SHOWN} more" if len(failing) > SHOWN else "")
-        + (f"; it failed closed until then, and served from {first.at:.0f} s into the outage on"
-           if closed_first and first is not None else ""),
+        + (
+            f"; it failed closed until then, and served from {first.at:.0f} s into the outage on"
+            if closed_first and first is not None
+            else ""
+        ),
         exchange=failing[0][0].exchange,
         hint="when the revocation store cannot be read, refuse every guarded request with 503 for as long as it "
         "cannot (no fallback to 'not revoked', no circuit breaker that opens)",
@@ -207,8 +226,12 @@ def refresh_refused(exchange: Exchange, *, what: str, requirement: str = "REV-2"
     if not must:
         _refresh_refused(exchange, what, requirement)
         return
-    envelope.judged_with_success_reports(lambda: _refresh_refused(exchange, what, requirement), [exchange],
-                                         requirement=requirement, must_fail=f"refresh with {what}")
+    envelope.judged_with_success_reports(
+        lambda: _refresh_refused(exchange, what, requirement),
+        [exchange],
+        requirement=requirement,
+        must_fail=f"refresh with {what}",
+    )
 
 
 def _refresh_refused(exchange: Exchange, what: str, requirement: str) -> None:
@@ -222,7 +245,9 @@ def _refresh_refused(exchange: Exchange, what: str, requirement: str) -> None:
         actual=(f"ACCEPTED: refresh issued tokens for {what}: " if accepted else "") + describe(exchange),
         exchange=exchange,
         hint="check the token's type and its revocation before issuing new tokens; "
-        "revoke a refresh token when it is used" if accepted else None,
+        "revoke a refresh token when it is used"
+        if accepted
+        else None,
     )
 
 

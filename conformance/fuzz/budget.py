@@ -1,4 +1,5 @@
-"""The time bound of API-1 (``--fuzz-budget``): one clock for the extreme-value pass and the fuzzer, generation included.
+"""The time bound of API-1 (``--fuzz-budget``): one clock for the extreme-value pass and the fuzzer, generation
+included.
 
 A run against a slow SUT or a schema that is slow to generate for must end
 API-1 on time, and never by pytest's own per-test timeout, which fires inside
@@ -111,8 +112,13 @@ class _Watch:
 
 
 @contextlib.contextmanager
-def hard_stop(at: float, *, clock: Callable[[], float] = time.monotonic, grace: float = GRACE,
-              raising: type[KeyboardInterrupt] = BudgetSpent) -> Iterator[None]:  # fmt: skip
+def hard_stop(
+    at: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    grace: float = GRACE,
+    raising: type[KeyboardInterrupt] = BudgetSpent,
+) -> Iterator[None]:
     """Interrupt the main thread with ``raising`` at ``at + grace`` (a ``clock`` time), if still inside.
 
     ``raising`` is :class:`BudgetSpent` for the whole budget; the fuzzer also

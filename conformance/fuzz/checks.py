@@ -31,6 +31,7 @@ import schemathesis
 from conformance import profile as profiles
 from conformance.checks import every_response
 from conformance.exchange import Exchange
+
 # The document helpers live in conformance.openapi; re-exported for the suite and the CLI hooks.
 from conformance.openapi import EXCLUDED_KEY, HTTP_METHODS, OPERATION_KEY, annotate_operations  # noqa: F401
 from conformance.outcomes import Violation
@@ -135,12 +136,17 @@ def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesi
 @schemathesis.check
 def every_response_conforms(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
     """API-1: the response satisfies ENV-1, RID-1 and HDR-1 (see the module docstring for the rest)."""
-    found = [v for v in api1_violations(Exchange.from_schemathesis(response), current_judgement()) if v.requirement != "API-1"]
+    found = [
+        v
+        for v in api1_violations(Exchange.from_schemathesis(response), current_judgement())
+        if v.requirement != "API-1"
+    ]
     if found:
         raise ChecksFailed(found)
 
 
 # -- adapters for the API-1 suite ------------------------------------------------
+
 
 def logical_operation(operation: Any) -> str | None:
     """The logical name :func:`~conformance.openapi.annotate_operations` gave a schemathesis ``APIOperation``."""

@@ -32,18 +32,18 @@ import requests
 import schemathesis
 
 from conformance import redaction
-from conformance.fuzz import checks as schemathesis_checks
 from conformance.exchange import Exchange, RecordedRequest, to_curl
+from conformance.fuzz import checks as schemathesis_checks
+from conformance.outcomes import NotRun, Violation
 from conformance.wire import factory, sources
 from conformance.wire.client import ApiClient, ClientTimeout, TransportFailure, failure_of
 from conformance.wire.transport import exchange_of
-from conformance.outcomes import NotRun, Violation
 
 if TYPE_CHECKING:
     from conformance.actors.accounts import Account, AccountFactory
-    from conformance.openapi import DocumentedOperation
     from conformance.fuzz.extremes import Probe
     from conformance.fuzz.resources import PathValues
+    from conformance.openapi import DocumentedOperation
     from conformance.profile import Profile
     from conformance.sut.base import Target
 
@@ -104,7 +104,9 @@ class Safety:
         """The request counts of a new pass, with its share of each rate limit when it shares the run's address."""
         if self.source is not None:
             return Spending({})
-        return Spending({op: max(1, int(rate.count * RATE_BUDGET_SHARE)) for op, rate in self.profile.rate_limits.items()})
+        return Spending(
+            {op: max(1, int(rate.count * RATE_BUDGET_SHARE)) for op, rate in self.profile.rate_limits.items()}
+        )
 
 
 def tokens_by_operation(profile: Profile, accounts: AccountFactory, sacrificial_token: str) -> dict[str, str]:
@@ -136,8 +138,9 @@ def own_resources(safety: Safety, document: dict[str, Any], api: ApiClient) -> P
     from conformance.fuzz.resources import PathValues
 
     def build(creator: DocumentedOperation, values: dict[str, str]) -> Probe:
-        return extremes.baseline_request(document, creator, email_fields=safety.email_fields,
-                                         fresh_email=safety.fresh_email, path_values=values)  # fmt: skip
+        return extremes.baseline_request(
+            document, creator, email_fields=safety.email_fields, fresh_email=safety.fresh_email, path_values=values
+        )
 
     shared_limits = safety.spending().budgets  # rate-limited operations, when the passes share the run's address
 
@@ -192,8 +195,9 @@ class CaseSender:
     request, and its answers are the same :class:`~conformance.exchange.Exchange`.
     """
 
-    def __init__(self, safety: Safety, judgement: schemathesis_checks.Judgement,
-                 path_values: PathValues | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, safety: Safety, judgement: schemathesis_checks.Judgement, path_values: PathValues | None = None
+    ) -> None:
         self.safety = safety
         self.judgement = judgement
         self.spending = safety.spending()
@@ -216,8 +220,9 @@ class CaseSender:
         documented = str(case.method).upper() == str(case.operation.method).upper()
         token = self.safety.token_for(name, documented_method=documented)
         prepared = prepare(case, self.safety.base_url, {"Authorization": f"Bearer {token}"})
-        request = self.client.build_request(prepared.method or "GET", prepared.url or "", content=_bytes(prepared.body),
-                                            headers=dict(prepared.headers))  # fmt: skip
+        request = self.client.build_request(
+            prepared.method or "GET", prepared.url or "", content=_bytes(prepared.body), headers=dict(prepared.headers)
+        )
         try:
             exchange = exchange_of(self.client.send(request))
         except httpx.TransportError as exc:
@@ -225,8 +230,12 @@ class CaseSender:
             if isinstance(failure, ClientTimeout):  # the client gave up: that proves nothing about the SUT
                 raise failure from None
             raise no_answer(failure.request, exc, sent=f"a case of {case.operation.label}") from None
-        if own and self.path_values is not None and str(case.method).upper() == "DELETE" \
-                and 200 <= exchange.response.status < 300:  # fmt: skip
+        if (
+            own
+            and self.path_values is not None
+            and str(case.method).upper() == "DELETE"
+            and 200 <= exchange.response.status < 300
+        ):
             self.path_values.spent(case.operation.path, own)
         violation = schemathesis_checks.api1_violation(exchange, self.judgement)
         if violation is not None:
@@ -302,7 +311,9 @@ class ProbeSender:
 
     def _fresh_session(self) -> str | None:
         """A new session of the sacrificial account (bounded; counted against the login budget)."""
-        if self._renewals >= MAX_RENEWALS or not self.spending.admit("login (a fresh session for session-ending probes)", "login"):
+        if self._renewals >= MAX_RENEWALS or not self.spending.admit(
+            "login (a fresh session for session-ending probes)", "login"
+        ):
             return None
         self._renewals += 1
         account = self.safety.sacrificial
@@ -312,8 +323,8 @@ class ProbeSender:
             return None
         body: Any = exchange.response.json
         tokens = body if exchange.response.status == 200 and isinstance(body, dict) else {}
-        for field in ("access_token", "refresh_token"):
-            redaction.register(tokens.get(field), field.replace("_", " "))  # opaque tokens match no JWT pattern
+        for name in ("access_token", "refresh_token"):
+            redaction.register(tokens.get(name), name.replace("_", " "))  # opaque tokens match no JWT pattern
         token = tokens.get("access_token")
         return token if isinstance(token, str) else None
 

@@ -116,32 +116,58 @@ FIELD_KINDS: tuple[Kind, ...] = (
     Kind("int-2p63", "2**63, one past the 64-bit signed maximum", _numbers_or_path, lambda base: 2**63),
     Kind("int-1e18", "10**18", _numbers_or_path, lambda base: 10**18),
     Kind("int-minus-1", "-1", _numbers_or_path, lambda base: -1),
-    Kind("int-below-int64", "-2**63-1, one below the 64-bit signed minimum", _numbers_or_path,
-         lambda base: -(2**63) - 1),
-    Kind("long-string", f"a string of {LONG_STRING}+ characters", _text_or_path,
-         lambda base: _inserted(base, "a" * LONG_STRING)),
+    Kind(
+        "int-below-int64", "-2**63-1, one below the 64-bit signed minimum", _numbers_or_path, lambda base: -(2**63) - 1
+    ),
+    Kind(
+        "long-string",
+        f"a string of {LONG_STRING}+ characters",
+        _text_or_path,
+        lambda base: _inserted(base, "a" * LONG_STRING),
+    ),
     Kind("nul-char", "a NUL character inside the value", _text_not_header, lambda base: _inserted(base, "\x00")),
-    Kind("control-chars", "ASCII control characters (SOH, BEL, BS, VT, FF, ESC, DEL, CR, LF, TAB) inside the value",
-         _text_not_header, lambda base: _inserted(base, CONTROL_CHARACTERS)),
-    Kind("array-for-scalar", "an array where a scalar is expected (in a query or form: the field twice)",
-         lambda f: f.location in ("json", "query", "form") and f.scalar, lambda base: [base, base]),
-    Kind("object-for-scalar", 'an object ({"$gt": ""}) where a scalar is expected',
-         lambda f: f.location == "json" and f.scalar, lambda base: {"$gt": ""}),
-)  # fmt: skip
+    Kind(
+        "control-chars",
+        "ASCII control characters (SOH, BEL, BS, VT, FF, ESC, DEL, CR, LF, TAB) inside the value",
+        _text_not_header,
+        lambda base: _inserted(base, CONTROL_CHARACTERS),
+    ),
+    Kind(
+        "array-for-scalar",
+        "an array where a scalar is expected (in a query or form: the field twice)",
+        lambda f: f.location in ("json", "query", "form") and f.scalar,
+        lambda base: [base, base],
+    ),
+    Kind(
+        "object-for-scalar",
+        'an object ({"$gt": ""}) where a scalar is expected',
+        lambda f: f.location == "json" and f.scalar,
+        lambda base: {"$gt": ""},
+    ),
+)
 
 BODY_KINDS: tuple[BodyKind, ...] = (
-    BodyKind("deep-nesting", f"the first property nested {NESTING_DEPTH} levels deep (the whole body if it has none)",
-             lambda media, names: media == "json"),
-    BodyKind("duplicate-keys", "the first property twice in the JSON text, the second time as 2**63",
-             lambda media, names: media == "json" and bool(names)),
-    BodyKind("form-body-for-json", "the body form-encoded where JSON is expected", lambda media, names: media == "json"),
+    BodyKind(
+        "deep-nesting",
+        f"the first property nested {NESTING_DEPTH} levels deep (the whole body if it has none)",
+        lambda media, names: media == "json",
+    ),
+    BodyKind(
+        "duplicate-keys",
+        "the first property twice in the JSON text, the second time as 2**63",
+        lambda media, names: media == "json" and bool(names),
+    ),
+    BodyKind(
+        "form-body-for-json", "the body form-encoded where JSON is expected", lambda media, names: media == "json"
+    ),
     BodyKind("json-body-for-form", "the body as JSON where a form is expected", lambda media, names: media == "form"),
     BodyKind("text-plain-body", "the body labelled text/plain", lambda media, names: True),
     BodyKind("no-content-type", "the body without a Content-Type", lambda media, names: True),
-)  # fmt: skip
+)
 
 KIND_DESCRIPTIONS = {kind.id: kind.description for kind in FIELD_KINDS + BODY_KINDS} | {
-    "baseline": "a minimal valid request, nothing extreme"}
+    "baseline": "a minimal valid request, nothing extreme"
+}
 
 
 @dataclass(frozen=True)
@@ -182,8 +208,13 @@ class _Baseline:
 class _Builder:
     """The probes of one document; the helpers share the document (for ``$ref``) and the e-mail rule."""
 
-    def __init__(self, document: dict[str, Any], email_fields: frozenset[str], fresh_email: Callable[[], str],
-                 path_values: Callable[[DocumentedOperation], dict[str, str]] = lambda op: {}):  # fmt: skip
+    def __init__(
+        self,
+        document: dict[str, Any],
+        email_fields: frozenset[str],
+        fresh_email: Callable[[], str],
+        path_values: Callable[[DocumentedOperation], dict[str, str]] = lambda op: {},
+    ):
         self.document = document
         self.email_fields = email_fields
         self.fresh_email = fresh_email
@@ -335,8 +366,9 @@ class _Builder:
             body[field.name] = value
             base = replace(base, body=body)
         long_url = kind.id == "long-string" and field.location in ("path", "query", "header")
-        return _probe(op, base, kind.id, field.name, field.location,
-                      unjudged=SERVER_LIMIT_STATUSES if long_url else frozenset())  # fmt: skip
+        return _probe(
+            op, base, kind.id, field.name, field.location, unjudged=SERVER_LIMIT_STATUSES if long_url else frozenset()
+        )
 
     def body_probe(self, op: DocumentedOperation, kind: BodyKind, names: tuple[str, ...]) -> Probe:
         base = self.request(op)
@@ -366,8 +398,9 @@ class _Builder:
         return Probe(op.label, op.logical_name, kind.id, None, "body", op.method, _target(op, base), headers, content)
 
 
-def _probe(op: DocumentedOperation, base: _Baseline, kind: str, field: str | None, location: str, *,
-           unjudged: frozenset[int]) -> Probe:  # fmt: skip
+def _probe(
+    op: DocumentedOperation, base: _Baseline, kind: str, field: str | None, location: str, *, unjudged: frozenset[int]
+) -> Probe:
     headers = tuple((k, _text(v)) for k, v in base.headers)
     body: bytes | None = None
     if base.media == "json":
@@ -375,8 +408,18 @@ def _probe(op: DocumentedOperation, base: _Baseline, kind: str, field: str | Non
     elif base.media == "form":
         pairs = base.body.items() if isinstance(base.body, dict) else ()
         body, headers = _form(pairs), headers + (("Content-Type", FORM_MEDIA),)
-    return Probe(op.label, op.logical_name, kind, field, location, op.method, _target(op, base), headers, body,
-                 unjudged_statuses=unjudged)  # fmt: skip
+    return Probe(
+        op.label,
+        op.logical_name,
+        kind,
+        field,
+        location,
+        op.method,
+        _target(op, base),
+        headers,
+        body,
+        unjudged_statuses=unjudged,
+    )
 
 
 def _set(pairs: tuple[tuple[str, Any], ...], name: str, value: Any) -> tuple[tuple[str, Any], ...]:
@@ -432,8 +475,14 @@ def _string(schema: dict[str, Any]) -> str:
         found = _matching(pattern)
         if found is not None:
             return found
-    fixed = {"date-time": "2024-01-01T00:00:00Z", "date": "2024-01-01", "uuid": "00000000-0000-4000-8000-000000000000",
-             "uri": "https://example.com/", "ipv4": "192.0.2.1", "time": "00:00:00Z"}  # fmt: skip
+    fixed = {
+        "date-time": "2024-01-01T00:00:00Z",
+        "date": "2024-01-01",
+        "uuid": "00000000-0000-4000-8000-000000000000",
+        "uri": "https://example.com/",
+        "ipv4": "192.0.2.1",
+        "time": "00:00:00Z",
+    }
     if schema.get("format") in fixed:
         return fixed[schema["format"]]
     length = max(1, int(schema.get("minLength") or 0))
@@ -463,8 +512,11 @@ def _matching(pattern: str) -> str | None:
     from hypothesis import strategies as st
 
     try:
-        return find(st.from_regex(pattern, fullmatch=True), lambda _: True,
-                    settings=settings(database=None, max_examples=50, suppress_health_check=list(HealthCheck)))  # fmt: skip
+        return find(
+            st.from_regex(pattern, fullmatch=True),
+            lambda _: True,
+            settings=settings(database=None, max_examples=50, suppress_health_check=list(HealthCheck)),
+        )
     except Exception:  # an ECMA-only construct, or nothing found: the plain baseline then
         return None
 
@@ -514,4 +566,3 @@ def interleaved(planned: list[Probe]) -> list[Probe]:
         by_operation.setdefault(probe.label, []).append(probe)
     queues = [sorted(group, key=lambda p: order[p.kind]) for group in by_operation.values()]
     return [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
-

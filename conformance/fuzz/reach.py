@@ -55,14 +55,18 @@ class Reach:
         if not self.passes:
             raise NotRun("neither API-1 pass (extreme values, schemathesis) ran in this session")
         if not any(self.cases[label] for label in self.labels):
-            raise Inconclusive(f"no request reached any of the {len(self.labels)} operations of the document "
-                               f"({' and '.join(self.passes)}); a longer --fuzz-budget reaches them")  # fmt: skip
+            raise Inconclusive(
+                f"no request reached any of the {len(self.labels)} operations of the document "
+                f"({' and '.join(self.passes)}); a longer --fuzz-budget reaches them"
+            )
         short = self.short()
         if short:
             named = ", ".join(f"{label} ({_cases(self.cases[label])})" for label in short[:NAMED])
             more = f" and {len(short) - NAMED} more" if len(short) > NAMED else ""
-            raise NotRun(f"{len(self.labels) - len(short)} of {len(self.labels)} operations reached (at least "
-                         f"{MIN_CASES} cases each); not reached: {named}{more}; a longer --fuzz-budget reaches them")
+            raise NotRun(
+                f"{len(self.labels) - len(short)} of {len(self.labels)} operations reached (at least "
+                f"{MIN_CASES} cases each); not reached: {named}{more}; a longer --fuzz-budget reaches them"
+            )
 
 
 def _cases(count: int) -> str:

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.openapi import DocumentedOperation, operations, route_shape
 from conformance.exchange import Exchange
 from conformance.fuzz.extremes import Probe
+from conformance.openapi import DocumentedOperation, operations, route_shape
 
 #: Creations per run at most: each is a request, and a DELETE that succeeds costs one more.
 MAX_CREATIONS = 25
@@ -45,8 +45,14 @@ def creator_of(document: dict[str, Any], path: str, parameter: str) -> Documente
     if index is None:
         return None
     collection = route_shape("/".join(segments[:index])).rstrip("/")
-    return next((op for op in operations(document) if op.method == "POST" and not op.excluded
-                 and route_shape(op.path).rstrip("/") == collection), None)  # fmt: skip
+    return next(
+        (
+            op
+            for op in operations(document)
+            if op.method == "POST" and not op.excluded and route_shape(op.path).rstrip("/") == collection
+        ),
+        None,
+    )
 
 
 def identifier(body: Any, parameter: str) -> str | None:

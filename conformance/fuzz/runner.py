@@ -97,16 +97,22 @@ class FuzzResult:
         __tracebackhide__ = True
         unreached = [op.label for op in self.operations if not op.reached]
         if unreached:
-            warnings.warn(FuzzBudgetWarning(
-                f"the fuzz budget ran out before {len(unreached)} of {len(self.operations)} operations were fuzzed "
-                f"({', '.join(unreached)}); raise --fuzz-budget to fuzz them"), stacklevel=2)  # fmt: skip
+            warnings.warn(
+                FuzzBudgetWarning(
+                    f"the fuzz budget ran out before {len(unreached)} of {len(self.operations)} operations were fuzzed "
+                    f"({', '.join(unreached)}); raise --fuzz-budget to fuzz them"
+                ),
+                stacklevel=2,
+            )
         failures: list[BaseException] = [op.violation for op in self.operations if op.violation is not None]
         failures += [op.harness_error for op in self.operations if op.harness_error is not None]
         if len(failures) == 1:
             raise failures[0]
         if failures:
-            raise ExceptionGroup(f"API-1: {len(failures)} operations failed while fuzzing: "
-                                 + "; ".join(_headline(f) for f in failures), failures)  # type: ignore[arg-type]
+            raise ExceptionGroup(
+                f"API-1: {len(failures)} operations failed while fuzzing: " + "; ".join(_headline(f) for f in failures),
+                failures,
+            )  # type: ignore[arg-type]
         broken = [op for op in self.operations if op.tool_error is not None]
         if broken:
             raise Inconclusive(
@@ -114,8 +120,10 @@ class FuzzResult:
                 + "; ".join(f"{op.label}: {op.tool_error}" for op in broken)
             )
         if self.operations and not any(op.reached for op in self.operations):
-            raise Inconclusive(f"no operation was fuzzed: the budget ran out before the first of "
-                               f"{len(self.operations)} (raise --fuzz-budget)")
+            raise Inconclusive(
+                f"no operation was fuzzed: the budget ran out before the first of "
+                f"{len(self.operations)} (raise --fuzz-budget)"
+            )
 
 
 def fuzz(
@@ -162,8 +170,18 @@ def fuzz(
                 budget.check()
                 seconds = budget.remaining() / (len(pending) - index)
                 current.reached = True
-                if _fuzz_one(schema, operation, current, fuzzed_case, body, budget, seconds, round_number,
-                             settings=settings, feedback=feedback):  # fmt: skip
+                if _fuzz_one(
+                    schema,
+                    operation,
+                    current,
+                    fuzzed_case,
+                    body,
+                    budget,
+                    seconds,
+                    round_number,
+                    settings=settings,
+                    feedback=feedback,
+                ):
                     cut.append((operation, current))
                 current.cases = sent(operation.label)
                 if budget.expired():
@@ -181,9 +199,19 @@ def fuzz(
     return result
 
 
-def _fuzz_one(schema: schemathesis.BaseSchema, operation: Any, current: OperationResult, test_func: Callable[..., None],
-              body: _Body, budget: FuzzBudget, seconds: float, round_number: int, *, settings: hypothesis.settings,
-              feedback: FeedbackSources) -> bool:  # fmt: skip
+def _fuzz_one(
+    schema: schemathesis.BaseSchema,
+    operation: Any,
+    current: OperationResult,
+    test_func: Callable[..., None],
+    body: _Body,
+    budget: FuzzBudget,
+    seconds: float,
+    round_number: int,
+    *,
+    settings: hypothesis.settings,
+    feedback: FeedbackSources,
+) -> bool:
     """One slice of fuzzing ``operation``: whether it was cut short by the slice (and should come back).
 
     The first round runs schemathesis' test as built (examples, coverage cases,
@@ -196,8 +224,14 @@ def _fuzz_one(schema: schemathesis.BaseSchema, operation: Any, current: Operatio
     try:
         with hard_stop(min(body.slice_end, budget.deadline), clock=budget.clock, grace=SLICE_GRACE, raising=SliceSpent):
             # Building the test runs schemathesis' coverage generation: it can fail, and take time, too.
-            test = build_operation_test(config=schema.config, operation=operation, test_func=test_func,
-                                        given_kwargs={}, feedback=feedback, explicit_settings=settings)  # fmt: skip
+            test = build_operation_test(
+                config=schema.config,
+                operation=operation,
+                test_func=test_func,
+                given_kwargs={},
+                feedback=feedback,
+                explicit_settings=settings,
+            )
             if round_number > 1:
                 test = hypothesis.seed(_round_seed(schema.config.seed, operation.label, round_number))(test)
             test()

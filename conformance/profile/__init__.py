@@ -11,11 +11,37 @@ model is :mod:`conformance.profile.model`, the reading and validation
 
 from conformance.profile.loader import ProfileError, load
 from conformance.profile.model import (
-    Accounts, Codes, Config, Cors, GuardClasses, Headers, Limits, Login, Operation, Profile, Rate, RateLimits,
-    Sources, Tokens,
-)  # fmt: skip
+    Accounts,
+    Codes,
+    Config,
+    Cors,
+    GuardClasses,
+    Headers,
+    Limits,
+    Login,
+    Operation,
+    Profile,
+    Rate,
+    RateLimits,
+    Sources,
+    Tokens,
+)
 
 __all__ = [
-    "Accounts", "Codes", "Config", "Cors", "GuardClasses", "Headers", "Limits", "Login", "Operation", "Profile",
-    "ProfileError", "Rate", "RateLimits", "Sources", "Tokens", "load",
-]  # fmt: skip
+    "Accounts",
+    "Codes",
+    "Config",
+    "Cors",
+    "GuardClasses",
+    "Headers",
+    "Limits",
+    "Login",
+    "Operation",
+    "Profile",
+    "ProfileError",
+    "Rate",
+    "RateLimits",
+    "Sources",
+    "Tokens",
+    "load",
+]

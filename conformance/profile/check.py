@@ -67,9 +67,13 @@ def _check_one(profile: Profile, operation: Operation, client: httpx.Client, bas
         answer = client.request(operation.method, base + path, **_request(profile, operation))
     except httpx.HTTPError as exc:
         return Finding(operation.name, operation.method, operation.path, None, f"no answer ({type(exc).__name__})")
-    return Finding(operation.name, operation.method, operation.path, answer.status_code,
-                   problem(profile, operation, answer.status_code, answer.headers.get("content-type", ""),
-                           answer.content))  # fmt: skip
+    return Finding(
+        operation.name,
+        operation.method,
+        operation.path,
+        answer.status_code,
+        problem(profile, operation, answer.status_code, answer.headers.get("content-type", ""), answer.content),
+    )
 
 
 def problem(profile: Profile, operation: Operation, status: int, content_type: str, body: bytes) -> str | None:
@@ -86,7 +90,9 @@ def problem(profile: Profile, operation: Operation, status: int, content_type: s
             paths = None
         return None if isinstance(paths, dict) else f"answered {status}, not an OpenAPI document"
     if status in (404, 405):
-        return f"answered {status}: no such {'route' if status == 404 else 'method'} (path or method is not the service's)"
+        return (
+            f"answered {status}: no such {'route' if status == 404 else 'method'} (path or method is not the service's)"
+        )
     if status == 415:
         return f"answered 415: the service does not read a {operation.body} body"
     guarded = operation.guard != "none"
@@ -98,8 +104,10 @@ def problem(profile: Profile, operation: Operation, status: int, content_type: s
         expected = profile.codes["INVALID_CREDENTIALS"]
         if status in (400, 422):
             fields = f"{profile.login.username_field}, {profile.login.password_field}"
-            return (f"answered {status} to a {operation.body} login body with {fields}: the body style or the "
-                    "credential field names are not the service's")  # fmt: skip
+            return (
+                f"answered {status} to a {operation.body} login body with {fields}: the body style or the "
+                "credential field names are not the service's"
+            )
         if status != expected:
             return f"answered {status} to wrong credentials, expected {expected} (INVALID_CREDENTIALS)"
     return None

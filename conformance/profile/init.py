@@ -69,7 +69,7 @@ def read_surface(client: httpx.Client, base_url: str, openapi_url: str | None = 
 
 def _document(client: httpx.Client, base: str, openapi_url: str | None) -> tuple[dict[str, Any], str]:
     tried = []
-    for url in ([openapi_url] if openapi_url else [base + path for path in OPENAPI_PATHS]):
+    for url in [openapi_url] if openapi_url else [base + path for path in OPENAPI_PATHS]:
         try:
             answer = client.get(url)
         except httpx.HTTPError as exc:
@@ -89,7 +89,7 @@ def _relative(base: str, url: str) -> str:
     """``url``'s path as an operation path of the profile (relative to the base URL's own path)."""
     path = urlsplit(urljoin(base + "/", url)).path
     prefix = urlsplit(base).path.rstrip("/")
-    return path[len(prefix):] if prefix and path.startswith(prefix) else path
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else path
 
 
 def read_rate_limits(client: httpx.Client, surface: Surface) -> None:
@@ -99,7 +99,9 @@ def read_rate_limits(client: httpx.Client, surface: Surface) -> None:
         match = surface.matches.get(name)
         if match is None:
             continue
-        body = {"json": {}} if match.body in ("json", None) else ({"data": {}} if match.body == "form" else {})
+        body: dict[str, Any] = (
+            {"json": {}} if match.body in ("json", None) else ({"data": {}} if match.body == "form" else {})
+        )
         try:
             answer = client.request(match.method, surface.base_url + match.path, **body)
         except httpx.HTTPError:

@@ -16,9 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from conformance.profile.model import (
-    Accounts, Codes, Config, Cors, GuardClasses, Headers, Limits, Login, Operation, Profile, Rate, RateLimits,
-    Sources, Tokens,
-)  # fmt: skip
+    Accounts,
+    Codes,
+    Config,
+    Cors,
+    GuardClasses,
+    Headers,
+    Limits,
+    Login,
+    Operation,
+    Profile,
+    Rate,
+    RateLimits,
+    Sources,
+    Tokens,
+)
 
 GUARD_PATTERN = re.compile(r"^(none|user|pro|role:[a-z_]+)$")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -114,8 +126,9 @@ def build(data: dict[str, Any], source: str) -> Profile:
         if guard_classes[klass] not in operations:
             problems.append(f"guard_classes.{klass} must name an operation")
     login_raw = data["operations"]["login"]
-    rate_limits = RateLimits(**{op: _rate(value, f"rate_limits.{op}", problems)
-                                for op, value in data["rate_limits"].items()})  # fmt: skip
+    rate_limits = RateLimits(
+        **{op: _rate(value, f"rate_limits.{op}", problems) for op, value in data["rate_limits"].items()}
+    )
     limits = Limits(**{key: _positive(value, f"limits.{key}", problems) for key, value in data["limits"].items()})
     meta = data["profile"]
     if meta["authorization"] not in AUTHORIZATION_KINDS:
@@ -126,8 +139,13 @@ def build(data: dict[str, Any], source: str) -> Profile:
     if not all(isinstance(v, int) and 400 <= v < 600 for v in codes.values()):
         problems.append("codes must map each code to an HTTP status between 400 and 599")
     config_raw = dict(data["config"])
-    config = Config(**{**config_raw, "email_settings": tuple(config_raw["email_settings"]),
-                       "rate_limits": dict(config_raw["rate_limits"])})  # fmt: skip
+    config = Config(
+        **{
+            **config_raw,
+            "email_settings": tuple(config_raw["email_settings"]),
+            "rate_limits": dict(config_raw["rate_limits"]),
+        }
+    )
     sources = Sources(**data["sources"])
     if problems:
         raise ProfileError(f"profile {source} is invalid: " + "; ".join(problems))

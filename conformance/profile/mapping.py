@@ -28,13 +28,21 @@ from conformance import openapi
 
 #: Words that name the same thing in operation ids and summaries.
 SYNONYMS = {
-    "login": {"signin", "authenticate", "logon", "token", "session"}, "register": {"signup", "registration"},
-    "logout": {"signout", "revoke"}, "me": {"current", "self", "whoami", "profile"},
-    "otp": {"code", "verification", "confirm"}, "verify": {"confirm", "verification"},
-    "update": {"edit", "patch", "modify"}, "delete": {"remove", "destroy"}, "create": {"add", "new"},
-    "list": {"all", "index", "search"}, "get": {"read", "show", "retrieve", "one"}, "password": {"passwd"},
-    "error": {"sentry", "debug", "crash", "fail"}, "trigger": {"test", "raise"},
-}  # fmt: skip
+    "login": {"signin", "authenticate", "logon", "token", "session"},
+    "register": {"signup", "registration"},
+    "logout": {"signout", "revoke"},
+    "me": {"current", "self", "whoami", "profile"},
+    "otp": {"code", "verification", "confirm"},
+    "verify": {"confirm", "verification"},
+    "update": {"edit", "patch", "modify"},
+    "delete": {"remove", "destroy"},
+    "create": {"add", "new"},
+    "list": {"all", "index", "search"},
+    "get": {"read", "show", "retrieve", "one"},
+    "password": {"passwd"},
+    "error": {"sentry", "debug", "crash", "fail"},
+    "trigger": {"test", "raise"},
+}
 #: Logical operations the mapping does not look for in the document (found by other means).
 NOT_MAPPED = ("health", "openapi")
 #: Below this score a candidate is no match.
@@ -163,8 +171,16 @@ def match_operations(document: Any, defaults: Mapping[str, Mapping[str, Any]]) -
         username = password = None
         if name == "login":
             username, password = credential_fields(document, schema)
-        matches[name] = Match(name, operation.method, operation.path, style,
-                              str(operation.definition.get("operationId") or ""), value, username, password)  # fmt: skip
+        matches[name] = Match(
+            name,
+            operation.method,
+            operation.path,
+            style,
+            str(operation.definition.get("operationId") or ""),
+            value,
+            username,
+            password,
+        )
     return matches
 
 

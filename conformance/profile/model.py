@@ -139,8 +139,12 @@ class RateLimits:
         return value if isinstance(value, Rate) else None
 
     def items(self) -> tuple[tuple[str, Rate | None], ...]:
-        return (("register", self.register), ("login", self.login), ("verify_otp", self.verify_otp),
-                ("refresh", self.refresh))  # fmt: skip
+        return (
+            ("register", self.register),
+            ("login", self.login),
+            ("verify_otp", self.verify_otp),
+            ("refresh", self.refresh),
+        )
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,18 @@ class Config:
 
     def variable_names(self) -> set[str]:
         """Every variable name here (the managed SUT must not inherit them from the harness's shell)."""
-        singles = (self.environment, self.secret_key, self.email_enabled, self.debug_decodes, self.redis_url,
-                   self.mongo_url, self.smtp_host, self.smtp_port, self.allowed_origins, self.max_body_bytes)  # fmt: skip
+        singles = (
+            self.environment,
+            self.secret_key,
+            self.email_enabled,
+            self.debug_decodes,
+            self.redis_url,
+            self.mongo_url,
+            self.smtp_host,
+            self.smtp_port,
+            self.allowed_origins,
+            self.max_body_bytes,
+        )
         return {*singles, *self.email_settings, *self.rate_limits.values()}
 
 

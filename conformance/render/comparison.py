@@ -61,8 +61,10 @@ def render_text(comparison: Comparison) -> str:
             row = f"  {change.id:<8} {change.level:<6} {move:<24} {change.title[:34]:<34} "
             lines.append((row + _one_line(change.detail, DETAIL_WIDTH)).rstrip())
     total = sum(comparison.unchanged.values())
-    lines.append(f"unchanged: {total} requirement{'s' if total != 1 else ''}"
-                 + (f" ({_tally(dict(comparison.unchanged))})" if total else ""))  # fmt: skip
+    lines.append(
+        f"unchanged: {total} requirement{'s' if total != 1 else ''}"
+        + (f" ({_tally(dict(comparison.unchanged))})" if total else "")
+    )
     answer = "REGRESSED" if comparison.regressed else "no regression"
     lines.append(f"compare: {answer} — {_counts(comparison)} (exit {comparison.exit_status})")
     return "\n".join(lines) + "\n"
@@ -78,8 +80,15 @@ def _verdict(verdict: str) -> str:
 
 
 def _row(change: Change) -> str:
-    cells = [f"{GROUP_MARKS[change.group]} {change.group}", change.id, change.level, _cell(change.title),
-             _verdict(change.old), _verdict(change.new), _cell(_one_line(change.detail, 200))]  # fmt: skip
+    cells = [
+        f"{GROUP_MARKS[change.group]} {change.group}",
+        change.id,
+        change.level,
+        _cell(change.title),
+        _verdict(change.old),
+        _verdict(change.new),
+        _cell(_one_line(change.detail, 200)),
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -92,14 +101,20 @@ def render_markdown(comparison: Comparison) -> str:
         answer = "✅ **no regression**"
     total = sum(comparison.unchanged.values())
     others = ", ".join(f"{len(comparison.group(name))} {name}" for name in GROUPS[1:])
-    lines = ["### HealLog conformance: base → this change", "",
-             f"{answer}; {others}; {total} unchanged" + (f" ({_tally(dict(comparison.unchanged))})" if total else ""),
-             ""]  # fmt: skip
+    lines = [
+        "### HealLog conformance: base → this change",
+        "",
+        f"{answer}; {others}; {total} unchanged" + (f" ({_tally(dict(comparison.unchanged))})" if total else ""),
+        "",
+    ]
     if comparison.changes:
-        lines += ["| change | ID | level | title | base | this change | reason / first failure |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "| change | ID | level | title | base | this change | reason / first failure |",
+            "|---|---|---|---|---|---|---|",
+        ]
         lines += [_row(change) for change in comparison.changes]
         lines.append("")
-    lines.append(f"<sub>base: {_cell(_describe(comparison.old))} · this change: "
-                 f"{_cell(_describe(comparison.new))}</sub>")  # fmt: skip
+    lines.append(
+        f"<sub>base: {_cell(_describe(comparison.old))} · this change: {_cell(_describe(comparison.new))}</sub>"
+    )
     return "\n".join(lines) + "\n"

@@ -24,8 +24,16 @@ from conformance.outcomes import Verdict, ViolationData
 from conformance.render.masking import mask_text
 
 #: Display order of the verdicts the harness knows; any other verdict follows, alphabetically.
-VERDICT_ORDER = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.BLOCKED, Verdict.WARN, Verdict.KNOWN, Verdict.FIXED,
-                 Verdict.PASS, Verdict.NOT_RUN)  # fmt: skip
+VERDICT_ORDER = (
+    Verdict.FAIL,
+    Verdict.INCONCLUSIVE,
+    Verdict.BLOCKED,
+    Verdict.WARN,
+    Verdict.KNOWN,
+    Verdict.FIXED,
+    Verdict.PASS,
+    Verdict.NOT_RUN,
+)
 #: The labels of a Violation's parts, in the order they are shown.
 LABELS = ("Expected", "Actual", "Response", "Reproduce", "Hint")
 
@@ -82,8 +90,9 @@ def violation_failure(violation: ViolationData, test: str | None = None) -> Fail
         ("Hint", violation.hint),
     )
     parts = tuple((label, mask_text(text)) for label, text in candidates if text)
-    return Failure(test=test, headline=mask_text(violation.heading()), parts=parts,
-                   message=mask_text(violation.render()))  # fmt: skip
+    return Failure(
+        test=test, headline=mask_text(violation.heading()), parts=parts, message=mask_text(violation.render())
+    )
 
 
 def message_failure(message: str, test: str | None = None) -> Failure:
@@ -138,18 +147,20 @@ def rows(document: Mapping[str, Any]) -> list[Row]:
     result = []
     for rid, entry in (document.get("requirements") or {}).items():
         entry = entry if isinstance(entry, Mapping) else {}
-        result.append(Row(
-            id=str(rid),
-            level=str(entry.get("level") or ""),
-            title=_title(str(rid), entry),
-            text=str(entry.get("text") or ""),
-            verdict=str(entry.get("verdict") or Verdict.NOT_RUN.value),
-            reason=mask_text(str(entry.get("reason") or "")),
-            tests=tuple(entry.get("tests") or ()),
-            failures=failures_of(entry),
-            shown=str(entry.get("failures_note") or ""),
-            failing=_failing(entry),
-        ))  # fmt: skip
+        result.append(
+            Row(
+                id=str(rid),
+                level=str(entry.get("level") or ""),
+                title=_title(str(rid), entry),
+                text=str(entry.get("text") or ""),
+                verdict=str(entry.get("verdict") or Verdict.NOT_RUN.value),
+                reason=mask_text(str(entry.get("reason") or "")),
+                tests=tuple(entry.get("tests") or ()),
+                failures=failures_of(entry),
+                shown=str(entry.get("failures_note") or ""),
+                failing=_failing(entry),
+            )
+        )
     return result
 
 

@@ -56,7 +56,9 @@ def summary_target(option: str | None, environ: Mapping[str, str] = os.environ) 
     return None
 
 
-def write_summary(option: str | None, document: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Path | None:
+def write_summary(
+    option: str | None, document: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> Path | None:
     target = summary_target(option, environ)
     if target is None:
         return None

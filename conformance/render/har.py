@@ -125,9 +125,18 @@ def _response(exchange: Exchange) -> dict[str, Any]:
 
 
 def _no_response(attempt: NoResponse) -> dict[str, Any]:
-    return {"status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
-            "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1, "bodySize": -1,
-            "_error": mask_text(attempt.error)}  # fmt: skip
+    return {
+        "status": 0,
+        "statusText": "",
+        "httpVersion": "",
+        "cookies": [],
+        "headers": [],
+        "content": {"size": 0, "mimeType": ""},
+        "redirectURL": "",
+        "headersSize": -1,
+        "bodySize": -1,
+        "_error": mask_text(attempt.error),
+    }
 
 
 def har_document(entries: Iterable[tuple[str, Attempt]], *, started: str | None = None) -> dict[str, Any]:
@@ -137,22 +146,27 @@ def har_document(entries: Iterable[tuple[str, Attempt]], *, started: str | None 
     har_entries = []
     for test, exchange in entries:
         timing = exchange.timing
-        when = (datetime.datetime.fromtimestamp(timing.started, datetime.UTC).isoformat(timespec="milliseconds")
-                if timing is not None else default_start)  # fmt: skip
+        when = (
+            datetime.datetime.fromtimestamp(timing.started, datetime.UTC).isoformat(timespec="milliseconds")
+            if timing is not None
+            else default_start
+        )
         elapsed_ms = timing.seconds * 1000.0 if timing is not None else 0.0
         page_id = test
         if page_id not in pages:
             pages[page_id] = {"startedDateTime": when, "id": page_id, "title": test, "pageTimings": {}}
-        har_entries.append({
-            "pageref": page_id,
-            "startedDateTime": when,
-            "time": elapsed_ms,
-            "request": _request(exchange),
-            "response": _response(exchange) if isinstance(exchange, Exchange) else _no_response(exchange),
-            "cache": {},
-            "timings": {"send": 0.0, "wait": elapsed_ms, "receive": 0.0},
-            "comment": test,
-        })  # fmt: skip
+        har_entries.append(
+            {
+                "pageref": page_id,
+                "startedDateTime": when,
+                "time": elapsed_ms,
+                "request": _request(exchange),
+                "response": _response(exchange) if isinstance(exchange, Exchange) else _no_response(exchange),
+                "cache": {},
+                "timings": {"send": 0.0, "wait": elapsed_ms, "receive": 0.0},
+                "comment": test,
+            }
+        )
     return {
         "log": {
             "version": HAR_VERSION,

@@ -22,10 +22,16 @@ from conformance.render.masking import mask_text
 
 #: Verdict colours (text on white); an unknown verdict gets the last one.
 COLOURS: dict[str | None, str] = {
-    Verdict.FAIL: "#b71c1c", Verdict.INCONCLUSIVE: "#e65100", Verdict.BLOCKED: "#6a1b9a", Verdict.WARN: "#8d6e00",
-    Verdict.KNOWN: "#455a64", Verdict.FIXED: "#00796b", Verdict.PASS: "#1b5e20", Verdict.NOT_RUN: "#616161",
+    Verdict.FAIL: "#b71c1c",
+    Verdict.INCONCLUSIVE: "#e65100",
+    Verdict.BLOCKED: "#6a1b9a",
+    Verdict.WARN: "#8d6e00",
+    Verdict.KNOWN: "#455a64",
+    Verdict.FIXED: "#00796b",
+    Verdict.PASS: "#1b5e20",
+    Verdict.NOT_RUN: "#616161",
     None: "#37474f",
-}  # fmt: skip
+}
 #: Characters of a reason cell shown before the rest is folded into <details> (about two lines of the cell).
 REASON_SHOWN = 140
 #: The parts of a failure shown as preformatted text (headers, bodies, commands keep their lines).
@@ -135,13 +141,20 @@ def _header(document: Mapping[str, Any]) -> list[str]:
     profile = document.get("profile") or {}
     facts = []
     if target.get("base_url"):
-        facts.append(f"target <code>{_e(target['base_url'])}</code> ({_e(target.get('mode') or document.get('mode') or '?')})")
+        facts.append(
+            f"target <code>{_e(target['base_url'])}</code> ({_e(target.get('mode') or document.get('mode') or '?')})"
+        )
     if profile.get("name"):
-        facts.append(f"profile {_e(profile['name'])}" + (f" ({_e(profile['source'])})" if profile.get("source") else ""))
+        facts.append(
+            f"profile {_e(profile['name'])}" + (f" ({_e(profile['source'])})" if profile.get("source") else "")
+        )
     for name, described in (target.get("stores") or {}).items():
         facts.append(f"{_e(name)}: {_e(described.get('provider') or '?')}")
     if document.get("started"):
-        facts.append(f"started {_e(document['started'])}" + (f", finished {_e(document['finished'])}" if document.get("finished") else ""))
+        facts.append(
+            f"started {_e(document['started'])}"
+            + (f", finished {_e(document['finished'])}" if document.get("finished") else "")
+        )
     if document.get("strict"):
         facts.append("strict: SHOULD failures fail the run")
     lines = ["<header>", "<h1>HealLog conformance report</h1>"]
@@ -152,19 +165,23 @@ def _header(document: Mapping[str, Any]) -> list[str]:
         outcome, word = ("passed", "The run passed") if status == 0 else ("failed", "The run failed")
         lines.append(f'<p class="outcome {outcome}" id="outcome">{word} (exit status {status}).</p>')
     lines.append("</header>")
-    return lines  # fmt: skip
+    return lines
 
 
 def _filters(document: Mapping[str, Any]) -> list[str]:
     counts = doc.counts(document)
     total = sum(counts.values())
-    lines = ['<nav class="filters" aria-label="Show requirements by verdict">',
-             f'<button type="button" data-filter="all" aria-pressed="true">all<span class="n">{total}</span></button>']
+    lines = [
+        '<nav class="filters" aria-label="Show requirements by verdict">',
+        f'<button type="button" data-filter="all" aria-pressed="true">all<span class="n">{total}</span></button>',
+    ]
     for verdict, number in counts.items():
-        lines.append(f'<button type="button" data-filter="{_e(verdict)}" class="verdict-{doc.slug(verdict)}"'
-                     f'{_style_var(verdict)} aria-pressed="false">{_e(verdict)}<span class="n">{number}</span></button>')
+        lines.append(
+            f'<button type="button" data-filter="{_e(verdict)}" class="verdict-{doc.slug(verdict)}"'
+            f'{_style_var(verdict)} aria-pressed="false">{_e(verdict)}<span class="n">{number}</span></button>'
+        )
     lines.append("</nav>")
-    return lines  # fmt: skip
+    return lines
 
 
 def _badge(verdict: str) -> str:
@@ -172,15 +189,19 @@ def _badge(verdict: str) -> str:
 
 
 def _table(rows: list[doc.Row]) -> list[str]:
-    lines = ['<table id="requirements"><thead><tr><th>ID</th><th>level</th><th>title</th><th>verdict</th>'
-             "<th>reason / first failure</th></tr></thead><tbody>"]
+    lines = [
+        '<table id="requirements"><thead><tr><th>ID</th><th>level</th><th>title</th><th>verdict</th>'
+        "<th>reason / first failure</th></tr></thead><tbody>"
+    ]
     for row in rows:
         ident = _e(row.id) if not row.failures else f'<a href="#req-{_e(row.id)}">{_e(row.id)}</a>'
-        lines.append(f'<tr id="row-{_e(row.id)}" data-verdict="{_e(row.verdict)}"><td class="id">{ident}</td>'
-                     f"<td>{_e(row.level)}</td><td class=\"title\" title=\"{_e(row.text)}\">{_e(row.title)}</td>"
-                     f'<td>{_badge(row.verdict)}</td><td class="detail">{_reason_cell(row)}</td></tr>')
+        lines.append(
+            f'<tr id="row-{_e(row.id)}" data-verdict="{_e(row.verdict)}"><td class="id">{ident}</td>'
+            f'<td>{_e(row.level)}</td><td class="title" title="{_e(row.text)}">{_e(row.title)}</td>'
+            f'<td>{_badge(row.verdict)}</td><td class="detail">{_reason_cell(row)}</td></tr>'
+        )
     lines.append("</tbody></table>")
-    return lines  # fmt: skip
+    return lines
 
 
 def _reason_cell(row: doc.Row) -> str:
@@ -190,8 +211,10 @@ def _reason_cell(row: doc.Row) -> str:
     if len(detail) <= REASON_SHOWN and "\n" not in detail:
         return f"{_e(detail)}{shown}"
     lead = doc.cut_at_word(detail, REASON_SHOWN)
-    return (f'<details class="reason"><summary><span class="cut">{_e(lead)}</span><span class="more"></span>'
-            f'</summary><span class="full">{_e(detail)}</span></details>{shown}')
+    return (
+        f'<details class="reason"><summary><span class="cut">{_e(lead)}</span><span class="more"></span>'
+        f'</summary><span class="full">{_e(detail)}</span></details>{shown}'
+    )
 
 
 def _failures(rows: list[doc.Row]) -> list[str]:
@@ -204,13 +227,15 @@ def _failures(rows: list[doc.Row]) -> list[str]:
         lines.append(f'<article id="req-{_e(row.id)}" data-verdict="{_e(row.verdict)}"{_style_var(row.verdict)}>')
         failing = row.failing or len(row.failures)
         count = f"{failing} failing test{'s' if failing != 1 else ''}" + (f", {row.shown}" if row.shown else "")
-        lines.append(f"<h3>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} <small>({_e(row.level)}, {count})</small></h3>")
+        lines.append(
+            f"<h3>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} <small>({_e(row.level)}, {count})</small></h3>"
+        )
         if row.text:
             lines.append(f'<p class="text">{_e(row.text)}</p>')
         lines += [line for failure in row.failures for line in _failure(failure)]
         lines.append("</article>")
     lines.append("</section>")
-    return lines  # fmt: skip
+    return lines
 
 
 def _failure(failure: doc.Failure) -> Iterable[str]:
@@ -234,9 +259,12 @@ def _failure(failure: doc.Failure) -> Iterable[str]:
 def _clauses(document: Mapping[str, Any], rows: list[doc.Row]) -> list[str]:
     """Each requirement's clauses (from the catalogue) and the probes of the run that judged each."""
     entries = document.get("requirements") or {}
-    lines = ['<section id="clauses">', "<h2>Clauses</h2>",
-             "<p>Each requirement's clauses, and the tests of this run that declare each "
-             "(<code>heallog-conformance coverage</code> lists every probe of the suites).</p>"]
+    lines = [
+        '<section id="clauses">',
+        "<h2>Clauses</h2>",
+        "<p>Each requirement's clauses, and the tests of this run that declare each "
+        "(<code>heallog-conformance coverage</code> lists every probe of the suites).</p>",
+    ]
     for row in rows:
         try:
             clauses = requirements.get(row.id).clauses
@@ -245,11 +273,15 @@ def _clauses(document: Mapping[str, Any], rows: list[doc.Row]) -> list[str]:
         entry = entries.get(row.id) if isinstance(entries.get(row.id), Mapping) else {}
         ran = entry.get("clauses") if isinstance(entry.get("clauses"), Mapping) else {}
         judged = sum(1 for c in clauses if any(v in ("pass", "fail", "warn") for v in (ran.get(c.id) or {}).values()))
-        lines.append(f'<details class="clauses" id="clauses-{_e(row.id)}" data-verdict="{_e(row.verdict)}">'
-                     f"<summary>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} "
-                     f"<small>{judged} of {len(clauses)} clauses judged</small></summary>")
-        lines.append('<table class="clauses"><thead><tr><th>clause</th><th>what must hold</th>'
-                     "<th>tests of this run</th></tr></thead><tbody>")
+        lines.append(
+            f'<details class="clauses" id="clauses-{_e(row.id)}" data-verdict="{_e(row.verdict)}">'
+            f"<summary>{_e(row.id)} {_e(row.title)} {_badge(row.verdict)} "
+            f"<small>{judged} of {len(clauses)} clauses judged</small></summary>"
+        )
+        lines.append(
+            '<table class="clauses"><thead><tr><th>clause</th><th>what must hold</th>'
+            "<th>tests of this run</th></tr></thead><tbody>"
+        )
         for clause in clauses:
             tests = ran.get(clause.id) or {}
             probes = "".join(f"<li>{_badge(str(v))} <code>{_e(n)}</code></li>" for n, v in tests.items())
@@ -257,4 +289,4 @@ def _clauses(document: Mapping[str, Any], rows: list[doc.Row]) -> list[str]:
             lines.append(f"<tr><td><code>{_e(clause.id)}</code></td><td>{_e(clause.text)}</td><td>{cell}</td></tr>")
         lines.append("</tbody></table></details>")
     lines.append("</section>")
-    return lines  # fmt: skip
+    return lines

@@ -21,9 +21,15 @@ from conformance.render.masking import mask_text
 
 MAX_FAILURES_SHOWN = 5
 MARKS: dict[str, str] = {
-    Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "❔", Verdict.BLOCKED: "⛔", Verdict.WARN: "⚠️", Verdict.KNOWN: "📌",
-    Verdict.FIXED: "🎉", Verdict.PASS: "✅", Verdict.NOT_RUN: "⏭️",
-}  # fmt: skip
+    Verdict.FAIL: "❌",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.BLOCKED: "⛔",
+    Verdict.WARN: "⚠️",
+    Verdict.KNOWN: "📌",
+    Verdict.FIXED: "🎉",
+    Verdict.PASS: "✅",
+    Verdict.NOT_RUN: "⏭️",
+}
 
 
 def _text(value: Any) -> str:
@@ -49,7 +55,7 @@ def _verdict(verdict: str) -> str:
 
 
 def _failing(row: doc.Row) -> str:
-    """"60 failing tests, 20 of 60 shown": the count of the run, and what the report kept of it."""
+    """ "60 failing tests, 20 of 60 shown": the count of the run, and what the report kept of it."""
     failing = row.failing or len(row.failures)
     return f"{failing} failing test{'s' if failing != 1 else ''}" + (f", {row.shown}" if row.shown else "")
 
@@ -58,7 +64,9 @@ def render_summary(document: Mapping[str, Any]) -> str:
     rows = doc.rows(document)
     counts = doc.counts(document)
     status = document.get("exit_status")
-    outcome = "" if not isinstance(status, int) else (" ✅ passed" if status == 0 else f" ❌ failed (exit status {status})")
+    outcome = (
+        "" if not isinstance(status, int) else (" ✅ passed" if status == 0 else f" ❌ failed (exit status {status})")
+    )
     lines = [f"## HealLog conformance{outcome}", ""]
     target, profile = document.get("target") or {}, document.get("profile") or {}
     facts = []
@@ -74,16 +82,21 @@ def render_summary(document: Mapping[str, Any]) -> str:
     lines += ["", "| ID | level | title | verdict | reason / first failure |", "|---|---|---|---|---|"]
     for row in rows:
         ident = f"[{row.id}](#user-content-{row.id.lower()})" if row.failures else row.id
-        lines.append(f"| {_cell(ident)} | {_cell(row.level)} | {_cell(row.title)} | {_verdict(row.verdict)} "
-                     f"| {_cell(doc.cut_at_word(row.detail, 200))}{f' ({row.shown})' if row.shown else ''} |")  # fmt: skip
+        lines.append(
+            f"| {_cell(ident)} | {_cell(row.level)} | {_cell(row.title)} | {_verdict(row.verdict)} "
+            f"| {_cell(doc.cut_at_word(row.detail, 200))}{f' ({row.shown})' if row.shown else ''} |"
+        )
     failing = [row for row in rows if row.failures]
     if failing:
         lines += ["", "### Failures", ""]
     for row in failing:
         shown = row.failures[:MAX_FAILURES_SHOWN]
-        lines += [f'<details id="{escape(row.id.lower())}"><summary><b>{_text(row.id)}</b> {_text(row.title)}: '
-                  f"{_text(row.verdict)}, {_failing(row)}"
-                  "</summary>", ""]  # fmt: skip
+        lines += [
+            f'<details id="{escape(row.id.lower())}"><summary><b>{_text(row.id)}</b> {_text(row.title)}: '
+            f"{_text(row.verdict)}, {_failing(row)}"
+            "</summary>",
+            "",
+        ]
         for failure in shown:
             if failure.test:
                 lines += [f"`{_cell(failure.test)}`", ""]

@@ -146,12 +146,14 @@ def render_sarif(document: Mapping[str, Any]) -> dict[str, Any]:
             invocation[field] = str(document[key]).replace("+00:00", "Z")
     target = document.get("target") or {}
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": TOOL, "version": _version(),
-                            "rules": [rule(row) for row in rows]}},  # fmt: skip
+        "tool": {"driver": {"name": TOOL, "version": _version(), "rules": [rule(row) for row in rows]}},
         "invocations": [invocation],
         "results": results,
-        "properties": {"target": mask_text(str(target.get("base_url") or "")), "mode": target.get("mode"),
-                       "profile": (document.get("profile") or {}).get("name")},  # fmt: skip
+        "properties": {
+            "target": mask_text(str(target.get("base_url") or "")),
+            "mode": target.get("mode"),
+            "profile": (document.get("profile") or {}).get("name"),
+        },
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 

@@ -91,8 +91,7 @@ class SuitePaths:
             return
         for i, arg in enumerate(args):
             path = arg.split("::", 1)[0]
-            if (arg in namespace.file_or_dir and not (invocation_dir / path).exists()
-                    and (self.root / path).exists()):  # fmt: skip
+            if arg in namespace.file_or_dir and not (invocation_dir / path).exists() and (self.root / path).exists():
                 args[i] = str(self.root / arg)
                 namespace.file_or_dir = [str(self.root / a) if a == arg else a for a in namespace.file_or_dir]
 

@@ -22,108 +22,158 @@ from conformance.sut.settings import TargetSettings
 
 #: option -> (environment variable, help).
 OPTIONS = {
-    "--profile": ("CONFORMANCE_PROFILE",
-                  "TOML file describing the SUT's HTTP surface, merged over the default HealLog profile."),
-    "--sut-cmd": ("CONFORMANCE_SUT_CMD",
-                  "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} "
-                  "{redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference."),
-    "--services": ("CONFORMANCE_SERVICES",
-                   "Managed mode: comma-separated backing services the SUT needs (redis, mongo)."),
+    "--profile": (
+        "CONFORMANCE_PROFILE",
+        "TOML file describing the SUT's HTTP surface, merged over the default HealLog profile.",
+    ),
+    "--sut-cmd": (
+        "CONFORMANCE_SUT_CMD",
+        "Managed mode: command starting the SUT (placeholders {python} {host} {port} {data_dir} "
+        "{redis_url} {smtp_host} {smtp_port} {mongo_url}); default: the embedded reference.",
+    ),
+    "--services": (
+        "CONFORMANCE_SERVICES",
+        "Managed mode: comma-separated backing services the SUT needs (redis, mongo).",
+    ),
     "--restart-cmd": ("CONFORMANCE_RESTART_CMD", "External mode: command that restarts the SUT (REV-3, LOCK-4)."),
     # Not --log-file: that is pytest's own (where pytest writes *its* log).
     "--sut-log-file": ("CONFORMANCE_SUT_LOG_FILE", "External mode: file the SUT writes its log lines to (LOG-1..3)."),
     "--sut-log-cmd": ("CONFORMANCE_SUT_LOG_CMD", "External mode: command printing the SUT's log lines (LOG-1..3)."),
     "--peer-url": ("CONFORMANCE_PEER_URL", "Base URL of a second instance sharing the SUT's stores (REV-4, LOCK-4)."),
-    "--accounts": ("CONFORMANCE_ACCOUNTS",
-                   "TOML file of pre-provisioned privileged accounts ([[account]] email password plan role)."),
+    "--accounts": (
+        "CONFORMANCE_ACCOUNTS",
+        "TOML file of pre-provisioned privileged accounts ([[account]] email password plan role).",
+    ),
     "--otp-cmd": ("CONFORMANCE_OTP_CMD", "Command printing the one-time code for {email}."),
     "--fixed-otp": ("CONFORMANCE_FIXED_OTP", "The one-time code of a SUT running in a test mode that pins codes."),
-    "--jwt-secret": ("CONFORMANCE_JWT_SECRET",
-                     "The SUT's HS256 signing secret (expired-token variants; minted privileged tokens)."),
-    "--seed-cmd": ("CONFORMANCE_SEED_CMD",
-                   "Command creating a verified account ({email} {plan} {role} {data_dir}; the password comes "
-                   "in the environment variable CONFORMANCE_SEED_PASSWORD and on standard input)."),
-    "--startup-timeout": ("CONFORMANCE_STARTUP_TIMEOUT",
-                          "Seconds to wait for a started (or restarted) SUT to become healthy."),
-    "--health-timeout": ("CONFORMANCE_HEALTH_TIMEOUT",
-                         "External mode: seconds the target (and --peer-url) has to answer its health operation "
-                         "before the run starts; a slower answer stops the run as too slow."),
-    "--requirements": ("CONFORMANCE_REQUIREMENTS",
-                       "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*."),
+    "--jwt-secret": (
+        "CONFORMANCE_JWT_SECRET",
+        "The SUT's HS256 signing secret (expired-token variants; minted privileged tokens).",
+    ),
+    "--seed-cmd": (
+        "CONFORMANCE_SEED_CMD",
+        "Command creating a verified account ({email} {plan} {role} {data_dir}; the password comes "
+        "in the environment variable CONFORMANCE_SEED_PASSWORD and on standard input).",
+    ),
+    "--startup-timeout": (
+        "CONFORMANCE_STARTUP_TIMEOUT",
+        "Seconds to wait for a started (or restarted) SUT to become healthy.",
+    ),
+    "--health-timeout": (
+        "CONFORMANCE_HEALTH_TIMEOUT",
+        "External mode: seconds the target (and --peer-url) has to answer its health operation "
+        "before the run starts; a slower answer stops the run as too slow.",
+    ),
+    "--requirements": (
+        "CONFORMANCE_REQUIREMENTS",
+        "Run only the tests of these requirement IDs or globs, e.g. ENV-1,AUTH-*.",
+    ),
     "--conformance-report": ("CONFORMANCE_REPORT", "Write the per-requirement report as JSON to this path."),
-    "--load": ("CONFORMANCE_LOAD",
-               "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
-               "Load is never run unless asked."),
+    "--load": (
+        "CONFORMANCE_LOAD",
+        "PERF-1: run these load profiles (comma-separated, or 'all') with their SLO gate. "
+        "Load is never run unless asked.",
+    ),
     "--load-duration": ("CONFORMANCE_LOAD_DURATION", "PERF-1: seconds of load per profile."),
-    "--load-processes": ("CONFORMANCE_LOAD_PROCESSES",
-                         "PERF-1: locust worker processes per profile (locust's --processes)."),
-    "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN",
-                       "Domain of the throwaway accounts' addresses."),
-    "--baseline": ("CONFORMANCE_BASELINE",
-                   "JSON or TOML file of accepted failures (reason, ticket, expires): known failures do not fail "
-                   "the run, new ones do, expired ones do, fixed ones are reported."),
+    "--load-processes": (
+        "CONFORMANCE_LOAD_PROCESSES",
+        "PERF-1: locust worker processes per profile (locust's --processes).",
+    ),
+    "--email-domain": ("CONFORMANCE_EMAIL_DOMAIN", "Domain of the throwaway accounts' addresses."),
+    "--baseline": (
+        "CONFORMANCE_BASELINE",
+        "JSON or TOML file of accepted failures (reason, ticket, expires): known failures do not fail "
+        "the run, new ones do, expired ones do, fixed ones are reported.",
+    ),
     "--conformance-html": ("CONFORMANCE_HTML", "Write the report as one offline HTML page to this path."),
-    "--conformance-summary": ("CONFORMANCE_SUMMARY",
-                              "Write a Markdown summary to this path (default: appended to $GITHUB_STEP_SUMMARY "
-                              "when set)."),
-    "--redis-url": ("CONFORMANCE_REDIS_URL",
-                    "Managed mode: an existing Redis for the SUT (a CI service container) instead of starting one; "
-                    "scenarios that stop the store are then not run."),
-    "--mongo-url": ("CONFORMANCE_MONGO_URL",
-                    "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed."),
-    "--redis-image": ("CONFORMANCE_REDIS_IMAGE",
-                      "Managed mode: the Redis image testcontainers runs when a Docker engine answers (never pulled "
-                      "when present; if it cannot be had, the local redis-server, said in one line)."),
-    "--mongo-image": ("CONFORMANCE_MONGO_IMAGE",
-                      "Managed mode: the MongoDB image testcontainers runs for --services mongo."),
-    "--docker-network": ("CONFORMANCE_DOCKER_NETWORK",
-                         "Managed mode: host (the container listens on a free loopback port given on its command "
-                         "line) or bridge (its port published on a loopback port)."),
+    "--conformance-summary": (
+        "CONFORMANCE_SUMMARY",
+        "Write a Markdown summary to this path (default: appended to $GITHUB_STEP_SUMMARY when set).",
+    ),
+    "--redis-url": (
+        "CONFORMANCE_REDIS_URL",
+        "Managed mode: an existing Redis for the SUT (a CI service container) instead of starting one; "
+        "scenarios that stop the store are then not run.",
+    ),
+    "--mongo-url": (
+        "CONFORMANCE_MONGO_URL",
+        "Managed mode: an existing MongoDB (a CI service container); no Docker engine needed.",
+    ),
+    "--redis-image": (
+        "CONFORMANCE_REDIS_IMAGE",
+        "Managed mode: the Redis image testcontainers runs when a Docker engine answers (never pulled "
+        "when present; if it cannot be had, the local redis-server, said in one line).",
+    ),
+    "--mongo-image": (
+        "CONFORMANCE_MONGO_IMAGE",
+        "Managed mode: the MongoDB image testcontainers runs for --services mongo.",
+    ),
+    "--docker-network": (
+        "CONFORMANCE_DOCKER_NETWORK",
+        "Managed mode: host (the container listens on a free loopback port given on its command "
+        "line) or bridge (its port published on a loopback port).",
+    ),
     "--conformance-har": ("CONFORMANCE_HAR", "Write the exchanges of failing tests as HAR 1.2 (masked) to this path."),
     "--conformance-sarif": ("CONFORMANCE_SARIF", "Write the failing requirements as SARIF 2.1.0 to this path."),
-    "--fuzz-budget": ("CONFORMANCE_FUZZ_BUDGET",
-                      "API-1: seconds for the extreme values and the fuzzer together, generation included, shared "
-                      "fairly between the operations (at most 80% of pytest-timeout's per-test limit); operations "
-                      "it does not reach make API-1 partial."),
-}  # fmt: skip
+    "--fuzz-budget": (
+        "CONFORMANCE_FUZZ_BUDGET",
+        "API-1: seconds for the extreme values and the fuzzer together, generation included, shared "
+        "fairly between the operations (at most 80% of pytest-timeout's per-test limit); operations "
+        "it does not reach make API-1 partial.",
+    ),
+}
 #: Options whose target setting has another name (the option names are public, and so are the settings').
-SETTING_OF = {"profile": "profile_path", "sut_log_file": "log_file", "sut_log_cmd": "log_cmd", "accounts": "accounts_file"}
+SETTING_OF = {
+    "profile": "profile_path",
+    "sut_log_file": "log_file",
+    "sut_log_cmd": "log_cmd",
+    "accounts": "accounts_file",
+}
 
 
 def addoptions(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "HealLog conformance (the target is --base-url, or managed when absent)")
     for option, (env, help_text) in OPTIONS.items():
         help_text += default_text(option)
-        group.addoption(option, default=os.environ.get(env),
-                        help=_literal(f"{help_text} [env {env}, ini {ini_name(option)}]"))  # fmt: skip
+        group.addoption(
+            option, default=os.environ.get(env), help=_literal(f"{help_text} [env {env}, ini {ini_name(option)}]")
+        )
         parser.addini(ini_name(option), help=help_text)
     group.addoption(
-        "--sut-env", action="append", default=[], metavar="K=V",
+        "--sut-env",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="Managed mode: extra environment for the SUT (repeatable), e.g. REFERENCE_DEFECTS=multi-decode.",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--baseline-update", action="store_true", default=False,
+        "--baseline-update",
+        action="store_true",
+        default=False,
         help="Write the --baseline file from this run: still-failing entries refreshed, new failures added "
         "(reason to fill in), fixed ones dropped.",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--conformance-require-all", action="store_true",
+        "--conformance-require-all",
+        action="store_true",
         default=os.environ.get("CONFORMANCE_REQUIRE_ALL", "") not in ("", "0", "false"),
         help="Any selected MUST that is not run, blocked or inconclusive fails the run. [env CONFORMANCE_REQUIRE_ALL]",
-    )  # fmt: skip
+    )
     group.addoption(
-        "--single-source", action="store_true",
+        "--single-source",
+        action="store_true",
         default=os.environ.get("CONFORMANCE_SINGLE_SOURCE", "") not in ("", "0", "false"),
         help="Send every request from one address even to a loopback target, as a staging run from a CI runner "
         "does (the default for any other target): bursts share the run's rate limits, RATE-1's runs last. "
         "[env CONFORMANCE_SINGLE_SOURCE]",
-    )  # fmt: skip
+    )
     # pytest owns --strict (strict markers, xfail, config...); it is honoured too, see RunOptions.strict.
     group.addoption(
-        "--conformance-strict", action="store_true",
+        "--conformance-strict",
+        action="store_true",
         default=os.environ.get("CONFORMANCE_STRICT", "") not in ("", "0", "false"),
         help="SHOULD failures fail the run too (so does pytest's --strict). [env CONFORMANCE_STRICT]",
-    )  # fmt: skip
+    )
 
 
 def option_key(option: str) -> str:
@@ -220,8 +270,11 @@ class RunOptions:
         # Given on the command line, they are in every rerun command the run prints: masked there like any secret.
         redaction.register(values.get("jwt_secret"), "signing secret")
         redaction.register(values.get("fixed_otp"), "one-time code")
-        settings = {SETTING_OF.get(name, name): values.pop(name) for name in list(values)
-                    if SETTING_OF.get(name, name) in _names(TargetSettings)}  # fmt: skip
+        settings = {
+            SETTING_OF.get(name, name): values.pop(name)
+            for name in list(values)
+            if SETTING_OF.get(name, name) in _names(TargetSettings)
+        }
         return cls(sut=TargetSettings(**settings), **values)  # type: ignore[arg-type]
 
 

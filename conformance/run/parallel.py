@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from conformance.wire.sources import worker_index
 from conformance.sut import rundirs
 from conformance.sut.shared import ExclusiveLock, TargetServer
+from conformance.wire.sources import worker_index
 
 EXCLUSIVE_MARKER = "exclusive"
 WORK_DIR_PREFIX = "hlc-parallel-"
@@ -32,8 +32,11 @@ WORK_DIR_PREFIX = "hlc-parallel-"
 
 def is_distributed(config: pytest.Config) -> bool:
     """Whether this (controller) process will hand tests to xdist workers."""
-    return bool(config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None)
-                and getattr(config.option, "dist", "no") != "no")  # fmt: skip
+    return bool(
+        config.pluginmanager.hasplugin("xdist")
+        and getattr(config.option, "numprocesses", None)
+        and getattr(config.option, "dist", "no") != "no"
+    )
 
 
 class Controller:

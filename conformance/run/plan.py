@@ -54,7 +54,9 @@ class Plan:
         if not limited:
             return "no request to a rate-limited operation"
         parts = ", ".join(f"{self.needs[op]} {op} at {self.limits[op]}" for op in limited)
-        unknown = f" ({self.tests - self.known} of {self.tests} tests of unknown cost)" if self.known < self.tests else ""
+        unknown = (
+            f" ({self.tests - self.known} of {self.tests} tests of unknown cost)" if self.known < self.tests else ""
+        )
         return f"{parts}: at least {minutes(self.lower_bound)} waiting for limits{unknown}"
 
     def progress(self, operation: str, sent: int) -> str:
@@ -72,8 +74,13 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def make(test_ids: Iterable[str], costs: Mapping[str, Mapping[str, int]], limits: Mapping[str, Rate], *,
-         single_source: bool = False) -> Plan:  # fmt: skip
+def make(
+    test_ids: Iterable[str],
+    costs: Mapping[str, Mapping[str, int]],
+    limits: Mapping[str, Rate],
+    *,
+    single_source: bool = False,
+) -> Plan:
     needs: Counter[str] = Counter()
     known = tests = 0
     for test_id in test_ids:

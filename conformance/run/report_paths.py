@@ -53,8 +53,12 @@ def written_paths(options: Any, junitxml: str | None, environ: Mapping[str, str]
     """option -> path of every file the run will write."""
     from conformance.render.files import summary_target
 
-    paths = {"--conformance-report": options.conformance_report, "--conformance-html": options.conformance_html,
-             "--conformance-har": options.conformance_har, "--junitxml": junitxml}  # fmt: skip
+    paths = {
+        "--conformance-report": options.conformance_report,
+        "--conformance-html": options.conformance_html,
+        "--conformance-har": options.conformance_har,
+        "--junitxml": junitxml,
+    }
     summary = summary_target(options.conformance_summary, environ)
     if summary is not None:
         paths["--conformance-summary" if options.conformance_summary else "$GITHUB_STEP_SUMMARY"] = str(summary[0])

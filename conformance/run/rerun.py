@@ -29,13 +29,26 @@ from typing import Any
 from conformance import redaction
 
 #: Options whose value is a file the run writes: a rerun must not overwrite the full run's.
-REPORT_OPTIONS = ("--conformance-report", "--conformance-html", "--conformance-har", "--conformance-sarif",
-                  "--conformance-summary", "--junitxml", "--junit-xml", "--report-log", "--resultlog")  # fmt: skip
+REPORT_OPTIONS = (
+    "--conformance-report",
+    "--conformance-html",
+    "--conformance-har",
+    "--conformance-sarif",
+    "--conformance-summary",
+    "--junitxml",
+    "--junit-xml",
+    "--report-log",
+    "--resultlog",
+)
 #: Flags a rerun of one test must not repeat.
 DROPPED_FLAGS = ("--baseline-update",)
 #: The RunOptions fields of the report options (to switch off one the environment or an ini key gave).
-REPORT_FIELDS = {"--conformance-report": "conformance_report", "--conformance-html": "conformance_html",
-                 "--conformance-har": "conformance_har", "--conformance-sarif": "conformance_sarif"}  # fmt: skip
+REPORT_FIELDS = {
+    "--conformance-report": "conformance_report",
+    "--conformance-html": "conformance_html",
+    "--conformance-har": "conformance_har",
+    "--conformance-sarif": "conformance_sarif",
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ def units(args: Sequence[str], takes_value: Any) -> list[tuple[str | None, list[
     while i < len(args):
         word = args[i]
         if word == "--":
-            found += [(None, [rest]) for rest in args[i + 1:]]
+            found += [(None, [rest]) for rest in args[i + 1 :]]
             break
         if word.startswith("--"):
             name, eq, _ = word.partition("=")
@@ -99,7 +112,7 @@ def command(config: Any, nodeid: str, path: Path, run_options: Any, extra: Seque
     pinned = ["-c", str(launch.CONFIG_FILE), "--rootdir", str(launch.ROOT_DIR)]
     launcher = args[: len(pinned)] == pinned
     if launcher:  # the launcher pins these itself (and the cache below)
-        args = args[len(pinned):]
+        args = args[len(pinned) :]
         if args[:1] == ["-o"] and len(args) > 1 and args[1].startswith("cache_dir="):
             args = args[2:]
     kept: list[str] = []
@@ -151,8 +164,16 @@ def _with_variables(words: list[str], known: dict[str, tuple[str, str]]) -> Reru
             value = word[start:end]
             if value not in variables:
                 env = known.get(option, (None, ""))[0] if option.startswith("--") else None
-                name = env if env and env not in {n for n, _ in variables.values()} else f"RERUN_SECRET_{len(variables) + 1}"
-                what = f"the value given to {option}" if option.startswith("--") else "the masked value of the run's command line"
+                name = (
+                    env
+                    if env and env not in {n for n, _ in variables.values()}
+                    else f"RERUN_SECRET_{len(variables) + 1}"
+                )
+                what = (
+                    f"the value given to {option}"
+                    if option.startswith("--")
+                    else "the masked value of the run's command line"
+                )
                 variables[value] = (name, what)
             if word[at:start]:
                 out.append(shlex.quote(word[at:start]))

@@ -18,10 +18,10 @@ import conformance.sut as targets
 from conformance.profile import Profile, ProfileError, load
 
 if TYPE_CHECKING:
-    from conformance.run.plan import Plan
-    from conformance.wire.client import ApiClient, Recorder
     from conformance.run.options import RunOptions
+    from conformance.run.plan import Plan
     from conformance.sut.base import Target
+    from conformance.wire.client import ApiClient, Recorder
 
 
 class SessionError(Exception):
@@ -77,9 +77,8 @@ class RunSession:
         if self.target is not None:
             return self.target
         from conformance.wire.client import ApiClient
-        from conformance.wire.recording import RUN_RECORDER
-
         from conformance.wire.pacing import Pacer
+        from conformance.wire.recording import RUN_RECORDER
         from conformance.wire.sources import as_ipv4_literal, can_bind, reachable_from_other_sources
 
         profile = self.load_profile()
@@ -107,8 +106,9 @@ class RunSession:
                 base_url, address = as_ipv4_literal(base_url), candidate
             else:
                 share = 1.0 / self.workers
-        self.api = ApiClient(base_url, profile, recorder=self.recorder, local_address=address,
-                             pacer=Pacer(profile, share=share))  # fmt: skip
+        self.api = ApiClient(
+            base_url, profile, recorder=self.recorder, local_address=address, pacer=Pacer(profile, share=share)
+        )
         return target
 
     def make_plan(self, test_ids: list[str]) -> Plan | None:

@@ -32,10 +32,16 @@ import pytest
 
 #: The harness's options whose values are paths (the ones users write with a space most).
 PATH_OPTIONS = (
-    "--profile", "--accounts", "--sut-log-file", "--conformance-report",
-    "--baseline", "--conformance-html", "--conformance-summary", "--conformance-har",
+    "--profile",
+    "--accounts",
+    "--sut-log-file",
+    "--conformance-report",
+    "--baseline",
+    "--conformance-html",
+    "--conformance-summary",
+    "--conformance-har",
     "--conformance-sarif",
-)  # fmt: skip
+)
 
 
 def spaced_values(args: list[str], positional: list[str], invocation_dir: Path) -> list[tuple[str, str]]:
@@ -46,8 +52,13 @@ def spaced_values(args: list[str], positional: list[str], invocation_dir: Path) 
     """
     found = []
     for option, value in zip(args, args[1:]):
-        if (option.startswith("--") and "=" not in option and not value.startswith("-") and value not in positional
-                and (invocation_dir / value.split("::", 1)[0]).exists()):  # fmt: skip
+        if (
+            option.startswith("--")
+            and "=" not in option
+            and not value.startswith("-")
+            and value not in positional
+            and (invocation_dir / value.split("::", 1)[0]).exists()
+        ):
             found.append((option, value))
     return found
 
@@ -83,8 +94,10 @@ def refusal(early_config: pytest.Config, args: list[str]) -> str | None:
     written = ", ".join(f"{option}={value}" for option, value in ours)
     spaced = ", ".join(f"'{option} {value}'" for option, value in ours)
     instead = f"{intended_root} ({intended_ini.name})" if intended_ini else str(intended_root)
-    return (f"conformance: write {written} (with '='), not {spaced}: after a space pytest takes the path for a "
-            f"test path and roots the run at {early_config.rootpath} instead of {instead}")
+    return (
+        f"conformance: write {written} (with '='), not {spaced}: after a space pytest takes the path for a "
+        f"test path and roots the run at {early_config.rootpath} instead of {instead}"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -50,11 +50,17 @@ class Target:
     def require(self, capability: str) -> None:
         """``NotRun`` (naming the option) unless the run can ``capability``: "restart", "peer", "logs",
         "store:<name>" or "configuration". Tests ask first, so that a test that cannot finish sends nothing."""
-        options = {"restart": "--restart-cmd", "peer": "--peer-url", "logs": "--sut-log-file or --sut-log-cmd",
-                   "configuration": "managed mode: run without --base-url"}  # fmt: skip
+        options = {
+            "restart": "--restart-cmd",
+            "peer": "--peer-url",
+            "logs": "--sut-log-file or --sut-log-cmd",
+            "configuration": "managed mode: run without --base-url",
+        }
         if capability.startswith("store:"):
-            raise NotRun(f"cannot stop the {capability.split(':', 1)[1]} store", option="managed mode: run without "
-                         "--base-url (or --redis-url with a store the harness may stop)")  # fmt: skip
+            raise NotRun(
+                f"cannot stop the {capability.split(':', 1)[1]} store",
+                option="managed mode: run without --base-url (or --redis-url with a store the harness may stop)",
+            )
         raise NotRun(f"the run has no {capability} capability", option=options.get(capability, capability))
 
     # -- accounts -------------------------------------------------------

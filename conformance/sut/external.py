@@ -50,11 +50,15 @@ class ExternalTarget(Target):
         self.settings = settings
         self.startup_timeout = settings.startup_timeout
         length = profile.accounts.otp_length
-        self._otp = FixedOtp(settings.fixed_otp) if settings.fixed_otp else (
-            CommandOtp(settings.otp_cmd, length) if settings.otp_cmd else None
+        self._otp = (
+            FixedOtp(settings.fixed_otp)
+            if settings.fixed_otp
+            else (CommandOtp(settings.otp_cmd, length) if settings.otp_cmd else None)
         )
-        self._log = LogFile(settings.log_file) if settings.log_file else (
-            LogCommand(settings.log_cmd) if settings.log_cmd else None
+        self._log = (
+            LogFile(settings.log_file)
+            if settings.log_file
+            else (LogCommand(settings.log_cmd) if settings.log_cmd else None)
         )
         self._accounts = (
             load_accounts_file(
@@ -86,8 +90,7 @@ class ExternalTarget(Target):
         return target
 
     def require(self, capability: str) -> None:
-        given = {"restart": self.settings.restart_cmd, "peer": self.settings.peer_url,
-                 "logs": self._log is not None}  # fmt: skip
+        given = {"restart": self.settings.restart_cmd, "peer": self.settings.peer_url, "logs": self._log is not None}
         if not given.get(capability):
             super().require(capability)
 

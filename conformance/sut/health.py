@@ -137,8 +137,14 @@ def _preflight_message(url: str, reason: str, waited: float, budget: float) -> s
 
 def _connect_reason(exc: httpx.ConnectError) -> str:
     text = str(exc).lower()
-    for known in ("connection refused", "name or service not known", "no route to host",
-                  "network is unreachable", "temporary failure in name resolution", "timed out"):
+    for known in (
+        "connection refused",
+        "name or service not known",
+        "no route to host",
+        "network is unreachable",
+        "temporary failure in name resolution",
+        "timed out",
+    ):
         if known in text:
             return known
     return str(exc) or "connection failed"
@@ -175,13 +181,17 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         if shapes & wanted:
             return None
         example = next(iter(sorted(wanted)))
-        return (f"{base}{openapi.path} documents none of the profile's paths (e.g. {example}): is this the API the "
-                "profile describes? (write a profile for it with --profile)")  # fmt: skip
+        return (
+            f"{base}{openapi.path} documents none of the profile's paths (e.g. {example}): is this the API the "
+            "profile describes? (write a profile for it with --profile)"
+        )
     try:
         nowhere = client.get(f"{base}/hlc-surface-probe-{secrets.token_hex(4)}")
         if 200 <= nowhere.status_code < 300:
-            return (f"GET {base}/hlc-surface-probe-... (a path that cannot exist) answered {nowhere.status_code}: "
-                    "this service answers every path, it is not the API the profile describes")  # fmt: skip
+            return (
+                f"GET {base}/hlc-surface-probe-... (a path that cannot exist) answered {nowhere.status_code}: "
+                "this service answers every path, it is not the API the profile describes"
+            )
         answers = []
         for name in SURFACE_PROBES:
             op = profile.operation(name)
@@ -191,6 +201,8 @@ def surface_problem(client: httpx.Client, base_url: str, profile: Profile) -> st
         return f"the service stopped answering while its surface was probed ({type(exc).__name__}: {exc})"
     if all(status == 404 for _, status in answers):
         listed = ", ".join(label for label, _ in answers)
-        return (f"every probed operation answered 404 ({listed}): the profile's paths are not here "
-                "(wrong --base-url, a missing path prefix, or another API: see --profile)")  # fmt: skip
+        return (
+            f"every probed operation answered 404 ({listed}): the profile's paths are not here "
+            "(wrong --base-url, a missing path prefix, or another API: see --profile)"
+        )
     return None

@@ -62,9 +62,12 @@ class Lifeline:
         read, write = os.pipe()  # both ends close-on-exec: no other child holds the pipe open
         try:
             self.watcher = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(__file__)], stdin=read,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-I", "-S", os.path.abspath(__file__)],
+                stdin=read,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except OSError:
             os.close(write)
             raise

@@ -46,12 +46,16 @@ class CommandOtp:
                 match = re.search(rf"(?<!\d)\d{{{self.length}}}(?!\d)", done.stdout)
                 if done.returncode == 0 and match:
                     return match.group(0)
-                last = f"exit code {done.returncode}" + (f", stderr {done.stderr.strip()[-200:]!r}" if done.stderr.strip() else "")
+                last = f"exit code {done.returncode}" + (
+                    f", stderr {done.stderr.strip()[-200:]!r}" if done.stderr.strip() else ""
+                )
             except TargetError as exc:
                 last = str(exc)
             if time.monotonic() + RETRY_INTERVAL > deadline:
                 # Never the output itself: it may hold the code of another account.
-                raise TargetError(f"--otp-cmd printed no {self.length}-digit code for {email} within {timeout:g} s ({last})")
+                raise TargetError(
+                    f"--otp-cmd printed no {self.length}-digit code for {email} within {timeout:g} s ({last})"
+                )
             time.sleep(RETRY_INTERVAL)
 
 

@@ -80,13 +80,16 @@ def new_credentials(tag: str) -> tuple[str, str]:
 def render_seed_command(template: str, values: Mapping[str, object]) -> str:
     """The seed command line; a ``{password}`` placeholder is refused, saying where the password comes from."""
     if "{password}" in template:
-        raise TargetError(f"--seed-cmd: {{password}} is not a placeholder (a password on a command line is visible "
-                          f"in `ps`): read it from ${PASSWORD_VARIABLE} or the first line of standard input")
+        raise TargetError(
+            f"--seed-cmd: {{password}} is not a placeholder (a password on a command line is visible "
+            f"in `ps`): read it from ${PASSWORD_VARIABLE} or the first line of standard input"
+        )
     return render_command(template, values, option="--seed-cmd")
 
 
-def run_seed(template: str, values: Mapping[str, object], password: str, *,
-             env: Mapping[str, str] | None = None) -> str:  # fmt: skip
+def run_seed(
+    template: str, values: Mapping[str, object], password: str, *, env: Mapping[str, str] | None = None
+) -> str:
     """Run the seed command; its output on success, :class:`CommandError` on failure.
 
     The password never goes on the command line (``ps`` shows that to every
@@ -95,6 +98,7 @@ def run_seed(template: str, values: Mapping[str, object], password: str, *,
     """
     command = render_seed_command(template, values)
     full_env = {**(os.environ if env is None else env), PASSWORD_VARIABLE: password}
-    done = run_bounded(command, timeout=SEED_TIMEOUT, env=full_env, input=password + "\n", check=True,
-                       what="--seed-cmd")  # fmt: skip
+    done = run_bounded(
+        command, timeout=SEED_TIMEOUT, env=full_env, input=password + "\n", check=True, what="--seed-cmd"
+    )
     return done.output

@@ -185,12 +185,14 @@ def run_bounded(
     try:
         try:
             popen = subprocess.Popen(
-                shell_argv(command), cwd=cwd, env=None if env is None else dict(env),
+                shell_argv(command),
+                cwd=cwd,
+                env=None if env is None else dict(env),
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=sink if sink is not None else subprocess.PIPE,
                 stderr=subprocess.STDOUT if sink is not None else subprocess.PIPE,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         except OSError as exc:
             raise CommandError(name, f"cannot be started ({exc.strerror or exc})") from None
         lifeline.add(popen.pid)
@@ -209,15 +211,20 @@ def run_bounded(
             sink.close()
     result = Completed(name, code, out, err, time.monotonic() - started)
     if check and code is None:
-        stopped = "was interrupted" if interrupt is not None and interrupt.is_set() else f"did not finish within {timeout:g} s"
+        stopped = (
+            "was interrupted"
+            if interrupt is not None and interrupt.is_set()
+            else f"did not finish within {timeout:g} s"
+        )
         raise CommandError(name, stopped, result.stderr or result.stdout)
     if check and code != 0:
         raise CommandError(name, f"exited with code {code}", result.stderr or result.stdout)
     return result
 
 
-def _communicate(popen: subprocess.Popen[bytes], input: str | None, timeout: float,
-                 interrupt: threading.Event) -> tuple[str, str, int | None]:  # fmt: skip
+def _communicate(
+    popen: subprocess.Popen[bytes], input: str | None, timeout: float, interrupt: threading.Event
+) -> tuple[str, str, int | None]:
     """Wait for ``popen`` (retrying ``communicate`` keeps the output), stopping its group at the bound."""
     deadline = time.monotonic() + timeout
     data = input.encode("utf-8") if input is not None else None
@@ -256,7 +263,12 @@ class ManagedProcess:
     """One child process whose stdout and stderr are appended to ``log_path``."""
 
     def __init__(
-        self, command: str | Sequence[str], *, env: Mapping[str, str], log_path: Path, name: str = "the SUT",
+        self,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log_path: Path,
+        name: str = "the SUT",
         port: int | None = None,
     ) -> None:
         self.argv = shell_argv(command)
@@ -369,7 +381,8 @@ class ManagedProcess:
         lines = self.tail(count)
         if not lines:
             return f"  ({self.name} printed nothing; log {self.log_path})"
-        return f"  last {len(lines)} lines of its output ({self.log_path}):\n" + "\n".join(f"    {l}" for l in lines)
+        shown = "\n".join(f"    {line}" for line in lines)
+        return f"  last {len(lines)} lines of its output ({self.log_path}):\n{shown}"
 
 
 def stop_all() -> None:

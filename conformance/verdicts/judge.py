@@ -35,8 +35,15 @@ from conformance import requirements
 from conformance.outcomes import NOT_JUDGED, Verdict, ViolationData
 
 #: Test verdicts, worst first (the precedence of a test's verdict over another's).
-VERDICTS = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.WARN, Verdict.PASS, Verdict.BLOCKED, Verdict.NOT_RUN,
-            Verdict.NOT_APPLICABLE)  # fmt: skip
+VERDICTS = (
+    Verdict.FAIL,
+    Verdict.INCONCLUSIVE,
+    Verdict.WARN,
+    Verdict.PASS,
+    Verdict.BLOCKED,
+    Verdict.NOT_RUN,
+    Verdict.NOT_APPLICABLE,
+)
 #: Verdicts that mean the requirement was judged.
 JUDGED = (Verdict.FAIL, Verdict.WARN, Verdict.PASS, Verdict.KNOWN, Verdict.FIXED)
 #: Verdicts of a test that failed its requirement (they keep the failure).
@@ -170,8 +177,11 @@ class RequirementResult:
         found: list[str] = []
         for nodeid, verdict in self.tests.items():
             if verdict is Verdict.BLOCKED:
-                found += [rid for rid in self.blocked_by.get(nodeid, ()) if rid not in found
-                          and rid in requirements.catalogue()]  # fmt: skip
+                found += [
+                    rid
+                    for rid in self.blocked_by.get(nodeid, ())
+                    if rid not in found and rid in requirements.catalogue()
+                ]
         return found
 
     def _first_reason(self, verdict: Verdict) -> str | None:
@@ -209,8 +219,14 @@ def _record_of(report: pytest.TestReport, names: tuple[str, ...], outcome: Mappi
             return TestRecord(report.nodeid, names, Verdict.FAIL, message=failure_message(report), when=report.when)
         violated = tuple(dict.fromkeys(v.requirement for v in violations))
         return TestRecord(report.nodeid, violated, verdict, violations=violations, when=report.when)
-    return TestRecord(report.nodeid, names, verdict, reason=str(outcome.get("reason") or "") or None,
-                      blocked_by=tuple(outcome.get("blocked_by") or ()), when=report.when)  # fmt: skip
+    return TestRecord(
+        report.nodeid,
+        names,
+        verdict,
+        reason=str(outcome.get("reason") or "") or None,
+        blocked_by=tuple(outcome.get("blocked_by") or ()),
+        when=report.when,
+    )
 
 
 def skip_reason(report: pytest.TestReport) -> str:

@@ -30,8 +30,9 @@ def redact_report(report: pytest.TestReport) -> None:
     elif longrepr is not None:
         _walk(longrepr, 0)
     report.sections = [(title, redact(content)) for title, content in report.sections]
-    report.user_properties = [(name, redact(value) if isinstance(value, str) else value)
-                              for name, value in report.user_properties]  # fmt: skip
+    report.user_properties = [
+        (name, redact(value) if isinstance(value, str) else value) for name, value in report.user_properties
+    ]
     if isinstance(getattr(report, "wasxfail", None), str):
         report.wasxfail = redact(report.wasxfail)
 

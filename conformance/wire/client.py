@@ -14,22 +14,29 @@ loaded machine that says nothing about the SUT. Never a silent ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
-from conformance.exchange import Exchange, NoResponse, RecordedRequest, to_curl
+from conformance.exchange import Exchange, RecordedRequest, to_curl
 from conformance.outcomes import Inconclusive
 from conformance.profile import Profile
 from conformance.redaction import redact
 from conformance.wire import factory
 from conformance.wire.pacing import Pacer
-from conformance.wire.recording import KEEP_PER_TEST, RUN_RECORDER, Recorder, render_attempt
+from conformance.wire.recording import KEEP_PER_TEST, Recorder, render_attempt
 from conformance.wire.transport import Layer, attempt_of
 
-__all__ = ["KEEP_PER_TEST", "ApiClient", "ClientTimeout", "Recorder", "TransportFailure", "failure_of",
-           "render_attempt"]  # fmt: skip
+__all__ = [
+    "KEEP_PER_TEST",
+    "ApiClient",
+    "ClientTimeout",
+    "Recorder",
+    "TransportFailure",
+    "failure_of",
+    "render_attempt",
+]
 
 #: Seconds. Generous for a 2-core machine under load, but always finite.
 DEFAULT_TIMEOUT = factory.Purpose.API.value
@@ -47,12 +54,17 @@ class TransportFailure(AssertionError):
     def __init__(self, request: RecordedRequest, cause: BaseException) -> None:
         self.request = request
         self.cause = cause
-        what = ("the connection could not be made" if isinstance(cause, httpx.ConnectError)
-                else "the SUT closed or reset the connection before answering")  # fmt: skip
-        super().__init__(redact(
-            f"no response to {request.method} {request.url}: {what} ({type(cause).__name__}: {cause})\n"
-            f"  Reproduce: {to_curl(request)}"
-        ))
+        what = (
+            "the connection could not be made"
+            if isinstance(cause, httpx.ConnectError)
+            else "the SUT closed or reset the connection before answering"
+        )
+        super().__init__(
+            redact(
+                f"no response to {request.method} {request.url}: {what} ({type(cause).__name__}: {cause})\n"
+                f"  Reproduce: {to_curl(request)}"
+            )
+        )
 
 
 class ClientTimeout(Inconclusive):
@@ -62,12 +74,17 @@ class ClientTimeout(Inconclusive):
         self.request = request
         self.cause = cause
         bound = f" within {seconds:g} s" if seconds else ""
-        super().__init__(redact(f"no answer to {request.method} {request.url}{bound} ({type(cause).__name__}): "
-                                "the client gave up waiting, which says nothing about the SUT on a loaded machine"))
+        super().__init__(
+            redact(
+                f"no answer to {request.method} {request.url}{bound} ({type(cause).__name__}): "
+                "the client gave up waiting, which says nothing about the SUT on a loaded machine"
+            )
+        )
 
 
-def failure_of(exc: httpx.TransportError, request: httpx.Request,
-               timeout: httpx.Timeout | float | None = None) -> TransportFailure | ClientTimeout:  # fmt: skip
+def failure_of(
+    exc: httpx.TransportError, request: httpx.Request, timeout: httpx.Timeout | float | None = None
+) -> TransportFailure | ClientTimeout:
     """The harness's word for a request that got no answer, from what the wire recorded of it."""
     attempt = attempt_of(request)
     recorded = attempt.request if attempt is not None else RecordedRequest(request.method, str(request.url))
@@ -103,16 +120,28 @@ class ApiClient:
         self.pacer = pacer if pacer is not None else Pacer(profile)
         self._base = (lambda: transport) if transport is not None else None
         self._timeout = timeout
-        self._http = factory.client(factory.Purpose.API, source=local_address, timeout=timeout,
-                                    recorder=self.recorder, pacer=self.pacer, profile=profile,
-                                    base=self._base)  # fmt: skip
+        self._http = factory.client(
+            factory.Purpose.API,
+            source=local_address,
+            timeout=timeout,
+            recorder=self.recorder,
+            pacer=self.pacer,
+            profile=profile,
+            base=self._base,
+        )
         self._children: list[ApiClient] = []
 
     def with_source(self, local_address: str | None, *, base_url: str | None = None) -> ApiClient:
         """Another client for the target (or ``base_url``) and recorder, sending from ``local_address``, paced by
         the same pacer."""
-        child = ApiClient(base_url or self.base_url, self.profile, recorder=self.recorder, timeout=self._timeout,
-                          local_address=local_address, pacer=self.pacer)  # fmt: skip
+        child = ApiClient(
+            base_url or self.base_url,
+            self.profile,
+            recorder=self.recorder,
+            timeout=self._timeout,
+            local_address=local_address,
+            pacer=self.pacer,
+        )
         self._children.append(child)
         return child
 
@@ -137,9 +166,16 @@ class ApiClient:
         except KeyError as missing:
             raise TypeError(f"operation {operation!r} ({op.path}) needs path_params={{{missing}: ...}}") from None
         return self.request(
-            op.method, path, token=token, json=json, data=data, content=content,
-            headers=headers, params=params, base_url=base_url,
-        )  # fmt: skip
+            op.method,
+            path,
+            token=token,
+            json=json,
+            data=data,
+            content=content,
+            headers=headers,
+            params=params,
+            base_url=base_url,
+        )
 
     def login(self, email: str, password: str, *, base_url: str | None = None) -> Exchange:
         """Call ``login`` with the credentials in the profile's body style and field names."""
@@ -160,9 +196,14 @@ class ApiClient:
     ) -> Exchange:
         """A request to any path of the target (or of ``base_url``)."""
         request = self._http.build_request(
-            method.upper(), self._url(path, base_url), json=json, data=data, content=content,
-            headers=self._headers(headers, token), params=params,
-        )  # fmt: skip
+            method.upper(),
+            self._url(path, base_url),
+            json=json,
+            data=data,
+            content=content,
+            headers=self._headers(headers, token),
+            params=params,
+        )
         return self._send(request)
 
     def stream(

@@ -75,8 +75,12 @@ class ConnectionRules(httpx.BaseTransport):
             response.extensions[RETRIED_EXTENSION] = True
             return response
         if response.status_code >= 500 or not _promises_keep_alive(response):
-            self._retire(transport, after=f"{request.method} {request.url.path} answered {response.status_code}"
-                         if "close" not in response.headers.get("connection", "").lower() else None)  # fmt: skip
+            self._retire(
+                transport,
+                after=f"{request.method} {request.url.path} answered {response.status_code}"
+                if "close" not in response.headers.get("connection", "").lower()
+                else None,
+            )
         return response
 
     def _send_on_fresh_connection(self, request: httpx.Request) -> httpx.Response:
@@ -90,8 +94,13 @@ class ConnectionRules(httpx.BaseTransport):
             response.close()
         finally:
             once.close()
-        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(body),
-                              extensions=response.extensions, request=request)  # fmt: skip
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(body),
+            extensions=response.extensions,
+            request=request,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -139,9 +148,11 @@ class ConnectionRules(httpx.BaseTransport):
             pool = _pool(transport)
             idle = [c for c in pool.connections if c.is_idle()] if pool is not None else []
             if any(_closed_by_peer(c) for c in idle):
-                self._observe(f"the SUT closed a kept-alive connection right after {after}, without "
-                              "'Connection: close'; the harness did not reuse it (a client that does gets a reset "
-                              "on its next request)")  # fmt: skip
+                self._observe(
+                    f"the SUT closed a kept-alive connection right after {after}, without "
+                    "'Connection: close'; the harness did not reuse it (a client that does gets a reset "
+                    "on its next request)"
+                )
             elif idle and now - since < CLOSE_NOTICE_SECONDS:
                 keep.append((transport, after, since))
         with self._lock:

@@ -54,5 +54,10 @@ def client(
     ``recorder``: where its attempts are recorded (the run's by default); ``base``: a stand-in network (tests).
     """
     transport = compose(source=source, recorder=recorder, pacer=pacer, profile=profile, limits=limits, base=base)
-    return httpx.Client(base_url=base_url, transport=transport, timeout=timeout or purpose.value,
-                        follow_redirects=False, trust_env=False)  # fmt: skip
+    return httpx.Client(
+        base_url=base_url,
+        transport=transport,
+        timeout=timeout or purpose.value,
+        follow_redirects=False,
+        trust_env=False,
+    )

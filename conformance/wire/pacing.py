@@ -28,12 +28,21 @@ MAX_WAIT = 180.0
 class Pacer:
     """Per (operation, source address) sliding-window pacing to the profile's declared limits."""
 
-    def __init__(self, profile: Profile, *, share: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        share: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         """``share``: the part of each limit this pacer may use (parallel workers from one address split it);
         ``sleep`` replaces :func:`conformance.wire.waiting.sleep` (tests)."""
-        self.limits = {operation: Rate(max(1, int(rate.count * share)), rate.seconds)
-                       for operation, rate in profile.rate_limits.items() if rate is not None}  # fmt: skip
+        self.limits = {
+            operation: Rate(max(1, int(rate.count * share)), rate.seconds)
+            for operation, rate in profile.rate_limits.items()
+            if rate is not None
+        }
         self._clock, self._sleep = clock, sleep
         self._sent: dict[tuple[str, str], deque[float]] = {}
         self.sent: Counter[str] = Counter()  # requests per rate-limited operation, for the status line
@@ -72,6 +81,9 @@ class Pacer:
                 self._sleep(wait)
             else:
                 progress = self.progress
-                waiting.sleep(wait, what=f"{operation} {rate}",
-                              detail=lambda left: progress(operation, number) if progress else f"{operation} #{number}")
+                waiting.sleep(
+                    wait,
+                    what=f"{operation} {rate}",
+                    detail=lambda left: progress(operation, number) if progress else f"{operation} #{number}",
+                )
         return wait

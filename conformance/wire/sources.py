@@ -89,16 +89,22 @@ def require_source(base_url: str, address: str, *, purpose: str, own: bool = Fal
     if own and single_source(base_url):
         return None
     if single_source(base_url) and loopback_ipv4(host) is not None:
-        raise NotRun(f"{purpose} sends from a loopback address of its own (from the run's own address it would "
-                     "spend the per-IP limits of the run's other requests), and this is a single-source run",
-                     option="a run without --single-source")  # fmt: skip
+        raise NotRun(
+            f"{purpose} sends from a loopback address of its own (from the run's own address it would "
+            "spend the per-IP limits of the run's other requests), and this is a single-source run",
+            option="a run without --single-source",
+        )
     if loopback_ipv4(host) is None:
-        raise NotRun(f"{purpose} sends from a loopback address of its own (from the run's own address it would "
-                     f"spend the per-IP limits of the run's other requests), and {host} is not on 127.0.0.0/8",
-                     option="managed mode or a --base-url on 127.0.0.1")  # fmt: skip
+        raise NotRun(
+            f"{purpose} sends from a loopback address of its own (from the run's own address it would "
+            f"spend the per-IP limits of the run's other requests), and {host} is not on 127.0.0.0/8",
+            option="managed mode or a --base-url on 127.0.0.1",
+        )
     if not can_bind(address):
-        raise NotRun(f"this machine cannot send from {address} (only 127.0.0.1 is configured on its loopback)",
-                     option="a machine routing 127.0.0.0/8 to loopback (Linux does by default)")  # fmt: skip
+        raise NotRun(
+            f"this machine cannot send from {address} (only 127.0.0.1 is configured on its loopback)",
+            option="a machine routing 127.0.0.0/8 to loopback (Linux does by default)",
+        )
     return address
 
 

@@ -17,8 +17,8 @@ import datetime
 import functools
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 #: Consecutive attempts without an answer before the watch looks at the target's health.
 THRESHOLD = 3
@@ -44,8 +44,10 @@ class Gone:
     def describe(self) -> str:
         when = datetime.datetime.fromtimestamp(self.at).strftime("%H:%M:%S")
         after = f" (after {self.after}, the last request it answered)" if self.after else ""
-        return (f"the target stopped answering at {when}{after}: {self.first_unanswered} got no answer, and its "
-                f"health check failed ({self.health})")  # fmt: skip
+        return (
+            f"the target stopped answering at {when}{after}: {self.first_unanswered} got no answer, and its "
+            f"health check failed ({self.health})"
+        )
 
 
 class TargetWatch:

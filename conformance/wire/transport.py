@@ -71,17 +71,27 @@ class RecordingTransport(Layer):
         except httpx.TransportError as exc:
             timing = Timing(started, time.monotonic() - clock)
             timed_out = isinstance(exc, httpx.TimeoutException)
-            attempt = NoResponse(_recorded(request, sent), f"{type(exc).__name__}: {exc}", timed_out=timed_out,
-                                 timing=timing)  # fmt: skip
+            attempt = NoResponse(
+                _recorded(request, sent), f"{type(exc).__name__}: {exc}", timed_out=timed_out, timing=timing
+            )
             request.extensions[ATTEMPT_EXTENSION] = attempt
             if self._recorder is not None:
                 self._recorder.add(attempt)
             if not timed_out:  # a loaded client giving up says nothing about the target being there
-                WATCH.unanswered(str(request.url), f"{request.method} {request.url.path}", started,
-                                 refused=isinstance(exc, httpx.ConnectError))  # fmt: skip
+                WATCH.unanswered(
+                    str(request.url),
+                    f"{request.method} {request.url.path}",
+                    started,
+                    refused=isinstance(exc, httpx.ConnectError),
+                )
             raise
-        answer = httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(raw),
-                                extensions=response.extensions, request=request)  # fmt: skip
+        answer = httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(raw),
+            extensions=response.extensions,
+            request=request,
+        )
         answer.read()  # decoded once here; the client's own read() finds it done
         timing = Timing(started, time.monotonic() - clock, retried=bool(response.extensions.get(RETRIED_EXTENSION)))
         if timing.retried:
@@ -101,13 +111,18 @@ class PacedTransport(Layer):
         super().__init__(inner)
         self._pacer = pacer
         self._source = source or "default"
-        self._routes = [(op.method, route_pattern(op.path), name) for name, op in profile.operations.items()
-                        if profile.rate_limits.of(name) is not None]  # fmt: skip
+        self._routes = [
+            (op.method, route_pattern(op.path), name)
+            for name, op in profile.operations.items()
+            if profile.rate_limits.of(name) is not None
+        ]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        operation = next((name for method, pattern, name in self._routes
-                          if method == request.method and pattern.fullmatch(path)), None)  # fmt: skip
+        operation = next(
+            (name for method, pattern, name in self._routes if method == request.method and pattern.fullmatch(path)),
+            None,
+        )
         self._pacer.wait_turn(operation, self._source)
         return self._inner.handle_request(request)
 
@@ -128,7 +143,8 @@ def compose(
     """
     make = base or (lambda: httpx.HTTPTransport(local_address=source, limits=limits or httpx.Limits()))
     transport: httpx.BaseTransport = RecordingTransport(
-        ConnectionRules(make, count=lambda: usage.count("requests")), recorder  # type: ignore[arg-type]
+        ConnectionRules(make, count=lambda: usage.count("requests")),  # type: ignore[arg-type]
+        recorder,
     )
     if pacer is not None and profile is not None:
         transport = PacedTransport(transport, pacer, profile, source)
@@ -186,5 +202,6 @@ def _capture_body(request: httpx.Request) -> bytearray | None:
 def _recorded(request: httpx.Request, sent: bytearray | None) -> RecordedRequest:
     chunked = "content-length" not in request.headers and "transfer-encoding" in request.headers
     body = bytes(sent) if sent is not None else request.content
-    return RecordedRequest(request.method, str(request.url), Headers(request.headers.multi_items()), body,
-                           chunked=chunked)  # fmt: skip
+    return RecordedRequest(
+        request.method, str(request.url), Headers(request.headers.multi_items()), body, chunked=chunked
+    )

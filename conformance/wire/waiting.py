@@ -41,8 +41,14 @@ def set_reporter(reporter: Callable[[str, bool], None] | None, *, interactive: b
     _reporter, _interactive = reporter, interactive
 
 
-def sleep(seconds: float, *, what: str, detail: Callable[[float], str] | None = None,
-          clock: Callable[[], float] = time.monotonic, pause: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+def sleep(
+    seconds: float,
+    *,
+    what: str,
+    detail: Callable[[float], str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> None:
     """Wait ``seconds`` for ``what`` (e.g. ``"login 5/60"``), the test's timeout paused, the wait announced.
 
     ``detail(left)`` adds to the status line (``"12 of 31 logins"``); ``left`` is the seconds still to wait.

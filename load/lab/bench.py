@@ -32,17 +32,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from conformance import profile as profiles
 from conformance.sut import TargetError, TargetSettings, open_target
 from conformance.wire import factory
 from load.lab import instructions, procfs, replay
 from load.provision import Needs, Provisioner, ProvisioningError
-from load.runner import LOCUST_MASTER_PORT, Distribution, LoadRun, RunnerError, free_port, load_sut_env, provision, run_locust
+from load.runner import (
+    LOCUST_MASTER_PORT,
+    Distribution,
+    LoadRun,
+    RunnerError,
+    free_port,
+    load_sut_env,
+    provision,
+    run_locust,
+)
 
 REFERENCE_CMD = "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
 #: With a --sut-cmd of its own the harness needs the seed command spelled out (plan and role included).
-SEED_CMD = "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir} --plan {plan} --role {role}"
+SEED_CMD = (
+    "{python} -m reference seed-user --email {email} --password-stdin --data-dir {data_dir} --plan {plan} --role {role}"
+)
 STARTUP_TIMEOUT = 60.0
 
 
@@ -68,22 +78,38 @@ class Comparison:
 
 COMPARISONS = {
     "decode-cost": Comparison(
-        "auth_read", "one JWT decode per request instead of three", "clean", "multi-decode",
+        "auth_read",
+        "one JWT decode per request instead of three",
+        "clean",
+        "multi-decode",
         {"REFERENCE_DEFECTS": "multi-decode"},
     ),
     "revocation-store": Comparison(
-        "auth_read", "revocation in Redis (shared, survives restarts) vs a process dict", "redis", "memory-revocation",
+        "auth_read",
+        "revocation in Redis (shared, survives restarts) vs a process dict",
+        "redis",
+        "memory-revocation",
         {"REFERENCE_DEFECTS": "memory-revocation"},
     ),
     "workers": Comparison(
-        "auth_read", "one reference process vs two on the same Redis and SQLite (checks on, 2 locust workers)",
-        "1 worker", "2 workers", variant_cmd=REFERENCE_CMD + " --workers 2", processes=2, checks=True,
+        "auth_read",
+        "one reference process vs two on the same Redis and SQLite (checks on, 2 locust workers)",
+        "1 worker",
+        "2 workers",
+        variant_cmd=REFERENCE_CMD + " --workers 2",
+        processes=2,
+        checks=True,
     ),
     "generator": Comparison(
-        "auth_read", "what one locust worker process sustains (SUT: the replay server, its CPU under SUT cores)",
-        "checks on", "checks off", processes=1, checks=True, variant_checks=False,
+        "auth_read",
+        "what one locust worker process sustains (SUT: the replay server, its CPU under SUT cores)",
+        "checks on",
+        "checks off",
+        processes=1,
+        checks=True,
+        variant_checks=False,
     ),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -176,7 +202,9 @@ def report(comparison: Comparison, results: list[list[Figures]]) -> str:
             for side, c in enumerate(capacities)
         ]
         lines.append("load generator, requests per CPU-second of a locust process running users: " + ", ".join(parts))
-    lines.append(f"machine: {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, {platform.platform()}")
+    lines.append(
+        f"machine: {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, {platform.platform()}"
+    )
     return "\n".join(lines)
 
 
@@ -217,15 +245,30 @@ def sut_group(target: Any) -> int:
 
 
 def run_round(
-    comparison: Comparison, n: int, side: int, *, base_url: str, accounts_file: Path, users: int, duration: float,
-    out: Path, server_cpu: Callable[[], float],
+    comparison: Comparison,
+    n: int,
+    side: int,
+    *,
+    base_url: str,
+    accounts_file: Path,
+    users: int,
+    duration: float,
+    out: Path,
+    server_cpu: Callable[[], float],
 ) -> Figures:
     """One round of one side; ``server_cpu`` reads the CPU seconds of whatever answers (SUT or replay server)."""
-    distribution = Distribution(processes=comparison.processes, bind_port=free_port() if comparison.processes else LOCUST_MASTER_PORT)
+    distribution = Distribution(
+        processes=comparison.processes, bind_port=free_port() if comparison.processes else LOCUST_MASTER_PORT
+    )
     run = LoadRun(
-        comparison.profile, users=users, spawn_rate=users, duration=duration, out=out / f"side{side}" / f"round{n + 1}",
-        checks=comparison.checks_of(side), distribution=distribution,
-    )  # fmt: skip
+        comparison.profile,
+        users=users,
+        spawn_rate=users,
+        duration=duration,
+        out=out / f"side{side}" / f"round{n + 1}",
+        checks=comparison.checks_of(side),
+        distribution=distribution,
+    )
     run.out.mkdir(parents=True, exist_ok=True)
     cpu_before = server_cpu()
     result = run_locust(run, base_url, accounts_file)
@@ -236,7 +279,10 @@ def run_round(
         raise RunnerError(f"round {n + 1} of {name} gave no figures:\n{result.gate_table}")
     wall = max((p["wall_seconds"] for p in json.loads(gate_json.read_text())["processes"]), default=duration)
     figures = figures_of(gate_json, sut_cores=cpu / wall if wall else None)
-    print(f"  round {n + 1} {name}: {figures.rps:.1f} rps, p95 {figures.p95} ms, locust {figures.generator_shares}", flush=True)
+    print(
+        f"  round {n + 1} {name}: {figures.rps:.1f} rps, p95 {figures.p95} ms, locust {figures.generator_shares}",
+        flush=True,
+    )
     return figures
 
 
@@ -249,16 +295,29 @@ def bench(comparison: Comparison, *, rounds: int, users: int, duration: float, o
         groups = [sut_group(target) for target in targets]
         accounts = []
         for side, target in enumerate(targets):
-            run = LoadRun(comparison.profile, users=users, out=out / f"side{side}",
-                          distribution=Distribution(processes=comparison.processes))  # fmt: skip
+            run = LoadRun(
+                comparison.profile,
+                users=users,
+                out=out / f"side{side}",
+                distribution=Distribution(processes=comparison.processes),
+            )
             accounts.append(provision(target, profile, run))
         results: list[list[Figures]] = [[], []]
         for n, side in order(rounds):
             group = groups[side]
-            results[side].append(run_round(
-                comparison, n, side, base_url=targets[side].base_url, accounts_file=accounts[side], users=users,
-                duration=duration, out=out, server_cpu=lambda: procfs.group_cpu_seconds(group),
-            ))  # fmt: skip
+            results[side].append(
+                run_round(
+                    comparison,
+                    n,
+                    side,
+                    base_url=targets[side].base_url,
+                    accounts_file=accounts[side],
+                    users=users,
+                    duration=duration,
+                    out=out,
+                    server_cpu=lambda group=group: procfs.group_cpu_seconds(group),
+                )
+            )
     finally:
         for target in targets:
             target.close()
@@ -271,7 +330,9 @@ def auth_read_recordings(data: dict[str, Any], profile: profiles.Profile) -> lis
     recordings = []
     for account in data["accounts"]:
         token = account["sessions"][0]["access_token"]
-        recordings += [replay.Recording(profile.operation("get_patient").url_path(id=p), token) for p in account["patients"]]
+        recordings += [
+            replay.Recording(profile.operation("get_patient").url_path(id=p), token) for p in account["patients"]
+        ]
     for operation, kind in (("me", None), ("list_patients", None), ("pro_feature", "pro"), ("list_users", "admin")):
         privileged = data.get(kind) if kind else None
         token = privileged["sessions"][0]["access_token"] if privileged else first
@@ -284,7 +345,9 @@ def generator(comparison: Comparison, *, rounds: int, users: int, duration: floa
     profile = profiles.load()
     target = open_target(TargetSettings(sut_env=load_sut_env(profile), startup_timeout=STARTUP_TIMEOUT), profile)
     try:
-        first = LoadRun(comparison.profile, users=users, out=out, distribution=Distribution(processes=comparison.processes))
+        first = LoadRun(
+            comparison.profile, users=users, out=out, distribution=Distribution(processes=comparison.processes)
+        )
         accounts_file = provision(target, profile, first)
         answers = replay.record(target.base_url, auth_read_recordings(json.loads(accounts_file.read_text()), profile))
     finally:
@@ -293,10 +356,19 @@ def generator(comparison: Comparison, *, rounds: int, users: int, duration: floa
     results: list[list[Figures]] = [[], []]
     try:
         for n, side in order(rounds):
-            results[side].append(run_round(
-                comparison, n, side, base_url=server.base_url, accounts_file=accounts_file, users=users,
-                duration=duration, out=out, server_cpu=server.cpu_seconds,
-            ))  # fmt: skip
+            results[side].append(
+                run_round(
+                    comparison,
+                    n,
+                    side,
+                    base_url=server.base_url,
+                    accounts_file=accounts_file,
+                    users=users,
+                    duration=duration,
+                    out=out,
+                    server_cpu=server.cpu_seconds,
+                )
+            )
     finally:
         server.stop()
     return report(comparison, results)
@@ -313,14 +385,19 @@ def instruction_counts(
     targets, sessions, controls = [], [], []
     try:
         for env in envs:
-            settings = TargetSettings(sut_cmd=instructions.SUT_CMD, sut_env=env, startup_timeout=instructions.STARTUP_TIMEOUT)
+            settings = TargetSettings(
+                sut_cmd=instructions.SUT_CMD, sut_env=env, startup_timeout=instructions.STARTUP_TIMEOUT
+            )
             targets.append(open_target(settings, profile))
         for target in targets:
             with Provisioner(target, profile, run_id=uuid.uuid4().hex[:8]) as provisioner:
                 account = provisioner.new_account(Needs(accounts=1))
-            client = factory.client(factory.Purpose.BENCH, base_url=target.base_url,
-                                    timeout=instructions.CONTROL_TIMEOUT, recorder=None)  # fmt: skip
-            sessions.append(instructions.Session(client, account["sessions"][0]["access_token"], account["patients"][0], profile))
+            client = factory.client(
+                factory.Purpose.BENCH, base_url=target.base_url, timeout=instructions.CONTROL_TIMEOUT, recorder=None
+            )
+            sessions.append(
+                instructions.Session(client, account["sessions"][0]["access_token"], account["patients"][0], profile)
+            )
             marker = f"--callgrind-out-file={target.extra['data_dir']}/callgrind.out"
             controls.append(instructions.Callgrind(procfs.find_pid(marker)))
         for control, session in zip(controls, sessions):
@@ -329,7 +406,10 @@ def instruction_counts(
         repeated = []
         for n in range(repetitions):
             pairs = list(zip(controls, sessions))
-            per = [instructions.measure(control, session, cycles) for control, session in (pairs if n % 2 == 0 else pairs[::-1])]
+            per = [
+                instructions.measure(control, session, cycles)
+                for control, session in (pairs if n % 2 == 0 else pairs[::-1])
+            ]
             baseline, variant = per if n % 2 == 0 else per[::-1]
             repeated.append(instructions.Repetition(baseline, variant))
             print(f"  instructions, repetition {n + 1}: {baseline:,.0f} vs {variant:,.0f} per request", flush=True)
@@ -348,7 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=8, help="concurrent users (default 8)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per round (default 10)")
     parser.add_argument("--out", type=Path, default=Path("load-out/bench"), help="folder for each round's reports")
-    parser.add_argument("--cycles", type=int, default=20, help="decode-cost: sequences per instruction window (default 20)")
+    parser.add_argument(
+        "--cycles", type=int, default=20, help="decode-cost: sequences per instruction window (default 20)"
+    )
     parser.add_argument("--repetitions", type=int, default=2, help="decode-cost: instruction measurements (default 2)")
     parser.add_argument("--no-rps", action="store_true", help="decode-cost: instruction counts only")
     parser.add_argument("--no-instructions", action="store_true", help="decode-cost: requests per second only")

@@ -43,11 +43,17 @@ import httpx
 
 #: auth_read's task weights as one fixed cycle: (operation, expected status for an ordinary account).
 SEQUENCE = (
-    ("me", 200), ("me", 200), ("me", 200), ("me", 200),
-    ("list_patients", 200), ("list_patients", 200),
-    ("get_patient", 200), ("get_patient", 200),
-    ("pro_feature", 403), ("list_users", 403),
-)  # fmt: skip
+    ("me", 200),
+    ("me", 200),
+    ("me", 200),
+    ("me", 200),
+    ("list_patients", 200),
+    ("list_patients", 200),
+    ("get_patient", 200),
+    ("get_patient", 200),
+    ("pro_feature", 403),
+    ("list_users", 403),
+)
 SUT_CMD = (
     "valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file={data_dir}/callgrind.out.%p "
     "{python} -m reference serve --host {host} --port {port} --data-dir {data_dir}"
@@ -103,7 +109,9 @@ class Callgrind:
             ["callgrind_control", *args, str(self.pid)], capture_output=True, text=True, timeout=CONTROL_TIMEOUT
         )
         if result.returncode != 0:
-            raise InstructionError(f"callgrind_control {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[:200]}")
+            raise InstructionError(
+                f"callgrind_control {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[:200]}"
+            )
         return result.stdout
 
     def instrument(self) -> None:

@@ -62,4 +62,10 @@ class AuthReadUser(ApiUser):
                 return
         with self.call(operation, token=self.token, expect=(403,)) as resp:
             if resp.status_code == 403:
-                self.verify(self.label(operation), envelope.status_matches_code, resp.exchange, self.profile, expected_code=refusal)
+                self.verify(
+                    self.label(operation),
+                    envelope.status_matches_code,
+                    resp.exchange,
+                    self.profile,
+                    expected_code=refusal,
+                )

@@ -86,7 +86,9 @@ class LoginStormUser(ApiUser):
     def wrong_password(self) -> None:
         target = LEDGER.pick()
         name = f"{self.path} [wrong password]"
-        with self.call("login", name=name, expect=(401, 429), **self.credentials(target.email, "Wrong-Passw0rd!")) as resp:
+        with self.call(
+            "login", name=name, expect=(401, 429), **self.credentials(target.email, "Wrong-Passw0rd!")
+        ) as resp:
             if resp.exchange is None:
                 return
             self.judge_refusal(resp.exchange, f"POST {name}")
@@ -107,7 +109,9 @@ class LoginStormUser(ApiUser):
         if kinds.count(lockout.FAILED) + kinds.count(lockout.LOCK) < self.threshold:
             return  # mostly rate-limited: the account may not be locked, no verdict
         name = f"{self.path} [locked, right password]"
-        with self.call("login", name=name, expect=(429,), **self.credentials(target.email, target.account["password"])) as resp:
+        with self.call(
+            "login", name=name, expect=(429,), **self.credentials(target.email, target.account["password"])
+        ) as resp:
             if resp.exchange is not None:
                 self.verify(f"POST {name}", lockout.account_locked, resp.exchange)
 

@@ -60,7 +60,9 @@ class MixedUser(ApiUser):
     @task(1)
     def get_missing_patient(self) -> None:
         name = self.profile.operation("get_patient").path + " [missing]"
-        with self.call("get_patient", token=self.access, path_params={"id": uuid.uuid4().hex}, expect=(404,), name=name) as resp:
+        with self.call(
+            "get_patient", token=self.access, path_params={"id": uuid.uuid4().hex}, expect=(404,), name=name
+        ) as resp:
             if resp.exchange is not None:
                 self.verify(f"GET {name}", envelope.not_found_has_context, resp.exchange)
 
@@ -110,4 +112,10 @@ class MixedUser(ApiUser):
                 return
         with self.call("pro_feature", token=self.access, expect=(403,)) as resp:
             if resp.exchange is not None:
-                self.verify(self.label("pro_feature"), envelope.status_matches_code, resp.exchange, self.profile, expected_code="PRO_REQUIRED")
+                self.verify(
+                    self.label("pro_feature"),
+                    envelope.status_matches_code,
+                    resp.exchange,
+                    self.profile,
+                    expected_code="PRO_REQUIRED",
+                )

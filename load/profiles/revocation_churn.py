@@ -47,7 +47,9 @@ class RevocationChurnUser(ApiUser):
         name = f"{self.refresh_path} [revoked]"
         with self.call("refresh", json={"refresh_token": refresh}, expect=(401,), name=name) as resp:
             if resp.exchange is not None:
-                self.verify(f"POST {name}", revocation.refresh_refused, resp.exchange, what="a logged-out refresh token")
+                self.verify(
+                    f"POST {name}", revocation.refresh_refused, resp.exchange, what="a logged-out refresh token"
+                )
         name = f"{self.me_path} [other session]"
         with self.call("me", token=account["sessions"][0]["access_token"], name=name) as resp:
             if resp.exchange is not None:

@@ -16,9 +16,9 @@ class CountPatientIds:
         month = now.strftime("%Y%m")
         async with db.read() as session:
             count = await session.scalar(
-                select(func.count()).select_from(Patient).where(
-                    Patient.user_id == user_id, Patient.patient_id.like(f"PT{month}%")
-                )
+                select(func.count())
+                .select_from(Patient)
+                .where(Patient.user_id == user_id, Patient.patient_id.like(f"PT{month}%"))
             )
         await asyncio.sleep(GAP_SECONDS)
         return format_patient_id(month, int(count) + 1)

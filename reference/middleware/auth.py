@@ -9,7 +9,8 @@ revocation store cannot be asked: fail closed).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send

@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from reference.db import User, utcnow
 from reference.errors import (
-    AccountLocked, BadRequest, DuplicateEmail, EmailNotVerified, InvalidOTP, TokenInvalid, TokenRevoked,
+    AccountLocked,
+    BadRequest,
+    DuplicateEmail,
+    EmailNotVerified,
+    InvalidOTP,
+    TokenInvalid,
+    TokenRevoked,
 )
 from reference.logout import logout_guard
 from reference.logs import get_logger
@@ -63,10 +69,16 @@ async def register(body: RegisterRequest, request: Request) -> dict[str, Any]:
             existing = await session.execute(select(User.id).where(User.email == email))
             if existing.first() is not None:
                 raise DuplicateEmail(field="email")
-            session.add(User(
-                email=email, password_hash=password_hash, full_name=body.full_name, phone=body.phone,
-                otp_hash=otp_digest(code), otp_expires_at=utcnow() + OTP_LIFETIME,
-            ))
+            session.add(
+                User(
+                    email=email,
+                    password_hash=password_hash,
+                    full_name=body.full_name,
+                    phone=body.phone,
+                    otp_hash=otp_digest(code),
+                    otp_expires_at=utcnow() + OTP_LIFETIME,
+                )
+            )
     except IntegrityError:
         raise DuplicateEmail(field="email") from None
     log.info("user registered", email=email, phone=body.phone)
@@ -112,8 +124,9 @@ async def login(
         raise AccountLocked(locked_for)
     user = await find_user(request, account)
     if not await verify_password_async(password, user.password_hash if user else None):
-        failures = await request.app.state.components.login_failures.record(lockout, account,
-                                                                             registered=user is not None)
+        failures = await request.app.state.components.login_failures.record(
+            lockout, account, registered=user is not None
+        )
         log.info("login failed", email=account, failures=failures)
         if failures > lockout.policy.threshold:
             raise AccountLocked(await lockout.locked_for(account) or lockout.policy.lock_seconds)

@@ -36,9 +36,7 @@ async def create_patient(body: PatientCreate, user: Doctor, request: Request) ->
     services = request.app.state.services
     now = utcnow()
     patient_id = await services.patient_ids.next_id(services.db, user.id, now)
-    patient = Patient(
-        patient_id=patient_id, user_id=user.id, created_at=now, updated_at=now, **body.model_dump()
-    )
+    patient = Patient(patient_id=patient_id, user_id=user.id, created_at=now, updated_at=now, **body.model_dump())
     async with services.db.write() as session:
         session.add(patient)
     await services.list_cache.invalidate(user.id)
@@ -76,9 +74,7 @@ async def list_patients(
         return cached
     statement = select(Patient).where(Patient.user_id == user.id)
     if search:
-        statement = statement.where(
-            services.search.condition([Patient.name, Patient.phone, Patient.email], search)
-        )
+        statement = statement.where(services.search.condition([Patient.name, Patient.phone, Patient.email], search))
     if group:
         statement = statement.where(Patient.group == group)
     statement = statement.order_by(Patient.created_at, Patient.id).offset(skip).limit(limit)

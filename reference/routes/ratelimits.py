@@ -1,6 +1,6 @@
 """The per-client-IP rate limit as a route dependency."""
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Request
 

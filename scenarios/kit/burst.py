@@ -55,26 +55,43 @@ class Planned:
     source: str | None = None
 
 
-def login_request(profile: Profile, email: str, password: str, *, delay: float = 0.0,
-                  source: str | None = None) -> Planned:  # fmt: skip
+def login_request(
+    profile: Profile, email: str, password: str, *, delay: float = 0.0, source: str | None = None
+) -> Planned:
     """The profile's ``login`` with these credentials, in its body style and field names."""
     login = profile.login
-    return Planned(login.operation.method, login.operation.path, delay=delay, source=source,
-                   **login.body(email, password))  # fmt: skip
+    return Planned(
+        login.operation.method, login.operation.path, delay=delay, source=source, **login.body(email, password)
+    )
 
 
-def operation_request(profile: Profile, operation: str, *, token: str | None = None, json: Any = None,
-                      params: Mapping[str, Any] | None = None, path_params: Mapping[str, Any] | None = None,
-                      delay: float = 0.0) -> Planned:  # fmt: skip
+def operation_request(
+    profile: Profile,
+    operation: str,
+    *,
+    token: str | None = None,
+    json: Any = None,
+    params: Mapping[str, Any] | None = None,
+    path_params: Mapping[str, Any] | None = None,
+    delay: float = 0.0,
+) -> Planned:
     """A logical operation of the profile as a planned request, with a bearer token when given."""
     op = profile.operation(operation)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return Planned(op.method, op.url_path(**(path_params or {})), json=json, headers=headers, params=params,
-                   delay=delay)  # fmt: skip
+    return Planned(
+        op.method, op.url_path(**(path_params or {})), json=json, headers=headers, params=params, delay=delay
+    )
 
 
-def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency: int, warm_path: str | None = None,
-                      local_address: str | None = None, timeout: float = BURST_TIMEOUT) -> list[Exchange]:  # fmt: skip
+def send_concurrently(
+    base_url: str,
+    planned: Sequence[Planned],
+    *,
+    concurrency: int,
+    warm_path: str | None = None,
+    local_address: str | None = None,
+    timeout: float = BURST_TIMEOUT,
+) -> list[Exchange]:
     """Send ``planned`` with at most ``concurrency`` in flight; the exchanges in the order of ``planned``.
 
     ``warm_path`` (an unguarded, unlimited path such as health) is requested
@@ -92,12 +109,16 @@ def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency:
         for source, count in by_source.items():
             size = min(concurrency, count)
             limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-            clients[source] = stack.enter_context(factory.client(
-                factory.Purpose.BURST, base_url=base_url, source=source, limits=limits))  # fmt: skip
+            clients[source] = stack.enter_context(
+                factory.client(factory.Purpose.BURST, base_url=base_url, source=source, limits=limits)
+            )
         pool = stack.enter_context(ThreadPoolExecutor(min(len(planned) or 1, MAX_THREADS)))
         if warm_path is not None and concurrency > 1:
-            warming = [pool.submit(_quietly, client.get, warm_path) for source, client in clients.items()
-                       for _ in range(min(concurrency, by_source[source]))]  # fmt: skip
+            warming = [
+                pool.submit(_quietly, client.get, warm_path)
+                for source, client in clients.items()
+                for _ in range(min(concurrency, by_source[source]))
+            ]
             wait(warming, timeout=max(0.0, deadline - time.monotonic()))
         slots = threading.BoundedSemaphore(concurrency)
         start = threading.Event()
@@ -108,8 +129,14 @@ def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency:
             if request.delay:
                 time.sleep(request.delay)
             with slots:
-                built = client.build_request(request.method, request.path, data=request.data, json=request.json,
-                                             headers=dict(request.headers), params=request.params)  # fmt: skip
+                built = client.build_request(
+                    request.method,
+                    request.path,
+                    data=request.data,
+                    json=request.json,
+                    headers=dict(request.headers),
+                    params=request.params,
+                )
                 try:
                     return exchange_of(client.send(built))
                 except httpx.TransportError as exc:
@@ -121,8 +148,10 @@ def send_concurrently(base_url: str, planned: Sequence[Planned], *, concurrency:
         if pending:
             for future in pending:
                 future.cancel()
-            raise Inconclusive(f"{len(pending)} of {len(planned)} requests of a burst had no answer within "
-                               f"{timeout:g} s: on a loaded machine that says nothing about the SUT")  # fmt: skip
+            raise Inconclusive(
+                f"{len(pending)} of {len(planned)} requests of a burst had no answer within "
+                f"{timeout:g} s: on a loaded machine that says nothing about the SUT"
+            )
         return [future.result() for future in futures]
 
 

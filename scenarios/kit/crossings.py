@@ -47,15 +47,18 @@ class Carried:
         """How the burst was sent; ``position`` (1-based) marks the request the failure is about."""
         plan = self.plan
         sent = " ".join(f"{n}:u{i}{LETTER[a]}" for n, (i, a) in enumerate(plan.steps, start=1))
-        head = (f"{len(plan.steps)} requests of {plan.users} users, {plan.concurrency} in flight, caches "
-                f"{'warmed' if plan.warm else 'cold'}")  # fmt: skip
+        head = (
+            f"{len(plan.steps)} requests of {plan.users} users, {plan.concurrency} in flight, caches "
+            f"{'warmed' if plan.warm else 'cold'}"
+        )
         if position is None:
             where = "a listing made one at a time right after the burst"
         else:
             user, action = plan.steps[position - 1]
             where = f"request #{position} of the burst (user {user}, {action})"
-        return f"{where}; burst: {head}, sent in this order (u<user><C create, L list, S search, G get another's>): " \
-               f"{sent}"  # fmt: skip
+        return (
+            f"{where}; burst: {head}, sent in this order (u<user><C create, L list, S search, G get another's>): {sent}"
+        )
 
 
 def create_patient(api: Any, account: Any, name: str) -> str:
@@ -80,8 +83,9 @@ def carry_out(plan: IsolationPlan, side: Any, profile: Profile, base_url: str) -
     for n, (i, action) in enumerate(plan.steps):
         token = users[i].access_token
         if action == "create":
-            planned.append(operation_request(profile, "create_patient", token=token,
-                                             json={"name": f"{fragment} user {i} no {n}"}))  # fmt: skip
+            planned.append(
+                operation_request(profile, "create_patient", token=token, json={"name": f"{fragment} user {i} no {n}"})
+            )
         elif action == "list":
             planned.append(operation_request(profile, "list_patients", token=token))
         elif action == "search":
@@ -90,8 +94,9 @@ def carry_out(plan: IsolationPlan, side: Any, profile: Profile, base_url: str) -
             other = carried.seeds[(i + 1) % plan.users]
             planned.append(operation_request(profile, "get_patient", token=token, path_params={"id": other}))
     health = profile.operation("health").path
-    carried.burst = send_concurrently(base_url, planned, concurrency=plan.concurrency, warm_path=health,
-                                      local_address=side.address)  # fmt: skip
+    carried.burst = send_concurrently(
+        base_url, planned, concurrency=plan.concurrency, warm_path=health, local_address=side.address
+    )
     for exchange in carried.burst:
         side.api.record(exchange)
     for (i, action), exchange in zip(plan.steps, carried.burst):
@@ -99,8 +104,9 @@ def carry_out(plan: IsolationPlan, side: Any, profile: Profile, base_url: str) -
             own[i].add(created_id(exchange))
     for i, user in enumerate(users):  # right after the writes
         carried.after.append((i, "list", side.api.call("list_patients", token=user.access_token)))
-        carried.after.append((i, "search", side.api.call("list_patients", token=user.access_token,
-                                                         params={"search": fragment})))  # fmt: skip
+        carried.after.append(
+            (i, "search", side.api.call("list_patients", token=user.access_token, params={"search": fragment}))
+        )
     return carried
 
 
@@ -109,19 +115,28 @@ def judge(carried: Carried) -> int:
     DATA-2 (the listings after the burst show every own create); the number of listings judged."""
     __tracebackhide__ = True
     plan, own, users = carried.plan, carried.own, carried.users
-    listings = [(i, e, n) for n, ((i, action), e) in enumerate(zip(plan.steps, carried.burst), start=1)
-                if action in ("list", "search")]  # fmt: skip
+    listings = [
+        (i, e, n)
+        for n, ((i, action), e) in enumerate(zip(plan.steps, carried.burst), start=1)
+        if action in ("list", "search")
+    ]
     listings += [(i, e, None) for i, _, e in carried.after]
     judged = 0
     for i, listing, position in listings:
         foreign = set().union(*(ids for j, ids in own.items() if j != i))
         try:
-            isolation.only_own_patients(listing, own_ids=own[i], foreign_ids=foreign, owner_id=users[i].id,
-                                        owners=carried.owners, interleaving=carried.interleaving(position))  # fmt: skip
+            isolation.only_own_patients(
+                listing,
+                own_ids=own[i],
+                foreign_ids=foreign,
+                owner_id=users[i].id,
+                owners=carried.owners,
+                interleaving=carried.interleaving(position),
+            )
         except NotApplicable:
             continue
         judged += 1
-    for n, ((i, action), exchange) in enumerate(zip(plan.steps, carried.burst), start=1):
+    for n, ((_, action), exchange) in enumerate(zip(plan.steps, carried.burst), start=1):
         if action == "get_foreign":
             isolation.foreign_patient_not_found(exchange, interleaving=carried.interleaving(n))
     for i in range(plan.users):
@@ -138,8 +153,9 @@ def judge(carried: Carried) -> int:
     return judged
 
 
-def dense_plan(users: int = 3, requests: int = 30, *, warm: bool = True, creates_per_user: int = 0,
-               concurrency: int | None = None) -> IsolationPlan:  # fmt: skip
+def dense_plan(
+    users: int = 3, requests: int = 30, *, warm: bool = True, creates_per_user: int = 0, concurrency: int | None = None
+) -> IsolationPlan:
     """A pinned dense plan: ``creates_per_user`` creates of every user first, then listings, searches and
     reads of another's patient, round-robin over the users, all ``requests`` in flight at once."""
     steps = [(i, "create") for _ in range(creates_per_user) for i in range(users)]

@@ -21,8 +21,7 @@ from scenarios.kit.logins import Logins
 def guard_calls(api: Any, profile: Any, token: str, *, base_url: str | None = None) -> dict[str, Exchange]:
     """One request per guard class (user, pro, role) with ``token``, by class name."""
     return {
-        klass: api.call(operation, token=token, base_url=base_url)
-        for klass, operation in profile.guard_classes.items()
+        klass: api.call(operation, token=token, base_url=base_url) for klass, operation in profile.guard_classes.items()
     }
 
 
@@ -41,8 +40,9 @@ def refresh(api: Any, token: str | None, *, base_url: str | None = None) -> Exch
     return api.call("refresh", json={"refresh_token": token}, base_url=base_url)
 
 
-def poll(send: Callable[[], Exchange], until: Callable[[Exchange], bool], *, seconds: float,
-         interval: float = 0.5) -> Exchange:  # fmt: skip
+def poll(
+    send: Callable[[], Exchange], until: Callable[[Exchange], bool], *, seconds: float, interval: float = 0.5
+) -> Exchange:
     """Send until ``until`` holds or ``seconds`` have passed (bounded in time and count); the last exchange."""
     deadline = time.monotonic() + seconds
     for _ in range(int(seconds / interval) + 2):
@@ -76,18 +76,27 @@ def lock_account(logins: Logins, email: str, password: str, threshold: int) -> t
     return f"{threshold} wrong passwords did not lock {email}: the right password then got {describe(probe)}", probe
 
 
-def write_calls(api: Any, profile: Any, token: str, patient_id: str, *,
-                base_url: str | None = None) -> dict[str, Exchange]:  # fmt: skip
+def write_calls(
+    api: Any, profile: Any, token: str, patient_id: str, *, base_url: str | None = None
+) -> dict[str, Exchange]:
     """One request per write operation with ``token``, by operation name; delete last (it removes the patient)."""
     calls = {
-        "update_me": lambda: api.call("update_me", token=token, json={"full_name": "Revoked Writer"},
-                                      base_url=base_url),  # fmt: skip
-        "create_patient": lambda: api.call("create_patient", token=token, json={"name": "Revoked Writer"},
-                                           base_url=base_url),  # fmt: skip
-        "update_patient": lambda: api.call("update_patient", token=token, path_params={"id": patient_id},
-                                           json={"name": "Revoked Writer"}, base_url=base_url),  # fmt: skip
-        "delete_patient": lambda: api.call("delete_patient", token=token, path_params={"id": patient_id},
-                                           base_url=base_url),  # fmt: skip
+        "update_me": lambda: api.call(
+            "update_me", token=token, json={"full_name": "Revoked Writer"}, base_url=base_url
+        ),
+        "create_patient": lambda: api.call(
+            "create_patient", token=token, json={"name": "Revoked Writer"}, base_url=base_url
+        ),
+        "update_patient": lambda: api.call(
+            "update_patient",
+            token=token,
+            path_params={"id": patient_id},
+            json={"name": "Revoked Writer"},
+            base_url=base_url,
+        ),
+        "delete_patient": lambda: api.call(
+            "delete_patient", token=token, path_params={"id": patient_id}, base_url=base_url
+        ),
     }
     return {name: send() for name, send in calls.items()}
 
@@ -138,8 +147,9 @@ def present(entry: Entry, api: Any, profile: Any, logins: Logins) -> Presentatio
     unjudged: Exchange | None = None
     for klass, exchange in guard_calls(api, profile, entry.secret).items():
         if let_in(exchange):
-            problem = revocation.refusal_problem(exchange, what=f"the {klass} guard ({exchange.request.method} "
-                                                                f"{exchange.request.url})")  # fmt: skip
+            problem = revocation.refusal_problem(
+                exchange, what=f"the {klass} guard ({exchange.request.method} {exchange.request.url})"
+            )
             problems.append((exchange.response.status >= 400, str(problem), exchange))
         elif exchange.response.status != 401 and unjudged is None:
             unjudged = exchange

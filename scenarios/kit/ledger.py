@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import threading
 import time
-from conformance.wire import waiting
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from conformance.wire import waiting
 
 #: Seconds a revocation or a lock must have held before it is presented again at the end of the run.
 MIN_AGE = 30.0
@@ -70,8 +71,9 @@ class Entry:
 
     def describe(self, now: float) -> str:
         article = "an" if self.kind[0] in "aeiou" else "a"
-        what = f"{article} {self.kind} token revoked by {self.how}" if self.family == "token" else \
-            f"{self.email}'s lock"  # fmt: skip
+        what = (
+            f"{article} {self.kind} token revoked by {self.how}" if self.family == "token" else f"{self.email}'s lock"
+        )
         return f"{what} in {self.where.rsplit('::', 1)[-1]} {now - self.at:.0f} s ago"
 
 
@@ -98,17 +100,39 @@ class Ledger:
         return self._clock()
 
     # -- feeding --------------------------------------------------------------------------
-    def revoked(self, token: str | None, *, kind: str, how: str, requirement: str, where: str,
-                at: float | None = None, base_url: str | None = None) -> None:  # fmt: skip
+    def revoked(
+        self,
+        token: str | None,
+        *,
+        kind: str,
+        how: str,
+        requirement: str,
+        where: str,
+        at: float | None = None,
+        base_url: str | None = None,
+    ) -> None:
         """Enter a token seen refused right after ``how`` revoked it at ``at`` (:meth:`now`; default: now)."""
         if token:
-            self._add(Entry("token", kind, how, requirement, where, self.now() if at is None else at, token,
-                            base_url=base_url))  # fmt: skip
+            self._add(
+                Entry(
+                    "token", kind, how, requirement, where, self.now() if at is None else at, token, base_url=base_url
+                )
+            )
 
     def locked(self, email: str, password: str, *, where: str, at: float | None = None) -> None:
         """Enter an account seen locked (its right password refused) right after its failures."""
-        self._add(Entry("lock", "lock", "failed logins", PRIMARY["lock"], where, self.now() if at is None else at,
-                        password, email=email))  # fmt: skip
+        self._add(
+            Entry(
+                "lock",
+                "lock",
+                "failed logins",
+                PRIMARY["lock"],
+                where,
+                self.now() if at is None else at,
+                password,
+                email=email,
+            )
+        )
 
     def event(self, name: str, *, token_requirement: str, lock_requirement: str) -> Event:
         event = Event(name, token_requirement, lock_requirement, self.now())
@@ -163,8 +187,9 @@ class Ledger:
 
         def primary_explains(lapse: Lapse) -> bool:
             family = lapse.entry.family
-            return any(o.entry.family == family and o.entry.requirement == PRIMARY[family] and o.age <= lapse.age
-                       for o in calm)  # fmt: skip
+            return any(
+                o.entry.family == family and o.entry.requirement == PRIMARY[family] and o.age <= lapse.age for o in calm
+            )
 
         def calm_blame(lapse: Lapse) -> str:
             entry = lapse.entry

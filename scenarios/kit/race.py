@@ -32,9 +32,11 @@ def burst_size(profile: Profile, *, own_address: bool, spread: bool = False) -> 
     return min(RACE_BURST, count // 3)
 
 
-def wrong_password_burst(base_url: str, profile: Profile, email: str, password: str, *, size: int,
-                         local_address: str | None) -> list[Exchange]:  # fmt: skip
+def wrong_password_burst(
+    base_url: str, profile: Profile, email: str, password: str, *, size: int, local_address: str | None
+) -> list[Exchange]:
     """``size`` concurrent logins of ``email`` with the wrong ``password``, over warmed-up connections."""
     planned = [login_request(profile, email, password) for _ in range(size)]
-    return send_concurrently(base_url, planned, concurrency=size, warm_path=profile.operation("health").path,
-                             local_address=local_address)  # fmt: skip
+    return send_concurrently(
+        base_url, planned, concurrency=size, warm_path=profile.operation("health").path, local_address=local_address
+    )

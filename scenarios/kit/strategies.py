@@ -116,25 +116,31 @@ def login_sequences(draw: st.DrawFn, *, min_size: int = 1, max_size: int = 12) -
 
 
 @st.composite
-def attack_plans(draw: st.DrawFn, *, max_accounts: int = 3, max_attempts: int = 24,
-                 max_concurrency: int = MAX_CONCURRENCY) -> AttackPlan:  # fmt: skip
+def attack_plans(
+    draw: st.DrawFn, *, max_accounts: int = 3, max_attempts: int = 24, max_concurrency: int = MAX_CONCURRENCY
+) -> AttackPlan:
     """Wrong-password attempts on 1..``max_accounts`` accounts, with case variants, jitter and a concurrency level."""
     accounts = draw(st.integers(min_value=1, max_value=max_accounts))
     size = draw(st.integers(min_value=1, max_value=max_attempts))
     attempts = tuple(
-        Attempt(account=draw(st.integers(min_value=0, max_value=accounts - 1)), case=draw(email_cases()),
-                delay=draw(jitter()))  # fmt: skip
+        Attempt(
+            account=draw(st.integers(min_value=0, max_value=accounts - 1)),
+            case=draw(email_cases()),
+            delay=draw(jitter()),
+        )
         for _ in range(size)
     )
     return AttackPlan(accounts, attempts, draw(concurrency_levels(max_concurrency)))
 
 
 @st.composite
-def isolation_plans(draw: st.DrawFn, *, max_users: int = 3, max_steps: int = 16,
-                    max_concurrency: int = 16) -> IsolationPlan:  # fmt: skip
+def isolation_plans(
+    draw: st.DrawFn, *, max_users: int = 3, max_steps: int = 16, max_concurrency: int = 16
+) -> IsolationPlan:
     """Interleavings of creates and reads across 2..``max_users`` users."""
     users = draw(st.integers(min_value=2, max_value=max_users))
     action = st.sampled_from(["create", "create", "list", "search", "get_foreign"])
-    steps = draw(st.lists(st.tuples(st.integers(min_value=0, max_value=users - 1), action), min_size=2,
-                          max_size=max_steps))  # fmt: skip
+    steps = draw(
+        st.lists(st.tuples(st.integers(min_value=0, max_value=users - 1), action), min_size=2, max_size=max_steps)
+    )
     return IsolationPlan(users, tuple(steps), draw(concurrency_levels(max_concurrency)), draw(st.booleans()))

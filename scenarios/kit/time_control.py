@@ -14,8 +14,8 @@ is made while nothing lapses, so a conforming SUT pays nothing.
 
 from __future__ import annotations
 
-from conformance.checks import revocation
 from conformance.body import describe
+from conformance.checks import revocation
 from conformance.outcomes import Inconclusive, NotApplicable
 from scenarios.kit.helpers import let_in, lock_account, logout, present, user_call
 from scenarios.kit.ledger import MIN_AGE, Entry, Ledger
@@ -41,8 +41,10 @@ class TimeControl:
         self.ledger.wait_until_all_older_than(min(age, MIN_AGE), entries=[control])
         problem, exchange, judged = present(control, self.api, self.profile, self.logins)
         if not judged:
-            raise Inconclusive(f"the control (a {family} made after the event, presented as late) could not be "
-                               f"judged: {describe(exchange) if exchange else 'no answer'}")
+            raise Inconclusive(
+                f"the control (a {family} made after the event, presented as late) could not be "
+                f"judged: {describe(exchange) if exchange else 'no answer'}"
+            )
         if problem:
             self._lapsed_at[family] = self.ledger.now() - control.at
             return True
@@ -60,14 +62,17 @@ class TimeControl:
                 self._controls[family] = None
                 return None
             if fresh.response.status != 401:
-                raise Inconclusive(f"the control (a token just logged out) was neither refused nor let in: "
-                                   f"{describe(fresh)}")
-            self.ledger.revoked(account.access_token, kind="access", how="logout", requirement="REV-1",
-                                where=where, at=revoked_at)  # fmt: skip
+                raise Inconclusive(
+                    f"the control (a token just logged out) was neither refused nor let in: {describe(fresh)}"
+                )
+            self.ledger.revoked(
+                account.access_token, kind="access", how="logout", requirement="REV-1", where=where, at=revoked_at
+            )
         else:
             account = self.sides.new().accounts.new(login=False)
-            problem, _ = lock_account(self.logins, account.email, account.password,
-                                      self.profile.limits.lockout_threshold)  # fmt: skip
+            problem, _ = lock_account(
+                self.logins, account.email, account.password, self.profile.limits.lockout_threshold
+            )
             if problem is not None:
                 self._controls[family] = None
                 return None
@@ -81,5 +86,8 @@ def blocked_if_time_explains(time_control: TimeControl, family: str, age: float,
     """NotApplicable, blocked by REV-1 (LOCK-1), when a control made after the event lapses as fast."""
     if time_control.explains(family, age):
         primary = "REV-1" if family == "token" else "LOCK-1"
-        raise NotApplicable(f"{what} was taken again {age:.0f} s after it was made, and so was one made after the "
-                            f"event: the lapse is in time ({primary}), not the event's", blocked_by=primary)
+        raise NotApplicable(
+            f"{what} was taken again {age:.0f} s after it was made, and so was one made after the "
+            f"event: the lapse is in time ({primary}), not the event's",
+            blocked_by=primary,
+        )

@@ -23,9 +23,9 @@ import time
 
 from conformance import profile as profiles
 from conformance.actors.accounts import AccountFactory
-from conformance.wire.client import ApiClient
 from conformance.outcomes import Inconclusive, Violation
 from conformance.sut import TargetSettings, open_target
+from conformance.wire.client import ApiClient
 from scenarios.conftest import Sides
 from scenarios.kit.crossings import carry_out, judge
 from scenarios.test_isolation import DENSE_AFTER_WRITES, DENSE_WARM
@@ -38,8 +38,9 @@ PLANS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scenarios.measure.isolation_race",
-                                     description=__doc__.split("\n")[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m scenarios.measure.isolation_race", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--plan", choices=sorted(PLANS), default="warm")
     parser.add_argument("--defects", default="", help="REFERENCE_DEFECTS for the managed SUT")
@@ -80,9 +81,11 @@ def _measure(base_url: str, profile, sides: Sides, plan_name: str, runs: int, *,
         verdicts[verdict] += 1
     flagged = sum(n for verdict, n in verdicts.items() if verdict.startswith("flagged"))
     judged_runs = runs - verdicts["inconclusive"]
-    print(f"\n{label}, plan {plan_name} ({len(plan.steps)} requests of {plan.users} users, {plan.concurrency} "
-          f"in flight, {'warm' if plan.warm else 'cold'}): flagged {flagged}/{judged_runs} judged runs in "
-          f"{time.monotonic() - started:.0f} s; " + ", ".join(f"{v}: {n}" for v, n in sorted(verdicts.items())))
+    print(
+        f"\n{label}, plan {plan_name} ({len(plan.steps)} requests of {plan.users} users, {plan.concurrency} "
+        f"in flight, {'warm' if plan.warm else 'cold'}): flagged {flagged}/{judged_runs} judged runs in "
+        f"{time.monotonic() - started:.0f} s; " + ", ".join(f"{v}: {n}" for v, n in sorted(verdicts.items()))
+    )
     return 0
 
 

@@ -23,13 +23,14 @@ import time
 from conformance import profile as profiles
 from conformance.checks import lockout
 from conformance.sut import TargetSettings, open_target
-from scenarios.kit.race import RACE_ROUNDS, burst_size, wrong_password_burst
 from conformance.wire.sources import SourceAddresses
+from scenarios.kit.race import RACE_ROUNDS, burst_size, wrong_password_burst
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scenarios.measure.lockout_race",
-                                     description=__doc__.split("\n")[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m scenarios.measure.lockout_race", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--defects", default="", help="REFERENCE_DEFECTS for the embedded reference (managed mode)")
     parser.add_argument("--base-url", help="an already running SUT instead of the embedded reference")
@@ -58,21 +59,25 @@ def _measure(base_url: str, profile: profiles.Profile, runs: int, *, label: str)
         outcomes = []
         for _ in range(RACE_ROUNDS):
             email = f"hlc-race-{secrets.token_hex(4)}@example.com"
-            exchanges = wrong_password_burst(base_url, profile, email, password, size=size,
-                                             local_address=sources.next())  # fmt: skip
+            exchanges = wrong_password_burst(
+                base_url, profile, email, password, size=size, local_address=sources.next()
+            )
             kinds = collections.Counter(lockout.answer_kind(e) for e in exchanges)
             invalid_counts.append(kinds[lockout.FAILED])
             outcomes.append(_verdict(exchanges, kinds, size, threshold))
             bursts_flagged += outcomes[-1] == "flagged"
-            print(f"run {run:3}: {outcomes[-1]:12} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())),
-                  flush=True)  # fmt: skip
+            print(
+                f"run {run:3}: {outcomes[-1]:12} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), flush=True
+            )
         verdict = "flagged" if "flagged" in outcomes else "inconclusive" if "inconclusive" in outcomes else "passed"
         verdicts[verdict] += 1
     judged = verdicts["passed"] + verdicts["flagged"]
     spread = collections.Counter(invalid_counts)
-    print(f"\n{label}: {RACE_ROUNDS} bursts of {size} per run, threshold {threshold}, {runs} runs in "
-          f"{time.monotonic() - started:.0f} s: flagged {verdicts['flagged']}/{judged} judged runs "
-          f"(bursts: {bursts_flagged}/{runs * RACE_ROUNDS}), inconclusive {verdicts['inconclusive']}")  # fmt: skip
+    print(
+        f"\n{label}: {RACE_ROUNDS} bursts of {size} per run, threshold {threshold}, {runs} runs in "
+        f"{time.monotonic() - started:.0f} s: flagged {verdicts['flagged']}/{judged} judged runs "
+        f"(bursts: {bursts_flagged}/{runs * RACE_ROUNDS}), inconclusive {verdicts['inconclusive']}"
+    )
     print("INVALID_CREDENTIALS per burst: " + ", ".join(f"{k}: {n}×" for k, n in sorted(spread.items())))
     return 0
 

@@ -15,8 +15,15 @@ def envelope(code: str, message: str = "nope") -> dict:
     return {"success": False, "error": {"message": message, "code": code, "field": None}, "request_id": "r1"}
 
 
-def answer(status: int, code: str | None = None, *, path: str = "/api/users/me", request_headers=None,
-           response_headers=None, message: str = "nope") -> Exchange:  # fmt: skip
+def answer(
+    status: int,
+    code: str | None = None,
+    *,
+    path: str = "/api/users/me",
+    request_headers=None,
+    response_headers=None,
+    message: str = "nope",
+) -> Exchange:
     body = envelope(code, message) if code else {"ok": True}
     return Exchange.build(
         "GET",
@@ -30,14 +37,18 @@ def answer(status: int, code: str | None = None, *, path: str = "/api/users/me",
 
 class TestBearerDecodedOnce:
     def test_one_decode_with_a_bearer_token_passes(self):
-        auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"}), "X-Debug-JWT-Decodes")
+        auth.bearer_decoded_once(
+            answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"}), "X-Debug-JWT-Decodes"
+        )
 
     def test_a_failed_request_with_one_decode_passes(self):
         exchange = answer(401, "TOKEN_INVALID", request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "1"})
         auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
 
     def test_zero_decodes_without_a_token_passes(self):
-        auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "0"}), "X-Debug-JWT-Decodes")
+        auth.bearer_decoded_once(
+            answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "0"}), "X-Debug-JWT-Decodes"
+        )
 
     def test_three_decodes_fail(self):
         exchange = answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "3"})
@@ -48,11 +59,16 @@ class TestBearerDecodedOnce:
 
     def test_a_decode_without_a_token_fails(self):
         with pytest.raises(Violation, match="without a bearer token"):
-            auth.bearer_decoded_once(answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "1"}), "X-Debug-JWT-Decodes")
+            auth.bearer_decoded_once(
+                answer(200, path="/health", response_headers={"X-Debug-JWT-Decodes": "1"}), "X-Debug-JWT-Decodes"
+            )
 
     def test_zero_decodes_of_a_sent_token_fail(self):
         with pytest.raises(Violation):
-            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "0"}), "X-Debug-JWT-Decodes")
+            auth.bearer_decoded_once(
+                answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "0"}),
+                "X-Debug-JWT-Decodes",
+            )
 
     def test_missing_header_names_the_instrumentation(self):
         with pytest.raises(Violation, match="debug instrumentation"):
@@ -60,15 +76,22 @@ class TestBearerDecodedOnce:
 
     def test_non_numeric_header_fails(self):
         with pytest.raises(Violation):
-            auth.bearer_decoded_once(answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "x"}), "X-Debug-JWT-Decodes")
+            auth.bearer_decoded_once(
+                answer(200, request_headers=BEARER, response_headers={"X-Debug-JWT-Decodes": "x"}),
+                "X-Debug-JWT-Decodes",
+            )
 
     def test_header_name_comes_from_the_profile(self):
         exchange = answer(200, request_headers=BEARER, response_headers={"X-Decodes": "1"})
         auth.bearer_decoded_once(exchange, header_name="X-Decodes")
 
     def test_basic_credentials_are_not_a_bearer_token(self):
-        exchange = answer(401, "UNAUTHORIZED", request_headers={"Authorization": "Basic dTpw"},
-                          response_headers={"X-Debug-JWT-Decodes": "0"})  # fmt: skip
+        exchange = answer(
+            401,
+            "UNAUTHORIZED",
+            request_headers={"Authorization": "Basic dTpw"},
+            response_headers={"X-Debug-JWT-Decodes": "0"},
+        )
         auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
 
 
@@ -77,13 +100,18 @@ class TestRejectionsAgree:
         auth.rejections_agree({k: answer(401, "TOKEN_EXPIRED") for k in ("user", "pro", "role", "logout")})
 
     def test_403_on_the_pro_class_fails(self):
-        rejections = {"user": answer(401, "TOKEN_EXPIRED"), "pro": answer(403, "PRO_REQUIRED"),
-                      "role": answer(401, "TOKEN_EXPIRED")}  # fmt: skip
+        rejections = {
+            "user": answer(401, "TOKEN_EXPIRED"),
+            "pro": answer(403, "PRO_REQUIRED"),
+            "role": answer(401, "TOKEN_EXPIRED"),
+        }
         with pytest.raises(Violation, match="pro: 403 with code PRO_REQUIRED instead of 401") as failure:
             auth.rejections_agree(rejections, variant="expired")
         assert failure.value.requirement == "AUTH-2"
         assert failure.value.exchange is rejections["pro"]
-        assert "the expired token refused with 401 and one code on every guard class (user, pro, role)" in str(failure.value)
+        assert "the expired token refused with 401 and one code on every guard class (user, pro, role)" in str(
+            failure.value
+        )
 
     def test_an_accepted_token_is_the_headline(self):
         rejections = {"user": answer(401, "TOKEN_INVALID"), "pro": answer(200), "role": answer(401, "TOKEN_INVALID")}
@@ -93,17 +121,23 @@ class TestRejectionsAgree:
         assert failure.value.exchange is rejections["pro"]
 
     def test_an_accepted_logout_fails(self):
-        rejections = {**{k: answer(401, "TOKEN_INVALID") for k in ("user", "pro", "role")},
-                      "logout": answer(200, path="/api/auth/logout")}  # fmt: skip
+        rejections = {
+            **{k: answer(401, "TOKEN_INVALID") for k in ("user", "pro", "role")},
+            "logout": answer(200, path="/api/auth/logout"),
+        }
         with pytest.raises(Violation, match="was accepted: 200 on logout") as failure:
             auth.rejections_agree(rejections, variant="malformed")
         assert failure.value.exchange is rejections["logout"]
 
     def test_a_forged_logout_answered_success_is_env7_too(self):
         """The real backend's case: 200 {"success": true} to a logout with a forged token was AUTH-2's only."""
-        logged_out = Exchange.build("POST", "http://sut/api/auth/logout", 200,
-                                    response_headers={"content-type": "application/json"},
-                                    response_body={"success": True, "message": "Logged out"})  # fmt: skip
+        logged_out = Exchange.build(
+            "POST",
+            "http://sut/api/auth/logout",
+            200,
+            response_headers={"content-type": "application/json"},
+            response_body={"success": True, "message": "Logged out"},
+        )
         rejections = {**{k: answer(401, "TOKEN_INVALID") for k in ("user", "pro", "role")}, "logout": logged_out}
         with pytest.raises(ExceptionGroup) as group:
             auth.rejections_agree(rejections, variant="bad-signature")
@@ -113,25 +147,36 @@ class TestRejectionsAgree:
         assert "POST http://sut/api/auth/logout 200" in env7.actual
 
     def test_every_problem_is_named_after_the_headline(self):
-        rejections = {"user": answer(200), "pro": answer(403, "PRO_REQUIRED"), "role": answer(401, "TOKEN_INVALID"),
-                      "logout": answer(401, "TOKEN_REVOKED")}  # fmt: skip
+        rejections = {
+            "user": answer(200),
+            "pro": answer(403, "PRO_REQUIRED"),
+            "role": answer(401, "TOKEN_INVALID"),
+            "logout": answer(401, "TOKEN_REVOKED"),
+        }
         with pytest.raises(Violation) as failure:
             auth.rejections_agree(rejections, variant="jwk-embedded")
         actual = failure.value.actual
-        assert actual.index("was accepted: 200 on user") < actual.index("pro: 403 with code PRO_REQUIRED instead of 401")
+        assert actual.index("was accepted: 200 on user") < actual.index(
+            "pro: 403 with code PRO_REQUIRED instead of 401"
+        )
         assert "the 401s differ in code: role: TOKEN_INVALID, logout: TOKEN_REVOKED" in actual
         assert failure.value.exchange is rejections["user"]
         assert "never a key, key URL or algorithm the token names" in failure.value.hint
 
     def test_a_wrong_status_names_a_missing_challenge_too(self):
-        rejections = {"user": answer(401, "TOKEN_INVALID", response_headers={"WWW-Authenticate": "Bearer"}),
-                      "pro": answer(400, "BAD_REQUEST")}  # fmt: skip
+        rejections = {
+            "user": answer(401, "TOKEN_INVALID", response_headers={"WWW-Authenticate": "Bearer"}),
+            "pro": answer(400, "BAD_REQUEST"),
+        }
         with pytest.raises(Violation, match="pro: 400 with code BAD_REQUEST instead of 401"):
             auth.rejections_agree(rejections)
 
     def test_different_codes_fail(self):
-        rejections = {"user": answer(401, "TOKEN_REVOKED"), "pro": answer(401, "TOKEN_REVOKED"),
-                      "role": answer(401, "TOKEN_INVALID")}  # fmt: skip
+        rejections = {
+            "user": answer(401, "TOKEN_REVOKED"),
+            "pro": answer(401, "TOKEN_REVOKED"),
+            "role": answer(401, "TOKEN_INVALID"),
+        }
         with pytest.raises(Violation, match="role: TOKEN_INVALID") as failure:
             auth.rejections_agree(rejections)
         assert failure.value.exchange is rejections["role"]
@@ -173,13 +218,17 @@ class TestWeakSecrets:
 
     def test_accepted_weak_secrets_fail_naming_their_labels(self):
         accepted = answer(200, request_headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.weak-signature"})
-        answers = [("weak secret #1 (a)", answer(401, "TOKEN_INVALID")), ("weak secret #2 (b)", accepted),
-                   ("weak secret #3 (c)", answer(200))]  # fmt: skip
+        answers = [
+            ("weak secret #1 (a)", answer(401, "TOKEN_INVALID")),
+            ("weak secret #2 (b)", accepted),
+            ("weak secret #3 (c)", answer(200)),
+        ]
         with pytest.raises(Violation) as failure:
             auth.weak_secrets_refused(answers)
         assert failure.value.requirement == "AUTH-7"
-        assert failure.value.actual == ("2 of 3 accepted on the user guard class: weak secret #2 (b): 200; "
-                                        "weak secret #3 (c): 200")  # fmt: skip
+        assert failure.value.actual == (
+            "2 of 3 accepted on the user guard class: weak secret #2 (b): 200; weak secret #3 (c): 200"
+        )
         assert failure.value.exchange is accepted
         assert "weak-signature" not in str(failure.value)  # the forged token is never printed
 
@@ -214,7 +263,9 @@ class TestChallenge:
 
     def test_other_scheme_fails(self):
         with pytest.raises(Violation, match="Basic"):
-            auth.unauthenticated_has_challenge(answer(401, "UNAUTHORIZED", response_headers={"WWW-Authenticate": "Basic"}))
+            auth.unauthenticated_has_challenge(
+                answer(401, "UNAUTHORIZED", response_headers={"WWW-Authenticate": "Basic"})
+            )
 
     def test_scheme_prefix_is_not_bearer(self):
         with pytest.raises(Violation):
@@ -228,8 +279,10 @@ class TestChallenge:
 
 class TestLoginFailuresIndistinguishable:
     def test_identical_answers_pass(self):
-        auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS", message="Invalid email or password"),
-                                              answer(401, "INVALID_CREDENTIALS", message="Invalid email or password"))  # fmt: skip
+        auth.login_failures_indistinguishable(
+            answer(401, "INVALID_CREDENTIALS", message="Invalid email or password"),
+            answer(401, "INVALID_CREDENTIALS", message="Invalid email or password"),
+        )
 
     def test_different_status_fails(self):
         with pytest.raises(Violation) as failure:
@@ -238,8 +291,10 @@ class TestLoginFailuresIndistinguishable:
 
     def test_different_message_fails(self):
         with pytest.raises(Violation, match="No such user"):
-            auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS", message="Wrong password"),
-                                                  answer(401, "INVALID_CREDENTIALS", message="No such user"))  # fmt: skip
+            auth.login_failures_indistinguishable(
+                answer(401, "INVALID_CREDENTIALS", message="Wrong password"),
+                answer(401, "INVALID_CREDENTIALS", message="No such user"),
+            )
 
     def test_different_code_fails(self):
         with pytest.raises(Violation):
@@ -251,7 +306,9 @@ class TestLoginFailuresIndistinguishable:
 
     def test_rate_limited_attempt_is_inconclusive(self):
         with pytest.raises(Inconclusive):
-            auth.login_failures_indistinguishable(answer(401, "INVALID_CREDENTIALS"), answer(429, "RATE_LIMIT_EXCEEDED"))
+            auth.login_failures_indistinguishable(
+                answer(401, "INVALID_CREDENTIALS"), answer(429, "RATE_LIMIT_EXCEEDED")
+            )
 
 
 class TestAuth6:
@@ -267,8 +324,9 @@ class TestAuth6:
         auth.wrong_otp_refused(answer(400, "INVALID_OTP"))
 
     def test_wrong_otp_as_200_failure_fails(self):
-        exchange = Exchange.build("POST", "http://h/api/auth/verify-otp", 200,
-                                  response_body={"success": False, "message": "Invalid OTP"})  # fmt: skip
+        exchange = Exchange.build(
+            "POST", "http://h/api/auth/verify-otp", 200, response_body={"success": False, "message": "Invalid OTP"}
+        )
         with pytest.raises(Violation, match="200 without an error code"):
             auth.wrong_otp_refused(exchange)
 
@@ -297,20 +355,22 @@ def test_decode_count_is_not_judged_on_a_413_refused_before_authentication():
         auth.bearer_decoded_once(exchange, "X-Debug-JWT-Decodes")
 
 
-
 # -- AUTH-3/every-role ------------------------------------------------------------------------
 
 
 def test_other_role_forbidden_passes_on_403_forbidden():
-    auth.other_role_forbidden(answer(403, "FORBIDDEN", path="/api/patients/x"), role="admin", required="doctor",
-                              status=403, code="FORBIDDEN")  # fmt: skip
+    auth.other_role_forbidden(
+        answer(403, "FORBIDDEN", path="/api/patients/x"), role="admin", required="doctor", status=403, code="FORBIDDEN"
+    )
 
 
-@pytest.mark.parametrize("status, code, through",
-                         [(404, "NOT_FOUND", True), (200, None, True), (401, "UNAUTHORIZED", False)])
+@pytest.mark.parametrize(
+    "status, code, through", [(404, "NOT_FOUND", True), (200, None, True), (401, "UNAUTHORIZED", False)]
+)
 def test_other_role_let_through_or_answered_otherwise_fails(status, code, through):
     with pytest.raises(Violation, match="role 'admin' on a route that requires role 'doctor'") as f:
-        auth.other_role_forbidden(answer(status, code, path="/api/patients/x"), role="admin", required="doctor",
-                                  status=403, code="FORBIDDEN")  # fmt: skip
+        auth.other_role_forbidden(
+            answer(status, code, path="/api/patients/x"), role="admin", required="doctor", status=403, code="FORBIDDEN"
+        )
     assert f.value.requirement == "AUTH-3"
     assert ("let it through" in f.value.actual) is through

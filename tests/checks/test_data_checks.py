@@ -10,21 +10,41 @@ from conformance.checks import data
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
-CREATED = {"a1": "Ann 100% Lit", "b2": "Bob under_score", "c3": "Cy dot.*star", "d4": "Di [bracket",
-           "e5": "Ed back\\slash", "f6": "Fa ^$ anchors", "g7": "Gus plain"}
+CREATED = {
+    "a1": "Ann 100% Lit",
+    "b2": "Bob under_score",
+    "c3": "Cy dot.*star",
+    "d4": "Di [bracket",
+    "e5": "Ed back\\slash",
+    "f6": "Fa ^$ anchors",
+    "g7": "Gus plain",
+}
 
 
 def listing(term: str, ids: list[str], status: int = 200, body=None):
     items = [{"id": pid, "name": CREATED.get(pid, "Stranger")} for pid in ids]
-    return Exchange.build("GET", f"http://127.0.0.1:8000/api/patients/?search={term}", status,
-                          response_headers={"content-type": "application/json"},
-                          response_body=items if body is None else body)
+    return Exchange.build(
+        "GET",
+        f"http://127.0.0.1:8000/api/patients/?search={term}",
+        status,
+        response_headers={"content-type": "application/json"},
+        response_body=items if body is None else body,
+    )
 
 
 @pytest.mark.parametrize(
     ("term", "ids"),
-    [("%", ["a1"]), ("_", ["b2"]), (".*", ["c3"]), ("[", ["d4"]), ("\\", ["e5"]), ("^$", ["f6"]), ("gus", ["g7"]),
-     ("*", ["c3"]), ("zz", [])],
+    [
+        ("%", ["a1"]),
+        ("_", ["b2"]),
+        (".*", ["c3"]),
+        ("[", ["d4"]),
+        ("\\", ["e5"]),
+        ("^$", ["f6"]),
+        ("gus", ["g7"]),
+        ("*", ["c3"]),
+        ("zz", []),
+    ],
 )
 def test_literal_results_pass(term, ids):
     data.search_is_literal(listing(term, ids), term=term, created=CREATED)
@@ -58,8 +78,13 @@ def test_search_that_errors_or_is_not_a_list_is_a_violation(status, body):
 
 
 def register(body: dict, status: int):
-    return Exchange.build("POST", "http://127.0.0.1:8000/api/auth/register", status,
-                          request_body=json.dumps(body).encode(), response_body={"success": status < 400})
+    return Exchange.build(
+        "POST",
+        "http://127.0.0.1:8000/api/auth/register",
+        status,
+        request_body=json.dumps(body).encode(),
+        response_body={"success": status < 400},
+    )
 
 
 @pytest.mark.parametrize("operator", [{"$ne": None}, {"$gt": ""}, {"$regex": ".*"}])
@@ -114,8 +139,11 @@ def test_filter_matching_exactly_or_as_substring_passes(term, ids):
 
 @pytest.mark.parametrize(
     ("term", "ids", "phrase"),
-    [("%", ["a1", "b2", "g7"], "returned 2 patient"), ("_", ["b2", "a1"], "'Ward 100%'"),
-     ("Plain", [], "left out 1 whose value equals it: 'Plain'")],
+    [
+        ("%", ["a1", "b2", "g7"], "returned 2 patient"),
+        ("_", ["b2", "a1"], "'Ward 100%'"),
+        ("Plain", [], "left out 1 whose value equals it: 'Plain'"),
+    ],
 )
 def test_filter_taken_as_a_pattern_is_a_violation(term, ids, phrase):
     with pytest.raises(Violation, match=phrase) as caught:
@@ -124,8 +152,9 @@ def test_filter_taken_as_a_pattern_is_a_violation(term, ids, phrase):
 
 
 def test_nul_filter_refused_passes_when_refusable():
-    data.filter_is_literal(listing("%00", [], status=422, body={}), parameter="group", term="\x00", values=GROUPS,
-                           refusable=True)  # fmt: skip
+    data.filter_is_literal(
+        listing("%00", [], status=422, body={}), parameter="group", term="\x00", values=GROUPS, refusable=True
+    )
 
 
 # -- operators in query strings and forms ----------------------------------------------------------
@@ -141,30 +170,55 @@ LITERAL_NE = {"g7"}
     ids=["refused", "ignored", "flattened-to-literal"],
 )
 def test_bracketed_operator_refused_ignored_or_literal_passes(status, ids):
-    data.query_operator_not_applied(listing("x", ids, status=status, body=None if status == 200 else {}),
-                                    operator="search[$ne]", created=CREATED, literal=LITERAL_NE, applied=APPLIED_NE)
+    data.query_operator_not_applied(
+        listing("x", ids, status=status, body=None if status == 200 else {}),
+        operator="search[$ne]",
+        created=CREATED,
+        literal=LITERAL_NE,
+        applied=APPLIED_NE,
+    )
 
 
 def test_bracketed_operator_applied_as_a_query_is_a_violation():
     with pytest.raises(Violation, match=r"returned exactly what search\[\$ne\] selects as a query") as caught:
-        data.query_operator_not_applied(listing("x", sorted(APPLIED_NE)), operator="search[$ne]", created=CREATED,
-                                        literal=LITERAL_NE, applied=APPLIED_NE)  # fmt: skip
+        data.query_operator_not_applied(
+            listing("x", sorted(APPLIED_NE)),
+            operator="search[$ne]",
+            created=CREATED,
+            literal=LITERAL_NE,
+            applied=APPLIED_NE,
+        )
     assert caught.value.requirement == "DATA-4"
     assert "never the operator applied" in caught.value.expected
 
 
 def test_bracketed_operator_with_another_answer_is_a_violation():
     with pytest.raises(Violation, match="1 of them not the account's"):
-        data.query_operator_not_applied(listing("x", ["a1", "zz-foreign"]), operator="search[$regex]",
-                                        created=CREATED, literal=set(), applied={"g7"})  # fmt: skip
+        data.query_operator_not_applied(
+            listing("x", ["a1", "zz-foreign"]),
+            operator="search[$regex]",
+            created=CREATED,
+            literal=set(),
+            applied={"g7"},
+        )
     with pytest.raises(Violation, match="500"):
-        data.query_operator_not_applied(listing("x", [], status=500, body={"success": False}), operator="search[$ne]",
-                                        created=CREATED, literal=set(), applied={"g7"})  # fmt: skip
+        data.query_operator_not_applied(
+            listing("x", [], status=500, body={"success": False}),
+            operator="search[$ne]",
+            created=CREATED,
+            literal=set(),
+            applied={"g7"},
+        )
 
 
 def login_form(body: str, status: int, response=None):
-    return Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", status, request_body=body.encode(),
-                          response_body=response if response is not None else {"success": status < 400})  # fmt: skip
+    return Exchange.build(
+        "POST",
+        "http://127.0.0.1:8000/api/auth/login",
+        status,
+        request_body=body.encode(),
+        response_body=response if response is not None else {"success": status < 400},
+    )
 
 
 @pytest.mark.parametrize(("status", "response"), [(422, None), (401, None), (400, None), (429, None)])
@@ -174,8 +228,11 @@ def test_login_form_operator_refused_passes(status, response):
 
 @pytest.mark.parametrize(
     ("status", "response", "phrase"),
-    [(200, {"access_token": "t", "refresh_token": "r"}, "logged in without the password"),
-     (401, {"access_token": "t"}, "with tokens"), (500, None, "500")],
+    [
+        (200, {"access_token": "t", "refresh_token": "r"}, "logged in without the password"),
+        (401, {"access_token": "t"}, "with tokens"),
+        (500, None, "500"),
+    ],
 )
 def test_login_form_operator_that_logs_in_or_crashes_is_a_violation(status, response, phrase):
     with pytest.raises(Violation, match=phrase) as caught:
@@ -191,8 +248,10 @@ def test_login_form_without_operator_is_not_judged():
 # -- positive control: the listing without the probe's ingredient ---------------------------------------
 
 
-@pytest.mark.parametrize(("value", "plain"), [("%", ""), ("a%t", "at"), ("^Gus", "Gus"), ("\x00", ""),
-                                              ("Gus Plainword", "Gus Plainword"), (".*", "")])
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [("%", ""), ("a%t", "at"), ("^Gus", "Gus"), ("\x00", ""), ("Gus Plainword", "Gus Plainword"), (".*", "")],
+)
 def test_plain_value_drops_every_metacharacter(value, plain):
     assert data.plain_value(value) == plain
 
@@ -207,8 +266,13 @@ def test_a_probe_that_got_a_listing_or_an_allowed_refusal_needs_no_control():
 def test_a_listing_that_fails_without_the_ingredient_too_makes_the_probe_inconclusive():
     """The real backend's case: the listing itself answered 500, and DATA-4 blamed the operator for it."""
     probe = listing("search[$ne]=x", [], status=500, body={"success": False})
-    control = Exchange.build("GET", "http://127.0.0.1:8000/api/patients/", 500,
-                             response_headers={"content-type": "application/json"}, response_body={"success": False})
+    control = Exchange.build(
+        "GET",
+        "http://127.0.0.1:8000/api/patients/",
+        500,
+        response_headers={"content-type": "application/json"},
+        response_body={"success": False},
+    )
     with pytest.raises(Inconclusive, match="the listing's own, not DATA-4's") as caught:
         data.listing_control_holds(probe, control, without="without any parameter")
     assert "without any parameter" in str(caught.value) and "answered 500" in str(caught.value)

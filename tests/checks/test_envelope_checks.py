@@ -10,9 +10,9 @@ import requests
 import schemathesis
 
 from conformance import profile as profiles
-from conformance.fuzz import checks as sc
 from conformance.checks import envelope, every_response
 from conformance.exchange import Exchange
+from conformance.fuzz import checks as sc
 from conformance.outcomes import NotApplicable, Violation
 
 JSON = {"content-type": "application/json", "x-request-id": "rid-1"}
@@ -44,10 +44,18 @@ def ok(body, status=200):
     "body",
     [
         {"success": False, "error": {"message": "No", "code": "NOT_FOUND"}, "request_id": "r"},
-        {"success": False, "error": {"message": "No", "code": "NOT_FOUND", "field": None, "context": None}, "request_id": "r"},
-        {"success": False, "error": {"message": "Bad", "code": "VALIDATION_ERROR", "field": "email", "context": {}}, "request_id": "r"},
+        {
+            "success": False,
+            "error": {"message": "No", "code": "NOT_FOUND", "field": None, "context": None},
+            "request_id": "r",
+        },
+        {
+            "success": False,
+            "error": {"message": "Bad", "code": "VALIDATION_ERROR", "field": "email", "context": {}},
+            "request_id": "r",
+        },
     ],
-)  # fmt: skip
+)
 def test_envelope_accepts_the_contract_shape(body):
     assert envelope.error_body_is_envelope(error(404, "NOT_FOUND", body=body)) is None
 
@@ -80,7 +88,7 @@ def test_envelope_is_not_applicable_to_head_requests():
         ({"success": False, "error": {"message": "x", "code": "X"}, "request_id": "r", "detail": "x"}, "'detail'"),
         ([{"loc": ["body"], "msg": "x"}], "an array, not a JSON object"),
     ],
-)  # fmt: skip
+)
 def test_envelope_rejects_what_differs_from_the_contract(body, complaint):
     with pytest.raises(Violation) as raised:
         envelope.error_body_is_envelope(error(404, "NOT_FOUND", body=body))
@@ -89,7 +97,13 @@ def test_envelope_rejects_what_differs_from_the_contract(body, complaint):
 
 
 def test_envelope_rejects_html_and_text_errors():
-    html = Exchange.build("GET", "http://sut/nope", 500, response_headers={"content-type": "text/html"}, response_body="<h1>Internal Server Error</h1>")
+    html = Exchange.build(
+        "GET",
+        "http://sut/nope",
+        500,
+        response_headers={"content-type": "text/html"},
+        response_body="<h1>Internal Server Error</h1>",
+    )
     with pytest.raises(Violation) as raised:
         envelope.error_body_is_envelope(html)
     assert "not application/json" in raised.value.actual
@@ -113,7 +127,9 @@ def test_envelope_violation_renders_reproduction_and_hint():
 # -- ENV-3 -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "code"), [(404, "NOT_FOUND"), (401, "TOKEN_EXPIRED"), (429, "ACCOUNT_LOCKED"), (400, "INVALID_OTP")])
+@pytest.mark.parametrize(
+    ("status", "code"), [(404, "NOT_FOUND"), (401, "TOKEN_EXPIRED"), (429, "ACCOUNT_LOCKED"), (400, "INVALID_OTP")]
+)
 def test_status_and_code_from_the_table_pass(profile, status, code):
     assert envelope.status_matches_code(error(status, code), profile) is None
 
@@ -182,7 +198,7 @@ def test_not_found_with_context_passes():
         (error(404, "NOT_FOUND"), "context.resource is null"),
         (error(404, "NOT_FOUND", context={"resource": "patient"}), "context.identifier is null"),
         (error(404, "NOT_FOUND", context={"resource": "patient", "identifier": "zzz"}), "not 'abc'"),
-        (error(404, "UNKNOWN_ERROR", context={"resource": "", "identifier": "abc"}), "context.resource is \"\""),
+        (error(404, "UNKNOWN_ERROR", context={"resource": "", "identifier": "abc"}), 'context.resource is ""'),
     ],
 )
 def test_not_found_without_context_fails(exchange, complaint):
@@ -215,7 +231,9 @@ def test_validation_error_naming_the_field_passes():
     envelope.validation_error_names_field(exchange, ["email", "password"])
 
 
-@pytest.mark.parametrize(("field", "expected_field"), [(None, None), ("", None), ("email", "password"), ("body", ["name", "phone"])])
+@pytest.mark.parametrize(
+    ("field", "expected_field"), [(None, None), ("", None), ("email", "password"), ("body", ["name", "phone"])]
+)
 def test_validation_error_without_the_field_fails(field, expected_field):
     with pytest.raises(Violation) as raised:
         envelope.validation_error_names_field(error(422, "VALIDATION_ERROR", field=field), expected_field)
@@ -264,7 +282,10 @@ def test_generic_server_error_passes():
 @pytest.mark.parametrize(
     ("message", "what"),
     [
-        ('Traceback (most recent call last):\n  File "/app/main.py", line 3, in f\nZeroDivisionError: division by zero', "traceback"),
+        (
+            'Traceback (most recent call last):\n  File "/app/main.py", line 3, in f\nZeroDivisionError: division by zero',
+            "traceback",
+        ),
         ('File "/srv/heallog/routes.py", line 42', "stack frame"),
         ("failed in /usr/lib/python3.11/site-packages/starlette/routing.py", "file path"),
         ("ZeroDivisionError: division by zero", "exception class name"),
@@ -323,16 +344,21 @@ def test_success_check_ignores_error_statuses():
 
 def test_every_response_collects_each_violated_requirement(profile):
     exchange = Exchange.build(
-        "GET", "http://sut/api/users/me", 401,
+        "GET",
+        "http://sut/api/users/me",
+        401,
         request_headers={"Authorization": "Bearer abc"},
-        response_headers={"content-type": "text/html"}, response_body="<h1>401</h1>",
-    )  # fmt: skip
+        response_headers={"content-type": "text/html"},
+        response_body="<h1>401</h1>",
+    )
     violations = every_response(exchange, profile)
     assert [v.requirement for v in violations] == ["ENV-1", "RID-1", "HDR-1", "AUTH-1"]
 
 
 def test_every_response_checks_decodes_only_for_bearer_requests(profile):
-    exchange = Exchange.build("GET", "http://sut/health", 200, response_headers={"x-request-id": "r"}, response_body={"status": "healthy"})
+    exchange = Exchange.build(
+        "GET", "http://sut/health", 200, response_headers={"x-request-id": "r"}, response_body={"status": "healthy"}
+    )
     assert [v.requirement for v in every_response(exchange, profile) if v.requirement != "HDR-1"] == []
 
 
@@ -345,7 +371,9 @@ def test_every_response_reports_a_failure_dressed_as_success(profile):
 
 
 def schemathesis_response(status, headers, body, *, request_headers=None):
-    request = requests.Request("POST", "http://sut/api/auth/login", headers=request_headers or {}, data=b"x=1").prepare()
+    request = requests.Request(
+        "POST", "http://sut/api/auth/login", headers=request_headers or {}, data=b"x=1"
+    ).prepare()
     return schemathesis.Response(status, headers, body, request, elapsed=0.01, verify=False)
 
 
@@ -393,17 +421,21 @@ def test_api1_check_only_warns_once_about_other_requirements(profile):
 
 
 def test_document_operations_are_named_after_the_profile(profile):
-    document = {"paths": {
-        "/api/patients/{patient_id}": {"get": {"responses": {}}, "put": {"responses": {}}, "parameters": []},
-        "/api/debug/sentry-test": {"get": {"responses": {}}},
-        "/api/extra": {"get": {"responses": {}}},
-    }}  # fmt: skip
+    document = {
+        "paths": {
+            "/api/patients/{patient_id}": {"get": {"responses": {}}, "put": {"responses": {}}, "parameters": []},
+            "/api/debug/sentry-test": {"get": {"responses": {}}},
+            "/api/extra": {"get": {"responses": {}}},
+        }
+    }
     annotated = sc.annotate_operations(document, profile, excluded=["error_trigger"])
     paths = annotated["paths"]
     assert paths["/api/patients/{patient_id}"]["get"][sc.OPERATION_KEY] == "get_patient"
     assert paths["/api/patients/{patient_id}"]["put"][sc.OPERATION_KEY] == "update_patient"
     assert sc.OPERATION_KEY not in paths["/api/extra"]["get"]
-    assert "x-conformance-operation" not in document["paths"]["/api/debug/sentry-test"]["get"], "the input is not modified"
+    assert "x-conformance-operation" not in document["paths"]["/api/debug/sentry-test"]["get"], (
+        "the input is not modified"
+    )
 
     def ctx(raw):
         return SimpleNamespace(operation=SimpleNamespace(definition=SimpleNamespace(raw=raw)))

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl, unquote
 
 import pytest
 
-from conformance.openapi import operations
 from conformance.fuzz import extremes
+from conformance.openapi import operations
 
 DOCUMENT = {
     "openapi": "3.1.0",
@@ -32,43 +32,64 @@ DOCUMENT = {
         },
         "/items": {
             "post": {
-                "requestBody": {"content": {"application/json": {"schema": {"anyOf": [
-                    {"$ref": "#/components/schemas/Item"}, {"type": "null"}]}}}},
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {"anyOf": [{"$ref": "#/components/schemas/Item"}, {"type": "null"}]}
+                        }
+                    }
+                },
                 "responses": {},
             },
         },
         "/login": {
             "post": {
-                "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
-                    "type": "object", "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"}, "password": {"type": "string", "minLength": 3}},
-                }}}},
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string", "minLength": 3},
+                                },
+                            }
+                        }
+                    }
+                },
                 "responses": {},
             },
         },
         "/health": {"get": {"responses": {}}},
-        "/skipped": {"get": {"x-conformance-excluded": True,
-                             "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}]}},
-    },
-    "components": {"schemas": {
-        "Name": {"type": "string", "minLength": 2, "example": "someone@corp.example"},
-        "Item": {
-            "type": "object",
-            "required": ["text", "code"],
-            "properties": {
-                "text": {"type": "string", "maxLength": 50},
-                "code": {"type": "string", "pattern": "^[0-9]{6}$"},
-                "count": {"type": "integer", "minimum": 1900, "maximum": 2100},
-                "ratio": {"type": "number"},
-                "flag": {"type": "boolean"},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "meta": {"type": "object"},
-                "maybe_name": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-                "email": {"type": "string", "format": "email", "default": "real.person@corp.example"},
-            },
+        "/skipped": {
+            "get": {
+                "x-conformance-excluded": True,
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+            }
         },
-    }},
-}  # fmt: skip
+    },
+    "components": {
+        "schemas": {
+            "Name": {"type": "string", "minLength": 2, "example": "someone@corp.example"},
+            "Item": {
+                "type": "object",
+                "required": ["text", "code"],
+                "properties": {
+                    "text": {"type": "string", "maxLength": 50},
+                    "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                    "count": {"type": "integer", "minimum": 1900, "maximum": 2100},
+                    "ratio": {"type": "number"},
+                    "flag": {"type": "boolean"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "meta": {"type": "object"},
+                    "maybe_name": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "email": {"type": "string", "format": "email", "default": "real.person@corp.example"},
+                },
+            },
+        }
+    },
+}
 
 INTS = {"int-2p31", "int-2p63", "int-1e18", "int-minus-1", "int-below-int64"}
 STRINGS = {"long-string", "nul-char", "control-chars"}
@@ -90,22 +111,34 @@ EXPECTED = {
     ("json", "email"): STRINGS | {"array-for-scalar", "object-for-scalar"},
     ("form", "username"): STRINGS | {"array-for-scalar"},
     ("form", "password"): STRINGS | {"array-for-scalar"},
-    ("body", "POST /items"): {"deep-nesting", "duplicate-keys", "form-body-for-json", "text-plain-body",
-                              "no-content-type"},
+    ("body", "POST /items"): {
+        "deep-nesting",
+        "duplicate-keys",
+        "form-body-for-json",
+        "text-plain-body",
+        "no-content-type",
+    },
     ("body", "POST /login"): {"json-body-for-form", "text-plain-body", "no-content-type"},
-}  # fmt: skip
+}
 
 
 @pytest.fixture
 def probes() -> list[extremes.Probe]:
     numbers = itertools.count()
-    return extremes.probes(DOCUMENT, email_fields=frozenset({"username"}),
-                           fresh_email=lambda: f"hlc-fuzz-test-{next(numbers)}@example.com")  # fmt: skip
+    return extremes.probes(
+        DOCUMENT, email_fields=frozenset({"username"}), fresh_email=lambda: f"hlc-fuzz-test-{next(numbers)}@example.com"
+    )
 
 
 def by(probes, kind, field=None, label=None, location=None):
-    found = [p for p in probes if p.kind == kind and (field is None or p.field == field)
-             and (label is None or p.label == label) and (location is None or p.location == location)]  # fmt: skip
+    found = [
+        p
+        for p in probes
+        if p.kind == kind
+        and (field is None or p.field == field)
+        and (label is None or p.label == label)
+        and (location is None or p.location == location)
+    ]
     assert len(found) == 1, (kind, field, label, found)
     return found[0]
 
@@ -116,11 +149,23 @@ def json_body(probe):
 
 def test_value_kind_ids_are_stable():
     assert [k.id for k in extremes.FIELD_KINDS + extremes.BODY_KINDS] == [
-        "int-2p31", "int-2p63", "int-1e18", "int-minus-1", "int-below-int64",
-        "long-string", "nul-char", "control-chars", "array-for-scalar", "object-for-scalar",
-        "deep-nesting", "duplicate-keys", "form-body-for-json", "json-body-for-form", "text-plain-body",
+        "int-2p31",
+        "int-2p63",
+        "int-1e18",
+        "int-minus-1",
+        "int-below-int64",
+        "long-string",
+        "nul-char",
+        "control-chars",
+        "array-for-scalar",
+        "object-for-scalar",
+        "deep-nesting",
+        "duplicate-keys",
+        "form-body-for-json",
+        "json-body-for-form",
+        "text-plain-body",
         "no-content-type",
-    ]  # fmt: skip
+    ]
 
 
 def test_every_field_gets_exactly_the_kinds_of_its_type_and_location(probes):
@@ -223,7 +268,7 @@ def test_long_urls_may_be_refused_by_the_http_server_only(probes):
 def test_every_probe_is_a_well_formed_request(probes):
     for probe in probes:
         probe.target.encode("ascii")  # percent-encoded
-        for name, value in probe.headers:
+        for _name, value in probe.headers:
             assert "\x00" not in value and "\r" not in value and "\n" not in value, probe.describe()
 
 
@@ -249,23 +294,45 @@ def test_path_parameters_name_the_runs_own_resource_except_in_their_own_probes()
     """Probes of other fields reach past the lookup; the path parameter's own probes replace it (never a real
     resource for a DELETE to remove)."""
     numbers = itertools.count()
-    planned = extremes.probes(DOCUMENT, email_fields=frozenset(), fresh_email=lambda: f"x{next(numbers)}@example.com",
-                              path_values=lambda op: {"item_id": "own-1"} if "{item_id}" in op.path else {})  # fmt: skip
+    planned = extremes.probes(
+        DOCUMENT,
+        email_fields=frozenset(),
+        fresh_email=lambda: f"x{next(numbers)}@example.com",
+        path_values=lambda op: {"item_id": "own-1"} if "{item_id}" in op.path else {},
+    )
     others = [p for p in planned if p.label == "GET /items/{item_id}" and p.field != "item_id"]
     assert others and all(p.target.startswith("/items/own-1?") for p in others)
     assert not any("own-1" in p.target for p in planned if p.field == "item_id")
-    document = {"openapi": "3.1.0", "paths": {"/items/{item_id}": {"delete": {"parameters": [
-        {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}},
-        {"name": "force", "in": "query", "schema": {"type": "boolean"}}]}}}}  # fmt: skip
-    deletes = extremes.probes(document, email_fields=frozenset(), fresh_email=lambda: "x@example.com",
-                              path_values=lambda op: {"item_id": "own-1"})  # fmt: skip
+    document = {
+        "openapi": "3.1.0",
+        "paths": {
+            "/items/{item_id}": {
+                "delete": {
+                    "parameters": [
+                        {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "force", "in": "query", "schema": {"type": "boolean"}},
+                    ]
+                }
+            }
+        },
+    }
+    deletes = extremes.probes(
+        document,
+        email_fields=frozenset(),
+        fresh_email=lambda: "x@example.com",
+        path_values=lambda op: {"item_id": "own-1"},
+    )
     assert deletes and not any("own-1" in p.target for p in deletes), "a DELETE never removes the run's resource"
 
 
 def test_a_baseline_request_is_the_minimal_valid_request():
-    baseline = extremes.baseline_request(DOCUMENT, next(op for op in operations(DOCUMENT) if op.label == "POST /items"),
-                                         email_fields=frozenset(), fresh_email=lambda: "x@example.com",
-                                         path_values={})  # fmt: skip
+    baseline = extremes.baseline_request(
+        DOCUMENT,
+        next(op for op in operations(DOCUMENT) if op.label == "POST /items"),
+        email_fields=frozenset(),
+        fresh_email=lambda: "x@example.com",
+        path_values={},
+    )
     assert (baseline.method, baseline.target, baseline.kind) == ("POST", "/items", "baseline")
     assert json.loads(baseline.body) == {"text": "a", "code": "000000"}
     assert ("Content-Type", "application/json") in baseline.headers

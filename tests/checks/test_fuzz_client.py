@@ -9,10 +9,10 @@ import pytest
 
 from conformance import profile as profiles
 from conformance.actors.accounts import Account
-from conformance.wire.client import ApiClient, ClientTimeout
-from conformance.fuzz.extremes import Probe
-from conformance.fuzz.client import ProbeSender, Safety
 from conformance.fuzz.checks import Judgement
+from conformance.fuzz.client import ProbeSender, Safety
+from conformance.fuzz.extremes import Probe
+from conformance.wire.client import ApiClient, ClientTimeout
 
 pytestmark = pytest.mark.filterwarnings("ignore::conformance.fuzz.checks.FuzzFinding")
 
@@ -54,13 +54,28 @@ def profile():
 
 
 def safety(profile, *, source="127.0.0.201") -> Safety:
-    return Safety(base_url="http://sut", source=source, profile=profile, tokens={"logout": "sacrificial"},
-                  default_token="ordinary", email_domain="example.com", email_fields=frozenset({"email"}),
-                  sacrificial=Account("hlc-x-2@example.com", "Pw-123456789ab", "X", "1"))  # fmt: skip
+    return Safety(
+        base_url="http://sut",
+        source=source,
+        profile=profile,
+        tokens={"logout": "sacrificial"},
+        default_token="ordinary",
+        email_domain="example.com",
+        email_fields=frozenset({"email"}),
+        sacrificial=Account("hlc-x-2@example.com", "Pw-123456789ab", "X", "1"),
+    )
 
 
-def probe(kind="int-2p63", *, operation="list_patients", method="GET", target="/api/patients/?skip=9223372036854775808",
-          field="skip", location="query", unjudged=frozenset()) -> Probe:  # fmt: skip
+def probe(
+    kind="int-2p63",
+    *,
+    operation="list_patients",
+    method="GET",
+    target="/api/patients/?skip=9223372036854775808",
+    field="skip",
+    location="query",
+    unjudged=frozenset(),
+) -> Probe:
     return Probe(f"{method} /api/x", operation, kind, field, location, method, target, (), None, unjudged)
 
 
@@ -73,7 +88,9 @@ def test_a_5xx_for_an_extreme_value_names_operation_field_and_kind(profile):
     send = sender(profile, StandIn(lambda r: answer(r, 500)))
     violation = send.send(probe())
     assert violation is not None and violation.requirement == "API-1"
-    assert "int-2p63 (2**63, one past the 64-bit signed maximum) in query field 'skip' of GET /api/x" in violation.expected
+    assert (
+        "int-2p63 (2**63, one past the 64-bit signed maximum) in query field 'skip' of GET /api/x" in violation.expected
+    )
     assert violation.actual.startswith("5xx: 500")
     assert "Reproduce: curl" in str(violation) and "ordinary" not in str(violation), "the token is masked"
 
@@ -112,8 +129,9 @@ def test_a_probe_the_client_gave_up_on_is_inconclusive_not_a_failure(profile):
 def test_session_ending_probes_get_a_session_of_their_own_renewed_after_each_success(profile):
     stand_in = StandIn(lambda r: answer(r, 200, {"success": True}))
     send = sender(profile, stand_in)
-    logout = probe("nul-char", operation="logout", method="POST", target="/api/auth/logout", field="refresh_token",
-                   location="json")  # fmt: skip
+    logout = probe(
+        "nul-char", operation="logout", method="POST", target="/api/auth/logout", field="refresh_token", location="json"
+    )
     for _ in range(2):
         assert send.send(logout) is None
     assert send.send(probe()) is None
@@ -125,8 +143,9 @@ def test_session_ending_probes_get_a_session_of_their_own_renewed_after_each_suc
 
 def test_without_an_own_source_address_a_pass_spends_a_share_of_each_rate_limit(profile):
     send = sender(profile, StandIn(lambda r: answer(r, 401)), source=None)
-    login = probe("nul-char", operation="login", method="POST", target="/api/auth/login", field="username",
-                  location="form")  # fmt: skip
+    login = probe(
+        "nul-char", operation="login", method="POST", target="/api/auth/login", field="username", location="form"
+    )
     for _ in range(30):
         send.send(login)
     share = int(profile.rate_limits.login.count * 0.2)
@@ -140,30 +159,63 @@ def test_without_an_own_source_address_a_pass_spends_a_share_of_each_rate_limit(
 RESOURCES_DOCUMENT = {
     "openapi": "3.0.3",
     "paths": {
-        "/api/patients/": {"post": {"requestBody": {"content": {"application/json": {"schema": {
-            "type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 2}}}}}}}},
-        "/api/patients/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True}]},
-                               "delete": {"parameters": [{"name": "id", "in": "path", "required": True}]}},
-        "/api/patients/{patient_id}/notes": {"post": {"parameters": [
-            {"name": "patient_id", "in": "path", "required": True}], "requestBody": {"content": {
-                "application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}}}}}}},
-        "/api/patients/{patient_id}/notes/{note_id}": {"get": {"parameters": [
-            {"name": "patient_id", "in": "path", "required": True}, {"name": "note_id", "in": "path", "required": True}]}},
+        "/api/patients/": {
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string", "minLength": 2}},
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/api/patients/{id}": {
+            "get": {"parameters": [{"name": "id", "in": "path", "required": True}]},
+            "delete": {"parameters": [{"name": "id", "in": "path", "required": True}]},
+        },
+        "/api/patients/{patient_id}/notes": {
+            "post": {
+                "parameters": [{"name": "patient_id", "in": "path", "required": True}],
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+                    }
+                },
+            }
+        },
+        "/api/patients/{patient_id}/notes/{note_id}": {
+            "get": {
+                "parameters": [
+                    {"name": "patient_id", "in": "path", "required": True},
+                    {"name": "note_id", "in": "path", "required": True},
+                ]
+            }
+        },
         "/api/orphans/{orphan_id}": {"get": {"parameters": [{"name": "orphan_id", "in": "path", "required": True}]}},
     },
-}  # fmt: skip
+}
 
 
 def own_resources(profile, answers):
     """PathValues over RESOURCES_DOCUMENT; ``answers(probe)`` gives (status, body) for each creation sent."""
-    from conformance.exchange import Exchange
     from conformance.fuzz.client import own_resources as make
 
     sent: list = []
 
     def route(request: httpx.Request) -> httpx.Response:
-        sent.append((request.method, request.url.raw_path.decode(), request.headers.get("authorization"),
-                     json.loads(request.content or b"null")))  # fmt: skip
+        sent.append(
+            (
+                request.method,
+                request.url.raw_path.decode(),
+                request.headers.get("authorization"),
+                json.loads(request.content or b"null"),
+            )
+        )
         status, body = answers(request)
         return httpx.Response(status, json=body)
 
@@ -211,9 +263,13 @@ def test_creations_are_bounded(profile):
 def test_no_resource_is_created_through_a_rate_limited_operation_shared_with_the_other_suites(profile):
     from conformance.fuzz.client import own_resources as make
 
-    document = {"openapi": "3.0.3", "paths": {
-        "/api/auth/register": {"post": {"x-conformance-operation": "register"}},
-        "/api/auth/register/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True}]}}}}  # fmt: skip
+    document = {
+        "openapi": "3.0.3",
+        "paths": {
+            "/api/auth/register": {"post": {"x-conformance-operation": "register"}},
+            "/api/auth/register/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True}]}},
+        },
+    }
     sent = []
     created = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(201, json={"id": "x"}))
     api = ApiClient("http://sut", profile, transport=created)

@@ -22,8 +22,14 @@ ORIGIN = "http://localhost:3000"
 
 
 def exchange(headers_: dict, *, path="/api/users/me", status=200, method="GET", request_headers=None, body=b"{}"):
-    return Exchange.build(method, f"http://127.0.0.1:8000{path}", status, response_headers=headers_,
-                          request_headers=request_headers, response_body=body)
+    return Exchange.build(
+        method,
+        f"http://127.0.0.1:8000{path}",
+        status,
+        response_headers=headers_,
+        request_headers=request_headers,
+        response_body=body,
+    )
 
 
 def without(name: str, **changes: str) -> dict:
@@ -58,8 +64,10 @@ def test_frame_ancestors_none_replaces_x_frame_options():
 
 
 def test_framing_allowed_by_both_is_a_violation():
-    bad = without("X-Frame-Options", **{"X-Frame-Options": "SAMEORIGIN",
-                                        "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self'"})
+    bad = without(
+        "X-Frame-Options",
+        **{"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self'"},
+    )
     with pytest.raises(Violation, match="framing is not denied"):
         headers.security_headers_present(exchange(bad), hsts_required=False, api_prefix="/api/")
 
@@ -72,8 +80,9 @@ def test_csp_without_frame_ancestors_is_a_violation():
 
 def test_unsafe_referrer_policy_is_a_violation():
     with pytest.raises(Violation, match="unsafe-url"):
-        headers.security_headers_present(exchange(without("Referrer-Policy", Referrer_Policy="unsafe-url")),
-                                         hsts_required=False, api_prefix="/api/")
+        headers.security_headers_present(
+            exchange(without("Referrer-Policy", Referrer_Policy="unsafe-url")), hsts_required=False, api_prefix="/api/"
+        )
 
 
 def test_last_referrer_policy_token_is_the_effective_one():
@@ -82,12 +91,18 @@ def test_last_referrer_policy_token_is_the_effective_one():
 
 
 def test_cache_control_only_required_under_api():
-    headers.security_headers_present(exchange(without("Cache-Control"), path="/health"), hsts_required=False, api_prefix="/api/")
+    headers.security_headers_present(
+        exchange(without("Cache-Control"), path="/health"), hsts_required=False, api_prefix="/api/"
+    )
     with pytest.raises(NotApplicable):
         headers.cache_control_no_store(exchange(without("Cache-Control"), path="/health"), prefix="/api/")
     with pytest.raises(Violation, match="private"):
-        headers.cache_control_no_store(exchange(without("Cache-Control", Cache_Control="private, max-age=60")), prefix="/api/")
-    headers.cache_control_no_store(exchange(without("Cache-Control", Cache_Control="no-cache, no-store")), prefix="/api/")
+        headers.cache_control_no_store(
+            exchange(without("Cache-Control", Cache_Control="private, max-age=60")), prefix="/api/"
+        )
+    headers.cache_control_no_store(
+        exchange(without("Cache-Control", Cache_Control="no-cache, no-store")), prefix="/api/"
+    )
 
 
 def test_hsts_missing_fails_only_when_required():
@@ -101,8 +116,11 @@ def test_hsts_missing_fails_only_when_required():
 
 @pytest.mark.parametrize(
     ("value", "phrase"),
-    [("max-age=3600; includeSubDomains", "below"), ("max-age=31536000", "includeSubDomains"),
-     ("includeSubDomains", "max-age is missing")],
+    [
+        ("max-age=3600; includeSubDomains", "below"),
+        ("max-age=31536000", "includeSubDomains"),
+        ("includeSubDomains", "max-age is missing"),
+    ],
 )
 def test_weak_hsts_is_a_violation(value, phrase):
     with pytest.raises(Violation, match=phrase):
@@ -110,15 +128,26 @@ def test_weak_hsts_is_a_violation(value, phrase):
 
 
 def test_strong_hsts_passes():
-    headers.hsts_present(exchange(without("Strict-Transport-Security",
-                                          Strict_Transport_Security='max-age="63072000"; includesubdomains; preload')))
+    headers.hsts_present(
+        exchange(
+            without(
+                "Strict-Transport-Security", Strict_Transport_Security='max-age="63072000"; includesubdomains; preload'
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize(
     "extra",
-    [{"X-Powered-By": "Express"}, {"X-XSS-Protection": "1; mode=block"}, {"Expect-CT": "max-age=0"},
-     {"Feature-Policy": "camera 'none'"}, {"Public-Key-Pins": "pin-sha256=\"x\""}, {"Server": "nginx/1.25.3"},
-     {"Server": "Apache 2.4"}],
+    [
+        {"X-Powered-By": "Express"},
+        {"X-XSS-Protection": "1; mode=block"},
+        {"Expect-CT": "max-age=0"},
+        {"Feature-Policy": "camera 'none'"},
+        {"Public-Key-Pins": 'pin-sha256="x"'},
+        {"Server": "nginx/1.25.3"},
+        {"Server": "Apache 2.4"},
+    ],
 )
 def test_fingerprinting_headers_are_hdr2_violations(extra):
     with pytest.raises(Violation) as caught:
@@ -136,28 +165,37 @@ def test_observatory_score_rewards_headers_and_punishes_their_absence():
     bare = headers.observatory_score(exchange({"Content-Type": "application/json"}))
     assert perfect > 100
     assert bare == 100 - 25 - 20 - 5 - 20
-    wildcard = headers.observatory_score(exchange({"Access-Control-Allow-Origin": "*",
-                                                   "Access-Control-Allow-Credentials": "true"}))
+    wildcard = headers.observatory_score(
+        exchange({"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"})
+    )
     assert wildcard == 0
 
 
 def preflight(origin: str, status: int, response_headers: dict, body=b""):
-    return exchange({**GOOD, **response_headers}, method="OPTIONS", status=status, body=body,
-                    request_headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
+    return exchange(
+        {**GOOD, **response_headers},
+        method="OPTIONS",
+        status=status,
+        body=body,
+        request_headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+    )
 
 
 def test_allowed_origin_echoed_with_credentials_passes():
     cors = {"Access-Control-Allow-Origin": ORIGIN, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
     headers.cors_allows_only(preflight(ORIGIN, 200, cors), origin=ORIGIN, allowed=True)
-    headers.cors_allows_only(exchange({**GOOD, **cors}, request_headers={"Origin": ORIGIN}), origin=ORIGIN,
-                             allowed=True)
+    headers.cors_allows_only(
+        exchange({**GOOD, **cors}, request_headers={"Origin": ORIGIN}), origin=ORIGIN, allowed=True
+    )
 
 
 @pytest.mark.parametrize(
     ("cors", "phrase"),
-    [({"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}, "'\\*'"),
-     ({"Access-Control-Allow-Origin": ORIGIN}, "Credentials is missing"),
-     ({}, "Allow-Origin is missing")],
+    [
+        ({"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}, "'\\*'"),
+        ({"Access-Control-Allow-Origin": ORIGIN}, "Credentials is missing"),
+        ({}, "Allow-Origin is missing"),
+    ],
 )
 def test_allowed_origin_without_echo_or_credentials_is_hdr3_violation(cors, phrase):
     with pytest.raises(Violation, match=phrase) as caught:
@@ -182,8 +220,9 @@ def test_disallowed_origin_without_grant_passes():
 def test_disallowed_origin_with_any_grant_is_a_violation(granted):
     evil = "https://evil.example"
     with pytest.raises(Violation, match="disallowed origin got"):
-        headers.cors_allows_only(preflight(evil, 200, {"Access-Control-Allow-Origin": granted}), origin=evil,
-                                 allowed=False)
+        headers.cors_allows_only(
+            preflight(evil, 200, {"Access-Control-Allow-Origin": granted}), origin=evil, allowed=False
+        )
 
 
 def test_refused_preflight_with_plain_text_body_is_a_violation():
@@ -199,11 +238,15 @@ def test_refused_preflight_with_plain_text_body_is_a_violation():
 def test_look_alikes_of_an_origin_with_a_port_are_each_another_origin():
     derived = headers.look_alike_origins("http://localhost:3000")
     assert derived == {
-        "string-extended": "http://localhost:3000.evil.test", "host-extended": "http://localhost.evil.test:3000",
-        "host-prefixed": "http://evillocalhost:3000", "subdomain": "http://evil.localhost:3000",
-        "other-scheme": "https://localhost:3000", "other-port": "http://localhost:3001",
-        "port-extended": "http://localhost:30001", "null": "null",
-    }  # fmt: skip
+        "string-extended": "http://localhost:3000.evil.test",
+        "host-extended": "http://localhost.evil.test:3000",
+        "host-prefixed": "http://evillocalhost:3000",
+        "subdomain": "http://evil.localhost:3000",
+        "other-scheme": "https://localhost:3000",
+        "other-port": "http://localhost:3001",
+        "port-extended": "http://localhost:30001",
+        "null": "null",
+    }
 
 
 def test_look_alikes_of_a_default_port_origin_defeat_prefix_and_suffix_matching():
@@ -216,9 +259,15 @@ def test_look_alikes_of_a_default_port_origin_defeat_prefix_and_suffix_matching(
 
 
 def test_a_look_alike_granted_is_a_violation():
-    exchange = Exchange.build("GET", "http://sut/health", 200,
-                              request_headers={"origin": "http://localhost:30001"},
-                              response_headers={"access-control-allow-origin": "http://localhost:30001",
-                                                "access-control-allow-credentials": "true"})  # fmt: skip
+    exchange = Exchange.build(
+        "GET",
+        "http://sut/health",
+        200,
+        request_headers={"origin": "http://localhost:30001"},
+        response_headers={
+            "access-control-allow-origin": "http://localhost:30001",
+            "access-control-allow-credentials": "true",
+        },
+    )
     with pytest.raises(Violation, match="a disallowed origin got Access-Control-Allow-Origin"):
         headers.cors_allows_only(exchange, origin="http://localhost:30001", allowed=False)

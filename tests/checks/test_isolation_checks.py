@@ -23,8 +23,13 @@ def listing(*patients, status=200, wrap=False):
 
 
 def created(patient_id, pid="p", status=201):
-    return Exchange.build("POST", "http://sut/api/patients/", status, response_headers=JSON,
-                          response_body={"id": pid, "patient_id": patient_id})  # fmt: skip
+    return Exchange.build(
+        "POST",
+        "http://sut/api/patients/",
+        status,
+        response_headers=JSON,
+        response_body={"id": pid, "patient_id": patient_id},
+    )
 
 
 # -- DATA-1 --------------------------------------------------------------------
@@ -32,24 +37,32 @@ def created(patient_id, pid="p", status=201):
 
 @pytest.mark.parametrize("wrap", [False, True])
 def test_own_patients_only_passes(wrap):
-    isolation.only_own_patients(listing(patient("a1"), patient("a2"), wrap=wrap), own_ids={"a1", "a2"},
-                                foreign_ids={"b1"}, owner_id="alice")  # fmt: skip
+    isolation.only_own_patients(
+        listing(patient("a1"), patient("a2"), wrap=wrap), own_ids={"a1", "a2"}, foreign_ids={"b1"}, owner_id="alice"
+    )
 
 
 def test_foreign_patient_in_listing_fails():
     with pytest.raises(Violation, match=r"1 patient\(s\) of another user: b1 \(user bob\)") as failure:
-        isolation.only_own_patients(listing(patient("a1"), patient("b1", user="bob")), own_ids={"a1"},
-                                    foreign_ids={"b1"})  # fmt: skip
+        isolation.only_own_patients(
+            listing(patient("a1"), patient("b1", user="bob")), own_ids={"a1"}, foreign_ids={"b1"}
+        )
     assert failure.value.requirement == "DATA-1"
 
 
 def test_leak_names_whose_patients_came_back_and_the_interleaving():
     with pytest.raises(Violation) as failure:
-        isolation.only_own_patients(listing(patient("b1", user="bob"), patient("b2", user="bob")), own_ids={"a1"},
-                                    foreign_ids={"b1", "b2"}, owners={"b1": "user 1's", "b2": "user 1's"},
-                                    interleaving="request #7 of the burst (user 0, list)")  # fmt: skip
-    assert failure.value.actual == ("2 patient(s) of another user: b1 (user 1's), b2 (user 1's); 0 of the caller's "
-                                    "own; request #7 of the burst (user 0, list)")  # fmt: skip
+        isolation.only_own_patients(
+            listing(patient("b1", user="bob"), patient("b2", user="bob")),
+            own_ids={"a1"},
+            foreign_ids={"b1", "b2"},
+            owners={"b1": "user 1's", "b2": "user 1's"},
+            interleaving="request #7 of the burst (user 0, list)",
+        )
+    assert failure.value.actual == (
+        "2 patient(s) of another user: b1 (user 1's), b2 (user 1's); 0 of the caller's "
+        "own; request #7 of the burst (user 0, list)"
+    )
 
 
 def test_patient_of_unknown_other_user_fails_by_owner():
@@ -57,8 +70,9 @@ def test_patient_of_unknown_other_user_fails_by_owner():
         isolation.only_own_patients(listing(patient("c1", user="carol")), own_ids=(), foreign_ids=(), owner_id="alice")
 
 
-@pytest.mark.parametrize("exchange", [listing(status=503), Exchange.build("GET", "http://sut/x", 200,
-                                                                           response_body={"a": 1, "b": 2})])
+@pytest.mark.parametrize(
+    "exchange", [listing(status=503), Exchange.build("GET", "http://sut/x", 200, response_body={"a": 1, "b": 2})]
+)
 def test_not_a_listing_is_not_applicable(exchange):
     with pytest.raises(NotApplicable):
         isolation.only_own_patients(exchange, own_ids=(), foreign_ids={"b1"})
@@ -88,11 +102,18 @@ def test_foreign_write_refused_as_missing_and_nothing_changed_passes(method, nam
     isolation.foreign_write_refused(write(method, 404), owner_read(), before=patient("b1", user="bob"), write=name)
 
 
-@pytest.mark.parametrize("status, after, message", [
-    (200, owner_read(name="Taken"), r"ACCEPTED: another user's update answered 200; the owner's patient changed"),
-    (404, owner_read(name="Taken"), r"404 with code NOT_FOUND, as if missing; the owner's patient changed \(name\)"),
-    (403, owner_read(), r"403 with code NOT_FOUND: refused, but not as missing.*; the owner's patient unchanged"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "status, after, message",
+    [
+        (200, owner_read(name="Taken"), r"ACCEPTED: another user's update answered 200; the owner's patient changed"),
+        (
+            404,
+            owner_read(name="Taken"),
+            r"404 with code NOT_FOUND, as if missing; the owner's patient changed \(name\)",
+        ),
+        (403, owner_read(), r"403 with code NOT_FOUND: refused, but not as missing.*; the owner's patient unchanged"),
+    ],
+)
 def test_foreign_update_that_answers_otherwise_or_changes_the_patient_fails(status, after, message):
     with pytest.raises(Violation, match=message) as failure:
         isolation.foreign_write_refused(write("PUT", status), after, before=patient("b1", user="bob"), write="update")
@@ -101,22 +122,28 @@ def test_foreign_update_that_answers_otherwise_or_changes_the_patient_fails(stat
 
 def test_foreign_delete_that_deletes_fails_even_when_answered_404():
     with pytest.raises(Violation, match=r"404.*the owner's patient is gone"):
-        isolation.foreign_write_refused(write("DELETE", 404), owner_read(404), before=patient("b1", user="bob"),
-                                        write="delete")  # fmt: skip
+        isolation.foreign_write_refused(
+            write("DELETE", 404), owner_read(404), before=patient("b1", user="bob"), write="delete"
+        )
 
 
 def test_foreign_write_without_an_owner_read_is_not_judged():
     with pytest.raises(NotApplicable, match="answered 500"):
-        isolation.foreign_write_refused(write("PUT", 404), owner_read(500), before=patient("b1", user="bob"),
-                                        write="update")  # fmt: skip
+        isolation.foreign_write_refused(
+            write("PUT", 404), owner_read(500), before=patient("b1", user="bob"), write="update"
+        )
 
 
 # -- DATA-2 ----------------------------------------------------------------------
 
 
 def test_listing_reflecting_writes_passes():
-    isolation.reflects_own_writes(listing(patient("a1", name="New"), patient("a2")), present={"a1", "a2"},
-                                  absent={"a3"}, fields={"a1": {"name": "New"}})  # fmt: skip
+    isolation.reflects_own_writes(
+        listing(patient("a1", name="New"), patient("a2")),
+        present={"a1", "a2"},
+        absent={"a3"},
+        fields={"a1": {"name": "New"}},
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,8 +170,9 @@ def test_distinct_patient_ids_pass():
 
 def test_duplicate_patient_id_fails():
     with pytest.raises(Violation, match="'PT202611002' given to two patients \\(x and z\\)") as failure:
-        isolation.patient_ids_distinct([created("PT202611002", "x"), created("PT202611003", "y"),
-                                        created("PT202611002", "z")])  # fmt: skip
+        isolation.patient_ids_distinct(
+            [created("PT202611002", "x"), created("PT202611003", "y"), created("PT202611002", "z")]
+        )
     assert failure.value.requirement == "DATA-3"
 
 
@@ -161,15 +189,18 @@ def test_fewer_than_two_creates_is_not_applicable():
 
 
 def test_well_formed_patient_ids_pass_in_the_month_of_the_run():
-    now = datetime.datetime(2026, 12, 1, 0, 5, tzinfo=datetime.timezone.utc)
-    isolation.patient_ids_well_formed([created("PT202612001"), created("PT2026111234"), created(None, status=422)],
-                                      now=now)  # fmt: skip
+    now = datetime.datetime(2026, 12, 1, 0, 5, tzinfo=datetime.UTC)
+    isolation.patient_ids_well_formed(
+        [created("PT202612001"), created("PT2026111234"), created(None, status=422)], now=now
+    )
 
 
-@pytest.mark.parametrize("patient_id", ["PT20261201", "PT202612", "pt202612001", "PT2026-12-001", "PT202501001",
-                                        "202612001", "PT202612001x", 42])  # fmt: skip
+@pytest.mark.parametrize(
+    "patient_id",
+    ["PT20261201", "PT202612", "pt202612001", "PT2026-12-001", "PT202501001", "202612001", "PT202612001x", 42],
+)
 def test_malformed_patient_id_fails(patient_id):
-    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
     with pytest.raises(Violation, match="PT \\+ YYYYMM") as failure:
         isolation.patient_ids_well_formed([created("PT202612001"), created(patient_id)], now=now)
     assert failure.value.requirement == "DATA-3"

@@ -14,10 +14,16 @@ from conformance.test_limits import chunks_of, oversized_body
 
 
 def answer(status: int, code: str | None, headers=None) -> Exchange:
-    body = {"success": False, "error": {"message": "m", "code": code}, "request_id": "r"} if code else "<html>nope</html>"
-    return Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", status,
-                          response_headers={"content-type": "application/json", **(headers or {})},
-                          response_body=body)  # fmt: skip
+    body = (
+        {"success": False, "error": {"message": "m", "code": code}, "request_id": "r"} if code else "<html>nope</html>"
+    )
+    return Exchange.build(
+        "POST",
+        "http://127.0.0.1:8000/api/auth/login",
+        status,
+        response_headers={"content-type": "application/json", **(headers or {})},
+        response_body=body,
+    )
 
 
 class TestRetryAfter:
@@ -60,13 +66,18 @@ class TestRateLimited:
             limits.rate_limited(answer(401, "INVALID_CREDENTIALS"))
 
     def test_every_missing_label_is_named(self):
-        bare = Exchange.build("POST", "http://127.0.0.1:8000/api/auth/login", 429,
-                              response_headers={"content-type": "application/json"},
-                              response_body={"error": "Rate limit exceeded: 5 per 1 minute"})  # fmt: skip
+        bare = Exchange.build(
+            "POST",
+            "http://127.0.0.1:8000/api/auth/login",
+            429,
+            response_headers={"content-type": "application/json"},
+            response_body={"error": "Rate limit exceeded: 5 per 1 minute"},
+        )
         with pytest.raises(Violation) as failure:
             limits.rate_limited(bare)
-        assert failure.value.actual == ("429 without an error code: no error code (expected RATE_LIMIT_EXCEEDED); "
-                                        "no Retry-After header")  # fmt: skip
+        assert failure.value.actual == (
+            "429 without an error code: no error code (expected RATE_LIMIT_EXCEEDED); no Retry-After header"
+        )
 
     def test_refusal_problems_are_empty_for_a_conforming_answer(self):
         exchange = answer(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "3"})
@@ -93,7 +104,9 @@ class TestPayloadTooLarge:
             limits.payload_too_large(answer(413, None))
         assert failure.value.requirement == "SIZE-1"
 
-    @pytest.mark.parametrize(("status", "code"), [(401, "TOKEN_INVALID"), (404, "NOT_FOUND"), (422, "VALIDATION_ERROR")])
+    @pytest.mark.parametrize(
+        ("status", "code"), [(401, "TOKEN_INVALID"), (404, "NOT_FOUND"), (422, "VALIDATION_ERROR")]
+    )
     def test_routing_or_auth_first_fails(self, status, code):
         with pytest.raises(Violation, match="before routing and authentication"):
             limits.payload_too_large(answer(status, code))

@@ -16,8 +16,11 @@ def answer(status, code=None, *, retry_after="900", body=None):
     if retry_after is not None and status == 429:
         headers["retry-after"] = retry_after
     if body is None:
-        body = {"success": True, "access_token": "a"} if code is None else {
-            "success": False, "error": {"message": "m", "code": code}, "request_id": "r"}  # fmt: skip
+        body = (
+            {"success": True, "access_token": "a"}
+            if code is None
+            else {"success": False, "error": {"message": "m", "code": code}, "request_id": "r"}
+        )
     return Exchange.build("POST", "http://sut/api/auth/login", status, response_headers=headers, response_body=body)
 
 
@@ -37,8 +40,11 @@ def test_answer_kinds():
     assert kinds == ["ok", "failed", "locked", "rate-limited", "5xx", "other"]
 
 
-@pytest.mark.parametrize("exchange", [GENERIC_LOCK, BARE_429, answer(403, "ACCOUNT_LOCKED")],
-                         ids=["generic-code", "bare-429", "lock-code-on-403"])  # fmt: skip
+@pytest.mark.parametrize(
+    "exchange",
+    [GENERIC_LOCK, BARE_429, answer(403, "ACCOUNT_LOCKED")],
+    ids=["generic-code", "bare-429", "lock-code-on-403"],
+)
 def test_a_refusal_that_is_not_the_rate_limit_is_a_lock_whatever_its_label(exchange):
     assert lockout.answer_kind(exchange) == lockout.LOCK
 
@@ -109,8 +115,10 @@ def test_lock_with_a_generic_code_fails_lock_1_for_the_code_only():
     with pytest.raises(Violation) as failure:
         lockout.account_locked(GENERIC_LOCK)
     assert failure.value.requirement == "LOCK-1"
-    assert failure.value.actual == ("the account is locked (the attempt was refused), but answered 429 with code "
-                                    "UNKNOWN_ERROR: code UNKNOWN_ERROR instead of ACCOUNT_LOCKED")  # fmt: skip
+    assert failure.value.actual == (
+        "the account is locked (the attempt was refused), but answered 429 with code "
+        "UNKNOWN_ERROR: code UNKNOWN_ERROR instead of ACCOUNT_LOCKED"
+    )
 
 
 def test_bare_429_lock_names_both_missing_code_and_retry_after():
@@ -123,7 +131,8 @@ def test_right_password_refused_as_wrong_is_a_lock_with_the_wrong_status_and_cod
     with pytest.raises(Violation) as failure:
         lockout.account_locked(FAILED)
     assert "status 401 instead of 429; code INVALID_CREDENTIALS instead of ACCOUNT_LOCKED; no Retry-After" in str(
-        failure.value)
+        failure.value
+    )
 
 
 @pytest.mark.parametrize("exchange", [GENERIC_LOCK, BARE_429, FAILED], ids=["generic-code", "bare-429", "401"])

@@ -86,8 +86,9 @@ WRITTEN_FORMS = {
     "base64 (offset 2)": [lambda v: b64_blob(b"us", v)],
     "base64url (offset 2)": [lambda v: b64_blob(b"us", v, base64.urlsafe_b64encode)],
 }
-WRITTEN = [pytest.param(form, write, id=f"{form}-{n}") for form, ways in WRITTEN_FORMS.items()
-           for n, write in enumerate(ways)]  # fmt: skip
+WRITTEN = [
+    pytest.param(form, write, id=f"{form}-{n}") for form, ways in WRITTEN_FORMS.items() for n, write in enumerate(ways)
+]
 
 
 def test_every_form_of_the_test_value_is_distinct():
@@ -138,7 +139,12 @@ def test_digits_of_a_value_that_is_no_phone_are_not_a_form():
 
 def test_a_plain_value_has_only_the_forms_that_differ():
     assert [form.name for form in canaries.encodings("Abc123def456")] == [
-        "raw", "case-folded", "base64 (offset 0)", "base64 (offset 1)", "base64 (offset 2)"]  # fmt: skip
+        "raw",
+        "case-folded",
+        "base64 (offset 0)",
+        "base64 (offset 1)",
+        "base64 (offset 2)",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -191,17 +197,23 @@ def test_leak_is_masked_in_the_message():
 
 def search_exchange(term: str, request_id: str) -> Exchange:
     url = "http://127.0.0.1:8000/api/patients/?" + urlencode({"search": term})
-    return Exchange.build("GET", url, 404, request_headers={"authorization": "Bearer x", "x-api-key": term},
-                          response_headers={"x-request-id": request_id},
-                          response_body={"success": False, "error": {"context": {"identifier": term}}})  # fmt: skip
+    return Exchange.build(
+        "GET",
+        url,
+        404,
+        request_headers={"authorization": "Bearer x", "x-api-key": term},
+        response_headers={"x-request-id": request_id},
+        response_body={"success": False, "error": {"context": {"identifier": term}}},
+    )
 
 
 def test_the_finding_names_the_channel_and_the_request_with_every_canary_masked():
     searched = search_exchange(EMAIL, "r9")
     leak = line(query="search=" + quote(EMAIL, safe=""), request_id="r9")
     with pytest.raises(Violation) as caught:
-        logs.no_canary_in_logs(["", leak], {"searched email": EMAIL},
-                               {"searched email": [logs.Carrier("query string (search)", searched)]})  # fmt: skip
+        logs.no_canary_in_logs(
+            ["", leak], {"searched email": EMAIL}, {"searched email": [logs.Carrier("query string (search)", searched)]}
+        )
     message = str(caught.value)
     assert "line 2 contains the canary searched email (URL-encoded), sent in the query string (search)" in message
     assert "(GET http://127.0.0.1:8000/api/patients/?search=<searched email>, request r9)" in message
@@ -222,8 +234,10 @@ def test_the_carrier_is_the_request_that_wrote_the_line():
 
 def test_leaks_of_canaries_sent_by_two_requests_name_each_and_show_the_first():
     by_email, by_phone = search_exchange(EMAIL, "r1"), search_exchange(PHONE, "r2")
-    carried = {"email": [logs.Carrier("query string (search)", by_email)],
-               "phone": [logs.Carrier("query string (search)", by_phone)]}  # fmt: skip
+    carried = {
+        "email": [logs.Carrier("query string (search)", by_email)],
+        "phone": [logs.Carrier("query string (search)", by_phone)],
+    }
     with pytest.raises(Violation) as caught:
         logs.no_canary_in_logs([line(email=EMAIL), line(phone=PHONE)], {"email": EMAIL, "phone": PHONE}, carried)
     assert caught.value.exchange.response.headers.get("x-request-id") == "r1"
@@ -286,17 +300,18 @@ def test_generated_canaries_meet_the_password_rule_and_are_unique():
     assert canaries.api_key() != canaries.api_key()
 
 
-
 def test_structured_lines_pass():
     logs.lines_are_structured(CLEAN + [""])
 
 
 @pytest.mark.parametrize(
     ("bad", "phrase"),
-    [("INFO:     Uvicorn running on http://127.0.0.1:8000", "not a JSON object"),
-     ('"just a string"', "not a JSON object"),
-     (json.dumps({"msg": "hi", "level": "info"}), "lacks event"),
-     (json.dumps({"event": "hi"}), "lacks level")],
+    [
+        ("INFO:     Uvicorn running on http://127.0.0.1:8000", "not a JSON object"),
+        ('"just a string"', "not a JSON object"),
+        (json.dumps({"msg": "hi", "level": "info"}), "lacks event"),
+        (json.dumps({"event": "hi"}), "lacks level"),
+    ],
 )
 def test_unstructured_line_is_a_log2_violation(bad, phrase):
     with pytest.raises(Violation, match=phrase) as caught:

@@ -78,7 +78,9 @@ def test_well_formed_ids(value):
     assert request_id.is_well_formed(value)
 
 
-@pytest.mark.parametrize("value", ["", "short", "x" * 129, "has space inside", "<script>alert(1)", "abc;defgh", "-leading-dash", "üüüüüüüüü"])
+@pytest.mark.parametrize(
+    "value", ["", "short", "x" * 129, "has space inside", "<script>alert(1)", "abc;defgh", "-leading-dash", "üüüüüüüüü"]
+)
 def test_malformed_ids(value):
     assert not request_id.is_well_formed(value)
 
@@ -94,7 +96,9 @@ def test_replaced_well_formed_id_fails():
 
 
 def test_replaced_malformed_id_passes():
-    request_id.incoming_request_id_handled(answer(header=UUID, sent="<script>alert(1)</script>"), "<script>alert(1)</script>", header_name="X-Request-ID")
+    request_id.incoming_request_id_handled(
+        answer(header=UUID, sent="<script>alert(1)</script>"), "<script>alert(1)</script>", header_name="X-Request-ID"
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,7 +111,9 @@ def test_echoed_or_truncated_malformed_id_fails(sent, returned):
 
 
 def test_caller_can_override_well_formedness():
-    request_id.incoming_request_id_handled(answer(header=UUID, sent="custom-id-1"), "custom-id-1", well_formed=False, header_name="X-Request-ID")
+    request_id.incoming_request_id_handled(
+        answer(header=UUID, sent="custom-id-1"), "custom-id-1", well_formed=False, header_name="X-Request-ID"
+    )
 
 
 def test_missing_response_header_is_left_to_rid1():

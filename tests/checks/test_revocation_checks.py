@@ -10,10 +10,12 @@ from conformance.outcomes import Inconclusive, NotApplicable, Violation
 
 
 def answer(status, code=None, path="/api/users/me", method="GET"):
-    body = {"id": "u1"} if code is None else {
-        "success": False, "error": {"message": "m", "code": code}, "request_id": "r"}  # fmt: skip
-    return Exchange.build(method, f"http://sut{path}", status, response_headers={"content-type": "application/json"},
-                          response_body=body)  # fmt: skip
+    body = (
+        {"id": "u1"} if code is None else {"success": False, "error": {"message": "m", "code": code}, "request_id": "r"}
+    )
+    return Exchange.build(
+        method, f"http://sut{path}", status, response_headers={"content-type": "application/json"}, response_body=body
+    )
 
 
 OK = answer(200)
@@ -60,8 +62,10 @@ def test_revoked_token_accepted_on_writes_fails_with_the_writes_as_headline():
         revocation.refused_on_every_operation(calls, revoked="a logged-out token")
     violation = failure.value
     assert violation.requirement == "REV-1"
-    assert violation.actual.startswith("ACCEPTED: update_me (PUT http://sut/api/users/me) answered 200 (the revoked "
-                                       "token changed data); ACCEPTED: create_patient")  # fmt: skip
+    assert violation.actual.startswith(
+        "ACCEPTED: update_me (PUT http://sut/api/users/me) answered 200 (the revoked "
+        "token changed data); ACCEPTED: create_patient"
+    )
     assert "created data" in violation.actual
     assert "delete_patient (DELETE http://sut/api/patients/p1) answered 404 with code NOT_FOUND" in violation.actual
     assert violation.actual.endswith("refused with 401 on user guard, pro guard")
@@ -113,9 +117,13 @@ def test_failing_closed_first_and_opening_later_is_caught_and_said():
 
 
 def test_a_success_report_during_the_outage_is_env7_too():
-    logged_out = Exchange.build("POST", "http://sut/api/auth/logout", 200,
-                                response_headers={"content-type": "application/json"},
-                                response_body={"success": True, "message": "Logged out"})  # fmt: skip
+    logged_out = Exchange.build(
+        "POST",
+        "http://sut/api/auth/logout",
+        200,
+        response_headers={"content-type": "application/json"},
+        response_body={"success": True, "message": "Logged out"},
+    )
     with pytest.raises(ExceptionGroup) as group:
         revocation.guarded_routes_fail_closed([probe(logged_out, route="logout", token="unrevoked")], held=10)
     assert [v.requirement for v in group.value.exceptions] == ["REV-5", "ENV-7"]
@@ -150,9 +158,13 @@ def test_failed_precondition_is_inconclusive():
 
 
 def test_a_revoked_token_answered_success_fails_the_requirement_and_env7():
-    deleted = Exchange.build("DELETE", "http://sut/api/patients/p1", 200,
-                             response_headers={"content-type": "application/json"},
-                             response_body={"success": True, "message": "Patient deleted"})  # fmt: skip
+    deleted = Exchange.build(
+        "DELETE",
+        "http://sut/api/patients/p1",
+        200,
+        response_headers={"content-type": "application/json"},
+        response_body={"success": True, "message": "Patient deleted"},
+    )
     with pytest.raises(ExceptionGroup) as group:
         revocation.refused_on_every_operation({"user guard": REVOKED, "delete_patient": deleted})
     assert [v.requirement for v in group.value.exceptions] == ["REV-1", "ENV-7"]
@@ -166,9 +178,13 @@ def test_a_served_read_without_a_success_report_is_the_requirements_alone():
 
 
 def test_under_a_should_clause_refresh_adds_no_env7():
-    issued = Exchange.build("POST", "http://sut/api/auth/refresh", 200,
-                            response_headers={"content-type": "application/json"},
-                            response_body={"success": True, "access_token": "a"})  # fmt: skip
+    issued = Exchange.build(
+        "POST",
+        "http://sut/api/auth/refresh",
+        200,
+        response_headers={"content-type": "application/json"},
+        response_body={"success": True, "access_token": "a"},
+    )
     with pytest.raises(ExceptionGroup):
         revocation.refresh_refused(issued, what="a revoked refresh token")
     with pytest.raises(Violation):

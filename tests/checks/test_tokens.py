@@ -12,16 +12,34 @@ import jwt
 import pytest
 
 from conformance.actors import weak_secrets
-from conformance.outcomes import Inconclusive, NotRun
 from conformance.actors.tokens import (
-    ALG_NONE_SPELLINGS, EXPECTED_CODES, JKU_URL, KID_INJECTIONS, OVERSIZED_LENGTH, VARIANT_BY_ID, VARIANTS, X5U_URL,
-    Session, TokenForge, b64url_json, sign_hmac, unknown_subject,
-)  # fmt: skip
+    ALG_NONE_SPELLINGS,
+    EXPECTED_CODES,
+    JKU_URL,
+    KID_INJECTIONS,
+    OVERSIZED_LENGTH,
+    VARIANT_BY_ID,
+    VARIANTS,
+    X5U_URL,
+    Session,
+    TokenForge,
+    b64url_json,
+    sign_hmac,
+    unknown_subject,
+)
+from conformance.outcomes import Inconclusive, NotRun
 
 SECRET = "s" * 64
 NOW = int(time.time())
-ACCESS_CLAIMS = {"sub": "42", "plan": "basic", "role": "doctor", "iat": NOW, "exp": NOW + 1800, "jti": "a1",
-                 "type": "access"}  # fmt: skip
+ACCESS_CLAIMS = {
+    "sub": "42",
+    "plan": "basic",
+    "role": "doctor",
+    "iat": NOW,
+    "exp": NOW + 1800,
+    "jti": "a1",
+    "type": "access",
+}
 REFRESH_CLAIMS = {"sub": "42", "iat": NOW, "exp": NOW + 604800, "jti": "r1", "type": "refresh"}
 
 
@@ -57,14 +75,36 @@ def test_every_variant_can_be_made_with_the_secret(session):
 
 def test_the_attack_list_covers_the_issue_and_jwt_tools_playbook():
     required = {
-        *(f"alg-{s}" for s in ("none", "None", "NONE", "nOnE")), *(f"alg-{s}-signed" for s in ("none", "None", "NONE", "nOnE")),
-        "empty-signature", "bad-signature", "truncated-signature", "kid-path-traversal", "kid-sql-injection",
-        "kid-command-injection", "jwk-embedded", "jku-foreign-key", "x5u-foreign-key", "alg-rs256", "alg-es256",
-        "alg-hs256-public-key", "missing-exp", "nbf-future", "iat-future", "unknown-sub", "oversized",
-        "query-access-token", "query-token",
+        *(f"alg-{s}" for s in ("none", "None", "NONE", "nOnE")),
+        *(f"alg-{s}-signed" for s in ("none", "None", "NONE", "nOnE")),
+        "empty-signature",
+        "bad-signature",
+        "truncated-signature",
+        "kid-path-traversal",
+        "kid-sql-injection",
+        "kid-command-injection",
+        "jwk-embedded",
+        "jku-foreign-key",
+        "x5u-foreign-key",
+        "alg-rs256",
+        "alg-es256",
+        "alg-hs256-public-key",
+        "missing-exp",
+        "nbf-future",
+        "iat-future",
+        "unknown-sub",
+        "oversized",
+        "query-access-token",
+        "query-token",
         # the original eight keep their ids: they appear in reports people compare over time
-        "missing", "malformed", "alg-none", "expired", "revoked", "refresh-as-access", "tampered-claims",
-    }  # fmt: skip
+        "missing",
+        "malformed",
+        "alg-none",
+        "expired",
+        "revoked",
+        "refresh-as-access",
+        "tampered-claims",
+    }
     assert required <= set(VARIANTS)
 
 
@@ -72,7 +112,10 @@ def test_expected_codes_follow_the_contract_table():
     assert EXPECTED_CODES["expired"] == "TOKEN_EXPIRED"
     assert EXPECTED_CODES["revoked"] == "TOKEN_REVOKED"
     assert {v for v, code in EXPECTED_CODES.items() if code == "UNAUTHORIZED"} == {
-        "missing", "query-access-token", "query-token"}  # no Authorization header at all  # fmt: skip
+        "missing",
+        "query-access-token",
+        "query-token",
+    }  # no Authorization header at all
     assert set(EXPECTED_CODES.values()) == {"UNAUTHORIZED", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_REVOKED"}
 
 
@@ -169,7 +212,9 @@ def test_embedded_jwk_verifies_with_its_own_header_key_only(session):
         verify(token)
 
 
-@pytest.mark.parametrize(("variant", "name", "url"), [("jku-foreign-key", "jku", JKU_URL), ("x5u-foreign-key", "x5u", X5U_URL)])
+@pytest.mark.parametrize(
+    ("variant", "name", "url"), [("jku-foreign-key", "jku", JKU_URL), ("x5u-foreign-key", "x5u", X5U_URL)]
+)
 def test_key_url_variants_name_a_host_that_resolves_nowhere(session, variant, name, url):
     forge = TokenForge(None)
     token = forge.make(variant, session).token
@@ -204,15 +249,18 @@ def test_hs256_public_key_is_keyed_with_the_pem_of_a_harness_public_key(session)
 
 def correctly_signed_claims(token: str) -> dict:
     """The claims of a token signed with SECRET, whatever its time claims say."""
-    return jwt.decode(token, SECRET, algorithms=["HS256"],
-                      options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})  # fmt: skip
+    return jwt.decode(
+        token, SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+    )
 
 
 def test_missing_exp_is_correctly_signed_without_exp(session):
     claims = correctly_signed_claims(TokenForge(SECRET).make("missing-exp", session).token)
     assert "exp" not in claims
     assert claims["jti"] != ACCESS_CLAIMS["jti"]
-    assert {k: claims[k] for k in ("sub", "plan", "role", "type")} == {k: ACCESS_CLAIMS[k] for k in ("sub", "plan", "role", "type")}
+    assert {k: claims[k] for k in ("sub", "plan", "role", "type")} == {
+        k: ACCESS_CLAIMS[k] for k in ("sub", "plan", "role", "type")
+    }
 
 
 @pytest.mark.parametrize("claim", ["nbf", "iat"])
@@ -274,7 +322,9 @@ def test_expired_is_correctly_signed_and_expired(session):
     assert claims["exp"] < time.time() - 600
     assert claims["iat"] < claims["exp"]
     assert claims["jti"] != ACCESS_CLAIMS["jti"]
-    assert {k: claims[k] for k in ("sub", "plan", "role", "type")} == {k: ACCESS_CLAIMS[k] for k in ("sub", "plan", "role", "type")}
+    assert {k: claims[k] for k in ("sub", "plan", "role", "type")} == {
+        k: ACCESS_CLAIMS[k] for k in ("sub", "plan", "role", "type")
+    }
 
 
 def test_expired_just_now_is_past_exp_by_a_few_seconds_only(session):
@@ -371,7 +421,9 @@ class TestWeakSecrets:
     def test_the_dictionary_has_at_least_100_entries_with_the_contracts_words(self):
         secrets = [entry.secret for entry in weak_secrets.load()]
         assert len(secrets) >= 100
-        assert {"secret", "changeme", "your-secret-key", "", "your-256-bit-secret", "password", "123456"} <= set(secrets)
+        assert {"secret", "changeme", "your-secret-key", "", "your-256-bit-secret", "password", "123456"} <= set(
+            secrets
+        )
         assert len(set(secrets)) == len(secrets)
 
     def test_indexes_count_from_one_in_file_order(self):
@@ -387,7 +439,10 @@ class TestWeakSecrets:
     def test_format_sections_comments_and_the_empty_secret(self):
         entries = weak_secrets.parse("# comment\n\n## defaults\nsecret\n<empty>\n## other\n#not-a-secret\nx y \n")
         assert [(e.index, e.line, e.section, e.secret) for e in entries] == [
-            (1, 4, "defaults", "secret"), (2, 5, "defaults", ""), (3, 8, "other", "x y ")]  # fmt: skip
+            (1, 4, "defaults", "secret"),
+            (2, 5, "defaults", ""),
+            (3, 8, "other", "x y "),
+        ]
 
     def test_a_repeated_secret_is_refused(self):
         with pytest.raises(ValueError, match="line 3: repeats the secret of line 1"):

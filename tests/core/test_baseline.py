@@ -17,8 +17,9 @@ def test_a_failure_in_the_baseline_is_known_a_new_one_is_new_an_expired_one_expi
         baseline.Entry("ENV-3", "t::a", reason="generic codes", ticket="BE-1"),
         baseline.Entry("AUTH-2", None, reason="every guard test", expires="2026-11-30"),
     ]
-    outcome = baseline.judge(entries, {"ENV-3": ["t::a", "t::b"], "AUTH-2": ["t::c"]},
-                             {"ENV-3": {"t::a", "t::b"}, "AUTH-2": {"t::c"}}, TODAY)  # fmt: skip
+    outcome = baseline.judge(
+        entries, {"ENV-3": ["t::a", "t::b"], "AUTH-2": ["t::c"]}, {"ENV-3": {"t::a", "t::b"}, "AUTH-2": {"t::c"}}, TODAY
+    )
     assert [(e.requirement, t) for e, t in outcome.known] == [("ENV-3", "t::a")]
     assert [(e.requirement, e.test) for e in outcome.new] == [("ENV-3", "t::b")]
     assert [(e.requirement, t) for e, t in outcome.expired] == [("AUTH-2", "t::c")]
@@ -32,14 +33,22 @@ def test_an_entry_whose_test_ran_and_passed_is_fixed_one_whose_test_did_not_run_
 
 
 def test_update_keeps_reasons_refreshes_last_seen_adds_new_and_drops_fixed(tmp_path):
-    old = [baseline.Entry("ENV-3", "t::a", reason="kept", ticket="BE-1", first_seen="2026-11-01"),
-           baseline.Entry("RID-1", "t::r", reason="fixed since")]  # fmt: skip
+    old = [
+        baseline.Entry("ENV-3", "t::a", reason="kept", ticket="BE-1", first_seen="2026-11-01"),
+        baseline.Entry("RID-1", "t::r", reason="fixed since"),
+    ]
     outcome = baseline.judge(old, {"ENV-3": ["t::a", "t::b"]}, {"ENV-3": {"t::a", "t::b"}, "RID-1": {"t::r"}}, TODAY)
     path = tmp_path / "b.json"
     baseline.write(path, baseline.updated(old, outcome, TODAY))
     written = json.loads(path.read_text())["accepted"]
-    assert written[0] == {"requirement": "ENV-3", "test": "t::a", "reason": "kept", "ticket": "BE-1",
-                          "first_seen": "2026-11-01", "last_seen": "2026-12-01"}  # fmt: skip
+    assert written[0] == {
+        "requirement": "ENV-3",
+        "test": "t::a",
+        "reason": "kept",
+        "ticket": "BE-1",
+        "first_seen": "2026-11-01",
+        "last_seen": "2026-12-01",
+    }
     assert written[1]["test"] == "t::b" and written[1]["reason"] == baseline.TODO_REASON
     assert len(written) == 2 and baseline.load(path) == baseline.updated(old, outcome, TODAY)
 
@@ -50,12 +59,15 @@ def test_toml_baselines_are_read_and_written_too(tmp_path):
     assert baseline.load(path) == [baseline.Entry("ENV-3", "t::a", reason="r", expires="2027-01-31")]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{not json", "not valid JSON"),
-    ('{"accepted": [{"test": "x"}]}', "entry #1 needs a 'requirement'"),
-    ('{"accepted": [{"requirement": "ENV-3", "expire": "2027-01-01"}]}', r"unknown key\(s\) expire"),
-    ('{"accepted": [{"requirement": "ENV-3", "expires": "next week"}]}', "not a date"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"accepted": [{"test": "x"}]}', "entry #1 needs a 'requirement'"),
+        ('{"accepted": [{"requirement": "ENV-3", "expire": "2027-01-01"}]}', r"unknown key\(s\) expire"),
+        ('{"accepted": [{"requirement": "ENV-3", "expires": "next week"}]}', "not a date"),
+    ],
+)
 def test_a_malformed_baseline_is_one_clear_error(tmp_path, text, message):
     path = tmp_path / "b.json"
     path.write_text(text)
@@ -69,8 +81,9 @@ def test_a_missing_baseline_file_is_empty():
 
 def test_an_update_is_judged_against_the_file_it_writes_new_failures_known_and_marked_new():
     old = [baseline.Entry("ENV-3", "t::a", reason="kept", ticket="BE-1"), baseline.Entry("RID-1", "t::r", reason="r")]
-    outcome = baseline.judge_update(old, {"ENV-3": ["t::a", "t::b"]}, {"ENV-3": {"t::a", "t::b"}, "RID-1": {"t::r"}},
-                                    TODAY)  # fmt: skip
+    outcome = baseline.judge_update(
+        old, {"ENV-3": ["t::a", "t::b"]}, {"ENV-3": {"t::a", "t::b"}, "RID-1": {"t::r"}}, TODAY
+    )
     assert outcome.new == [] and outcome.fixed == [], "nothing left for the update run to fail on"
     assert [(e.requirement, t) for e, t in outcome.known] == [("ENV-3", "t::a"), ("ENV-3", "t::b")]
     assert [(e.test, e.reason) for e in outcome.added] == [("t::b", baseline.TODO_REASON)]

@@ -32,7 +32,7 @@ def commands(script: str) -> list[str]:
 
 def readme_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text("utf-8")
-    section = readme[readme.index("## In CI\n"):]
+    section = readme[readme.index("## In CI\n") :]
     section = section[: section.index("\n## ", 1)]
     block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert block, "README's In CI section has no bash block"
@@ -57,8 +57,10 @@ def gitlab_jobs() -> dict[str, Any]:
 
 
 def github_commands() -> dict[str, list[str]]:
-    return {name: [c for step in job["steps"] if "run" in step for c in commands(step["run"])]
-            for name, job in github_runs().items()}  # fmt: skip
+    return {
+        name: [c for step in job["steps"] if "run" in step for c in commands(step["run"])]
+        for name, job in github_runs().items()
+    }
 
 
 def gitlab_commands() -> dict[str, list[str]]:
@@ -81,8 +83,10 @@ def test_every_job_runs_the_readme_commands_in_order():
     expected = readme_commands()
     assert expected[0] == "python -m pip install heallog-conformance"
     assert expected[1].startswith("heallog-conformance ")
-    jobs = {**{f"github {k}": v for k, v in github_commands().items()},
-            **{f"gitlab {k}": v for k, v in gitlab_commands().items()}}  # fmt: skip
+    jobs = {
+        **{f"github {k}": v for k, v in github_commands().items()},
+        **{f"gitlab {k}": v for k, v in gitlab_commands().items()},
+    }
     assert set(jobs) == {"github staging", "github service", "gitlab conformance:staging", "gitlab conformance:service"}
     for name, ran in jobs.items():
         assert ran == expected, name
@@ -176,9 +180,14 @@ def test_the_compare_step_runs_posts_the_table_and_fails_on_a_regression(tmp_pat
     (bin_dir / "gh").write_text('#!/bin/sh\necho "$@" >> "$GH_CALLS"\n')
     (bin_dir / "gh").chmod(0o755)
     summary, calls = tmp_path / "summary.md", tmp_path / "gh-calls"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_REPOSITORY": "org/repo", "PR_NUMBER": "7",
-           "GH_CALLS": str(calls)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_REPOSITORY": "org/repo",
+        "PR_NUMBER": "7",
+        "GH_CALLS": str(calls),
+    }
     shell = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]  # as Actions runs a step
     done = subprocess.run(shell, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == status, done.stderr

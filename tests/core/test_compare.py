@@ -21,9 +21,14 @@ AUTH-1  One JWT decode per request  (GET http://127.0.0.1:41237/api/patients/pro
 
 def violation(rid: str) -> dict[str, Any]:
     """The fields of FAILURE, as the report carries them (the text is rendered from them)."""
-    return {"requirement": rid, "expected": "X-Debug-JWT-Decodes: 1", "actual": "3",
-            "exchange": "GET http://127.0.0.1:41237/api/patients/pro-feature/", "request_id": "3f2a",
-            "reproduce": f"curl -i -H 'authorization: Bearer {TOKEN}' http://127.0.0.1:41237/api/patients/pro-feature/"}
+    return {
+        "requirement": rid,
+        "expected": "X-Debug-JWT-Decodes: 1",
+        "actual": "3",
+        "exchange": "GET http://127.0.0.1:41237/api/patients/pro-feature/",
+        "request_id": "3f2a",
+        "reproduce": f"curl -i -H 'authorization: Bearer {TOKEN}' http://127.0.0.1:41237/api/patients/pro-feature/",
+    }
 
 
 def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None) -> dict[str, Any]:
@@ -32,35 +37,51 @@ def report(verdicts: dict[str, str], *, reasons: dict[str, str] | None = None) -
     for rid, req in requirements.catalogue().items():
         verdict = verdicts.get(rid, "pass")
         failing = verdict in ("fail", "warn")
-        entries[rid] = {"level": req.level, "title": req.title, "text": req.text, "verdict": verdict,
-                        "reason": (reasons or {}).get(rid), "tests": [f"t::{rid}"],
-                        "test_verdicts": {f"t::{rid}": verdict},
-                        "first_failure": FAILURE.replace("AUTH-1", rid) if failing else None,
-                        "failures": [{"test": f"t::{rid}", "message": FAILURE.replace("AUTH-1", rid),
-                                      "violations": [violation(rid)]}] * failing}  # fmt: skip
-    return {"schema_version": 2, "target": {"base_url": "http://127.0.0.1:41237", "mode": "managed"},
-            "profile": {"name": "heallog", "source": "default"}, "finished": "2026-12-01T10:00:00+00:00", "exit_status": 0,
-            "requirements": entries}  # fmt: skip
+        entries[rid] = {
+            "level": req.level,
+            "title": req.title,
+            "text": req.text,
+            "verdict": verdict,
+            "reason": (reasons or {}).get(rid),
+            "tests": [f"t::{rid}"],
+            "test_verdicts": {f"t::{rid}": verdict},
+            "first_failure": FAILURE.replace("AUTH-1", rid) if failing else None,
+            "failures": [
+                {"test": f"t::{rid}", "message": FAILURE.replace("AUTH-1", rid), "violations": [violation(rid)]}
+            ]
+            * failing,
+        }
+    return {
+        "schema_version": 2,
+        "target": {"base_url": "http://127.0.0.1:41237", "mode": "managed"},
+        "profile": {"name": "heallog", "source": "default"},
+        "finished": "2026-12-01T10:00:00+00:00",
+        "exit_status": 0,
+        "requirements": entries,
+    }
 
 
-@pytest.mark.parametrize(("old", "new", "group"), [
-    ("pass", "fail", "regressed"),
-    ("not run", "fail", "regressed"),
-    ("pass", "inconclusive", "regressed"),
-    ("known", "fail", "regressed"),  # a baseline entry expired or was removed
-    ("pass", "warn", "regressed"),
-    ("inconclusive", "fail", "regressed"),
-    ("fail", "pass", "fixed"),
-    ("known", "fixed", "fixed"),
-    ("warn", "pass", "fixed"),
-    ("pass", "not run", "no longer judged"),
-    ("pass", "blocked", "no longer judged"),
-    ("fail", "inconclusive", "no longer judged"),
-    ("fail", "not run", "no longer judged"),
-    ("not run", "pass", "changed"),
-    ("fail", "known", "changed"),  # accepted in a baseline: not fixed
-    ("not run", "absent", "changed"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("old", "new", "group"),
+    [
+        ("pass", "fail", "regressed"),
+        ("not run", "fail", "regressed"),
+        ("pass", "inconclusive", "regressed"),
+        ("known", "fail", "regressed"),  # a baseline entry expired or was removed
+        ("pass", "warn", "regressed"),
+        ("inconclusive", "fail", "regressed"),
+        ("fail", "pass", "fixed"),
+        ("known", "fixed", "fixed"),
+        ("warn", "pass", "fixed"),
+        ("pass", "not run", "no longer judged"),
+        ("pass", "blocked", "no longer judged"),
+        ("fail", "inconclusive", "no longer judged"),
+        ("fail", "not run", "no longer judged"),
+        ("not run", "pass", "changed"),
+        ("fail", "known", "changed"),  # accepted in a baseline: not fixed
+        ("not run", "absent", "changed"),
+    ],
+)
 def test_each_change_falls_in_one_group(old, new, group):
     assert group_of(old, new) == group
 
@@ -70,8 +91,11 @@ def test_regressions_come_first_musts_before_shoulds_and_unchanged_are_counted()
     new = report({"REV-4": "not run", "ENV-3": "pass", "HDR-2": "warn", "AUTH-1": "fail", "LOCK-2": "not run"})
     result = compare(old, new)
     assert [(c.id, c.old, c.new, c.group) for c in result.changes] == [
-        ("AUTH-1", "pass", "fail", "regressed"), ("HDR-2", "pass", "warn", "regressed"),
-        ("ENV-3", "fail", "pass", "fixed"), ("LOCK-2", "pass", "not run", "no longer judged")]  # fmt: skip
+        ("AUTH-1", "pass", "fail", "regressed"),
+        ("HDR-2", "pass", "warn", "regressed"),
+        ("ENV-3", "fail", "pass", "fixed"),
+        ("LOCK-2", "pass", "not run", "no longer judged"),
+    ]
     assert requirements.get("HDR-2").level == "SHOULD" and requirements.get("AUTH-1").level == "MUST"
     assert result.unchanged == {"pass": len(requirements.catalogue()) - 5, "not run": 1}
     assert result.exit_status == 1
@@ -93,8 +117,12 @@ def test_a_requirement_only_one_report_has_is_absent_in_the_other():
 
 
 def test_text_lists_the_groups_with_the_new_failure_and_ends_with_the_answer():
-    result = compare(report({}), report({"AUTH-1": "fail", "REV-4": "not run"},
-                                        reasons={"REV-4": "no second instance (enable with --peer-url)"}))  # fmt: skip
+    result = compare(
+        report({}),
+        report(
+            {"AUTH-1": "fail", "REV-4": "not run"}, reasons={"REV-4": "no second instance (enable with --peer-url)"}
+        ),
+    )
     lines = render_text(result).splitlines()
     assert lines[2] == "regressed (1):"
     assert lines[3].startswith("  AUTH-1   MUST   pass -> fail") and "Actual: 3" in lines[3]
@@ -130,12 +158,15 @@ def test_the_command_exits_1_on_a_regression_and_0_on_none(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("### HealLog conformance: base → this change")
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "cannot be read"),
-    ("{not json", "not JSON"),
-    ('{"summary": {}}', "not a conformance report"),
-    ("[1, 2]", "not a conformance report"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot be read"),
+        ("{not json", "not JSON"),
+        ('{"summary": {}}', "not a conformance report"),
+        ("[1, 2]", "not a conformance report"),
+    ],
+)
 def test_a_report_that_cannot_be_read_is_exit_4_and_one_line(tmp_path, capsys, content, message):
     good = write(tmp_path, "good.json", report({}))
     bad = str(tmp_path / "missing.json") if content is None else write(tmp_path, "bad.json", content)

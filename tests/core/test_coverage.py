@@ -22,8 +22,7 @@ from conformance.verdicts import coverage
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Clauses no probe exercises yet (issue 18, parts 3-5). Empty it, clause by clause, as the probes land.
-KNOWN_GAPS = {
-}
+KNOWN_GAPS = {}
 
 SCRIPT = """
 import json
@@ -71,8 +70,10 @@ def test_known_gaps_are_clauses_of_the_catalogue():
 
 
 def test_table_and_json_render_the_matrix():
-    probes = {"t.py::a": coverage.Probe(("DATA-1",), ("DATA-1/list", "DATA-1/get")),
-              "t.py::b": coverage.Probe(("DATA-1", "DATA-2"), ("DATA-1/list",))}  # fmt: skip
+    probes = {
+        "t.py::a": coverage.Probe(("DATA-1",), ("DATA-1/list", "DATA-1/get")),
+        "t.py::b": coverage.Probe(("DATA-1", "DATA-2"), ("DATA-1/list",)),
+    }
     rows = coverage.matrix(probes)
     by_clause = {row.clause: row.probes for row in rows}
     assert by_clause["DATA-1/list"] == ("t.py::a", "t.py::b") and by_clause["DATA-1/update"] == ()
@@ -85,8 +86,13 @@ def test_table_and_json_render_the_matrix():
 
 def test_coverage_command_needs_no_target_and_prints_json(tmp_path):
     """Run from an unrelated directory, as an installed command would be."""
-    done = subprocess.run([sys.executable, "-m", "conformance", "coverage", "--json"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "coverage", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     rows = json.loads(done.stdout)
     assert rows[0]["requirement"] == "ENV-1" and rows[0]["probes"]
     assert done.returncode == (1 if any(not row["probes"] for row in rows) else 0), done.stderr[-2000:]
@@ -98,9 +104,11 @@ def test_catalogue_rejects_a_requirement_without_clauses_or_with_an_unknown_dime
     from importlib import resources
 
     text = resources.files("conformance").joinpath("requirements.toml").read_text("utf-8")
-    for change, message in ((lambda r: r.pop("clauses"), "no clauses"),
-                            (lambda r: r["clauses"].update({"Bad Name": "x"}), "lower-case"),
-                            (lambda r: r["dimensions"].update({"vibes": "x"}), "dimensions")):  # fmt: skip
+    for change, message in (
+        (lambda r: r.pop("clauses"), "no clauses"),
+        (lambda r: r["clauses"].update({"Bad Name": "x"}), "lower-case"),
+        (lambda r: r["dimensions"].update({"vibes": "x"}), "dimensions"),
+    ):
         broken = tomllib.loads(text)
         change(broken["requirement"]["ENV-1"])
         monkeypatch.setattr(requirements, "_load", lambda broken=broken: broken)
@@ -118,12 +126,15 @@ def test_a_pass_names_the_clauses_its_run_did_not_judge():
     tests = {"t::main": "pass", "t::peer": "not run"}
     clauses_of = {"t::main": ["REV-4/revoked-on-main"], "t::peer": ["REV-4/revoked-on-peer"]}
     partial = coverage.with_unjudged_clauses(("pass", "partial: 1 of 2 tests not run: no peer"), req, tests, clauses_of)
-    assert partial == ("pass", "partial: 1 of 2 clauses not judged in this run (REV-4/revoked-on-peer); "
-                               "1 of 2 tests not run: no peer")  # fmt: skip
+    assert partial == (
+        "pass",
+        "partial: 1 of 2 clauses not judged in this run (REV-4/revoked-on-peer); 1 of 2 tests not run: no peer",
+    )
     both = {**clauses_of, "t::main": ["REV-4/revoked-on-main", "REV-4/revoked-on-peer"]}
     assert coverage.with_unjudged_clauses(("pass", None), req, tests, both) == ("pass", None)
     assert coverage.with_unjudged_clauses(("fail", None), req, tests, clauses_of) == ("fail", None)
     assert coverage.with_unjudged_clauses(("pass", None), req, tests, {}) == ("pass", None), "no clause data"
-    many = coverage.with_unjudged_clauses(("pass", None), requirements.get("AUTH-2"), {"t": "pass"},
-                                          {"t": ["AUTH-2/user/missing"]})[1]  # fmt: skip
+    many = coverage.with_unjudged_clauses(
+        ("pass", None), requirements.get("AUTH-2"), {"t": "pass"}, {"t": ["AUTH-2/user/missing"]}
+    )[1]
     assert many.startswith("partial: 23 of 24 clauses not judged") and "and 19 more)" in many

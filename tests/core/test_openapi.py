@@ -62,11 +62,17 @@ def test_unknown_paths_and_odd_documents_give_nothing():
 
 def test_a_self_referential_ref_resolves_to_nothing_instead_of_looping():
     document = {
-        "paths": {"/x": {"get": {"parameters": [
-            {"name": "loop", "in": "query", "schema": {"$ref": "#/components/schemas/Loop"}},
-            {"name": "tree", "in": "query", "schema": {"$ref": "#/components/schemas/Tree"}},
-            {"$ref": "#/components/parameters/Self"},
-        ]}}},
+        "paths": {
+            "/x": {
+                "get": {
+                    "parameters": [
+                        {"name": "loop", "in": "query", "schema": {"$ref": "#/components/schemas/Loop"}},
+                        {"name": "tree", "in": "query", "schema": {"$ref": "#/components/schemas/Tree"}},
+                        {"$ref": "#/components/parameters/Self"},
+                    ]
+                }
+            }
+        },
         "components": {
             "parameters": {"Self": {"$ref": "#/components/parameters/Self"}},
             "schemas": {
@@ -76,7 +82,7 @@ def test_a_self_referential_ref_resolves_to_nothing_instead_of_looping():
                 "Tree": {"anyOf": [{"$ref": "#/components/schemas/Tree"}, {"type": "string", "format": "slug"}]},
             },
         },
-    }  # fmt: skip
+    }
     assert openapi.resolve(document, {"$ref": "#/components/schemas/Loop"}) == {}
     found = {p.name: p for p in openapi.parameters(document, "GET", "/x")}
     assert list(found) == ["loop", "tree"]  # the parameter that is only a reference to itself is no parameter
@@ -90,9 +96,13 @@ def test_a_long_ref_chain_is_followed_to_its_end():
     schemas = {f"Alias{i}": {"$ref": f"#/components/schemas/Alias{i + 1}"} for i in range(40)}
     schemas["Alias40"] = {"type": "string"}
     document = {
-        "paths": {"/x": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"$ref": "#/components/schemas/Alias0"}}]}}},
+        "paths": {
+            "/x": {
+                "get": {"parameters": [{"name": "q", "in": "query", "schema": {"$ref": "#/components/schemas/Alias0"}}]}
+            }
+        },
         "components": {"schemas": schemas},
-    }  # fmt: skip
+    }
     (q,) = openapi.parameters(document, "GET", "/x")
     assert q.is_string
     (op,) = openapi.operations(document)

@@ -37,8 +37,7 @@ def _session() -> Session:
 
 
 def _request(token: str) -> RecordedRequest:
-    return RecordedRequest("GET", "http://127.0.0.1:9/api/patients/",
-                           Headers({"authorization": f"Bearer {token}"}))  # fmt: skip
+    return RecordedRequest("GET", "http://127.0.0.1:9/api/patients/", Headers({"authorization": f"Bearer {token}"}))
 
 
 def test_a_forged_tokens_curl_line_names_the_token():
@@ -74,27 +73,70 @@ def test_public_variants_are_only_tokens_anyone_could_make():
     from conformance.actors.tokens import PUBLIC_VARIANTS
 
     assert PUBLIC_VARIANTS < set(VARIANTS)
-    assert not {"alg-none-signed", "truncated-signature", "tampered-claims", "expired", "missing-exp",
-                "refresh-as-access", "revoked", "query-token", "query-access-token"} & PUBLIC_VARIANTS  # fmt: skip
+    assert (
+        not {
+            "alg-none-signed",
+            "truncated-signature",
+            "tampered-claims",
+            "expired",
+            "missing-exp",
+            "refresh-as-access",
+            "revoked",
+            "query-token",
+            "query-access-token",
+        }
+        & PUBLIC_VARIANTS
+    )
 
 
 def _config(pytestconfig: pytest.Config, args: list[str]) -> SimpleNamespace:
-    return SimpleNamespace(invocation_params=SimpleNamespace(args=tuple(args), dir=Path.cwd()),
-                           _parser=pytestconfig._parser, rootpath=launch.ROOT_DIR)  # fmt: skip
+    return SimpleNamespace(
+        invocation_params=SimpleNamespace(args=tuple(args), dir=Path.cwd()),
+        _parser=pytestconfig._parser,
+        rootpath=launch.ROOT_DIR,
+    )
 
 
 def test_a_launcher_run_reruns_through_the_launcher_without_its_reports(pytestconfig: pytest.Config):
     redaction.register("0123456789", "one-time code")
-    args = launch.pytest_args(["--base-url", "http://127.0.0.1:8000", "--conformance-report", "out/r.json",
-                               "--fixed-otp", "0123456789", "--baseline", "b.toml", "--baseline-update",
-                               "--junit-xml=out/j.xml", "-k", "restart or lockout", "scenarios"])  # fmt: skip
-    options = SimpleNamespace(conformance_report="out/r.json", conformance_html="env.html", conformance_har=None,
-                              conformance_sarif=None)  # fmt: skip
-    made = rerun.command(_config(pytestconfig, args), "scenarios/test_x.py::test_y[a]", Path("scenarios/test_x.py"),
-                         options)  # fmt: skip
-    assert made.command == " ".join([
-        shlex.quote(sys.executable), "-m", "conformance", "--base-url", "http://127.0.0.1:8000",
-        "--fixed-otp", '"${CONFORMANCE_FIXED_OTP}"', "--baseline", "b.toml", "-k", "'restart or lockout'",
-        "--conformance-html=", "'scenarios/test_x.py::test_y[a]'",
-    ])  # fmt: skip
+    args = launch.pytest_args(
+        [
+            "--base-url",
+            "http://127.0.0.1:8000",
+            "--conformance-report",
+            "out/r.json",
+            "--fixed-otp",
+            "0123456789",
+            "--baseline",
+            "b.toml",
+            "--baseline-update",
+            "--junit-xml=out/j.xml",
+            "-k",
+            "restart or lockout",
+            "scenarios",
+        ]
+    )
+    options = SimpleNamespace(
+        conformance_report="out/r.json", conformance_html="env.html", conformance_har=None, conformance_sarif=None
+    )
+    made = rerun.command(
+        _config(pytestconfig, args), "scenarios/test_x.py::test_y[a]", Path("scenarios/test_x.py"), options
+    )
+    assert made.command == " ".join(
+        [
+            shlex.quote(sys.executable),
+            "-m",
+            "conformance",
+            "--base-url",
+            "http://127.0.0.1:8000",
+            "--fixed-otp",
+            '"${CONFORMANCE_FIXED_OTP}"',
+            "--baseline",
+            "b.toml",
+            "-k",
+            "'restart or lockout'",
+            "--conformance-html=",
+            "'scenarios/test_x.py::test_y[a]'",
+        ]
+    )
     assert made.variables == (("CONFORMANCE_FIXED_OTP", "the value given to --fixed-otp"),)

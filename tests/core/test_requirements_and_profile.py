@@ -42,8 +42,12 @@ def test_profile_owns_the_rules_readers_used_to_rebuild():
     assert profile.hsts_required("HTTPS://staging.example.org/health")
     assert profile.is_api_path("http://sut/api/users/me") and not profile.is_api_path("/health")
     assert profile.guard_operation("role").role == "admin"
-    addresses = [profile.sources.fuzz, profile.sources.envelope_rate_burst, profile.sources.rate_limit_burst,
-                 profile.sources.scenarios_first]  # fmt: skip
+    addresses = [
+        profile.sources.fuzz,
+        profile.sources.envelope_rate_burst,
+        profile.sources.rate_limit_burst,
+        profile.sources.scenarios_first,
+    ]
     assert len(set(addresses)) == len(addresses), "one allocation table: no two suites share a source address"
     assert "RATE_LIMIT_LOGIN" in profile.config.variable_names()
 

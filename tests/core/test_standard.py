@@ -33,7 +33,7 @@ def contract() -> str:
 
 def catalogue_table(contract: str) -> dict[str, tuple[str, str]]:
     """ID -> (level, text) from the rows of §7."""
-    section = contract[contract.index("## 7. Requirement catalogue"):]
+    section = contract[contract.index("## 7. Requirement catalogue") :]
     rows = re.findall(r"^\| ([A-Z]+-\d+) \| (MUST|SHOULD) \| (.*) \|$", section, re.MULTILINE)
     return {rid: (level, text) for rid, level, text in rows}
 
@@ -101,7 +101,7 @@ def test_docs_standard_md_is_rendered_from_the_catalogue():
 def test_docs_standard_md_has_every_requirement_with_level_needs_and_fix():
     text = standard.markdown()
     for req in requirements.catalogue().values():
-        section = text[text.index(f"### {req.id}: {req.title}"):]
+        section = text[text.index(f"### {req.id}: {req.title}") :]
         section = section[: section.index("\n### ")] if "\n### " in section else section
         assert f"**{req.level}.** {req.text}" in section
         assert "**What the harness probes.**" in section and "**Needs.**" in section
@@ -151,14 +151,21 @@ def test_every_requirement_has_clauses_and_says_how_far_each_dimension_is_explor
         assert req.clauses and all(c.requirement == req.id and c.text for c in req.clauses), req.id
         assert req.dimensions and all(key in requirements.DIMENSIONS and how for key, how in req.dimensions), req.id
     assert [c.name for c in requirements.get("DATA-1").clauses] == [
-        "list", "get", "search", "update", "delete", "under-concurrency", "right-after-writes"]
+        "list",
+        "get",
+        "search",
+        "update",
+        "delete",
+        "under-concurrency",
+        "right-after-writes",
+    ]
     assert "AUTH-2/role/alg-none" in requirements.clauses() and "AUTH-2/pro/refresh-as-access" in requirements.clauses()
 
 
 def test_docs_and_explain_show_each_requirements_clauses_and_dimensions():
     text = standard.markdown()
     for req in requirements.catalogue().values():
-        section = text[text.index(f"### {req.id}: {req.title}"):]
+        section = text[text.index(f"### {req.id}: {req.title}") :]
         section = section[: section.index("\n### ")] if "\n### " in section else section
         assert "**Clauses.**" in section and "**How far the harness explores it.**" in section, req.id
         for clause in req.clauses:

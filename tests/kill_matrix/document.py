@@ -26,8 +26,17 @@ from reference.defects import DEFECTS
 from tests.kill_matrix import judge, plan
 from tests.kill_matrix.runs import REPO_ROOT, RunPool, RunResult
 
-SYMBOLS = {"fail": "✗", "warn": "!", "pass": "✓", "inconclusive": "?", "blocked": "⊘", "not applicable": "–",
-           "known": "k", "fixed": "f", "not run": "·"}
+SYMBOLS = {
+    "fail": "✗",
+    "warn": "!",
+    "pass": "✓",
+    "inconclusive": "?",
+    "blocked": "⊘",
+    "not applicable": "–",
+    "known": "k",
+    "fixed": "f",
+    "not run": "·",
+}
 NO_REPORT = "∅"
 
 
@@ -119,7 +128,7 @@ def merge(previous: str, partial: str) -> str:
         out.append(line)
         next_line = lines[index + 1] if index + 1 < len(lines) else ""
         if in_body and not next_line.startswith("|"):
-            for name, row in tables.get(table, {}).items():  # rows the previous document did not have
+            for _name, row in tables.get(table, {}).items():  # rows the previous document did not have
                 out.append(row)
             tables.pop(table, None)
     earlier = next((line for line in out if line.startswith(UPDATED_PREFIX)), None)
@@ -158,8 +167,10 @@ def _scope_sentence(results: list[RunResult]) -> str:
     selected = [r.run.defect for r in results if r.run.defect and r.run.requirements is not None]
     if not selected:
         return "Every run is the full suite."
-    return (f"The precision sample ({', '.join(f'`{d}`' for d in plan.PRECISION_SAMPLE)})\nand the clean reference "
-            "run the full suite; the other defects only their own requirements (the rest is *not run: not selected*).")
+    return (
+        f"The precision sample ({', '.join(f'`{d}`' for d in plan.PRECISION_SAMPLE)})\nand the clean reference "
+        "run the full suite; the other defects only their own requirements (the rest is *not run: not selected*)."
+    )
 
 
 def _cell(result: RunResult, rid: str, emphasis: str) -> str:
@@ -190,8 +201,15 @@ def _defect_row(name: str, own: tuple[str, ...], also: tuple[str, ...], result: 
         caught = "NO: " + "; ".join(missed) if missed else "yes: " + ", ".join(f"{rid} {verdicts[rid]}" for rid in own)
         consequences = _tally(result.report, also) if also else "–"
         outside = ", ".join(f"{rid} {verdicts[rid]}" for rid in judge.blamed_elsewhere(result.report, own + also))
-    cells = [name, requirements_cell, _scope(result), caught, consequences, outside or "none",
-             f"{result.duration_s:.0f} s"]  # fmt: skip
+    cells = [
+        name,
+        requirements_cell,
+        _scope(result),
+        caught,
+        consequences,
+        outside or "none",
+        f"{result.duration_s:.0f} s",
+    ]
     return "| " + " | ".join(cells) + " |"
 
 

@@ -106,17 +106,33 @@ def first_failures(report: dict[str, Any], requirement_ids: list[str]) -> str:
     return f"no failure message for {', '.join(requirement_ids)} in the report"
 
 
-def expect_none(problems: list[str], headline: str, report: dict[str, Any], focus: list[str],
-                own: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> None:
+def expect_none(
+    problems: list[str],
+    headline: str,
+    report: dict[str, Any],
+    focus: list[str],
+    own: tuple[str, ...] = (),
+    also: tuple[str, ...] = (),
+) -> None:
     """Fail the test with ``explain``'s message when there are problems."""
     __tracebackhide__ = True
     if problems:
         pytest.fail(headline + explain(report, problems, focus, own, also), pytrace=False)
 
 
-def explain(report: dict[str, Any], problems: list[str], focus: list[str], own: tuple[str, ...] = (),
-            also: tuple[str, ...] = ()) -> str:
+def explain(
+    report: dict[str, Any], problems: list[str], focus: list[str], own: tuple[str, ...] = (), also: tuple[str, ...] = ()
+) -> str:
     """A failure message a reader can act on: the problems, the verdict table, the first failure among ``focus``."""
     legend = "verdicts (* the defect's requirements, + its catalogued consequences):"
-    return "\n".join(["", *(f"- {p}" for p in problems), "", legend, verdict_table(report, own, also), "",
-                      first_failures(report, focus)])  # fmt: skip
+    return "\n".join(
+        [
+            "",
+            *(f"- {p}" for p in problems),
+            "",
+            legend,
+            verdict_table(report, own, also),
+            "",
+            first_failures(report, focus),
+        ]
+    )

@@ -9,7 +9,6 @@ which is much quicker. The clean reference runs the full suite.
 from __future__ import annotations
 
 from reference.defects import BUNDLES, DEFECTS
-
 from tests.kill_matrix.runs import HarnessRun
 
 FULL_RUN_TIMEOUT_S = 420  # ~1 min alone; two at a time on a busy 2-core machine can take several
@@ -33,20 +32,32 @@ PRECISION_SAMPLE = (
 CLEAN_RUN = HarnessRun(defect=None, requirements=None, timeout_s=FULL_RUN_TIMEOUT_S)
 #: The conforming variant: a real FastAPI/slowapi service's strict per-IP limits, declared in the profile. It must
 #: change nothing: the harness paces itself, so every requirement still passes, none inconclusive.
-STRICT_RUN = HarnessRun(defect=None, requirements=None, timeout_s=STRICT_RUN_TIMEOUT_S, variant="strict-limits",
-                        mostly_waiting=True)
+STRICT_RUN = HarnessRun(
+    defect=None, requirements=None, timeout_s=STRICT_RUN_TIMEOUT_S, variant="strict-limits", mostly_waiting=True
+)
 #: The staging case in CI: one source address at strict limits, on a short selection (scripts/single_source.py runs
 #: the full suite, and the lockout's paced probes, which take minutes at 5 logins a minute): RATE-1 judged from the
 #: run's own address after every other login, the enumeration probe paced to the limit.
 SINGLE_SOURCE_SELECTION = ("RATE-1", "AUTH-5")
 SINGLE_SOURCE_RUNS = {
-    name: HarnessRun(defect=defect, requirements=SINGLE_SOURCE_SELECTION, timeout_s=STRICT_RUN_TIMEOUT_S,
-                     variant="single-source", mostly_waiting=True)
-    for name, defect in (("clean", None), ("no-retry-after", "no-retry-after"), ("user-enumeration", "user-enumeration"))
-}  # fmt: skip
+    name: HarnessRun(
+        defect=defect,
+        requirements=SINGLE_SOURCE_SELECTION,
+        timeout_s=STRICT_RUN_TIMEOUT_S,
+        variant="single-source",
+        mostly_waiting=True,
+    )
+    for name, defect in (
+        ("clean", None),
+        ("no-retry-after", "no-retry-after"),
+        ("user-enumeration", "user-enumeration"),
+    )
+}
 #: Many defects at once, like a legacy service: each member's requirements fail, nothing else is accused.
-BUNDLE_RUNS = {name: HarnessRun(defect=",".join(members), requirements=None, timeout_s=FULL_RUN_TIMEOUT_S, label=name)
-               for name, members in BUNDLES.items()}  # fmt: skip
+BUNDLE_RUNS = {
+    name: HarnessRun(defect=",".join(members), requirements=None, timeout_s=FULL_RUN_TIMEOUT_S, label=name)
+    for name, members in BUNDLES.items()
+}
 
 #: Requirements whose probes wait: the ledger presents revocations and locks again 30 s after them
 #: (scenarios/test_time.py), RATE-1 waits out a rate window. A run selected to one of them mostly waits.
@@ -61,11 +72,21 @@ def run_for(defect: str, *, full: bool = False) -> HarnessRun:
     if full or defect in PRECISION_SAMPLE:
         return HarnessRun(defect=defect, requirements=None, timeout_s=FULL_RUN_TIMEOUT_S)
     own = DEFECTS[defect].requirements
-    return HarnessRun(defect=defect, requirements=own, timeout_s=SELECTED_RUN_TIMEOUT_S,
-                      mostly_waiting=not WAITING_REQUIREMENTS.isdisjoint(own))
+    return HarnessRun(
+        defect=defect,
+        requirements=own,
+        timeout_s=SELECTED_RUN_TIMEOUT_S,
+        mostly_waiting=not WAITING_REQUIREMENTS.isdisjoint(own),
+    )
 
 
 def all_runs(*, full: bool = False) -> list[HarnessRun]:
     """Every run, longest first so the two workers finish close together (``full``: every defect, full suite)."""
-    return [STRICT_RUN, *SINGLE_SOURCE_RUNS.values(), CLEAN_RUN, *BUNDLE_RUNS.values(), *(run_for(d, full=full) for d in PRECISION_SAMPLE),
-            *(run_for(d, full=full) for d in DEFECTS if d not in PRECISION_SAMPLE)]  # fmt: skip
+    return [
+        STRICT_RUN,
+        *SINGLE_SOURCE_RUNS.values(),
+        CLEAN_RUN,
+        *BUNDLE_RUNS.values(),
+        *(run_for(d, full=full) for d in PRECISION_SAMPLE),
+        *(run_for(d, full=full) for d in DEFECTS if d not in PRECISION_SAMPLE),
+    ]

@@ -65,8 +65,16 @@ class HarnessRun:
         return tuple(self.defect.split(",")) if self.defect else ()
 
     def argv(self, report_path: Path) -> list[str]:
-        argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                f"--startup-timeout={STARTUP_TIMEOUT_S}", f"--conformance-report={report_path}"]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--startup-timeout={STARTUP_TIMEOUT_S}",
+            f"--conformance-report={report_path}",
+        ]
         if self.defect:
             argv += ["--sut-env", f"REFERENCE_DEFECTS={self.defect}"]
         if self.requirements is not None:
@@ -108,8 +116,14 @@ def run_harness(run: HarnessRun, workdir: Path, interrupt: threading.Event | Non
     output_path = workdir / "output.txt"
     report_path.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_SETTINGS_PREFIXES)}
-    done = run_bounded(run.argv(report_path), timeout=run.timeout_s, env=env, cwd=REPO_ROOT, output_path=output_path,
-                       interrupt=interrupt)  # fmt: skip
+    done = run_bounded(
+        run.argv(report_path),
+        timeout=run.timeout_s,
+        env=env,
+        cwd=REPO_ROOT,
+        output_path=output_path,
+        interrupt=interrupt,
+    )
     exit_code = done.returncode
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() and exit_code is not None else None
     tail = output_path.read_text("utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]

@@ -15,8 +15,12 @@ def report(**verdicts: str | tuple[str, str]) -> dict[str, Any]:
     for key, value in verdicts.items():
         rid = key.replace("_", "-")
         verdict, reason = value if isinstance(value, tuple) else (value, None)
-        entries[rid] = {"level": "SHOULD" if rid == "RID-2" else "MUST", "verdict": verdict, "reason": reason,
-                        "first_failure": f"{rid}  broken\n  Expected: x\n    Actual: y" if verdict == "fail" else None}
+        entries[rid] = {
+            "level": "SHOULD" if rid == "RID-2" else "MUST",
+            "verdict": verdict,
+            "reason": reason,
+            "first_failure": f"{rid}  broken\n  Expected: x\n    Actual: y" if verdict == "fail" else None,
+        }
     return {"requirements": entries}
 
 
@@ -43,14 +47,16 @@ def test_clean_run_allows_only_the_named_not_run():
     not_asked = ("not run", "not asked for (enable with --load all)")
     assert judge.unclean(report(ENV_1="pass", PERF_1=not_asked), allowed) == {}
     assert list(judge.unclean(report(PERF_1=("not run", "no test in this run")), allowed)) == ["PERF-1"]
-    problems = judge.unclean(report(ENV_1=("pass", "partial: 1 of 2 tests not run: x"), REV_4=("not run", "y"),
-                                    PERF_1="pass"), allowed)  # fmt: skip
+    problems = judge.unclean(
+        report(ENV_1=("pass", "partial: 1 of 2 tests not run: x"), REV_4=("not run", "y"), PERF_1="pass"), allowed
+    )
     assert list(problems) == ["ENV-1", "REV-4", "PERF-1"]
 
 
 def test_explanation_shows_the_table_and_the_first_failure():
-    run = report(ENV_3="fail", AUTH_3="fail", HDR_1=("not run", "not selected (--requirements)"), ENV_1="pass",
-                 ENV_2="pass")  # fmt: skip
+    run = report(
+        ENV_3="fail", AUTH_3="fail", HDR_1=("not run", "not selected (--requirements)"), ENV_1="pass", ENV_2="pass"
+    )
     text = judge.explain(run, ["AUTH-3 (MUST) is fail"], ["AUTH-3"], own=("ENV-3",), also=("ENV-1",))
     assert "* ENV-3    MUST   fail" in text and "  AUTH-3   MUST   fail" in text
     assert "  pass: ENV-1, ENV-2" in text

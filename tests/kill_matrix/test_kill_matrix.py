@@ -43,8 +43,14 @@ def test_defect_is_caught_by_its_requirements(matrix: RunPool, defect: str):
     # A full run's other verdicts are the precision test's business; a selected run must accuse nothing else.
     blamed = [] if run.requirements is None else judge.blamed_elsewhere(report, entry.violates)
     problems += [f"{judge.describe(report, rid)}, not in the defect's catalogue entry" for rid in blamed]
-    judge.expect_none(problems, f"defect {defect}:", report, blamed or list(entry.requirements),
-                      own=entry.requirements, also=entry.also)
+    judge.expect_none(
+        problems,
+        f"defect {defect}:",
+        report,
+        blamed or list(entry.requirements),
+        own=entry.requirements,
+        also=entry.also,
+    )
 
 
 @pytest.mark.parametrize("defect", plan.PRECISION_SAMPLE)
@@ -57,8 +63,9 @@ def test_full_suite_blames_only_the_defects_requirements(matrix: RunPool, defect
     blamed = judge.blamed_elsewhere(report, entry.violates)
     allowed = ", ".join(entry.violates)
     problems = [f"{judge.describe(report, rid)}, not in the defect's catalogue entry ({allowed})" for rid in blamed]
-    judge.expect_none(problems, f"defect {defect}, full suite:", report, blamed,
-                      own=entry.requirements, also=entry.also)
+    judge.expect_none(
+        problems, f"defect {defect}, full suite:", report, blamed, own=entry.requirements, also=entry.also
+    )
 
 
 @pytest.mark.parametrize("harness_run", [plan.STRICT_RUN], ids=["strict-limits"])
@@ -78,8 +85,11 @@ def test_one_source_address_at_strict_limits_changes_no_verdict(matrix: RunPool,
     times out."""
     report = report_of(matrix.result(harness_run))
     entries = report["requirements"]
-    problems = [judge.describe(report, rid) for rid in plan.SINGLE_SOURCE_SELECTION
-                if entries[rid]["verdict"] != "pass" or judge.beyond_known_gaps(entries[rid]["reason"])]  # fmt: skip
+    problems = [
+        judge.describe(report, rid)
+        for rid in plan.SINGLE_SOURCE_SELECTION
+        if entries[rid]["verdict"] != "pass" or judge.beyond_known_gaps(entries[rid]["reason"])
+    ]
     judge.expect_none(problems, "the clean reference from one address:", report, list(plan.SINGLE_SOURCE_SELECTION))
 
 
@@ -91,8 +101,14 @@ def test_defects_are_caught_from_one_source_address(matrix: RunPool, defect: str
     problems = judge.uncaught(report, own)
     blamed = judge.blamed_elsewhere(report, entry.violates)
     problems += [f"{judge.describe(report, rid)}, not in the defect's catalogue entry" for rid in blamed]
-    judge.expect_none(problems, f"defect {defect} from one address:", report, blamed or list(own),
-                      own=entry.requirements, also=entry.also)
+    judge.expect_none(
+        problems,
+        f"defect {defect} from one address:",
+        report,
+        blamed or list(own),
+        own=entry.requirements,
+        also=entry.also,
+    )
 
 
 @pytest.mark.parametrize("harness_run", list(plan.BUNDLE_RUNS.values()), ids=list(plan.BUNDLE_RUNS))
@@ -104,12 +120,23 @@ def test_a_bundle_of_defects_is_caught_member_by_member_and_accuses_nothing_else
     own = tuple(dict.fromkeys(rid for entry in members for rid in entry.requirements))
     allowed = tuple(dict.fromkeys(rid for entry in members for rid in entry.violates))
     problems = judge.uncaught(report, own)
-    problems += [f"{judge.describe(report, rid)}, outside every member's catalogue entry"
-                 for rid in judge.blamed_elsewhere(report, allowed)]  # fmt: skip
-    problems += [judge.describe(report, rid) for rid, entry in report["requirements"].items()
-                 if entry["verdict"] == "inconclusive"]  # fmt: skip
-    judge.expect_none(problems, f"bundle {harness_run.label}:", report, list(own),
-                      own=own, also=tuple(r for r in allowed if r not in own))  # fmt: skip
+    problems += [
+        f"{judge.describe(report, rid)}, outside every member's catalogue entry"
+        for rid in judge.blamed_elsewhere(report, allowed)
+    ]
+    problems += [
+        judge.describe(report, rid)
+        for rid, entry in report["requirements"].items()
+        if entry["verdict"] == "inconclusive"
+    ]
+    judge.expect_none(
+        problems,
+        f"bundle {harness_run.label}:",
+        report,
+        list(own),
+        own=own,
+        also=tuple(r for r in allowed if r not in own),
+    )
 
 
 @pytest.mark.parametrize("defect", ["guard-crash"])
@@ -117,7 +144,11 @@ def test_a_connection_closed_after_an_error_is_never_blamed_on_the_next_request(
     """guard-crash answers a plain 500 and closes the kept-alive connection without saying so (uvicorn's habit):
     no failure of the full suite may then say "no response" for a request that got one."""
     report = report_of(matrix.result(plan.run_for(defect)))
-    blamed = [f"{rid}: {failure['test']}" for rid, entry in report["requirements"].items()
-              for failure in entry.get("failures", ()) if "no response" in failure["message"]]  # fmt: skip
+    blamed = [
+        f"{rid}: {failure['test']}"
+        for rid, entry in report["requirements"].items()
+        for failure in entry.get("failures", ())
+        if "no response" in failure["message"]
+    ]
     assert blamed == [], blamed
     assert any("closed a kept-alive connection" in text for text in report["observations"]), "and it is noticed"

@@ -140,8 +140,12 @@ def test_instruction_report_prints_both_sides_the_ratio_and_its_stability():
 def test_the_sequence_is_auth_reads_mix():
     operations = [operation for operation, _status in instructions.SEQUENCE]
     assert {op: operations.count(op) for op in operations} == {
-        "me": 4, "list_patients": 2, "get_patient": 2, "pro_feature": 1, "list_users": 1,
-    }  # fmt: skip
+        "me": 4,
+        "list_patients": 2,
+        "get_patient": 2,
+        "pro_feature": 1,
+        "list_users": 1,
+    }
 
 
 # -- /proc ----------------------------------------------------------------------
@@ -160,20 +164,26 @@ def fake_proc(root, processes, parents=None):
 
 
 def test_group_cpu_counts_every_member_and_what_they_reaped(tmp_path):
-    proc = fake_proc(tmp_path, {
-        10: ("python", 10, (100, 50, 7, 3), "python -m reference serve --data-dir /d"),
-        11: ("python (spawn) x", 10, (200, 20, 0, 0), "python -c spawn_main"),
-        12: ("redis-server", 12, (999, 999, 0, 0), "redis-server"),
-    })  # fmt: skip
+    proc = fake_proc(
+        tmp_path,
+        {
+            10: ("python", 10, (100, 50, 7, 3), "python -m reference serve --data-dir /d"),
+            11: ("python (spawn) x", 10, (200, 20, 0, 0), "python -c spawn_main"),
+            12: ("redis-server", 12, (999, 999, 0, 0), "redis-server"),
+        },
+    )
     ticks = os.sysconf("SC_CLK_TCK")
     assert procfs.group_cpu_seconds(10, proc) == pytest.approx((160 + 220) / ticks)
 
 
 def test_find_pid_wants_exactly_one_match(tmp_path):
-    proc = fake_proc(tmp_path, {
-        10: ("python", 10, (0, 0, 0, 0), "python -m reference serve --data-dir /a"),
-        11: ("python", 11, (0, 0, 0, 0), "python -m reference serve --data-dir /b"),
-    })  # fmt: skip
+    proc = fake_proc(
+        tmp_path,
+        {
+            10: ("python", 10, (0, 0, 0, 0), "python -m reference serve --data-dir /a"),
+            11: ("python", 11, (0, 0, 0, 0), "python -m reference serve --data-dir /b"),
+        },
+    )
     assert procfs.find_pid("--data-dir /a", proc) == 10
     with pytest.raises(procfs.ProcError, match="found none"):
         procfs.find_pid("--data-dir /c", proc)
@@ -183,10 +193,14 @@ def test_find_pid_wants_exactly_one_match(tmp_path):
 
 def test_find_pid_skips_the_shell_that_runs_the_command(tmp_path):
     command = "valgrind --callgrind-out-file=/d/out python -m reference serve"
-    proc = fake_proc(tmp_path, {
-        20: ("sh", 20, (0, 0, 0, 0), f"/bin/sh -c {command}"),
-        21: ("memcheck", 20, (0, 0, 0, 0), command),
-    }, parents={21: 20})  # fmt: skip
+    proc = fake_proc(
+        tmp_path,
+        {
+            20: ("sh", 20, (0, 0, 0, 0), f"/bin/sh -c {command}"),
+            21: ("memcheck", 20, (0, 0, 0, 0), command),
+        },
+        parents={21: 20},
+    )
     assert procfs.find_pid("--callgrind-out-file=/d/out", proc) == 21
 
 
@@ -195,9 +209,10 @@ def test_find_pid_skips_the_shell_that_runs_the_command(tmp_path):
 
 def test_replayed_answers_are_byte_for_byte_with_their_length_recomputed():
     original = httpx.Response(
-        403, headers=[("content-type", "application/json"), ("x-debug-jwt-decodes", "1"), ("transfer-encoding", "chunked")],
+        403,
+        headers=[("content-type", "application/json"), ("x-debug-jwt-decodes", "1"), ("transfer-encoding", "chunked")],
         content=b'{"success": false}',
-    )  # fmt: skip
+    )
     raw = replay.raw_response(original)
     assert raw.startswith(b"HTTP/1.1 403 Forbidden\r\n")
     assert b"x-debug-jwt-decodes: 1\r\n" in raw and b"transfer-encoding" not in raw
@@ -228,6 +243,10 @@ def test_auth_read_recordings_use_the_token_each_request_will_carry():
     }
     recorded = {r.path: r.token for r in bench.auth_read_recordings(data, profiles.load())}
     assert recorded == {
-        "/api/patients/p1": "a1", "/api/patients/p2": "a2", "/api/users/me": "a1", "/api/patients/": "a1",
-        "/api/patients/pro-feature/": "pro", "/api/users/": "a1",
-    }  # fmt: skip
+        "/api/patients/p1": "a1",
+        "/api/patients/p2": "a2",
+        "/api/users/me": "a1",
+        "/api/patients/": "a1",
+        "/api/patients/pro-feature/": "pro",
+        "/api/users/": "a1",
+    }

@@ -58,8 +58,14 @@ def run_load(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
 
 def explain(result: subprocess.CompletedProcess[str], out: Path) -> str:
     log = out / "locust.log"
-    return "\n".join([f"exit code {result.returncode}", result.stdout[-4000:], result.stderr[-2000:],
-                      log.read_text()[-4000:] if log.exists() else ""])  # fmt: skip
+    return "\n".join(
+        [
+            f"exit code {result.returncode}",
+            result.stdout[-4000:],
+            result.stderr[-2000:],
+            log.read_text()[-4000:] if log.exists() else "",
+        ]
+    )
 
 
 def is_alive(pid: int) -> bool:
@@ -83,9 +89,21 @@ def assert_one_master_judged(report: dict, workers: int) -> None:
 
 def test_two_forked_workers_pass_the_clean_reference_with_one_gate(embedded_sut, tmp_path):
     result = run_load(
-        "auth_read", "--base-url", embedded_sut.base_url, "--fixed-otp", FIXED_OTP, "--processes", "2",
-        "--users", "4", "--spawn-rate", "4", "--duration", "4", out=tmp_path,
-    )  # fmt: skip
+        "auth_read",
+        "--base-url",
+        embedded_sut.base_url,
+        "--fixed-otp",
+        FIXED_OTP,
+        "--processes",
+        "2",
+        "--users",
+        "4",
+        "--spawn-rate",
+        "4",
+        "--duration",
+        "4",
+        out=tmp_path,
+    )
     assert result.returncode == 0, explain(result, tmp_path)
     assert result.stdout.count(GATE_HEADER) == 1 and "RESULT: PASS" in result.stdout
     assert (tmp_path / "locust.log").read_text().count(GATE_HEADER) == 1, "only the master prints a gate"
@@ -98,9 +116,21 @@ def test_two_forked_workers_pass_the_clean_reference_with_one_gate(embedded_sut,
 
 def test_two_forked_workers_fail_multi_decode_on_auth_1(tmp_path):
     result = run_load(
-        "auth_read", "--sut-env", "REFERENCE_DEFECTS=multi-decode", "--startup-timeout", str(STARTUP_TIMEOUT), "--processes", "2",
-        "--users", "4", "--spawn-rate", "4", "--duration", "4", out=tmp_path,
-    )  # fmt: skip
+        "auth_read",
+        "--sut-env",
+        "REFERENCE_DEFECTS=multi-decode",
+        "--startup-timeout",
+        str(STARTUP_TIMEOUT),
+        "--processes",
+        "2",
+        "--users",
+        "4",
+        "--spawn-rate",
+        "4",
+        "--duration",
+        "4",
+        out=tmp_path,
+    )
     assert result.returncode == 1, explain(result, tmp_path)
     assert result.stdout.count(GATE_HEADER) == 1 and "RESULT: FAIL (AUTH-1)" in result.stdout
     report = json.loads((tmp_path / "gate.json").read_text())
@@ -127,18 +157,46 @@ def test_a_worker_started_separately_gets_its_accounts_from_the_master(embedded_
     worker_out.mkdir()
     master = subprocess.Popen(
         load_command(
-            "auth_read", "--base-url", embedded_sut.base_url, "--fixed-otp", FIXED_OTP, "--master",
-            "--expect-workers", "1", "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
-            "--workers-wait", "60", "--users", "2", "--spawn-rate", "2", "--duration", "4",
-            "--slo", str(SMOKE_SLO), "--out", str(tmp_path / "master"),
+            "auth_read",
+            "--base-url",
+            embedded_sut.base_url,
+            "--fixed-otp",
+            FIXED_OTP,
+            "--master",
+            "--expect-workers",
+            "1",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            port,
+            "--workers-wait",
+            "60",
+            "--users",
+            "2",
+            "--spawn-rate",
+            "2",
+            "--duration",
+            "4",
+            "--slo",
+            str(SMOKE_SLO),
+            "--out",
+            str(tmp_path / "master"),
         ),
-        cwd=REPO, env=load_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env=load_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         worker = subprocess.run(
             load_command("auth_read", "--worker", "--master-port", port, "--duration", "4", "--out", str(worker_out)),
-            cwd=REPO, env=load_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT,
-        )  # fmt: skip
+            cwd=REPO,
+            env=load_env(),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
         stdout, stderr = master.communicate(timeout=RUN_TIMEOUT)
     finally:
         if master.poll() is None:
@@ -151,4 +209,3 @@ def test_a_worker_started_separately_gets_its_accounts_from_the_master(embedded_
     assert report["passed"] is True
     assert_one_master_judged(report, workers=1)
     assert report["measurement"]["endpoints"]["GET /api/users/me"]["requests"] > 0
-

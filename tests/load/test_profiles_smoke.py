@@ -74,9 +74,19 @@ EXERCISED = {
 @pytest.mark.parametrize("profile", sorted(EXERCISED))
 def test_profile_runs_clean_against_the_reference(embedded_sut, profile, tmp_path):
     result = run_load(
-        profile, "--base-url", embedded_sut.base_url, "--fixed-otp", FIXED_OTP,
-        "--users", "3", "--spawn-rate", "3", "--duration", "3", out=tmp_path,
-    )  # fmt: skip
+        profile,
+        "--base-url",
+        embedded_sut.base_url,
+        "--fixed-otp",
+        FIXED_OTP,
+        "--users",
+        "3",
+        "--spawn-rate",
+        "3",
+        "--duration",
+        "3",
+        out=tmp_path,
+    )
     assert result.returncode == 0, explain(result, tmp_path)
     assert "RESULT: PASS" in result.stdout
     report = json.loads((tmp_path / "gate.json").read_text())
@@ -89,9 +99,17 @@ def test_profile_runs_clean_against_the_reference(embedded_sut, profile, tmp_pat
 
 def test_gate_fails_on_multi_decode_and_names_auth_1(tmp_path):
     result = run_load(
-        "auth_read", "--sut-env", "REFERENCE_DEFECTS=multi-decode",
-        "--users", "2", "--spawn-rate", "2", "--duration", "3", out=tmp_path,
-    )  # fmt: skip
+        "auth_read",
+        "--sut-env",
+        "REFERENCE_DEFECTS=multi-decode",
+        "--users",
+        "2",
+        "--spawn-rate",
+        "2",
+        "--duration",
+        "3",
+        out=tmp_path,
+    )
     assert result.returncode == 1, explain(result, tmp_path)
     assert "AUTH-1" in result.stdout and "RESULT: FAIL (AUTH-1)" in result.stdout
     report = json.loads((tmp_path / "gate.json").read_text())

@@ -25,14 +25,18 @@ class StubTarget(Target):
         return OTP
 
 
-def serve(profile: profiles.Profile, *, refusals: dict[str, int], broken: frozenset[str] = frozenset()
-          ) -> tuple[ThreadingHTTPServer, Counter]:  # fmt: skip
+def serve(
+    profile: profiles.Profile, *, refusals: dict[str, int], broken: frozenset[str] = frozenset()
+) -> tuple[ThreadingHTTPServer, Counter]:
     """A stub API on 127.0.0.1: register, verify_otp, login, create_patient.
 
     The first ``refusals[op]`` calls of ``op`` get a 429 with ``Retry-After: 1``; ``broken`` operations answer 500.
     """
-    routes = {(op.method, op.path): name for name, op in profile.operations.items()
-              if name in ("register", "verify_otp", "login", "create_patient")}  # fmt: skip
+    routes = {
+        (op.method, op.path): name
+        for name, op in profile.operations.items()
+        if name in ("register", "verify_otp", "login", "create_patient")
+    }
     seen: Counter = Counter()
     lock = threading.Lock()
     answers = {

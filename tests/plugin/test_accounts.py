@@ -14,9 +14,9 @@ import pytest
 
 from conformance import profile as profiles
 from conformance.actors.accounts import AccountFactory, ProvisioningFailed, strong_password
-from conformance.wire.client import ApiClient
 from conformance.outcomes import Inconclusive, NotRun
 from conformance.sut.base import PrivilegedAccount, Target
+from conformance.wire.client import ApiClient
 
 OTP = "424242"
 SECRET = "k" * 64
@@ -61,11 +61,22 @@ class FakeSut:
 
     def session(self, user: dict, how: str) -> httpx.Response:
         count = self.requests.count("/api/auth/login")
-        public = {"id": user["id"], "email": user["email"],
-                  "plan": user.get("plan", "basic"), "role": user.get("role", "doctor")}
-        return httpx.Response(200, json={"success": True, "access_token": f"{how}-access-{count}",
-                                         "refresh_token": f"{how}-refresh-{count}", "token_type": "bearer",
-                                         "user": public})  # fmt: skip
+        public = {
+            "id": user["id"],
+            "email": user["email"],
+            "plan": user.get("plan", "basic"),
+            "role": user.get("role", "doctor"),
+        }
+        return httpx.Response(
+            200,
+            json={
+                "success": True,
+                "access_token": f"{how}-access-{count}",
+                "refresh_token": f"{how}-refresh-{count}",
+                "token_type": "bearer",
+                "user": public,
+            },
+        )
 
 
 def error(status: int, code: str, headers: dict | None = None) -> httpx.Response:
@@ -176,8 +187,13 @@ def test_otp_that_never_arrives_is_inconclusive_naming_the_step(factory):
 
 
 def test_privileged_account_comes_from_the_target_when_it_has_one(factory, sut):
-    sut.users["admin@corp.test"] = {"email": "admin@corp.test", "password": "Adm1n-passw0rd!", "id": "a1",
-                                    "verified": True, "role": "admin"}  # fmt: skip
+    sut.users["admin@corp.test"] = {
+        "email": "admin@corp.test",
+        "password": "Adm1n-passw0rd!",
+        "id": "a1",
+        "verified": True,
+        "role": "admin",
+    }
 
     class SeededTarget(FakeTarget):
         def privileged_account(self, *, plan=None, role=None):

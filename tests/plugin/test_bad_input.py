@@ -33,11 +33,15 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 # -- --help, -h, --version ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", [
-    [*COMMAND, "--help"],
-    [*COMMAND, "-h"],
-    [sys.executable, "-m", "pytest", "--help"],  # in the checkout, as a contributor would
-], ids=["heallog-conformance --help", "-h", "pytest --help"])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*COMMAND, "--help"],
+        [*COMMAND, "-h"],
+        [sys.executable, "-m", "pytest", "--help"],  # in the checkout, as a contributor would
+    ],
+    ids=["heallog-conformance --help", "-h", "pytest --help"],
+)
 def test_help_renders_every_option(command):
     """argparse expands every option's help with %: a literal % in one of them crashed the whole --help."""
     result = _run(command, cwd=launch.ROOT_DIR)
@@ -52,8 +56,10 @@ def test_help_renders_every_option(command):
 def test_version_names_the_harness_and_its_version_then_pytest(flag):
     result = _run([*COMMAND, flag])
     assert result.returncode == 0
-    assert result.stdout.splitlines() == [f"heallog-conformance {metadata.version('heallog-conformance')}",
-                                          f"pytest {pytest.__version__}"]  # fmt: skip
+    assert result.stdout.splitlines() == [
+        f"heallog-conformance {metadata.version('heallog-conformance')}",
+        f"pytest {pytest.__version__}",
+    ]
 
 
 # -- report paths --------------------------------------------------------------------------------------------
@@ -66,8 +72,9 @@ def test_envelope(target):
 """
 
 
-@pytest.mark.parametrize("option", ["--conformance-report", "--conformance-html", "--conformance-har",
-                                    "--conformance-summary", "--junitxml"])  # fmt: skip
+@pytest.mark.parametrize(
+    "option", ["--conformance-report", "--conformance-html", "--conformance-har", "--conformance-summary", "--junitxml"]
+)
 def test_an_unwritable_report_path_stops_the_run_before_any_traffic(run, fake_target, pytester, option):
     blocker = pytester.path / "a-file"
     blocker.write_text("not a folder")
@@ -75,16 +82,18 @@ def test_an_unwritable_report_path_stops_the_run_before_any_traffic(run, fake_ta
     result, _ = run(SUITE, f"{option}={path}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     lines = [line for line in result.stdout.lines + result.stderr.lines if line.strip()]
-    assert lines == [f"ERROR: conformance: {option} {path}: cannot write the report there: {blocker} is not a "
-                     "directory"], lines  # fmt: skip
+    assert lines == [
+        f"ERROR: conformance: {option} {path}: cannot write the report there: {blocker} is not a directory"
+    ], lines
     assert fake_target.calls == [], "the target was not even opened"
 
 
 def test_a_report_path_that_is_a_directory_is_refused(run, fake_target, pytester):
     result, _ = run(SUITE, f"--conformance-html={pytester.path}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: conformance: --conformance-html {pytester.path}: cannot write the report "
-                                 "there: it is a directory"])  # fmt: skip
+    result.stderr.fnmatch_lines(
+        [f"ERROR: conformance: --conformance-html {pytester.path}: cannot write the report there: it is a directory"]
+    )
     assert fake_target.calls == []
 
 

@@ -20,8 +20,9 @@ def one_command(workdir: Path, *args: str):
     script = shutil.which("heallog-conformance", path=str(Path(sys.executable).parent))
     assert script, "the console script is installed with the package"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
-    return run_bounded([script, f"--requirements={SELECTION}", "--startup-timeout=60", *args], timeout=400, env=env,
-                       cwd=workdir)  # fmt: skip
+    return run_bounded(
+        [script, f"--requirements={SELECTION}", "--startup-timeout=60", *args], timeout=400, env=env, cwd=workdir
+    )
 
 
 @pytest.mark.timeout(1500)
@@ -33,8 +34,9 @@ def test_write_a_baseline_then_known_then_new_then_fixed(tmp_path):
     profile.write_text('[profile]\nname = "heallog"\n')
     common = ["--profile", str(profile), "--conformance-report=r.json"]
 
-    written = one_command(workdir, *common, "--sut-env", "REFERENCE_DEFECTS=generic-codes", "--baseline-update",
-                          "--baseline", "b.json")  # fmt: skip
+    written = one_command(
+        workdir, *common, "--sut-env", "REFERENCE_DEFECTS=generic-codes", "--baseline-update", "--baseline", "b.json"
+    )
     entries = json.loads((workdir / "b.json").read_text())["accepted"]
     assert written.returncode == 0 and entries, written.output[-2000:]
     assert {e["requirement"] for e in entries} <= {"ENV-3", "AUTH-3"}
@@ -47,8 +49,9 @@ def test_write_a_baseline_then_known_then_new_then_fixed(tmp_path):
     assert "still carry the placeholder reason" in known.output, "the reasons to fill in are not forgotten"
     assert report["requirements"]["ENV-3"]["verdict"] == "known" and report["baseline"]["new"] == []
 
-    more = one_command(workdir, *common, "--sut-env", "REFERENCE_DEFECTS=generic-codes,headers-success-only",
-                       "--baseline", "b.json")  # fmt: skip
+    more = one_command(
+        workdir, *common, "--sut-env", "REFERENCE_DEFECTS=generic-codes,headers-success-only", "--baseline", "b.json"
+    )
     report = json.loads((workdir / "r.json").read_text())
     assert more.returncode == 1
     assert {e["requirement"] for e in report["baseline"]["new"]} == {"HDR-1"}, "only the new failures"

@@ -16,8 +16,9 @@ def test_typo():
 """)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*test_suite.py::test_typo: unknown clause ID 'DATA-1/updat'; "
-                                 "did you mean DATA-1/update?*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        ["*test_suite.py::test_typo: unknown clause ID 'DATA-1/updat'; did you mean DATA-1/update?*"]
+    )
     assert fake_target.calls == []
 
 
@@ -31,8 +32,9 @@ def test_elsewhere():
     pass
 """)
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*clause 'DATA-1/update' belongs to DATA-1, which the test's requirement marker "
-                                 "does not name (DATA-2)*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        ["*clause 'DATA-1/update' belongs to DATA-1, which the test's requirement marker does not name (DATA-2)*"]
+    )
 
 
 def test_a_placeholder_that_is_no_parameter_is_a_collection_error(run):
@@ -50,7 +52,8 @@ def test_placeholder(klass):
 
 
 def test_clauses_are_filled_from_parameters_and_marks_and_carried_to_the_reports(pytester, fake_target):
-    pytester.makepyfile(test_suite="""
+    pytester.makepyfile(
+        test_suite="""
 import pytest
 
 @pytest.mark.requirement("AUTH-1", "AUTH-3")
@@ -58,7 +61,8 @@ import pytest
 @pytest.mark.parametrize("klass", ["pro", pytest.param("role", marks=pytest.mark.clause("AUTH-3/right-role"))])
 def test_guard(klass):
     pass
-""")
+"""
+    )
     seen = {}
 
     class Spy:
@@ -68,19 +72,24 @@ def test_guard(klass):
 
     result = pytester.runpytest("-p", "no:cacheprovider", plugins=[Spy()])
     result.assert_outcomes(passed=2)
-    assert seen == {"test_guard[pro]": ["AUTH-1/pro-success"],
-                    "test_guard[role]": ["AUTH-1/role-success", "AUTH-3/right-role"]}  # fmt: skip
+    assert seen == {
+        "test_guard[pro]": ["AUTH-1/pro-success"],
+        "test_guard[role]": ["AUTH-1/role-success", "AUTH-3/right-role"],
+    }
 
 
 def test_the_clause_marker_is_registered_for_strict_markers(run):
-    result, _ = run("""
+    result, _ = run(
+        """
 import pytest
 
 @pytest.mark.requirement("RATE-1")
 @pytest.mark.clause("RATE-1/retry-after")
 def test_ok():
     pass
-""", "--strict-markers")
+""",
+        "--strict-markers",
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -111,8 +120,12 @@ def test_without_clauses():
     result.assert_outcomes(passed=3, skipped=1)
     rate = report["requirements"]["RATE-1"]
     assert rate["verdict"] == "pass"
-    assert rate["reason"].startswith("partial: 1 of 2 clauses not judged in this run (RATE-1/retry-after); 1 of 2 tests")
-    assert rate["clauses"] == {"RATE-1/status-and-code": {"test_suite.py::test_code": "pass"},
-                               "RATE-1/retry-after": {"test_suite.py::test_retry_after": "not run"}}  # fmt: skip
+    assert rate["reason"].startswith(
+        "partial: 1 of 2 clauses not judged in this run (RATE-1/retry-after); 1 of 2 tests"
+    )
+    assert rate["clauses"] == {
+        "RATE-1/status-and-code": {"test_suite.py::test_code": "pass"},
+        "RATE-1/retry-after": {"test_suite.py::test_retry_after": "not run"},
+    }
     assert report["requirements"]["RID-3"]["reason"] is None, "every clause judged: a plain pass"
     assert report["requirements"]["ENV-4"]["reason"] is None, "tests that declare no clauses: judged as before"

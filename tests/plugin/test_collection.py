@@ -73,14 +73,20 @@ def test_requirement_ids_and_verdicts_are_testsuite_properties_of_a_valid_junit_
     import xmlschema
 
     junit = pytester.path / "junit.xml"
-    result, _ = run(SUITE + """
+    result, _ = run(
+        SUITE
+        + """
 from conformance.outcomes import Violation
 
 @pytest.mark.requirement("ENV-3", "ENV-4")
 def test_codes(conformance_note):
     conformance_note("a note")
     raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN")
-""", f"--junitxml={junit}", "-W", "error::pytest.PytestWarning")
+""",
+        f"--junitxml={junit}",
+        "-W",
+        "error::pytest.PytestWarning",
+    )
     assert "record_property is incompatible" not in result.stdout.str()
     schema = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit.xsd"))
     schema.validate(str(junit))  # raises, naming the element, when the file is not valid JUnit XML
@@ -95,11 +101,14 @@ def test_codes(conformance_note):
 
 
 def test_target_is_opened_once_after_collection(run, fake_target):
-    result, report = run(SUITE + """
+    result, report = run(
+        SUITE
+        + """
 def test_uses_target(target, api, profile):
     assert api.base_url == target.base_url == "http://127.0.0.1:9"
     assert profile.name == "heallog"
-""")
+"""
+    )
     result.assert_outcomes(passed=4)
     assert len(fake_target.calls) == 1
     assert fake_target.target.closed >= 1
@@ -125,9 +134,25 @@ def test_collect_only_opens_no_target(run, fake_target):
 
 
 def test_options_reach_the_target_settings(run, fake_target, pytester):
-    run(SUITE, "--base-url", "http://127.0.0.1:8", "--sut-env", "REFERENCE_DEFECTS=multi-decode",
-        "--sut-env", "A=b=c", "--peer-url", "http://127.0.0.1:7", "--jwt-secret", "s3",
-        "--sut-log-file", "sut.log", "--startup-timeout", "7.5", "--services", "redis, mongo")  # fmt: skip
+    run(
+        SUITE,
+        "--base-url",
+        "http://127.0.0.1:8",
+        "--sut-env",
+        "REFERENCE_DEFECTS=multi-decode",
+        "--sut-env",
+        "A=b=c",
+        "--peer-url",
+        "http://127.0.0.1:7",
+        "--jwt-secret",
+        "s3",
+        "--sut-log-file",
+        "sut.log",
+        "--startup-timeout",
+        "7.5",
+        "--services",
+        "redis, mongo",
+    )
     settings = fake_target.settings
     assert isinstance(settings, targets.TargetSettings)
     assert settings.base_url == "http://127.0.0.1:8"
@@ -174,7 +199,6 @@ def test_unreachable_base_url_exits_within_5_seconds_with_one_line(pytester):
     assert elapsed < 5 + 5
 
 
-
 def test_target_is_closed_on_ctrl_c(pytester):
     """In a subprocess: an in-process KeyboardInterrupt would interrupt the outer run too."""
     closed = pytester.path / "closed"
@@ -189,10 +213,13 @@ class FakeTarget(Target):
 
 targets.open_target = lambda settings, profile: FakeTarget(base_url="http://127.0.0.1:9", profile=profile)
 """)
-    pytester.makepyfile(test_suite=SUITE + """
+    pytester.makepyfile(
+        test_suite=SUITE
+        + """
 def test_interrupted(target):
     raise KeyboardInterrupt
-""")
+"""
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert closed.read_text() == "closed"
@@ -217,10 +244,13 @@ def test_report_header_names_target_and_profile(run):
     result.stdout.fnmatch_lines(["conformance: target managed (embedded reference); profile default"])
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    ("[limitz]\nmax_body_bytes = 5\n", "unknown section 'limitz'; did you mean limits?"),
-    ("[limits]\nmax_body_byte = 5\n", "unknown key 'limits.max_body_byte'; did you mean limits.max_body_bytes?"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[limitz]\nmax_body_bytes = 5\n", "unknown section 'limitz'; did you mean limits?"),
+        ("[limits]\nmax_body_byte = 5\n", "unknown key 'limits.max_body_byte'; did you mean limits.max_body_bytes?"),
+    ],
+)
 def test_a_misspelt_profile_key_stops_the_run_with_one_line_naming_it(run, fake_target, pytester, text, named):
     typo = pytester.makefile(".toml", typo=text)
     result, report = run(SUITE, f"--profile={typo}")

@@ -44,9 +44,14 @@ def test_managed_run_against_the_reference(pytester: pytest.Pytester):
     )
     result.assert_outcomes(passed=2, failed=1)
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*ENV-7  No failure reported as 2xx  (GET http://127.0.0.1:*/health, request *)",
-                                 "  Expected: a deliberate failure", "  Response: 200",
-                                 "  Reproduce: curl -i -X GET * http://127.0.0.1:*/health"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*ENV-7  No failure reported as 2xx  (GET http://127.0.0.1:*/health, request *)",
+            "  Expected: a deliberate failure",
+            "  Response: 200",
+            "  Reproduce: curl -i -X GET * http://127.0.0.1:*/health",
+        ]
+    )
     report = json.loads(report_path.read_text())
     assert report["mode"] == "managed" and report["target"]["base_url"].startswith("http://127.0.0.1:")
     verdicts = {rid: r["verdict"] for rid, r in report["requirements"].items()}

@@ -11,13 +11,18 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
-from conformance.fuzz import runner as fuzz_runner
 from conformance.exchange import Exchange
+from conformance.fuzz import runner as fuzz_runner
 from conformance.fuzz.budget import FuzzBudget
 from conformance.outcomes import Inconclusive, Violation
 
-SETTINGS = hypothesis.settings(max_examples=5, database=None, deadline=None, report_multiple_bugs=False,
-                               phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])  # fmt: skip
+SETTINGS = hypothesis.settings(
+    max_examples=5,
+    database=None,
+    deadline=None,
+    report_multiple_bugs=False,
+    phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+)
 EXPLODED: list[int] = []
 SLOW_FINISHED: list[int] = []
 
@@ -39,14 +44,32 @@ schemathesis.openapi.format("conformance-test-slow", st.integers().map(_slow))
 
 
 def document(*formats: str) -> dict:
-    paths = {"/plain": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"type": "integer"}}],
-                                "responses": {"200": {"description": "ok"}}}}}  # fmt: skip
+    paths = {
+        "/plain": {
+            "get": {
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
+    }
     for index, fmt in enumerate(formats):
-        paths[f"/field{index}"] = {"post": {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["x"], "properties": {"x": {"type": "string", "format": fmt}}}}}},
-            "responses": {"200": {"description": "ok"}},
-        }}  # fmt: skip
+        paths[f"/field{index}"] = {
+            "post": {
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["x"],
+                                "properties": {"x": {"type": "string", "format": fmt}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
     return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": paths}
 
 
@@ -73,8 +96,9 @@ class Recorder:
 
 
 def violation_of(case) -> Violation:
-    return Violation("API-1", expected="no 5xx", actual="500",
-                     exchange=Exchange.build(case.method, f"http://sut{case.path}", 500))  # fmt: skip
+    return Violation(
+        "API-1", expected="no 5xx", actual="500", exchange=Exchange.build(case.method, f"http://sut{case.path}", 500)
+    )
 
 
 def fuzz_doc(doc, recorder, budget=None):
@@ -141,8 +165,8 @@ def test_an_error_of_the_harness_is_an_error_not_inconclusive():
 
 
 def test_a_case_the_client_gave_up_on_is_inconclusive_unless_the_sut_failed():
-    from conformance.wire.client import ClientTimeout
     from conformance.exchange import RecordedRequest
+    from conformance.wire.client import ClientTimeout
 
     def gave_up(case, n):
         raise ClientTimeout(RecordedRequest("GET", "http://sut/plain"), TimeoutError("slow"), 10)
@@ -265,8 +289,9 @@ def test_a_budget_that_reached_no_operation_is_inconclusive_not_a_pass():
     from conformance.fuzz.runner import FuzzResult, OperationResult
     from conformance.outcomes import Inconclusive
 
-    never = FuzzResult([OperationResult("GET /a", reached=False), OperationResult("POST /b", reached=False)],
-                       stopped_by_budget=True)  # fmt: skip
+    never = FuzzResult(
+        [OperationResult("GET /a", reached=False), OperationResult("POST /b", reached=False)], stopped_by_budget=True
+    )
     with pytest.warns(Warning), pytest.raises(Inconclusive, match="no operation was fuzzed"):
         never.conclude()
     with pytest.warns(Warning):  # one reached: a pass that says what the budget left out
@@ -327,8 +352,15 @@ def test_the_budget_check_stops_on_a_ctrl_c_the_tools_swallowed(signals_handled)
 
 
 def plain_operations(count: int) -> dict:
-    return {f"/op{index}": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"type": "integer"}}],
-                                    "responses": {"200": {"description": "ok"}}}} for index in range(count)}  # fmt: skip
+    return {
+        f"/op{index}": {
+            "get": {
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
+        for index in range(count)
+    }
 
 
 def test_a_generation_that_never_returns_costs_its_operation_its_slice_not_the_others_their_turn():
@@ -369,6 +401,7 @@ def test_time_an_operation_leaves_goes_to_one_cut_short_in_a_later_round():
 
 # -- the verdict: every operation reached, or partial naming the others -----------------------------
 
+
 def test_reach_says_partial_naming_the_operations_with_too_few_cases():
     from conformance.fuzz.reach import MIN_CASES, Reach
     from conformance.outcomes import NotRun
@@ -378,8 +411,10 @@ def test_reach_says_partial_naming_the_operations_with_too_few_cases():
     reach.add("schemathesis", {"GET /a": 1, "POST /c": 1, "GET /d": 1}, exhausted=["GET /d"])
     with pytest.raises(NotRun) as raised:
         reach.judge()
-    assert str(raised.value).startswith(f"2 of 4 operations reached (at least {MIN_CASES} cases each); "
-                                        "not reached: GET /b (0 cases), POST /c (3 cases);")  # fmt: skip
+    assert str(raised.value).startswith(
+        f"2 of 4 operations reached (at least {MIN_CASES} cases each); "
+        "not reached: GET /b (0 cases), POST /c (3 cases);"
+    )
     reach.add("again", {"GET /b": MIN_CASES, "POST /c": MIN_CASES})
     reach.judge()  # every operation reached: nothing to say
 
@@ -450,8 +485,13 @@ class StandIn:
                 rid = f"rid-{len(stand_in.hits)}"
                 payload = json.dumps({**body, "request_id": rid}).encode()
                 self.send_response(status)
-                for name, value in {**SECURITY_HEADERS, "Content-Type": "application/json", "X-Request-ID": rid,
-                                    "Content-Length": str(len(payload)), "Connection": connection}.items():  # fmt: skip
+                for name, value in {
+                    **SECURITY_HEADERS,
+                    "Content-Type": "application/json",
+                    "X-Request-ID": rid,
+                    "Content-Length": str(len(payload)),
+                    "Connection": connection,
+                }.items():
                     self.send_header(name, value)
                 self.end_headers()
                 if self.command != "HEAD":
@@ -484,17 +524,37 @@ class StandIn:
 
 
 THINGS = {
-    "/api/things": {"post": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}}}},
-        "responses": {"201": {"description": "created"}}}},
+    "/api/things": {
+        "post": {
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {"name": {"type": "string", "minLength": 1}},
+                        }
+                    }
+                },
+            },
+            "responses": {"201": {"description": "created"}},
+        }
+    },
     "/api/things/{thing_id}": {
         "parameters": [{"name": "thing_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "get": {"responses": {"200": {"description": "ok"}}},
-        "put": {"requestBody": {"content": {"application/json": {"schema": {
-            "type": "object", "properties": {"name": {"type": "string"}}}}}}, "responses": {"200": {"description": "ok"}}},
+        "put": {
+            "requestBody": {
+                "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}
+                }
+            },
+            "responses": {"200": {"description": "ok"}},
+        },
         "delete": {"responses": {"200": {"description": "ok"}}},
     },
-}  # fmt: skip
+}
 
 API1_SUITE = """
 import json
@@ -524,8 +584,15 @@ def safety(fuzz_budget, profile, target):
 
 def run_api1(run, stand_in: StandIn, paths: dict, budget: float):
     doc = {"openapi": "3.0.3", "info": {"title": "stand-in", "version": "1"}, "paths": paths}
-    result, report = run(API1_SUITE.format(document=json.dumps(doc)), "--base-url", stand_in.url,
-                         "--fuzz-budget", str(budget), "-W", "ignore::DeprecationWarning")  # fmt: skip
+    result, report = run(
+        API1_SUITE.format(document=json.dumps(doc)),
+        "--base-url",
+        stand_in.url,
+        "--fuzz-budget",
+        str(budget),
+        "-W",
+        "ignore::DeprecationWarning",
+    )
     assert report is not None, result.stdout.str()[-3000:]
     return result, report
 

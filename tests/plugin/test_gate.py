@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-
 from conformance.report import NOTHING_JUDGED
 
 FAILING = """
@@ -34,8 +33,12 @@ def test_the_baseline_workflow_known_then_new_then_fixed(run, pytester):
     assert [(e["requirement"], e["test"]) for e in written] == [("ENV-3", "test_suite.py::test_codes")]
     assert result.ret == 0, "the run that writes the baseline is judged against it"
     assert report["requirements"]["ENV-3"]["verdict"] == "known" and report["baseline"]["known"][0]["new"] is True
-    result.stdout.fnmatch_lines([f"baseline written to {path}: 1 entry (1 new, 0 fixed one(s) dropped)",
-                                 '  new: {"requirement": "ENV-3", "test": "test_suite.py::test_codes"*'])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            f"baseline written to {path}: 1 entry (1 new, 0 fixed one(s) dropped)",
+            '  new: {"requirement": "ENV-3", "test": "test_suite.py::test_codes"*',
+        ]
+    )
     assert "not in the baseline" not in result.stdout.str()
 
     result, report = run(FAILING, f"--baseline={path}")
@@ -45,10 +48,16 @@ def test_the_baseline_workflow_known_then_new_then_fixed(run, pytester):
 
     result, report = run(FAILING + ANOTHER_FAILURE, f"--baseline={path}")
     assert result.ret == 1
-    assert report["requirements"]["HDR-1"]["verdict"] == "fail" and report["requirements"]["ENV-3"]["verdict"] == "known"
-    result.stdout.fnmatch_lines(["*1 failure(s) not in the baseline*", '*{"requirement": "HDR-1", "test": "test_suite.py::test_headers"*'])
+    assert (
+        report["requirements"]["HDR-1"]["verdict"] == "fail" and report["requirements"]["ENV-3"]["verdict"] == "known"
+    )
+    result.stdout.fnmatch_lines(
+        ["*1 failure(s) not in the baseline*", '*{"requirement": "HDR-1", "test": "test_suite.py::test_headers"*']
+    )
 
-    fixed = FAILING.replace('raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN_ERROR")', "pass")
+    fixed = FAILING.replace(
+        'raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN_ERROR")', "pass"
+    )
     result, report = run(fixed, f"--baseline={path}")
     assert result.ret == 0 and report["requirements"]["ENV-3"]["verdict"] == "fixed"
     assert report["baseline"]["fixed"][0]["requirement"] == "ENV-3"
@@ -76,8 +85,10 @@ def test_load():
 
 
 def test_require_all_fails_a_run_with_a_must_not_run(run):
-    suite = FAILING.replace('raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN_ERROR")',
-                            'raise NotRun("no admin", option="--accounts")')  # fmt: skip
+    suite = FAILING.replace(
+        'raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN_ERROR")',
+        'raise NotRun("no admin", option="--accounts")',
+    )
     assert run(suite)[0].ret == 0
     assert run(suite, "--conformance-require-all")[0].ret == 1
 
@@ -116,8 +127,11 @@ def test_one_run_renders_json_html_summary_and_har_of_the_same_verdicts(run, pyt
     summary = pytester.path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     html, har = pytester.path / "r.html", pytester.path / "r.har"
-    suite = FAILING.replace("def test_codes():", "def test_codes(api):\n    from conformance.exchange import Exchange\n"
-                            "    api.record(Exchange.build('GET', 'http://sut/health', 200))")
+    suite = FAILING.replace(
+        "def test_codes():",
+        "def test_codes(api):\n    from conformance.exchange import Exchange\n"
+        "    api.record(Exchange.build('GET', 'http://sut/health', 200))",
+    )
     result, report = run(suite, f"--conformance-html={html}", f"--conformance-har={har}")
     assert result.ret == 1
     page = html.read_text()

@@ -10,7 +10,7 @@ import time
 
 from tests.wire.test_connections import RawServer, answer
 
-SUITE = '''
+SUITE = """
 import time
 import pytest
 
@@ -20,7 +20,7 @@ def test_health_then_a_dropped_request(api):
         api.call("health")
         time.sleep(0.02)
     api.request("GET", "/drop")
-'''
+"""
 
 
 def test_the_har_lists_every_request_of_the_failing_test_with_timings(run, pytester):

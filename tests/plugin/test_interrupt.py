@@ -54,8 +54,9 @@ def signalled(pytester):
     def run(signal: str, suite: str = SUITE):
         pytester.makepyfile(test_suite=suite.replace("{signal}", signal))
         report = pytester.path / "report.json"
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-report", str(report),
-                                               timeout=60)  # fmt: skip
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--conformance-report", str(report), timeout=60
+        )
         document = json.loads(report.read_text()) if report.exists() else None
         return result, document, closed.exists()
 
@@ -67,8 +68,9 @@ def test_a_signal_stops_the_run_with_teardown_and_the_table_marked_interrupted(s
     result, report, closed = signalled(signal)
     assert result.ret == code, result.stdout.str()
     assert closed, "the target was closed"
-    result.stdout.fnmatch_lines([f"*requirements (interrupted by {signal})*",
-                                 f"interrupted: the run was stopped by {signal}*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [f"*requirements (interrupted by {signal})*", f"interrupted: the run was stopped by {signal}*"]
+    )
     result.assert_outcomes(passed=1)  # test_first; nothing after the signal ran
     assert report["interrupted"] == signal and report["exit_status"] == code
     verdicts = {rid: (r["verdict"], r["reason"]) for rid, r in report["requirements"].items()}
@@ -79,12 +81,18 @@ def test_a_signal_stops_the_run_with_teardown_and_the_table_marked_interrupted(s
 
 def test_a_ctrl_c_swallowed_by_the_code_under_way_still_stops_the_run(signalled):
     """What hypothesis and schemathesis can do with a KeyboardInterrupt: catch it and go on."""
-    result, report, closed = signalled("SIGINT", SUITE.replace("""    os.kill(os.getpid(), signal.{signal})
-    time.sleep(30)""", """    try:
+    result, report, closed = signalled(
+        "SIGINT",
+        SUITE.replace(
+            """    os.kill(os.getpid(), signal.{signal})
+    time.sleep(30)""",
+            """    try:
         os.kill(os.getpid(), signal.{signal})
         time.sleep(30)
     except KeyboardInterrupt:
-        pass"""))
+        pass""",
+        ),
+    )
     assert result.ret == 130, result.stdout.str()
     assert closed
     result.assert_outcomes(passed=2)  # the test that swallowed it ended; the next one did not start
@@ -93,18 +101,22 @@ def test_a_ctrl_c_swallowed_by_the_code_under_way_still_stops_the_run(signalled)
 
 
 def _converting(into: str) -> str:
-    return SUITE.replace("""    os.kill(os.getpid(), signal.{signal})
-    time.sleep(30)""", f"""    try:
+    return SUITE.replace(
+        """    os.kill(os.getpid(), signal.{signal})
+    time.sleep(30)""",
+        f"""    try:
         os.kill(os.getpid(), signal.{{signal}})
         time.sleep(30)
     except KeyboardInterrupt:
-        {into}""")
+        {into}""",
+    )
 
 
 def test_an_error_the_interrupt_caused_is_no_verdict(signalled):
     """A Ctrl-C inside ast.parse comes out as a SystemError, and once made API-1 fail."""
-    result, report, _ = signalled("SIGINT", _converting(
-        'raise SystemError("AST constructor recursion depth mismatch (before=162, after=181)")'))
+    result, report, _ = signalled(
+        "SIGINT", _converting('raise SystemError("AST constructor recursion depth mismatch (before=162, after=181)")')
+    )
     assert result.ret == 130, result.stdout.str()
     rid1 = report["requirements"]["RID-1"]
     assert (rid1["verdict"], rid1["reason"]) == ("not run", "interrupted by SIGINT before 2 of its 2 tests finished")
@@ -112,9 +124,13 @@ def test_an_error_the_interrupt_caused_is_no_verdict(signalled):
 
 
 def test_a_violation_found_before_the_interrupt_still_fails(signalled):
-    result, report, _ = signalled("SIGINT", _converting(
-        'from conformance.outcomes import Violation\n'
-        '        raise Violation("RID-1", expected="an X-Request-ID", actual="none")'))
+    result, report, _ = signalled(
+        "SIGINT",
+        _converting(
+            "from conformance.outcomes import Violation\n"
+            '        raise Violation("RID-1", expected="an X-Request-ID", actual="none")'
+        ),
+    )
     assert result.ret == 130, result.stdout.str()
     assert report["requirements"]["RID-1"]["verdict"] == "fail"
 

@@ -56,8 +56,14 @@ def test_suites_are_collected_with_the_package_configuration_from_a_foreign_dire
 
 def test_header_shows_the_package_root_and_configuration(pytester):
     result = launched(pytester, "--collect-only")
-    result.stdout.fnmatch_lines([f"cachedir: {launch.cache_dir()}*", f"rootdir: {launch.ROOT_DIR}",
-                                 "configfile: conformance/run/harness.ini", "timeout: 300.0s"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            f"cachedir: {launch.cache_dir()}*",
+            f"rootdir: {launch.ROOT_DIR}",
+            "configfile: conformance/run/harness.ini",
+            "timeout: 300.0s",
+        ]
+    )
 
 
 @pytest.mark.parametrize("spelling", ["space", "equals"])
@@ -99,7 +105,9 @@ def test_unknown_marker_is_an_error_as_in_the_checkout(pytester):
 def test_cache_and_hypothesis_database_live_in_the_user_cache_directory(tmp_path):
     environ = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
     assert launch.cache_dir(environ) == tmp_path / "xdg" / "heallog-conformance"
-    assert launch.environment(environ) == {"HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path / "xdg/heallog-conformance/hypothesis")}
+    assert launch.environment(environ) == {
+        "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path / "xdg/heallog-conformance/hypothesis")
+    }
     assert launch.environment({**environ, "HYPOTHESIS_STORAGE_DIRECTORY": "/mine"}) == {}
     assert launch.cache_dir({launch.CACHE_ENV: str(tmp_path / "own")}) == tmp_path / "own"
     args = launch.pytest_args(["-x"], environ)
@@ -150,9 +158,12 @@ def test_hypothesis_database_and_cache_are_where_the_launcher_says(tmp_path):
         "    from hypothesis.configuration import storage_directory\n"
         "    return [f'examples: {storage_directory(\"examples\", intent_to_write=False).path}',\n"
         "            f'cache: {config.cache._cachedir}']\n"
-    )  # fmt: skip
-    done = run([str(SCRIPT), "-p", "where_things_go", "--collect-only", "--requirements", "RID-3"], cwd,
-               PYTHONPATH=str(tmp_path / "plugins"))  # fmt: skip
+    )
+    done = run(
+        [str(SCRIPT), "-p", "where_things_go", "--collect-only", "--requirements", "RID-3"],
+        cwd,
+        PYTHONPATH=str(tmp_path / "plugins"),
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     cache = tmp_path / "cache" / "heallog-conformance"
     assert f"examples: {cache / 'hypothesis' / 'examples'}" in done.stdout
@@ -164,7 +175,8 @@ def test_python_dash_m_conformance_lists_and_explains(tmp_path):
     listing = run([sys.executable, "-m", "conformance", "requirements", "AUTH-*"], tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert [line.split()[0] for line in listing.stdout.splitlines() if not line.startswith(" ")] == [
-        f"AUTH-{n}" for n in range(1, 8)]  # fmt: skip
+        f"AUTH-{n}" for n in range(1, 8)
+    ]
     explained = run([str(SCRIPT), "explain", "lock-2"], tmp_path)
     assert explained.returncode == 0 and explained.stdout.startswith("LOCK-2  Lockout counting race-free")
     unknown = run([str(SCRIPT), "explain", "LOCK-9"], tmp_path)

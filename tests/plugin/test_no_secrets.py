@@ -33,24 +33,47 @@ def forms(value: str) -> set[str]:
 @pytest.mark.timeout(600)
 def test_a_failing_runs_entire_output_holds_none_of_its_secrets(tmp_path):
     dump = tmp_path / "secrets.jsonl"
-    outputs = {name: tmp_path / name for name in ("report.json", "junit.xml", "report.html", "exchanges.har",
-                                                  "report.sarif")}  # fmt: skip
+    outputs = {
+        name: tmp_path / name for name in ("report.json", "junit.xml", "report.html", "exchanges.har", "report.sarif")
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
     env[SECRETS_DUMP_ENV] = str(dump)
     done = run_bounded(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--tb=long", "-vv", "-rA", "--showlocals",
-         "--sut-env", f"REFERENCE_DEFECTS={DEFECTS}", f"--requirements={REQUIREMENTS}", "--startup-timeout=60",
-         f"--conformance-report={outputs['report.json']}", f"--junitxml={outputs['junit.xml']}",
-         f"--conformance-html={outputs['report.html']}", f"--conformance-har={outputs['exchanges.har']}",
-         f"--conformance-sarif={outputs['report.sarif']}"],
-        timeout=540, env=env, cwd=REPO,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--tb=long",
+            "-vv",
+            "-rA",
+            "--showlocals",
+            "--sut-env",
+            f"REFERENCE_DEFECTS={DEFECTS}",
+            f"--requirements={REQUIREMENTS}",
+            "--startup-timeout=60",
+            f"--conformance-report={outputs['report.json']}",
+            f"--junitxml={outputs['junit.xml']}",
+            f"--conformance-html={outputs['report.html']}",
+            f"--conformance-har={outputs['exchanges.har']}",
+            f"--conformance-sarif={outputs['report.sarif']}",
+        ],
+        timeout=540,
+        env=env,
+        cwd=REPO,
+    )
     assert done.returncode == 1, done.output[-3000:]
     secrets = [json.loads(line) for line in dump.read_text().splitlines()]
     assert len(secrets) > 20, "the run made accounts (passwords, codes, tokens) and the dump has them"
     texts = {"terminal": done.output, **{name: path.read_text("utf-8") for name, path in outputs.items()}}
-    leaks = [f"{where}: a secret of {len(secret)} characters ({form[:4]}...)"
-             for secret in secrets for form in forms(secret) for where, text in texts.items() if form in text]  # fmt: skip
+    leaks = [
+        f"{where}: a secret of {len(secret)} characters ({form[:4]}...)"
+        for secret in secrets
+        for form in forms(secret)
+        for where, text in texts.items()
+        if form in text
+    ]
     assert leaks == [], leaks[:10]
     report = json.loads(outputs["report.json"].read_text())
     failing = [rid for rid, entry in report["requirements"].items() if entry["verdict"] == "fail"]
@@ -85,11 +108,25 @@ def test_an_assertion_diff_shows_it():
 def test_every_output_redacts_a_registered_secret_wherever_it_appears(run, pytester, tb):
     junit = pytester.path / "junit.xml"
     html, sarif = pytester.path / "r.html", pytester.path / "r.sarif"
-    result, report = run(LEAKY_SUITE, f"--tb={tb}", "-vv", "-rA", "--showlocals", f"--junitxml={junit}",
-                         f"--conformance-html={html}", f"--conformance-sarif={sarif}")  # fmt: skip
+    result, report = run(
+        LEAKY_SUITE,
+        f"--tb={tb}",
+        "-vv",
+        "-rA",
+        "--showlocals",
+        f"--junitxml={junit}",
+        f"--conformance-html={html}",
+        f"--conformance-sarif={sarif}",
+    )
     assert result.ret == 1
-    outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str(), "json": json.dumps(report),
-               "junit": junit.read_text(), "html": html.read_text(), "sarif": sarif.read_text()}  # fmt: skip
+    outputs = {
+        "stdout": result.stdout.str(),
+        "stderr": result.stderr.str(),
+        "json": json.dumps(report),
+        "junit": junit.read_text(),
+        "html": html.read_text(),
+        "sarif": sarif.read_text(),
+    }
     secret = "Pw-Zq8#kP2-only-in-this-run"
     leaked = [where for where, text in outputs.items() for form in forms(secret) if form in text]
     assert leaked == []
@@ -104,7 +141,8 @@ def test_the_shown_block_and_the_secret_options_are_masked_too():
 
     secret = "given-on-the-command-line-0123456789"
     redaction.register(secret, "signing secret")
-    shown = ViolationRepr(f"AUTH-2  Guards: Actual: echoed {secret}\n  Rerun: python -m pytest --jwt-secret={secret}",
-                          "x.py", 1)  # fmt: skip
+    shown = ViolationRepr(
+        f"AUTH-2  Guards: Actual: echoed {secret}\n  Rerun: python -m pytest --jwt-secret={secret}", "x.py", 1
+    )
     assert secret not in shown.text and secret not in str(shown)
     assert "Rerun: python -m pytest --jwt-secret=" in shown.text

@@ -7,7 +7,6 @@ fit the second, and check-profile says where."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tomllib
@@ -33,8 +32,10 @@ class V2Server(ServerProcess):
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, str(WRAPPER), "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                env={**self.env, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                env={**self.env, "PYTHONPATH": str(ROOT)},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,26 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def _run(base_url: str, profile: Path, report: Path, requirements: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "conformance", "--base-url", base_url, "--profile", str(profile),
-               "--fixed-otp", FIXED_OTP, "--jwt-secret", SECRET, "--requirements", requirements,
-               "--conformance-report", str(report), "-p", "no:cacheprovider", "-q"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "--base-url",
+        base_url,
+        "--profile",
+        str(profile),
+        "--fixed-otp",
+        FIXED_OTP,
+        "--jwt-secret",
+        SECRET,
+        "--requirements",
+        requirements,
+        "--conformance-report",
+        str(report),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=report.parent)
 
 
@@ -81,8 +99,16 @@ def test_init_on_the_reference_writes_a_profile_a_run_accepts(services, tmp_path
 def test_init_on_another_surface_writes_the_differences_and_a_run_passes_there(services, tmp_path, capsys):
     _, v2 = services
     profile = tmp_path / "v2.toml"
-    code, out = _cli(capsys, "init", "--base-url", v2.base_url, "--openapi", v2.base_url + "/v2/openapi.json",
-                     "--output", str(profile))  # fmt: skip
+    code, out = _cli(
+        capsys,
+        "init",
+        "--base-url",
+        v2.base_url,
+        "--openapi",
+        v2.base_url + "/v2/openapi.json",
+        "--output",
+        str(profile),
+    )
     assert code == 0, out
     text = profile.read_text()
     written = tomllib.loads(text)
@@ -101,8 +127,10 @@ def test_init_on_another_surface_writes_the_differences_and_a_run_passes_there(s
 
     run = _run(v2.base_url, profile, tmp_path / "report.json", ",".join(JUDGED_ON_V2))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    verdicts = {rid: entry["verdict"] for rid, entry in json.loads((tmp_path / "report.json").read_text())
-                ["requirements"].items()}  # fmt: skip
+    verdicts = {
+        rid: entry["verdict"]
+        for rid, entry in json.loads((tmp_path / "report.json").read_text())["requirements"].items()
+    }
     assert {rid: verdicts[rid] for rid in JUDGED_ON_V2} == dict.fromkeys(JUDGED_ON_V2, "pass")
     assert run.stdout.strip().splitlines()[-1].startswith("conformance: PASS — ")
 
@@ -134,13 +162,16 @@ def test_init_without_a_service_is_bad_input(tmp_path, capsys):
 
 
 # -- pure parts -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("headers", "rate"), [
-    ({"RateLimit-Policy": "10;w=60"}, Rate(10, 60.0)),
-    ({"RateLimit-Policy": '"login";q=5;w=900, "burst";q=2;w=1'}, Rate(5, 900.0)),
-    ({"X-RateLimit-Limit": "30", "X-RateLimit-Window": "60"}, Rate(30, 60.0)),
-    ({"X-RateLimit-Limit": "30", "X-RateLimit-Remaining": "29"}, None),
-    ({"Content-Type": "application/json"}, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("headers", "rate"),
+    [
+        ({"RateLimit-Policy": "10;w=60"}, Rate(10, 60.0)),
+        ({"RateLimit-Policy": '"login";q=5;w=900, "burst";q=2;w=1'}, Rate(5, 900.0)),
+        ({"X-RateLimit-Limit": "30", "X-RateLimit-Window": "60"}, Rate(30, 60.0)),
+        ({"X-RateLimit-Limit": "30", "X-RateLimit-Remaining": "29"}, None),
+        ({"Content-Type": "application/json"}, None),
+    ],
+)
 def test_advertised_rate(headers, rate):
     found, said = init.advertised_rate(headers)
     assert found == rate
@@ -148,15 +179,25 @@ def test_advertised_rate(headers, rate):
 
 
 def test_mapping_by_operation_id_summary_and_path_shape():
-    document = {"paths": {
-        "/svc/session": {"post": {"operationId": "createSession", "summary": "Sign in",
-                                  "requestBody": {"content": {"application/json": {"schema": {
-                                      "properties": {"login": {}, "secret": {}}}}}}}},
-        "/svc/accounts/current": {"get": {"operationId": "getCurrentAccount"}},
-        "/svc/patients/{patientId}": {"get": {"operationId": "readPatient"},
-                                      "patch": {"operationId": "editPatient"}},
-        "/svc/patients": {"get": {"operationId": "searchPatients"}},
-    }}  # fmt: skip
+    document = {
+        "paths": {
+            "/svc/session": {
+                "post": {
+                    "operationId": "createSession",
+                    "summary": "Sign in",
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"properties": {"login": {}, "secret": {}}}}}
+                    },
+                }
+            },
+            "/svc/accounts/current": {"get": {"operationId": "getCurrentAccount"}},
+            "/svc/patients/{patientId}": {
+                "get": {"operationId": "readPatient"},
+                "patch": {"operationId": "editPatient"},
+            },
+            "/svc/patients": {"get": {"operationId": "searchPatients"}},
+        }
+    }
     defaults = {
         "login": {"method": "POST", "path": "/api/auth/login"},
         "me": {"method": "GET", "path": "/api/users/me"},
@@ -164,7 +205,7 @@ def test_mapping_by_operation_id_summary_and_path_shape():
         "update_patient": {"method": "PUT", "path": "/api/patients/{id}"},
         "list_patients": {"method": "GET", "path": "/api/patients/"},
         "delete_patient": {"method": "DELETE", "path": "/api/patients/{id}"},
-    }  # fmt: skip
+    }
     found = mapping.match_operations(document, defaults)
     assert (found["login"].path, found["login"].body) == ("/svc/session", "json")
     assert (found["login"].username_field, found["login"].password_field) == ("login", "secret")

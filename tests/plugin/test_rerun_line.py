@@ -48,8 +48,10 @@ def test_other():
 
 
 def _reports(directory: Path) -> dict[str, tuple[bytes, int]]:
-    return {name: ((directory / name).read_bytes(), (directory / name).stat().st_mtime_ns)
-            for name in ("report.json", "report.html", "junit.xml", "report.sarif")}  # fmt: skip
+    return {
+        name: ((directory / name).read_bytes(), (directory / name).stat().st_mtime_ns)
+        for name in ("report.json", "report.html", "junit.xml", "report.sarif")
+    }
 
 
 def test_a_pasted_rerun_line_reruns_the_test_and_leaves_the_reports_alone(pytester: pytest.Pytester):
@@ -58,10 +60,27 @@ def test_a_pasted_rerun_line_reruns_the_test_and_leaves_the_reports_alone(pytest
     ran = pytester.path / "ran.log"
     env = {**os.environ, "RAN_LOG": str(ran)}
     env.pop("CONFORMANCE_JWT_SECRET", None)
-    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(pytester.path),
-            "--base-url", "http://127.0.0.1:9", "--jwt-secret", SECRET,
-            "--conformance-report", "report.json", "--conformance-html=report.html", "--junitxml", "junit.xml",
-            "--conformance-sarif", "report.sarif", "test_suite.py"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(pytester.path),
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--jwt-secret",
+        SECRET,
+        "--conformance-report",
+        "report.json",
+        "--conformance-html=report.html",
+        "--junitxml",
+        "junit.xml",
+        "--conformance-sarif",
+        "report.sarif",
+        "test_suite.py",
+    ]
     first = subprocess.run(args, cwd=pytester.path, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 1, first.stdout + first.stderr
     assert SECRET not in first.stdout
@@ -78,8 +97,15 @@ def test_a_pasted_rerun_line_reruns_the_test_and_leaves_the_reports_alone(pytest
     before = _reports(pytester.path)
     ran.write_text("")
 
-    pasted = subprocess.run(line, shell=True, cwd=pytester.path, capture_output=True, text=True, timeout=120,
-                            env={**env, "CONFORMANCE_JWT_SECRET": SECRET})  # fmt: skip
+    pasted = subprocess.run(
+        line,
+        shell=True,
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "CONFORMANCE_JWT_SECRET": SECRET},
+    )
     assert pasted.returncode == 1, pasted.stdout + pasted.stderr  # the test fails again: its failure reproduced
     assert "1 failed" in pasted.stdout and "passed" not in pasted.stdout.split("= requirements =")[0].splitlines()[-1]
     assert ran.read_text().splitlines() == ["test_survives_a_restart"], "that test, and only that one"
@@ -88,10 +114,27 @@ def test_a_pasted_rerun_line_reruns_the_test_and_leaves_the_reports_alone(pytest
 
 def test_the_option_values_stay_with_their_options():
     takes = {"--rootdir", "-c", "-o", "--base-url", "-k"}.__contains__
-    words = ["-c", "h.ini", "--rootdir", "/r", "-o", "cache_dir=/c", "-vv", "--base-url=http://x", "-k", "a or b",
-             "tests/x.py::t", "-rf"]  # fmt: skip
+    words = [
+        "-c",
+        "h.ini",
+        "--rootdir",
+        "/r",
+        "-o",
+        "cache_dir=/c",
+        "-vv",
+        "--base-url=http://x",
+        "-k",
+        "a or b",
+        "tests/x.py::t",
+        "-rf",
+    ]
     assert rerun.units(words, takes) == [
-        ("-c", ["-c", "h.ini"]), ("--rootdir", ["--rootdir", "/r"]), ("-o", ["-o", "cache_dir=/c"]),
-        ("-vv"[:2], ["-vv"]), ("--base-url", ["--base-url=http://x"]), ("-k", ["-k", "a or b"]),
-        (None, ["tests/x.py::t"]), ("-r", ["-rf"]),
-    ]  # fmt: skip
+        ("-c", ["-c", "h.ini"]),
+        ("--rootdir", ["--rootdir", "/r"]),
+        ("-o", ["-o", "cache_dir=/c"]),
+        ("-vv"[:2], ["-vv"]),
+        ("--base-url", ["--base-url=http://x"]),
+        ("-k", ["-k", "a or b"]),
+        (None, ["tests/x.py::t"]),
+        ("-r", ["-rf"]),
+    ]

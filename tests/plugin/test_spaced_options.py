@@ -39,16 +39,20 @@ def elsewhere(project: pytest.Pytester) -> Path:
 
 @pytest.mark.parametrize("option", ["--profile", "--conformance-report", "--accounts"])
 def test_spaced_path_outside_the_project_is_refused_with_one_line(project, elsewhere, option):
-    value = str(elsewhere / {"--profile": "p.toml", "--conformance-report": "old-report.json",
-                             "--accounts": "accounts.toml"}[option])  # fmt: skip
+    value = str(
+        elsewhere
+        / {"--profile": "p.toml", "--conformance-report": "old-report.json", "--accounts": "accounts.toml"}[option]
+    )
     result = project.runpytest(option, value)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.strip()]
     assert len(errors) == 1
     head = f"ERROR: conformance: write {option}={value} (with '='), not '{option} {value}': after a space pytest "
     tail = f" instead of {project.path} (pyproject.toml)"
-    assert errors[0].startswith(head + "takes the path for a test path and roots the run at ") and errors[0].endswith(tail)
-    chosen = Path(errors[0][len(head) + len("takes the path for a test path and roots the run at "):-len(tail)])
+    assert errors[0].startswith(head + "takes the path for a test path and roots the run at ") and errors[0].endswith(
+        tail
+    )
+    chosen = Path(errors[0][len(head) + len("takes the path for a test path and roots the run at ") : -len(tail)])
     assert elsewhere.is_relative_to(chosen) and chosen != project.path
 
 
@@ -70,12 +74,14 @@ def test_a_spaced_path_that_does_not_exist_is_the_profiles_error_not_the_spacing
     result = project.runpytest("--profile", "does-not-exist.toml", "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.stderr.lines if line.strip()] == [
-        "ERROR: conformance: --profile does-not-exist.toml: no such file"]
+        "ERROR: conformance: --profile does-not-exist.toml: no such file"
+    ]
 
 
 def test_an_explicit_configuration_file_pins_the_root_so_nothing_is_refused(project, elsewhere):
-    result = project.runpytest("-c", str(project.path / "pyproject.toml"), "--profile", str(elsewhere / "p.toml"),
-                               "--collect-only", "-q")  # fmt: skip
+    result = project.runpytest(
+        "-c", str(project.path / "pyproject.toml"), "--profile", str(elsewhere / "p.toml"), "--collect-only", "-q"
+    )
     assert result.ret == pytest.ExitCode.OK, result.stderr.str()
 
 
@@ -91,7 +97,8 @@ def test_pytest_still_has_the_function_that_says_where_the_root_would_be():
     from _pytest.config.findpaths import determine_setup
 
     assert {"inifile", "args", "rootdir_cmd_arg", "invocation_dir"} <= set(
-        __import__("inspect").signature(determine_setup).parameters)  # fmt: skip
+        __import__("inspect").signature(determine_setup).parameters
+    )
 
 
 def test_in_the_checkout_the_trap_is_refused_and_the_equals_spelling_collects_the_suites(tmp_path):
@@ -99,12 +106,24 @@ def test_in_the_checkout_the_trap_is_refused_and_the_equals_spelling_collects_th
     profile = tmp_path / "p.toml"
     profile.write_text('[profile]\nname = "elsewhere"\n')
     environ = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    spaced = subprocess.run([sys.executable, "-m", "pytest", "--profile", str(profile), "--collect-only", "-q"],
-                            cwd=ROOT, capture_output=True, text=True, env=environ, timeout=120)  # fmt: skip
+    spaced = subprocess.run(
+        [sys.executable, "-m", "pytest", "--profile", str(profile), "--collect-only", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert spaced.returncode == pytest.ExitCode.USAGE_ERROR, spaced.stdout[-2000:]
     assert f"write --profile={profile} (with '=')" in spaced.stderr
-    attached = subprocess.run([sys.executable, "-m", "pytest", f"--profile={profile}", "--collect-only", "-q"],
-                              cwd=ROOT, capture_output=True, text=True, env=environ, timeout=120)  # fmt: skip
+    attached = subprocess.run(
+        [sys.executable, "-m", "pytest", f"--profile={profile}", "--collect-only", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert attached.returncode == 0, attached.stderr[-2000:]
     items = [line for line in attached.stdout.splitlines() if "::" in line]
     assert len(items) > 100 and not [item for item in items if item.startswith("tests/")]

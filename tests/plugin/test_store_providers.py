@@ -14,8 +14,12 @@ import pytest
 def test_envelope():
     pass
 """
-STORES = {"redis": {"provider": "local binary", "note": "the image redis:7 could not be pulled (refused); give "
-                                                        "one with --redis-image"}}  # fmt: skip
+STORES = {
+    "redis": {
+        "provider": "local binary",
+        "note": "the image redis:7 could not be pulled (refused); give one with --redis-image",
+    }
+}
 
 
 @pytest.fixture
@@ -30,12 +34,21 @@ def served(monkeypatch):
 
 def test_the_header_says_what_the_run_will_ask_for(run):
     result, _ = run(SUITE, "--redis-image", "hlc-redis:6.2.5-local")
-    result.stdout.fnmatch_lines(["conformance: stores: redis: testcontainers hlc-redis:6.2.5-local when a Docker "
-                                 "engine answers, else local binary"])  # fmt: skip
-    result, _ = run(SUITE, "--redis-url", "redis://127.0.0.1:1/0", "--services", "redis,mongo",
-                    "--docker-network", "bridge")  # fmt: skip
-    result.stdout.fnmatch_lines(["conformance: stores: redis: --redis-url; mongo: testcontainers mongo:7 (bridge "
-                                 "network) when a Docker engine answers"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "conformance: stores: redis: testcontainers hlc-redis:6.2.5-local when a Docker "
+            "engine answers, else local binary"
+        ]
+    )
+    result, _ = run(
+        SUITE, "--redis-url", "redis://127.0.0.1:1/0", "--services", "redis,mongo", "--docker-network", "bridge"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "conformance: stores: redis: --redis-url; mongo: testcontainers mongo:7 (bridge "
+            "network) when a Docker engine answers"
+        ]
+    )
     result, _ = run(SUITE, "--base-url", "http://127.0.0.1:8")
     assert "conformance: stores:" not in result.stdout.str(), "an external target's stores are not the harness's"
 
@@ -43,12 +56,15 @@ def test_the_header_says_what_the_run_will_ask_for(run):
 def test_the_terminal_and_the_reports_say_which_provider_served_each_store(run, served, pytester):
     html = pytester.path / "report.html"
     result, report = run(SUITE, f"--conformance-html={html}")
-    result.stdout.fnmatch_lines([
-        "conformance: redis: local binary (the image redis:7 could not be pulled (refused); give one with "
-        "--redis-image)",
-        "*",
-        "store redis: local binary",
-    ], consecutive=False)  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "conformance: redis: local binary (the image redis:7 could not be pulled (refused); give one with "
+            "--redis-image)",
+            "*",
+            "store redis: local binary",
+        ],
+        consecutive=False,
+    )
     assert report["target"]["stores"] == STORES
     assert "redis: local binary" in html.read_text()
 

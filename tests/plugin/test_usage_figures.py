@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Loaded into the run with -p: counts every request at the bottom of httpx (httpcore) and of schemathesis
 #: (requests), whoever sends it.
-WIRE_COUNTER = '''
+WIRE_COUNTER = """
 import atexit, json, os
 import httpcore, requests.adapters
 sent = [0]
@@ -40,7 +40,7 @@ def sut_only(original):
     return send
 requests.adapters.HTTPAdapter.send = sut_only(requests.adapters.HTTPAdapter.send)
 atexit.register(lambda: open(os.environ["WIRE_COUNT_FILE"], "w").write(str(sent[0])))
-'''
+"""
 
 
 @pytest.mark.timeout(300)
@@ -54,9 +54,27 @@ def test_the_reports_request_count_is_every_request_on_the_wire(tmp_path):
     # polls and surface probe. (Not REV-3: the restart re-check waits out the ledger's 30 s, and its kept
     # connection is http.client, under neither counter.)
     selection = "--requirements=LOCK-2,RATE-1,RID-3,API-1"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "wire_counter", "-p", "no:cacheprovider", "-q",
-                           selection, "--fuzz-budget=10", f"--conformance-report={report}", "--startup-timeout=60"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=280)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "wire_counter",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            selection,
+            "--fuzz-budget=10",
+            f"--conformance-report={report}",
+            "--startup-timeout=60",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     usage = json.loads(report.read_text("utf-8"))["usage"]
     on_the_wire = int(count.read_text())

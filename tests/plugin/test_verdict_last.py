@@ -10,7 +10,9 @@ import pytest
 from conformance.outcomes import Violation
 """
 
-FAILING = HEADER + """
+FAILING = (
+    HEADER
+    + """
 @pytest.mark.requirement("ENV-7")
 def test_failure_not_success():
     raise Violation("ENV-7", expected="status >= 400", actual="200 with success false")
@@ -19,6 +21,7 @@ def test_failure_not_success():
 def test_ok():
     pass
 """
+)
 
 
 def _non_empty(out: str) -> list[str]:
@@ -30,8 +33,9 @@ def test_a_failing_run_ends_with_the_table_then_the_verdict_line(run):
     assert result.ret == 1
     lines = _non_empty(result.stdout.str())
     counts = {v: n for v, n in report["summary"].items() if n}
-    assert lines[-1] == (f"conformance: FAIL — {counts['fail']} fail, {counts['pass']} pass, "
-                         f"{counts['not run']} not run (exit 1)")  # fmt: skip
+    assert lines[-1] == (
+        f"conformance: FAIL — {counts['fail']} fail, {counts['pass']} pass, {counts['not run']} not run (exit 1)"
+    )
     # pytest's FAILED list (-rf still works) and its counts line come before the table, not after it.
     failed_at = next(i for i, line in enumerate(lines) if line.startswith("FAILED test_suite.py::test_failure"))
     counts_at = next(i for i, line in enumerate(lines) if re.search(r"=+ 1 failed, 1 passed", line))
@@ -41,11 +45,14 @@ def test_a_failing_run_ends_with_the_table_then_the_verdict_line(run):
 
 
 def test_a_passing_run_ends_with_the_pass_line(run):
-    result, _ = run(HEADER + """
+    result, _ = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-1")
 def test_ok():
     pass
-""")
+"""
+    )
     assert result.ret == 0
     last = _non_empty(result.stdout.str())[-1]
     assert last.startswith("conformance: PASS — 1 pass, ") and last.endswith(" not run (exit 0)")
@@ -59,11 +66,14 @@ def test_a_run_without_requirement_tests_has_no_verdict_line(run):
 def test_the_table_cuts_a_long_reason_at_a_word_and_the_report_keeps_it_whole(run):
     url = "https://example.test/a/very/long/path/that/must/not/be/cut/in/the/middle/" + "x" * 40
     actual = "the answer " + "pointed elsewhere " * 5 + url + " and more words after it"
-    result, report = run(HEADER + f"""
+    result, report = run(
+        HEADER
+        + f"""
 @pytest.mark.requirement("ENV-7")
 def test_long():
     raise Violation("ENV-7", expected="an error status", actual={actual!r})
-""")
+"""
+    )
     row = next(line for line in result.stdout.lines if line.startswith("ENV-7    MUST"))
     assert row.endswith("…")
     assert url not in row and url[:30] not in row, "the URL is left out whole, not cut in the middle"
@@ -79,12 +89,15 @@ def test_cut_at_word():
 
 
 def test_more_failures_than_kept_say_how_many_are_shown(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-3")
 @pytest.mark.parametrize("n", range(25))
 def test_codes(n):
     raise Violation("ENV-3", expected="404", actual=f"500 ({n})")
-""")
+"""
+    )
     entry = report["requirements"]["ENV-3"]
     assert len(entry["failures"]) == 20
     assert entry["failures_total"] == 25
@@ -95,8 +108,13 @@ def test_the_verdict_line_says_pass_fail_interrupted_and_the_exit_code():
     from conformance.outcomes import Verdict
     from conformance.report import verdict_line
 
-    verdicts = {"ENV-1": (Verdict.PASS, None), "ENV-3": (Verdict.FAIL, None), "REV-4": (Verdict.NOT_RUN, "x"),
-                "HDR-2": (Verdict.WARN, None), "ENV-7": (Verdict.FAIL, None)}  # fmt: skip
+    verdicts = {
+        "ENV-1": (Verdict.PASS, None),
+        "ENV-3": (Verdict.FAIL, None),
+        "REV-4": (Verdict.NOT_RUN, "x"),
+        "HDR-2": (Verdict.WARN, None),
+        "ENV-7": (Verdict.FAIL, None),
+    }
     assert verdict_line(verdicts, 1) == "conformance: FAIL — 2 fail, 1 warn, 1 pass, 1 not run (exit 1)"
     assert verdict_line(verdicts, 2).startswith("conformance: interrupted — 2 fail")
     assert verdict_line({"ENV-1": (Verdict.PASS, None)}, 0) == "conformance: PASS — 1 pass (exit 0)"

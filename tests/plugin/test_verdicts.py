@@ -13,22 +13,28 @@ from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation
 
 
 def test_passing_test_gives_pass_and_exit_0(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-1")
 def test_ok():
     pass
-""")
+"""
+    )
     assert result.ret == 0
     assert report["requirements"]["ENV-1"]["verdict"] == "pass"
     assert report["requirements"]["ENV-1"]["tests"] == ["test_suite.py::test_ok"]
 
 
 def test_must_violation_fails_only_the_violated_requirement(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-1", "ENV-3")
 def test_codes():
     raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN")
-""")
+"""
+    )
     assert result.ret == 1
     result.assert_outcomes(failed=1)
     env3 = report["requirements"]["ENV-3"]
@@ -39,11 +45,14 @@ def test_codes():
 
 
 def test_other_errors_fail_every_requirement_of_the_test(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-1", "ENV-3")
 def test_broken():
     raise RuntimeError("boom")
-""")
+"""
+    )
     assert result.ret == 1
     assert report["requirements"]["ENV-1"]["verdict"] == "fail"
     assert report["requirements"]["ENV-3"]["verdict"] == "fail"
@@ -51,11 +60,15 @@ def test_broken():
 
 
 def test_not_run_is_a_skip_naming_the_option_and_never_a_pass(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("REV-4")
 def test_peer():
     raise NotRun("no second instance", option="--peer-url")
-""", "-rs")
+""",
+        "-rs",
+    )
     assert result.ret == NOTHING_JUDGED, "a run that judged nothing is no success"
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*not run: no second instance (enable with --peer-url)*"])
@@ -64,7 +77,9 @@ def test_peer():
 
 
 def test_not_run_from_a_fixture_is_reported_as_not_run(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.fixture(scope="session")
 def admin():
     raise NotRun("no privileged account", option="--accounts")
@@ -72,18 +87,23 @@ def admin():
 @pytest.mark.requirement("AUTH-3")
 def test_admin(admin):
     pass
-""")
+"""
+    )
     assert result.ret == NOTHING_JUDGED
     assert report["requirements"]["AUTH-3"]["verdict"] == "not run"
     assert "--accounts" in report["requirements"]["AUTH-3"]["reason"]
 
 
 def test_inconclusive_must_fails_the_run_although_pytest_counts_a_skip(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("REV-3")
 def test_restart():
     raise Inconclusive("positive control failed: an unrevoked token was rejected after the restart")
-""", "-rs")
+""",
+        "-rs",
+    )
     result.assert_outcomes(skipped=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*inconclusive: positive control failed*"])
@@ -93,7 +113,9 @@ def test_restart():
 
 
 def test_inconclusive_should_does_not_fail_the_run(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("AUTH-4")
 def test_challenge():
     raise Inconclusive("could not provoke a 401")
@@ -101,16 +123,20 @@ def test_challenge():
 @pytest.mark.requirement("AUTH-5")
 def test_judged():
     pass
-""")
+"""
+    )
     assert result.ret == 0
     assert report["requirements"]["AUTH-4"]["verdict"] == "inconclusive"
 
 
-SHOULD_VIOLATION = HEADER + """
+SHOULD_VIOLATION = (
+    HEADER
+    + """
 @pytest.mark.requirement("AUTH-4")
 def test_challenge():
     raise Violation("AUTH-4", expected="WWW-Authenticate: Bearer", actual="no WWW-Authenticate header")
 """
+)
 
 
 def test_should_violation_is_a_warning_shown_as_xfail(run):
@@ -132,7 +158,9 @@ def test_should_violation_fails_under_strict(run, flag):
 
 
 def test_requirement_verdict_is_the_worst_of_its_tests(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-2")
 def test_a():
     pass
@@ -156,7 +184,8 @@ def test_e():
 @pytest.mark.requirement("ENV-5")
 def test_f():
     raise Violation("ENV-5", expected="field", actual="none")
-""")
+"""
+    )
     verdicts = {rid: (r["verdict"], r["reason"]) for rid, r in report["requirements"].items()}
     assert verdicts["ENV-2"] == ("pass", "partial: 1 of 2 tests not run: no admin (enable with --accounts)")
     assert verdicts["ENV-4"] == ("inconclusive", "control failed")
@@ -167,50 +196,63 @@ def test_f():
 
 
 def test_exception_group_of_violations_fails_each_named_requirement(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-1", "RID-1", "HDR-1")
 def test_every_response():
     raise ExceptionGroup("2 violations", [
         Violation("ENV-1", expected="envelope", actual="html"),
         Violation("RID-1", expected="X-Request-ID", actual="none"),
     ])
-""")
+"""
+    )
     assert result.ret == 1
     verdicts = {rid: r["verdict"] for rid, r in report["requirements"].items()}
     assert (verdicts["ENV-1"], verdicts["RID-1"], verdicts["HDR-1"]) == ("fail", "fail", "not run")
 
 
 def test_violation_beside_not_run_still_fails_only_its_requirement(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("HDR-1", "HDR-3")
 def test_headers():
     raise ExceptionGroup("mixed", [
         NotRun("no admin", option="--accounts"),
         Violation("HDR-3", expected="a", actual="b"),
     ])
-""")
+"""
+    )
     assert result.ret == 1
     verdicts = {rid: r["verdict"] for rid, r in report["requirements"].items()}
     assert (verdicts["HDR-1"], verdicts["HDR-3"]) == ("not run", "fail")
 
 
 def test_terminal_table_lists_every_requirement(run):
-    result, _ = run(HEADER + """
+    result, _ = run(
+        HEADER
+        + """
 @pytest.mark.requirement("ENV-7")
 def test_failure_not_success():
     raise Violation("ENV-7", expected="status >= 400", actual="200 with success false")
-""")
-    result.stdout.fnmatch_lines([
-        "*= requirements =*",
-        "ID*level*verdict*tests*first failure / reason",
-        "ENV-1*MUST*not run*0*no test in this run",
-        "ENV-7*MUST*fail*1*Actual: 200 with success false",
-        "RID-2*SHOULD*not run*",
-    ])  # fmt: skip
+"""
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*= requirements =*",
+            "ID*level*verdict*tests*first failure / reason",
+            "ENV-1*MUST*not run*0*no test in this run",
+            "ENV-7*MUST*fail*1*Actual: 200 with success false",
+            "RID-2*SHOULD*not run*",
+        ]
+    )
 
 
 def test_failing_test_shows_its_recorded_exchanges_with_secrets_masked(run):
-    result, _ = run(HEADER + """
+    result, _ = run(
+        HEADER
+        + """
 from conformance.exchange import Exchange
 
 @pytest.mark.requirement("ENV-1")
@@ -223,7 +265,8 @@ def test_envelope(api):
         response_body="<html>Internal Server Error</html>",
     ))
     raise Violation("ENV-1", expected="the envelope", actual="one of several requests failed")
-""")
+"""
+    )
     assert result.ret == 1
     out = result.stdout.str()
     assert "recorded exchanges (latest last)" in out
@@ -234,7 +277,9 @@ def test_envelope(api):
 
 
 def test_a_check_blocked_by_another_requirements_failure_is_blocked_and_names_it(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("RID-1")
 def test_header():
     raise Violation("RID-1", expected="a X-Request-ID header", actual="none")
@@ -242,7 +287,10 @@ def test_header():
 @pytest.mark.requirement("RID-2")
 def test_propagation():
     raise NotApplicable("no X-Request-ID in the response", blocked_by="RID-1")
-""", "-rs", "--tb=long")
+""",
+        "-rs",
+        "--tb=long",
+    )
     assert result.ret == 1
     rid2 = report["requirements"]["RID-2"]
     assert rid2["verdict"] == "blocked"
@@ -252,7 +300,9 @@ def test_propagation():
 
 
 def test_a_blocked_check_whose_blocker_passed_is_inconclusive(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("RID-1")
 def test_header():
     pass
@@ -260,14 +310,17 @@ def test_header():
 @pytest.mark.requirement("RID-2")
 def test_propagation():
     raise NotApplicable("no X-Request-ID in the response", blocked_by="RID-1")
-""")
+"""
+    )
     rid2 = report["requirements"]["RID-2"]
     assert rid2["verdict"] == "inconclusive" and "RID-1 did not fail" in rid2["reason"]
     assert result.ret == 0, "RID-2 is a SHOULD"
 
 
 def test_not_applicable_raised_anywhere_is_neither_a_failure_nor_a_pass(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.fixture
 def nothing():
     raise NotApplicable("the SUT has no such answer")
@@ -283,20 +336,32 @@ def test_ok():
 @pytest.mark.requirement("ENV-4")
 def test_na():
     raise NotApplicable("no 404 here")
-""")
+"""
+    )
     assert result.ret == 0
     assert (report["requirements"]["ENV-6"]["verdict"], report["requirements"]["ENV-6"]["reason"]) == (
-        "not applicable", "the SUT has no such answer")
+        "not applicable",
+        "the SUT has no such answer",
+    )
     env4 = report["requirements"]["ENV-4"]
     assert env4["verdict"] == "pass" and env4["reason"] == "partial: 1 of 2 tests not applicable: no 404 here"
 
 
 # -- outcomes travel as data: nothing reads a reason or a rendering back ------------------------------
-@pytest.mark.parametrize("reason", ["blocked by RID-1: looks like a blocker", "inconclusive: looks inconclusive",
-                                    "not applicable: looks not applicable", "warn: looks like a warning"])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "blocked by RID-1: looks like a blocker",
+        "inconclusive: looks inconclusive",
+        "not applicable: looks not applicable",
+        "warn: looks like a warning",
+    ],
+)
 def test_a_plain_skip_is_not_run_whatever_its_reason_says(run, reason):
     """A skip reason is text for people: one that reads like a harness outcome does not become that outcome."""
-    result, report = run(HEADER + f"""
+    result, report = run(
+        HEADER
+        + f"""
 @pytest.mark.requirement("RID-1")
 def test_header():
     raise Violation("RID-1", expected="a X-Request-ID header", actual="none")
@@ -309,7 +374,8 @@ def test_skipped():
 @pytest.mark.xfail(reason={reason!r})
 def test_expected_to_fail():
     assert False
-""")
+"""
+    )
     rid2, env4 = report["requirements"]["RID-2"], report["requirements"]["ENV-4"]
     assert (rid2["verdict"], rid2["reason"]) == ("not run", reason)
     assert (env4["verdict"], env4["reason"]) == ("not run", f"xfail: {reason}")
@@ -317,7 +383,9 @@ def test_expected_to_fail():
 
 
 def test_a_blocked_test_names_its_blockers_as_data(run):
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 @pytest.mark.requirement("RID-1", "ENV-1")
 def test_header():
     raise ExceptionGroup("two", [Violation("RID-1", expected="a X-Request-ID header", actual="none"),
@@ -327,11 +395,14 @@ def test_header():
 def test_propagation():
     raise NotApplicable("nothing to compare: the reason may say anything, blocked by NOPE-1: even this",
                         blocked_by=("RID-1", "ENV-1"))
-""")
+"""
+    )
     rid2 = report["requirements"]["RID-2"]
     assert rid2["verdict"] == "blocked" and rid2["blocked_by"] == ["RID-1", "ENV-1"]
-    assert rid2["reason"] == "blocked by RID-1, ENV-1: nothing to compare: the reason may say anything, " \
-                             "blocked by NOPE-1: even this"
+    assert (
+        rid2["reason"] == "blocked by RID-1, ENV-1: nothing to compare: the reason may say anything, "
+        "blocked by NOPE-1: even this"
+    )
     env1 = report["requirements"]["ENV-1"]["failures"][0]
     assert [v["requirement"] for v in env1["violations"]] == ["ENV-1"], "each requirement keeps its own violations"
     assert env1["message"].startswith("ENV-1  ") and "RID-1" not in env1["message"]
@@ -347,7 +418,9 @@ def test_a_violations_fields_reach_every_rendering_as_fields(run, pytester):
     from conformance.render.markdown import render_summary
 
     html_path = pytester.path / "report.html"
-    result, report = run(HEADER + f"""
+    result, report = run(
+        HEADER
+        + f"""
 from conformance.exchange import Exchange
 
 @pytest.mark.requirement("ENV-3")
@@ -357,13 +430,18 @@ def test_codes(api):
                                          response_body={{"success": False}}))
     raise Violation("ENV-3", expected="404 with code NOT_FOUND", actual={TRICKY_ACTUAL!r}, exchange=exchange,
                     hint="the real hint")
-""", f"--conformance-html={html_path}")
+""",
+        f"--conformance-html={html_path}",
+    )
     assert result.ret == 1
     failure = report["requirements"]["ENV-3"]["failures"][0]
     (violation,) = failure["violations"]
     assert violation["actual"] == TRICKY_ACTUAL and violation["expected"] == "404 with code NOT_FOUND"
     assert (violation["hint"], violation["exchange"], violation["request_id"]) == (
-        "the real hint", "GET http://sut/api/patients/x", "r-9")
+        "the real hint",
+        "GET http://sut/api/patients/x",
+        "r-9",
+    )
     assert violation["reproduce"].startswith("curl -i -X GET") and violation["response"]["status"] == 404
     assert failure["test"] == "test_suite.py::test_codes" and failure["message"].startswith("ENV-3  ")
 
@@ -400,7 +478,9 @@ def test_codes(api):
 def test_the_data_the_reports_read_is_redacted_like_the_texts_were(run, pytester):
     """A reason and a violation's fields carry no registered secret to any rendering (the skip text was redacted)."""
     html, summary = pytester.path / "r.html", pytester.path / "summary.md"
-    result, report = run(HEADER + """
+    result, report = run(
+        HEADER
+        + """
 from conformance import redaction
 
 SECRET = "Pw-Zq8#kP2-only-in-this-reason"
@@ -414,7 +494,10 @@ def test_restart():
 def test_codes():
     redaction.register(SECRET, "password")
     raise Violation("ENV-3", expected="no echo", actual=f"echoed {SECRET}", hint=f"do not echo {SECRET}")
-""", f"--conformance-html={html}", f"--conformance-summary={summary}")
+""",
+        f"--conformance-html={html}",
+        f"--conformance-summary={summary}",
+    )
     assert report["requirements"]["REV-3"]["reason"] == "the control account *** was refused"
     assert report["requirements"]["ENV-3"]["failures"][0]["violations"][0]["actual"] == "echoed ***"
     for text in (result.stdout.str(), html.read_text(), summary.read_text()):
@@ -423,7 +506,9 @@ def test_codes():
 
 def test_a_group_of_failures_raised_on_one_line_is_shown_whole_and_redacted(run):
     """Another plugin's exception hook (schemathesis') rewrote such a failure: one of two Violations, secrets raw."""
-    result, _ = run(HEADER + """
+    result, _ = run(
+        HEADER
+        + """
 from conformance import redaction
 
 @pytest.mark.requirement("ENV-1", "RID-1")
@@ -440,7 +525,8 @@ def test_checks():
         except AssertionError as exc:
             errors.append(exc)
     raise ExceptionGroup("checks", errors)
-""")
+"""
+    )
     out = result.stdout.str()
     assert "\n  Expected: x\n    Actual: wrong ENV-1\n" in out and "\n  Expected: x\n    Actual: wrong RID-1\n" in out
     assert "Pw-Zq8#kP2-in-a-group" not in out and out.count("AssertionError: the body echoed ***") == 2

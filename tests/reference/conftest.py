@@ -7,8 +7,8 @@ different components and their tests look at disjoint behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -24,11 +24,23 @@ DEFECT_GROUPS: dict[str, tuple[str, ...]] = {
     "d": ("http-exception-envelope", "headers-success-only", "shared-cache", "unmasked-logs"),
     "e": ("plain-logs", "racy-lockout", "weak-dev-secret"),
     "f": ("memory-revocation", "memory-lockout"),
-    "g": ("guard-crash", "bare-429", "logout-any-token", "query-string-logging", "short-revocation-ttl",
-          "embedded-jwk"),
+    "g": (
+        "guard-crash",
+        "bare-429",
+        "logout-any-token",
+        "query-string-logging",
+        "short-revocation-ttl",
+        "embedded-jwk",
+    ),
     "h": ("generic-lock-code", "revocation-reads-only", "current-user-cache", "out-of-range-crash", "alg-none-case"),
-    "i": ("update-any-patient", "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
-          "expiry-leeway", "long-request-id-echoed"),
+    "i": (
+        "update-any-patient",
+        "admin-passes-every-role",
+        "lockout-registered-only",
+        "cors-prefix-match",
+        "expiry-leeway",
+        "long-request-id-echoed",
+    ),
 }
 HIGH_LOGIN_RATE = "10000/60"
 
@@ -56,10 +68,12 @@ class Servers:
 
     def defect_groups(self) -> dict[str, ServerProcess]:
         """One server per group of DEFECT_GROUPS, keyed by defect name."""
-        started = self.get_many({
-            f"defects-{group}": {"REFERENCE_DEFECTS": ",".join(members), "RATE_LIMIT_LOGIN": HIGH_LOGIN_RATE}
-            for group, members in DEFECT_GROUPS.items()
-        })
+        started = self.get_many(
+            {
+                f"defects-{group}": {"REFERENCE_DEFECTS": ",".join(members), "RATE_LIMIT_LOGIN": HIGH_LOGIN_RATE}
+                for group, members in DEFECT_GROUPS.items()
+            }
+        )
         return {name: started[f"defects-{group}"] for group, members in DEFECT_GROUPS.items() for name in members}
 
     def stop_all(self) -> None:

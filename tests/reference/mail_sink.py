@@ -28,7 +28,7 @@ class MailSink:
         self.handler = _Collect()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
 
-    def __enter__(self) -> "MailSink":
+    def __enter__(self) -> MailSink:
         self.controller.start()
         return self
 

@@ -39,16 +39,27 @@ SECRET = "k" * 24 + "-reference-tests-signing-key-0123456789"
 def base_env(**extra: str) -> dict[str, str]:
     """The server's environment: ours minus any HealLog setting, plus the test defaults and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REFERENCE_", "REDIS_", "SMTP_", "EMAIL_"))}
-    for name in ("SECRET_KEY", "ENVIRONMENT", "DATABASE_URL", "DEBUG_JWT_DECODES", "ALLOWED_ORIGINS",
-                 "MAX_BODY_BYTES", "RATE_LIMIT_LOGIN", "RATE_LIMIT_REGISTER", "RATE_LIMIT_VERIFY_OTP",
-                 "RATE_LIMIT_REFRESH"):
+    for name in (
+        "SECRET_KEY",
+        "ENVIRONMENT",
+        "DATABASE_URL",
+        "DEBUG_JWT_DECODES",
+        "ALLOWED_ORIGINS",
+        "MAX_BODY_BYTES",
+        "RATE_LIMIT_LOGIN",
+        "RATE_LIMIT_REGISTER",
+        "RATE_LIMIT_VERIFY_OTP",
+        "RATE_LIMIT_REFRESH",
+    ):
         env.pop(name, None)
-    env.update({
-        "SECRET_KEY": SECRET,
-        "REFERENCE_FIXED_OTP": FIXED_OTP,
-        "DEBUG_JWT_DECODES": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "SECRET_KEY": SECRET,
+            "REFERENCE_FIXED_OTP": FIXED_OTP,
+            "DEBUG_JWT_DECODES": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -92,12 +103,24 @@ class ServerProcess:
         self.port = free_port()
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "reference",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
-    def wait_ready(self) -> "ServerProcess":
+    def wait_ready(self) -> ServerProcess:
         """Wait for /health; on failure retry on another port (it may have been taken meanwhile)."""
         for attempt in range(3):
             if attempt:
@@ -108,7 +131,7 @@ class ServerProcess:
             self.stop()
         raise RuntimeError(f"reference server did not start; output:\n{self.output()[-3000:]}")
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         self.spawn()
         return self.wait_ready()
 

@@ -10,7 +10,15 @@ import warnings
 import jwt
 
 from tests.reference.helpers import (
-    PASSWORD, assert_envelope, bearer, fresh_session, login, mint, new_account, register, unique_email,
+    PASSWORD,
+    assert_envelope,
+    bearer,
+    fresh_session,
+    login,
+    mint,
+    new_account,
+    register,
+    unique_email,
 )
 from tests.reference.server import FIXED_OTP
 
@@ -23,10 +31,14 @@ def test_register_verify_login_me(client):
     assert response.status_code == 201
     assert response.json() == {"success": True, "requires_verification": True, "email": email}
     assert_envelope(login(client, email), 403, "EMAIL_NOT_VERIFIED")
-    assert_envelope(client.post("/api/auth/verify-otp", json={"email": email, "otp_code": "000001"}), 400, "INVALID_OTP")
+    assert_envelope(
+        client.post("/api/auth/verify-otp", json={"email": email, "otp_code": "000001"}), 400, "INVALID_OTP"
+    )
     verified = client.post("/api/auth/verify-otp", json={"email": email, "otp_code": FIXED_OTP})
     assert verified.status_code == 200 and verified.json()["token_type"] == "bearer"
-    assert_envelope(client.post("/api/auth/verify-otp", json={"email": email, "otp_code": FIXED_OTP}), 400, "BAD_REQUEST")
+    assert_envelope(
+        client.post("/api/auth/verify-otp", json={"email": email, "otp_code": FIXED_OTP}), 400, "BAD_REQUEST"
+    )
     session = login(client, email.upper())  # emails are case-insensitive
     assert session.status_code == 200
     me = client.get("/api/users/me", headers=bearer(session.json()["access_token"]))
@@ -76,12 +88,22 @@ def token_variants(client, account) -> dict[str, tuple[str, str]]:
         "malformed": ("not.a.jwt", "TOKEN_INVALID"),
         "alg None": (unsecured("None"), "TOKEN_INVALID"),
         "alg NONE with signature": (unsecured("NONE", signature), "TOKEN_INVALID"),
-        "embedded jwk": (jwt.encode(claims, own_key, algorithm="HS256", headers={
-            "jwk": {"kty": "oct", "k": jwt.utils.base64url_encode(own_key).decode()}}), "TOKEN_INVALID"),
+        "embedded jwk": (
+            jwt.encode(
+                claims,
+                own_key,
+                algorithm="HS256",
+                headers={"jwk": {"kty": "oct", "k": jwt.utils.base64url_encode(own_key).decode()}},
+            ),
+            "TOKEN_INVALID",
+        ),
         "placeholder secret": (placeholder_signed, "TOKEN_INVALID"),
         "deeply nested payload": (f"{header}.{nested}.{signature}", "TOKEN_INVALID"),
         "bad signature": (mint({"sub": sub}, secret="x" * 40), "TOKEN_INVALID"),
-        "alg none": (jwt.encode({"sub": sub, "iat": time.time(), "exp": time.time() + 600, "jti": "n"}, None, algorithm="none"), "TOKEN_INVALID"),
+        "alg none": (
+            jwt.encode({"sub": sub, "iat": time.time(), "exp": time.time() + 600, "jti": "n"}, None, algorithm="none"),
+            "TOKEN_INVALID",
+        ),
         "expired": (mint({"sub": sub, "plan": "pro", "role": "admin"}, exp=time.time() - 10), "TOKEN_EXPIRED"),
         "revoked": (revoked.access_token, "TOKEN_REVOKED"),
         "refresh as access": (account.refresh_token, "TOKEN_INVALID"),
@@ -102,7 +124,7 @@ def test_every_guard_rejects_every_bad_token_alike(client):
             assert_envelope(response, 401, code)
             assert response.headers["www-authenticate"] == "Bearer", (variant, guard)
             assert response.headers["x-debug-jwt-decodes"] == "1", (variant, guard)
-    for guard, path in GUARDED.items():
+    for path in GUARDED.values():
         response = client.get(path)
         assert_envelope(response, 401, "UNAUTHORIZED")
         assert response.headers["x-debug-jwt-decodes"] == "0"
@@ -125,7 +147,10 @@ def test_minted_elevated_claims_pass_plan_and_role_guards(client, account):
 def test_logout_revokes_only_that_session(client):
     first = new_account(client, "logout")
     second = fresh_session(client, first)
-    assert client.post("/api/auth/logout", headers=first.auth, json={"refresh_token": first.refresh_token}).status_code == 200
+    assert (
+        client.post("/api/auth/logout", headers=first.auth, json={"refresh_token": first.refresh_token}).status_code
+        == 200
+    )
     for path in GUARDED.values():
         assert_envelope(client.get(path, headers=first.auth), 401, "TOKEN_REVOKED")
     assert_envelope(client.post("/api/auth/refresh", json={"refresh_token": first.refresh_token}), 401, "TOKEN_REVOKED")
@@ -134,7 +159,7 @@ def test_logout_revokes_only_that_session(client):
 
 def test_logout_refuses_the_tokens_every_user_guard_refuses(client):
     account = new_account(client, "logoutguard")
-    for variant, (token, code) in token_variants(client, account).items():
+    for _variant, (token, code) in token_variants(client, account).items():
         assert_envelope(client.post("/api/auth/logout", headers=bearer(token)), 401, code)
     assert_envelope(client.post("/api/auth/logout"), 401, "UNAUTHORIZED")
 
@@ -158,8 +183,12 @@ def test_refresh_rotates_and_refuses_access_tokens(client):
     assert rotated.status_code == 200
     assert set(rotated.json()) == {"access_token", "refresh_token", "token_type"}
     assert client.get("/api/users/me", headers=bearer(rotated.json()["access_token"])).status_code == 200
-    assert_envelope(client.post("/api/auth/refresh", json={"refresh_token": account.refresh_token}), 401, "TOKEN_REVOKED")
-    assert_envelope(client.post("/api/auth/refresh", json={"refresh_token": account.access_token}), 401, "TOKEN_INVALID")
+    assert_envelope(
+        client.post("/api/auth/refresh", json={"refresh_token": account.refresh_token}), 401, "TOKEN_REVOKED"
+    )
+    assert_envelope(
+        client.post("/api/auth/refresh", json={"refresh_token": account.access_token}), 401, "TOKEN_INVALID"
+    )
     response = client.post("/api/auth/refresh", json={"refresh_token": account.access_token}, headers=account.auth)
     assert response.headers["x-debug-jwt-decodes"] == "1"  # the body's token is not counted
 
@@ -168,11 +197,17 @@ def test_password_change_revokes_earlier_tokens_only(client):
     account = new_account(client, "pwchange")
     other = fresh_session(client, account)
     new_password = "N3w-" + PASSWORD
-    wrong = client.post("/api/users/me/password", headers=account.auth,
-                        json={"current_password": "Wrong-Passw0rd!", "new_password": new_password})
+    wrong = client.post(
+        "/api/users/me/password",
+        headers=account.auth,
+        json={"current_password": "Wrong-Passw0rd!", "new_password": new_password},
+    )
     assert_envelope(wrong, 400, "BAD_REQUEST")
-    changed = client.post("/api/users/me/password", headers=account.auth,
-                          json={"current_password": PASSWORD, "new_password": new_password})
+    changed = client.post(
+        "/api/users/me/password",
+        headers=account.auth,
+        json={"current_password": PASSWORD, "new_password": new_password},
+    )
     assert changed.status_code == 200
     assert_envelope(client.get("/api/users/me", headers=account.auth), 401, "TOKEN_REVOKED")
     assert_envelope(client.get("/api/users/me", headers=other.auth), 401, "TOKEN_REVOKED")
@@ -182,5 +217,7 @@ def test_password_change_revokes_earlier_tokens_only(client):
 
 def test_update_me(client):
     account = new_account(client, "update")
-    response = client.put("/api/users/me", headers=account.auth, json={"full_name": "New Name", "phone": "+1 555 123 4567"})
+    response = client.put(
+        "/api/users/me", headers=account.auth, json={"full_name": "New Name", "phone": "+1 555 123 4567"}
+    )
     assert response.status_code == 200 and response.json()["full_name"] == "New Name"

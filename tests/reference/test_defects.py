@@ -15,8 +15,8 @@ import secrets
 import socket
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import h11
 import httpx
@@ -25,11 +25,19 @@ import pytest
 
 from conformance import requirements
 from reference.defects import BUNDLES, DEFECTS
+from reference.defects.short_revocation_ttl import REVOCATION_TTL_SECONDS
 from tests.reference.conftest import DEFECT_GROUPS, HIGH_LOGIN_RATE
 from tests.reference.helpers import (
-    assert_envelope, bearer, error_code, fresh_session, login, mint, new_account, register, unique_email,
+    assert_envelope,
+    bearer,
+    error_code,
+    fresh_session,
+    login,
+    mint,
+    new_account,
+    register,
+    unique_email,
 )
-from reference.defects.short_revocation_ttl import REVOCATION_TTL_SECONDS
 from tests.reference.server import SECRET, ExternalRedis, ServerProcess
 
 WRONG = "Wrong-Passw0rd!"
@@ -38,22 +46,65 @@ WRONG = "Wrong-Passw0rd!"
 def status_and_code(response: httpx.Response) -> tuple[int, str | None]:
     """Status and error code only: servers here may run other defects that bend the rest of the envelope."""
     return response.status_code, error_code(response)
+
+
 ISSUE_DEFECTS = {
-    "http-exception-envelope", "generic-codes", "tuple-returns-otp", "traceback-500", "request-id-mismatch",
-    "multi-decode", "lax-guards", "unverified-claims", "refresh-as-access", "user-enumeration",
-    "memory-revocation", "fail-open-revocation", "racy-lockout", "memory-lockout", "unmasked-logs",
-    "plain-logs", "headers-success-only", "cors-wildcard", "content-length-only-limit", "no-retry-after",
-    "shared-cache", "stale-cache", "count-patient-id", "wildcard-search", "weak-secret-accepted",
-    "guard-crash", "bare-429", "generic-lock-code", "logout-any-token", "revocation-reads-only",
-    "query-string-logging", "short-revocation-ttl", "current-user-cache", "out-of-range-crash",
-    "alg-none-case", "embedded-jwk", "weak-dev-secret", "fail-open-on-pro-route", "fail-open-after-a-while",
-    "fail-open-logout", "local-revocation-fallback", "update-any-patient",
-    "admin-passes-every-role", "lockout-registered-only", "cors-prefix-match",
-    "expiry-leeway", "long-request-id-echoed",
+    "http-exception-envelope",
+    "generic-codes",
+    "tuple-returns-otp",
+    "traceback-500",
+    "request-id-mismatch",
+    "multi-decode",
+    "lax-guards",
+    "unverified-claims",
+    "refresh-as-access",
+    "user-enumeration",
+    "memory-revocation",
+    "fail-open-revocation",
+    "racy-lockout",
+    "memory-lockout",
+    "unmasked-logs",
+    "plain-logs",
+    "headers-success-only",
+    "cors-wildcard",
+    "content-length-only-limit",
+    "no-retry-after",
+    "shared-cache",
+    "stale-cache",
+    "count-patient-id",
+    "wildcard-search",
+    "weak-secret-accepted",
+    "guard-crash",
+    "bare-429",
+    "generic-lock-code",
+    "logout-any-token",
+    "revocation-reads-only",
+    "query-string-logging",
+    "short-revocation-ttl",
+    "current-user-cache",
+    "out-of-range-crash",
+    "alg-none-case",
+    "embedded-jwk",
+    "weak-dev-secret",
+    "fail-open-on-pro-route",
+    "fail-open-after-a-while",
+    "fail-open-logout",
+    "local-revocation-fallback",
+    "update-any-patient",
+    "admin-passes-every-role",
+    "lockout-registered-only",
+    "cors-prefix-match",
+    "expiry-leeway",
+    "long-request-id-echoed",
 }
 #: Defects that show only while the store is down: each runs on a server of its own, on the outage Redis.
-OUTAGE_DEFECTS = ("fail-open-revocation", "fail-open-on-pro-route", "fail-open-after-a-while", "fail-open-logout",
-                  "local-revocation-fallback")
+OUTAGE_DEFECTS = (
+    "fail-open-revocation",
+    "fail-open-on-pro-route",
+    "fail-open-after-a-while",
+    "fail-open-logout",
+    "local-revocation-fallback",
+)
 
 
 def test_catalogue_is_complete_and_names_known_requirements():
@@ -96,11 +147,17 @@ def outage_redis(tmp_path_factory) -> Iterator[ExternalRedis]:
 def defective(servers, outage_redis) -> dict[str, ServerProcess]:
     """A server for every defect, all booted in parallel."""
     by_defect = servers.defect_groups()
-    extra = servers.get_many({
-        **{name: {"REFERENCE_DEFECTS": name, "REDIS_URL": outage_redis.url} for name in OUTAGE_DEFECTS},
-        "weak-secret": {"REFERENCE_DEFECTS": "weak-secret-accepted", "ENVIRONMENT": "production",
-                        "SECRET_KEY": "changeme", "DEBUG_JWT_DECODES": "0"},
-    })
+    extra = servers.get_many(
+        {
+            **{name: {"REFERENCE_DEFECTS": name, "REDIS_URL": outage_redis.url} for name in OUTAGE_DEFECTS},
+            "weak-secret": {
+                "REFERENCE_DEFECTS": "weak-secret-accepted",
+                "ENVIRONMENT": "production",
+                "SECRET_KEY": "changeme",
+                "DEBUG_JWT_DECODES": "0",
+            },
+        }
+    )
     return {**by_defect, **{name: extra[name] for name in OUTAGE_DEFECTS}, "weak-secret-accepted": extra["weak-secret"]}
 
 
@@ -120,6 +177,7 @@ def use(defective):
 
 
 # ENV ---------------------------------------------------------------------------------------------
+
 
 def test_http_exception_envelope_answers_bare_detail(use):
     client = use("http-exception-envelope")
@@ -162,6 +220,7 @@ def test_request_id_mismatch(use):
 
 
 # AUTH / REV --------------------------------------------------------------------------------------
+
 
 def test_long_request_id_echoed_keeps_ids_just_past_the_limit(use):
     client = use("long-request-id-echoed")
@@ -425,7 +484,10 @@ def test_alg_none_case_accepts_unsecured_tokens_not_spelled_none(use):
     client = use("alg-none-case")
     account = new_account(client, "algnone")
     claims = {**jwt.decode(account.access_token, options={"verify_signature": False}), "plan": "pro"}
-    assert status_and_code(client.get("/api/users/me", headers=bearer(unsecured(claims, "none")))) == (401, "TOKEN_INVALID")
+    assert status_and_code(client.get("/api/users/me", headers=bearer(unsecured(claims, "none")))) == (
+        401,
+        "TOKEN_INVALID",
+    )
     real_signature = account.access_token.rsplit(".", 1)[1]
     for alg in ("None", "NONE", "nOnE"):
         for signature in ("", real_signature):
@@ -460,11 +522,12 @@ def test_weak_dev_secret_accepts_tokens_signed_with_placeholders(use):
 
 # LOCK --------------------------------------------------------------------------------------------
 
+
 async def burst(base_url: str, email: str, count: int) -> list[httpx.Response]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-        return await asyncio.gather(*(
-            http.post("/api/auth/login", data={"username": email, "password": WRONG}) for _ in range(count)
-        ))
+        return await asyncio.gather(
+            *(http.post("/api/auth/login", data={"username": email, "password": WRONG}) for _ in range(count))
+        )
 
 
 def test_racy_lockout_lets_more_than_five_failures_through(defective):
@@ -520,6 +583,7 @@ def test_generic_lock_code_locks_but_says_unknown_error(use):
 
 # LOG ---------------------------------------------------------------------------------------------
 
+
 def test_unmasked_logs_keep_emails_phones_and_authorization(use, defective):
     server = defective["unmasked-logs"]
     client = use("unmasked-logs")
@@ -547,8 +611,10 @@ def test_query_string_logging_writes_a_searched_email_and_phone(use, defective):
     client = use("query-string-logging")
     account = new_account(client, "querylog")
     mark = server.log_mark()
-    searches = [client.get("/api/patients/", headers=account.auth, params={"search": term})
-                for term in (unique_email("searched"), "+1 555 010 4477")]
+    searches = [
+        client.get("/api/patients/", headers=account.auth, params={"search": term})
+        for term in (unique_email("searched"), "+1 555 010 4477")
+    ]
     text = "\n".join(server.wait_for_log(searches[-1].headers["x-request-id"], mark))
     queries = [response.request.url.query.decode() for response in searches]
     assert all(response.status_code == 200 for response in searches)
@@ -557,6 +623,7 @@ def test_query_string_logging_writes_a_searched_email_and_phone(use, defective):
 
 
 # HDR / SIZE --------------------------------------------------------------------------------------
+
 
 def test_headers_success_only_misses_error_responses(use):
     client = use("headers-success-only")
@@ -575,7 +642,9 @@ def test_cors_prefix_match_grants_origins_that_extend_the_allowed_one(use):
     client = use("cors-prefix-match")
     for origin in ("http://localhost:3000.evil.test", "http://localhost:30001"):
         assert client.get("/health", headers={"Origin": origin}).headers["access-control-allow-origin"] == origin
-    assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://evil.example"}).headers
+    assert (
+        "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://evil.example"}).headers
+    )
 
 
 def test_content_length_only_limit_lets_chunked_bodies_through(use):
@@ -590,6 +659,7 @@ def test_content_length_only_limit_lets_chunked_bodies_through(use):
 
 
 # DATA --------------------------------------------------------------------------------------------
+
 
 def test_shared_cache_serves_one_users_list_to_another(use):
     client = use("shared-cache")
@@ -666,14 +736,18 @@ def test_current_user_cache_swaps_lists_under_concurrency_only(use, defective):
         for session in sessions:
             assert not foreign(session, client.get("/api/patients/", headers=session.auth))
     for _ in range(CURRENT_USER_BURSTS):
-        swapped = [pair for pair in asyncio.run(concurrent_listings(defective["current-user-cache"].base_url,
-                                                                    sessions, 24)) if foreign(*pair)]
+        swapped = [
+            pair
+            for pair in asyncio.run(concurrent_listings(defective["current-user-cache"].base_url, sessions, 24))
+            if foreign(*pair)
+        ]
         if swapped:
             break
     assert swapped
 
 
 # API ---------------------------------------------------------------------------------------------
+
 
 def test_out_of_range_crash_documents_a_bound_it_does_not_enforce(use):
     client = use("out-of-range-crash")
@@ -686,12 +760,14 @@ def test_out_of_range_crash_documents_a_bound_it_does_not_enforce(use):
 
 # CONF --------------------------------------------------------------------------------------------
 
+
 def test_weak_secret_accepted_starts_in_production(defective):
     response = httpx.get(defective["weak-secret-accepted"].base_url + "/health")
     assert response.status_code == 200
 
 
 # Bundles -----------------------------------------------------------------------------------------
+
 
 def test_bundles_name_known_defects():
     for members in BUNDLES.values():
@@ -700,8 +776,9 @@ def test_bundles_name_known_defects():
 
 @pytest.fixture(scope="module")
 def legacy_service(servers) -> ServerProcess:
-    return servers.get("legacy-service", REFERENCE_DEFECTS=",".join(BUNDLES["legacy-service"]),
-                       RATE_LIMIT_LOGIN=HIGH_LOGIN_RATE)
+    return servers.get(
+        "legacy-service", REFERENCE_DEFECTS=",".join(BUNDLES["legacy-service"]), RATE_LIMIT_LOGIN=HIGH_LOGIN_RATE
+    )
 
 
 @pytest.mark.parametrize("name", BUNDLES["legacy-service"])

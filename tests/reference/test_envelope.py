@@ -9,8 +9,16 @@ import pytest
 
 from tests.reference.helpers import assert_envelope, bearer, register, unique_email
 
-SECURITY = ("x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy",
-            "strict-transport-security", "cache-control", "x-request-id", "x-debug-jwt-decodes")
+SECURITY = (
+    "x-content-type-options",
+    "x-frame-options",
+    "content-security-policy",
+    "referrer-policy",
+    "strict-transport-security",
+    "cache-control",
+    "x-request-id",
+    "x-debug-jwt-decodes",
+)
 ELEVEN_MIB = 11 * 1024 * 1024
 
 
@@ -39,12 +47,15 @@ def test_malformed_json_is_422(client):
     assert_envelope(response, 422, "VALIDATION_ERROR")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"email": "not-an-email", "password": "Str0ng!Password", "full_name": "X"}, "email"),
-    ({"email": "user-x@example.com", "password": "weakpassword", "full_name": "X"}, "password"),
-    ({"email": {"$ne": None}, "password": "Str0ng!Password", "full_name": "X"}, "email"),
-    ({"email": "user-x@example.com", "password": "Str0ng!Password"}, "full_name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": "not-an-email", "password": "Str0ng!Password", "full_name": "X"}, "email"),
+        ({"email": "user-x@example.com", "password": "weakpassword", "full_name": "X"}, "password"),
+        ({"email": {"$ne": None}, "password": "Str0ng!Password", "full_name": "X"}, "email"),
+        ({"email": "user-x@example.com", "password": "Str0ng!Password"}, "full_name"),
+    ],
+)
 def test_schema_violation_names_the_field(client, body, field):
     response = client.post("/api/auth/register", json=body)
     assert assert_envelope(response, 422, "VALIDATION_ERROR")["error"]["field"] == field
@@ -55,7 +66,9 @@ def test_operator_object_in_patient_body_is_422(client, account):
     assert assert_envelope(response, 422, "VALIDATION_ERROR")["error"]["field"] == "name"
 
 
-@pytest.mark.parametrize("name, value", [("skip", 2**63), ("skip", 10**18), ("skip", -1), ("limit", 2**63), ("limit", 0)])
+@pytest.mark.parametrize(
+    "name, value", [("skip", 2**63), ("skip", 10**18), ("skip", -1), ("limit", 2**63), ("limit", 0)]
+)
 def test_paging_out_of_its_documented_bounds_is_422(client, account, name, value):
     response = client.get("/api/patients/", headers=account.auth, params={name: value})
     assert assert_envelope(response, 422, "VALIDATION_ERROR")["error"]["field"] == name
@@ -79,9 +92,14 @@ def test_collection_path_without_slash_redirects(client, account):
     assert response.headers["location"].endswith("/api/patients/")
 
 
-@pytest.mark.parametrize("method, path, size", [
-    ("POST", "/api/auth/login", ELEVEN_MIB), ("PUT", "/nowhere", 10 * 1024 * 1024 + 1), ("POST", "/api/patients/", ELEVEN_MIB),
-])
+@pytest.mark.parametrize(
+    "method, path, size",
+    [
+        ("POST", "/api/auth/login", ELEVEN_MIB),
+        ("PUT", "/nowhere", 10 * 1024 * 1024 + 1),
+        ("POST", "/api/patients/", ELEVEN_MIB),
+    ],
+)
 def test_oversized_body_with_content_length_gets_413(client, method, path, size):
     response = client.request(method, path, content=b"x" * size, headers=bearer("not-a-token"))
     assert_envelope(response, 413, "PAYLOAD_TOO_LARGE")
@@ -92,17 +110,20 @@ def test_oversized_body_with_content_length_gets_413(client, method, path, size)
 LIMIT = 10 * 1024 * 1024
 
 
-@pytest.mark.parametrize("method, path, size, chunk", [
-    ("POST", "/api/users/me/password", ELEVEN_MIB, 1024 * 1024),
-    ("DELETE", "/api/patients/x", ELEVEN_MIB, 1024 * 1024),
-    ("PATCH", "/nowhere", LIMIT + 1, 64 * 1024),  # the body ends in the chunk that crosses the limit
-])
+@pytest.mark.parametrize(
+    "method, path, size, chunk",
+    [
+        ("POST", "/api/users/me/password", ELEVEN_MIB, 1024 * 1024),
+        ("DELETE", "/api/patients/x", ELEVEN_MIB, 1024 * 1024),
+        ("PATCH", "/nowhere", LIMIT + 1, 64 * 1024),  # the body ends in the chunk that crosses the limit
+    ],
+)
 def test_oversized_chunked_body_gets_413(client, method, path, size, chunk):
     body = b"y" * size
 
     def chunks():
         for start in range(0, size, chunk):
-            yield body[start:start + chunk]
+            yield body[start : start + chunk]
 
     response = client.request(method, path, content=chunks(), headers=bearer("not-a-token"))
     assert "content-length" not in response.request.headers
@@ -110,8 +131,9 @@ def test_oversized_chunked_body_gets_413(client, method, path, size, chunk):
 
 
 def test_body_at_the_limit_is_not_413(client):
-    response = client.post("/api/auth/login", content=b"a" * LIMIT,
-                           headers={"content-type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/api/auth/login", content=b"a" * LIMIT, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code != 413
 
 

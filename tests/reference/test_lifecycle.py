@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -37,12 +37,14 @@ def mail_sink() -> Iterator[MailSink]:
 @pytest.fixture(scope="module")
 def lifecycle(servers, redis_for_outage, mail_sink) -> dict[str, ServerProcess]:
     """The servers of this module, booted in parallel."""
-    return servers.get_many({
-        "restart": {},
-        "mail": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_sink.port), "REFERENCE_FIXED_OTP": ""},
-        "outage": {"REDIS_URL": redis_for_outage.url},
-        "production": {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_SECRET, "DEBUG_JWT_DECODES": "0"},
-    })
+    return servers.get_many(
+        {
+            "restart": {},
+            "mail": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_sink.port), "REFERENCE_FIXED_OTP": ""},
+            "outage": {"REDIS_URL": redis_for_outage.url},
+            "production": {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_SECRET, "DEBUG_JWT_DECODES": "0"},
+        }
+    )
 
 
 def test_verification_code_arrives_by_smtp(lifecycle, mail_sink):
@@ -52,7 +54,9 @@ def test_verification_code_arrives_by_smtp(lifecycle, mail_sink):
         subject, code = mail_sink.wait_for_code(email)
         assert subject == "HealLog verification code" and len(code) == 6
         wrong = f"{(int(code) + 1) % 10**6:06d}"
-        assert_envelope(client.post("/api/auth/verify-otp", json={"email": email, "otp_code": wrong}), 400, "INVALID_OTP")
+        assert_envelope(
+            client.post("/api/auth/verify-otp", json={"email": email, "otp_code": wrong}), 400, "INVALID_OTP"
+        )
         verified = client.post("/api/auth/verify-otp", json={"email": email, "otp_code": code})
         assert verified.status_code == 200 and verified.json()["user"]["is_verified"] is True
 
@@ -123,7 +127,10 @@ def refused_starts(tmp_path_factory) -> dict[str, tuple[int, str, float]]:
         data_dir = tmp_path_factory.mktemp("refused")
         process = subprocess.Popen(
             [sys.executable, "-m", "reference", "serve", "--port", str(free_port()), "--data-dir", str(data_dir)],
-            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         started[case] = (process, time.monotonic())
     results = {}
@@ -147,8 +154,20 @@ def test_bad_production_configuration_refuses_to_start(refused_starts, case):
 
 def test_seed_user_creates_a_verified_privileged_account(server, client):
     email = unique_email("seed")
-    result = run_command(["seed-user", "--email", email, "--password", "Seed-Passw0rd!x", "--plan", "pro",
-                          "--data-dir", str(server.data_dir)], server.env)
+    result = run_command(
+        [
+            "seed-user",
+            "--email",
+            email,
+            "--password",
+            "Seed-Passw0rd!x",
+            "--plan",
+            "pro",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        server.env,
+    )
     assert result.returncode == 0
     assert len(json.loads(result.stdout)["id"]) == 32
     session = login(client, email, "Seed-Passw0rd!x")

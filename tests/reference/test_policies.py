@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 from tests.reference.helpers import (
-    PASSWORD, assert_envelope, bearer, login, new_account, unique_email,
+    PASSWORD,
+    assert_envelope,
+    bearer,
+    login,
+    new_account,
+    unique_email,
 )
 
 WRONG = "Wrong-Passw0rd!"
@@ -91,13 +96,15 @@ def test_strict_limit_of_each_rate_limited_operation_answers_429(servers, operat
 
 
 def test_cors_echoes_allowed_origin_only(client):
-    allowed = client.options("/api/users/me", headers={
-        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"})
+    allowed = client.options(
+        "/api/users/me", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+    )
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "x-frame-options" in allowed.headers
-    refused = client.options("/api/users/me", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    refused = client.options(
+        "/api/users/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert "access-control-allow-origin" not in refused.headers
     if refused.status_code >= 400:
         assert_envelope(refused, refused.status_code, refused.json()["error"]["code"])
@@ -115,8 +122,17 @@ def test_logs_are_masked_json_with_request_ids(server, client):
     last = client.get("/api/users/me", headers=bearer("garbage.token.value"))
     lines = server.wait_for_log(last.headers["x-request-id"], mark)
     text = "\n".join(lines)
-    for secret in (account.email, searched.request.url.query.decode(), PASSWORD, WRONG, account.access_token, account.refresh_token, "5558675309",
-                   "867 5309", "garbage.token.value"):
+    for secret in (
+        account.email,
+        searched.request.url.query.decode(),
+        PASSWORD,
+        WRONG,
+        account.access_token,
+        account.refresh_token,
+        "5558675309",
+        "867 5309",
+        "garbage.token.value",
+    ):
         assert secret not in text, secret
     assert not re.search(r"(?<![0-9a-f.:-])123456(?![0-9a-f])", text), "the one-time code was logged"
     records = [json.loads(line) for line in lines]
@@ -142,7 +158,9 @@ def test_patients_are_private_and_lists_read_your_writes(client):
     assert client.get("/api/patients/", headers=alice.auth).json()[0]["id"] == patient["id"]
     assert client.get("/api/patients/", headers=bob.auth).json() == []
     assert_envelope(client.get(f"/api/patients/{patient['id']}", headers=bob.auth), 404, "NOT_FOUND")
-    assert_envelope(client.put(f"/api/patients/{patient['id']}", headers=bob.auth, json={"name": "Hijack"}), 404, "NOT_FOUND")
+    assert_envelope(
+        client.put(f"/api/patients/{patient['id']}", headers=bob.auth, json={"name": "Hijack"}), 404, "NOT_FOUND"
+    )
     renamed = client.put(f"/api/patients/{patient['id']}", headers=alice.auth, json={"name": "Renamed"})
     assert renamed.json()["name"] == "Renamed"
     assert client.get("/api/patients/", headers=alice.auth).json()[0]["name"] == "Renamed"

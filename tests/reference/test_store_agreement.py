@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
@@ -41,6 +41,7 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
 
 def run(coroutine_factory, redis_url: str):
     """Run one store operation with a client of its own (each asyncio.run has its own loop)."""
+
     async def with_client():
         client = Redis.from_url(redis_url, decode_responses=True)
         try:

@@ -40,10 +40,24 @@ class WorkersServer(ServerProcess):
         self.port = free_port()
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir), "--workers", str(WORKERS)],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "reference",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--workers",
+                    str(WORKERS),
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def workers(self) -> list[int]:
         """The server processes (children running multiprocessing's spawn entry point)."""
@@ -96,7 +110,11 @@ def server_socket_owner(server: WorkersServer, client_port: int) -> int | None:
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local, remote, state = fields[1], fields[2], fields[3]
-        if int(local.split(":")[1], 16) == server.port and int(remote.split(":")[1], 16) == client_port and state == "01":
+        if (
+            int(local.split(":")[1], 16) == server.port
+            and int(remote.split(":")[1], 16) == client_port
+            and state == "01"
+        ):
             inode = fields[9]
     if inode is None:
         return None

@@ -19,36 +19,53 @@ PASSWORD = "Hunter2-Correct-Horse!"
 SECRETS = (TOKEN, PASSWORD, "c2lnbmF0dXJlLW9mLXRoZS10b2tlbg", "s3cr3t-session")
 
 ENV3 = ViolationData(
-    requirement="ENV-3", title="Status and code follow the table of §4.",
-    expected="404 with code NOT_FOUND", actual="404 with code UNKNOWN_ERROR",
-    exchange="GET http://127.0.0.1:41237/api/patients/hlc-missing", request_id="3f2a",
-    response=ResponseExcerpt(404, (("content-type", "application/json"), ("x-request-id", "3f2a")),
-                             '{"success": false, "error": {"message": "Not found <script>alert(1)</script>", '
-                             '"code": "UNKNOWN_ERROR"}, "request_id": "3f2a"}'),
+    requirement="ENV-3",
+    title="Status and code follow the table of §4.",
+    expected="404 with code NOT_FOUND",
+    actual="404 with code UNKNOWN_ERROR",
+    exchange="GET http://127.0.0.1:41237/api/patients/hlc-missing",
+    request_id="3f2a",
+    response=ResponseExcerpt(
+        404,
+        (("content-type", "application/json"), ("x-request-id", "3f2a")),
+        '{"success": false, "error": {"message": "Not found <script>alert(1)</script>", '
+        '"code": "UNKNOWN_ERROR"}, "request_id": "3f2a"}',
+    ),
     reproduce=f"curl -i -X GET -H 'authorization: Bearer {TOKEN}' http://127.0.0.1:41237/api/patients/hlc-missing",
     hint="raise NotFoundException(resource, identifier) instead of a bare APIException",
-)  # fmt: skip
+)
 ENV3_FAILURE = ENV3.render()
 
 ENV3_SECOND_VIOLATION = ViolationData(
-    requirement="ENV-3", title="Status and code follow the table of §4.",
-    expected="401 with code INVALID_CREDENTIALS", actual="401 with code UNKNOWN_ERROR",
-    exchange="POST http://127.0.0.1:41237/api/auth/login", request_id="9c1d",
-    response=ResponseExcerpt(401, (("content-type", "application/json"), ("set-cookie", "session=s3cr3t-session")),
-                             '{"success": false, "error": {"message": "Invalid credentials", "code": "UNKNOWN_ERROR"}, '
-                             '"request_id": "9c1d"}'),
-    reproduce="curl -i -X POST --data-binary 'username=hlc-1%40example.com&password=" + PASSWORD
-              + "' http://127.0.0.1:41237/api/auth/login",
-)  # fmt: skip
+    requirement="ENV-3",
+    title="Status and code follow the table of §4.",
+    expected="401 with code INVALID_CREDENTIALS",
+    actual="401 with code UNKNOWN_ERROR",
+    exchange="POST http://127.0.0.1:41237/api/auth/login",
+    request_id="9c1d",
+    response=ResponseExcerpt(
+        401,
+        (("content-type", "application/json"), ("set-cookie", "session=s3cr3t-session")),
+        '{"success": false, "error": {"message": "Invalid credentials", "code": "UNKNOWN_ERROR"}, '
+        '"request_id": "9c1d"}',
+    ),
+    reproduce="curl -i -X POST --data-binary 'username=hlc-1%40example.com&password="
+    + PASSWORD
+    + "' http://127.0.0.1:41237/api/auth/login",
+)
 ENV3_SECOND = ENV3_SECOND_VIOLATION.render()
 
 HDR2 = ViolationData(
-    requirement="HDR-2", title="No fingerprinting or deprecated headers.", should=False,
-    expected="no X-Powered-By", actual="X-Powered-By: Express",
-    exchange="GET http://127.0.0.1:41237/health", request_id="77aa",
+    requirement="HDR-2",
+    title="No fingerprinting or deprecated headers.",
+    should=False,
+    expected="no X-Powered-By",
+    actual="X-Powered-By: Express",
+    exchange="GET http://127.0.0.1:41237/health",
+    request_id="77aa",
     response=ResponseExcerpt(200, (("content-type", "application/json"),)),
     reproduce="curl -i -X GET http://127.0.0.1:41237/health",
-)  # fmt: skip
+)
 HDR2_WARNING = HDR2.render()
 
 ENV6_FIRST_FAILURE = """\
@@ -59,21 +76,48 @@ ENV-6  5xx bodies leak no internals.  (GET http://127.0.0.1:41237/api/debug/sent
     content-type: application/json
   Reproduce: curl -i -X GET -H 'authorization: Bearer ***' http://127.0.0.1:41237/api/debug/sentry-test"""
 
-SETUP_ERROR = "[setup] ConnectionError: the SUT closed the connection (login as hlc-2@example.com, password=" + PASSWORD + ")"
+SETUP_ERROR = (
+    "[setup] ConnectionError: the SUT closed the connection (login as hlc-2@example.com, password=" + PASSWORD + ")"
+)
 
 #: requirement -> (verdict, reason, failures, first_failure); the rest of the catalogue passes.
 SPECIAL: dict[str, tuple[str, str | None, list[dict[str, Any]] | None, str | None]] = {
-    "ENV-3": ("fail", None, [
-        {"test": "conformance/test_envelope.py::test_error_has_the_status_and_code_of_the_table[missing-get-patient]",
-         "message": ENV3_FAILURE, "violations": [ENV3.to_json()]},
-        {"test": "conformance/test_envelope.py::test_error_has_the_status_and_code_of_the_table[wrong-credentials]",
-         "message": ENV3_SECOND, "violations": [ENV3_SECOND_VIOLATION.to_json()]},
-    ], ENV3_FAILURE),
+    "ENV-3": (
+        "fail",
+        None,
+        [
+            {
+                "test": "conformance/test_envelope.py::test_error_has_the_status_and_code_of_the_table[missing-get-patient]",
+                "message": ENV3_FAILURE,
+                "violations": [ENV3.to_json()],
+            },
+            {
+                "test": "conformance/test_envelope.py::test_error_has_the_status_and_code_of_the_table[wrong-credentials]",
+                "message": ENV3_SECOND,
+                "violations": [ENV3_SECOND_VIOLATION.to_json()],
+            },
+        ],
+        ENV3_FAILURE,
+    ),
     "ENV-6": ("fail", None, None, ENV6_FIRST_FAILURE),  # an older report: first_failure only
-    "AUTH-6": ("fail", None, [{"test": "conformance/test_auth.py::test_wrong_otp_is_refused", "message": SETUP_ERROR,
-                               "violations": []}], SETUP_ERROR),  # an error, not a Violation: no fields
-    "HDR-2": ("warn", None, [{"test": "conformance/test_headers.py::test_no_fingerprinting_headers[200]",
-                              "message": HDR2_WARNING, "violations": [HDR2.to_json()]}], HDR2_WARNING),
+    "AUTH-6": (
+        "fail",
+        None,
+        [{"test": "conformance/test_auth.py::test_wrong_otp_is_refused", "message": SETUP_ERROR, "violations": []}],
+        SETUP_ERROR,
+    ),  # an error, not a Violation: no fields
+    "HDR-2": (
+        "warn",
+        None,
+        [
+            {
+                "test": "conformance/test_headers.py::test_no_fingerprinting_headers[200]",
+                "message": HDR2_WARNING,
+                "violations": [HDR2.to_json()],
+            }
+        ],
+        HDR2_WARNING,
+    ),
     "ENV-1": ("known", "baselined: ticket API-12 (expires 2027-01-31)", None, None),
     "RID-2": ("fixed", "in the baseline, no longer failing: remove its entry", None, None),
     "LOCK-2": ("inconclusive", "no burst could be judged: every answer was RATE_LIMIT_EXCEEDED", None, None),
@@ -90,13 +134,17 @@ def build_document() -> dict[str, Any]:
         verdict, reason, failures, first = SPECIAL.get(rid, ("pass", None, None, None))
         test = f"conformance/test_x.py::test_{rid.lower().replace('-', '_')}"
         entry: dict[str, Any] = {
-            "level": req.level, "area": req.area, "title": req.title, "text": req.text,
-            "verdict": verdict, "reason": reason,
+            "level": req.level,
+            "area": req.area,
+            "title": req.title,
+            "text": req.text,
+            "verdict": verdict,
+            "reason": reason,
             "tests": [f["test"] for f in failures] if failures else [test],
             "test_verdicts": {f["test"]: verdict for f in failures} if failures else {test: verdict},
             "first_failure": first,
             "future_key": {"renderers": "ignore it"},
-        }  # fmt: skip
+        }
         if failures is not None:
             entry["failures"] = failures
         entries[rid] = entry

@@ -15,17 +15,40 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "log": {"version": str, "creator": dict, "entries": list},
     "creator": {"name": str, "version": str},
     "page": {"startedDateTime": str, "id": str, "title": str, "pageTimings": dict},
-    "entry": {"startedDateTime": str, "time": (int, float), "request": dict, "response": dict, "cache": dict,
-              "timings": dict},
-    "request": {"method": str, "url": str, "httpVersion": str, "cookies": list, "headers": list, "queryString": list,
-                "headersSize": int, "bodySize": int},
-    "response": {"status": int, "statusText": str, "httpVersion": str, "cookies": list, "headers": list,
-                 "content": dict, "redirectURL": str, "headersSize": int, "bodySize": int},
+    "entry": {
+        "startedDateTime": str,
+        "time": (int, float),
+        "request": dict,
+        "response": dict,
+        "cache": dict,
+        "timings": dict,
+    },
+    "request": {
+        "method": str,
+        "url": str,
+        "httpVersion": str,
+        "cookies": list,
+        "headers": list,
+        "queryString": list,
+        "headersSize": int,
+        "bodySize": int,
+    },
+    "response": {
+        "status": int,
+        "statusText": str,
+        "httpVersion": str,
+        "cookies": list,
+        "headers": list,
+        "content": dict,
+        "redirectURL": str,
+        "headersSize": int,
+        "bodySize": int,
+    },
     "content": {"size": int, "mimeType": str},
     "timings": {"send": (int, float), "wait": (int, float), "receive": (int, float)},
     "pair": {"name": str, "value": str},
     "postData": {"mimeType": str},
-}  # fmt: skip
+}
 
 
 def conforms(obj: dict[str, Any], kind: str, where: str) -> list[str]:
@@ -53,7 +76,9 @@ def har_problems(har: dict[str, Any]) -> list[str]:
         if "pageref" in entry and entry["pageref"] not in page_ids:
             problems.append(f"{where}.pageref names no page")
         request, response = entry.get("request", {}), entry.get("response", {})
-        problems += conforms(request, "request", f"{where}.request") + conforms(response, "response", f"{where}.response")
+        problems += conforms(request, "request", f"{where}.request") + conforms(
+            response, "response", f"{where}.response"
+        )
         problems += conforms(response.get("content", {}), "content", f"{where}.response.content")
         problems += conforms(entry.get("timings", {}), "timings", f"{where}.timings")
         for part in ("headers", "queryString", "cookies"):
@@ -70,24 +95,39 @@ def har_problems(har: dict[str, Any]) -> list[str]:
 
 def login_exchange() -> Exchange:
     return Exchange.build(
-        "POST", f"http://127.0.0.1:41237/api/auth/refresh?token={TOKEN}&trace=1", 200,
-        request_headers={"Authorization": f"Bearer {TOKEN}", "content-type": "application/json",
-                         "cookie": "session=s3cr3t-session"},
+        "POST",
+        f"http://127.0.0.1:41237/api/auth/refresh?token={TOKEN}&trace=1",
+        200,
+        request_headers={
+            "Authorization": f"Bearer {TOKEN}",
+            "content-type": "application/json",
+            "cookie": "session=s3cr3t-session",
+        },
         request_body=json.dumps({"refresh_token": TOKEN, "note": f"password={PASSWORD}"}).encode(),
         response_headers={"content-type": "application/json", "x-request-id": "3f2a", "set-cookie": "s=1; HttpOnly"},
         response_body={"access_token": TOKEN, "refresh_token": TOKEN, "token_type": "bearer"},
-    )  # fmt: skip
+    )
 
 
 def entries() -> list[tuple[str, Exchange]]:
-    missing = Exchange.build("GET", "http://127.0.0.1:41237/api/patients/nope", 404,
-                             response_headers={"content-type": "application/json"},
-                             response_body={"success": False, "error": {"code": "NOT_FOUND"}})  # fmt: skip
-    moved = Exchange.build("GET", "http://127.0.0.1:41237/api/patients", 307,
-                           response_headers={"location": "http://127.0.0.1:41237/api/patients/"})  # fmt: skip
-    return [("conformance/test_revocation.py::test_refresh", login_exchange()),
-            ("conformance/test_envelope.py::test_missing[get]", missing),
-            ("conformance/test_envelope.py::test_missing[get]", moved)]  # fmt: skip
+    missing = Exchange.build(
+        "GET",
+        "http://127.0.0.1:41237/api/patients/nope",
+        404,
+        response_headers={"content-type": "application/json"},
+        response_body={"success": False, "error": {"code": "NOT_FOUND"}},
+    )
+    moved = Exchange.build(
+        "GET",
+        "http://127.0.0.1:41237/api/patients",
+        307,
+        response_headers={"location": "http://127.0.0.1:41237/api/patients/"},
+    )
+    return [
+        ("conformance/test_revocation.py::test_refresh", login_exchange()),
+        ("conformance/test_envelope.py::test_missing[get]", missing),
+        ("conformance/test_envelope.py::test_missing[get]", moved),
+    ]
 
 
 def test_document_has_the_required_har_1_2_structure():
@@ -106,10 +146,14 @@ def test_the_structure_check_can_fail():
 
 def test_each_test_is_a_page_and_its_exchanges_are_its_entries():
     har = har_document(entries())
-    assert [page["id"] for page in har["log"]["pages"]] == ["conformance/test_revocation.py::test_refresh",
-                                                           "conformance/test_envelope.py::test_missing[get]"]  # fmt: skip
+    assert [page["id"] for page in har["log"]["pages"]] == [
+        "conformance/test_revocation.py::test_refresh",
+        "conformance/test_envelope.py::test_missing[get]",
+    ]
     assert [entry["pageref"] for entry in har["log"]["entries"]] == [
-        "conformance/test_revocation.py::test_refresh", *["conformance/test_envelope.py::test_missing[get]"] * 2]
+        "conformance/test_revocation.py::test_refresh",
+        *["conformance/test_envelope.py::test_missing[get]"] * 2,
+    ]
     moved = har["log"]["entries"][2]["response"]
     assert moved["status"] == 307 and moved["statusText"] == "Temporary Redirect"
     assert moved["redirectURL"] == "http://127.0.0.1:41237/api/patients/"
@@ -130,10 +174,20 @@ def test_no_secret_survives_in_headers_bodies_or_urls():
 
 
 def test_large_and_binary_bodies():
-    big = Exchange.build("POST", "http://127.0.0.1:1/api/auth/register", 413,
-                         request_headers={"content-type": "application/json"}, request_body=b" " * (BODY_LIMIT * 3))  # fmt: skip
-    binary = Exchange.build("GET", "http://127.0.0.1:1/x", 200, response_headers={"content-type": "image/png"},
-                            response_body=b"\x89PNG\r\n\x1a\n\xff\x00")  # fmt: skip
+    big = Exchange.build(
+        "POST",
+        "http://127.0.0.1:1/api/auth/register",
+        413,
+        request_headers={"content-type": "application/json"},
+        request_body=b" " * (BODY_LIMIT * 3),
+    )
+    binary = Exchange.build(
+        "GET",
+        "http://127.0.0.1:1/x",
+        200,
+        response_headers={"content-type": "image/png"},
+        response_body=b"\x89PNG\r\n\x1a\n\xff\x00",
+    )
     har = har_document([("t::big", big), ("t::bin", binary)])
     assert har_problems(har) == []
     post = har["log"]["entries"][0]["request"]

@@ -44,7 +44,16 @@ def test_page_lists_every_requirement_with_level_title_and_verdict(document):
     for req in requirements.catalogue().values():
         assert req.title in text
     assert {attrs["data-verdict"] for attrs in rows} == {
-        "pass", "fail", "warn", "known", "fixed", "inconclusive", "blocked", "not run", "flaky"}  # fmt: skip
+        "pass",
+        "fail",
+        "warn",
+        "known",
+        "fixed",
+        "inconclusive",
+        "blocked",
+        "not run",
+        "flaky",
+    }
 
 
 def test_counts_are_the_filters_one_per_verdict(document):
@@ -59,7 +68,7 @@ def test_counts_are_the_filters_one_per_verdict(document):
 
 def test_each_failure_has_its_expected_actual_response_and_reproduce_parts(document):
     html = render_html(document)
-    article = html[html.index('<article id="req-ENV-3"'):]
+    article = html[html.index('<article id="req-ENV-3"') :]
     article = article[: article.index("</article>")]
     assert article.count('<div class="failure">') == 2
     for label in ("Expected", "Actual", "Response", "Reproduce", "Hint"):
@@ -70,13 +79,13 @@ def test_each_failure_has_its_expected_actual_response_and_reproduce_parts(docum
 
 def test_first_failure_stands_in_when_the_report_has_no_failures_list(document):
     html = render_html(document)
-    article = html[html.index('<article id="req-ENV-6"'):]
+    article = html[html.index('<article id="req-ENV-6"') :]
     assert "the body contains a Python traceback" in article[: article.index("</article>")]
 
 
 def test_a_message_that_is_not_a_violation_is_shown_whole(document):
     html = render_html(document)
-    article = html[html.index('<article id="req-AUTH-6"'):]
+    article = html[html.index('<article id="req-AUTH-6"') :]
     assert "[setup] ConnectionError: the SUT closed the connection" in article[: article.index("</article>")]
 
 

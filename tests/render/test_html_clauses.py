@@ -20,11 +20,11 @@ def test_every_requirement_lists_its_clauses(document):
 def test_the_tests_that_ran_for_a_clause_are_shown_with_their_verdicts(document):
     document["requirements"]["AUTH-1"]["clauses"] = {"AUTH-1/pro-success": {LISTED: "fail"}, "AUTH-1/no-bearer": {}}
     page = render_html(document)
-    section = page[page.index('id="clauses-AUTH-1"'):]
+    section = page[page.index('id="clauses-AUTH-1"') :]
     section = section[: section.index("</details>")]
     assert LISTED in section and "verdict-fail" in section
     assert "0 of 7 clauses judged" not in section and "1 of 7 clauses judged" in section
-    row = section[section.index("<code>AUTH-1/no-bearer</code>"):]
+    row = section[section.index("<code>AUTH-1/no-bearer</code>") :]
     assert row[: row.index("</tr>")].endswith("none ran</td>")
 
 

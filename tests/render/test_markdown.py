@@ -41,7 +41,10 @@ def test_failures_are_folded_with_their_tests_and_messages(document):
     assert [d[0] for d in details] == ["env-3", "env-6", "auth-6", "hdr-2"]
     env3 = details[0]
     assert env3[1] == "<b>ENV-3</b> Status and code per the table: fail, 2 failing tests"
-    assert "`conformance/test_envelope.py::test_error_has_the_status_and_code_of_the_table[missing-get-patient]`" in env3[2]
+    assert (
+        "`conformance/test_envelope.py::test_error_has_the_status_and_code_of_the_table[missing-get-patient]`"
+        in env3[2]
+    )
     assert "```text\nENV-3  Status and code follow the table of §4." in env3[2]
     assert "  Reproduce: curl -i -X GET -H 'authorization: Bearer ***'" in env3[2]
 

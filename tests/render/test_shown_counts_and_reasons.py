@@ -9,10 +9,12 @@ from conformance.render.html import render_html
 from conformance.render.markdown import render_summary
 
 REASON_SHOWN = 140  # about two lines of the cell
-LONG_REASON = ("partial: 3 of 9 tests not run: the revocation store could not be stopped because "
-               "--restart-cmd was not given; see https://example.test/docs/options.md#restart-cmd for how to "
-               "give it, and the same for the other two tests of the scenario, which need a second instance "
-               "sharing the stores (--peer-url) and a log of the SUT (--sut-log-file)")  # fmt: skip
+LONG_REASON = (
+    "partial: 3 of 9 tests not run: the revocation store could not be stopped because "
+    "--restart-cmd was not given; see https://example.test/docs/options.md#restart-cmd for how to "
+    "give it, and the same for the other two tests of the scenario, which need a second instance "
+    "sharing the stores (--peer-url) and a log of the SUT (--sut-log-file)"
+)
 
 
 def _row_cell(page: str, rid: str) -> str:

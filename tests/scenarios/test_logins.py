@@ -53,8 +53,7 @@ class FakeSides:
 
 def logins_for(answers, rate="5/60", enabled=True):
     profile = profiles.load(None)
-    profile = dataclasses.replace(profile, rate_limits=dataclasses.replace(profile.rate_limits,
-                                                                           login=Rate.parse(rate)))  # fmt: skip
+    profile = dataclasses.replace(profile, rate_limits=dataclasses.replace(profile.rate_limits, login=Rate.parse(rate)))
     sides = FakeSides(answers, enabled)
     return Logins(sides, profile, wrong_password="Wrong-pw"), sides
 

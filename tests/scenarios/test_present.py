@@ -19,8 +19,9 @@ class Api:
 
     def call(self, operation, **_):
         op = PROFILE.operation(operation)
-        return Exchange.build(op.method, f"http://sut{op.path}", self.statuses.get(operation, 401),
-                              response_body={"error": {"code": "X"}})  # fmt: skip
+        return Exchange.build(
+            op.method, f"http://sut{op.path}", self.statuses.get(operation, 401), response_body={"error": {"code": "X"}}
+        )
 
 
 def entry(kind="access"):

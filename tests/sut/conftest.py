@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,10 +12,7 @@ import pytest
 
 STUB = Path(__file__).with_name("stub_sut.py")
 STUB_SERVE = f"{{python}} {STUB} serve --port {{port}} --data-dir {{data_dir}}"
-STUB_SEED = (
-    f"{{python}} {STUB} seed --email {{email}} --plan {{plan}} --role {{role}} "
-    "--data-dir {data_dir}"
-)
+STUB_SEED = f"{{python}} {STUB} seed --email {{email}} --plan {{plan}} --role {{role}} --data-dir {{data_dir}}"
 
 
 def stub_argv(port: int, data_dir: Path) -> list[str]:

@@ -124,8 +124,16 @@ def seed(args: argparse.Namespace) -> int:
     accounts = load_accounts(args.data_dir)
     password = sys.stdin.readline().rstrip("\n")  # the harness never puts it on the command line
     same = password == os.environ.get("CONFORMANCE_SEED_PASSWORD")
-    accounts.append({"email": args.email, "password": password, "plan": args.plan, "role": args.role,
-                     "argv": sys.argv, "environment_agrees": same})
+    accounts.append(
+        {
+            "email": args.email,
+            "password": password,
+            "plan": args.plan,
+            "role": args.role,
+            "argv": sys.argv,
+            "environment_agrees": same,
+        }
+    )
     (Path(args.data_dir) / "accounts.json").write_text(json.dumps(accounts))
     print(json.dumps({"id": len(accounts)}))
     return 0

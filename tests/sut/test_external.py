@@ -36,8 +36,11 @@ def test_a_server_that_never_answers_is_given_up_within_5_seconds(profile):
         silent.listen(1)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
-        with pytest.raises(TargetError, match=r"/health is too slow: it accepted the connection, but did not answer "
-                                              r"within 2\.\d s \(the bound is --health-timeout 2\.5 s"):
+        with pytest.raises(
+            TargetError,
+            match=r"/health is too slow: it accepted the connection, but did not answer "
+            r"within 2\.\d s \(the bound is --health-timeout 2\.5 s",
+        ):
             open_target(TargetSettings(base_url=url), profile)
         assert time.monotonic() - started < 5
 
@@ -94,7 +97,7 @@ def test_missing_capabilities_are_not_run_naming_the_option(profile, answering):
 def test_otp_sources(profile, answering):
     url = answering(*HEALTHY)
     assert open_target(TargetSettings(base_url=url, fixed_otp="000111"), profile).otp_code("a@example.com") == "000111"
-    command = f"{sys.executable} -c 'import sys; print(\"code for\", sys.argv[1], \"is 424242\")' {{email}}"
+    command = f'{sys.executable} -c \'import sys; print("code for", sys.argv[1], "is 424242")\' {{email}}'
     target = open_target(TargetSettings(base_url=url, otp_cmd=command), profile)
     assert target.otp_code("a@example.com") == "424242"
 
@@ -156,10 +159,14 @@ def test_log_file_and_restart_command(profile, answering, tmp_path):
 
 
 def test_a_failing_restart_command_leaves_the_requirement_inconclusive_with_its_stderr(profile, answering):
-    target = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="echo 'no such unit' >&2; false"),
-                         profile)  # fmt: skip
-    with pytest.raises(Inconclusive, match=r"could not be restarted: --restart-cmd exited with code 1; its stderr "
-                                           r"ends: 'no such unit'"):  # fmt: skip
+    target = open_target(
+        TargetSettings(base_url=answering(*HEALTHY), restart_cmd="echo 'no such unit' >&2; false"), profile
+    )
+    with pytest.raises(
+        Inconclusive,
+        match=r"could not be restarted: --restart-cmd exited with code 1; its stderr "
+        r"ends: 'no such unit'",
+    ):
         target.restart()
 
 
@@ -173,8 +180,11 @@ def test_a_restart_that_did_not_happen_is_noticed(profile):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802
-            document = {"openapi": "3.0.3", "paths": {"/api/users/me": {}}} if self.path == "/openapi.json" else {
-                "status": "healthy"}  # fmt: skip
+            document = (
+                {"openapi": "3.0.3", "paths": {"/api/users/me": {}}}
+                if self.path == "/openapi.json"
+                else {"status": "healthy"}
+            )
             body = json_.dumps(document).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -188,8 +198,9 @@ def test_a_restart_that_did_not_happen_is_noticed(profile):
     server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        target = open_target(TargetSettings(base_url=f"http://127.0.0.1:{server.server_port}", restart_cmd="true"),
-                             profile)  # fmt: skip
+        target = open_target(
+            TargetSettings(base_url=f"http://127.0.0.1:{server.server_port}", restart_cmd="true"), profile
+        )
         with pytest.raises(Inconclusive, match="the restart could not be confirmed"):
             target.restart()
     finally:
@@ -214,8 +225,8 @@ def test_a_json_service_that_is_not_this_api_is_refused_within_seconds(profile, 
 
 
 def test_a_service_where_every_profile_operation_is_404_is_refused(profile, monkeypatch):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class OnlyHealth(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -245,7 +256,8 @@ def test_capabilities_are_asked_before_any_traffic(profile, answering, tmp_path)
     for capability, option in (("restart", "--restart-cmd"), ("peer", "--peer-url"), ("store:redis", "managed mode")):
         with pytest.raises(NotRun, match=option):
             bare.require(capability)
-    able = open_target(TargetSettings(base_url=answering(*HEALTHY), restart_cmd="true",
-                                      log_file=str(tmp_path / "log")), profile)  # fmt: skip
+    able = open_target(
+        TargetSettings(base_url=answering(*HEALTHY), restart_cmd="true", log_file=str(tmp_path / "log")), profile
+    )
     able.require("restart")
     able.require("logs")

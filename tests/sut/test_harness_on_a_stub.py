@@ -43,15 +43,30 @@ def test_a_sut_without_request_ids_fails_rid1_and_blocks_rid2_without_tracebacks
     report_path = tmp_path / "report.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
     done = run_bounded(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--base-url", stub_sut,
-         "--requirements", "RID-1,RID-2", f"--conformance-report={report_path}", "-rs"],
-        timeout=200, env=env, cwd=REPO,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--base-url",
+            stub_sut,
+            "--requirements",
+            "RID-1,RID-2",
+            f"--conformance-report={report_path}",
+            "-rs",
+        ],
+        timeout=200,
+        env=env,
+        cwd=REPO,
+    )
     output = done.output
     report = json.loads(report_path.read_text())
     rid1, rid2 = report["requirements"]["RID-1"], report["requirements"]["RID-2"]
     assert rid1["verdict"] == "fail", output[-3000:]
     assert rid2["verdict"] == "blocked" and rid2["reason"].startswith("blocked by RID-1: no X-Request-ID"), rid2
     assert "NotApplicable" not in output
-    assert not [line for line in output.splitlines() if line.startswith("FAILED") and "request_id_is_propagated" in line]
+    assert not [
+        line for line in output.splitlines() if line.startswith("FAILED") and "request_id_is_propagated" in line
+    ]
     assert done.returncode == 1

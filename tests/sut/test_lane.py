@@ -26,8 +26,10 @@ def lane():
 
 
 def passing_report(provider: str = f"testcontainers {IMAGE}") -> dict:
-    return {"target": {"stores": {"redis": {"provider": provider}}},
-            "requirements": {rid: {"verdict": "pass"} for rid in ("REV-3", "REV-5", "LOCK-4")}}  # fmt: skip
+    return {
+        "target": {"stores": {"redis": {"provider": provider}}},
+        "requirements": {rid: {"verdict": "pass"} for rid in ("REV-3", "REV-5", "LOCK-4")},
+    }
 
 
 def test_a_report_of_the_container_passing_all_three_has_no_problem(lane):
@@ -39,7 +41,8 @@ def test_a_report_where_the_local_binary_served_redis_is_a_problem(lane):
     report["target"]["stores"]["redis"]["note"] = "no Docker engine answered"
     assert lane.report_problems(report, IMAGE) == [
         f"the report says Redis was served by 'local binary', not by 'testcontainers {IMAGE}' "
-        "(no Docker engine answered)"]  # fmt: skip
+        "(no Docker engine answered)"
+    ]
 
 
 def test_a_requirement_not_passed_is_a_problem(lane):
@@ -72,8 +75,9 @@ def test_the_engine_is_private_and_reaches_nothing(lane, tmp_path):
 
 def test_a_dockerd_that_cannot_start_is_one_line_and_a_skip(lane, tmp_path, monkeypatch, capsys):
     fake = tmp_path / "dockerd"
-    fake.write_text("#!/bin/sh\necho 'time=\"x\" level=fatal msg=\"dockerd needs to be started with root privileges\"'"
-                    "\nexit 1\n")  # fmt: skip
+    fake.write_text(
+        '#!/bin/sh\necho \'time="x" level=fatal msg="dockerd needs to be started with root privileges"\'\nexit 1\n'
+    )
     fake.chmod(0o755)
     workdir = tmp_path / "tmp"
     workdir.mkdir()
@@ -81,8 +85,10 @@ def test_a_dockerd_that_cannot_start_is_one_line_and_a_skip(lane, tmp_path, monk
     monkeypatch.setattr(tempfile, "tempdir", str(workdir))
     assert lane.main(["python"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines() == ['testcontainers lane: skipped: dockerd could not start (exit code 1): time="x" '
-                                'level=fatal msg="dockerd needs to be started with root privileges"']  # fmt: skip
+    assert out.splitlines() == [
+        'testcontainers lane: skipped: dockerd could not start (exit code 1): time="x" '
+        'level=fatal msg="dockerd needs to be started with root privileges"'
+    ]
     assert list(workdir.iterdir()) == [], "the lane's folder is removed"
 
 
@@ -90,8 +96,9 @@ def test_no_dockerd_and_no_root_is_one_line_and_a_skip(lane, monkeypatch, capsys
     monkeypatch.setattr(lane, "find_dockerd", lambda: None)
     monkeypatch.setattr(lane.os, "geteuid", lambda: 1000)
     assert lane.main(["python"]) == 0
-    assert capsys.readouterr().out == ("testcontainers lane: skipped: dockerd is not installed, and installing "
-                                       "docker.io needs root\n")
+    assert capsys.readouterr().out == (
+        "testcontainers lane: skipped: dockerd is not installed, and installing docker.io needs root\n"
+    )
 
 
 def test_no_dockerd_and_no_apt_get_is_one_line_and_a_skip(lane, monkeypatch, capsys):

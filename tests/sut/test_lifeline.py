@@ -84,8 +84,11 @@ def test_a_clean_exit_stops_nothing_and_leaves_no_watcher(tmp_path):
         process.stop()
         print(lifeline.watcher.pid, flush=True)
     """)
-    watcher = int(subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
-                                 check=True, timeout=60).stdout)  # fmt: skip
+    watcher = int(
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+    )
     deadline = time.monotonic() + 5
     while _alive(watcher) and time.monotonic() < deadline:
         time.sleep(0.05)

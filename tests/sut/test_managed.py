@@ -8,8 +8,7 @@ import redis
 
 from conformance.outcomes import NotRun
 from conformance.profile import load
-from conformance.sut import TargetError, TargetSettings, open_target
-from conformance.sut import managed
+from conformance.sut import TargetError, TargetSettings, managed, open_target
 from conformance.sut import process as process_module
 from conformance.sut.providers import docker_available
 from conformance.sut.smtp_sink import SmtpSink

@@ -28,7 +28,7 @@ def test_placeholders_are_filled_word_by_word():
 
 
 def test_placeholder_values_are_quoted_for_the_shell_wherever_they_stand():
-    value = "it's \"q\" $HOME `id` \\ ; rm -rf x"
+    value = 'it\'s "q" $HOME `id` \\ ; rm -rf x'
     for template in ("printf %s {v}", "printf %s '{v}'", 'printf %s "{v}"'):
         done = run_bounded(render_command(template, {"v": value}), timeout=10)
         assert done.stdout == value, template
@@ -182,7 +182,7 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 STUBBORN = (
     f"{shlex.quote(sys.executable)} -c 'import signal, subprocess, sys, time; "
     "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-    "child = subprocess.Popen([sys.executable, \"-c\", \"import time; time.sleep(60)\"]); "
+    'child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]); '
     "print(child.pid, flush=True); time.sleep(60)'"
 )
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from conformance.sut import TargetError
-from conformance.sut import providers
+from conformance.sut import TargetError, providers
 from conformance.sut.providers import (
     ContainerMongo,
     ContainerRedis,
@@ -72,8 +71,10 @@ def test_provider_chain_falls_back_to_the_local_binary(tmp_path):
     try:
         assert isinstance(service, LocalRedis)
         assert client(service.url).ping()
-        assert service.describe() == {"provider": "local binary",
-                                      "note": f"no Docker engine answered at {providers.docker_endpoint()}"}
+        assert service.describe() == {
+            "provider": "local binary",
+            "note": f"no Docker engine answered at {providers.docker_endpoint()}",
+        }
     finally:
         service.close()
 
@@ -143,12 +144,15 @@ def test_a_failed_pull_is_one_line_naming_the_image_why_and_how_to_provide_one()
     assert "python -m conformance.sut.redis_image" in message
 
 
-@pytest.mark.parametrize(("image", "parts"), [
-    ("redis", ("redis", "latest")),
-    ("redis:7", ("redis", "7")),
-    ("127.0.0.1:5000/redis", ("127.0.0.1:5000/redis", "latest")),
-    ("127.0.0.1:5000/team/redis:7-local", ("127.0.0.1:5000/team/redis", "7-local")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("image", "parts"),
+    [
+        ("redis", ("redis", "latest")),
+        ("redis:7", ("redis", "7")),
+        ("127.0.0.1:5000/redis", ("127.0.0.1:5000/redis", "latest")),
+        ("127.0.0.1:5000/team/redis:7-local", ("127.0.0.1:5000/team/redis", "7-local")),
+    ],
+)
 def test_an_image_reference_splits_into_repository_and_tag(image, parts):
     assert split_image(image) == parts
 
@@ -179,8 +183,10 @@ def test_a_redis_image_that_cannot_be_had_falls_back_to_the_local_binary_saying_
 
 
 def test_mongo_with_an_image_that_cannot_be_had_is_refused_before_anything_starts(an_engine_without_the_image):
-    refusal = (r"^--services mongo: the image mongo:7 is not on the Docker engine .*"
-               r"give it with --mongo-image \(or give an existing MongoDB with --mongo-url\)$")
+    refusal = (
+        r"^--services mongo: the image mongo:7 is not on the Docker engine .*"
+        r"give it with --mongo-image \(or give an existing MongoDB with --mongo-url\)$"
+    )
     with pytest.raises(TargetError, match=refusal):
         check_services(["redis", "mongo"], containers=Containers())
 
@@ -226,10 +232,11 @@ def test_each_provider_says_what_it_is():
 
 def test_the_plan_names_image_network_fallback_and_given_stores():
     assert planned_providers(["redis"], {}, Containers()) == [
-        "redis: testcontainers redis:7 when a Docker engine answers, else local binary"]
-    assert planned_providers(["redis", "mongo"], {"redis": "redis://127.0.0.1:1"},
-                             Containers(mongo_image="mongo:6", network="bridge")) == [
-        "redis: --redis-url", "mongo: testcontainers mongo:6 (bridge network) when a Docker engine answers"]
+        "redis: testcontainers redis:7 when a Docker engine answers, else local binary"
+    ]
+    assert planned_providers(
+        ["redis", "mongo"], {"redis": "redis://127.0.0.1:1"}, Containers(mongo_image="mongo:6", network="bridge")
+    ) == ["redis: --redis-url", "mongo: testcontainers mongo:6 (bridge network) when a Docker engine answers"]
 
 
 def test_the_run_options_defaults_are_the_providers_defaults():
@@ -238,6 +245,9 @@ def test_the_run_options_defaults_are_the_providers_defaults():
 
     options = RunOptions()
     assert (options.sut.redis_image, options.sut.mongo_image, options.sut.docker_network) == (
-        providers.DEFAULT_REDIS_IMAGE, providers.DEFAULT_MONGO_IMAGE, providers.DEFAULT_NETWORK)
+        providers.DEFAULT_REDIS_IMAGE,
+        providers.DEFAULT_MONGO_IMAGE,
+        providers.DEFAULT_NETWORK,
+    )
     settings = TargetSettings(redis_image="hlc-redis:x", docker_network="bridge")
     assert settings.containers == Containers("hlc-redis:x", "mongo:7", "bridge")

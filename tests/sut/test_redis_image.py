@@ -17,8 +17,11 @@ LDD = """\tlinux-vdso.so.1 (0x00007ffd5a1f2000)
 
 def test_the_libraries_and_the_loader_are_read_from_ldd_but_not_the_vdso():
     assert redis_image.shared_libraries(LDD) == [
-        "/lib/x86_64-linux-gnu/libm.so.6", "/lib/x86_64-linux-gnu/libpthread.so.0",
-        "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"]  # fmt: skip
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/x86_64-linux-gnu/libpthread.so.0",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/ld-linux-x86-64.so.2",
+    ]
     assert redis_image.shared_libraries("\tnot a dynamic executable\n") == []
 
 

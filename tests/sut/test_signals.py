@@ -43,8 +43,12 @@ class Run:
         self.log = tmp_path / f"output-{self.tag}.txt"
         env = dict(os.environ, TMPDIR=str(self.tmp), HLC_SIGNALS_TAG=self.tag, PYTHONUNBUFFERED="1")
         with open(self.log, "wb") as out:
-            self.popen = subprocess.Popen([sys.executable, "-m", "conformance", "-p", "no:cacheprovider", *args],
-                                          stdout=out, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "conformance", "-p", "no:cacheprovider", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
 
     def output(self) -> str:
         return self.log.read_text("utf-8", errors="replace")
@@ -146,8 +150,11 @@ def test_sigterm_of_a_managed_run_leaves_no_process_and_no_folder(harness):
 def test_sigterm_while_the_target_starts_leaves_no_process_and_no_folder(harness, moment):
     """The processes a half-started target made are stopped too (not only those it had handed back)."""
     run = harness("--requirements", "REV-4")
-    started = {"redis-server starting": lambda: run.redis(), "SUT starting": lambda: run.servers(),
-               "peer starting": lambda: len(run.servers()) >= 2}[moment]  # fmt: skip
+    started = {
+        "redis-server starting": lambda: run.redis(),
+        "SUT starting": lambda: run.servers(),
+        "peer starting": lambda: len(run.servers()) >= 2,
+    }[moment]
     run.wait_for(started, moment)
     seconds = run.stop(signal.SIGTERM)
     assert run.popen.returncode == 143, run.output()[-3000:]

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -26,11 +25,31 @@ FIXED_OTP = "135791"
 def reference(tmp_path: Path):
     redis = LocalRedis(local_redis_binary() or "redis-server", tmp_path).open()
     port = free_port()
-    env = dict(os.environ, SECRET_KEY="x" * 40, REDIS_URL=redis.url, REFERENCE_FIXED_OTP=FIXED_OTP,
-               DEBUG_JWT_DECODES="1", PYTHONUNBUFFERED="1")  # fmt: skip
-    server = ManagedProcess([sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--data-dir", str(tmp_path / "data")], env=env, log_path=tmp_path / "sut.log",
-                            port=port)  # fmt: skip
+    env = dict(
+        os.environ,
+        SECRET_KEY="x" * 40,
+        REDIS_URL=redis.url,
+        REFERENCE_FIXED_OTP=FIXED_OTP,
+        DEBUG_JWT_DECODES="1",
+        PYTHONUNBUFFERED="1",
+    )
+    server = ManagedProcess(
+        [
+            sys.executable,
+            "-m",
+            "reference",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        log_path=tmp_path / "sut.log",
+        port=port,
+    )
     server.start()
     url = f"http://127.0.0.1:{port}"
     with health_client(2.0) as client:
@@ -46,10 +65,22 @@ def test_a_target_killed_mid_run_stops_the_run_with_one_line(reference, tmp_path
     report = tmp_path / "report.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
     harness = subprocess.Popen(
-        [sys.executable, "-m", "conformance", f"--base-url={url}", f"--fixed-otp={FIXED_OTP}",
-         f"--conformance-report={report}", "-p", "no:randomly"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            f"--base-url={url}",
+            f"--fixed-otp={FIXED_OTP}",
+            f"--conformance-report={report}",
+            "-p",
+            "no:randomly",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     killer = threading.Timer(12.0, server.stop)  # well past the preflight, in the middle of the suites
     killer.start()
     try:
@@ -62,8 +93,11 @@ def test_a_target_killed_mid_run_stops_the_run_with_one_line(reference, tmp_path
     stopped = [line for line in lines if "the target stopped answering at" in line]
     assert stopped, output[-3000:]
     document = json.loads(report.read_text("utf-8"))
-    not_run = [rid for rid, entry in document["requirements"].items()
-               if entry["verdict"] == "not run" and "target unreachable" in (entry.get("reason") or "")]  # fmt: skip
+    not_run = [
+        rid
+        for rid, entry in document["requirements"].items()
+        if entry["verdict"] == "not run" and "target unreachable" in (entry.get("reason") or "")
+    ]
     assert not_run, document["requirements"]
     failed = [rid for rid, entry in document["requirements"].items() if entry["verdict"] == "fail"]
     assert failed == [], f"nothing is blamed on a target that went away: {failed}"

@@ -24,11 +24,16 @@ def echo(request: httpx.Request) -> httpx.Response:
     body = request.read()
     return httpx.Response(
         201,
-        json={"method": request.method, "path": request.url.path, "query": str(request.url.query, "ascii"),
-              "body": body.decode(), "auth": request.headers.get("authorization"),
-              "content_type": request.headers.get("content-type")},
+        json={
+            "method": request.method,
+            "path": request.url.path,
+            "query": str(request.url.query, "ascii"),
+            "body": body.decode(),
+            "auth": request.headers.get("authorization"),
+            "content_type": request.headers.get("content-type"),
+        },
         headers={"X-Request-ID": "req-1"},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

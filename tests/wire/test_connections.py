@@ -117,8 +117,10 @@ def test_the_request_after_a_500_is_not_blamed_for_the_connection_the_500_closed
     assert server.connections == 2
     time.sleep(0.5)
     observations = api.observations()
-    assert len(observations) == 1 and "closed a kept-alive connection right after GET /health answered 500" in (
-        observations[0])
+    assert (
+        len(observations) == 1
+        and "closed a kept-alive connection right after GET /health answered 500" in (observations[0])
+    )
     assert api.observations() == [], "said once"
 
 

@@ -37,8 +37,10 @@ def test_a_wait_longer_than_the_tests_timeout_does_not_fire_it(alarm):
 
 def test_concurrent_waits_pause_the_alarm_until_the_last_one_ends(alarm):
     signal.setitimer(signal.ITIMER_REAL, 0.4)
-    threads = [threading.Thread(target=waiting.sleep, args=(0.3 + n * 0.2,), kwargs={"what": "register 5/60"})
-               for n in range(3)]  # fmt: skip
+    threads = [
+        threading.Thread(target=waiting.sleep, args=(0.3 + n * 0.2,), kwargs={"what": "register 5/60"})
+        for n in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -51,8 +53,13 @@ def test_status_lines_say_what_is_waited_for_and_when_it_goes_on(monkeypatch):
     waiting.set_reporter(lambda text, final: lines.append((text, final)), interactive=True)
     now = [0.0]
     try:
-        waiting.sleep(5.0, what="login 5/60", detail=lambda left: "12 of 31 logins",
-                      clock=lambda: now[0], pause=lambda s: now.__setitem__(0, now[0] + s))  # fmt: skip
+        waiting.sleep(
+            5.0,
+            what="login 5/60",
+            detail=lambda left: "12 of 31 logins",
+            clock=lambda: now[0],
+            pause=lambda s: now.__setitem__(0, now[0] + s),
+        )
     finally:
         waiting.set_reporter(None)
     assert lines[0] == ("waiting for login 5/60: next in 5 s — 12 of 31 logins", False)

@@ -33,15 +33,24 @@ def rewrite_document(document: dict[str, Any]) -> dict[str, Any]:
     """The reference's document as this surface publishes it."""
     paths = {}
     for path, item in document.get("paths", {}).items():
-        new_path = PREFIX + path[len(INNER):] if path.startswith(INNER) else path
-        for method, operation in item.items():
+        new_path = PREFIX + path[len(INNER) :] if path.startswith(INNER) else path
+        for _method, operation in item.items():
             if isinstance(operation, dict) and "operationId" in operation:
                 short = re.sub(r"_api_.*$|_(get|post|put|delete)$", "", operation["operationId"])
                 operation["operationId"] = RENAMED.get(short, _camel(short))
         if new_path == LOGIN:
-            item["post"]["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["email", "password"],
-                "properties": {"email": {"type": "string"}, "password": {"type": "string"}}}}}}
+            item["post"]["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["email", "password"],
+                            "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+                        }
+                    }
+                },
+            }
         paths[new_path] = item
     document["paths"] = paths
     document.setdefault("info", {})["title"] = "HealLog v2 surface"
@@ -64,7 +73,7 @@ class V2Surface:
         if path.startswith(INNER) or path == "/openapi.json":  # the old surface is not this service's
             scope = {**scope, "path": "/gone" + path, "raw_path": ("/gone" + path).encode()}
         elif path.startswith(PREFIX):
-            inner = INNER + path[len(PREFIX):]
+            inner = INNER + path[len(PREFIX) :]
             scope = {**scope, "path": inner, "raw_path": inner.encode()}
         if path == LOGIN and scope["method"] == "POST":
             scope, receive = await self._form_login(scope, receive)
@@ -86,8 +95,10 @@ class V2Surface:
             fields = {"username": data.get("email"), "password": data.get("password")}
             body = urlencode({k: v for k, v in fields.items() if isinstance(v, str)}).encode()
             headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-type", b"content-length")]
-            headers += [(b"content-type", b"application/x-www-form-urlencoded"),
-                        (b"content-length", str(len(body)).encode())]  # fmt: skip
+            headers += [
+                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"content-length", str(len(body)).encode()),
+            ]
             scope = {**scope, "headers": headers}
         sent = False
 
@@ -103,7 +114,10 @@ class V2Surface:
     def _with_policy(self, send: Any) -> Any:
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message["headers"], (b"ratelimit-policy", self.login_policy.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message["headers"], (b"ratelimit-policy", self.login_policy.encode())],
+                }
             await send(message)
 
         return sending
@@ -122,8 +136,13 @@ class V2Surface:
         await self.app(inner, receive, collect)
         body = json.dumps(rewrite_document(json.loads(b"".join(chunks)))).encode()
         headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-        await send({"type": "http.response.start", "status": start.get("status", 200),
-                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": start.get("status", 200),
+                "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

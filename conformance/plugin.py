@@ -331,7 +331,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if session.recorder is not None:
         session.recorder.begin()
     if session.api is not None:
-        session.api.pacer.current_test = item.nodeid  # the plan's costs: what each test sends to limited operations
+        session.api.pacer.start_test(item.nodeid)  # the plan's costs: what each test sends to limited operations
 
 
 @pytest.hookimpl(wrapper=True)

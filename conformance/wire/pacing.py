@@ -55,6 +55,12 @@ class Pacer:
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting, for the report
 
+    def start_test(self, test_id: str) -> None:
+        """Count what follows for ``test_id`` (a test that sends nothing rate-limited costs nothing: known too)."""
+        with self._lock:
+            self.current_test = test_id
+            self.by_test.setdefault(test_id, Counter())
+
     def limit_of(self, operation: str | None) -> Rate | None:
         return self.limits.get(operation) if operation else None
 

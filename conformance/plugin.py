@@ -36,23 +36,15 @@ from conformance import requirements
 from conformance.outcomes import Outcome, Verdict, leaves_of, outcome_of
 from conformance.report import RequirementReport
 from conformance.run import interrupt, options, parallel, progress, report_paths
+from conformance.run.keys import gone_key, item_key, report_key, session_key, shown_key, signals_key
+from conformance.run.markers import clause_ids, requirement_ids
 from conformance.run.session import RunSession, SessionError
 from conformance.verdicts import baseline
 from conformance.verdicts.redacted_reports import redact_report
 from conformance.wire import usage, waiting
 from conformance.wire.recording import SHOWN_PER_FAILURE
-from conformance.wire.target_watch import Gone, TargetGone
+from conformance.wire.target_watch import TargetGone
 
-report_key = pytest.StashKey[RequirementReport]()
-#: Whether this run handles SIGINT/SIGTERM itself (a conformance run, not the project's own tests).
-signals_key = pytest.StashKey[bool]()
-#: Set when the target went away mid-run (the report marks the rest not run, with its own exit code).
-gone_key = pytest.StashKey[Gone]()
-session_key = pytest.StashKey[RunSession]()
-#: Per test: its requirement IDs and the notes it made (carried to its reports as ``report.conformance``).
-item_key = pytest.StashKey[dict[str, Any]]()
-#: Per test: the long representation of each phase's report as the plugin left it (see pytest_exception_interact).
-shown_key = pytest.StashKey[dict[str, Any]]()
 #: Recorded exchanges a failure shows when its Violation does not show one itself.
 EXCHANGES_SHOWN = 3
 
@@ -202,43 +194,6 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             except ValueError as exc:
                 pytest.fail(f"{item.nodeid}: {exc} (see conformance/requirements.toml)", pytrace=False)
     return result
-
-
-def requirement_ids(item: pytest.Item) -> list[str]:
-    ids: list[str] = []
-    for mark in item.iter_markers("requirement"):
-        ids += [str(rid) for rid in mark.args if str(rid) not in ids]
-    return ids
-
-
-def clause_ids(item: pytest.Item) -> list[str]:
-    """The clause IDs the test declares with ``@pytest.mark.clause``, ``{name}`` filled from its parameters.
-
-    A ValueError names an unknown clause, a placeholder that is no parameter,
-    or a clause of a requirement the test does not carry: each is a usage
-    error at collection, like an unknown requirement ID.
-    """
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    own = requirement_ids(item)
-    ids: list[str] = []
-    for mark in item.iter_markers("clause"):
-        for template in mark.args:
-            try:
-                cid = str(template).format_map({name: str(value) for name, value in params.items()})
-            except (KeyError, IndexError, ValueError) as exc:
-                raise ValueError(f"clause {template!r}: {exc} is not a parameter of the test") from None
-            try:
-                found = requirements.clause(cid)
-            except KeyError as exc:
-                raise ValueError(exc.args[0]) from None
-            if found.requirement not in own:
-                raise ValueError(
-                    f"clause {cid!r} belongs to {found.requirement}, which the test's requirement "
-                    f"marker does not name ({', '.join(own) or 'none'})"
-                )
-            if cid not in ids:
-                ids.append(cid)
-    return ids
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

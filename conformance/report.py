@@ -249,7 +249,7 @@ class RequirementReport:
         self.usage = self.worker_usage() if self.worker_usage is not None else usage_of_the_run(session.config)
         if not self._has_table():
             return
-        from conformance.plugin import gone_key
+        from conformance.run.keys import gone_key
 
         gone: Gone | None = session.config.stash.get(gone_key, None)
         if gone is not None:
@@ -269,7 +269,7 @@ class RequirementReport:
 
     def _stop_for_a_gone_target(self, session: pytest.Session, gone: Gone) -> None:
         """Requirements with tests the stop left unrun become not run (a failure seen before the stop stands)."""
-        from conformance.plugin import item_key
+        from conformance.run.keys import item_key
 
         ran = {nodeid for result in self.results.values() for nodeid in result.tests}
         self.pending = {

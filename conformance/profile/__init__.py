@@ -9,7 +9,7 @@ model is :mod:`conformance.profile.model`, the reading and validation
 :mod:`conformance.profile.loader`.
 """
 
-from conformance.profile.loader import ProfileError, load
+from conformance.profile.loader import load
 from conformance.profile.model import (
     Accounts,
     Codes,
@@ -21,6 +21,7 @@ from conformance.profile.model import (
     Login,
     Operation,
     Profile,
+    ProfileError,
     Rate,
     RateLimits,
     Sources,

@@ -26,6 +26,7 @@ from conformance.profile.model import (
     Login,
     Operation,
     Profile,
+    ProfileError,
     Rate,
     RateLimits,
     Sources,
@@ -43,10 +44,6 @@ MOVED = {
     "config.login_rate": "config.rate_limits.login",
     "config.register_rate": "config.rate_limits.register",
 }
-
-
-class ProfileError(ValueError):
-    """The profile file is unreadable or does not describe a usable surface."""
 
 
 def default_data() -> dict[str, Any]:

@@ -19,6 +19,10 @@ from urllib.parse import urlsplit
 RATE_PATTERN = re.compile(r"^(\d+)/(\d+(?:\.\d+)?)$")
 
 
+class ProfileError(ValueError):
+    """The profile file is unreadable or does not describe a usable surface."""
+
+
 @dataclass(frozen=True)
 class Rate:
     """A rate limit: ``count`` requests per ``seconds`` (written ``COUNT/SECONDS``)."""
@@ -253,8 +257,6 @@ class Profile:
         try:
             return self.operations[name]
         except KeyError:
-            from conformance.profile.loader import ProfileError
-
             raise ProfileError(f"profile {self.name!r} has no operation {name!r}") from None
 
     def guard_operation(self, klass: str) -> Operation:

@@ -169,7 +169,7 @@ def _watch(target: Target, profile: Profile) -> None:
 
 def session_of(config) -> RunSession | None:
     """The run session the plugin keeps in ``config.stash`` (``None`` outside a conformance run)."""
-    from conformance.plugin import session_key
+    from conformance.run.keys import session_key
 
     return config.stash.get(session_key, None)
 

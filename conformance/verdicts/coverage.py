@@ -58,7 +58,7 @@ class _Collector:
             self.errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1:]}")
 
     def pytest_collection_finish(self, session: Any) -> None:
-        from conformance.plugin import clause_ids, requirement_ids
+        from conformance.run.markers import clause_ids, requirement_ids
 
         for item in session.items:
             self.probes[item.nodeid] = Probe(tuple(requirement_ids(item)), tuple(clause_ids(item)))

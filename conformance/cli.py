@@ -201,8 +201,7 @@ def _init(base_url: str, openapi_url: str | None, output: str, name: str | None)
 
 def _check_profile(profile_path: str, base_url: str) -> int:
     """One harmless request per operation of the profile; exit 1 when an answer does not match it."""
-    from conformance.profile import check, load
-    from conformance.profile import ProfileError
+    from conformance.profile import ProfileError, check, load
 
     try:
         profile = load(profile_path)

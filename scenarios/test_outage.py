@@ -36,9 +36,9 @@ pytestmark = pytest.mark.exclusive
 RECOVERY_SECONDS = 30.0
 #: Seconds the outage is held while the guarded routes are probed ("however long the outage lasts": as long
 #: as a run can afford; a breaker or fallback that opens after a few seconds is seen open).
-OUTAGE_HOLD_SECONDS = 8.0
+OUTAGE_HOLD_SECONDS = 6.5
 #: Seconds between two rounds of probes during the outage.
-PROBE_INTERVAL_SECONDS = 2.5
+PROBE_INTERVAL_SECONDS = 2.0
 
 
 def outage_round(

@@ -43,7 +43,7 @@ from conformance.verdicts import baseline
 from conformance.verdicts.redacted_reports import redact_report
 from conformance.wire import usage, waiting
 from conformance.wire.recording import SHOWN_PER_FAILURE
-from conformance.wire.target_watch import TargetGone
+from conformance.wire.target_watch import WATCH, TargetGone
 
 #: Recorded exchanges a failure shows when its Violation does not show one itself.
 EXCHANGES_SHOWN = 3
@@ -388,7 +388,10 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
 def _stopped_by_a_gone_target(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> bool:
     """The target went away during this test: the test is not run (nothing it saw can be judged), and so is
     every test after it; the run stops with one line (:mod:`conformance.wire.target_watch`)."""
-    gone = next((leaf for leaf in leaves_of(call.excinfo.value) if isinstance(leaf, TargetGone)), None)
+    raised = next((leaf for leaf in leaves_of(call.excinfo.value) if isinstance(leaf, TargetGone)), None)
+    # Threads of a burst that met the refused connections while another one asked the health fail with the
+    # transport's error: what the test ended with is the gone target's doing all the same.
+    gone = raised or (TargetGone(WATCH.gone) if WATCH.gone is not None else None)
     if gone is None:
         return False
     outcome = Outcome(Verdict.NOT_RUN, f"target unreachable: {gone.since.describe()}")

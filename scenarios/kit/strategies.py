@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 
 MAX_CONCURRENCY = 64
@@ -74,13 +74,16 @@ class IsolationPlan:
     warm: bool = False
 
 
-def pinned_in_budget(pinned: int) -> settings:
+def pinned_in_budget(pinned: int, *, pinned_only: bool = False) -> settings:
     """``@settings`` that count a test's ``pinned`` ``@example`` cases in the profile's example budget.
 
     Pinned dense examples run every time, in addition to the generated ones;
     taking them out of the generated budget keeps a scenario's cost (accounts,
-    requests, seconds) what the profile says.
+    requests, seconds) what the profile says. ``pinned_only``: nothing is
+    generated (one source address at a strict limit cannot afford more).
     """
+    if pinned_only:
+        return settings(max_examples=max(1, pinned), phases=(Phase.explicit,))
     return settings(max_examples=max(1, settings.default.max_examples - pinned))
 
 

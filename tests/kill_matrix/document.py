@@ -56,7 +56,8 @@ def render(results: list[RunResult], wall_time_s: float | None = None) -> str:
         "(and two that mostly wait beside them). Each defect of `reference/defects/` is switched on alone",
         "(`--sut-env REFERENCE_DEFECTS=<defect>`); a bundle switches several on at once, like a legacy service;",
         "the strict-limits variant is the clean reference with 5 registrations and logins a minute per address,",
-        "declared in the profile.",
+        "declared in the profile; the one-source-address rows send every request from one address at those limits",
+        f"(`--single-source`, as a staging run from a CI runner), on {', '.join(plan.SINGLE_SOURCE_SELECTION)}.",
         _scope_sentence(results),
         "",
         "*Caught*: each requirement the defect exists to break is `fail` (a SHOULD: `warn`). *Consequences*: the",
@@ -75,6 +76,16 @@ def render(results: list[RunResult], wall_time_s: float | None = None) -> str:
     if plan.STRICT_RUN in by_run:
         lines.append(_clean_row("(clean, strict limits)", by_run[plan.STRICT_RUN]))
         rows.append(("(clean, strict limits)", by_run[plan.STRICT_RUN], (), ()))
+    for name, run in plan.SINGLE_SOURCE_RUNS.items():
+        if run not in by_run:
+            continue
+        label = f"({name}, one source address)" if run.defect is None else f"`{name}` (one source address)"
+        own = tuple(r for r in DEFECTS[name].requirements if r in plan.SINGLE_SOURCE_SELECTION) if run.defect else ()
+        also = tuple(r for r in DEFECTS[name].also if r in plan.SINGLE_SOURCE_SELECTION) if run.defect else ()
+        lines.append(
+            _clean_row(label, by_run[run]) if run.defect is None else _defect_row(label, own, also, by_run[run])
+        )
+        rows.append((label, by_run[run], own, also))
     for name, run in plan.BUNDLE_RUNS.items():
         if run in by_run:
             members = [DEFECTS[d] for d in run.defects]
@@ -183,6 +194,10 @@ def _scope(result: RunResult) -> str:
 
 
 def _clean_row(name: str, result: RunResult) -> str:
+    if result.run.requirements is not None:  # the clean reference on a selection: its verdicts, one by one
+        selected = result.run.requirements
+        status = ", ".join(f"{rid} {result.verdicts.get(rid, NO_REPORT)}" for rid in selected)
+        return f"| {name} | – | selected | {status} | – | – | {result.duration_s:.0f} s |"
     if result.report is None:
         return f"| {name} | – | full suite | no report | – | – | {result.duration_s:.0f} s |"
     problems = judge.unclean(result.report, plan.NOT_RUN_ON_CLEAN)

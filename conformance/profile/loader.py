@@ -66,8 +66,10 @@ def load(path: str | Path | None = None) -> Profile:
         raise ProfileError(f"{where}: not valid TOML: {exc}") from None
     problems = schema_problems(override, data)
     if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ProfileError(f"{where}: {problems[0]}{more}")
+        # Every moved key at once (a profile written for an older harness has them all); else the first problem.
+        shown = [p for p in problems if "has moved" in p] or problems[:1]
+        more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
+        raise ProfileError(f"{where}: {'; '.join(shown)}{more}")
     return build(merge(data, override), str(path))
 
 
@@ -77,6 +79,9 @@ def schema_problems(override: dict[str, Any], schema: dict[str, Any], prefix: st
     problems = []
     for key, value in override.items():
         dotted = f"{prefix}{key}"
+        if dotted == "rate_limits" and isinstance(value, dict):
+            problems += _rate_limit_problems(value, schema)
+            continue
         if key not in schema and dotted in MOVED:
             problems.append(f"{dotted!r} has moved: write it as {MOVED[dotted]}")
         elif key not in schema:
@@ -92,6 +97,20 @@ def schema_problems(override: dict[str, Any], schema: dict[str, Any], prefix: st
                 problems.append(f"{dotted} must be a table ([{dotted}]), not a value")
         elif _kind(value) != _kind(schema[key]):
             problems.append(f"{dotted} must be {_kind(schema[key])}, not {_kind(value)} ({value!r})")
+    return problems
+
+
+def _rate_limit_problems(declared: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    """``[rate_limits]`` takes any operation of the profile (a string each: ``COUNT/SECONDS`` or ``"none"``)."""
+    operations = list(schema.get("operations", {})) or list(schema.get("rate_limits", {}))
+    problems = []
+    for name, value in declared.items():
+        if name not in operations:
+            close = difflib.get_close_matches(name, operations, n=1, cutoff=0.6)
+            hint = f"; did you mean rate_limits.{close[0]}?" if close else f"; operations: {', '.join(operations)}"
+            problems.append(f"unknown operation {f'rate_limits.{name}'!r}{hint}")
+        elif not isinstance(value, str):
+            problems.append(f'rate_limits.{name} must be a string (COUNT/SECONDS or "none"), not {_kind(value)}')
     return problems
 
 
@@ -124,7 +143,7 @@ def build(data: dict[str, Any], source: str) -> Profile:
             problems.append(f"guard_classes.{klass} must name an operation")
     login_raw = data["operations"]["login"]
     rate_limits = RateLimits(
-        **{op: _rate(value, f"rate_limits.{op}", problems) for op, value in data["rate_limits"].items()}
+        {op: _rate(value, f"rate_limits.{op}", problems) for op, value in data["rate_limits"].items()}
     )
     limits = Limits(**{key: _positive(value, f"limits.{key}", problems) for key, value in data["limits"].items()})
     meta = data["profile"]

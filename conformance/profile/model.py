@@ -130,25 +130,42 @@ class Limits:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """The per-client-IP rate limit of each rate-limited operation (§6); ``None``: the SUT declares none."""
+    """The per-client-IP rate limit the SUT declares for each operation of the profile (§6).
 
-    register: Rate | None
-    login: Rate | None
-    verify_otp: Rate | None
-    refresh: Rate | None
+    Any operation may carry one (a real service limits change-password to 3 an hour, patient creation to 20 a
+    minute...); ``None`` or absent: the SUT declares none. The contract's four read as attributes
+    (``rate_limits.login``).
+    """
+
+    declared: Mapping[str, Rate | None]
 
     def of(self, operation: str) -> Rate | None:
         """The limit of ``operation``, or ``None`` when the profile declares none for it."""
-        value = getattr(self, operation, None)
+        value = self.declared.get(operation)
         return value if isinstance(value, Rate) else None
 
     def items(self) -> tuple[tuple[str, Rate | None], ...]:
-        return (
-            ("register", self.register),
-            ("login", self.login),
-            ("verify_otp", self.verify_otp),
-            ("refresh", self.refresh),
-        )
+        return tuple(self.declared.items())
+
+    def with_limit(self, operation: str, rate: Rate | None) -> RateLimits:
+        """The same limits, ``operation``'s replaced (tests, strict variants)."""
+        return RateLimits({**self.declared, operation: rate})
+
+    @property
+    def register(self) -> Rate | None:
+        return self.of("register")
+
+    @property
+    def login(self) -> Rate | None:
+        return self.of("login")
+
+    @property
+    def verify_otp(self) -> Rate | None:
+        return self.of("verify_otp")
+
+    @property
+    def refresh(self) -> Rate | None:
+        return self.of("refresh")
 
 
 @dataclass(frozen=True)

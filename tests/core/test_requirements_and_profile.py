@@ -102,3 +102,37 @@ def test_any_deployment_name_is_accepted_and_production_rules_follow_the_name_or
     assert profiles.load(path).is_production and profiles.load(path).hsts_required("http://staging.internal/")
     path.write_text('[profile]\nenvironment = "production"\n')
     assert profiles.load(path).is_production
+
+
+def test_any_operation_of_the_profile_can_declare_a_rate_limit(tmp_path):
+    """A real service limits more than login and register (change-password 3 an hour...): declared, paced."""
+    from conformance.wire.pacing import Pacer
+
+    path = tmp_path / "p.toml"
+    path.write_text('[rate_limits]\nchange_password = "3/3600"\ncreate_patient = "20/60"\nlogin = "5/60"\n', "utf-8")
+    loaded = profiles.load(str(path))
+    assert str(loaded.rate_limits.of("change_password")) == "3/3600"
+    assert str(loaded.rate_limits.login) == "5/60" and loaded.rate_limits.of("me") is None
+    waits: list[float] = []
+    pacer = Pacer(loaded, sleep=waits.append)
+    for _ in range(21):
+        pacer.wait_turn("create_patient")
+    assert len(waits) == 1 and waits[0] > 59, "the 21st patient created waits for the next minute"
+
+
+def test_a_misspelt_operation_in_rate_limits_is_named_with_the_closest(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[rate_limits]\nchnage_password = "3/3600"\n', "utf-8")
+    with pytest.raises(
+        profiles.ProfileError,
+        match="unknown operation 'rate_limits.chnage_password'; did you mean rate_limits.change_password",
+    ):
+        profiles.load(str(path))
+
+
+def test_every_moved_key_is_named_at_once(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[limits]\nlogin_rate = "5/60"\nregister_rate = "5/60"\n', "utf-8")
+    with pytest.raises(profiles.ProfileError) as raised:
+        profiles.load(str(path))
+    assert "rate_limits.login" in str(raised.value) and "rate_limits.register" in str(raised.value)

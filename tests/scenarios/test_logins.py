@@ -53,7 +53,7 @@ class FakeSides:
 
 def logins_for(answers, rate="5/60", enabled=True):
     profile = profiles.load(None)
-    profile = dataclasses.replace(profile, rate_limits=dataclasses.replace(profile.rate_limits, login=Rate.parse(rate)))
+    profile = dataclasses.replace(profile, rate_limits=profile.rate_limits.with_limit("login", Rate.parse(rate)))
     sides = FakeSides(answers, enabled)
     return Logins(sides, profile, wrong_password="Wrong-pw"), sides
 

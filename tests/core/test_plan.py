@@ -36,3 +36,11 @@ def test_costs_measured_by_a_run_are_what_the_next_run_plans_with(tmp_path):
     loaded = plan.load(cache, key)
     assert loaded["t::a"] == {"login": 4} and loaded["t::b"] == {"register": 1}
     assert plan.load(cache, plan.key(LIMITS, single_source=False)).get("t::a") is None
+
+
+def test_a_first_run_plans_with_the_shipped_measurement_of_its_mode(tmp_path):
+    """No cache yet, limits nobody measured: the costs shipped with the package (measured from one address on the
+    reference) stand in, so the first staging run already says what it will wait."""
+    costs = plan.load(tmp_path / "none.json", plan.key({"login": Rate(3, 60)}, single_source=True))
+    assert costs and all(isinstance(cost, dict) for cost in costs.values())
+    assert any(cost.get("login") for cost in costs.values())

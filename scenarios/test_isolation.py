@@ -20,7 +20,7 @@ from conformance.checks import isolation
 from conformance.outcomes import Inconclusive
 from scenarios.kit.burst import operation_request, send_concurrently
 from scenarios.kit.crossings import carry_out, create_patient, dense_plan, judge
-from scenarios.kit.strategies import isolation_plans, pinned_in_budget
+from scenarios.kit.strategies import isolation_plans, pinned_in_budget, scarce
 
 #: Concurrent creates of one user (DATA-3).
 CREATE_BURST = 24
@@ -47,7 +47,7 @@ def test_users_only_ever_see_their_own_patients(target, profile, sides, conforma
     judged: list[int] = []
     # One address at the declared registration limit: every generated plan costs up to three new users, so only
     # the two pinned dense plans run there (6 registrations, not dozens).
-    pinned_only = not sides.sources.enabled and profile.rate_limits.register is not None
+    pinned_only = not sides.sources.enabled and scarce(profile.rate_limits.register)
     if pinned_only:
         conformance_note("single source address: the two pinned dense plans only, no generated plans")
 

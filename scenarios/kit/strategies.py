@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
 
+from conformance.profile import Rate
+
 MAX_CONCURRENCY = 64
 #: Milliseconds. Enough to reorder requests on a loaded 2-core machine, small enough to keep examples quick.
 MAX_JITTER_MS = 20
@@ -72,6 +74,15 @@ class IsolationPlan:
     steps: tuple[tuple[int, str], ...]
     concurrency: int
     warm: bool = False
+
+
+#: Requests a minute below which one source address cannot afford a property's generated examples.
+SCARCE_PER_MINUTE = 30
+
+
+def scarce(rate: Rate | None) -> bool:
+    """Whether a declared limit is too tight, from one address, for generated examples (pinned ones only then)."""
+    return rate is not None and rate.count * 60 / rate.seconds < SCARCE_PER_MINUTE
 
 
 def pinned_in_budget(pinned: int, *, pinned_only: bool = False) -> settings:

@@ -120,3 +120,11 @@ def test_a_control_that_waited_for_the_next_window_says_nothing_and_the_code_dec
     from conformance.checks import lockout
 
     assert lockout.answer_kind(limited_429, source_limited=None) == lockout.LIMITED
+
+
+def test_only_a_tight_limit_keeps_a_property_to_its_pinned_examples():
+    """From one address, 5 logins a minute cannot afford generated lockout examples; 60 a minute can."""
+    from scenarios.kit.strategies import scarce
+
+    assert scarce(Rate(5, 60)) and scarce(Rate(3, 3600))
+    assert not scarce(Rate(60, 60)) and not scarce(None)

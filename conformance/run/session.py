@@ -106,9 +106,11 @@ class RunSession:
                 base_url, address = as_ipv4_literal(base_url), candidate
             else:
                 share = 1.0 / self.workers
-        self.api = ApiClient(
-            base_url, profile, recorder=self.recorder, local_address=address, pacer=Pacer(profile, share=share)
-        )
+        pacer = Pacer(profile, share=share)
+        self.api = ApiClient(base_url, profile, recorder=self.recorder, local_address=address, pacer=pacer)
+        from conformance.wire import pacing
+
+        pacing.RUN_PACER = pacer  # bursts from the run's own address count into it (see scenarios/kit/burst.py)
         return target
 
     def make_plan(self, test_ids: list[str]) -> Plan | None:

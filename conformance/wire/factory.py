@@ -47,13 +47,17 @@ def client(
     profile: Profile | None = None,
     limits: httpx.Limits | None = None,
     base: Callable[[], httpx.BaseTransport] | None = None,
+    wait: bool = True,
 ) -> httpx.Client:
     """An ``httpx.Client`` for ``purpose`` over :func:`~conformance.wire.transport.compose`'s transport.
 
     ``source``: the loopback address to send from; ``pacer`` and ``profile``: pace rate-limited operations;
-    ``recorder``: where its attempts are recorded (the run's by default); ``base``: a stand-in network (tests).
+    ``recorder``: where its attempts are recorded (the run's by default); ``base``: a stand-in network (tests);
+    ``wait=False``: the pacer only counts what is sent (bursts that exist to meet a limit).
     """
-    transport = compose(source=source, recorder=recorder, pacer=pacer, profile=profile, limits=limits, base=base)
+    transport = compose(
+        source=source, recorder=recorder, pacer=pacer, profile=profile, limits=limits, base=base, wait=wait
+    )
     return httpx.Client(
         base_url=base_url,
         transport=transport,

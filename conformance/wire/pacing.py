@@ -11,6 +11,7 @@ send from other source addresses and do not go through a pacer.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import Counter, deque
@@ -38,6 +39,7 @@ class Pacer:
     ) -> None:
         """``share``: the part of each limit this pacer may use (parallel workers from one address split it);
         ``sleep`` replaces :func:`conformance.wire.waiting.sleep` (tests)."""
+        self.profile = profile
         self.limits = {
             operation: Rate(max(1, int(rate.count * share)), rate.seconds)
             for operation, rate in profile.rate_limits.items()
@@ -63,6 +65,17 @@ class Pacer:
 
     def limit_of(self, operation: str | None) -> Rate | None:
         return self.limits.get(operation) if operation else None
+
+    def spent(self, operation: str | None, source: str = "default") -> None:
+        """A request to ``operation`` from ``source`` that did not wait its turn (a burst meant to meet the limit)
+        went out now: later paced requests from the same address count it against the window."""
+        rate = self.limit_of(operation)
+        if rate is None or operation is None:
+            return
+        with self._lock:
+            bisect.insort(self._sent.setdefault((operation, source), deque()), self._clock())
+            self.sent[operation] += 1
+            self.by_test.setdefault(self.current_test, Counter())[operation] += 1
 
     def wait_turn(self, operation: str | None, source: str = "default") -> float:
         """Block until a request to ``operation`` from ``source`` keeps within its limit; the seconds waited."""
@@ -93,3 +106,7 @@ class Pacer:
                     detail=lambda left: progress(operation, number) if progress else f"{operation} #{number}",
                 )
         return wait
+
+
+#: The run's pacer (the suites' client's), which bursts from the run's own address count into: one run per process.
+RUN_PACER: Pacer | None = None

@@ -109,10 +109,20 @@ def require_source(base_url: str, address: str, *, purpose: str, own: bool = Fal
 
 
 def client_from(base_url: str, address: str | None, *, timeout: httpx.Timeout | float) -> httpx.Client:
-    """A wire client for ``base_url`` that sends from ``address`` (unpaced: bursts exist to meet the limits)."""
-    from conformance.wire import factory
+    """A wire client for ``base_url`` that sends from ``address``: unpaced (bursts exist to meet the limits), but
+    counted into the run's pacer, so later paced requests from the same address wait for the window it spent."""
+    from conformance.wire import factory, pacing
 
-    return factory.client(factory.Purpose.BURST, base_url=as_ipv4_literal(base_url), source=address, timeout=timeout)
+    pacer = pacing.RUN_PACER
+    return factory.client(
+        factory.Purpose.BURST,
+        base_url=as_ipv4_literal(base_url),
+        source=address,
+        timeout=timeout,
+        pacer=pacer,
+        profile=pacer.profile if pacer is not None else None,
+        wait=False,
+    )
 
 
 def worker_index(environ: Mapping[str, str] = os.environ) -> int:

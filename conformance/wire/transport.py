@@ -105,11 +105,15 @@ class RecordingTransport(Layer):
 
 
 class PacedTransport(Layer):
-    """Waits its turn before a rate-limited operation of the profile (per operation and source address)."""
+    """Waits its turn before a rate-limited operation of the profile (per operation and source address); with
+    ``wait=False`` (a burst meant to meet the limit) it only counts the request, so later paced ones wait for it."""
 
-    def __init__(self, inner: httpx.BaseTransport, pacer: Pacer, profile: Profile, source: str | None) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, pacer: Pacer, profile: Profile, source: str | None, *, wait: bool = True
+    ) -> None:
         super().__init__(inner)
         self._pacer = pacer
+        self._wait = wait
         self._source = source or "default"
         self._routes = [
             (op.method, route_pattern(op.path), name)
@@ -123,7 +127,10 @@ class PacedTransport(Layer):
             (name for method, pattern, name in self._routes if method == request.method and pattern.fullmatch(path)),
             None,
         )
-        self._pacer.wait_turn(operation, self._source)
+        if self._wait:
+            self._pacer.wait_turn(operation, self._source)
+        else:
+            self._pacer.spent(operation, self._source)
         return self._inner.handle_request(request)
 
 
@@ -135,6 +142,7 @@ def compose(
     profile: Profile | None = None,
     limits: httpx.Limits | None = None,
     base: Callable[[], httpx.BaseTransport] | None = None,
+    wait: bool = True,
 ) -> httpx.BaseTransport:
     """The layers of the module docstring, for one source address (``None``: the machine's own).
 
@@ -147,7 +155,7 @@ def compose(
         recorder,
     )
     if pacer is not None and profile is not None:
-        transport = PacedTransport(transport, pacer, profile, source)
+        transport = PacedTransport(transport, pacer, profile, source, wait=wait)
     return transport
 
 

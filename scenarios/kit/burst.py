@@ -27,7 +27,7 @@ import httpx
 from conformance.exchange import Exchange
 from conformance.outcomes import Inconclusive
 from conformance.profile import Profile
-from conformance.wire import factory
+from conformance.wire import factory, pacing
 from conformance.wire.client import failure_of
 from conformance.wire.transport import exchange_of
 
@@ -109,8 +109,19 @@ def send_concurrently(
         for source, count in by_source.items():
             size = min(concurrency, count)
             limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            # Counted into the run's pacer, never waiting: from the run's own address (single source) a later
+            # paced request then waits for the window this burst spent.
+            pacer = pacing.RUN_PACER
             clients[source] = stack.enter_context(
-                factory.client(factory.Purpose.BURST, base_url=base_url, source=source, limits=limits)
+                factory.client(
+                    factory.Purpose.BURST,
+                    base_url=base_url,
+                    source=source,
+                    limits=limits,
+                    pacer=pacer,
+                    profile=pacer.profile if pacer is not None else None,
+                    wait=False,
+                )
             )
         pool = stack.enter_context(ThreadPoolExecutor(min(len(planned) or 1, MAX_THREADS)))
         if warm_path is not None and concurrency > 1:

@@ -90,3 +90,25 @@ def test_a_test_that_waits_past_pytest_timeouts_limit_passes(pytester):
     )
     result = pytester.runpytest_subprocess("--timeout=1", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_burst_from_the_runs_own_address_is_counted_so_later_paced_requests_wait():
+    """From one address at a declared limit, a burst meant to meet it (LOCK-2's) spends the window: the next
+    paced login must wait, not meet a 429 (the end-of-run re-check was inconclusive from one address)."""
+    import httpx
+
+    from conformance import profile as profiles
+    from conformance.wire import factory
+    from conformance.wire.pacing import Pacer
+
+    profile = profiles.load(None)
+    waits: list[float] = []
+    pacer = Pacer(profile, sleep=waits.append)
+    stand_in = httpx.MockTransport(lambda request: httpx.Response(401))
+    with factory.client(factory.Purpose.BURST, base_url="http://sut", pacer=pacer, profile=profile, wait=False,
+                        base=lambda: stand_in, recorder=None) as burst:  # fmt: skip
+        for _ in range(profile.rate_limits.login.count):
+            burst.post(profile.operation("login").path)
+    assert waits == [], "the burst itself never waits"
+    pacer.wait_turn("login")
+    assert len(waits) == 1 and waits[0] > 50, "the next paced login waits for the window the burst spent"

@@ -17,11 +17,12 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from conformance.profile import Rate
+from conformance.wire.pacing import BURST
 
 #: Costs measured on the reference in single-source mode, per test node id (scripts/single_source.py --costs).
 SHIPPED = "costs.json"
@@ -36,6 +37,7 @@ class Plan:
     known: int  # selected tests with a known cost
     tests: int  # selected tests
     single_source: bool = False  # every request from one address: the bound holds for the whole run
+    bursts: Mapping[str, int] = field(default_factory=dict)  # requests sent to meet a limit, never waited for
 
     @property
     def lower_bound(self) -> float:
@@ -57,7 +59,9 @@ class Plan:
         unknown = (
             f" ({self.tests - self.known} of {self.tests} tests of unknown cost)" if self.known < self.tests else ""
         )
-        return f"{parts}: at least {minutes(self.lower_bound)} waiting for limits{unknown}"
+        burst = ", ".join(f"{n} {op}" for op, n in sorted(self.bursts.items()) if n)
+        burst = f"; and {burst} in bursts at the end (not waited for)" if burst else ""
+        return f"{parts}: at least {minutes(self.lower_bound)} waiting for limits{burst}{unknown}"
 
     def progress(self, operation: str, sent: int) -> str:
         """``12 of 31 login — ETA 6 min`` for the status line of a wait."""
@@ -82,6 +86,7 @@ def make(
     single_source: bool = False,
 ) -> Plan:
     needs: Counter[str] = Counter()
+    bursts: Counter[str] = Counter()
     known = tests = 0
     for test_id in test_ids:
         tests += 1
@@ -89,7 +94,8 @@ def make(
         if cost is not None:
             known += 1
             needs.update({op: n for op, n in cost.items() if op in limits})
-    return Plan(dict(needs), dict(limits), known, tests, single_source)
+            bursts.update({op.removesuffix(BURST): n for op, n in cost.items() if op.removesuffix(BURST) != op})
+    return Plan(dict(needs), dict(limits), known, tests, single_source, dict(bursts))
 
 
 def key(limits: Mapping[str, Rate], single_source: bool) -> str:

@@ -44,3 +44,10 @@ def test_a_first_run_plans_with_the_shipped_measurement_of_its_mode(tmp_path):
     costs = plan.load(tmp_path / "none.json", plan.key({"login": Rate(3, 60)}, single_source=True))
     assert costs and all(isinstance(cost, dict) for cost in costs.values())
     assert any(cost.get("login") for cost in costs.values())
+
+
+def test_bursts_that_meet_a_limit_are_said_but_not_counted_as_waiting():
+    """RATE-1's burst runs last and never waits its turn: counting it would make the bound a lie."""
+    made = plan.make(["a", "rate"], {"a": {"login": 5}, "rate": {"login+burst": 8}}, LIMITS)
+    assert made.needs == {"login": 5} and made.lower_bound == 0.0
+    assert made.describe().endswith("; and 8 login in bursts at the end (not waited for)")

@@ -112,3 +112,5 @@ def test_a_burst_from_the_runs_own_address_is_counted_so_later_paced_requests_wa
     assert waits == [], "the burst itself never waits"
     pacer.wait_turn("login")
     assert len(waits) == 1 and waits[0] > 50, "the next paced login waits for the window the burst spent"
+    count = profile.rate_limits.login.count
+    assert pacer.by_test[""] == {"login+burst": count, "login": 1}, "the plan tells bursts from paced requests"

@@ -3,13 +3,17 @@
 pytest captures what tests print; the status line is written the way pytest's
 own live logging writes from inside a test (capture suspended for the line),
 updated in place on a terminal, one line at most every
-:data:`~conformance.wire.waiting.CI_INTERVAL` seconds in a CI log.
+:data:`~conformance.wire.waiting.CI_INTERVAL` seconds in a CI log, after which
+the running file's name starts the next line again, so its results do not
+dangle under the status line.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +46,10 @@ def install(config: pytest.Config) -> None:
                 if interactive:
                     terminal.write("\r\x1b[K" + ("" if final else PREFIX + text))
                 else:
+                    running = terminal.currentfspath
                     terminal.write_line(PREFIX + text)
+                    if isinstance(running, Path):  # the running file's results go on under its name again
+                        terminal.write(os.path.relpath(running, terminal.startpath) + " ")
 
     waiting.set_reporter(report, interactive=interactive)
 

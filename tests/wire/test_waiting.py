@@ -114,3 +114,28 @@ def test_a_burst_from_the_runs_own_address_is_counted_so_later_paced_requests_wa
     assert len(waits) == 1 and waits[0] > 50, "the next paced login waits for the window the burst spent"
     count = profile.rate_limits.login.count
     assert pacer.by_test[""] == {"login+burst": count, "login": 1}, "the plan tells bursts from paced requests"
+
+
+def test_in_a_log_the_status_line_does_not_leave_the_progress_dots_dangling(pytester):
+    """In CI the status line comes between two results of one file: the next result restates the file's name, so
+    the log does not read as dots of nobody's file after ``conformance: waiting for ...``."""
+    pytester.makepyfile(
+        test_waits="""
+        from conformance.wire import waiting
+
+        def test_before():
+            pass
+
+        def test_waits_for_a_window():
+            waiting.ANNOUNCE_AFTER = 0.1
+            waiting.sleep(0.2, what="login 5/60")
+
+        def test_after():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    lines = result.outlines
+    status = next(n for n, line in enumerate(lines) if line.startswith("conformance: waiting for login 5/60"))
+    assert lines[status + 1].startswith("test_waits.py ."), lines[status - 1 : status + 2]

@@ -61,7 +61,7 @@ def sleep(
         announce = seconds >= ANNOUNCE_AFTER and _reporter is not None
         step = 1.0 if _interactive else CI_INTERVAL
         while (left := end - clock()) > 0:
-            if announce and _reporter is not None:
+            if announce and _reporter is not None and left >= 0.5:  # never "next in 0 s"
                 extra = f" — {detail(left)}" if detail is not None else ""
                 _reporter(f"waiting for {what}: next in {left:.0f} s{extra}", False)
             pause(min(step, left) if announce else left)

@@ -128,7 +128,7 @@ def test_in_a_log_the_status_line_does_not_leave_the_progress_dots_dangling(pyte
 
         def test_waits_for_a_window():
             waiting.ANNOUNCE_AFTER = 0.1
-            waiting.sleep(0.2, what="login 5/60")
+            waiting.sleep(0.8, what="login 5/60")
 
         def test_after():
             pass

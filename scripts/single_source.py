@@ -9,6 +9,7 @@ bound, accounts, requests and the verdicts.
     python scripts/single_source.py                               # full suite at 5 registrations/logins a minute
     python scripts/single_source.py --requirements 'ENV-*,RATE-1'  # a selection (CI runs a short one)
     python scripts/single_source.py --defects racy-lockout         # a reference defect switched on
+    python scripts/single_source.py --costs conformance/run/costs.json  # the full suite's costs, shipped for the plan
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from conformance.run.launch import CACHE_ENV  # noqa: E402
 from conformance.sut.health import health_client, problem  # noqa: E402
 from conformance.sut.ports import free_port  # noqa: E402
 from conformance.sut.process import ManagedProcess  # noqa: E402
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", default=STRICT, help=f"login and register limit, per source address ({STRICT})")
     parser.add_argument("--out", type=Path, help="where the JSON report goes (default: a temp folder)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds for the whole harness run")
+    parser.add_argument(
+        "--costs", type=Path, help="write the run's measured per-test costs into this file (the shipped plan's)"
+    )
     parser.add_argument("extra", nargs="*", help="further harness options (after --)")
     args = parser.parse_args(argv)
 
@@ -110,9 +115,13 @@ def main(argv: list[str] | None = None) -> int:
                 *args.extra,
             ]
             started = time.monotonic()
-            done = subprocess.run(harness, cwd=work, timeout=args.timeout, env=_harness_env())
+            cache = work / "cache"  # the run's own: costs measured now, not merged with earlier runs'
+            env = {**_harness_env(), CACHE_ENV: str(cache)}
+            done = subprocess.run(harness, cwd=work, timeout=args.timeout, env=env)
             seconds = time.monotonic() - started
             summary(report, seconds, done.returncode)
+            if args.costs:
+                ship_costs(args.costs, cache / "costs.json")
             return done.returncode
         finally:
             server.stop()
@@ -122,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
 def _harness_env() -> dict[str, str]:
     """The harness's environment without an outer run's settings (a CI job's CONFORMANCE_* must not leak in)."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "PYTEST_"))}
+
+
+def ship_costs(destination: Path, measured: Path) -> None:
+    """Put this run's single-source costs into ``destination``, keeping what it holds for other limits."""
+    runs = json.loads(measured.read_text("utf-8")) if measured.exists() else {}
+    shipped = json.loads(destination.read_text("utf-8")) if destination.exists() else {}
+    shipped.update({key: costs for key, costs in runs.items() if key.startswith("single:")})
+    destination.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n", "utf-8")
+    print(f"single_source: costs of {sum(len(c) for c in runs.values())} tests written to {destination}")
 
 
 def summary(report_path: Path, seconds: float, returncode: int) -> None:

@@ -476,6 +476,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     progress.install(session.config)  # the terminal reporter exists by now
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    progress.restate_file()  # before the terminal writes the result after a status line
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     progress.uninstall()
     _session(session.config).save_costs()

@@ -15,11 +15,14 @@ import threading
 import time
 from pathlib import Path
 
+from typing import Any
+
 import pytest
 
 from conformance.wire import waiting
 
 PREFIX = "conformance: "
+_terminal: Any = None  # the run's terminal reporter, while installed
 
 
 def install(config: pytest.Config) -> None:
@@ -29,6 +32,8 @@ def install(config: pytest.Config) -> None:
     if terminal is None or hasattr(config, "workerinput"):
         waiting.set_reporter(None)
         return
+    global _terminal
+    _terminal = terminal
     interactive = bool(getattr(terminal, "isatty", False)) and config.option.verbose >= 0
     lock = threading.Lock()
     last = [0.0]
@@ -48,10 +53,23 @@ def install(config: pytest.Config) -> None:
                 else:
                     running = terminal.currentfspath
                     terminal.write_line(PREFIX + text)
-                    if isinstance(running, Path):  # the running file's results go on under its name again
-                        terminal.write(os.path.relpath(running, terminal.startpath) + " ")
+                    if isinstance(running, Path):  # the running file's next result goes under its name again
+                        _dangling[:] = [running]
 
     waiting.set_reporter(report, interactive=interactive)
+
+
+#: The file whose results a status line interrupted (its name is written again before its next result).
+_dangling: list[Path] = []
+
+
+def restate_file() -> None:
+    """Before pytest writes a result's letter: restate the interrupted file's name, as pytest does for a file."""
+    if not _dangling or _terminal is None:
+        return
+    running = _dangling.pop()
+    _terminal.write(os.path.relpath(running, _terminal.startpath) + " ")
+    _terminal.currentfspath = running
 
 
 class _nothing:
@@ -63,4 +81,7 @@ class _nothing:
 
 
 def uninstall() -> None:
+    global _terminal
     waiting.set_reporter(None)
+    _terminal = None
+    _dangling.clear()

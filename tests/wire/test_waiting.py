@@ -127,8 +127,8 @@ def test_in_a_log_the_status_line_does_not_leave_the_progress_dots_dangling(pyte
             pass
 
         def test_waits_for_a_window():
-            waiting.ANNOUNCE_AFTER = 0.1
-            waiting.sleep(0.8, what="login 5/60")
+            waiting.ANNOUNCE_AFTER, waiting.CI_INTERVAL = 0.1, 0.4
+            waiting.sleep(1.0, what="login 5/60")  # two status lines
 
         def test_after():
             pass
@@ -137,5 +137,7 @@ def test_in_a_log_the_status_line_does_not_leave_the_progress_dots_dangling(pyte
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     lines = result.outlines
-    status = next(n for n, line in enumerate(lines) if line.startswith("conformance: waiting for login 5/60"))
-    assert lines[status + 1].startswith("test_waits.py ."), lines[status - 1 : status + 2]
+    status = [n for n, line in enumerate(lines) if "conformance: waiting for login 5/60" in line]
+    assert len(status) == 2 and all(lines[n].startswith("conformance:") for n in status), lines
+    assert lines[status[-1] + 1].startswith("test_waits.py ."), lines[status[0] - 1 : status[-1] + 2]
+    assert status[1] == status[0] + 1, "no empty file line between two status lines"

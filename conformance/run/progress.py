@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from pathlib import Path
-
 from typing import Any
 
 import pytest

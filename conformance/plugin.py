@@ -33,11 +33,12 @@ if TYPE_CHECKING:
     from conformance.wire.client import ApiClient
 
 from conformance import requirements
-from conformance.outcomes import Outcome, Verdict, leaves_of, outcome_of
+from conformance.outcomes import NotRun, Outcome, Verdict, leaves_of, outcome_of
 from conformance.report import RequirementReport
 from conformance.run import interrupt, options, parallel, progress, report_paths
 from conformance.run.keys import gone_key, item_key, report_key, session_key, shown_key, signals_key
 from conformance.run.markers import clause_ids, requirement_ids
+from conformance.run.plan import minutes
 from conformance.run.session import RunSession, SessionError
 from conformance.verdicts import baseline
 from conformance.verdicts.redacted_reports import redact_report
@@ -240,10 +241,16 @@ def _announce_the_plan(config: pytest.Config, run: RunSession, test_ids: list[st
 
     plan = run.make_plan(test_ids)
     terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if plan is None or terminal is None or not plan.needs or run.target is None:
+    if plan is None or terminal is None or not (plan.needs or run.beyond_budget) or run.target is None:
         return
     if single_source(run.target.base_url):  # from source addresses of its own, each burst has a budget apart
         terminal.write_line(f"conformance: plan from one source address: {plan.describe()}")
+    if run.beyond_budget:
+        budget = minutes(run.options.time_budget or 0)
+        terminal.write_line(
+            f"conformance: --time-budget {budget}: {len(run.beyond_budget)} test(s) not run to keep within it "
+            f"(the costliest in rate-limited requests): {', '.join(sorted(run.beyond_budget))}"
+        )
 
 
 def _describe(config: pytest.Config, target: Any) -> None:
@@ -287,6 +294,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         session.recorder.begin()
     if session.api is not None:
         session.api.pacer.start_test(item.nodeid)  # the plan's costs: what each test sends to limited operations
+    over = session.beyond_budget.get(item.nodeid)
+    if over is not None:
+        budget = minutes(session.options.time_budget or 0)
+        enable = "a longer --time-budget, or a higher limit for the harness's address"
+        raise NotRun(f"{over} of {budget} waiting", option=enable)
 
 
 @pytest.hookimpl(wrapper=True)

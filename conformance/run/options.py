@@ -121,6 +121,12 @@ OPTIONS = {
         "fairly between the operations (at most 80% of pytest-timeout's per-test limit); operations "
         "it does not reach make API-1 partial.",
     ),
+    "--time-budget": (
+        "CONFORMANCE_TIME_BUDGET",
+        "From one source address: the most the run may wait for the declared rate limits, in seconds or "
+        "minutes (600, 10m). Tests whose measured cost would make the plan wait longer are not run, the "
+        "costliest first, each naming what it needed.",
+    ),
 }
 #: Options whose target setting has another name (the option names are public, and so are the settings').
 SETTING_OF = {
@@ -237,6 +243,7 @@ class RunOptions:
     require_all: bool = False
     single_source: bool = False
     fuzz_budget: float = 60.0
+    time_budget: float | None = None
     strict: bool = False
 
     @classmethod
@@ -244,6 +251,8 @@ class RunOptions:
         """The options of ``config``; a malformed value is a ``pytest.UsageError`` naming the option."""
         given = {option_key(option): raw(config, option) for option in OPTIONS}
         values: dict[str, object] = {key: value for key, value in given.items() if value is not None}
+        if "time_budget" in values:
+            values["time_budget"] = _duration("--time-budget", str(values["time_budget"]))
         for key in ("startup_timeout", "health_timeout", "load_duration", "fuzz_budget"):
             if key in values:
                 values[key] = _seconds(f"--{key.replace('_', '-')}", str(values[key]))
@@ -293,6 +302,23 @@ def _seconds(option: str, text: str) -> float:
         raise pytest.UsageError(f"{option} {text!r}: expected seconds") from None
     if value <= 0:
         raise pytest.UsageError(f"{option} {text!r}: expected a positive number of seconds")
+    return value
+
+
+def _duration(option: str, text: str) -> float:
+    """Seconds from ``600``, ``600s``, ``10m`` or ``10min``."""
+    spelled = text.strip().lower()
+    number, factor = spelled, 1.0
+    for suffix, seconds in (("min", 60.0), ("m", 60.0), ("s", 1.0)):
+        if spelled.endswith(suffix):
+            number, factor = spelled.removesuffix(suffix).strip(), seconds
+            break
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise pytest.UsageError(f"{option} {text!r}: expected seconds or minutes (600, 10m)") from None
+    if value <= 0:
+        raise pytest.UsageError(f"{option} {text!r}: expected a positive duration")
     return value
 
 

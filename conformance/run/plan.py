@@ -98,6 +98,35 @@ def make(
     return Plan(dict(needs), dict(limits), known, tests, single_source, dict(bursts))
 
 
+def beyond_budget(
+    test_ids: Iterable[str],
+    costs: Mapping[str, Mapping[str, int]],
+    limits: Mapping[str, Rate],
+    budget: float,
+) -> dict[str, str]:
+    """The tests to leave out so that the plan waits at most ``budget`` seconds, each with what it needed.
+
+    ``N`` requests at ``c`` per ``w`` seconds wait ``(ceil(N / c) - 1) * w``: within the budget fit
+    ``(budget // w + 1) * c`` of them. Over that, the costliest tests of the operation go first (the fewest
+    tests unjudged for the time saved), later ones first among equals; tests of unknown cost stay.
+    """
+    ids = list(test_ids)
+    left_out: dict[str, str] = {}
+    for operation, rate in sorted(limits.items()):
+        fits = (int(budget // rate.seconds) + 1) * rate.count
+        spending = [(costs.get(test, {}).get(operation, 0), n, test) for n, test in enumerate(ids)]
+        total = sum(cost for cost, _, test in spending if test not in left_out)
+        for cost, _, test in sorted(spending, key=lambda entry: (-entry[0], -entry[1])):
+            if total <= fits or cost == 0:
+                break
+            if test in left_out:
+                continue
+            left_out[test] = f"its {cost} {operation} at {rate} from one address do not fit the time budget"
+            total -= cost
+    # A test left out for one operation spends nothing of the others either: nothing else needs to go.
+    return left_out
+
+
 def key(limits: Mapping[str, Rate], single_source: bool) -> str:
     """Costs depend on the limits (bursts are sized to them) and on single-source mode."""
     spelled = ",".join(f"{op}={rate}" for op, rate in sorted(limits.items()))

@@ -43,6 +43,8 @@ class RunSession:
     #: The plan of rate-limited requests (made once the target is open and the tests are known).
     plan: Plan | None = None
     plan_key: str = ""
+    #: Tests the plan leaves out to keep within ``--time-budget`` (node id -> what they needed).
+    beyond_budget: dict[str, str] = field(default_factory=dict)
     #: Requirements whose failure the terminal has shown in full once (later ones are one line).
     shown_in_full: set[str] = field(default_factory=set)
     _closed: bool = field(default=False, repr=False)
@@ -124,7 +126,11 @@ class RunSession:
         one = single_source(self.target.base_url)
         self.plan_key = plan.key(self.api.pacer.limits, one)
         costs = plan.load(self.costs_file(launch.cache_dir()), self.plan_key)
-        self.plan = plan.make(test_ids, costs, self.api.pacer.limits, single_source=one)
+        budget = self.options.time_budget
+        if one and budget:
+            self.beyond_budget = plan.beyond_budget(test_ids, costs, self.api.pacer.limits, budget)
+        kept = [test for test in test_ids if test not in self.beyond_budget]
+        self.plan = plan.make(kept, costs, self.api.pacer.limits, single_source=one)
         self.api.pacer.progress = self.plan.progress
         return self.plan
 
@@ -133,7 +139,9 @@ class RunSession:
         from conformance.run import launch, plan
 
         if self.api is not None and self.plan_key and self.workers == 1:
-            measured = {test: dict(cost) for test, cost in self.api.pacer.by_test.items() if test}
+            left_out = self.beyond_budget  # sent nothing: its cost is still the last measured one
+            spent = self.api.pacer.by_test.items()
+            measured = {test: dict(cost) for test, cost in spent if test and test not in left_out}
             plan.save(self.costs_file(launch.cache_dir()), self.plan_key, measured)
 
     @staticmethod

@@ -51,3 +51,14 @@ def test_bursts_that_meet_a_limit_are_said_but_not_counted_as_waiting():
     made = plan.make(["a", "rate"], {"a": {"login": 5}, "rate": {"login+burst": 8}}, LIMITS)
     assert made.needs == {"login": 5} and made.lower_bound == 0.0
     assert made.describe().endswith("; and 8 login in bursts at the end (not waited for)")
+
+
+def test_a_time_budget_leaves_out_the_costliest_tests_until_the_plan_fits():
+    costs = {"a": {"login": 7}, "b": {"login": 2}, "c": {"login": 7, "register": 1}, "d": {"register": 9}}
+    # 60 s of waiting allows two windows: 10 login, 10 register.
+    left_out = plan.beyond_budget(["a", "b", "c", "d"], costs, LIMITS, 60.0)
+    assert list(left_out) == ["c"], "16 login: the later of the two costliest goes; 10 register then fit"
+    assert left_out["c"] == "its 7 login at 5/60 from one address do not fit the time budget"
+    kept = plan.make(["a", "b", "d"], costs, LIMITS)
+    assert kept.lower_bound <= 60.0
+    assert plan.beyond_budget(["a", "b"], costs, LIMITS, 600.0) == {}, "what fits leaves nothing out"

@@ -36,6 +36,7 @@ from conformance.actors.accounts import AccountFactory
 from conformance.wire.client import ApiClient
 from conformance.wire.sources import SourceAddresses, as_ipv4_literal
 from scenarios.kit.ledger import Ledger
+from scenarios.kit.lock_history import LockHistory, SharedLock, lock
 from scenarios.kit.logins import Logins
 
 #: Examples per scenario test. Each example makes a few accounts and 10-60 requests.
@@ -117,6 +118,34 @@ def ledger() -> Ledger:
 def logins(sides: Sides, profile: Any, accounts: AccountFactory) -> Logins:
     """Logins spread over fresh source addresses within the declared login limit (``logins.py``)."""
     return Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
+
+
+@pytest.fixture(scope="session")
+def shared_lock() -> SharedLock:
+    """Holds the run's one locked account (``lock_history``)."""
+    return SharedLock()
+
+
+@pytest.fixture
+def lock_history(
+    shared_lock: SharedLock, sides: Sides, profile: Any, logins: Logins, ledger: Ledger, request: pytest.FixtureRequest
+) -> LockHistory:
+    """The run's one locked account and every exchange that locked it (``kit/lock_history.py``).
+
+    Made by the first test that asks, with that test's logins, and entered in the ledger once, under that test.
+    """
+
+    def make() -> LockHistory:
+        account = sides.new().accounts.new(login=False)
+        where = request.node.nodeid
+        return lock(
+            logins,
+            account,
+            profile.limits.lockout_threshold,
+            on_lock=lambda: ledger.locked(account.email, account.password, where=where),
+        )
+
+    return shared_lock.get(make)
 
 
 # -- order -------------------------------------------------------------------------------------

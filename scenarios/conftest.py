@@ -155,6 +155,7 @@ FIRST = (
     "scenarios/test_outage.py",
     "scenarios/test_revocation.py",
     "scenarios/test_instances.py",
+    # The run's lock history (``lock_history``) is made by the first of these that runs.
     "scenarios/test_lockout.py::test_account_locked_by_failures_refuses_even_the_right_password",
     "scenarios/test_lockout.py::test_lock_of_one_account_leaves_other_accounts_alone",
 )

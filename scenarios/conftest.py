@@ -36,6 +36,7 @@ from conformance.actors.accounts import AccountFactory
 from conformance.wire.client import ApiClient
 from conformance.wire.sources import SourceAddresses, as_ipv4_literal
 from scenarios.kit.ledger import Ledger
+from scenarios.kit.lock_history import LockHistory, SharedLock, lock
 from scenarios.kit.logins import Logins
 
 #: Examples per scenario test. Each example makes a few accounts and 10-60 requests.
@@ -119,6 +120,34 @@ def logins(sides: Sides, profile: Any, accounts: AccountFactory) -> Logins:
     return Logins(sides, profile, wrong_password="Wrong-" + accounts.password())
 
 
+@pytest.fixture(scope="session")
+def shared_lock() -> SharedLock:
+    """Holds the run's one locked account (``lock_history``)."""
+    return SharedLock()
+
+
+@pytest.fixture
+def lock_history(
+    shared_lock: SharedLock, sides: Sides, profile: Any, logins: Logins, ledger: Ledger, request: pytest.FixtureRequest
+) -> LockHistory:
+    """The run's one locked account and every exchange that locked it (``kit/lock_history.py``).
+
+    Made by the first test that asks, with that test's logins, and entered in the ledger once, under that test.
+    """
+
+    def make() -> LockHistory:
+        account = sides.new().accounts.new(login=False)
+        where = request.node.nodeid
+        return lock(
+            logins,
+            account,
+            profile.limits.lockout_threshold,
+            on_lock=lambda: ledger.locked(account.email, account.password, where=where),
+        )
+
+    return shared_lock.get(make)
+
+
 # -- order -------------------------------------------------------------------------------------
 #: Scenario tests that run before every other test of the session, in this order (a module, or module::test).
 FIRST = (
@@ -126,6 +155,7 @@ FIRST = (
     "scenarios/test_outage.py",
     "scenarios/test_revocation.py",
     "scenarios/test_instances.py",
+    # The run's lock history (``lock_history``) is made by the first of these that runs.
     "scenarios/test_lockout.py::test_account_locked_by_failures_refuses_even_the_right_password",
     "scenarios/test_lockout.py::test_lock_of_one_account_leaves_other_accounts_alone",
 )

@@ -1,6 +1,10 @@
 """Account lockout under sequences, concurrency and interleavings (LOCK-1 .. LOCK-3).
 
-Every example attacks accounts and unknown emails made for it alone. Its
+Every example attacks accounts and unknown emails made for it alone, but for
+the run's one locked account (``kit/lock_history.py``): made once, the first
+time a test asks for it, and judged by every test that needs a lock (LOCK-1,
+ENV-3, LOCK-3 and the sequence model's pinned example), since judging a lock
+does not consume it. Its
 logins come from fresh loopback source addresses, never more per address than
 the login limit the profile declares (``logins.py``), so the per-IP limit is not
 what gets measured: there a 429 is the account's lock, whatever its code, and a
@@ -16,12 +20,12 @@ right password refused; LOCK-1 alone judges 429 ``ACCOUNT_LOCKED`` with
 from __future__ import annotations
 
 import pytest
-from hypothesis import Phase, example, given, note, settings
+from hypothesis import example, given, note
 
 from conformance.checks import envelope, lockout
 from conformance.outcomes import Inconclusive, NotApplicable, NotRun, Violation
 from scenarios.kit.burst import send_concurrently
-from scenarios.kit.helpers import lock_account
+from scenarios.kit.lock_history import sequence as history_sequence
 from scenarios.kit.race import RACE_ROUNDS, burst_size
 from scenarios.kit.strategies import (
     AttackPlan,
@@ -78,17 +82,13 @@ def test_concurrent_wrong_passwords_get_at_most_threshold_invalid_credentials(ta
 
 @pytest.mark.requirement("LOCK-1")
 @pytest.mark.clause("LOCK-1/threshold", "LOCK-1/right-password-refused", "LOCK-1/retry-after")
-def test_account_locked_by_failures_refuses_even_the_right_password(profile, sides, logins, ledger, request):
-    account = sides.new().accounts.new(login=False)
-    for _ in range(profile.limits.lockout_threshold):
-        logins.login(account.email, logins.wrong)
-    attempts = [logins.login(account.email, account.password), logins.login(account.email.upper(), account.password)]
-    limited = logins.source_limited(attempts)
+def test_account_locked_by_failures_refuses_even_the_right_password(api, lock_history):
+    """After the threshold's failures the right password is refused, as registered and upper-cased, labelled as
+    the lock: the run's lock history (``kit/lock_history.py``), which this test is the first to ask for."""
+    lock_history.record(api)
     try:
-        if lockout.right_password_refused(attempts[0], source_limited=limited):
-            ledger.locked(account.email, account.password, where=request.node.nodeid)
-        for attempt in attempts:
-            lockout.account_locked(attempt, source_limited=limited)  # the lock first, then its labels
+        for attempt in lock_history.right:
+            lockout.account_locked(attempt, source_limited=lock_history.limited)  # the lock first, then its labels
     except NotApplicable as why:
         raise Inconclusive(str(why)) from None
 
@@ -116,28 +116,27 @@ def test_email_without_an_account_is_locked_alike(profile, sides, logins):
 
 @pytest.mark.requirement("ENV-3")
 @pytest.mark.clause("ENV-3/account-locked")
-def test_locked_account_is_answered_with_the_lock_code_of_the_table(profile, sides, logins):
+def test_locked_account_is_answered_with_the_lock_code_of_the_table(api, profile, lock_history):
     """The lock's status and code as an entry of the code table (ENV-3), apart from LOCK-1, whose own text names
-    them too: a lock answered ``UNKNOWN_ERROR`` fails both, the lock's behaviour neither (it is judged elsewhere)."""
-    account = sides.new().accounts.new(login=False)
-    problem, probe = lock_account(logins, account.email, account.password, profile.limits.lockout_threshold)
-    if problem:
-        raise NotApplicable(f"no lock to judge: {problem}", blocked_by="LOCK-1")
-    envelope.status_matches_code(probe, profile, expected_code="ACCOUNT_LOCKED")
+    them too: a lock answered ``UNKNOWN_ERROR`` fails both, the lock's behaviour neither (it is judged elsewhere).
+    Judged on the lock history's first right password."""
+    lock_history.record(api)
+    if lock_history.problem:
+        raise NotApplicable(f"no lock to judge: {lock_history.problem}", blocked_by="LOCK-1")
+    envelope.status_matches_code(lock_history.right[0], profile, expected_code="ACCOUNT_LOCKED")
 
 
 @pytest.mark.requirement("LOCK-3")
 @pytest.mark.clause("LOCK-3/other-account")
-def test_lock_of_one_account_leaves_other_accounts_alone(profile, sides, logins, ledger, request):
-    made = sides.new().accounts
-    victim, bystander = made.new(login=False), made.new(login=False)
-    problem, _ = lock_account(logins, victim.email, victim.password, profile.limits.lockout_threshold)
-    if problem:
-        raise Inconclusive(problem)
-    ledger.locked(victim.email, victim.password, where=request.node.nodeid)
+def test_lock_of_one_account_leaves_other_accounts_alone(api, user, logins, lock_history):
+    """With the lock history's account locked, the run's shared account answers as ever: a wrong password is a
+    failure (one only: it is the run's), the right one lets it in."""
+    lock_history.record(api)
+    if lock_history.problem:  # no lock seen: LOCK-1's failure (inconclusive when LOCK-1 could not judge it either)
+        raise NotApplicable(f"no locked account beside it: {lock_history.problem}", blocked_by="LOCK-1")
 
-    wrong = logins.login(bystander.email, logins.wrong)
-    right = logins.login(bystander.email, bystander.password)
+    wrong = logins.login(user.email, logins.wrong)
+    right = logins.login(user.email, user.password)
     limited = logins.source_limited([wrong, right])
     try:
         lockout.other_account_unaffected(wrong, correct_password=False, source_limited=limited)
@@ -146,15 +145,41 @@ def test_lock_of_one_account_leaves_other_accounts_alone(profile, sides, logins,
         raise Inconclusive(str(why)) from None
 
 
+def _follows_policy(attempts, threshold: int, control) -> bool | None:
+    """Judge one account's attempts by the sequence model; ``control()`` is asked only when a 429 is in doubt.
+
+    Returns what the control showed (None when it was not asked or showed nothing).
+    """
+    __tracebackhide__ = True
+    try:
+        lockout.follows_lockout_policy(attempts, threshold)
+    except Violation:
+        limited = control()
+        if limited is None:
+            raise
+        lockout.follows_lockout_policy(attempts, threshold, source_limited=limited)
+        return limited
+    return None
+
+
 @pytest.mark.requirement("LOCK-1", "LOCK-2")
 @pytest.mark.clause("LOCK-1/threshold", "LOCK-1/email-case", "LOCK-2/sequences")
-def test_any_login_sequence_follows_the_lockout_policy(profile, sides, logins, conformance_note):
+def test_any_login_sequence_follows_the_lockout_policy(api, profile, sides, logins, lock_history, conformance_note):
+    """The pinned example is the run's lock history (failures under mixed cases of one email count for one
+    account and lock it for every case), judged as sent; generated sequences follow where logins are not scarce."""
     threshold = profile.limits.lockout_threshold
     judged: list[int] = []
 
+    lock_history.record(api)
+    pinned = lock_history.policy_attempts
+    try:
+        limited = _follows_policy(pinned, threshold, lambda: lock_history.limited)
+    except Violation:
+        conformance_note(f"the pinned sequence (the run's lock history): {_shown(history_sequence(threshold))}")
+        raise
+    judged.append(len(_judged((e for _, e in pinned), limited)))
+
     @given(sequence=login_sequences(max_size=2 * threshold + 2))
-    # Failures under mixed cases of the email count for one account, and lock it for its exact address.
-    @example(sequence=[(False, UPPER), (False, SAME)] * ((threshold + 1) // 2) + [(True, SAME)])
     def run(sequence):
         note(f"sequence: {sequence!r}")  # this Hypothesis prints drawn arguments empty in "Failing test case"
         account = sides.new().accounts.new(login=False)
@@ -163,24 +188,23 @@ def test_any_login_sequence_follows_the_lockout_policy(profile, sides, logins, c
             exchange = logins.login(case.apply(account.email), account.password if correct else logins.wrong)
             # The right password under another case of the email: the SUT may take it or not.
             attempts.append((None if correct and not case.is_identity else correct, exchange))
-        limited = None
-        try:
-            lockout.follows_lockout_policy(attempts, threshold)
-        except Violation:
-            limited = logins.source_limited([e for _, e in attempts])  # a control, only when a 429 is in doubt
-            if limited is None:
-                raise
-            lockout.follows_lockout_policy(attempts, threshold, source_limited=limited)
-        judged.append(len(_judged((e for _, e in attempts), limited)))
+        sent = [e for _, e in attempts]
+        limited = _follows_policy(attempts, threshold, lambda: logins.source_limited(sent))  # a control if in doubt
+        judged.append(len(_judged(sent, limited)))
 
     if not sides.sources.enabled and scarce(profile.rate_limits.login):
         # One address at a tight declared limit: each example costs a fresh account and up to 2N+2 paced logins,
-        # so only the pinned example runs (mixed cases of one email, then the right password): 2N+1 logins.
-        run = settings(phases=(Phase.explicit,))(run)
+        # so only the pinned example, the lock history the other lockout tests share, is judged.
         conformance_note("single source address at a tight login limit: the pinned login sequence only")
-    run()
+    else:
+        run()
     if not any(judged):
         raise Inconclusive("the rate limit answered every attempt of every example")
+
+
+def _shown(attempts) -> str:
+    """A login sequence in short: ``-`` a wrong password, ``+`` the right one, ``U`` the email upper-cased."""
+    return " ".join(("+" if right else "-") + ("" if case.is_identity else "U") for right, case in attempts)
 
 
 #: Dense pinned plans, every run: all attempts in flight at once.

@@ -43,6 +43,7 @@ class Logins:
         self._used: dict[str | None, int] = {}
         self._side_of: dict[str | None, Any] = {}
         self._address_of: dict[int, tuple[Exchange, str | None]] = {}  # id -> (exchange kept alive, address)
+        self.controls: list[Exchange] = []  # the controls sent, in order (a shared history records them)
 
     # -- sending ----------------------------------------------------------------------
     def side(self, need: int = 1) -> Any:
@@ -102,6 +103,7 @@ class Logins:
         side = side or self.sides.new()
         exchange = side.api.login(side.accounts.next_email(), self.wrong)  # an email nobody has tried
         self._spent(side.address, exchange)
+        self.controls.append(exchange)
         if after is not None and exchange.timing is not None and exchange.timing.started - after > CONTROL_FRESHNESS:
             return None
         return exchange.response.status == 429

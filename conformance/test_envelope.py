@@ -1,17 +1,17 @@
 """The error envelope (ENV-1 .. ENV-7): provoke each kind of error once, judge it per requirement.
 
-Each error is provoked once per run and judged by one test per requirement: the
-kinds other suites judge too (the unhandled 500, the invalid and the oversized
-``register`` body, the unverified account's login, the wrong OTP, the failed
-login, the missing token) come from the run-wide
-:mod:`conformance.actors.provoked`, so that a run from one address spends one
-rate-limited request on each; the rest from a module-scoped cache. Each case is
-judged by one test per requirement, so that every requirement gets its own verdict and a
-defect shows up under the requirement it breaks. Where one failure merely
-follows from another, the follower is not judged (the test is skipped with
-the reason): a body without a code is ENV-1's failure, not ENV-3's; a failure
-answered with 2xx is ENV-7's, not ENV-3's; ENV-4 and ENV-5 judge the context
-and the field only once there is a 404 or 422 with an error object.
+Each error is provoked once per run: the kinds other suites judge too (the
+unhandled 500, the invalid and the oversized ``register`` body, the unverified
+account's login, the wrong OTP, the unknown email's login, the missing token)
+come from the run-wide :mod:`conformance.actors.provoked`, so that a run from
+one address spends one rate-limited request on each; the rest from a
+module-scoped cache. Each is judged by one test per requirement, so that every
+requirement gets its own verdict and a defect shows up under the requirement
+it breaks. Where one failure merely follows from another, the follower is
+not judged (the test is skipped with the reason): a body without a code is
+ENV-1's failure, not ENV-3's; a failure answered with 2xx is ENV-7's, not
+ENV-3's; ENV-4 and ENV-5 judge the context and the field only once there is a
+404 or 422 with an error object.
 """
 
 from __future__ import annotations

@@ -12,11 +12,16 @@ only ever sent to reads; the logout column is forged from a throwaway session
 of its own, so that a SUT that wrongly logs out on a forged token revokes
 nothing another test relies on.
 
-Login budget: the per-IP login rate of the profile is shared by the whole
-run, so this module sends at most six logins: a second session of the
-throwaway account whose first session (from verification) is revoked, for the
-logout column; a wrong password, an unknown email, an unverified account, and
-one session per privileged account (cached).
+Budget: from one address every ``register`` and ``login`` costs 12 s at 5 a
+minute. The failed logins (a wrong password, an unknown email), the
+unverified account's login, its wrong OTP and the 422 of ``register`` are the
+run-wide provocations of :mod:`conformance.actors.provoked`, which the
+envelope suite judges too. The throwaway account of the matrix is the run's
+spare account (also the one of the wrong-password login): its verification
+session is logged out (the revoked token) and its second session comes from
+``refresh`` with the refresh token the logout left alone, so the matrix costs
+no login (one when the SUT refuses that refresh). What remains here are the
+privileged sessions (cached).
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from __future__ import annotations
 import functools
 import string
 import time
-import uuid
 from collections.abc import Callable, Mapping
 
 import pytest
 
+from conformance import redaction
 from conformance.actors import weak_secrets
+from conformance.actors.provoked import Provocations, registry, unknown_email
 from conformance.actors.tokens import ALG_NONE_SPELLINGS, VARIANT_BY_ID, VARIANTS, BadToken, Session, TokenForge
 from conformance.body import describe
 from conformance.checks import auth
@@ -104,17 +110,13 @@ def send_bad_token(api, operation: Operation, bad: BadToken) -> Exchange:
     return call_guarded(api, operation, bad.bearer, params=bad.query)
 
 
-def unknown_email(accounts) -> str:
-    """An address no account has (nor ever will: the run id and a random part)."""
-    return f"hlc-{accounts.run_id}-nobody-{uuid.uuid4().hex[:10]}@{accounts.email_domain}"
-
-
 class RejectionMatrix:
     """The answers of every matrix column to every bad-token variant, each variant sent on first use."""
 
-    def __init__(self, api, accounts, profile: Profile, forge: TokenForge, user) -> None:
+    def __init__(self, api, accounts, profile: Profile, forge: TokenForge, user, shared: Provocations) -> None:
         self.api = api
         self.accounts = accounts
+        self.shared = shared
         self.profile = profile
         self.forge = forge
         self.user = user
@@ -124,13 +126,16 @@ class RejectionMatrix:
         self._answers: dict[str, dict[str, Exchange]] = {}
 
     def logged_out(self) -> Session:
-        """A throwaway session that was logged out (refresh token included): its tokens are revoked.
+        """The spare account's verification session, logged out: its access token is revoked.
 
-        Made on first use: only the revoked variant and the logout column cost an account.
+        Made on first use: only the revoked variant and the logout column need
+        it. The logout presents no refresh token, so that the refresh token
+        stays valid for :meth:`logout_session` (§2: logout revokes the presented
+        token, and the refresh token only when given).
         """
         if self._logged_out is None:
-            account = self.accounts.new()
-            logout = self.api.call("logout", token=account.access_token, json={"refresh_token": account.refresh_token})
+            account = self.shared.spare_account()
+            logout = self.api.call("logout", token=account.access_token)
             if not 200 <= logout.response.status < 300:
                 raise Inconclusive(f"logout of a throwaway session failed ({describe(logout)}), so no revoked token")
             self._throwaway = account
@@ -138,11 +143,23 @@ class RejectionMatrix:
         return self._logged_out
 
     def logout_session(self) -> Session:
-        """A live session of the throwaway account, opened after the other one was logged out."""
+        """A live session of the throwaway account, opened after the other one was logged out.
+
+        From ``refresh`` (not rate limited tightly); a login only when the SUT
+        refuses it (e.g. a logout that revoked the whole session family).
+        """
         if self._logout_session is None:
             revoked = self.logged_out()
-            account = self.accounts.login(self._throwaway)
-            self._logout_session = Session(account.access_token, account.refresh_token, revoked.access_token)
+            refreshed = self.api.call("refresh", json={"refresh_token": revoked.refresh_token})
+            body = refreshed.response.json if refreshed.response.status == 200 else None
+            if isinstance(body, dict) and body.get("access_token") and body.get("refresh_token"):
+                live = Session(body["access_token"], body["refresh_token"], revoked.access_token)
+                for token, label in ((live.access_token, "access token"), (live.refresh_token, "refresh token")):
+                    redaction.register(token, label)
+            else:
+                account = self.accounts.login(self._throwaway)
+                live = Session(account.access_token, account.refresh_token, revoked.access_token)
+            self._logout_session = live
         return self._logout_session
 
     def bad_token(self, variant: str, column: str = "user") -> BadToken:
@@ -173,8 +190,14 @@ def forge(profile: Profile, target) -> TokenForge:
 
 
 @pytest.fixture(scope="module")
-def rejections(api, accounts, profile, forge, user) -> RejectionMatrix:
-    return RejectionMatrix(api, accounts, profile, forge, user)
+def shared(api, profile, target, accounts) -> Provocations:
+    """The run-wide provocations (:mod:`conformance.actors.provoked`)."""
+    return registry(api, profile, target, accounts)
+
+
+@pytest.fixture(scope="module")
+def rejections(api, accounts, profile, forge, user, shared) -> RejectionMatrix:
+    return RejectionMatrix(api, accounts, profile, forge, user, shared)
 
 
 # -- AUTH-2 and the code table ----------------------------------------------------------
@@ -225,12 +248,17 @@ def test_wrong_plan_or_role_is_decoded_once(api, profile, user, klass):
 
 @pytest.mark.requirement("AUTH-1")
 @pytest.mark.clause("AUTH-1/no-bearer")
-def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejections):
-    """Unguarded operations, and a token sent in the body, which is not the bearer token (§5)."""
+def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejections, shared):
+    """Unguarded operations, and a token sent in the body, which is not the bearer token (§5).
+
+    The ``register`` is the run's shared 422 (an unguarded operation, whatever its answer). The body token is
+    the revoked access token (refused by ``refresh`` either way): a refresh token of the throwaway family would
+    be a reuse that may revoke the live session the logout column is forged from.
+    """
     exchanges = [
         api.call("health"),
-        api.call("register", json={}),
-        api.call("refresh", json={"refresh_token": rejections.logged_out().refresh_token}),
+        shared("invalid-body-422"),
+        api.call("refresh", json={"refresh_token": rejections.logged_out().access_token}),
     ]
     for exchange in exchanges:
         auth.bearer_decoded_once(exchange, profile.headers.debug_decodes)
@@ -378,12 +406,13 @@ def test_failed_login_carries_a_bearer_challenge(login_failures):
 # -- AUTH-5 ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def login_failures(api, accounts) -> tuple[Exchange, Exchange]:
-    """One wrong password for a verified throwaway account, and the same attempt for an unknown email."""
-    account = accounts.new(login=False)
-    wrong_password = accounts.password()
-    return api.login(account.email, wrong_password), api.login(unknown_email(accounts), wrong_password)
+@pytest.fixture
+def login_failures(shared) -> tuple[Exchange, Exchange]:
+    """One wrong password for the spare throwaway account, and the same attempt for an unknown email.
+
+    Sent once per run (the envelope suite judges the unknown email's too), recorded into each test's report.
+    """
+    return shared("wrong-password-login"), shared("unknown-email-login")
 
 
 @pytest.mark.requirement("AUTH-5")
@@ -395,36 +424,18 @@ def test_wrong_password_and_unknown_email_are_indistinguishable(login_failures):
 # -- AUTH-6 ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def unverified(accounts):
-    return accounts.new(verified=False, login=False)
-
-
-def wrong_code(target, profile, email: str) -> str:
-    """A well-formed code that is surely not the one sent to ``email`` (when the run can read it)."""
-    length = profile.accounts.otp_length
-    try:
-        real = int(target.otp_code(email))
-    except NotRun:
-        real = 0  # cannot read the mailbox: 1 in 10**length that the wrong code is right
-    except ValueError:
-        raise Inconclusive(f"the OTP source gave a code that is not {length} digits") from None
-    return f"{(real + 1) % 10**length:0{length}d}"
-
-
 @pytest.mark.requirement("AUTH-6")
 @pytest.mark.clause("AUTH-6/unverified-login")
-def test_unverified_account_cannot_log_in(api, profile, unverified):
-    exchange = api.login(unverified.email, unverified.password)
-    auth.unverified_login_refused(exchange, status=profile.codes["EMAIL_NOT_VERIFIED"])
+def test_unverified_account_cannot_log_in(profile, shared):
+    """The run's unverified account (registered, never verified) logs in with its right password: once per run."""
+    auth.unverified_login_refused(shared("unverified-login"), status=profile.codes["EMAIL_NOT_VERIFIED"])
 
 
 @pytest.mark.requirement("AUTH-6")
 @pytest.mark.clause("AUTH-6/wrong-otp")
-def test_wrong_otp_is_refused(api, profile, target, unverified):
-    code = wrong_code(target, profile, unverified.email)
-    exchange = api.call("verify_otp", json={"email": unverified.email, "otp_code": code})
-    auth.wrong_otp_refused(exchange, status=profile.codes["INVALID_OTP"])
+def test_wrong_otp_is_refused(profile, shared):
+    """A well-formed code that is surely not the one sent to the run's unverified account: once per run."""
+    auth.wrong_otp_refused(shared("wrong-otp"), status=profile.codes["INVALID_OTP"])
 
 
 @pytest.mark.requirement("AUTH-6")

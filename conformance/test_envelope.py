@@ -1,12 +1,17 @@
 """The error envelope (ENV-1 .. ENV-7): provoke each kind of error once, judge it per requirement.
 
-Each error is provoked once per run (a module-scoped cache) and judged by one
-test per requirement, so that every requirement gets its own verdict and a
-defect shows up under the requirement it breaks. Where one failure merely
-follows from another, the follower is not judged (the test is skipped with
-the reason): a body without a code is ENV-1's failure, not ENV-3's; a failure
-answered with 2xx is ENV-7's, not ENV-3's; ENV-4 and ENV-5 judge the context
-and the field only once there is a 404 or 422 with an error object.
+Each error is provoked once per run: the kinds other suites judge too (the
+unhandled 500, the invalid and the oversized ``register`` body, the unverified
+account's login, the wrong OTP, the unknown email's login, the missing token)
+come from the run-wide :mod:`conformance.actors.provoked`, so that a run from
+one address spends one rate-limited request on each; the rest from a
+module-scoped cache. Each is judged by one test per requirement, so that every
+requirement gets its own verdict and a defect shows up under the requirement
+it breaks. Where one failure merely follows from another, the follower is
+not judged (the test is skipped with the reason): a body without a code is
+ENV-1's failure, not ENV-3's; a failure answered with 2xx is ENV-7's, not
+ENV-3's; ENV-4 and ENV-5 judge the context and the field only once there is a
+404 or 422 with an error object.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import Any
 
 import pytest
 
+from conformance.actors.provoked import Provocations, registry
 from conformance.checks import envelope
 from conformance.exchange import Exchange
-from conformance.outcomes import NotApplicable, NotRun, Violation
+from conformance.outcomes import NotApplicable, Violation
 from conformance.wire import sources
 from conformance.wire.transport import exchange_of
 
@@ -46,6 +52,11 @@ class Kit:
     @property
     def accounts(self) -> Any:
         return self.request.getfixturevalue("accounts")
+
+    @property
+    def shared(self) -> Provocations:
+        """The run's shared provocations (asked for on first use, like the accounts)."""
+        return registry(self.api, self.profile, self.target, self.accounts)
 
 
 @dataclass(frozen=True)
@@ -137,8 +148,17 @@ def weak_password(kit: Kit) -> Exchange:
     return kit.api.call("register", json=body)
 
 
-def missing_email(kit: Kit) -> Exchange:
-    return kit.api.call("register", json={"password": "Aa1!" + uuid.uuid4().hex, "full_name": "No Email"})
+def shared(kind: str) -> Callable[[Kit], Exchange]:
+    """A case provoked once per run for every suite that judges it (:mod:`conformance.actors.provoked`)."""
+
+    def provoke(kit: Kit) -> Exchange:
+        return kit.shared(kind)
+
+    return provoke
+
+
+#: The register body without an email: also the 422 sample of the header and request-id suites.
+missing_email = shared("invalid-body-422")
 
 
 def wrong_type(kit: Kit) -> Exchange:
@@ -182,21 +202,16 @@ def query_skip_negative(kit: Kit) -> Exchange:
     return kit.api.call("list_patients", token=kit.user.access_token, params={"skip": "-1"})
 
 
-def oversized_body(kit: Kit) -> Exchange:
-    size = kit.profile.limits.max_body_bytes + 1
-    return kit.api.call("register", content=b" " * size, headers=JSON_HEADERS)
-
-
-def no_token(kit: Kit) -> Exchange:
-    return kit.api.call(kit.profile.guard_classes["user"])
+oversized_body = shared("oversized-413")
+no_token = shared("no-token-401")
 
 
 def malformed_token(kit: Kit) -> Exchange:
     return kit.api.call(kit.profile.guard_classes["user"], token="not-a-jwt")
 
 
-def wrong_credentials(kit: Kit) -> Exchange:
-    return kit.api.login(f"hlc-nobody-{uuid.uuid4().hex[:8]}@example.com", "Wrong-Passw0rd!")
+#: An unknown email's login: also one of the failed logins AUTH-4 and AUTH-5 judge.
+wrong_credentials = shared("unknown-email-login")
 
 
 def wrong_role(kit: Kit) -> Exchange:
@@ -212,11 +227,7 @@ def duplicate_email(kit: Kit) -> Exchange:
     return kit.api.call("register", json=body)
 
 
-def unhandled_error(kit: Kit) -> Exchange:
-    if kit.profile.is_production:
-        raise NotRun("error_trigger is absent from production targets", option="a development target")
-    admin = kit.accounts.privileged(role=kit.profile.accounts.privileged_role)
-    return kit.api.call("error_trigger", token=admin.access_token)
+unhandled_error = shared("unhandled-500")
 
 
 def rate_limited(kit: Kit) -> Exchange:
@@ -256,15 +267,8 @@ def missing_patient(operation: str) -> Callable[[Kit], Exchange]:
     return provoke
 
 
-def wrong_otp(kit: Kit) -> Exchange:
-    account = kit.accounts.new(verified=False, login=False)
-    try:
-        real = kit.target.otp_code(account.email)
-    except NotRun:
-        real = None  # a guessed code is wrong but for a one-in-a-million chance
-    length = kit.profile.accounts.otp_length
-    wrong = next(code for code in ("0" * length, "1" * length) if code != real)
-    return kit.api.call("verify_otp", json={"email": account.email, "otp_code": wrong})
+#: On the run's one unverified account (AUTH-6 judges the same exchange).
+wrong_otp = shared("wrong-otp")
 
 
 def already_verified(kit: Kit) -> Exchange:
@@ -273,9 +277,7 @@ def already_verified(kit: Kit) -> Exchange:
     return kit.api.call("verify_otp", json={"email": kit.user.email, "otp_code": code})
 
 
-def unverified_login(kit: Kit) -> Exchange:
-    account = kit.accounts.new(verified=False, login=False)
-    return kit.api.login(account.email, account.password)
+unverified_login = shared("unverified-login")
 
 
 JSON_HEADERS = {"content-type": "application/json"}

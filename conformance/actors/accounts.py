@@ -37,7 +37,7 @@ from conformance.profile import Profile
 from conformance.redaction import MASK, redact
 from conformance.sut.base import Target
 from conformance.sut.errors import TargetError
-from conformance.wire import usage, waiting
+from conformance.wire import waiting
 from conformance.wire.client import ApiClient
 
 PASSWORD_LENGTH = 20
@@ -201,7 +201,6 @@ class AccountFactory:
         registered = self._patiently("register", lambda: client.call("register", json=body))
         if registered.response.status not in (200, 201):
             raise ProvisioningFailed("register", registered)
-        usage.count("accounts")
         if not verified:
             return account
         try:

@@ -36,6 +36,10 @@ ATTEMPT_EXTENSION = "conformance_attempt"
 DEADLINE_EXTENSION = "conformance_deadline"
 
 
+#: The operation whose 2xx answers are accounts made by the run.
+REGISTER = "register"
+
+
 class BodyPastDeadline(httpx.ReadTimeout):
     """The answer started, but its body was still arriving at the request's deadline."""
 
@@ -106,7 +110,11 @@ class RecordingTransport(Layer):
 
 class PacedTransport(Layer):
     """Waits its turn before a rate-limited operation of the profile (per operation and source address); with
-    ``wait=False`` (a burst meant to meet the limit) it only counts the request, so later paced ones wait for it."""
+    ``wait=False`` (a burst meant to meet the limit) it only counts the request, so later paced ones wait for it.
+
+    It also counts the accounts the run made: every registration answered 2xx, whoever sent it (the account
+    factory, a probe registering by hand), since a staging team counts what the run left in their database.
+    """
 
     def __init__(
         self, inner: httpx.BaseTransport, pacer: Pacer, profile: Profile, source: str | None, *, wait: bool = True
@@ -118,7 +126,7 @@ class PacedTransport(Layer):
         self._routes = [
             (op.method, route_pattern(op.path), name)
             for name, op in profile.operations.items()
-            if profile.rate_limits.of(name) is not None
+            if profile.rate_limits.of(name) is not None or name == REGISTER
         ]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -131,7 +139,10 @@ class PacedTransport(Layer):
             self._pacer.wait_turn(operation, self._source)
         else:
             self._pacer.spent(operation, self._source)
-        return self._inner.handle_request(request)
+        response = self._inner.handle_request(request)
+        if operation == REGISTER and 200 <= response.status_code < 300:
+            usage.count("accounts")
+        return response
 
 
 def compose(

@@ -141,3 +141,27 @@ def test_connection_dropped_without_answer_is_a_transport_failure(profile):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_every_registration_answered_2xx_is_an_account_of_the_run_whoever_sent_it():
+    """The accounts figure is what the run left in the SUT's database: a probe registering by hand counts too,
+    a refused registration does not."""
+    import httpx
+
+    from conformance import profile as profiles
+    from conformance.wire import factory, usage
+    from conformance.wire.pacing import Pacer
+
+    profile = profiles.load(None)
+    register = profile.operation("register")
+    answers = iter([201, 422, 200])
+    stand_in = httpx.MockTransport(lambda request: httpx.Response(next(answers) if request.url.path == register.path
+                                                                  else 200))  # fmt: skip
+    before = usage.snapshot()["accounts"]
+    pacer = Pacer(profile, sleep=lambda seconds: None)
+    with factory.client(factory.Purpose.API, base_url="http://sut", pacer=pacer, profile=profile,
+                        base=lambda: stand_in, recorder=None) as client:  # fmt: skip
+        for _ in range(3):
+            client.request(register.method, register.path, json={})
+        client.get(profile.operation("health").path)
+    assert usage.snapshot()["accounts"] - before == 2

@@ -35,7 +35,7 @@ from conformance import redaction
 from conformance.exchange import Exchange, RecordedRequest, to_curl
 from conformance.fuzz import checks as schemathesis_checks
 from conformance.outcomes import NotRun, Violation
-from conformance.wire import factory, sources
+from conformance.wire import factory, pacing, sources
 from conformance.wire.client import ApiClient, ClientTimeout, TransportFailure, failure_of
 from conformance.wire.transport import exchange_of
 
@@ -202,7 +202,17 @@ class CaseSender:
         self.judgement = judgement
         self.spending = safety.spending()
         self.path_values = path_values
-        self.client = factory.client(factory.Purpose.FUZZ, source=safety.source, timeout=REQUEST_TIMEOUT)
+        # Unpaced (the rate budgets cap the cases), but counted into the run's pacer: from the run's own address,
+        # a later paced login must wait for the window the fuzzer's logins spent, not meet a 429.
+        pacer = pacing.RUN_PACER
+        self.client = factory.client(
+            factory.Purpose.FUZZ,
+            source=safety.source,
+            timeout=REQUEST_TIMEOUT,
+            pacer=pacer,
+            profile=pacer.profile if pacer is not None else None,
+            wait=False,
+        )
         self._cases: Counter[str] = Counter()
 
     def __repr__(self) -> str:

@@ -277,3 +277,20 @@ def test_no_resource_is_created_through_a_rate_limited_operation_shared_with_the
     assert not sent
     own_address = make(safety(profile), document, api)
     assert own_address.for_path("/api/auth/register/{id}") == {"id": "x"}, "from its own address"
+
+
+def test_the_fuzzers_requests_from_the_runs_address_count_into_the_runs_pacer(profile, monkeypatch):
+    """From one address the fuzzer's logins spend the same window as the suites': unpaced (its rate budget caps
+    them), but counted, so the next paced login waits instead of meeting a 429."""
+    from conformance.fuzz.client import CaseSender
+    from conformance.wire import pacing
+
+    waits: list[float] = []
+    run_pacer = pacing.Pacer(profile, sleep=waits.append)
+    monkeypatch.setattr(pacing, "RUN_PACER", run_pacer)
+    sender = CaseSender(safety(profile, source=None), Judgement(profile))
+    with pytest.raises(httpx.TransportError):
+        sender.client.post("http://127.0.0.1:9" + profile.operation("login").path)  # nothing listens: refused
+    sender.client.close()
+    assert waits == [] and run_pacer.sent["login"] == 1
+    assert run_pacer.by_test[""] == {"login+burst": 1}

@@ -60,7 +60,7 @@ class Plan:
             f" ({self.tests - self.known} of {self.tests} tests of unknown cost)" if self.known < self.tests else ""
         )
         burst = ", ".join(f"{n} {op}" for op, n in sorted(self.bursts.items()) if n)
-        burst = f"; and {burst} in bursts at the end (not waited for)" if burst else ""
+        burst = f"; and {burst} sent unpaced (bursts, the fuzzer's capped share)" if burst else ""
         return f"{parts}: at least {minutes(self.lower_bound)} waiting for limits{burst}{unknown}"
 
     def progress(self, operation: str, sent: int) -> str:

@@ -50,7 +50,7 @@ def test_bursts_that_meet_a_limit_are_said_but_not_counted_as_waiting():
     """RATE-1's burst runs last and never waits its turn: counting it would make the bound a lie."""
     made = plan.make(["a", "rate"], {"a": {"login": 5}, "rate": {"login+burst": 8}}, LIMITS)
     assert made.needs == {"login": 5} and made.lower_bound == 0.0
-    assert made.describe().endswith("; and 8 login in bursts at the end (not waited for)")
+    assert made.describe().endswith("; and 8 login sent unpaced (bursts, the fuzzer's capped share)")
 
 
 def test_a_time_budget_leaves_out_the_costliest_tests_until_the_plan_fits():

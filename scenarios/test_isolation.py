@@ -1,7 +1,12 @@
 """Isolation of users' patients under concurrency (DATA-1 .. DATA-3).
 
-Each example makes its own users, all of whose patients carry one name
-fragment, so that a search not scoped to the caller would find the others'.
+Each example takes its users (``accounts.ordinary``: new ones, or from one
+address at a scarce registration limit the run's pool of ordinary accounts,
+which may own patients of earlier tests) and gives each a seed patient; all of
+this example's patients carry one name fragment, so that a search not scoped
+to the caller would find the others'. Every check compares against the ids
+this example made, and the caller's ``user_id``, so what a pool user owns from
+before is still the caller's and misjudges nothing.
 The plan's creates, listings, searches and cross-user reads run concurrently
 (``crossings.py``); every listing is then judged against the ids each user was
 given, and a failure names the interleaving. Besides Hypothesis' random plans,
@@ -12,6 +17,8 @@ which requests one at a time never show.
 """
 
 from __future__ import annotations
+
+import secrets
 
 import pytest
 from hypothesis import example, given, note
@@ -74,7 +81,7 @@ def test_another_users_patient_cannot_be_updated_or_deleted(sides, write):
     write answered 404 that changed the patient all the same is caught too.
     """
     side = sides.new()
-    owner, other = side.accounts.new(), side.accounts.new()
+    owner, other = side.accounts.ordinary(2)  # neither is logged out or changed; the owner's patient is its own
     patient = create_patient(side.api, owner, "Wri Owned")
     before = side.api.call("get_patient", token=owner.access_token, path_params={"id": patient})
     if before.response.status != 200 or not isinstance(before.response.json, dict):
@@ -92,35 +99,38 @@ def test_another_users_patient_cannot_be_updated_or_deleted(sides, write):
 @pytest.mark.requirement("DATA-2")
 @pytest.mark.clause("DATA-2/create", "DATA-2/update", "DATA-2/delete")
 def test_listing_reflects_the_users_own_writes(api, sides):
+    """A pool user may list patients of earlier tests too: only this test's own ids and names are judged."""
     side = sides.new()
-    user = side.accounts.new()
+    (user,) = side.accounts.ordinary(1)
+    word = f"Ryw{secrets.token_hex(2)}"  # this test's own search term, whatever the user owns from before
     _listing(side.api, user)  # a first listing, which a cache may keep
-    _listing(side.api, user, search="Ryw")
+    _listing(side.api, user, search=word)
 
-    first = create_patient(side.api, user, "Ryw First")
+    first = create_patient(side.api, user, f"{word} First")
     isolation.reflects_own_writes(_listing(side.api, user), present={first})
-    isolation.reflects_own_writes(_listing(side.api, user, search="Ryw"), present={first})
+    isolation.reflects_own_writes(_listing(side.api, user, search=word), present={first})
 
+    renamed = f"{word} Renamed"
     updated = side.api.call(
-        "update_patient", token=user.access_token, path_params={"id": first}, json={"name": "Ryw Renamed"}
+        "update_patient", token=user.access_token, path_params={"id": first}, json={"name": renamed}
     )
     if not 200 <= updated.response.status < 300:
         raise Inconclusive(f"cannot update a patient: {updated.label} answered {updated.response.status}")
-    isolation.reflects_own_writes(_listing(side.api, user), fields={first: {"name": "Ryw Renamed"}})
+    isolation.reflects_own_writes(_listing(side.api, user), fields={first: {"name": renamed}})
 
-    second = create_patient(side.api, user, "Ryw Second")
+    second = create_patient(side.api, user, f"{word} Second")
     deleted = side.api.call("delete_patient", token=user.access_token, path_params={"id": first})
     if not 200 <= deleted.response.status < 300:
         raise Inconclusive(f"cannot delete a patient: {deleted.label} answered {deleted.response.status}")
     isolation.reflects_own_writes(_listing(side.api, user), present={second}, absent={first})
-    isolation.reflects_own_writes(_listing(side.api, user, search="Ryw"), present={second}, absent={first})
+    isolation.reflects_own_writes(_listing(side.api, user, search=word), present={second}, absent={first})
 
 
 @pytest.mark.requirement("DATA-3")
 @pytest.mark.clause("DATA-3/concurrent-creates", "DATA-3/format")
 def test_concurrent_creates_get_distinct_patient_ids(target, api, profile, sides):
     side = sides.new()
-    user = side.accounts.new()
+    user = side.accounts.new()  # not the pool's: its 24 patients would lengthen every later listing of a pool user
     planned = [
         operation_request(profile, "create_patient", token=user.access_token, json={"name": f"Burst {n}"})
         for n in range(CREATE_BURST)

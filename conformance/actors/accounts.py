@@ -9,6 +9,12 @@ source, verification and login. Privileged accounts (plan ``pro``, role
 or pre-provisioned with ``--accounts``) or, for SUTs that authorize from
 claims, from a token minted with the signing secret.
 
+Logins and registrations are rate limited, so what costs one is kept for the
+run where sharing consumes nothing: a privileged session per (plan, role), and,
+from one source address at a scarce registration limit, a small pool of
+ordinary accounts (:meth:`AccountFactory.ordinary`) that tests write patients
+to but never log out, lock or change.
+
 A provisioning step the SUT refuses raises :class:`ProvisioningFailed`, an
 ``Inconclusive``: the test that needed the account could not be judged.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import itertools
+import math
 import secrets
 import string
 import threading
@@ -45,6 +52,10 @@ PASSWORD_LENGTH = 20
 RATE_LIMIT_PATIENCE = 30.0
 #: First back-off, in seconds, for a 429 without a usable Retry-After (doubled each time, up to the window).
 FIRST_BACKOFF = 1.0
+#: Ordinary accounts the run's pool makes at most (one source address, scarce registration limit).
+POOL_SIZE = 3
+#: Seconds before its access token's end at which a kept session is replaced by a new login (at most half its life).
+RENEW_MARGIN = 120.0
 
 
 class ProvisioningFailed(Inconclusive):
@@ -173,6 +184,13 @@ class AccountFactory:
         self._lock = threading.Lock()
         self._minting_base: Account | None = None
         self._provisioning = provisioning_for(api, profile)
+        # Kept for the run: privileged sessions by (plan, role), and the pool; each with the monotonic time
+        # its session was opened. One lock for both: a caller waits for the login another is making.
+        self._kept_lock = threading.RLock()
+        self._privileged: dict[tuple[str | None, str | None], tuple[Account, float]] = {}
+        self._pool: list[tuple[Account, float]] = []
+        self._pool_turn = 0
+        self._clock: Callable[[], float] = time.monotonic
 
     def next_email(self) -> str:
         """A unique address for this run (also for tests that register by hand)."""
@@ -223,8 +241,70 @@ class AccountFactory:
             raise ProvisioningFailed("login", exchange)
         return _with_session(account, exchange.response.json)
 
-    def privileged(self, *, plan: str | None = None, role: str | None = None) -> Account:
-        """A logged-in account with ``plan`` and/or ``role``: from the target, else a minted token."""
+    @property
+    def pooled(self) -> bool:
+        """Whether :meth:`ordinary` shares a pool: every request from one address, at a scarce registration limit."""
+        from conformance.wire.pacing import scarce
+        from conformance.wire.sources import single_source
+
+        return single_source(self.api.base_url) and scarce(self.profile.rate_limits.register)
+
+    def ordinary(self, n: int = 1) -> list[Account]:
+        """``n`` distinct verified accounts with a session, that the caller may write patients to but must never
+        log out, lock or change (for that: :meth:`new`, or a session of its own from :meth:`login`).
+
+        From one source address at a scarce registration limit (:attr:`pooled`) they come from the run's pool,
+        made lazily, at most :data:`POOL_SIZE` (beyond that, the rest are new), handed out in turn so that no
+        member collects every test's patients: a caller must expect patients and sessions of earlier tests on
+        them. Elsewhere each call makes new accounts, as :meth:`new` does, so runs that can afford it keep every
+        test independent.
+        """
+        if not self.pooled:
+            return [self.new() for _ in range(n)]
+        with self._kept_lock:
+            while len(self._pool) < min(n, POOL_SIZE):
+                self._pool.append((self.new(), self._clock()))
+            size = len(self._pool)
+            turns = [(self._pool_turn + k) % size for k in range(min(n, size))]
+            self._pool_turn = (self._pool_turn + len(turns)) % size
+            members = []
+            for turn in turns:
+                account, opened = self._pool[turn]
+                if self._expiring(opened):
+                    account, opened = self.login(account), self._clock()
+                    self._pool[turn] = (account, opened)
+                members.append(account)
+        return members + [self.new() for _ in range(n - len(members))]
+
+    def session_spent(self, account: Account) -> None:
+        """A pool member's standing session may be over (a defective SUT revoked it on a request that should not
+        have): the next :meth:`ordinary` that hands it out logs in again first."""
+        with self._kept_lock:
+            self._pool = [(a, -math.inf if a.email == account.email else t) for a, t in self._pool]
+
+    def privileged(self, *, plan: str | None = None, role: str | None = None, fresh: bool = False) -> Account:
+        """A logged-in account with ``plan`` and/or ``role``: from the target, else a minted token.
+
+        The session is kept per (plan, role) for the run, since each costs a rate-limited login: callers may use
+        it, never log it out or change the account. ``fresh=True``: a session of its own, not kept, for a caller
+        that will log it out or change it.
+        """
+        if fresh:
+            return self._privileged_session(plan, role)
+        with self._kept_lock:
+            kept = self._privileged.get((plan, role))
+            if kept is None or self._expiring(kept[1]):
+                kept = (self._privileged_session(plan, role), self._clock())
+                self._privileged[(plan, role)] = kept
+            return kept[0]
+
+    def _expiring(self, opened: float) -> bool:
+        """Whether a session opened at ``opened`` is near the end of its access token's declared lifetime."""
+        lifetime = self.profile.tokens.access_lifetime_seconds
+        return self._clock() - opened > lifetime - min(RENEW_MARGIN, lifetime / 2)
+
+    # -- internals --------------------------------------------------------------
+    def _privileged_session(self, plan: str | None, role: str | None) -> Account:
         try:
             credentials = self.target.privileged_account(plan=plan, role=role)
         except NotRun:
@@ -236,7 +316,6 @@ class AccountFactory:
         account = Account(email=credentials.email, password=credentials.password, full_name="", phone="")
         return self.login(account)
 
-    # -- internals --------------------------------------------------------------
     def _minted(self, plan: str | None, role: str | None) -> Account:
         """A registered account of this run with an access token carrying elevated claims (§3)."""
         with self._lock:

@@ -79,7 +79,12 @@ class Safety:
 
     @classmethod
     def of_run(cls, accounts: AccountFactory, profile: Profile, target: Target) -> Safety:
-        """Throwaway sessions of this run, and the source address when the target is on loopback."""
+        """Throwaway sessions of this run, and the source address when the target is on loopback.
+
+        New accounts, never ``accounts.ordinary``'s pool, even from one address: the fuzzer creates patients
+        without bound (a pool user's listings must stay short), and the sacrificial account is logged out and
+        sent password changes. Its privileged sessions are the run's kept ones: only read-only operations get them.
+        """
         account, sacrificial = accounts.new(), accounts.new()
         own_source = sources.reachable_from_other_sources(target.base_url) and sources.can_bind(profile.sources.fuzz)
         return cls(

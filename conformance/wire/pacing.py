@@ -24,6 +24,14 @@ from conformance.wire import waiting
 MARGIN = 0.25
 #: The longest a single request may wait for its turn (a misdeclared limit must not stall a run for hours).
 MAX_WAIT = 180.0
+#: Requests a minute below which one source address cannot afford what is generated per example (accounts, logins).
+SCARCE_PER_MINUTE = 30
+
+
+def scarce(rate: Rate | None) -> bool:
+    """Whether a declared limit is too tight, from one address, for generated examples (pinned ones only then),
+    or for an account per test (the account factory's pool of ordinary accounts then)."""
+    return rate is not None and rate.count * 60 / rate.seconds < SCARCE_PER_MINUTE
 
 #: Suffix of a test's cost in requests that went out without waiting their turn (``login+burst``): they make
 #: later paced requests wait, but are not waited for themselves, so the plan's lower bound leaves them out.

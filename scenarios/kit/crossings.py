@@ -2,7 +2,7 @@
 
 Shared by ``test_isolation.py`` and by ``python -m scenarios.measure.isolation_race``,
 which measures how often a plan catches a SUT. :func:`carry_out` makes the
-plan's users (each with a seed patient; every name carries one fragment, so a
+plan's users (ordinary accounts, each with a seed patient; every name carries one fragment, so a
 search not scoped to the caller would find the others'), warms their listings
 when the plan says so, sends the burst, and lists each user's patients once
 more, one at a time, right after it. :func:`judge` then checks every listing
@@ -70,8 +70,15 @@ def create_patient(api: Any, account: Any, name: str) -> str:
 
 
 def carry_out(plan: IsolationPlan, side: Any, profile: Profile, base_url: str) -> Carried:
-    """Make the users and seeds, warm the caches if asked, send the burst, list once more; record every exchange."""
-    users = [side.accounts.new() for _ in range(plan.users)]
+    """Take the users and make the seeds, warm the caches if asked, send the burst, list once more; record every
+    exchange.
+
+    The users are ordinary accounts (``accounts.ordinary``): from one address at a scarce registration limit,
+    the run's pool, whose users may own patients of earlier examples and tests. Those are still theirs (the
+    ``user_id`` check passes them), and no other user's ids count as foreign but this plan's own, so they
+    misjudge nothing; the listings only grow by a few patients.
+    """
+    users = side.accounts.ordinary(plan.users)
     fragment = f"Iso{secrets.token_hex(3)}"
     own = {i: {create_patient(side.api, user, f"{fragment} seed {i}")} for i, user in enumerate(users)}
     carried = Carried(plan, users, fragment, own, {i: next(iter(ids)) for i, ids in own.items()})

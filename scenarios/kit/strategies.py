@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
 
-from conformance.profile import Rate
+from conformance.wire.pacing import SCARCE_PER_MINUTE, scarce  # noqa: F401  (scenarios import them from here)
 
 MAX_CONCURRENCY = 64
 #: Milliseconds. Enough to reorder requests on a loaded 2-core machine, small enough to keep examples quick.
@@ -74,15 +74,6 @@ class IsolationPlan:
     steps: tuple[tuple[int, str], ...]
     concurrency: int
     warm: bool = False
-
-
-#: Requests a minute below which one source address cannot afford a property's generated examples.
-SCARCE_PER_MINUTE = 30
-
-
-def scarce(rate: Rate | None) -> bool:
-    """Whether a declared limit is too tight, from one address, for generated examples (pinned ones only then)."""
-    return rate is not None and rate.count * 60 / rate.seconds < SCARCE_PER_MINUTE
 
 
 def pinned_in_budget(pinned: int, *, pinned_only: bool = False) -> settings:

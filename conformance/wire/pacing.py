@@ -33,6 +33,7 @@ def scarce(rate: Rate | None) -> bool:
     or for an account per test (the account factory's pool of ordinary accounts then)."""
     return rate is not None and rate.count * 60 / rate.seconds < SCARCE_PER_MINUTE
 
+
 #: Suffix of a test's cost in requests that went out without waiting their turn (``login+burst``): they make
 #: later paced requests wait, but are not waited for themselves, so the plan's lower bound leaves them out.
 BURST = "+burst"

@@ -294,6 +294,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         session.recorder.begin()
     if session.api is not None:
         session.api.pacer.start_test(item.nodeid)  # the plan's costs: what each test sends to limited operations
+    stashed = item.stash.get(item_key, None)
+    if stashed is not None:
+        stashed["waited_before"] = waiting.snapshot()  # a timeout names what the test waited for
     over = session.beyond_budget.get(item.nodeid)
     if over is not None:
         budget = minutes(session.options.time_budget or 0)
@@ -371,6 +374,9 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
     outcome = outcome_of(call.excinfo.value)
     path, lineno, _ = item.reportinfo()
     session = _session(item.config)
+    timed_out = _timeout_of(call.excinfo.value)
+    if timed_out is not None:
+        outcome = Outcome(Verdict.INCONCLUSIVE, _timeout_reason(item, session, timed_out))
     if outcome.only_should and not session.options.strict:
         outcome = outcome.as_warning()
     data = report.conformance
@@ -395,6 +401,32 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
         _attach_exchanges(item, report)
     if session.options.conformance_har and session.recorder is not None:
         data["exchanges"] = [attempt.to_data() for attempt in session.recorder.recent()]  # answered or not
+
+
+def _timeout_of(exc: BaseException) -> str | None:
+    """pytest-timeout's message when it stopped the test (also from inside Hypothesis, which wraps it)."""
+    for leaf in leaves_of(exc):
+        seen: BaseException | None = leaf
+        for _ in range(4):  # the leaf, and what it wraps
+            if seen is None:
+                break
+            if "from pytest-timeout" in str(seen):
+                return str(seen).strip()
+            seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _timeout_reason(item: pytest.Item, session: RunSession, message: str) -> str:
+    """Why a timeout is inconclusive, never a fail: what the test waited for (not counted) and its last request."""
+    before = item.stash.get(item_key, {}).get("waited_before", {})
+    waits = [(what, seconds - before.get(what, 0.0)) for what, seconds in waiting.snapshot().items()]
+    waited = ", ".join(f"{seconds:.0f} s for {what}" for what, seconds in waits if seconds >= 1)
+    recent = session.recorder.recent() if session.recorder is not None else []
+    last = f"; its last request: {recent[-1].label}" if recent else ""
+    return (
+        f"{message} The test ran past its time, waits for declared limits not counted "
+        f"({waited or 'it waited for none'}){last}: nothing was judged (raise --timeout)"
+    )
 
 
 def _stopped_by_a_gone_target(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> bool:

@@ -73,6 +73,12 @@ def sleep(
             waited[what] += seconds
 
 
+def snapshot() -> dict[str, float]:
+    """Seconds waited so far, per what was waited for (a test's waits are the difference of two)."""
+    with _lock:
+        return dict(waited)
+
+
 def total_waited() -> float:
     with _lock:
         return sum(waited.values())

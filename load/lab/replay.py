@@ -102,6 +102,12 @@ class ReplayServer:
             self._loop.run_forever()
         finally:
             server.close()
+            # Connections still open end here, on a running loop: left to the garbage collector, their
+            # coroutines closed their writers on a closed loop ("Event loop is closed", an unraisable warning).
+            open_connections = asyncio.all_tasks(self._loop)
+            for task in open_connections:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*open_connections, return_exceptions=True))
             self._loop.close()
 
     def _sample_cpu(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from conformance.wire.client import ApiClient
 
 from conformance import requirements
-from conformance.outcomes import NotRun, Outcome, Verdict, leaves_of, outcome_of
+from conformance.outcomes import NotRun, Outcome, Verdict, Violation, leaves_of, outcome_of
 from conformance.report import RequirementReport
 from conformance.run import interrupt, options, parallel, progress, report_paths
 from conformance.run.keys import gone_key, item_key, report_key, session_key, shown_key, signals_key
@@ -375,7 +376,7 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
     path, lineno, _ = item.reportinfo()
     session = _session(item.config)
     timed_out = _timeout_of(call.excinfo.value)
-    if timed_out is not None:
+    if timed_out is not None and not outcome.violations:  # a violation seen before the timeout stands
         outcome = Outcome(Verdict.INCONCLUSIVE, _timeout_reason(item, session, timed_out))
     if outcome.only_should and not session.options.strict:
         outcome = outcome.as_warning()
@@ -403,6 +404,11 @@ def _apply_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
         data["exchanges"] = [attempt.to_data() for attempt in session.recorder.recent()]  # answered or not
 
 
+#: pytest-timeout's own failure (``pytest_timeout.PYTEST_FAILURE_MESSAGE``): only pytest's ``Failed`` with exactly
+#: this message is a timeout, never a violation whose text quotes it.
+TIMEOUT_MESSAGE = re.compile(r"Timeout \(>[0-9.]+s\) from pytest-timeout\.")
+
+
 def _timeout_of(exc: BaseException) -> str | None:
     """pytest-timeout's message when it stopped the test (also from inside Hypothesis, which wraps it)."""
     for leaf in leaves_of(exc):
@@ -410,8 +416,9 @@ def _timeout_of(exc: BaseException) -> str | None:
         for _ in range(4):  # the leaf, and what it wraps
             if seen is None:
                 break
-            if "from pytest-timeout" in str(seen):
-                return str(seen).strip()
+            message = str(getattr(seen, "msg", "") or "")
+            if isinstance(seen, pytest.fail.Exception) and TIMEOUT_MESSAGE.fullmatch(message):
+                return message
             seen = seen.__cause__ or seen.__context__
     return None
 
@@ -432,7 +439,10 @@ def _timeout_reason(item: pytest.Item, session: RunSession, message: str) -> str
 def _stopped_by_a_gone_target(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> bool:
     """The target went away during this test: the test is not run (nothing it saw can be judged), and so is
     every test after it; the run stops with one line (:mod:`conformance.wire.target_watch`)."""
-    raised = next((leaf for leaf in leaves_of(call.excinfo.value) if isinstance(leaf, TargetGone)), None)
+    leaves = leaves_of(call.excinfo.value)
+    if any(isinstance(leaf, Violation) for leaf in leaves):
+        return False  # a violation the test saw before the target went stands
+    raised = next((leaf for leaf in leaves if isinstance(leaf, TargetGone)), None)
     # Threads of a burst that met the refused connections while another one asked the health fail with the
     # transport's error: what the test ended with is the gone target's doing all the same.
     gone = raised or (TargetGone(WATCH.gone) if WATCH.gone is not None else None)

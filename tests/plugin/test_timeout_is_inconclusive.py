@@ -33,6 +33,13 @@ def test_hangs_inside_hypothesis():
 @pytest.mark.requirement("ENV-1")
 def test_fails_plainly():
     assert False, "a real failure stays a failure"
+
+
+@pytest.mark.requirement("ENV-2")
+def test_violation_quoting_the_timeout_text():
+    from conformance.outcomes import Violation
+
+    raise Violation("ENV-2", expected="an envelope", actual="body 'Timeout (>1.0s) from pytest-timeout.'")
 """
 
 
@@ -45,3 +52,4 @@ def test_a_timeout_is_inconclusive_naming_the_waits(run):
     assert "Timeout (>1.0s) from pytest-timeout" in text and "1 s for login 5/60" in text
     assert report["requirements"]["LOCK-2"]["verdict"] == "inconclusive", "Hypothesis' wrapping is seen through"
     assert report["requirements"]["ENV-1"]["verdict"] == "fail"
+    assert report["requirements"]["ENV-2"]["verdict"] == "fail", "a violation quoting the text is no timeout"

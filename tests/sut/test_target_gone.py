@@ -101,3 +101,19 @@ def test_a_target_killed_mid_run_stops_the_run_with_one_line(reference, tmp_path
     assert not_run, document["requirements"]
     failed = [rid for rid, entry in document["requirements"].items() if entry["verdict"] == "fail"]
     assert failed == [], f"nothing is blamed on a target that went away: {failed}"
+
+
+def test_a_violation_seen_before_the_target_went_stands(monkeypatch):
+    """A probe whose own request brings the target down failed first: that verdict is not turned into not run."""
+    import types
+
+    from conformance import plugin
+    from conformance.outcomes import Violation
+    from conformance.wire.target_watch import WATCH
+
+    monkeypatch.setattr(WATCH, "gone", object())
+    try:
+        raise ExceptionGroup("two", [Violation("ENV-6", expected="no traceback", actual="a traceback"), OSError()])
+    except ExceptionGroup as group:
+        call = types.SimpleNamespace(excinfo=types.SimpleNamespace(value=group))
+    assert plugin._stopped_by_a_gone_target(None, call, None) is False  # type: ignore[arg-type]

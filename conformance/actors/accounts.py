@@ -270,7 +270,7 @@ class AccountFactory:
             members = []
             for turn in turns:
                 account, opened = self._pool[turn]
-                if self._expiring(opened):
+                if self._expiring(opened) or self._refused(account):
                     account, opened = self.login(account), self._clock()
                     self._pool[turn] = (account, opened)
                 members.append(account)
@@ -293,10 +293,19 @@ class AccountFactory:
             return self._privileged_session(plan, role)
         with self._kept_lock:
             kept = self._privileged.get((plan, role))
-            if kept is None or self._expiring(kept[1]):
+            if kept is None or self._expiring(kept[1]) or self._refused(kept[0]):
                 kept = (self._privileged_session(plan, role), self._clock())
                 self._privileged[(plan, role)] = kept
             return kept[0]
+
+    def _refused(self, account: Account) -> bool:
+        """Whether a kept session is over although young: another test's logout or password change may have ended
+        it (a SUT may end every session of the user), or a defect did. One request of the user guard, not rate
+        limited, before a kept session is handed out: a dead one would make its next user's verdict a lie."""
+        if not account.access_token:
+            return False
+        check = self.api.call(self.profile.guard_classes["user"], token=account.access_token)
+        return check.response.status == 401
 
     def _expiring(self, opened: float) -> bool:
         """Whether a session opened at ``opened`` is near the end of its access token's declared lifetime."""

@@ -163,3 +163,17 @@ def test_spent_or_old_pool_sessions_are_renewed_by_a_login(scarce_factory, sut):
     assert scarce_factory.ordinary(1)[0] is renewed and logins(sut) == 1
     now[0] += scarce_factory.profile.tokens.access_lifetime_seconds
     assert scarce_factory.ordinary(1)[0].access_token != renewed.access_token and logins(sut) == 2
+
+
+def test_a_kept_session_another_test_ended_is_replaced_before_it_is_handed_out(scarce_factory, sut):
+    """A SUT may end every session of a user at one logout (or a defect ends them): the pool and the privileged
+    sessions check theirs with one unthrottled request and log in again, never handing out a dead token."""
+    (member,) = scarce_factory.ordinary(1)
+    admin = scarce_factory.privileged(role="admin")
+    sut.revoked.update({member.access_token, admin.access_token})
+    before = logins(sut)
+    for _ in range(POOL_SIZE):  # the pool hands its members out in turn: the ended one comes round again
+        handed = scarce_factory.ordinary(1)[0]
+        assert handed.access_token not in sut.revoked
+    assert scarce_factory.privileged(role="admin").access_token not in sut.revoked
+    assert logins(sut) == before + 2, "one new login for each ended session, none for the live ones"

@@ -29,6 +29,7 @@ class FakeSut:
     users: dict[str, dict] = field(default_factory=dict)
     rate_limited_once: set[str] = field(default_factory=set)  # paths answering one 429 first
     requests: list[str] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)  # access tokens the fake has ended
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -57,6 +58,9 @@ class FakeSut:
             if not user["verified"]:
                 return error(403, "EMAIL_NOT_VERIFIED")
             return self.session(user, "login")
+        if path == "/api/users/me":
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            return error(401, "TOKEN_REVOKED") if token in self.revoked else httpx.Response(200, json={"ok": True})
         return error(404, "NOT_FOUND")
 
     def session(self, user: dict, how: str) -> httpx.Response:

@@ -12,7 +12,7 @@ from conformance import profile as profiles
 from conformance.actors import provoked
 from conformance.actors.accounts import Account
 from conformance.exchange import Exchange
-from conformance.outcomes import NotRun
+from conformance.outcomes import Inconclusive, NotRun
 
 OTP = "424242"
 
@@ -20,7 +20,8 @@ OTP = "424242"
 class FakeApi:
     """Answers every call with a canned exchange; counts what was sent and what was recorded."""
 
-    def __init__(self) -> None:
+    def __init__(self, trigger: int = 500) -> None:
+        self.trigger = trigger  # what error_trigger answers
         self.pacer = object()
         self.sent: list[tuple[str, dict]] = []
         self.recorded: list[Exchange] = []
@@ -29,7 +30,8 @@ class FakeApi:
     def call(self, operation: str, **kwargs) -> Exchange:
         with self._lock:
             self.sent.append((operation, kwargs))
-        status = {"register": 201 if "email" in (kwargs.get("json") or {}) else 422}.get(operation, 401)
+        statuses = {"register": 201 if "email" in (kwargs.get("json") or {}) else 422, "error_trigger": self.trigger}
+        status = statuses.get(operation, 401)
         return Exchange.build("POST", f"http://127.0.0.1:1/{operation}", status, response_body={"success": False})
 
     def login(self, email: str, password: str) -> Exchange:
@@ -71,8 +73,8 @@ def profile():
     return profiles.load()
 
 
-def registry(profile, accounts=None) -> tuple[provoked.Provocations, FakeApi]:
-    api = FakeApi()
+def registry(profile, accounts=None, *, trigger: int = 500) -> tuple[provoked.Provocations, FakeApi]:
+    api = FakeApi(trigger)
     target = SimpleNamespace(otp_code=lambda email: OTP)
     return provoked.registry(api, profile, target, accounts or FakeAccounts()), api
 
@@ -129,3 +131,22 @@ def test_one_registry_per_client(profile):
     shared, api = registry(profile)
     assert provoked.registry(api, profile, None, None) is shared
     assert registry(profile)[0] is not shared
+
+
+def test_an_error_trigger_that_gives_no_5xx_leaves_the_unhandled_error_unjudged(profile):
+    """A refused privileged session (401) is no unhandled error: the ENV, HDR and RID clauses of a 5xx must not
+    pass on it."""
+    shared, api = registry(profile, trigger=401)
+    for _ in range(2):
+        with pytest.raises(Inconclusive, match="answered 401"):
+            shared("unhandled-500")
+    assert [operation for operation, _ in api.sent].count("error_trigger") == 1
+
+
+def test_the_unverified_login_goes_before_the_wrong_otp_whatever_the_order_asked(profile):
+    """A SUT that takes the wrong code verifies the account: the login must have been sent before, or AUTH-6 and
+    the envelope would be blamed for the OTP's defect."""
+    shared, api = registry(profile)
+    shared("wrong-otp")
+    sent = [operation for operation, _ in api.sent]
+    assert sent.index("login") < sent.index("verify_otp")

@@ -99,9 +99,11 @@ def test_refresh_rejects_a_revoked_refresh_token(sides, ledger, request):
 
 @pytest.mark.requirement("REV-2")
 @pytest.mark.clause("REV-2/access-token")
-def test_refresh_rejects_an_access_token(sides):
+def test_refresh_rejects_an_access_token(sides, profile):
     side = sides.new()
     (account,) = side.accounts.ordinary(1)  # a conforming refresh consumes nothing of an access token
+    # A refused refresh proves something only of a live access token (a kept one may have been ended since).
+    revocation.control_succeeded(user_call(side.api, profile, account.access_token), what="the access token works")
 
     answer = refresh(side.api, account.access_token)
     if answer.response.status != 401:

@@ -11,8 +11,9 @@ report (:meth:`LockHistory.record`), so a failure shows them.
 
 The history is the pinned sequence of the sequence model: the threshold's wrong
 passwords with the email upper-cased and as registered in turn (failures under
-any case count for one account, §6), then the right password as registered and
-then upper-cased (the lock holds for every case of the email). What a control
+any case count for one account, §6), then the right password as registered, a
+wrong one, and the right one upper-cased (the lock holds for every attempt and
+every case of the email). What a control
 showed about its ambiguous 429s (``Logins.source_limited``) is taken right
 after it, while it still speaks of the same rate window, and kept.
 """
@@ -34,8 +35,11 @@ SAME, UPPER = EmailCase((False,)), EmailCase((True,))
 
 
 def sequence(threshold: int) -> list[tuple[bool, EmailCase]]:
-    """The history's attempts ``(right password?, email case)``: mixed-case failures, then the right password twice."""
-    return [(False, UPPER if n % 2 == 0 else SAME) for n in range(threshold)] + [(True, SAME), (True, UPPER)]
+    """The history's attempts ``(right password?, email case)``: mixed-case failures, then the right password, a
+    wrong one, and the right one upper-cased. The wrong one while locked must get the lock's answer too: a lock
+    checked after the password (wrong -> 401, right -> 429) tells a guesser which password is right."""
+    failures = [(False, UPPER if n % 2 == 0 else SAME) for n in range(threshold)]
+    return failures + [(True, SAME), (False, UPPER), (True, UPPER)]
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,17 @@ class SharedLock:
 
     def __init__(self) -> None:
         self._history: LockHistory | None = None
+        self._failure: Exception | None = None
 
     def get(self, make: Callable[[], LockHistory]) -> LockHistory:
-        if self._history is None:
-            self._history = make()
+        """The history, made on the first call; a failure to make it is raised again to every later caller (a run
+        pays the threshold's paced logins for one lock, not once per test that asks)."""
+        if self._history is None and self._failure is None:
+            try:
+                self._history = make()
+            except Exception as failure:
+                self._failure = failure
+        if self._failure is not None:
+            raise self._failure.with_traceback(None)
+        assert self._history is not None
         return self._history

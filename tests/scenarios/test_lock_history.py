@@ -62,7 +62,7 @@ def history_against(sut, *, enabled=True):
     return history, seen
 
 
-def test_the_history_is_mixed_case_failures_then_the_right_password_as_registered_and_upper_cased():
+def test_the_history_is_mixed_case_failures_then_the_right_password_a_wrong_one_and_the_right_upper_cased():
     sut = FakeLockout()
     history, seen = history_against(sut)
     assert [email for email, _ in sut.sent] == [
@@ -73,11 +73,12 @@ def test_the_history_is_mixed_case_failures_then_the_right_password_as_registere
         "VICTIM@EXAMPLE.COM",
         "victim@example.com",
         "VICTIM@EXAMPLE.COM",
+        "VICTIM@EXAMPLE.COM",
     ]
-    assert [password == PASSWORD for _, password in sut.sent] == [False] * THRESHOLD + [True, True]
+    assert [password == PASSWORD for _, password in sut.sent] == [False] * THRESHOLD + [True, False, True]
     assert len(history.right) == 2 and history.problem is None and seen == ["locked"]
     assert history.limited is None and not history.controls, "coded ACCOUNT_LOCKED: no doubt, no control"
-    assert [correct for correct, _ in history.policy_attempts] == [False] * THRESHOLD + [True, None]
+    assert [correct for correct, _ in history.policy_attempts] == [False] * THRESHOLD + [True, False, None]
     assert sequence(THRESHOLD) == [(c, case) for c, case, _ in history.attempts]
 
 
@@ -125,8 +126,42 @@ def test_the_lock_is_made_once_per_run():
     assert shared.get(make) is shared.get(make) and made == [1]
 
 
+def test_a_lock_that_could_not_be_made_is_not_tried_again_by_every_test():
+    shared, made = SharedLock(), []
+
+    def make():
+        made.append(1)
+        raise RuntimeError("no OTP arrived")
+
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="no OTP arrived"):
+            shared.get(make)
+    assert made == [1]
+
+
+class LockAfterPassword(FakeLockout):
+    """The lock checked only once the password was found right: a wrong password while locked still gets 401."""
+
+    def __call__(self, address, email, password):
+        if password != PASSWORD and email.lower().startswith("victim"):
+            self.sent.append((email, password))
+            self.failures[self.key(email)] = self.failures.get(self.key(email), 0) + 1
+            return answer(401, "INVALID_CREDENTIALS")
+        return super().__call__(address, email, password)
+
+
+def test_a_lock_checked_after_the_password_fails_the_sequence_model_on_the_history():
+    """Wrong -> 401, right -> 429 while locked tells a guesser which password is right: the history's wrong
+    password after the lock shows it."""
+    history, _ = history_against(LockAfterPassword())
+    with pytest.raises(Violation):
+        lockout.follows_lockout_policy(history.policy_attempts, THRESHOLD)
+    conforming, _ = history_against(FakeLockout())
+    lockout.follows_lockout_policy(conforming.policy_attempts, THRESHOLD)
+
+
 def test_every_exchange_is_recorded_into_the_asking_test_s_report():
     history, _ = history_against(FakeLockout(code="UNKNOWN_ERROR"))
     recorded = []
     history.record(type("Api", (), {"record": lambda self, e: recorded.append(e)})())
-    assert recorded == history.exchanges and len(recorded) == THRESHOLD + 2 + 1
+    assert recorded == history.exchanges and len(recorded) == THRESHOLD + 3 + 1

@@ -163,11 +163,16 @@ def outage_problem(probe: OutageProbe) -> str | None:
     status = exchange.response.status
     if status in (401, 503):
         return None
-    served = status < 300 or status == 403
     what = f"the {probe.token} token on the {probe.route} ({exchange.label}) {probe.at:.0f} s into the outage"
-    if served:
+    if served_unchecked(probe):
         return f"ACCEPTED unchecked: {what} answered {describe(exchange)}"
     return f"{what} answered {describe(exchange)}"
+
+
+def served_unchecked(probe: OutageProbe) -> bool:
+    """Served (2xx), or past authentication to a plan or role guard's 403: taken without a revocation check."""
+    status = probe.exchange.response.status
+    return status < 300 or status == 403
 
 
 def guarded_routes_fail_closed(probes: Sequence[OutageProbe], *, held: float) -> None:
@@ -195,9 +200,9 @@ def _fail_closed(probes: Sequence[OutageProbe], held: float) -> None:
     if not failing:
         return
     # served (2xx) first, then past authentication (a plan or role guard's 403), then the rest; in time order
-    failing.sort(key=lambda item: (not item[1].startswith("ACCEPTED"), item[0].exchange.response.status >= 300))
+    failing.sort(key=lambda item: (not served_unchecked(item[0]), item[0].exchange.response.status >= 300))
     routes = sorted({p.route for p in probes})
-    served = [p for p, problem in failing if problem.startswith("ACCEPTED")]
+    served = [p for p, _ in failing if served_unchecked(p)]
     first = min(served, key=lambda p: p.at) if served else None
     closed_first = first is not None and any(p.at < first.at and outage_problem(p) is None for p in probes)
     raise Violation(

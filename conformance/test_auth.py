@@ -26,7 +26,6 @@ privileged sessions (cached).
 
 from __future__ import annotations
 
-import functools
 import string
 import time
 from collections.abc import Callable, Mapping
@@ -271,10 +270,10 @@ def test_requests_without_a_bearer_token_are_not_decoded(api, profile, rejection
 def privileged_for_class(profile, user, accounts) -> Callable[[str], object]:
     """The account that should pass each guard class: ``user``, else a privileged one (NotRun without).
 
-    Cached: each privileged account costs a login, and logins are rate limited.
+    The factory keeps each privileged session for the run (a login is rate limited) and checks it is still live
+    before handing it out: no cache here, which would hand out a session the factory has replaced.
     """
 
-    @functools.cache
     def account(klass: str):
         if klass == "user":
             return user

@@ -108,13 +108,20 @@ def beyond_budget(
 
     ``N`` requests at ``c`` per ``w`` seconds wait ``(ceil(N / c) - 1) * w``: within the budget fit
     ``(budget // w + 1) * c`` of them. Over that, the costliest tests of the operation go first (the fewest
-    tests unjudged for the time saved), later ones first among equals; tests of unknown cost stay.
+    tests unjudged for the time saved), later ones first among equals; tests of unknown cost stay. Unlike the
+    lower bound, a test's unpaced requests count here too: the fuzzer's, sent mid-run, make later paced ones
+    wait (a budget errs on the side of keeping its word).
     """
     ids = list(test_ids)
     left_out: dict[str, str] = {}
+
+    def cost_of(test: str, operation: str) -> int:
+        spent = costs.get(test, {})
+        return spent.get(operation, 0) + spent.get(operation + BURST, 0)
+
     for operation, rate in sorted(limits.items()):
         fits = (int(budget // rate.seconds) + 1) * rate.count
-        spending = [(costs.get(test, {}).get(operation, 0), n, test) for n, test in enumerate(ids)]
+        spending = [(cost_of(test, operation), n, test) for n, test in enumerate(ids)]
         total = sum(cost for cost, _, test in spending if test not in left_out)
         for cost, _, test in sorted(spending, key=lambda entry: (-entry[0], -entry[1])):
             if total <= fits or cost == 0:

@@ -62,3 +62,11 @@ def test_a_time_budget_leaves_out_the_costliest_tests_until_the_plan_fits():
     kept = plan.make(["a", "b", "d"], costs, LIMITS)
     assert kept.lower_bound <= 60.0
     assert plan.beyond_budget(["a", "b"], costs, LIMITS, 600.0) == {}, "what fits leaves nothing out"
+
+
+def test_a_time_budget_counts_unpaced_requests_too():
+    """The fuzzer's unpaced logins make later paced ones wait: the budget counts them, the lower bound does not."""
+    costs = {"fuzz": {"login+burst": 6}, "a": {"login": 6}}
+    assert plan.make(["fuzz", "a"], costs, LIMITS).lower_bound == 60.0
+    assert list(plan.beyond_budget(["fuzz", "a"], costs, LIMITS, 60.0)) == ["a"], "12 login do not fit 10"
+    assert list(plan.beyond_budget(["fuzz", "a"], costs, LIMITS, 120.0)) == []
